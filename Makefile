@@ -1,0 +1,40 @@
+# Vessel: `make run` boots the default guest, `make test` builds and runs every test.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test unit-test guest-test asan clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/vessel run
+
+unit-test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+guest-test: build
+	tests/run_guest_tests.sh $(BUILD)
+
+test: unit-test guest-test asan
+
+# The unit tests again under AddressSanitizer and UBSan.
+asan: deps
+	cmake -S . -B $(BUILD)-asan -DVESSEL_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
+
+format:
+	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

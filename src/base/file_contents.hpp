@@ -1,0 +1,16 @@
+// Reading whole input files (kernels, initrds) with errors that name the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace vessel {
+
+/// Reads a regular file completely; refuses directories, missing files and files over max_size.
+Result<std::vector<std::uint8_t>> read_file_contents(const std::string& path,
+                                                     std::size_t max_size = std::size_t{1} << 32);
+
+} // namespace vessel

@@ -1,0 +1,2 @@
+// vessel: command-line entry point.
+int main() { return 0; }

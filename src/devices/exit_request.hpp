@@ -1,0 +1,32 @@
+// ExitRequest and ExitSink: how devices and engines ask the VM to end, and with what status.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vessel {
+
+/// Why the VM ends. The CLI turns it into Vessel's exit status and message.
+struct ExitRequest {
+    enum class Kind {
+        DebugExit,   ///< isa-debug-exit write; status = (value << 1) | 1
+        Reset,       ///< guest reset (i8042 pulse, triple-fault-free reboot); status 0
+        PowerOff,    ///< ACPI or other power-off; status 0
+        TripleFault, ///< shutdown condition; non-zero
+        EngineError, ///< the engine could not continue; non-zero
+        Panic,       ///< guest kernel panic reported; non-zero
+        UserQuit,    ///< console escape or signal
+    };
+    Kind kind;
+    int status;
+    std::string message;
+};
+
+/// Receives the first exit request; later ones are ignored.
+class ExitSink {
+  public:
+    virtual ~ExitSink() = default;
+    virtual void request_exit(ExitRequest request) = 0;
+};
+
+} // namespace vessel

@@ -1,0 +1,53 @@
+// Hypervisor and Vm: the engine interface; devices and the VM builder see only this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "devices/bus.hpp"
+#include "devices/exit_request.hpp"
+#include "devices/interrupt_sink.hpp"
+#include "engine/vcpu.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace vessel {
+
+enum class EngineKind { Kvm, Soft };
+
+std::string_view engine_name(EngineKind kind);
+
+/// What a VM is built from; everything here outlives the Vm.
+struct VmContext {
+    GuestMemory& memory;
+    Bus& io_bus;   ///< port I/O space (16-bit ports)
+    Bus& mmio_bus; ///< guest-physical addresses not backed by RAM
+    ExitSink& exits;
+    std::uint32_t cpu_count;
+};
+
+/// One virtual machine of an engine. Acts as the interrupt sink for device IRQ lines (GSIs:
+/// 0-15 ISA IRQs through PIC and IOAPIC, 16-23 further IOAPIC pins).
+class Vm : public InterruptSink {
+  public:
+    virtual ~Vm() = default;
+    virtual EngineKind kind() const = 0;
+    /// Creates vCPU `index` (0 is the bootstrap processor).
+    virtual Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) = 0;
+};
+
+/// An engine: creates VMs.
+class Hypervisor {
+  public:
+    virtual ~Hypervisor() = default;
+    virtual EngineKind kind() const = 0;
+    virtual Result<std::unique_ptr<Vm>> create_vm(VmContext context) = 0;
+};
+
+/// Opens the KVM engine (/dev/kvm); fails with a message naming why it is unavailable.
+Result<std::unique_ptr<Hypervisor>> open_kvm_hypervisor();
+/// Opens the software engine; always available.
+Result<std::unique_ptr<Hypervisor>> open_soft_hypervisor();
+
+} // namespace vessel

@@ -1,0 +1,61 @@
+// SoftPlatform: the interrupt and timer hardware that KVM keeps in the kernel (8259 PIC pair,
+// 8254 PIT with port 0x61, IOAPIC, one local APIC per vCPU), built for the software engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "base/result.hpp"
+#include "devices/bus.hpp"
+#include "devices/interrupt_sink.hpp"
+
+namespace vessel::soft {
+
+/// Owned by the software engine's Vm. Devices see it only as an InterruptSink; the
+/// interpreter calls the per-CPU methods from that vCPU's own thread.
+class SoftPlatform : public InterruptSink {
+  public:
+    /// Creates the platform and registers the PIC (0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1),
+    /// PIT (0x40-0x43), system control port B (0x61) on io_bus and the IOAPIC
+    /// (0xfec00000) on mmio_bus. The local APICs are reached through apic_* below.
+    static Result<std::unique_ptr<SoftPlatform>> create(Bus& io_bus, Bus& mmio_bus,
+                                                        std::uint32_t cpu_count);
+    virtual ~SoftPlatform() = default;
+
+    // Device side (any thread): ISA IRQ 0-15 go to PIC and IOAPIC pins, 16-23 to the IOAPIC.
+    void set_irq_level(std::uint32_t gsi, bool level) override = 0;
+
+    // ---- Called by vCPU `cpu` on its own thread ----
+
+    /// Advances timers (PIT, this CPU's APIC timer) to the current time; cheap when none is due.
+    virtual void poll(std::uint32_t cpu) = 0;
+    /// True when a maskable interrupt is ready for this CPU (local APIC, or for the BSP the
+    /// PIC through LINT0 in ExtINT mode / APIC disabled). Ignores RFLAGS.IF: the CPU checks it.
+    virtual bool has_interrupt(std::uint32_t cpu) = 0;
+    /// The interrupt-acknowledge cycle: returns the vector and marks it in service.
+    virtual std::uint8_t acknowledge_interrupt(std::uint32_t cpu) = 0;
+    /// Sleeps the calling vCPU until has_interrupt(cpu) would be true, a timer of this CPU is
+    /// due, or wake(cpu) is called. Costs no host CPU while idle.
+    virtual void wait_for_interrupt(std::uint32_t cpu) = 0;
+    /// Ends a wait_for_interrupt(cpu) early (kick, pause, stop). Any thread.
+    virtual void wake(std::uint32_t cpu) = 0;
+
+    /// The guest time-stamp counter (shared by all CPUs, monotonic, tsc_frequency_hz()).
+    virtual std::uint64_t tsc() const = 0;
+    virtual std::uint64_t tsc_frequency_hz() const = 0;
+
+    /// IA32_APIC_BASE (MSR 0x1b). set_ returns false for values that must raise #GP.
+    virtual std::uint64_t apic_base(std::uint32_t cpu) const = 0;
+    virtual bool set_apic_base(std::uint32_t cpu, std::uint64_t value) = 0;
+    /// xAPIC MMIO access (offset within the 4 KiB page at apic_base) while in xAPIC mode.
+    virtual std::uint32_t apic_mmio_read(std::uint32_t cpu, std::uint32_t offset) = 0;
+    virtual void apic_mmio_write(std::uint32_t cpu, std::uint32_t offset, std::uint32_t value) = 0;
+    /// x2APIC MSRs 0x800-0x8ff; return false where the access must raise #GP.
+    virtual bool x2apic_msr_read(std::uint32_t cpu, std::uint32_t msr, std::uint64_t& value) = 0;
+    virtual bool x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) = 0;
+    /// IA32_TSC_DEADLINE (MSR 0x6e0).
+    virtual std::uint64_t tsc_deadline(std::uint32_t cpu) const = 0;
+    virtual void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) = 0;
+};
+
+} // namespace vessel::soft

@@ -1,0 +1,41 @@
+// Vcpu: one virtual CPU of either engine, run on its own host thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "arch/x86/cpu_state.hpp"
+#include "base/result.hpp"
+
+namespace vessel {
+
+/// Why Vcpu::run() returned.
+struct VcpuExit {
+    enum class Kind {
+        Kicked,      ///< kick() was called (stop, pause); the vCPU may be run again
+        Shutdown,    ///< triple fault / shutdown condition
+        Halted,      ///< hlt with interrupts disabled and nothing able to wake it
+        Error,       ///< the engine cannot continue (message says why)
+    };
+    Kind kind;
+    std::uint64_t rip{0};
+    std::string message;
+};
+
+/// A virtual CPU. set_state/state/run are called from the vCPU's thread; kick from any.
+class Vcpu {
+  public:
+    virtual ~Vcpu() = default;
+    virtual std::uint32_t index() const = 0;
+    virtual Result<void> set_state(const x86::CpuState& state) = 0;
+    virtual Result<x86::CpuState> state() = 0;
+    /// Runs guest code, dispatching port I/O and MMIO to the VM's buses, until kicked or a
+    /// terminal event. Returns promptly (microseconds to milliseconds) after kick().
+    virtual VcpuExit run() = 0;
+    /// Asks run() to return with Kind::Kicked; safe from any thread, also before run().
+    virtual void kick() = 0;
+    /// Clears a previous kick so run() can be entered again (called by the vCPU's thread).
+    virtual void clear_kick() = 0;
+};
+
+} // namespace vessel

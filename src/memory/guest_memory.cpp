@@ -1,0 +1,45 @@
+// GuestMemory: allocation, layout around the 32-bit MMIO hole, checked accessors.
+#include "memory/guest_memory.hpp"
+
+namespace vessel {
+
+Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
+    if (size < (1u << 20)) return make_error("guest memory size {} is below the 1 MiB minimum", size);
+    if (size % page_size != 0)
+        return make_error("guest memory size {} is not a multiple of 4 KiB", size);
+    if (size > max_size) return make_error("guest memory size {} exceeds 1 TiB", size);
+    auto mapping = TRY(MappedRegion::anonymous(size));
+    std::vector<MemoryRegion> regions;
+    std::uint64_t low = size < mmio_hole_start ? size : mmio_hole_start;
+    regions.push_back({0, low, 0});
+    if (size > low) regions.push_back({high_ram_start, size - low, low});
+    return GuestMemory(std::move(mapping), std::move(regions));
+}
+
+Result<std::span<std::uint8_t>> GuestMemory::slice(std::uint64_t address,
+                                                   std::uint64_t length) const {
+    std::uint8_t* pointer = host_pointer(address, length);
+    if (pointer == nullptr)
+        return make_error("guest range {:#x}+{:#x} is outside guest RAM", address, length);
+    return std::span<std::uint8_t>(pointer, length);
+}
+
+Result<void> GuestMemory::read_bytes(std::uint64_t address, std::span<std::uint8_t> out) const {
+    auto source = TRY(slice(address, out.size()));
+    std::memcpy(out.data(), source.data(), out.size());
+    return {};
+}
+
+Result<void> GuestMemory::write_bytes(std::uint64_t address, std::span<const std::uint8_t> data) {
+    auto target = TRY(slice(address, data.size()));
+    std::memcpy(target.data(), data.data(), data.size());
+    return {};
+}
+
+Result<void> GuestMemory::fill(std::uint64_t address, std::uint8_t value, std::uint64_t length) {
+    auto target = TRY(slice(address, length));
+    std::memset(target.data(), value, length);
+    return {};
+}
+
+} // namespace vessel

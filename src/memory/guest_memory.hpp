@@ -1,0 +1,78 @@
+// GuestMemory: the guest's RAM, one host mapping split into guest-physical regions.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "base/mapped_region.hpp"
+#include "base/result.hpp"
+
+namespace vessel {
+
+/// One contiguous range of guest-physical RAM and where it lives in the host mapping.
+struct MemoryRegion {
+    std::uint64_t guest_address;
+    std::uint64_t size;
+    std::uint64_t host_offset; ///< offset into the single host mapping
+};
+
+/// Guest RAM. RAM starts at guest-physical 0; above 3 GiB it continues at 4 GiB so the
+/// 32-bit MMIO hole (IOAPIC, local APIC, PCI BARs) stays free. Every access is bounds-checked:
+/// no guest-supplied address or length can reach host memory outside the mapping.
+class GuestMemory {
+  public:
+    static constexpr std::uint64_t page_size = 4096;
+    static constexpr std::uint64_t mmio_hole_start = 0xC000'0000; ///< 3 GiB
+    static constexpr std::uint64_t high_ram_start = 0x1'0000'0000; ///< 4 GiB
+    static constexpr std::uint64_t max_size = std::uint64_t{1} << 40;
+
+    /// Allocates `size` bytes of zeroed guest RAM (a multiple of 4 KiB, at least 1 MiB).
+    static Result<GuestMemory> create(std::uint64_t size);
+
+    std::uint64_t size() const { return m_mapping.size(); }
+    const std::vector<MemoryRegion>& regions() const { return m_regions; }
+    std::uint8_t* host_base() const { return m_mapping.data(); }
+
+    /// Host pointer to [address, address+length) if it lies wholly inside one RAM region.
+    std::uint8_t* host_pointer(std::uint64_t address, std::uint64_t length) const {
+        for (const auto& region : m_regions) {
+            if (address >= region.guest_address && length <= region.size &&
+                address - region.guest_address <= region.size - length)
+                return m_mapping.data() + region.host_offset + (address - region.guest_address);
+        }
+        return nullptr;
+    }
+    bool contains(std::uint64_t address, std::uint64_t length) const {
+        return host_pointer(address, length) != nullptr;
+    }
+
+    /// Checked span view of guest RAM; fails when the range leaves RAM.
+    Result<std::span<std::uint8_t>> slice(std::uint64_t address, std::uint64_t length) const;
+
+    Result<void> read_bytes(std::uint64_t address, std::span<std::uint8_t> out) const;
+    Result<void> write_bytes(std::uint64_t address, std::span<const std::uint8_t> data);
+    Result<void> fill(std::uint64_t address, std::uint8_t value, std::uint64_t length);
+
+    template <typename T> Result<T> read(std::uint64_t address) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        T value;
+        TRY(read_bytes(address, {reinterpret_cast<std::uint8_t*>(&value), sizeof(T)}));
+        return value;
+    }
+    template <typename T> Result<void> write(std::uint64_t address, const T& value) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        return write_bytes(address, {reinterpret_cast<const std::uint8_t*>(&value), sizeof(T)});
+    }
+
+  private:
+    GuestMemory(MappedRegion mapping, std::vector<MemoryRegion> regions)
+        : m_mapping(std::move(mapping)), m_regions(std::move(regions)) {}
+
+    MappedRegion m_mapping;
+    std::vector<MemoryRegion> m_regions;
+};
+
+} // namespace vessel

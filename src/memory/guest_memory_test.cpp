@@ -1,0 +1,53 @@
+// GuestMemory: layout and bounds checks.
+#include "memory/guest_memory.hpp"
+
+#include <gtest/gtest.h>
+
+using vessel::GuestMemory;
+
+TEST(GuestMemory, RejectsBadSizes) {
+    EXPECT_FALSE(GuestMemory::create(0));
+    EXPECT_FALSE(GuestMemory::create(4096));
+    EXPECT_FALSE(GuestMemory::create((1 << 20) + 1));
+    auto error = GuestMemory::create(12345).error().message;
+    EXPECT_NE(error.find("12345"), std::string::npos);
+}
+
+TEST(GuestMemory, SmallMemoryIsOneRegionFromZero) {
+    auto memory = GuestMemory::create(16 << 20).value();
+    ASSERT_EQ(memory.regions().size(), 1u);
+    EXPECT_EQ(memory.regions()[0].guest_address, 0u);
+    EXPECT_EQ(memory.regions()[0].size, 16u << 20);
+}
+
+TEST(GuestMemory, LargeMemorySkipsTheMmioHole) {
+    auto memory = GuestMemory::create(std::uint64_t{4} << 30).value();
+    ASSERT_EQ(memory.regions().size(), 2u);
+    EXPECT_EQ(memory.regions()[0].size, GuestMemory::mmio_hole_start);
+    EXPECT_EQ(memory.regions()[1].guest_address, GuestMemory::high_ram_start);
+    EXPECT_EQ(memory.regions()[1].size, (std::uint64_t{4} << 30) - GuestMemory::mmio_hole_start);
+    EXPECT_FALSE(memory.contains(0xfee00000, 4));
+    EXPECT_TRUE(memory.contains(GuestMemory::high_ram_start, 4));
+    EXPECT_TRUE(memory.write<std::uint32_t>(GuestMemory::high_ram_start + 8, 0xabcd));
+    EXPECT_EQ(memory.host_base()[GuestMemory::mmio_hole_start + 8], 0xcd);
+}
+
+TEST(GuestMemory, TypedAccessRoundTrips) {
+    auto memory = GuestMemory::create(1 << 20).value();
+    ASSERT_TRUE(memory.write<std::uint64_t>(0x1000, 0x1122334455667788));
+    EXPECT_EQ(memory.read<std::uint64_t>(0x1000).value(), 0x1122334455667788u);
+    EXPECT_EQ(memory.read<std::uint8_t>(0x1000).value(), 0x88);
+}
+
+TEST(GuestMemory, AccessesOutsideRamFail) {
+    auto memory = GuestMemory::create(1 << 20).value();
+    EXPECT_TRUE(memory.read<std::uint32_t>((1 << 20) - 4));
+    EXPECT_FALSE(memory.read<std::uint32_t>((1 << 20) - 3));
+    EXPECT_FALSE(memory.read<std::uint8_t>(1 << 20));
+    EXPECT_FALSE(memory.read<std::uint64_t>(~std::uint64_t{0} - 2)); // wraps around
+    EXPECT_FALSE(memory.slice(0x10, ~std::uint64_t{0}));
+    EXPECT_FALSE(memory.fill(0x100, 0, 1 << 20));
+    EXPECT_EQ(memory.host_pointer(0xfffff, 2), nullptr);
+    std::uint8_t buffer[16];
+    EXPECT_FALSE(memory.read_bytes(0xffff8, buffer));
+}
