@@ -1,0 +1,93 @@
+// `vessel run`: option parsing, console wiring and exit-status reporting.
+#include "cli/run_command.hpp"
+
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "cli/size_option.hpp"
+#include "cli/terminal.hpp"
+#include "vm/machine.hpp"
+
+namespace vessel {
+
+CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
+    auto* run = app.add_subcommand("run", "Boot a guest; its serial console is this terminal");
+    run->footer("Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off "
+                "or Ctrl-A x,\n2 for bad options or inputs, 4 on triple fault, 6 on engine "
+                "error, 130 on SIGINT/SIGTERM.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
+                "Ctrl-A.");
+    run->add_option("-k,--kernel", options.config.kernel_path,
+                    "Kernel to boot: Linux bzImage or Multiboot v1 ELF")
+        ->type_name("FILE");
+    run->add_option("-i,--initrd", options.config.initrd_path,
+                    "Initial ramdisk (Linux) or first module (Multiboot)")
+        ->type_name("FILE");
+    run->add_option("-c,--cmdline", options.config.command_line, "Kernel command line")
+        ->type_name("STR");
+    run->add_option("-m,--memory", options.memory_text,
+                    "Guest RAM, e.g. 512M or 2G (a bare number is MiB)")
+        ->type_name("SIZE")
+        ->capture_default_str();
+    run->add_option("--cpus", options.config.cpu_count, "Number of vCPUs")
+        ->type_name("N")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    run->add_option("--engine", options.engine_text,
+                    "CPU engine: kvm (hardware), soft (Vessel's own x86 CPU) or auto")
+        ->type_name("auto|kvm|soft")
+        ->check(CLI::IsMember({"auto", "kvm", "soft"}))
+        ->capture_default_str();
+    return run;
+}
+
+namespace {
+EngineChoice parse_engine(const std::string& text) {
+    if (text == "kvm") return EngineChoice::Kvm;
+    if (text == "soft") return EngineChoice::Soft;
+    return EngineChoice::Auto;
+}
+} // namespace
+
+int run_vm(RunOptions& options) {
+    auto memory = parse_memory_size(options.memory_text);
+    if (!memory) {
+        log::error("--memory: {}", memory.error().message);
+        return exit_status::usage;
+    }
+    options.config.memory_size = *memory;
+    options.config.engine = parse_engine(options.engine_text);
+    if (options.config.kernel_path.empty()) {
+        log::error("no kernel to boot: pass --kernel FILE");
+        return exit_status::usage;
+    }
+
+    auto terminal = Terminal::open();
+    if (!terminal) {
+        log::error("console: {}", terminal.error().message);
+        return exit_status::usage;
+    }
+    auto machine = Machine::create(options.config, &Terminal::write_output);
+    if (!machine) {
+        (*terminal)->stop();
+        log::error("{}", machine.error().message);
+        return exit_status::usage;
+    }
+    Machine& vm = **machine;
+    (*terminal)->start(
+        [&vm](std::span<const std::uint8_t> bytes) { return vm.serial().enqueue_input(bytes); },
+        [&vm](int status, std::string reason) {
+            vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
+        });
+    ExitRequest result = vm.run();
+    (*terminal)->stop();
+    switch (result.kind) {
+    case ExitRequest::Kind::DebugExit: log::debug("{}", result.message); break;
+    case ExitRequest::Kind::Reset:
+    case ExitRequest::Kind::PowerOff:
+    case ExitRequest::Kind::UserQuit: log::info("{}", result.message); break;
+    default: log::error("{}", result.message); break;
+    }
+    return result.status;
+}
+
+} // namespace vessel

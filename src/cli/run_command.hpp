@@ -1,0 +1,25 @@
+// `vessel run`: boots a guest with the console on the terminal.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+
+/// Options of `vessel run` as typed; validated into a MachineConfig by run_vm.
+struct RunOptions {
+    MachineConfig config;
+    std::string memory_text{"256M"};
+    std::string engine_text{"auto"};
+};
+
+/// Declares the `run` subcommand and its options on app.
+CLI::App* add_run_command(CLI::App& app, RunOptions& options);
+
+/// Validates options, builds the VM, runs it; returns Vessel's exit status.
+int run_vm(RunOptions& options);
+
+} // namespace vessel

@@ -1,0 +1,135 @@
+// Terminal: poll loop over stdin, a signalfd and a stop eventfd.
+#include "cli/terminal.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/exit_request.hpp"
+
+namespace vessel {
+
+namespace {
+constexpr std::uint8_t escape_key = 0x01; ///< Ctrl-A
+constexpr int retry_milliseconds = 10;    ///< how soon to re-offer input the UART refused
+} // namespace
+
+Result<std::unique_ptr<Terminal>> Terminal::open() {
+    std::unique_ptr<Terminal> terminal(new Terminal());
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
+        return make_error("cannot block signals: {}", std::strerror(errno));
+    terminal->m_signal_fd.reset(::signalfd(-1, &signals, SFD_CLOEXEC));
+    terminal->m_stop_fd.reset(::eventfd(0, EFD_CLOEXEC));
+    if (!terminal->m_signal_fd.valid() || !terminal->m_stop_fd.valid())
+        return make_error("cannot create console descriptors: {}", std::strerror(errno));
+    terminal->m_interactive = ::isatty(STDIN_FILENO) == 1;
+    if (terminal->m_interactive && ::tcgetattr(STDIN_FILENO, &terminal->m_saved) == 0) {
+        terminal->m_saved_valid = true;
+        termios raw = terminal->m_saved;
+        // Raw input (no line editing, echo or signal keys) but normal output processing, so
+        // guest "\n" still starts a new line.
+        raw.c_iflag &= ~static_cast<tcflag_t>(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
+                                              ICRNL | IXON);
+        raw.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        raw.c_cc[VMIN] = 1;
+        raw.c_cc[VTIME] = 0;
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    return terminal;
+}
+
+Terminal::~Terminal() { stop(); }
+
+void Terminal::start(InputSink input, QuitHandler quit) {
+    m_input = std::move(input);
+    m_quit = std::move(quit);
+    m_thread = std::thread([this] { input_loop(); });
+}
+
+void Terminal::stop() {
+    if (m_thread.joinable()) {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto written = ::write(m_stop_fd.get(), &one, sizeof one);
+        m_thread.join();
+    }
+    if (m_saved_valid) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
+        m_saved_valid = false;
+    }
+}
+
+void Terminal::write_output(std::span<const std::uint8_t> bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t written = ::write(STDOUT_FILENO, bytes.data() + done, bytes.size() - done);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return; // stdout closed: drop guest output rather than block the vCPU
+        done += static_cast<std::size_t>(written);
+    }
+}
+
+void Terminal::input_loop() {
+    while (true) {
+        pollfd fds[3] = {{m_stop_fd.get(), POLLIN, 0},
+                         {m_signal_fd.get(), POLLIN, 0},
+                         {m_stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
+        int timeout = m_pending.empty() ? -1 : retry_milliseconds;
+        int ready = ::poll(fds, 3, timeout);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) return;
+        if (fds[0].revents) return;
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo info{};
+            if (::read(m_signal_fd.get(), &info, sizeof info) == sizeof info) {
+                m_quit(exit_status::interrupted,
+                       fmt::format("stopped by signal {}", strsignal(static_cast<int>(info.ssi_signo))));
+                return;
+            }
+        }
+        if (!m_pending.empty()) {
+            std::size_t accepted = m_input(m_pending);
+            m_pending.erase(m_pending.begin(), m_pending.begin() + static_cast<long>(accepted));
+        }
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+            std::uint8_t buffer[256];
+            ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR) continue;
+                m_stdin_open = false; // EOF or error: keep running, stop reading
+                continue;
+            }
+            handle_input({buffer, static_cast<std::size_t>(got)});
+        }
+    }
+}
+
+void Terminal::handle_input(std::span<const std::uint8_t> bytes) {
+    for (std::uint8_t byte : bytes) {
+        if (m_interactive && m_escape) {
+            m_escape = false;
+            if (byte == 'x' || byte == 'X') {
+                m_quit(exit_status::clean, "quit from the console (Ctrl-A x)");
+                return;
+            }
+            if (byte != escape_key) continue; // unknown escape: swallow
+        } else if (m_interactive && byte == escape_key) {
+            m_escape = true;
+            continue;
+        }
+        m_pending.push_back(byte);
+    }
+    if (m_pending.size() > (1u << 16)) m_pending.erase(m_pending.begin(), m_pending.end() - (1 << 16));
+    std::size_t accepted = m_input(m_pending);
+    m_pending.erase(m_pending.begin(), m_pending.begin() + static_cast<long>(accepted));
+}
+
+} // namespace vessel

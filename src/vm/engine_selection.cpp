@@ -1,0 +1,43 @@
+// Engine selection: KVM when it is real hardware virtualization, else the software engine.
+#include "vm/engine_selection.hpp"
+
+#include <fstream>
+#include <string>
+
+#include "base/log.hpp"
+
+namespace vessel {
+
+namespace {
+bool host_has_hardware_virtualization() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("flags", 0) != 0) continue;
+        return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
+    }
+    return false;
+}
+} // namespace
+
+Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice) {
+    switch (choice) {
+    case EngineChoice::Kvm: return open_kvm_hypervisor();
+    case EngineChoice::Soft: return open_soft_hypervisor();
+    case EngineChoice::Auto: break;
+    }
+    if (!host_has_hardware_virtualization()) {
+        log::info("engine: soft (the host CPU has no VT-x/AMD-V; KVM would emulate guest "
+                  "kernel code)");
+        return open_soft_hypervisor();
+    }
+    auto kvm = open_kvm_hypervisor();
+    if (kvm) {
+        log::info("engine: kvm");
+        return kvm;
+    }
+    log::info("engine: soft (KVM unavailable: {})", kvm.error().message);
+    return open_soft_hypervisor();
+}
+
+} // namespace vessel

@@ -1,0 +1,123 @@
+// Machine: assembly order and the vCPU thread loop.
+#include "vm/machine.hpp"
+
+#include "base/log.hpp"
+#include "vm/engine_selection.hpp"
+#include "vm/kernel_loading.hpp"
+
+namespace vessel {
+
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
+                                                 Uart16550::Output console_output) {
+    if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
+    auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
+    std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
+    TRY(machine->build(std::move(console_output)));
+    return machine;
+}
+
+Machine::~Machine() = default;
+
+Result<void> Machine::build(Uart16550::Output console_output) {
+    m_hypervisor = TRY(open_engine(m_config.engine));
+    m_vm = TRY(m_hypervisor->create_vm(
+        VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
+    TRY(add_legacy_devices(std::move(console_output)));
+    m_boot_state = TRY(load_kernel(m_memory, m_config));
+    for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
+        m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
+    log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
+              m_config.cpu_count, m_config.memory_size >> 20, m_config.kernel_path);
+    return {};
+}
+
+Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
+    m_serial = std::make_unique<Uart16550>(IrqLine(m_vm.get(), Uart16550::com1_irq),
+                                           std::move(console_output));
+    m_debug_exit = std::make_unique<DebugExit>(*this);
+    m_i8042 = std::make_unique<I8042>(IrqLine(m_vm.get(), I8042::keyboard_irq), *this);
+    m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
+    m_fw_cfg = std::make_unique<FwCfg>(m_config.memory_size,
+                                       static_cast<std::uint16_t>(m_config.cpu_count));
+    TRY(m_io_bus.insert(*m_serial, Uart16550::com1_base, Uart16550::register_count));
+    TRY(m_io_bus.insert(*m_debug_exit, DebugExit::port, DebugExit::size));
+    TRY(m_io_bus.insert(*m_i8042, I8042::base_port, I8042::window_size));
+    TRY(m_io_bus.insert(*m_rtc, CmosRtc::base_port, CmosRtc::window_size));
+    TRY(m_io_bus.insert(*m_fw_cfg, FwCfg::base_port, FwCfg::window_size));
+    return {};
+}
+
+ExitRequest Machine::run() {
+    std::vector<std::thread> threads;
+    for (auto& vcpu : m_vcpus) {
+        std::optional<x86::CpuState> boot;
+        if (vcpu->index() == 0) boot = m_boot_state;
+        threads.emplace_back([this, &vcpu, boot] { vcpu_thread(*vcpu, boot); });
+    }
+    wait_until_stopping();
+    for (auto& vcpu : m_vcpus) vcpu->kick();
+    for (auto& thread : threads) thread.join();
+    std::lock_guard lock(m_mutex);
+    return *m_exit;
+}
+
+void Machine::request_exit(ExitRequest request) {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping) return;
+    m_stopping = true;
+    m_exit = std::move(request);
+    m_stopped.notify_all();
+}
+
+void Machine::wait_until_stopping() {
+    std::unique_lock lock(m_mutex);
+    m_stopped.wait(lock, [this] { return m_stopping; });
+}
+
+void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
+    if (boot_state) {
+        if (auto result = vcpu.set_state(*boot_state); !result) {
+            request_exit({ExitRequest::Kind::EngineError, exit_status::engine_error,
+                          fmt::format("vCPU {}: {}", vcpu.index(), result.error().message)});
+            return;
+        }
+    }
+    while (true) {
+        VcpuExit exit = vcpu.run();
+        if (!handle_vcpu_exit(vcpu, exit)) return;
+        vcpu.clear_kick();
+    }
+}
+
+// Returns whether the vCPU should run again.
+bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
+    switch (exit.kind) {
+    case VcpuExit::Kind::Kicked: {
+        std::lock_guard lock(m_mutex);
+        return !m_stopping;
+    }
+    case VcpuExit::Kind::Shutdown:
+        request_exit({ExitRequest::Kind::TripleFault, exit_status::triple_fault,
+                      fmt::format("guest triple fault on vCPU {} at rip {:#x}{}{}", vcpu.index(),
+                                  exit.rip, exit.message.empty() ? "" : ": ", exit.message)});
+        return false;
+    case VcpuExit::Kind::Halted:
+        if (vcpu.index() == 0) {
+            request_exit({ExitRequest::Kind::PowerOff, exit_status::clean,
+                          fmt::format("guest halted with interrupts disabled at rip {:#x}",
+                                      exit.rip)});
+        } else {
+            wait_until_stopping(); // an application processor parked for good
+        }
+        return false;
+    case VcpuExit::Kind::Error:
+        request_exit({ExitRequest::Kind::EngineError, exit_status::engine_error,
+                      fmt::format("{} engine error on vCPU {} at rip {:#x}: {}",
+                                  engine_name(m_vm->kind()), vcpu.index(), exit.rip,
+                                  exit.message)});
+        return false;
+    }
+    return false;
+}
+
+} // namespace vessel

@@ -1,0 +1,67 @@
+// Machine: one VM assembled from a MachineConfig (memory, buses, devices, engine, vCPU threads).
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "devices/legacy/cmos_rtc.hpp"
+#include "devices/legacy/debug_exit.hpp"
+#include "devices/legacy/fw_cfg.hpp"
+#include "devices/legacy/i8042.hpp"
+#include "devices/legacy/uart_16550.hpp"
+#include "engine/hypervisor.hpp"
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+
+/// A built VM. create() does all the fallible work; run() starts one host thread per vCPU and
+/// returns when the guest or the host ends the VM, with every thread joined.
+class Machine final : public ExitSink {
+  public:
+    /// Builds the VM; console_output receives the bytes the guest writes to COM1.
+    static Result<std::unique_ptr<Machine>> create(const MachineConfig& config,
+                                                   Uart16550::Output console_output);
+    ~Machine() override;
+
+    /// Runs the guest to its end; returns why it ended.
+    ExitRequest run();
+    /// Ends the VM (first request wins). Any thread.
+    void request_exit(ExitRequest request) override;
+
+    Uart16550& serial() { return *m_serial; }
+    EngineKind engine() const { return m_vm->kind(); }
+
+  private:
+    Machine(const MachineConfig& config, GuestMemory memory)
+        : m_config(config), m_memory(std::move(memory)) {}
+    Result<void> build(Uart16550::Output console_output);
+    Result<void> add_legacy_devices(Uart16550::Output console_output);
+    void vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state);
+    bool handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit);
+    void wait_until_stopping();
+
+    MachineConfig m_config;
+    GuestMemory m_memory;
+    Bus m_io_bus{"port I/O"};
+    Bus m_mmio_bus{"MMIO"};
+    std::unique_ptr<Hypervisor> m_hypervisor;
+    std::unique_ptr<Vm> m_vm;
+    std::unique_ptr<Uart16550> m_serial;
+    std::unique_ptr<DebugExit> m_debug_exit;
+    std::unique_ptr<I8042> m_i8042;
+    std::unique_ptr<CmosRtc> m_rtc;
+    std::unique_ptr<FwCfg> m_fw_cfg;
+    std::vector<std::unique_ptr<Vcpu>> m_vcpus;
+    x86::CpuState m_boot_state;
+
+    std::mutex m_mutex;
+    std::condition_variable m_stopped;
+    bool m_stopping{false};
+    std::optional<ExitRequest> m_exit;
+};
+
+} // namespace vessel
