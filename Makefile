@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test unit-test guest-test asan clean format
+.PHONY: all deps guest build run test unit-test guest-test asan clean format
 
 all: build
 
@@ -16,7 +16,11 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# The default guest: Debian's stock cloud kernel and a busybox initramfs (cached in $(BUILD)/guest).
+guest: deps
+	scripts/build-default-guest.sh $(BUILD)/guest
+
+run: build guest
 	$(BUILD)/vessel run
 
 unit-test: build
