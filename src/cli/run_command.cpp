@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "cli/default_guest.hpp"
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
 #include "vm/machine.hpp"
@@ -17,13 +18,17 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                 "error, 130 on SIGINT/SIGTERM.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
                 "Ctrl-A.");
     run->add_option("-k,--kernel", options.config.kernel_path,
-                    "Kernel to boot: Linux bzImage or Multiboot v1 ELF")
+                    "Kernel to boot: Linux bzImage or Multiboot v1 ELF (default: the Debian "
+                    "guest built by `make guest`)")
         ->type_name("FILE");
     run->add_option("-i,--initrd", options.config.initrd_path,
                     "Initial ramdisk (Linux) or first module (Multiboot)")
         ->type_name("FILE");
     run->add_option("-c,--cmdline", options.config.command_line, "Kernel command line")
         ->type_name("STR");
+    run->add_option("-e,--exec", options.exec_command,
+                    "Run CMD in the default guest instead of a shell; exit with its status")
+        ->type_name("CMD");
     run->add_option("-m,--memory", options.memory_text,
                     "Guest RAM, e.g. 512M or 2G (a bare number is MiB)")
         ->type_name("SIZE")
@@ -57,7 +62,12 @@ int run_vm(RunOptions& options) {
     options.config.memory_size = *memory;
     options.config.engine = parse_engine(options.engine_text);
     if (options.config.kernel_path.empty()) {
-        log::error("no kernel to boot: pass --kernel FILE");
+        if (auto result = use_default_guest(options.config, options.exec_command); !result) {
+            log::error("{}", result.error().message);
+            return exit_status::usage;
+        }
+    } else if (!options.exec_command.empty()) {
+        log::error("--exec works with the default guest only (drop --kernel)");
         return exit_status::usage;
     }
 

@@ -14,6 +14,7 @@ struct RunOptions {
     MachineConfig config;
     std::string memory_text{"256M"};
     std::string engine_text{"auto"};
+    std::string exec_command; ///< --exec: run this in the default guest instead of a shell
 };
 
 /// Declares the `run` subcommand and its options on app.

@@ -39,6 +39,8 @@ Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
     m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
     m_fw_cfg = std::make_unique<FwCfg>(m_config.memory_size,
                                        static_cast<std::uint16_t>(m_config.cpu_count));
+    m_guest_signal = std::make_unique<GuestSignal>(*this);
+    TRY(m_io_bus.insert(*m_guest_signal, GuestSignal::base_port, GuestSignal::window_size));
     TRY(m_io_bus.insert(*m_serial, Uart16550::com1_base, Uart16550::register_count));
     TRY(m_io_bus.insert(*m_debug_exit, DebugExit::port, DebugExit::size));
     TRY(m_io_bus.insert(*m_i8042, I8042::base_port, I8042::window_size));

@@ -13,6 +13,7 @@
 #include "devices/legacy/fw_cfg.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/uart_16550.hpp"
+#include "devices/pseudo/guest_signal.hpp"
 #include "engine/hypervisor.hpp"
 #include "vm/machine_config.hpp"
 
@@ -55,6 +56,7 @@ class Machine final : public ExitSink {
     std::unique_ptr<I8042> m_i8042;
     std::unique_ptr<CmosRtc> m_rtc;
     std::unique_ptr<FwCfg> m_fw_cfg;
+    std::unique_ptr<GuestSignal> m_guest_signal;
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;
 

@@ -1,0 +1,51 @@
+// The default guest's location and command line.
+#include "cli/default_guest.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+namespace vessel {
+
+std::string base64_encode(std::string_view bytes) {
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        std::uint32_t group = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
+                              std::uint8_t(bytes[i + 2]);
+        for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(group >> shift) & 63];
+    }
+    std::size_t rest = bytes.size() - i;
+    if (rest > 0) {
+        std::uint32_t group = std::uint8_t(bytes[i]) << 16;
+        if (rest == 2) group |= std::uint8_t(bytes[i + 1]) << 8;
+        out += alphabet[(group >> 18) & 63];
+        out += alphabet[(group >> 12) & 63];
+        out += rest == 2 ? alphabet[(group >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command) {
+    std::error_code error;
+    auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error) return make_error("cannot locate the vessel binary: {}", error.message());
+    auto directory = executable.parent_path() / "guest";
+    auto kernel = directory / "vmlinuz";
+    auto initrd = directory / "initramfs.cpio.gz";
+    if (!std::filesystem::exists(kernel) || !std::filesystem::exists(initrd))
+        return make_error("the default guest is not built ({} missing): run `make guest`, or "
+                          "name a kernel with --kernel FILE",
+                          kernel.string());
+    config.kernel_path = kernel.string();
+    config.initrd_path = initrd.string();
+    std::string command_line = default_guest_command_line;
+    if (!config.command_line.empty()) command_line += " " + config.command_line;
+    if (!exec_command.empty()) command_line += " vessel.exec=" + base64_encode(exec_command);
+    config.command_line = command_line;
+    return {};
+}
+
+} // namespace vessel

@@ -1,0 +1,22 @@
+// The default guest: where `make` puts it and how `vessel run` boots it when no kernel is named.
+#pragma once
+
+#include <string>
+
+#include "base/result.hpp"
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+
+/// Kernel command line the default guest boots with.
+inline constexpr const char* default_guest_command_line = "console=ttyS0 quiet";
+
+/// Fills kernel, initrd and command line of config with the default guest built next to the
+/// vessel binary (build/guest/); exec_command, when not empty, is run instead of a shell.
+Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command);
+
+/// Standard base64 (RFC 4648) — the command travels on the kernel command line this way, so
+/// any quoting survives.
+std::string base64_encode(std::string_view bytes);
+
+} // namespace vessel

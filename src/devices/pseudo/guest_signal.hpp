@@ -1,0 +1,37 @@
+// GuestSignal: Vessel's two-port pseudo device through which the default guest reports boot
+// completion (like Firecracker's boot timer) and the exit status of `vessel run --exec`.
+#pragma once
+
+#include <chrono>
+
+#include "devices/bus_device.hpp"
+#include "devices/exit_request.hpp"
+
+namespace vessel {
+
+/// Port 0x5f0: write 123 when userspace is reached (Vessel logs the boot time).
+/// Port 0x5f1: write the status Vessel should exit with; the VM ends at once.
+class GuestSignal final : public BusDevice {
+  public:
+    static constexpr std::uint16_t base_port = 0x5f0;
+    static constexpr std::uint64_t window_size = 2;
+    static constexpr std::uint8_t boot_complete_value = 123;
+
+    explicit GuestSignal(ExitSink& exits) : m_exits(exits) {}
+
+    std::string_view name() const override { return "guest signal"; }
+    void read(std::uint64_t, std::span<std::uint8_t> data) override {
+        for (auto& byte : data) byte = 0;
+    }
+    void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+    /// Milliseconds from VM creation to the boot signal, or -1 before it.
+    double boot_milliseconds() const { return m_boot_milliseconds; }
+
+  private:
+    ExitSink& m_exits;
+    std::chrono::steady_clock::time_point m_created{std::chrono::steady_clock::now()};
+    double m_boot_milliseconds{-1};
+};
+
+} // namespace vessel
