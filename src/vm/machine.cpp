@@ -51,6 +51,10 @@ Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
 
 ExitRequest Machine::run() {
     std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(m_mutex);
+        m_running = static_cast<std::uint32_t>(m_vcpus.size());
+    }
     for (auto& vcpu : m_vcpus) {
         std::optional<x86::CpuState> boot;
         if (vcpu->index() == 0) boot = m_boot_state;
@@ -69,6 +73,38 @@ void Machine::request_exit(ExitRequest request) {
     m_stopping = true;
     m_exit = std::move(request);
     m_stopped.notify_all();
+    m_pause_changed.notify_all();
+}
+
+void Machine::pause() {
+    std::unique_lock lock(m_mutex);
+    if (m_paused || m_stopping) return;
+    m_paused = true;
+    lock.unlock();
+    for (auto& vcpu : m_vcpus) vcpu->kick();
+    lock.lock();
+    m_pause_changed.wait(lock, [this] { return m_parked == m_running || m_stopping; });
+}
+
+void Machine::resume() {
+    std::lock_guard lock(m_mutex);
+    m_paused = false;
+    m_pause_changed.notify_all();
+}
+
+bool Machine::paused() const {
+    std::lock_guard lock(m_mutex);
+    return m_paused;
+}
+
+bool Machine::park_while_paused() {
+    std::unique_lock lock(m_mutex);
+    if (!m_paused) return !m_stopping;
+    ++m_parked;
+    m_pause_changed.notify_all();
+    m_pause_changed.wait(lock, [this] { return !m_paused || m_stopping; });
+    --m_parked;
+    return !m_stopping;
 }
 
 void Machine::wait_until_stopping() {
@@ -77,6 +113,14 @@ void Machine::wait_until_stopping() {
 }
 
 void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
+    struct Finished {
+        Machine& machine;
+        ~Finished() {
+            std::lock_guard lock(machine.m_mutex);
+            --machine.m_running;
+            machine.m_pause_changed.notify_all();
+        }
+    } finished{*this};
     if (boot_state) {
         if (auto result = vcpu.set_state(*boot_state); !result) {
             request_exit({ExitRequest::Kind::EngineError, exit_status::engine_error,
@@ -94,10 +138,7 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
 // Returns whether the vCPU should run again.
 bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
     switch (exit.kind) {
-    case VcpuExit::Kind::Kicked: {
-        std::lock_guard lock(m_mutex);
-        return !m_stopping;
-    }
+    case VcpuExit::Kind::Kicked: return park_while_paused();
     case VcpuExit::Kind::Shutdown:
         request_exit({ExitRequest::Kind::TripleFault, exit_status::triple_fault,
                       fmt::format("guest triple fault on vCPU {} at rip {:#x}{}{}", vcpu.index(),
@@ -109,9 +150,9 @@ bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
                           fmt::format("guest halted with interrupts disabled at rip {:#x}",
                                       exit.rip)});
         } else {
-            wait_until_stopping(); // an application processor parked for good
+            log::debug("vCPU {} halted with interrupts disabled", vcpu.index());
         }
-        return false;
+        return false; // an application processor that halted for good just ends its thread
     case VcpuExit::Kind::Error:
         request_exit({ExitRequest::Kind::EngineError, exit_status::engine_error,
                       fmt::format("{} engine error on vCPU {} at rip {:#x}: {}",

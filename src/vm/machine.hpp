@@ -33,7 +33,15 @@ class Machine final : public ExitSink {
     /// Ends the VM (first request wins). Any thread.
     void request_exit(ExitRequest request) override;
 
+    /// Stops every vCPU at an instruction boundary and returns once all are parked. Any thread
+    /// but a vCPU thread; no effect when already paused or stopping.
+    void pause();
+    /// Lets paused vCPUs continue.
+    void resume();
+    bool paused() const;
+
     Uart16550& serial() { return *m_serial; }
+    I8042& keyboard_controller() { return *m_i8042; }
     EngineKind engine() const { return m_vm->kind(); }
 
   private:
@@ -44,6 +52,8 @@ class Machine final : public ExitSink {
     void vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state);
     bool handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit);
     void wait_until_stopping();
+    /// Parks the calling vCPU thread while paused; returns false when the VM is stopping.
+    bool park_while_paused();
 
     MachineConfig m_config;
     GuestMemory m_memory;
@@ -60,9 +70,13 @@ class Machine final : public ExitSink {
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;
 
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_stopped;
+    std::condition_variable m_pause_changed;
     bool m_stopping{false};
+    bool m_paused{false};
+    std::uint32_t m_parked{0};   ///< vCPU threads currently parked by pause()
+    std::uint32_t m_running{0};  ///< vCPU threads that have not finished
     std::optional<ExitRequest> m_exit;
 };
 
