@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps guest build run test unit-test guest-test asan clean format
+.PHONY: all deps guest build run test unit-test cli-test guest-test asan clean format
 
 all: build
 
@@ -29,7 +29,10 @@ unit-test: build
 guest-test: build
 	tests/run_guest_tests.sh $(BUILD)
 
-test: unit-test guest-test asan
+cli-test: build
+	tests/cli/run_cli_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test asan
 
 # The unit tests again under AddressSanitizer and UBSan.
 asan: deps

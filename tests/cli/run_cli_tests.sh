@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bad input to `vessel run`: each case must exit non-zero (not crash, not hang) with a message
+# naming the input. Usage: tests/cli/run_cli_tests.sh BUILD_DIR
+set -u
+build=${1:-build}
+vessel="$build/vessel"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+# expect NAME EXPECTED_STATUS PATTERN -- ARGS...: status must equal EXPECTED_STATUS and stderr
+# must contain PATTERN.
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local status
+  timeout 20 "$vessel" "$@" </dev/null >"$work/out" 2>"$work/err"
+  status=$?
+  if [ "$status" -eq "$want" ] && grep -qF -- "$pattern" "$work/err"; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status (want $want), stderr: $(head -c 300 "$work/err")"
+    failed=$((failed + 1))
+  fi
+}
+
+head -c 70000 /dev/urandom >"$work/garbage.bin"
+: >"$work/empty.bin"
+printf '\x7fELF\x01\x01\x01' >"$work/truncated_elf.bin"
+# A Multiboot header (magic, flags 0, checksum) followed by nothing loadable.
+printf '\x02\xb0\xad\x1b\x00\x00\x00\x00\xfe\x4f\x52\xe4' >"$work/header_only.bin"
+# A Linux setup header claiming a kernel far larger than the file.
+python3 - "$work/truncated_bzimage.bin" <<'PY'
+import struct, sys
+image = bytearray(0x400)
+image[0x1f1] = 4                      # setup_sects
+image[0x1fe:0x200] = b'\x55\xaa'
+image[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', image, 0x206, 0x020f)
+struct.pack_into('<I', image, 0x1f4, 0x100000)  # syssize in 16-byte units: 16 MiB
+open(sys.argv[1], 'wb').write(image)
+PY
+
+expect missing-kernel 2 "$work/nope.elf" -- run --kernel "$work/nope.elf"
+expect directory-kernel 2 "$work" -- run --kernel "$work"
+expect empty-kernel 2 "empty.bin" -- run --kernel "$work/empty.bin"
+expect garbage-kernel 2 "garbage.bin" -- run --kernel "$work/garbage.bin"
+expect truncated-elf 2 "truncated_elf.bin" -- run --kernel "$work/truncated_elf.bin"
+expect multiboot-header-only 2 "header_only.bin" -- run --kernel "$work/header_only.bin"
+expect truncated-bzimage 2 "truncated_bzimage.bin" -- run --kernel "$work/truncated_bzimage.bin"
+expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --initrd "$work/no-initrd"
+expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
+expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
+expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
+expect bad-cpus 2 "--cpus" -- run --kernel "$work/garbage.bin" --cpus 0
+expect bad-engine 2 "--engine" -- run --kernel "$work/garbage.bin" --engine warp
+expect unknown-option 2 "--frobnicate" -- run --frobnicate
+if [ -e /dev/kvm ]; then
+  echo "skip kvm-absent: /dev/kvm exists on this host"
+else
+  expect kvm-absent 2 "/dev/kvm" -- run --engine kvm --kernel "$work/garbage.bin"
+fi
+timeout 10 "$vessel" run --help >"$work/help" 2>&1
+if grep -q -- "--kernel" "$work/help" && grep -q -- "--engine" "$work/help"; then
+  echo "ok   help"; passed=$((passed + 1))
+else
+  echo "FAIL help: $(head -c 300 "$work/help")"; failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
