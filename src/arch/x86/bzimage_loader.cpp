@@ -276,10 +276,11 @@ Result<CpuState> load(GuestMemory& memory, std::span<const std::uint8_t> image,
 
     TRY(memory.write_bytes(plan.load_address, image.subspan(setup.setup_size, setup.kernel_size)));
     if (!initrd.empty()) TRY(memory.write_bytes(plan.initrd_address, initrd));
-    TRY(memory.fill(boot_layout::command_line_address, 0, command_line.size() + 1));
+    // The host's command-line characters viewed as bytes (char may alias anything), then NUL.
     TRY(memory.write_bytes(
         boot_layout::command_line_address,
         {reinterpret_cast<const std::uint8_t*>(command_line.data()), command_line.size()}));
+    TRY(memory.write<std::uint8_t>(boot_layout::command_line_address + command_line.size(), 0));
     TRY(memory.write_bytes(boot_layout::zero_page_address,
                            build_zero_page(image, setup, plan, map)));
     return entry_state(memory, setup, plan.load_address);
