@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "base/result.hpp"
 #include "devices/bus.hpp"
 #include "devices/interrupt_sink.hpp"
+#include "engine/soft/startup_request.hpp"
 
 namespace vessel::soft {
 
@@ -56,6 +58,14 @@ class SoftPlatform : public InterruptSink {
     /// IA32_TSC_DEADLINE (MSR 0x6e0).
     virtual std::uint64_t tsc_deadline(std::uint32_t cpu) const = 0;
     virtual void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) = 0;
+
+    // ---- Added for SMP start-up and NMIs (default: none; the real platform overrides) ----
+
+    /// The oldest INIT / start-up IPI sent to this CPU and not yet taken (see StartupRequest).
+    /// wait_for_interrupt(cpu) also returns when one is pending.
+    virtual std::optional<StartupRequest> take_startup_request(std::uint32_t) { return {}; }
+    /// True (once) when an NMI was sent to this CPU through its local APIC.
+    virtual bool take_nmi(std::uint32_t) { return false; }
 };
 
 } // namespace vessel::soft

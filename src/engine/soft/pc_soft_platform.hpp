@@ -1,0 +1,80 @@
+// PcSoftPlatform: the PC interrupt and timer hardware of the software engine, wired together.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "base/monotonic_clock.hpp"
+#include "devices/legacy/ioapic.hpp"
+#include "devices/legacy/pic_8259.hpp"
+#include "devices/legacy/pit_8254.hpp"
+#include "engine/soft/local_apic.hpp"
+#include "engine/soft/soft_platform.hpp"
+
+namespace vessel::soft {
+
+/// The SoftPlatform of a PC: ISA IRQ n drives PIC line n and IOAPIC pin n (IRQ 0 goes to pin
+/// 2, the usual interrupt source override), GSI 16-23 only the IOAPIC; the PIC reaches CPU 0
+/// when its local APIC is disabled or LINT0 is ExtINT. The guest TSC runs at 2.0 GHz from 0 at
+/// creation, derived from the clock, identical on every CPU; the APIC timer bus runs at 1 GHz.
+class PcSoftPlatform final : public SoftPlatform {
+  public:
+    static constexpr std::uint64_t guest_tsc_frequency_hz = 2'000'000'000;
+    static constexpr std::uint32_t max_cpus = 255; ///< xAPIC IDs 0-254; 0xff is broadcast
+
+    /// As SoftPlatform::create, with an injectable clock (nanoseconds, monotonic) for tests.
+    static Result<std::unique_ptr<PcSoftPlatform>>
+    create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, MonotonicClock clock);
+    ~PcSoftPlatform() override = default;
+
+    void set_irq_level(std::uint32_t gsi, bool level) override;
+    void poll(std::uint32_t cpu) override;
+    bool has_interrupt(std::uint32_t cpu) override;
+    std::uint8_t acknowledge_interrupt(std::uint32_t cpu) override;
+    void wait_for_interrupt(std::uint32_t cpu) override;
+    void wake(std::uint32_t cpu) override;
+    std::uint64_t tsc() const override;
+    std::uint64_t tsc_frequency_hz() const override { return guest_tsc_frequency_hz; }
+    std::uint64_t apic_base(std::uint32_t cpu) const override;
+    bool set_apic_base(std::uint32_t cpu, std::uint64_t value) override;
+    std::uint32_t apic_mmio_read(std::uint32_t cpu, std::uint32_t offset) override;
+    void apic_mmio_write(std::uint32_t cpu, std::uint32_t offset, std::uint32_t value) override;
+    bool x2apic_msr_read(std::uint32_t cpu, std::uint32_t msr, std::uint64_t& value) override;
+    bool x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) override;
+    std::uint64_t tsc_deadline(std::uint32_t cpu) const override;
+    void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) override;
+    std::optional<StartupRequest> take_startup_request(std::uint32_t cpu) override;
+    bool take_nmi(std::uint32_t cpu) override;
+
+    /// Nanoseconds since creation: the time line of every timer here.
+    std::uint64_t now() const;
+
+  private:
+    struct Sleeper {
+        std::mutex mutex;
+        std::condition_variable wakeup;
+        bool woken{false}; ///< sticky: a wake() before the wait is not lost
+    };
+
+    explicit PcSoftPlatform(MonotonicClock clock);
+    Result<void> build(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count);
+    /// Routes an APIC-bus message from the IOAPIC (source empty) or a CPU's ICR.
+    bool deliver(const ApicMessage& message, std::optional<std::uint32_t> source);
+    bool pic_reaches(std::uint32_t cpu) const;
+    bool has_work(std::uint32_t cpu);
+    std::optional<std::uint64_t> next_deadline(std::uint32_t cpu) const;
+
+    MonotonicClock m_clock;
+    std::uint64_t m_origin;
+    std::unique_ptr<Pic8259> m_pic;
+    std::unique_ptr<Pit8254> m_pit;
+    std::unique_ptr<IoApic> m_ioapic;
+    std::vector<std::unique_ptr<LocalApic>> m_apics;
+    std::vector<std::unique_ptr<Sleeper>> m_sleepers;
+};
+
+} // namespace vessel::soft
