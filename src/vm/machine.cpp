@@ -1,6 +1,7 @@
 // Machine: assembly order and the vCPU thread loop.
 #include "vm/machine.hpp"
 
+#include "arch/x86/acpi_tables.hpp"
 #include "base/log.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
@@ -24,6 +25,7 @@ Result<void> Machine::build(Uart16550::Output console_output) {
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
     TRY(add_legacy_devices(std::move(console_output)));
     m_boot_state = TRY(load_kernel(m_memory, m_config));
+    TRY(x86::write_acpi_tables(m_memory, m_config.cpu_count));
     for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
         m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
     log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
@@ -32,13 +34,22 @@ Result<void> Machine::build(Uart16550::Output console_output) {
 }
 
 Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
+    auto output = [this, console_output = std::move(console_output)](
+                      std::span<const std::uint8_t> bytes) {
+        console_output(bytes);
+        m_panic_detector.feed(bytes);
+    };
     m_serial = std::make_unique<Uart16550>(IrqLine(m_vm.get(), Uart16550::com1_irq),
-                                           std::move(console_output));
+                                           std::move(output));
     m_debug_exit = std::make_unique<DebugExit>(*this);
     m_i8042 = std::make_unique<I8042>(IrqLine(m_vm.get(), I8042::keyboard_irq), *this);
     m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
     m_fw_cfg = std::make_unique<FwCfg>(m_config.memory_size,
                                        static_cast<std::uint16_t>(m_config.cpu_count));
+    m_acpi_power = std::make_unique<AcpiPower>(*this);
+    m_reset_control = std::make_unique<ResetControl>(*this);
+    TRY(m_io_bus.insert(*m_acpi_power, x86::acpi_hardware::pm1_event_port, AcpiPower::window_size));
+    TRY(m_io_bus.insert(*m_reset_control, x86::acpi_hardware::reset_port, 1));
     m_guest_signal = std::make_unique<GuestSignal>(*this);
     TRY(m_io_bus.insert(*m_guest_signal, GuestSignal::base_port, GuestSignal::window_size));
     TRY(m_io_bus.insert(*m_serial, Uart16550::com1_base, Uart16550::register_count));

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "devices/legacy/acpi_power.hpp"
 #include "devices/legacy/cmos_rtc.hpp"
 #include "devices/legacy/debug_exit.hpp"
 #include "devices/legacy/fw_cfg.hpp"
@@ -16,6 +17,7 @@
 #include "devices/pseudo/guest_signal.hpp"
 #include "engine/hypervisor.hpp"
 #include "vm/machine_config.hpp"
+#include "vm/panic_detector.hpp"
 
 namespace vessel {
 
@@ -67,6 +69,9 @@ class Machine final : public ExitSink {
     std::unique_ptr<CmosRtc> m_rtc;
     std::unique_ptr<FwCfg> m_fw_cfg;
     std::unique_ptr<GuestSignal> m_guest_signal;
+    std::unique_ptr<AcpiPower> m_acpi_power;
+    std::unique_ptr<ResetControl> m_reset_control;
+    PanicDetector m_panic_detector{*this};
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;
 

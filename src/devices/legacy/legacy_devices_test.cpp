@@ -104,3 +104,36 @@ TEST(CmosRtc, ReportsExtendedMemory) {
     above_16m |= read8(rtc, 1) << 8;
     EXPECT_EQ(above_16m, (48u << 20) >> 16);
 }
+
+#include "devices/legacy/acpi_power.hpp"
+
+TEST(AcpiPower, SoftOffEndsVmAndOtherSleepStatesDoNot) {
+    RecordingExitSink exits;
+    AcpiPower device(exits);
+    EXPECT_EQ(read8(device, 4) & 1, 1); // SCI_EN: already in ACPI mode
+    write16(device, 4, (3 << 10) | (1 << 13)); // S3 request: not supported, ignored
+    EXPECT_TRUE(exits.requests.empty());
+    write16(device, 4, (5 << 10) | (1 << 13));
+    ASSERT_EQ(exits.requests.size(), 1u);
+    EXPECT_EQ(exits.requests[0].kind, ExitRequest::Kind::PowerOff);
+    EXPECT_EQ(exits.requests[0].status, 0);
+}
+
+TEST(AcpiPower, StatusBitsAreWriteOneToClear) {
+    RecordingExitSink exits;
+    AcpiPower device(exits);
+    write8(device, 2, 0x21); // enable register keeps what is written
+    EXPECT_EQ(read8(device, 2), 0x21);
+    write8(device, 0, 0xff);
+    EXPECT_EQ(read8(device, 0), 0);
+}
+
+TEST(ResetControl, ResetBitEndsVm) {
+    RecordingExitSink exits;
+    ResetControl device(exits);
+    write8(device, 0, 0x02); // no reset bit
+    EXPECT_TRUE(exits.requests.empty());
+    write8(device, 0, 0x06);
+    ASSERT_EQ(exits.requests.size(), 1u);
+    EXPECT_EQ(exits.requests[0].kind, ExitRequest::Kind::Reset);
+}

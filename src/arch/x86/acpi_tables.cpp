@@ -1,0 +1,194 @@
+// ACPI table builder (ACPI 6.5 specification, chapter 5.2; field offsets cited per table).
+#include "arch/x86/acpi_tables.hpp"
+
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "arch/x86/boot_layout.hpp"
+
+namespace vessel::x86 {
+
+namespace {
+
+constexpr std::size_t header_size = 36; ///< ACPI 6.5, 5.2.6 system description table header
+
+/// A growable little-endian byte buffer for one table.
+class TableBuilder {
+  public:
+    TableBuilder(std::string_view signature, std::uint8_t revision) {
+        m_bytes.resize(header_size);
+        std::memcpy(m_bytes.data(), signature.data(), 4);
+        m_bytes[8] = revision;
+        std::memcpy(m_bytes.data() + 10, "VESSEL", 6);     // OEMID
+        std::memcpy(m_bytes.data() + 16, "VESSELVM", 8);   // OEM table ID
+        put32_at(24, 1);                                   // OEM revision
+        std::memcpy(m_bytes.data() + 28, "VSSL", 4);       // creator ID
+        put32_at(32, 1);                                   // creator revision
+    }
+    void put8(std::uint8_t value) { m_bytes.push_back(value); }
+    void put16(std::uint16_t value) { put(value, 2); }
+    void put32(std::uint32_t value) { put(value, 4); }
+    void put64(std::uint64_t value) { put(value, 8); }
+    void put_bytes(std::initializer_list<std::uint8_t> bytes) {
+        m_bytes.insert(m_bytes.end(), bytes);
+    }
+    void pad_to(std::size_t size) { m_bytes.resize(size, 0); }
+    void put32_at(std::size_t offset, std::uint32_t value) {
+        for (int i = 0; i < 4; ++i) m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+    }
+    void put64_at(std::size_t offset, std::uint64_t value) {
+        for (int i = 0; i < 8; ++i) m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+    }
+    /// Generic Address Structure (5.2.3.2) for a system I/O port.
+    void put_io_address_at(std::size_t offset, std::uint16_t port, std::uint8_t bit_width) {
+        m_bytes[offset] = 1; // system I/O space
+        m_bytes[offset + 1] = bit_width;
+        m_bytes[offset + 2] = 0;
+        m_bytes[offset + 3] = bit_width <= 8 ? 1 : bit_width <= 16 ? 2 : 3; // access size
+        put64_at(offset + 4, port);
+    }
+    std::uint8_t& at(std::size_t offset) { return m_bytes[offset]; }
+    /// Fills in length and checksum; the table is complete after this.
+    std::vector<std::uint8_t> finish() {
+        put32_at(4, static_cast<std::uint32_t>(m_bytes.size()));
+        m_bytes[9] = 0;
+        std::uint8_t sum = 0;
+        for (auto byte : m_bytes) sum = static_cast<std::uint8_t>(sum + byte);
+        m_bytes[9] = static_cast<std::uint8_t>(-sum);
+        return m_bytes;
+    }
+
+  private:
+    void put(std::uint64_t value, int size) {
+        for (int i = 0; i < size; ++i) m_bytes.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+    }
+    std::vector<std::uint8_t> m_bytes;
+};
+
+std::uint8_t checksum(const std::uint8_t* bytes, std::size_t size) {
+    std::uint8_t sum = 0;
+    for (std::size_t i = 0; i < size; ++i) sum = static_cast<std::uint8_t>(sum + bytes[i]);
+    return static_cast<std::uint8_t>(-sum);
+}
+
+// DSDT body in AML (ACPI 6.5, chapter 20): Name (_S5, Package (4) { 5, 5, 0, 0 }) so Linux
+// knows the SLP_TYP value for power-off.
+std::vector<std::uint8_t> build_dsdt() {
+    TableBuilder table("DSDT", 2);
+    table.put_bytes({0x08, '_', 'S', '5', '_',          // NameOp "_S5_"
+                     0x12, 0x08, 0x04,                  // PackageOp, PkgLength 8, 4 elements
+                     0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPa)
+                     0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPb)
+                     0x00, 0x00});                      // Zero, Zero
+    return table.finish();
+}
+
+// FACS (5.2.10): 64 bytes, no header checksum; required by non-hardware-reduced ACPI.
+std::vector<std::uint8_t> build_facs() {
+    std::vector<std::uint8_t> facs(64, 0);
+    std::memcpy(facs.data(), "FACS", 4);
+    facs[4] = 64; // length
+    facs[32] = 2; // version
+    return facs;
+}
+
+// FADT revision 6 (5.2.9, table 5.9): 276 bytes.
+std::vector<std::uint8_t> build_fadt(std::uint64_t facs_address, std::uint64_t dsdt_address) {
+    using namespace acpi_hardware;
+    TableBuilder table("FACP", 6);
+    table.pad_to(276);
+    table.put32_at(36, static_cast<std::uint32_t>(facs_address)); // FIRMWARE_CTRL
+    table.put32_at(40, static_cast<std::uint32_t>(dsdt_address));  // DSDT
+    table.at(46) = sci_irq;                                        // SCI_INT (16-bit)
+    // SMI_CMD (48) = 0: no SMM, the hardware is always in ACPI mode.
+    table.put32_at(56, pm1_event_port);   // PM1a_EVT_BLK
+    table.put32_at(64, pm1_control_port); // PM1a_CNT_BLK
+    table.at(88) = 4;                     // PM1_EVT_LEN
+    table.at(89) = 2;                     // PM1_CNT_LEN
+    table.at(108) = 0x32;                 // CENTURY: CMOS index of the century byte
+    table.at(109) = 0x03;                 // IAPC_BOOT_ARCH: legacy devices, 8042
+    // Flags (table 5.10): WBINVD, PROC_C1, PWR_BUTTON and SLP_BUTTON as control methods (none),
+    // RESET_REG_SUP.
+    table.put32_at(112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
+    table.put_io_address_at(116, reset_port, 8); // RESET_REG
+    table.at(128) = reset_value;                 // RESET_VALUE
+    table.at(131) = 5;                           // FADT minor version (6.5)
+    table.put64_at(132, facs_address);           // X_FIRMWARE_CTRL
+    table.put64_at(140, dsdt_address);           // X_DSDT
+    table.put_io_address_at(148, pm1_event_port, 32);  // X_PM1a_EVT_BLK
+    table.put_io_address_at(172, pm1_control_port, 16); // X_PM1a_CNT_BLK
+    std::memcpy(&table.at(268), "VESSELVM", 8);   // hypervisor vendor identity
+    return table.finish();
+}
+
+// MADT (5.2.12): local APICs, the IOAPIC, ISA overrides, LINT1 as NMI.
+std::vector<std::uint8_t> build_madt(std::uint32_t cpu_count) {
+    using namespace acpi_hardware;
+    TableBuilder table("APIC", 5);
+    table.put32(static_cast<std::uint32_t>(local_apic_address));
+    table.put32(1); // PCAT_COMPAT: dual 8259s present
+    for (std::uint32_t cpu = 0; cpu < cpu_count; ++cpu) {
+        table.put_bytes({0, 8, static_cast<std::uint8_t>(cpu), static_cast<std::uint8_t>(cpu)});
+        table.put32(1); // enabled
+    }
+    table.put_bytes({1, 12, static_cast<std::uint8_t>(cpu_count), 0}); // IOAPIC after the CPUs' IDs
+    table.put32(static_cast<std::uint32_t>(ioapic_address));
+    table.put32(0); // GSI base
+    // ISA IRQ 0 (PIT) arrives on IOAPIC pin 2; the SCI is level-triggered, active high.
+    table.put_bytes({2, 10, 0, 0});
+    table.put32(2);
+    table.put16(0);
+    table.put_bytes({2, 10, 0, sci_irq});
+    table.put32(sci_irq);
+    table.put16(0x000d);
+    table.put_bytes({4, 6, 0xff, 0, 0, 1}); // NMI on LINT1 of every processor
+    return table.finish();
+}
+
+std::vector<std::uint8_t> build_xsdt(std::initializer_list<std::uint64_t> tables) {
+    TableBuilder table("XSDT", 1);
+    for (auto address : tables) table.put64(address);
+    return table.finish();
+}
+
+// RSDP (5.2.5.3), ACPI 2.0+ form: 36 bytes.
+std::vector<std::uint8_t> build_rsdp(std::uint64_t xsdt_address) {
+    std::vector<std::uint8_t> rsdp(36, 0);
+    std::memcpy(rsdp.data(), "RSD PTR ", 8);
+    std::memcpy(rsdp.data() + 9, "VESSEL", 6);
+    rsdp[15] = 2; // revision
+    rsdp[20] = 36;
+    for (int i = 0; i < 8; ++i) rsdp[24 + i] = static_cast<std::uint8_t>(xsdt_address >> (8 * i));
+    rsdp[8] = checksum(rsdp.data(), 20);
+    rsdp[32] = checksum(rsdp.data(), 36);
+    return rsdp;
+}
+
+} // namespace
+
+Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count) {
+    if (cpu_count == 0 || cpu_count > 254)
+        return make_error("ACPI: {} vCPUs cannot be described (1-254)", cpu_count);
+    std::uint64_t next = boot_layout::acpi_tables_start;
+    auto place = [&](const std::vector<std::uint8_t>& table, std::uint64_t alignment) -> Result<std::uint64_t> {
+        next = (next + alignment - 1) & ~(alignment - 1);
+        if (next + table.size() > boot_layout::acpi_tables_end)
+            return make_error("ACPI tables do not fit below 1 MiB");
+        TRY(memory.write_bytes(next, table));
+        std::uint64_t address = next;
+        next += table.size();
+        return address;
+    };
+    // The RSDP goes first so a scan of 0xE0000 finds it at once; its XSDT address is patched last.
+    std::uint64_t rsdp_address = TRY(place(build_rsdp(0), 16));
+    std::uint64_t facs_address = TRY(place(build_facs(), 64));
+    std::uint64_t dsdt_address = TRY(place(build_dsdt(), 16));
+    std::uint64_t fadt_address = TRY(place(build_fadt(facs_address, dsdt_address), 16));
+    std::uint64_t madt_address = TRY(place(build_madt(cpu_count), 16));
+    std::uint64_t xsdt_address = TRY(place(build_xsdt({fadt_address, madt_address}), 16));
+    TRY(memory.write_bytes(rsdp_address, build_rsdp(xsdt_address)));
+    return AcpiTablesLayout{rsdp_address, next};
+}
+
+} // namespace vessel::x86

@@ -1,0 +1,32 @@
+// ACPI tables Vessel generates for the guest: RSDP, XSDT, FADT (+FACS, DSDT) and MADT.
+#pragma once
+
+#include <cstdint>
+
+#include "base/result.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace vessel::x86 {
+
+/// The fixed hardware the tables describe (ports of Vessel's ACPI power-management device).
+namespace acpi_hardware {
+constexpr std::uint16_t pm1_event_port = 0x600;   ///< PM1a_EVT_BLK: status (2) + enable (2)
+constexpr std::uint16_t pm1_control_port = 0x604; ///< PM1a_CNT_BLK: 2 bytes
+constexpr std::uint16_t reset_port = 0xcf9;       ///< FADT RESET_REG (PCI reset control)
+constexpr std::uint8_t reset_value = 0x06;        ///< hard reset + CPU reset
+constexpr std::uint8_t sci_irq = 9;
+constexpr std::uint8_t s5_sleep_type = 5;         ///< SLP_TYP for soft-off, as in the DSDT's _S5
+constexpr std::uint64_t ioapic_address = 0xfec0'0000;
+constexpr std::uint64_t local_apic_address = 0xfee0'0000;
+} // namespace acpi_hardware
+
+/// Where the tables went; rsdp_address is also what boot_params.acpi_rsdp_addr may carry.
+struct AcpiTablesLayout {
+    std::uint64_t rsdp_address;
+    std::uint64_t end_address;
+};
+
+/// Builds the tables in the BIOS area (0xE0000-0xFFFFF) for cpu_count vCPUs (APIC IDs 0..n-1).
+Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count);
+
+} // namespace vessel::x86
