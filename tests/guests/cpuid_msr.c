@@ -1,17 +1,16 @@
 /* cpuid_msr: CPUID leaves 0 and 1, RDMSR/WRMSR of IA32_APIC_BASE and EFER, RDTSC monotonic. */
 #include "guest.h"
 
-#define CPUID_1_EDX_FPU (1u << 0)  /* SDM vol. 2A, CPUID leaf 1 EDX feature bits */
+#define CPUID_1_EDX_FPU (1u << 0) /* SDM vol. 2A, CPUID leaf 1 EDX feature bits */
 #define CPUID_1_EDX_TSC (1u << 4)
 #define CPUID_1_EDX_MSR (1u << 5)
 #define CPUID_1_EDX_APIC (1u << 9)
 #define MSR_APIC_BASE 0x1b
 #define APIC_BASE_BSP (1u << 8)
 #define MSR_EFER 0xc0000080
-#define EFER_SCE (1u << 0)          /* SYSCALL enable: harmless to toggle in 32-bit mode */
+#define EFER_SCE (1u << 0) /* SYSCALL enable: harmless to toggle in 32-bit mode */
 
-static void check_cpuid(void)
-{
+static void check_cpuid(void) {
     uint32_t regs[4];
     cpuid(0, 0, regs);
     char vendor[13];
@@ -35,11 +34,11 @@ static void check_cpuid(void)
     if (family != 0 && (regs[3] & needed) == needed)
         pass("cpuid leaf 1: family and fpu/tsc/msr/apic features");
     else
-        fail("cpuid leaf 1: family and fpu/tsc/msr/apic features", "eax 0x%x edx 0x%x", regs[0], regs[3]);
+        fail("cpuid leaf 1: family and fpu/tsc/msr/apic features", "eax 0x%x edx 0x%x", regs[0],
+             regs[3]);
 }
 
-static void check_msrs(void)
-{
+static void check_msrs(void) {
     uint64_t apic_base = rdmsr(MSR_APIC_BASE);
     if ((apic_base & 0xfffff000u) == 0xfee00000u && (apic_base & APIC_BASE_BSP))
         pass("IA32_APIC_BASE: default base, BSP flag");
@@ -56,8 +55,7 @@ static void check_msrs(void)
     check_eq("EFER restored", rdmsr(MSR_EFER), efer);
 }
 
-static void check_tsc(void)
-{
+static void check_tsc(void) {
     uint64_t first = rdtsc();
     uint64_t second = rdtsc();
     for (int i = 0; i < 10 && second == first; ++i)
@@ -68,8 +66,7 @@ static void check_tsc(void)
         fail("rdtsc increases", "0x%llx then 0x%llx", first, second);
 }
 
-void guest_main(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_main(uint32_t magic, const struct multiboot_info* info) {
     (void)magic;
     (void)info;
     check_cpuid();

@@ -1,4 +1,5 @@
-/* fw_cfg: QEMU fw_cfg legacy I/O interface: signature, RAM size and CPU count (QEMU docs/specs/fw_cfg.rst). */
+/* fw_cfg: QEMU fw_cfg legacy I/O interface: signature, RAM size and CPU count (QEMU
+ * docs/specs/fw_cfg.rst). */
 #include "guest.h"
 
 #define FW_CFG_SELECTOR 0x510 /* 16-bit write selects an item */
@@ -8,22 +9,19 @@
 #define FW_CFG_RAM_SIZE 0x03  /* u64 LE */
 #define FW_CFG_NB_CPUS 0x05   /* u16 LE */
 
-static void fw_cfg_read(uint16_t key, void *buffer, size_t length)
-{
+static void fw_cfg_read(uint16_t key, void* buffer, size_t length) {
     outw(FW_CFG_SELECTOR, key);
-    uint8_t *bytes = buffer;
+    uint8_t* bytes = buffer;
     for (size_t i = 0; i < length; ++i)
         bytes[i] = inb(FW_CFG_DATA);
 }
 
 /* Highest end of usable mmap RAM: the RAM size fw_cfg reports must cover it. */
-static uint64_t usable_ram_end(const struct multiboot_info *info)
-{
+static uint64_t usable_ram_end(const struct multiboot_info* info) {
     uint64_t end = 0;
-    if (!(info->flags & MULTIBOOT_INFO_MMAP))
-        return 0;
+    if (!(info->flags & MULTIBOOT_INFO_MMAP)) return 0;
     for (uint32_t offset = 0; offset < info->mmap_length;) {
-        const struct multiboot_mmap_entry *entry = (const void *)(info->mmap_addr + offset);
+        const struct multiboot_mmap_entry* entry = (const void*)(info->mmap_addr + offset);
         if (entry->type == MULTIBOOT_MEMORY_AVAILABLE && entry->base + entry->length > end &&
             entry->base < 0x100000000ull)
             end = entry->base + entry->length;
@@ -32,10 +30,9 @@ static uint64_t usable_ram_end(const struct multiboot_info *info)
     return end;
 }
 
-void guest_main(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_main(uint32_t magic, const struct multiboot_info* info) {
     (void)magic;
-    const char *cmdline = (info->flags & MULTIBOOT_INFO_CMDLINE) ? (const char *)info->cmdline : "";
+    const char* cmdline = (info->flags & MULTIBOOT_INFO_CMDLINE) ? (const char*)info->cmdline : "";
 
     char signature[5] = {0};
     fw_cfg_read(FW_CFG_SIGNATURE, signature, 4);
@@ -54,7 +51,7 @@ void guest_main(uint32_t magic, const struct multiboot_info *info)
 
     uint64_t ram_size = 0;
     fw_cfg_read(FW_CFG_RAM_SIZE, &ram_size, 8);
-    const char *ram_argument = cmdline_value(cmdline, "ram");
+    const char* ram_argument = cmdline_value(cmdline, "ram");
     if (ram_argument)
         check_eq("fw_cfg RAM size equals cmdline ram=", ram_size, parse_size(ram_argument));
     else
@@ -63,12 +60,12 @@ void guest_main(uint32_t magic, const struct multiboot_info *info)
     if (usable_end != 0 && usable_end <= ram_size && usable_end + 16 * 1024 * 1024 >= ram_size)
         pass("fw_cfg RAM size covers the mmap's usable RAM");
     else
-        fail("fw_cfg RAM size covers the mmap's usable RAM", "RAM size 0x%llx, usable RAM ends at 0x%llx", ram_size,
-             usable_end);
+        fail("fw_cfg RAM size covers the mmap's usable RAM",
+             "RAM size 0x%llx, usable RAM ends at 0x%llx", ram_size, usable_end);
 
     uint16_t cpus = 0;
     fw_cfg_read(FW_CFG_NB_CPUS, &cpus, 2);
-    const char *cpus_argument = cmdline_value(cmdline, "cpus");
+    const char* cpus_argument = cmdline_value(cmdline, "cpus");
     if (cpus_argument)
         check_eq("fw_cfg CPU count equals cmdline cpus=", cpus, parse_size(cpus_argument));
     else

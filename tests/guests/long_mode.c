@@ -1,4 +1,5 @@
-/* long_mode: enter IA-32e mode (PAE, EFER.LME, paging), run 64-bit code with r8-r15, return to compatibility mode. */
+/* long_mode: enter IA-32e mode (PAE, EFER.LME, paging), run 64-bit code with r8-r15, return to
+ * compatibility mode. */
 #include "guest.h"
 
 #define CR0_PG (1u << 31)
@@ -8,7 +9,7 @@
 #define EFER_LMA (1u << 10)
 #define PAGE_PRESENT 0x001 /* SDM vol. 3A 4.5, tables 4-14 to 4-19 */
 #define PAGE_WRITABLE 0x002
-#define PAGE_LARGE 0x080   /* 2 MiB page in a page-directory entry */
+#define PAGE_LARGE 0x080 /* 2 MiB page in a page-directory entry */
 #define LARGE_PAGE_SIZE (2u * 1024 * 1024)
 #define CPUID_EXTENDED_FEATURES 0x80000001
 #define CPUID_LM (1u << 29) /* EDX bit 29: long mode */
@@ -24,23 +25,22 @@ struct long_mode_results {
     uint64_t push_pop;
 };
 
-void run_long_mode(struct long_mode_results *out);
+void run_long_mode(struct long_mode_results* out);
 extern const char long_mode_marker[];
 
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));
 static uint64_t page_directory[512] __attribute__((aligned(4096)));
 
-static void build_identity_map(void)
-{
+static void build_identity_map(void) {
     for (uint32_t i = 0; i < 2; ++i) /* 0-4 MiB: code, data, stack and boot information */
-        page_directory[i] = (uint64_t)(i * LARGE_PAGE_SIZE) | PAGE_PRESENT | PAGE_WRITABLE | PAGE_LARGE;
+        page_directory[i] =
+            (uint64_t)(i * LARGE_PAGE_SIZE) | PAGE_PRESENT | PAGE_WRITABLE | PAGE_LARGE;
     pdpt[0] = (uint32_t)page_directory | PAGE_PRESENT | PAGE_WRITABLE;
     pml4[0] = (uint32_t)pdpt | PAGE_PRESENT | PAGE_WRITABLE;
 }
 
-void guest_main(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_main(uint32_t magic, const struct multiboot_info* info) {
     (void)magic;
     (void)info;
     uint32_t regs[4];
@@ -50,15 +50,15 @@ void guest_main(uint32_t magic, const struct multiboot_info *info)
         return;
     }
     cpuid(CPUID_EXTENDED_FEATURES, 0, regs);
-    if (!check(regs[3] & CPUID_LM, "cpuid reports long mode"))
-        return;
+    if (!check(regs[3] & CPUID_LM, "cpuid reports long mode")) return;
 
     build_identity_map();
     write_cr4(read_cr4() | CR4_PAE);
     write_cr3((uint32_t)pml4);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_LME);
     write_cr0(read_cr0() | CR0_PG);
-    check_eq("EFER.LMA set once paging is on", rdmsr(MSR_EFER) & (EFER_LME | EFER_LMA), EFER_LME | EFER_LMA);
+    check_eq("EFER.LMA set once paging is on", rdmsr(MSR_EFER) & (EFER_LME | EFER_LMA),
+             EFER_LME | EFER_LMA);
 
     struct long_mode_results results = {0};
     run_long_mode(&results);

@@ -1,11 +1,12 @@
-/* paging: 32-bit paging: aliasing two virtual pages, accessed/dirty bits, and #PF with CR2 and error codes. */
+/* paging: 32-bit paging: aliasing two virtual pages, accessed/dirty bits, and #PF with CR2 and
+ * error codes. */
 #include "guest.h"
 
-#define PTE_PRESENT 0x001   /* SDM vol. 3A 4.3, table 4-6 */
+#define PTE_PRESENT 0x001 /* SDM vol. 3A 4.3, table 4-6 */
 #define PTE_WRITABLE 0x002
 #define PTE_ACCESSED 0x020
 #define PTE_DIRTY 0x040
-#define PF_PRESENT 0x1      /* #PF error code bits, SDM vol. 3A 4.7 */
+#define PF_PRESENT 0x1 /* #PF error code bits, SDM vol. 3A 4.7 */
 #define PF_WRITE 0x2
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
@@ -20,8 +21,7 @@ static uint32_t identity_table[1024] __attribute__((aligned(PAGE_SIZE))); /* map
 static uint32_t alias_table[1024] __attribute__((aligned(PAGE_SIZE)));
 static uint32_t frame[1024] __attribute__((aligned(PAGE_SIZE)));
 
-static void build_tables(void)
-{
+static void build_tables(void) {
     for (uint32_t i = 0; i < 1024; ++i)
         identity_table[i] = (i * PAGE_SIZE) | PTE_PRESENT | PTE_WRITABLE;
     page_directory[0] = (uint32_t)identity_table | PTE_PRESENT | PTE_WRITABLE;
@@ -31,8 +31,7 @@ static void build_tables(void)
 }
 
 /* Reads or writes *address expecting a #PF; returns through the trap recorder. */
-static void faulting_read(uint32_t address)
-{
+static void faulting_read(uint32_t address) {
     trap_reset();
     __asm__ volatile("movl $1f, %[resume]\n\t"
                      "movl (%[address]), %%eax\n"
@@ -42,8 +41,7 @@ static void faulting_read(uint32_t address)
                      : "eax", "memory");
 }
 
-static void faulting_write(uint32_t address)
-{
+static void faulting_write(uint32_t address) {
     trap_reset();
     __asm__ volatile("movl $1f, %[resume]\n\t"
                      "movl $0x5555, (%[address])\n"
@@ -53,18 +51,17 @@ static void faulting_write(uint32_t address)
                      : "memory");
 }
 
-static void expect_page_fault(const char *what, uint32_t address, uint32_t error_code)
-{
+static void expect_page_fault(const char* what, uint32_t address, uint32_t error_code) {
     if (trap_last.count == 1 && trap_last.vector == VECTOR_PF && trap_last.cr2 == address &&
         trap_last.error_code == error_code)
         pass(what);
     else
-        fail(what, "%u traps, vector %u, cr2 0x%x (expected 0x%x), error 0x%x (expected 0x%x)", trap_last.count,
-             trap_last.vector, trap_last.cr2, address, trap_last.error_code, error_code);
+        fail(what, "%u traps, vector %u, cr2 0x%x (expected 0x%x), error 0x%x (expected 0x%x)",
+             trap_last.count, trap_last.vector, trap_last.cr2, address, trap_last.error_code,
+             error_code);
 }
 
-void guest_main(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_main(uint32_t magic, const struct multiboot_info* info) {
     (void)magic;
     (void)info;
     idt_init();
@@ -74,18 +71,18 @@ void guest_main(uint32_t magic, const struct multiboot_info *info)
     write_cr0(read_cr0() | CR0_PG | CR0_WP);
     pass("paging enabled with identity-mapped kernel");
 
-    volatile uint32_t *alias_a = (volatile uint32_t *)ALIAS_A;
-    volatile uint32_t *alias_b = (volatile uint32_t *)ALIAS_B;
+    volatile uint32_t* alias_a = (volatile uint32_t*)ALIAS_A;
+    volatile uint32_t* alias_b = (volatile uint32_t*)ALIAS_B;
     alias_a[3] = 0xc0ffee11;
     check_eq("write through one alias is read through the other", alias_b[3], 0xc0ffee11);
     check_eq("the frame holds the value written through the alias", frame[3], 0xc0ffee11);
 
-    check_eq("accessed and dirty set on the written page", alias_table[0] & (PTE_ACCESSED | PTE_DIRTY),
-             PTE_ACCESSED | PTE_DIRTY);
-    check_eq("accessed set, dirty clear on the read-only-used page", alias_table[1] & (PTE_ACCESSED | PTE_DIRTY),
-             PTE_ACCESSED);
-    check_eq("accessed set on the page directory entry", page_directory[ALIAS_DIRECTORY_INDEX] & PTE_ACCESSED,
-             PTE_ACCESSED);
+    check_eq("accessed and dirty set on the written page",
+             alias_table[0] & (PTE_ACCESSED | PTE_DIRTY), PTE_ACCESSED | PTE_DIRTY);
+    check_eq("accessed set, dirty clear on the read-only-used page",
+             alias_table[1] & (PTE_ACCESSED | PTE_DIRTY), PTE_ACCESSED);
+    check_eq("accessed set on the page directory entry",
+             page_directory[ALIAS_DIRECTORY_INDEX] & PTE_ACCESSED, PTE_ACCESSED);
 
     alias_table[1] &= ~PTE_PRESENT;
     invlpg(ALIAS_B);

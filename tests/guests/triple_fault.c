@@ -1,8 +1,8 @@
-/* triple_fault: #UD with an empty IDT escalates to a triple fault; the VMM must report it and exit non-zero. */
+/* triple_fault: #UD with an empty IDT escalates to a triple fault; the VMM must report it and exit
+ * non-zero. */
 #include "guest.h"
 
-void guest_main(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_main(uint32_t magic, const struct multiboot_info* info) {
     (void)magic;
     (void)info;
     print("triple_fault: loading an empty IDT and executing ud2\n");

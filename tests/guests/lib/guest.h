@@ -1,4 +1,5 @@
-/* Shared runtime of the test guests: serial output, PASS/FAIL reporting, multiboot info, interrupts. */
+/* Shared runtime of the test guests: serial output, PASS/FAIL reporting, multiboot info,
+ * interrupts. */
 #pragma once
 #include <stdarg.h>
 #include <stdbool.h>
@@ -51,35 +52,35 @@ struct __attribute__((packed)) multiboot_mmap_entry {
 #define MULTIBOOT_MEMORY_AVAILABLE 1
 
 /* Implemented by each guest; the runtime calls it after setting up GDT and stack. */
-void guest_main(uint32_t magic, const struct multiboot_info *info);
+void guest_main(uint32_t magic, const struct multiboot_info* info);
 
 /* Serial output on COM1. */
 void serial_putc(char c);
-void serial_write(const char *text, size_t length);
+void serial_write(const char* text, size_t length);
 /* printf subset: %s %c %d %u %x %08x (width, zero pad), %llx for uint64_t, %%. */
-void print(const char *format, ...) __attribute__((format(printf, 1, 2)));
-void vprint(const char *format, va_list args);
+void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void vprint(const char* format, va_list args);
 
 /* Reporting: "PASS: what" / "FAIL: what (details)". */
-void pass(const char *what);
-void fail(const char *what, const char *details_format, ...) __attribute__((format(printf, 2, 3)));
-bool check(bool condition, const char *what);                   /* FAIL without details */
-bool check_eq(const char *what, uint64_t got, uint64_t expected); /* details name both values */
+void pass(const char* what);
+void fail(const char* what, const char* details_format, ...) __attribute__((format(printf, 2, 3)));
+bool check(bool condition, const char* what);                     /* FAIL without details */
+bool check_eq(const char* what, uint64_t got, uint64_t expected); /* details name both values */
 int failure_count(void);
 
 /* isa-debug-exit at port 0xf4: the VMM exits with (value << 1) | 1. */
 void debug_exit(uint32_t value) __attribute__((noreturn));
 
 /* String helpers (freestanding: no libc). */
-void *memcpy(void *destination, const void *source, size_t length);
-void *memset(void *destination, int value, size_t length);
-size_t string_length(const char *text);
-bool string_equal(const char *a, const char *b);
-bool memory_equal(const void *a, const void *b, size_t length);
+void* memcpy(void* destination, const void* source, size_t length);
+void* memset(void* destination, int value, size_t length);
+size_t string_length(const char* text);
+bool string_equal(const char* a, const char* b);
+bool memory_equal(const void* a, const void* b, size_t length);
 /* Finds "key=" as a whole word in the command line; returns a pointer to the value or NULL. */
-const char *cmdline_value(const char *cmdline, const char *key);
+const char* cmdline_value(const char* cmdline, const char* key);
 /* Parses decimal digits with an optional K/M/G suffix; stops at the first space or NUL. */
-uint64_t parse_size(const char *text);
+uint64_t parse_size(const char* text);
 
 /* Interrupts: stack frame built by the stubs in interrupt_stubs.S. */
 struct interrupt_frame {
@@ -89,7 +90,7 @@ struct interrupt_frame {
     uint32_t eip, cs, eflags;
 };
 
-typedef void (*interrupt_handler)(struct interrupt_frame *frame);
+typedef void (*interrupt_handler)(struct interrupt_frame* frame);
 
 /* Loads an IDT with gates for all 256 vectors; unhandled vectors report FAIL and exit. */
 void idt_init(void);

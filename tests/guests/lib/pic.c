@@ -10,8 +10,7 @@
 #define PIC_ICW3_SLAVE 0x02     /* slave identity 2 */
 #define PIC_ICW4_8086 0x01      /* 8086 mode, normal EOI */
 
-void pic_remap(uint8_t master_base, uint8_t slave_base)
-{
+void pic_remap(uint8_t master_base, uint8_t slave_base) {
     outb(PIC_MASTER_COMMAND, PIC_ICW1_INIT_ICW4);
     outb(PIC_SLAVE_COMMAND, PIC_ICW1_INIT_ICW4);
     outb(PIC_MASTER_DATA, master_base);
@@ -23,8 +22,7 @@ void pic_remap(uint8_t master_base, uint8_t slave_base)
     pic_mask_all();
 }
 
-void pic_mask_all(void)
-{
+void pic_mask_all(void) {
     outb(PIC_MASTER_DATA, 0xff);
     outb(PIC_SLAVE_DATA, 0xff);
 }

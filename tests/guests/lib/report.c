@@ -6,10 +6,11 @@
 static int failures;
 static uint32_t bss_canary[4]; /* must read as zero: the loader clears p_memsz beyond p_filesz */
 
-void pass(const char *what) { print("PASS: %s\n", what); }
+void pass(const char* what) {
+    print("PASS: %s\n", what);
+}
 
-void fail(const char *what, const char *details_format, ...)
-{
+void fail(const char* what, const char* details_format, ...) {
     ++failures;
     print("FAIL: %s (", what);
     va_list args;
@@ -19,8 +20,7 @@ void fail(const char *what, const char *details_format, ...)
     print(")\n");
 }
 
-bool check(bool condition, const char *what)
-{
+bool check(bool condition, const char* what) {
     if (condition)
         pass(what);
     else
@@ -28,8 +28,7 @@ bool check(bool condition, const char *what)
     return condition;
 }
 
-bool check_eq(const char *what, uint64_t got, uint64_t expected)
-{
+bool check_eq(const char* what, uint64_t got, uint64_t expected) {
     if (got == expected) {
         pass(what);
         return true;
@@ -38,17 +37,17 @@ bool check_eq(const char *what, uint64_t got, uint64_t expected)
     return false;
 }
 
-int failure_count(void) { return failures; }
+int failure_count(void) {
+    return failures;
+}
 
-void debug_exit(uint32_t value)
-{
+void debug_exit(uint32_t value) {
     outl(DEBUG_EXIT_PORT, value);
     for (;;)
         __asm__ volatile("cli; hlt");
 }
 
-void guest_start(uint32_t magic, const struct multiboot_info *info)
-{
+void guest_start(uint32_t magic, const struct multiboot_info* info) {
     if (bss_canary[0] | bss_canary[1] | bss_canary[2] | bss_canary[3])
         fail("bss cleared by loader", "canary 0x%x", bss_canary[0]);
     guest_main(magic, info);

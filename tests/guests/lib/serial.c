@@ -5,21 +5,18 @@
 #define COM1_LSR 0x3fd         /* line status register */
 #define LSR_THR_EMPTY (1 << 5) /* 16550 LSR bit 5: THR empty */
 
-void serial_putc(char c)
-{
+void serial_putc(char c) {
     while (!(inb(COM1_LSR) & LSR_THR_EMPTY)) {
     }
     outb(COM1_THR, (uint8_t)c);
 }
 
-void serial_write(const char *text, size_t length)
-{
+void serial_write(const char* text, size_t length) {
     for (size_t i = 0; i < length; ++i)
         serial_putc(text[i]);
 }
 
-static void print_unsigned(uint64_t value, unsigned base, int width, char pad)
-{
+static void print_unsigned(uint64_t value, unsigned base, int width, char pad) {
     char digits[24];
     int count = 0;
     do {
@@ -34,9 +31,8 @@ static void print_unsigned(uint64_t value, unsigned base, int width, char pad)
         serial_putc(digits[--count]);
 }
 
-void vprint(const char *format, va_list args)
-{
-    for (const char *p = format; *p; ++p) {
+void vprint(const char* format, va_list args) {
+    for (const char* p = format; *p; ++p) {
         if (*p != '%') {
             serial_putc(*p);
             continue;
@@ -57,7 +53,7 @@ void vprint(const char *format, va_list args)
         }
         switch (*p) {
         case 's': {
-            const char *text = va_arg(args, const char *);
+            const char* text = va_arg(args, const char*);
             serial_write(text ? text : "(null)", text ? string_length(text) : 6);
             break;
         }
@@ -77,7 +73,8 @@ void vprint(const char *format, va_list args)
             print_unsigned(va_arg(args, uint32_t), 10, width, pad);
             break;
         case 'x':
-            print_unsigned(is_long_long ? va_arg(args, uint64_t) : va_arg(args, uint32_t), 16, width, pad);
+            print_unsigned(is_long_long ? va_arg(args, uint64_t) : va_arg(args, uint32_t), 16,
+                           width, pad);
             break;
         case '%':
             serial_putc('%');
@@ -86,13 +83,11 @@ void vprint(const char *format, va_list args)
             serial_putc('?');
             break;
         }
-        if (!*p)
-            break;
+        if (!*p) break;
     }
 }
 
-void print(const char *format, ...)
-{
+void print(const char* format, ...) {
     va_list args;
     va_start(args, format);
     vprint(format, args);
