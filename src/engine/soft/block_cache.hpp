@@ -1,0 +1,72 @@
+// BlockCache: decoded basic blocks keyed by guest-physical location and mode, checked for
+// staleness.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/soft/code_pages.hpp"
+#include "engine/soft/decoded_op.hpp"
+
+namespace vessel::soft {
+
+/// A straight run of instructions from one RAM page, ending at a branch, a system instruction,
+/// the page end or a size cap.
+struct CodeBlock {
+    std::uint64_t key{0};  ///< (RAM offset << 3) | CpuMode
+    std::uint64_t page{0}; ///< RAM page index the bytes came from
+    std::uint32_t generation{0};
+    std::vector<DecodedOp> ops;
+};
+
+/// One vCPU's decoded blocks. A block is used only while its page's CodePages generation is
+/// unchanged, so stores by any vCPU to the page make it stale.
+class BlockCache {
+  public:
+    explicit BlockCache(CodePages& pages) : m_pages(pages) {}
+
+    static std::uint64_t key(std::uint64_t ram_offset, unsigned mode) {
+        return (ram_offset << 3) | mode;
+    }
+
+    /// The current block for key, or nullptr when absent or stale.
+    CodeBlock* find(std::uint64_t key) {
+        CodeBlock* recent = m_recent[slot(key)];
+        if (recent != nullptr && recent->key == key && fresh(*recent)) [[likely]]
+            return recent;
+        auto found = m_blocks.find(key);
+        if (found == m_blocks.end() || !fresh(*found->second)) return nullptr;
+        m_recent[slot(key)] = found->second.get();
+        return found->second.get();
+    }
+
+    /// Stores a block (replacing a stale one with the same key) and returns it.
+    CodeBlock* insert(std::unique_ptr<CodeBlock> block) {
+        CodeBlock* pointer = block.get();
+        m_blocks[block->key] = std::move(block);
+        m_recent[slot(pointer->key)] = pointer;
+        return pointer;
+    }
+
+    void clear() {
+        m_blocks.clear();
+        m_recent.fill(nullptr);
+    }
+    std::size_t size() const { return m_blocks.size(); }
+
+  private:
+    static std::size_t slot(std::uint64_t key) { return (key ^ (key >> 15)) % recent_slots; }
+    bool fresh(const CodeBlock& block) const {
+        return m_pages.generation(block.page) == block.generation;
+    }
+
+    static constexpr std::size_t recent_slots = 4096;
+    CodePages& m_pages;
+    std::unordered_map<std::uint64_t, std::unique_ptr<CodeBlock>> m_blocks;
+    std::array<CodeBlock*, recent_slots> m_recent{};
+};
+
+} // namespace vessel::soft

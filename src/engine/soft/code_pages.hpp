@@ -1,0 +1,45 @@
+// CodePages: which guest RAM pages hold decoded code, and a generation per page that stores bump.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace vessel::soft {
+
+/// Shared by all vCPUs of a VM. Pages are numbered by their offset in the host RAM mapping
+/// (unique per guest-physical RAM page). A decoded block remembers its page's generation and is
+/// stale once a store to the page bumped it, whichever vCPU stored.
+class CodePages {
+  public:
+    explicit CodePages(std::uint64_t ram_size)
+        : m_page_count(ram_size >> 12), m_flags(new std::atomic<std::uint8_t>[m_page_count]),
+          m_generations(new std::atomic<std::uint32_t>[m_page_count]) {
+        for (std::uint64_t i = 0; i < m_page_count; ++i) {
+            m_flags[i].store(0, std::memory_order_relaxed);
+            m_generations[i].store(0, std::memory_order_relaxed);
+        }
+    }
+
+    std::uint64_t page_count() const { return m_page_count; }
+    bool holds_code(std::uint64_t page) const {
+        return page < m_page_count && m_flags[page].load(std::memory_order_relaxed) != 0;
+    }
+    void mark_code(std::uint64_t page) {
+        if (page < m_page_count) m_flags[page].store(1, std::memory_order_relaxed);
+    }
+    std::uint32_t generation(std::uint64_t page) const {
+        return page < m_page_count ? m_generations[page].load(std::memory_order_acquire) : 0;
+    }
+    /// A store hit a code page: every block decoded from it becomes stale.
+    void invalidate(std::uint64_t page) {
+        if (page < m_page_count) m_generations[page].fetch_add(1, std::memory_order_acq_rel);
+    }
+
+  private:
+    std::uint64_t m_page_count;
+    std::unique_ptr<std::atomic<std::uint8_t>[]> m_flags;
+    std::unique_ptr<std::atomic<std::uint32_t>[]> m_generations;
+};
+
+} // namespace vessel::soft

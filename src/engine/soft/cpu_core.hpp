@@ -1,0 +1,372 @@
+// CpuCore: the software CPU's architectural state and its memory, port and flag primitives.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "arch/x86/cpu_state.hpp"
+#include "devices/bus.hpp"
+#include "engine/soft/code_pages.hpp"
+#include "engine/soft/decoded_op.hpp"
+#include "engine/soft/lazy_flags.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace vessel::soft {
+
+class SoftPlatform;
+
+/// Exception vectors (Intel SDM Vol. 3, 6.15).
+namespace vector {
+constexpr std::uint8_t divide_error = 0;
+constexpr std::uint8_t debug = 1;
+constexpr std::uint8_t breakpoint = 3;
+constexpr std::uint8_t overflow = 4;
+constexpr std::uint8_t bound_range = 5;
+constexpr std::uint8_t invalid_opcode = 6;
+constexpr std::uint8_t device_not_available = 7;
+constexpr std::uint8_t double_fault = 8;
+constexpr std::uint8_t invalid_tss = 10;
+constexpr std::uint8_t segment_not_present = 11;
+constexpr std::uint8_t stack_fault = 12;
+constexpr std::uint8_t general_protection = 13;
+constexpr std::uint8_t page_fault = 14;
+constexpr std::uint8_t x87_error = 16;
+constexpr std::uint8_t alignment_check = 17;
+constexpr std::uint8_t simd_error = 19;
+} // namespace vector
+
+/// A guest-visible exception raised while executing an instruction. Thrown by the CPU core and
+/// caught by the same vCPU's run loop before anything leaves the interpreter: it unwinds the
+/// half-executed instruction the way hardware discards it.
+struct GuestFault {
+    std::uint8_t vector;
+    std::uint32_t error_code;
+    bool has_error_code;
+};
+
+/// The engine cannot continue (unimplemented instruction, code outside RAM). Caught by the run
+/// loop.
+struct EngineFailure {
+    std::string message;
+};
+
+/// Triple fault / shutdown. Caught by the run loop.
+struct ShutdownSignal {};
+
+/// Decoding and addressing mode, derived from CR0, EFER and CS.
+enum class CpuMode : std::uint8_t { Real, Protected16, Protected32, Long64, Compat16, Compat32 };
+
+/// Page-fault error code bits (Intel SDM Vol. 3, 4.7).
+namespace page_fault_error {
+constexpr std::uint32_t present = 1u << 0;
+constexpr std::uint32_t write = 1u << 1;
+constexpr std::uint32_t user = 1u << 2;
+constexpr std::uint32_t reserved = 1u << 3;
+constexpr std::uint32_t fetch = 1u << 4;
+} // namespace page_fault_error
+
+enum AccessKind : std::uint8_t { access_read = 0, access_write = 1, access_execute = 2 };
+
+/// One software-TLB entry: a linear page and the host page (nullptr: not RAM) it maps to.
+struct TlbEntry {
+    std::uint64_t tag{~std::uint64_t{0}}; ///< linear page number
+    std::uint8_t* host{nullptr};
+    std::uint64_t physical_page{0};
+    bool global{false};
+};
+
+/// MSR numbers (Intel SDM Vol. 4, 2.1).
+namespace msr {
+constexpr std::uint32_t tsc = 0x10;
+constexpr std::uint32_t apic_base = 0x1b;
+constexpr std::uint32_t mtrr_cap = 0xfe;
+constexpr std::uint32_t sysenter_cs = 0x174;
+constexpr std::uint32_t sysenter_esp = 0x175;
+constexpr std::uint32_t sysenter_eip = 0x176;
+constexpr std::uint32_t misc_enable = 0x1a0;
+constexpr std::uint32_t pat = 0x277;
+constexpr std::uint32_t mtrr_def_type = 0x2ff;
+constexpr std::uint32_t tsc_deadline = 0x6e0;
+constexpr std::uint32_t x2apic_first = 0x800;
+constexpr std::uint32_t x2apic_last = 0x8ff;
+constexpr std::uint32_t efer = 0xc0000080;
+constexpr std::uint32_t star = 0xc0000081;
+constexpr std::uint32_t lstar = 0xc0000082;
+constexpr std::uint32_t cstar = 0xc0000083;
+constexpr std::uint32_t sfmask = 0xc0000084;
+constexpr std::uint32_t fs_base = 0xc0000100;
+constexpr std::uint32_t gs_base = 0xc0000101;
+constexpr std::uint32_t kernel_gs_base = 0xc0000102;
+constexpr std::uint32_t tsc_aux = 0xc0000103;
+} // namespace msr
+
+/// x87 and SSE register file.
+struct FpuState {
+    long double st[8]{}; ///< physical registers R0-R7
+    std::uint16_t control{0x37f};
+    std::uint16_t status{0};
+    std::uint8_t top{0};
+    std::uint8_t tag_valid{0}; ///< bit i: physical register i holds a value
+    std::uint64_t xmm[16][2]{};
+    std::uint32_t mxcsr{0x1f80};
+};
+
+class CpuCore {
+  public:
+    static constexpr unsigned tlb_size = 256;
+
+    CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+            CodePages& code_pages, std::uint32_t index);
+
+    // ---- architectural state (public: the instruction handlers are free functions) ----
+    std::uint64_t gpr[16]{};
+    std::uint64_t rip{0};
+    std::uint64_t rflags{x86::rflags::fixed1}; ///< arithmetic bits stale while lazy.op != None
+    LazyFlags lazy;
+    x86::SegmentRegister segments[6];
+    x86::SegmentRegister tr, ldt;
+    x86::DescriptorTable gdt, idt;
+    std::uint64_t cr0{x86::cr0::et}, cr2{0}, cr3{0}, cr4{0}, cr8{0}, efer{0};
+    std::uint64_t dr[8]{0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400};
+    std::uint64_t star{0}, lstar{0}, cstar{0}, sfmask{0}, kernel_gs_base{0}, tsc_aux{0};
+    std::uint64_t sysenter_cs{0}, sysenter_esp{0}, sysenter_eip{0};
+    std::uint64_t pat{0x0007040600070406}, misc_enable{1}, mtrr_def_type{0};
+    std::int64_t tsc_offset{0};
+    FpuState fpu;
+    std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology)
+
+    // ---- derived and interpreter state ----
+    std::uint8_t cpl{0};
+    CpuMode mode{CpuMode::Real};
+    std::uint64_t segment_base[6]{};  ///< effective bases (0 for es/cs/ss/ds in 64-bit mode)
+    std::uint64_t instruction_rip{0}; ///< start of the instruction being executed
+    bool interrupt_shadow{false};     ///< sti / mov ss: no interrupt before the next instruction
+    bool exit_block{false};           ///< stop the current block after this instruction
+    bool halted{false};
+    bool pending_shutdown{false};
+
+    std::uint32_t index() const { return m_index; }
+    SoftPlatform* platform() const { return m_platform; }
+    GuestMemory& memory() const { return m_memory; }
+    CodePages& code_pages() const { return m_code_pages; }
+
+    void load_state(const x86::CpuState& state);
+    x86::CpuState save_state();
+    /// Recomputes mode, CPL and effective segment bases after CR0/EFER/CS changes.
+    void update_mode();
+    bool long_mode_active() const { return (efer & x86::efer::lma) != 0; }
+    bool paging() const { return (cr0 & x86::cr0::pg) != 0; }
+    bool protected_mode() const { return (cr0 & x86::cr0::pe) != 0; }
+    unsigned code_size() const;  ///< default operand/address size in bytes
+    unsigned stack_size() const; ///< 2, 4 or 8
+
+    // ---- flags ----
+    std::uint64_t flags() {
+        if (lazy.op != FlagOp::None) {
+            rflags = (rflags & ~arithmetic_flags) | lazy.compute();
+            lazy.op = FlagOp::None;
+        }
+        return rflags;
+    }
+    void set_flags(std::uint64_t value) {
+        lazy.op = FlagOp::None;
+        rflags = value | x86::rflags::fixed1;
+    }
+    bool carry() const {
+        return lazy.op == FlagOp::None ? (rflags & x86::rflags::cf) != 0 : lazy.carry();
+    }
+    void set_lazy(FlagOp op, unsigned size, std::uint64_t dst, std::uint64_t src,
+                  std::uint64_t result) {
+        lazy.op = op;
+        lazy.size = static_cast<std::uint8_t>(size);
+        lazy.dst = dst;
+        lazy.src = src;
+        lazy.result = result;
+    }
+    /// Sets the arithmetic flags to explicit values (shifts, multiplies, bit tests).
+    void set_arithmetic_flags(std::uint64_t value) {
+        flags();
+        rflags = (rflags & ~arithmetic_flags) | (value & arithmetic_flags);
+    }
+    bool condition(unsigned code);
+
+    // ---- registers ----
+    template <unsigned S> std::uint64_t reg(unsigned index) const {
+        return gpr[index] & size_mask(S);
+    }
+    template <unsigned S> void set_reg(unsigned index, std::uint64_t value) {
+        if constexpr (S == 8)
+            gpr[index] = value;
+        else if constexpr (S == 4)
+            gpr[index] = value & 0xffff'ffff;
+        else
+            gpr[index] = (gpr[index] & ~size_mask(S)) | (value & size_mask(S));
+    }
+    void set_reg_sized(unsigned size, unsigned index, std::uint64_t value);
+
+    // ---- memory ----
+    /// Effective address of the op's memory operand, without segment base.
+    std::uint64_t effective_address(const DecodedOp& op) const {
+        const MemoryOperand& m = op.memory;
+        std::uint64_t address = static_cast<std::uint64_t>(m.displacement);
+        if (m.base != no_register) address += gpr[m.base];
+        if (m.index != no_register) address += gpr[m.index] << m.scale_shift;
+        if (m.rip_relative) address += rip;
+        return address & size_mask(m.address_size);
+    }
+    std::uint64_t linear(unsigned segment, std::uint64_t offset) const {
+        const std::uint64_t address = segment_base[segment] + offset;
+        return mode == CpuMode::Long64 ? address : (address & 0xffff'ffff);
+    }
+    std::uint64_t linear_address(const DecodedOp& op) const {
+        return linear(op.memory.segment, effective_address(op));
+    }
+
+    template <unsigned S> std::uint64_t read(std::uint64_t address) {
+        return read_as<S>(address, m_user_access);
+    }
+    template <unsigned S> void write(std::uint64_t address, std::uint64_t value) {
+        write_as<S>(address, value, m_user_access);
+    }
+    template <unsigned S> std::uint64_t read_as(std::uint64_t address, bool user) {
+        const std::uint64_t page = address >> 12, offset = address & 0xfff;
+        const TlbEntry& entry = m_tlb[user][access_read][page % tlb_size];
+        if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
+            std::uint64_t value = 0;
+            std::memcpy(&value, entry.host + offset, S); // little-endian host
+            return value;
+        }
+        return read_slow(address, S, user);
+    }
+    template <unsigned S> void write_as(std::uint64_t address, std::uint64_t value, bool user) {
+        const std::uint64_t page = address >> 12, offset = address & 0xfff;
+        const TlbEntry& entry = m_tlb[user][access_write][page % tlb_size];
+        if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
+            std::uint8_t* target = entry.host + offset;
+            std::memcpy(target, &value, S);
+            note_ram_write(target);
+            return;
+        }
+        write_slow(address, S, value, user);
+    }
+    /// Supervisor-privilege accesses the CPU makes itself (descriptor tables, TSS, IDT).
+    template <unsigned S> std::uint64_t read_system(std::uint64_t address) {
+        return read_as<S>(address, false);
+    }
+    template <unsigned S> void write_system(std::uint64_t address, std::uint64_t value) {
+        write_as<S>(address, value, false);
+    }
+    std::uint64_t read_sized(std::uint64_t address, unsigned size) {
+        switch (size) {
+        case 1:
+            return read<1>(address);
+        case 2:
+            return read<2>(address);
+        case 4:
+            return read<4>(address);
+        default:
+            return read<8>(address);
+        }
+    }
+    void write_sized(std::uint64_t address, unsigned size, std::uint64_t value) {
+        switch (size) {
+        case 1:
+            return write<1>(address, value);
+        case 2:
+            return write<2>(address, value);
+        case 4:
+            return write<4>(address, value);
+        default:
+            return write<8>(address, value);
+        }
+    }
+    void read_block(std::uint64_t address, void* out, unsigned length);
+    void write_block(std::uint64_t address, const void* data, unsigned length);
+    /// Host pointer for an atomic read-modify-write of `size` bytes, or nullptr (not RAM or
+    /// crossing a page). Faults like a write would.
+    std::uint8_t* writable_pointer(std::uint64_t address, unsigned size);
+    /// A store reached RAM at host pointer `target`; invalidates decoded code on that page.
+    void note_ram_write(const std::uint8_t* target) {
+        const std::uint64_t page = static_cast<std::uint64_t>(target - m_ram_base) >> 12;
+        if (m_code_pages.holds_code(page)) [[unlikely]] {
+            m_code_pages.invalidate(page);
+            exit_block = true;
+        }
+    }
+
+    /// Translates a linear address for `kind` at the current privilege; raises #PF.
+    std::uint64_t translate(std::uint64_t address, AccessKind kind, bool user);
+    /// Host pointer of the RAM page holding linear `address` for instruction fetch, and its
+    /// offset in the RAM mapping; raises #PF, fails with EngineFailure outside RAM.
+    std::uint8_t* fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset);
+    void flush_tlb(bool include_global);
+    void flush_tlb_page(std::uint64_t address);
+    std::uint8_t* ram_base() const { return m_ram_base; }
+
+    std::uint64_t physical_read(std::uint64_t address, unsigned size);
+    void physical_write(std::uint64_t address, unsigned size, std::uint64_t value);
+
+    // ---- stack ----
+    void push(std::uint64_t value, unsigned size);
+    std::uint64_t pop(unsigned size);
+    std::uint64_t stack_pointer() const { return gpr[x86::rsp] & size_mask(stack_size()); }
+    void set_stack_pointer(std::uint64_t value) { set_reg_sized(stack_size(), x86::rsp, value); }
+
+    // ---- ports ----
+    std::uint64_t port_in(std::uint16_t port, unsigned size);
+    void port_out(std::uint16_t port, unsigned size, std::uint64_t value);
+    /// #GP unless CPL <= IOPL (no I/O permission bitmap support).
+    void check_io_privilege();
+
+    // ---- exceptions (implemented in interrupt_delivery.cpp) ----
+    [[noreturn]] void raise(std::uint8_t vector_number) {
+        throw GuestFault{vector_number, 0, false};
+    }
+    [[noreturn]] void raise(std::uint8_t vector_number, std::uint32_t error_code) {
+        throw GuestFault{vector_number, error_code, true};
+    }
+    [[noreturn]] void fail(const std::string& message) { throw EngineFailure{message}; }
+    /// Delivers an exception or interrupt through the IDT (IVT in real mode). `software` for
+    /// int n / int3 / into (privilege check against the gate DPL, return address after).
+    void deliver(std::uint8_t vector_number, bool has_error_code, std::uint32_t error_code,
+                 bool software);
+    /// Delivers a fault that happened while executing, escalating to #DF and triple fault.
+    void deliver_fault(const GuestFault& fault);
+    void interrupt_return(unsigned operand_size);
+
+    // ---- segments and system registers (system_registers.cpp) ----
+    /// Loads a data/stack segment register with a selector (mov/pop/lds), checking it.
+    void load_segment(unsigned segment, std::uint16_t selector);
+    /// Loads CS for a far transfer to `selector`; fills in the descriptor cache.
+    void load_code_segment(std::uint16_t selector, unsigned new_cpl);
+    x86::SegmentRegister read_descriptor(std::uint16_t selector, std::uint8_t error_vector);
+    std::uint64_t descriptor_address(std::uint16_t selector, std::uint8_t error_vector);
+    void set_cr0(std::uint64_t value);
+    void set_cr3(std::uint64_t value);
+    void set_cr4(std::uint64_t value);
+    void set_efer(std::uint64_t value);
+    bool read_msr(std::uint32_t number, std::uint64_t& value);
+    bool write_msr(std::uint32_t number, std::uint64_t value);
+    std::uint64_t tsc();
+
+  private:
+    std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
+    void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
+    TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
+    std::uint64_t walk(std::uint64_t address, AccessKind kind, bool user, bool* global);
+    [[noreturn]] void page_fault(std::uint64_t address, std::uint32_t error_code);
+    std::uint8_t* ram_page(std::uint64_t physical_page);
+
+    GuestMemory& m_memory;
+    Bus& m_io_bus;
+    Bus& m_mmio_bus;
+    SoftPlatform* m_platform;
+    CodePages& m_code_pages;
+    std::uint32_t m_index;
+    std::uint8_t* m_ram_base;
+    bool m_user_access{false};
+    TlbEntry m_tlb[2][3][tlb_size];
+};
+
+} // namespace vessel::soft

@@ -1,0 +1,357 @@
+// CpuCore memory path: paging walks, the software TLB, physical RAM/APIC/MMIO access, stack, ports.
+#include <fmt/format.h>
+
+#include "engine/soft/cpu_core.hpp"
+#include "engine/soft/soft_platform.hpp"
+
+namespace vessel::soft {
+
+namespace {
+
+/// Paging-structure entry bits (Intel SDM Vol. 3, 4.3-4.5).
+constexpr std::uint64_t pte_present = 1u << 0;
+constexpr std::uint64_t pte_writable = 1u << 1;
+constexpr std::uint64_t pte_user = 1u << 2;
+constexpr std::uint64_t pte_accessed = 1u << 5;
+constexpr std::uint64_t pte_dirty = 1u << 6;
+constexpr std::uint64_t pte_large = 1u << 7;
+constexpr std::uint64_t pte_global = 1u << 8;
+constexpr std::uint64_t pte_no_execute = std::uint64_t{1} << 63;
+constexpr std::uint64_t pte_address = 0x000f'ffff'ffff'f000; ///< 52-bit physical addresses
+
+/// IA32_APIC_BASE bits (Intel SDM Vol. 3, 10.4.4).
+constexpr std::uint64_t apic_base_enable = 1u << 11;
+constexpr std::uint64_t apic_base_x2apic = 1u << 10;
+
+bool canonical(std::uint64_t address) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(address << 16) >> 16) == address;
+}
+
+} // namespace
+
+CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+                 CodePages& code_pages, std::uint32_t index)
+    : m_memory(memory), m_io_bus(io_bus), m_mmio_bus(mmio_bus), m_platform(platform),
+      m_code_pages(code_pages), m_index(index), m_ram_base(memory.host_base()) {
+    update_mode();
+}
+
+void CpuCore::flush_tlb(bool include_global) {
+    for (auto& privilege : m_tlb)
+        for (auto& kind : privilege)
+            for (auto& entry : kind)
+                if (include_global || !entry.global) entry.tag = ~std::uint64_t{0};
+}
+
+void CpuCore::flush_tlb_page(std::uint64_t address) {
+    const std::uint64_t page = address >> 12;
+    for (auto& privilege : m_tlb)
+        for (auto& kind : privilege) {
+            TlbEntry& entry = kind[page % tlb_size];
+            if (entry.tag == page) entry.tag = ~std::uint64_t{0};
+        }
+}
+
+void CpuCore::page_fault(std::uint64_t address, std::uint32_t error_code) {
+    cr2 = address;
+    raise(vector::page_fault, error_code);
+}
+
+std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, bool* global) {
+    *global = false;
+    if (!paging()) return long_mode_active() ? address : (address & 0xffff'ffff);
+    if (long_mode_active() && !canonical(address)) raise(vector::general_protection, 0);
+
+    const bool nx_enabled = (efer & x86::efer::nxe) != 0;
+    std::uint32_t error = (kind == access_write ? page_fault_error::write : 0) |
+                          (user ? page_fault_error::user : 0) |
+                          (kind == access_execute && nx_enabled ? page_fault_error::fetch : 0);
+    bool writable = true, user_ok = true, no_execute = false;
+    std::uint64_t entry_address = 0, entry = 0, physical = 0;
+
+    auto visit = [&](std::uint64_t location, unsigned entry_size) {
+        entry_address = location;
+        entry = physical_read(location, entry_size);
+        if (!(entry & pte_present)) page_fault(address, error);
+        if (entry_size == 8 && (entry & pte_no_execute) && !nx_enabled)
+            page_fault(address, error | page_fault_error::present | page_fault_error::reserved);
+        writable &= (entry & pte_writable) != 0;
+        user_ok &= (entry & pte_user) != 0;
+        no_execute |= (entry & pte_no_execute) != 0 && entry_size == 8;
+        if (!(entry & pte_accessed)) {
+            entry |= pte_accessed;
+            physical_write(location, entry_size, entry);
+        }
+    };
+
+    unsigned entry_size = 8;
+    if (!(cr4 & x86::cr4::pae)) {
+        // 32-bit paging (Intel SDM Vol. 3, 4.3).
+        entry_size = 4;
+        visit((cr3 & 0xffff'f000) + ((address >> 22) & 0x3ff) * 4, 4);
+        if ((entry & pte_large) && (cr4 & x86::cr4::pse)) {
+            physical = (entry & 0xffc0'0000) | (address & 0x3f'ffff);
+        } else {
+            visit((entry & 0xffff'f000) + ((address >> 12) & 0x3ff) * 4, 4);
+            physical = (entry & 0xffff'f000) | (address & 0xfff);
+        }
+    } else {
+        std::uint64_t table;
+        int level;
+        if (long_mode_active()) {
+            table = cr3 & pte_address;
+            level = 4;
+        } else {
+            // PAE: the four PDPTEs carry no permission bits (Intel SDM Vol. 3, 4.4.1).
+            const std::uint64_t pdpte =
+                physical_read((cr3 & 0xffff'ffe0) + ((address >> 30) & 3) * 8, 8);
+            if (!(pdpte & pte_present)) page_fault(address, error);
+            table = pdpte & pte_address;
+            level = 2;
+        }
+        for (;; --level) {
+            const unsigned shift = 12 + 9 * (level - 1);
+            visit(table + ((address >> shift) & 0x1ff) * 8, 8);
+            if (level == 1 || ((entry & pte_large) && level <= 3)) {
+                const std::uint64_t page_mask = (std::uint64_t{1} << shift) - 1;
+                physical = ((entry & pte_address) & ~page_mask) | (address & page_mask);
+                break;
+            }
+            table = entry & pte_address;
+        }
+    }
+
+    error |= page_fault_error::present;
+    if (user && !user_ok) page_fault(address, error);
+    if (kind == access_write && !writable && (user || (cr0 & x86::cr0::wp)))
+        page_fault(address, error);
+    if (kind == access_execute && no_execute && nx_enabled) page_fault(address, error);
+    if (kind == access_write && !(entry & pte_dirty)) {
+        entry |= pte_dirty | pte_accessed;
+        physical_write(entry_address, entry_size, entry);
+    }
+    *global = (entry & pte_global) && (cr4 & x86::cr4::pge);
+    return physical;
+}
+
+std::uint8_t* CpuCore::ram_page(std::uint64_t physical_page) {
+    if (m_platform != nullptr) {
+        const std::uint64_t base = m_platform->apic_base(m_index);
+        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+            ((base & pte_address) >> 12) == physical_page)
+            return nullptr;
+    }
+    return m_memory.host_pointer(physical_page << 12, 4096);
+}
+
+TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
+    bool global = false;
+    const std::uint64_t physical = walk(address, kind, user, &global);
+    const std::uint64_t page = address >> 12;
+    TlbEntry& entry = m_tlb[user][kind][page % tlb_size];
+    entry.tag = page;
+    entry.physical_page = physical >> 12;
+    entry.host = ram_page(physical >> 12);
+    entry.global = global;
+    return entry;
+}
+
+std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {
+    const std::uint64_t page = address >> 12;
+    const TlbEntry& cached = m_tlb[user][kind][page % tlb_size];
+    if (cached.tag == page) return (cached.physical_page << 12) | (address & 0xfff);
+    const TlbEntry& entry = fill_tlb(address, kind, user);
+    return (entry.physical_page << 12) | (address & 0xfff);
+}
+
+std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset) {
+    const std::uint64_t page = address >> 12;
+    const bool user = cpl == 3;
+    TlbEntry* entry = &m_tlb[user][access_execute][page % tlb_size];
+    if (entry->tag != page) entry = &fill_tlb(address, access_execute, user);
+    if (entry->host == nullptr)
+        fail(fmt::format("instruction fetch at rip {:#x} from physical {:#x}, which is not RAM",
+                         address, entry->physical_page << 12));
+    *ram_offset = static_cast<std::uint64_t>(entry->host - m_ram_base) + (address & 0xfff);
+    return entry->host + (address & 0xfff);
+}
+
+std::uint64_t CpuCore::read_slow(std::uint64_t address, unsigned size, bool user) {
+    const std::uint64_t offset = address & 0xfff;
+    if (offset + size <= 4096) {
+        const TlbEntry& entry = fill_tlb(address, access_read, user);
+        if (entry.host != nullptr) {
+            std::uint64_t value = 0;
+            std::memcpy(&value, entry.host + offset, size);
+            return value;
+        }
+        return physical_read((entry.physical_page << 12) | offset, size);
+    }
+    // Split across two pages: translate both before touching either.
+    const unsigned first = static_cast<unsigned>(4096 - offset);
+    std::uint64_t second_address = address + first;
+    if (!long_mode_active()) second_address &= 0xffff'ffff;
+    const std::uint64_t low = translate(address, access_read, user);
+    const std::uint64_t high = translate(second_address, access_read, user);
+    std::uint64_t value = 0;
+    for (unsigned i = 0; i < size; ++i) {
+        const std::uint64_t physical = i < first ? low + i : high + (i - first);
+        value |= physical_read(physical, 1) << (8 * i);
+    }
+    return value;
+}
+
+void CpuCore::write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user) {
+    const std::uint64_t offset = address & 0xfff;
+    if (offset + size <= 4096) {
+        const TlbEntry& entry = fill_tlb(address, access_write, user);
+        if (entry.host != nullptr) {
+            std::memcpy(entry.host + offset, &value, size);
+            note_ram_write(entry.host + offset);
+            return;
+        }
+        physical_write((entry.physical_page << 12) | offset, size, value);
+        return;
+    }
+    const unsigned first = static_cast<unsigned>(4096 - offset);
+    std::uint64_t second_address = address + first;
+    if (!long_mode_active()) second_address &= 0xffff'ffff;
+    const std::uint64_t low = translate(address, access_write, user);
+    const std::uint64_t high = translate(second_address, access_write, user);
+    for (unsigned i = 0; i < size; ++i) {
+        const std::uint64_t physical = i < first ? low + i : high + (i - first);
+        physical_write(physical, 1, (value >> (8 * i)) & 0xff);
+    }
+}
+
+void CpuCore::read_block(std::uint64_t address, void* out, unsigned length) {
+    auto* bytes = static_cast<std::uint8_t*>(out);
+    unsigned done = 0;
+    while (done < length) {
+        const unsigned chunk = length - done >= 8 && ((address + done) & 0xfff) <= 4088 ? 8 : 1;
+        const std::uint64_t value = chunk == 8 ? read<8>(address + done) : read<1>(address + done);
+        std::memcpy(bytes + done, &value, chunk);
+        done += chunk;
+    }
+}
+
+void CpuCore::write_block(std::uint64_t address, const void* data, unsigned length) {
+    // Probe both ends first so a fault leaves memory untouched.
+    if (length > 0) {
+        translate(address, access_write, m_user_access);
+        translate(address + length - 1, access_write, m_user_access);
+    }
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    unsigned done = 0;
+    while (done < length) {
+        const unsigned chunk = length - done >= 8 && ((address + done) & 0xfff) <= 4088 ? 8 : 1;
+        std::uint64_t value = 0;
+        std::memcpy(&value, bytes + done, chunk);
+        if (chunk == 8)
+            write<8>(address + done, value);
+        else
+            write<1>(address + done, value);
+        done += chunk;
+    }
+}
+
+std::uint8_t* CpuCore::writable_pointer(std::uint64_t address, unsigned size) {
+    if ((address & 0xfff) + size > 4096) return nullptr;
+    const std::uint64_t page = address >> 12;
+    TlbEntry* entry = &m_tlb[m_user_access][access_write][page % tlb_size];
+    if (entry->tag != page) entry = &fill_tlb(address, access_write, m_user_access);
+    if (entry->host == nullptr) return nullptr;
+    return entry->host + (address & 0xfff);
+}
+
+std::uint64_t CpuCore::physical_read(std::uint64_t address, unsigned size) {
+    if (const std::uint8_t* host = m_memory.host_pointer(address, size)) {
+        std::uint64_t value = 0;
+        std::memcpy(&value, host, size);
+        return value;
+    }
+    if (m_platform != nullptr) {
+        const std::uint64_t base = m_platform->apic_base(m_index);
+        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+            (address & pte_address) == (base & pte_address)) {
+            const auto offset = static_cast<std::uint32_t>(address & 0xfff);
+            const std::uint64_t value = m_platform->apic_mmio_read(m_index, offset & ~3u);
+            return (value >> (8 * (offset & 3))) & size_mask(size);
+        }
+    }
+    std::uint8_t data[8] = {};
+    m_mmio_bus.read(address, {data, size});
+    std::uint64_t value = 0;
+    std::memcpy(&value, data, size);
+    return value;
+}
+
+void CpuCore::physical_write(std::uint64_t address, unsigned size, std::uint64_t value) {
+    if (std::uint8_t* host = m_memory.host_pointer(address, size)) {
+        std::memcpy(host, &value, size);
+        note_ram_write(host);
+        return;
+    }
+    if (m_platform != nullptr) {
+        const std::uint64_t base = m_platform->apic_base(m_index);
+        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+            (address & pte_address) == (base & pte_address)) {
+            m_platform->apic_mmio_write(m_index, static_cast<std::uint32_t>(address & 0xffc),
+                                        static_cast<std::uint32_t>(value));
+            return;
+        }
+    }
+    std::uint8_t data[8] = {};
+    std::memcpy(data, &value, size);
+    m_mmio_bus.write(address, {data, size});
+}
+
+void CpuCore::push(std::uint64_t value, unsigned size) {
+    const std::uint64_t sp = (stack_pointer() - size) & size_mask(stack_size());
+    write_sized(linear(ss, sp), size, value);
+    set_stack_pointer(sp);
+}
+
+std::uint64_t CpuCore::pop(unsigned size) {
+    const std::uint64_t sp = stack_pointer();
+    const std::uint64_t value = read_sized(linear(ss, sp), size);
+    set_stack_pointer(sp + size);
+    return value;
+}
+
+void CpuCore::set_reg_sized(unsigned size, unsigned index, std::uint64_t value) {
+    switch (size) {
+    case 1:
+        set_reg<1>(index, value);
+        break;
+    case 2:
+        set_reg<2>(index, value);
+        break;
+    case 4:
+        set_reg<4>(index, value);
+        break;
+    default:
+        set_reg<8>(index, value);
+        break;
+    }
+}
+
+void CpuCore::check_io_privilege() {
+    if (protected_mode() && cpl > ((rflags >> 12) & 3)) raise(vector::general_protection, 0);
+}
+
+std::uint64_t CpuCore::port_in(std::uint16_t port, unsigned size) {
+    std::uint8_t data[4] = {};
+    m_io_bus.read(port, {data, size});
+    std::uint32_t value = 0;
+    std::memcpy(&value, data, size);
+    return value;
+}
+
+void CpuCore::port_out(std::uint16_t port, unsigned size, std::uint64_t value) {
+    std::uint8_t data[4] = {};
+    std::memcpy(data, &value, size);
+    m_io_bus.write(port, {data, size});
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,94 @@
+// CpuidPolicy: the feature set of the software CPU (Intel SDM Vol. 2, CPUID).
+#include "engine/soft/cpuid_policy.hpp"
+
+#include <cstring>
+
+namespace vessel::soft {
+
+namespace {
+
+constexpr std::uint32_t max_basic_leaf = 0x7;
+constexpr std::uint32_t max_extended_leaf = 0x8000'0008;
+
+/// Leaf 1 EDX features implemented by the interpreter.
+constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
+                                    | (1u << 3)   // pse: 4 MiB pages
+                                    | (1u << 4)   // tsc
+                                    | (1u << 5)   // msr: rdmsr/wrmsr
+                                    | (1u << 6)   // pae
+                                    | (1u << 8)   // cx8: cmpxchg8b
+                                    | (1u << 9)   // apic: local APIC present
+                                    | (1u << 13)  // pge: global pages
+                                    | (1u << 15)  // cmov
+                                    | (1u << 16)  // pat
+                                    | (1u << 19)  // clfsh: clflush (a no-op here)
+                                    | (1u << 24)  // fxsr: fxsave/fxrstor
+                                    | (1u << 25)  // sse
+                                    | (1u << 26); // sse2
+/// Leaf 1 ECX: cx16 (cmpxchg16b) and the hypervisor-present bit.
+constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 31);
+/// Leaf 0x80000001: lahf/sahf in 64-bit mode; syscall, nx, long mode.
+constexpr std::uint32_t extended_ecx = 1u << 0;
+constexpr std::uint32_t extended_edx = (1u << 11) | (1u << 20) | (1u << 29);
+
+/// Family 15, model 6, stepping 1 (the signature QEMU's kvm64 model uses).
+constexpr std::uint32_t signature = 0x00000f61;
+
+void put_string(CpuidResult& result, const char* text) {
+    std::uint32_t words[4] = {};
+    std::memcpy(words, text, std::strlen(text) < 16 ? std::strlen(text) : 16);
+    result = {words[0], words[1], words[2], words[3]};
+}
+
+} // namespace
+
+CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t cpu_index,
+                       std::uint32_t cpu_count) {
+    (void)subleaf;
+    CpuidResult result;
+    switch (leaf) {
+    case 0:
+        result.eax = max_basic_leaf;
+        // "GenuineIntel" in EBX, EDX, ECX order.
+        result.ebx = 0x756e6547;
+        result.edx = 0x49656e69;
+        result.ecx = 0x6c65746e;
+        break;
+    case 1:
+        result.eax = signature;
+        result.ebx = (cpu_index << 24) | ((cpu_count & 0xff) << 16) | (8u << 8); // clflush 64 B
+        result.ecx = leaf1_ecx;
+        result.edx = leaf1_edx;
+        break;
+    case 0x4000'0000:
+        // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
+        result.eax = 0x4000'0000;
+        std::memcpy(&result.ebx, "Vess", 4);
+        std::memcpy(&result.ecx, "elVe", 4);
+        std::memcpy(&result.edx, "ssel", 4);
+        break;
+    case 0x8000'0000:
+        result.eax = max_extended_leaf;
+        break;
+    case 0x8000'0001:
+        result.ecx = extended_ecx;
+        result.edx = extended_edx;
+        break;
+    case 0x8000'0002:
+        put_string(result, "Vessel software ");
+        break;
+    case 0x8000'0003:
+        put_string(result, "CPU");
+        break;
+    case 0x8000'0004:
+        break;
+    case 0x8000'0008:
+        result.eax = 0x3028;
+        break; // 48-bit linear, 40-bit physical addresses
+    default:
+        break; // leaves 2-7 and others: all zero
+    }
+    return result;
+}
+
+} // namespace vessel::soft

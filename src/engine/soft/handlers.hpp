@@ -1,0 +1,18 @@
+// Handler selection: maps a Zydis-decoded instruction to the interpreter function that runs it.
+#pragma once
+
+#include <Zydis/Zydis.h>
+
+#include "engine/soft/decoded_op.hpp"
+
+namespace vessel::soft {
+
+/// Each returns the handler for the instruction, or nullptr when its group does not cover it.
+/// They may adjust `op` (operand size, block end) for the chosen handler.
+OpHandler select_integer_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_control_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_string_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+
+} // namespace vessel::soft

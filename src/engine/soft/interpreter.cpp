@@ -1,0 +1,65 @@
+// Interpreter: block lookup and decoding from guest RAM.
+#include "engine/soft/interpreter.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vessel::soft {
+
+const CodeBlock* Interpreter::block_at() {
+    const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
+    std::uint64_t ram_offset = 0;
+    const std::uint8_t* host = m_cpu.fetch_pointer(linear, &ram_offset);
+    const std::uint64_t key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
+    if (CodeBlock* block = m_cache.find(key)) [[likely]]
+        return block;
+    bool cacheable = true;
+    auto block = decode_block(linear, ram_offset, host, &cacheable);
+    if (!cacheable) {
+        m_uncached = std::move(block);
+        return m_uncached.get();
+    }
+    return m_cache.insert(std::move(block));
+}
+
+std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::uint64_t ram_offset,
+                                                     const std::uint8_t* host, bool* cacheable) {
+    auto block = std::make_unique<CodeBlock>();
+    block->key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
+    block->page = ram_offset >> 12;
+    // Mark first, then read the generation: a store racing with decoding makes the block stale.
+    m_cpu.code_pages().mark_code(block->page);
+    block->generation = m_cpu.code_pages().generation(block->page);
+    const CpuMode mode = m_cpu.mode;
+    std::uint64_t offset = linear & 0xfff;
+    const std::uint8_t* page = host - offset; // host points at linear's byte; index from the page
+    for (;;) {
+        DecodedOp op;
+        const std::size_t available = 4096 - offset;
+        auto status =
+            m_decoder.decode(mode, page + offset, std::min<std::size_t>(available, 15), op);
+        if (status == InstructionDecoder::Status::Truncated) {
+            // The instruction continues on the next page: decode it alone, uncached.
+            if (!block->ops.empty()) break;
+            std::uint8_t buffer[15];
+            std::memcpy(buffer, page + offset, available);
+            std::uint64_t next_linear = (linear & ~std::uint64_t{0xfff}) + 4096;
+            if (mode != CpuMode::Long64) next_linear &= 0xffff'ffff;
+            std::uint64_t next_offset = 0;
+            const std::uint8_t* next = m_cpu.fetch_pointer(next_linear, &next_offset);
+            std::memcpy(buffer + available, next, 15 - available);
+            status = m_decoder.decode(mode, buffer, 15, op);
+            if (status == InstructionDecoder::Status::Truncated)
+                m_cpu.raise(vector::invalid_opcode);
+            *cacheable = false;
+            block->ops.push_back(op);
+            break;
+        }
+        block->ops.push_back(op);
+        offset += op.length;
+        if (op.ends_block || offset >= 4096 || block->ops.size() >= max_block_ops) break;
+    }
+    return block;
+}
+
+} // namespace vessel::soft

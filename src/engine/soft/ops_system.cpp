@@ -1,0 +1,481 @@
+// System instruction handlers: control/segment registers, descriptor tables, MSRs, CPUID, I/O, hlt,
+// syscall.
+#include "engine/soft/cpuid_policy.hpp"
+#include "engine/soft/handlers.hpp"
+#include "engine/soft/operand_access.hpp"
+#include "engine/soft/soft_platform.hpp"
+
+namespace vessel::soft {
+
+namespace {
+
+/// Writes a value to operand 0 at the op's size (register destinations of 16-bit moves from
+/// segment registers are zero-extended when the operand size is 32/64).
+void write_sized_operand(CpuCore& cpu, const DecodedOp& op, unsigned index, std::uint64_t value) {
+    switch (op.operands[index].kind == OperandKind::Memory ? 2 : op.operand_size) {
+    case 2:
+        write_operand<2>(cpu, op, index, value);
+        break;
+    case 4:
+        write_operand<4>(cpu, op, index, value);
+        break;
+    default:
+        write_operand<8>(cpu, op, index, value);
+        break;
+    }
+}
+
+// ---- moves to and from system registers ----
+
+void op_mov_from_segment(CpuCore& cpu, const DecodedOp& op) {
+    write_sized_operand(cpu, op, 0, cpu.segments[op.operands[1].index].selector);
+}
+
+void op_mov_to_segment(CpuCore& cpu, const DecodedOp& op) {
+    const unsigned segment = op.operands[0].index;
+    if (segment == cs) cpu.raise(vector::invalid_opcode);
+    cpu.load_segment(segment, static_cast<std::uint16_t>(read_operand<2>(cpu, op, 1)));
+    if (segment == ss) cpu.interrupt_shadow = true;
+    cpu.exit_block = true;
+}
+
+void op_mov_from_control(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    std::uint64_t value = 0;
+    switch (op.operands[1].index) {
+    case 0:
+        value = cpu.cr0;
+        break;
+    case 2:
+        value = cpu.cr2;
+        break;
+    case 3:
+        value = cpu.cr3;
+        break;
+    case 4:
+        value = cpu.cr4;
+        break;
+    case 8:
+        value = cpu.cr8;
+        break;
+    default:
+        cpu.raise(vector::invalid_opcode);
+    }
+    cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index, value);
+}
+
+void op_mov_to_control(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    std::uint64_t value = cpu.gpr[op.operands[1].index];
+    if (cpu.mode != CpuMode::Long64) value &= 0xffff'ffff;
+    switch (op.operands[0].index) {
+    case 0:
+        cpu.set_cr0(value);
+        break;
+    case 2:
+        cpu.cr2 = value;
+        break;
+    case 3:
+        cpu.set_cr3(value);
+        break;
+    case 4:
+        cpu.set_cr4(value);
+        break;
+    case 8:
+        cpu.cr8 = value & 0xf;
+        if (cpu.platform() != nullptr)
+            cpu.platform()->apic_mmio_write(cpu.index(), 0x80, (value & 0xf) << 4);
+        break;
+    default:
+        cpu.raise(vector::invalid_opcode);
+    }
+    cpu.exit_block = true;
+}
+
+void op_mov_from_debug(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index,
+                      cpu.dr[op.operands[1].index & 7]);
+}
+
+void op_mov_to_debug(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    cpu.dr[op.operands[0].index & 7] = cpu.gpr[op.operands[1].index];
+}
+
+// ---- descriptor tables ----
+
+void op_load_table(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    const std::uint64_t address = cpu.linear_address(op);
+    const auto limit = static_cast<std::uint16_t>(cpu.read<2>(address));
+    std::uint64_t base =
+        cpu.mode == CpuMode::Long64 ? cpu.read<8>(address + 2) : cpu.read<4>(address + 2);
+    if (op.operand_size == 2 && cpu.mode != CpuMode::Long64) base &= 0xff'ffff;
+    x86::DescriptorTable& table = op.mnemonic == ZYDIS_MNEMONIC_LGDT ? cpu.gdt : cpu.idt;
+    table.base = base;
+    table.limit = limit;
+}
+
+void op_store_table(CpuCore& cpu, const DecodedOp& op) {
+    const std::uint64_t address = cpu.linear_address(op);
+    const x86::DescriptorTable& table = op.mnemonic == ZYDIS_MNEMONIC_SGDT ? cpu.gdt : cpu.idt;
+    cpu.write<2>(address, table.limit);
+    if (cpu.mode == CpuMode::Long64)
+        cpu.write<8>(address + 2, table.base);
+    else
+        cpu.write<4>(address + 2, table.base);
+}
+
+void op_lldt(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
+    if ((selector & ~3u) == 0) {
+        cpu.ldt = x86::SegmentRegister{};
+        cpu.ldt.unusable = true;
+        cpu.ldt.selector = selector;
+        return;
+    }
+    if (selector & 4) cpu.raise(vector::general_protection, selector & ~3u);
+    x86::SegmentRegister table = cpu.read_descriptor(selector, vector::general_protection);
+    if (!table.system || table.type != 2) cpu.raise(vector::general_protection, selector & ~3u);
+    if (!table.present) cpu.raise(vector::segment_not_present, selector & ~3u);
+    cpu.ldt = table;
+}
+
+void op_ltr(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
+    if ((selector & ~3u) == 0 || (selector & 4))
+        cpu.raise(vector::general_protection, selector & ~3u);
+    x86::SegmentRegister task = cpu.read_descriptor(selector, vector::general_protection);
+    // Available 16/32-bit TSS types 1 and 9 (Intel SDM Vol. 3, 3.5).
+    if (!task.system || (task.type != 9 && task.type != 1))
+        cpu.raise(vector::general_protection, selector & ~3u);
+    if (!task.present) cpu.raise(vector::segment_not_present, selector & ~3u);
+    const std::uint64_t address = cpu.descriptor_address(selector, vector::general_protection);
+    cpu.write_system<1>(address + 5, cpu.read_system<1>(address + 5) | 2); // mark busy
+    task.type |= 2;
+    cpu.tr = task;
+}
+
+void op_sldt(CpuCore& cpu, const DecodedOp& op) {
+    write_sized_operand(cpu, op, 0, cpu.ldt.selector);
+}
+void op_str(CpuCore& cpu, const DecodedOp& op) {
+    write_sized_operand(cpu, op, 0, cpu.tr.selector);
+}
+
+void op_smsw(CpuCore& cpu, const DecodedOp& op) {
+    write_sized_operand(cpu, op, 0, cpu.cr0 & 0xffff'ffff);
+}
+
+void op_lmsw(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    const std::uint64_t value = read_operand<2>(cpu, op, 0) & 0xf;
+    // lmsw sets PE but never clears it.
+    cpu.set_cr0((cpu.cr0 & ~std::uint64_t{0xe}) | value | (cpu.cr0 & x86::cr0::pe));
+}
+
+void op_clts(CpuCore& cpu, const DecodedOp&) {
+    require_cpl0(cpu);
+    cpu.cr0 &= ~x86::cr0::ts;
+}
+
+void op_invlpg(CpuCore& cpu, const DecodedOp& op) {
+    require_cpl0(cpu);
+    cpu.flush_tlb_page(cpu.linear_address(op));
+}
+
+void op_privileged_nop(CpuCore& cpu, const DecodedOp&) {
+    require_cpl0(cpu);
+}
+
+/// lar/lsl: access rights or limit of a descriptor; ZF says whether it was readable.
+template <bool Limit> void op_load_descriptor_field(CpuCore& cpu, const DecodedOp& op) {
+    const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 1));
+    std::uint64_t flags = cpu.flags() & ~x86::rflags::zf;
+    if ((selector & ~3u) != 0) {
+        try {
+            const std::uint64_t address =
+                cpu.descriptor_address(selector, vector::general_protection);
+            const std::uint64_t raw = cpu.read_system<8>(address);
+            const unsigned dpl = (raw >> 45) & 3;
+            const bool conforming_code = ((raw >> 43) & 3) == 3 && ((raw >> 44) & 1);
+            if (conforming_code || (dpl >= cpu.cpl && dpl >= (selector & 3u))) {
+                std::uint64_t value;
+                if (Limit) {
+                    value = (raw & 0xffff) | ((raw >> 32) & 0xf'0000);
+                    if ((raw >> 55) & 1) value = (value << 12) | 0xfff;
+                } else {
+                    value = (raw >> 32) & 0x00ff'ff00;
+                }
+                write_sized_operand(cpu, op, 0, value);
+                flags |= x86::rflags::zf;
+            }
+        } catch (const GuestFault& fault) {
+            if (fault.vector != vector::general_protection) throw;
+        }
+    }
+    cpu.set_flags(flags);
+}
+
+/// lds/les/lfs/lgs/lss r, m16:xx.
+void op_load_far_pointer(CpuCore& cpu, const DecodedOp& op) {
+    const std::uint64_t address = cpu.linear_address(op);
+    const std::uint64_t offset = cpu.read_sized(address, op.operand_size);
+    const auto selector = static_cast<std::uint16_t>(cpu.read<2>(address + op.operand_size));
+    unsigned segment = ds;
+    switch (op.mnemonic) {
+    case ZYDIS_MNEMONIC_LES:
+        segment = es;
+        break;
+    case ZYDIS_MNEMONIC_LFS:
+        segment = fs;
+        break;
+    case ZYDIS_MNEMONIC_LGS:
+        segment = gs;
+        break;
+    case ZYDIS_MNEMONIC_LSS:
+        segment = ss;
+        break;
+    default:
+        break;
+    }
+    cpu.load_segment(segment, selector);
+    cpu.set_reg_sized(op.operand_size, op.operands[0].index, offset);
+    if (segment == ss) cpu.interrupt_shadow = true;
+    cpu.exit_block = true;
+}
+
+// ---- MSRs, CPUID, TSC ----
+
+void op_rdmsr(CpuCore& cpu, const DecodedOp&) {
+    require_cpl0(cpu);
+    std::uint64_t value = 0;
+    if (!cpu.read_msr(static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), value))
+        cpu.raise(vector::general_protection, 0);
+    cpu.set_reg<4>(x86::rax, value);
+    cpu.set_reg<4>(x86::rdx, value >> 32);
+}
+
+void op_wrmsr(CpuCore& cpu, const DecodedOp&) {
+    require_cpl0(cpu);
+    const std::uint64_t value = (cpu.gpr[x86::rax] & 0xffff'ffff) | (cpu.gpr[x86::rdx] << 32);
+    if (!cpu.write_msr(static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), value))
+        cpu.raise(vector::general_protection, 0);
+    cpu.exit_block = true;
+}
+
+void op_cpuid(CpuCore& cpu, const DecodedOp&) {
+    const CpuidResult result =
+        cpuid_leaf(static_cast<std::uint32_t>(cpu.gpr[x86::rax]),
+                   static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), cpu.index(), cpu.cpu_count);
+    cpu.set_reg<4>(x86::rax, result.eax);
+    cpu.set_reg<4>(x86::rbx, result.ebx);
+    cpu.set_reg<4>(x86::rcx, result.ecx);
+    cpu.set_reg<4>(x86::rdx, result.edx);
+}
+
+void op_rdtsc(CpuCore& cpu, const DecodedOp& op) {
+    if ((cpu.cr4 & (1u << 2)) && cpu.cpl != 0) cpu.raise(vector::general_protection, 0); // CR4.TSD
+    const std::uint64_t value = cpu.tsc();
+    cpu.set_reg<4>(x86::rax, value);
+    cpu.set_reg<4>(x86::rdx, value >> 32);
+    if (op.mnemonic == ZYDIS_MNEMONIC_RDTSCP) cpu.set_reg<4>(x86::rcx, cpu.tsc_aux);
+}
+
+// ---- interrupts flag, halt, ports ----
+
+void op_cli(CpuCore& cpu, const DecodedOp&) {
+    if (cpu.protected_mode() && cpu.cpl > ((cpu.rflags >> 12) & 3))
+        cpu.raise(vector::general_protection, 0);
+    cpu.rflags &= ~x86::rflags::if_;
+}
+
+void op_sti(CpuCore& cpu, const DecodedOp&) {
+    if (cpu.protected_mode() && cpu.cpl > ((cpu.rflags >> 12) & 3))
+        cpu.raise(vector::general_protection, 0);
+    if (!(cpu.rflags & x86::rflags::if_)) cpu.interrupt_shadow = true; // Intel SDM Vol. 2, STI
+    cpu.rflags |= x86::rflags::if_;
+    cpu.exit_block = true;
+}
+
+void op_hlt(CpuCore& cpu, const DecodedOp&) {
+    require_cpl0(cpu);
+    cpu.halted = true;
+    cpu.exit_block = true;
+}
+
+void op_in(CpuCore& cpu, const DecodedOp& op) {
+    cpu.check_io_privilege();
+    const auto port = static_cast<std::uint16_t>(op.operands[1].kind == OperandKind::Immediate
+                                                     ? op.immediate & 0xff
+                                                     : cpu.gpr[x86::rdx] & 0xffff);
+    const unsigned size = op.operands[0].size;
+    const std::uint64_t value = cpu.port_in(port, size);
+    if (size == 1)
+        cpu.set_reg<1>(x86::rax, value);
+    else if (size == 2)
+        cpu.set_reg<2>(x86::rax, value);
+    else
+        cpu.set_reg<4>(x86::rax, value);
+    cpu.exit_block = true; // devices may have raised interrupts
+}
+
+void op_out(CpuCore& cpu, const DecodedOp& op) {
+    cpu.check_io_privilege();
+    const auto port = static_cast<std::uint16_t>(op.operands[0].kind == OperandKind::Immediate
+                                                     ? op.immediate & 0xff
+                                                     : cpu.gpr[x86::rdx] & 0xffff);
+    const unsigned size = op.operands[1].size;
+    cpu.port_out(port, size, cpu.gpr[x86::rax] & size_mask(size));
+    cpu.exit_block = true;
+}
+
+void op_ud(CpuCore& cpu, const DecodedOp&) {
+    cpu.raise(vector::invalid_opcode);
+}
+
+// ---- fast system calls ----
+
+void op_swapgs(CpuCore& cpu, const DecodedOp&) {
+    if (cpu.mode != CpuMode::Long64) cpu.raise(vector::invalid_opcode);
+    require_cpl0(cpu);
+    std::swap(cpu.segments[gs].base, cpu.kernel_gs_base);
+    cpu.update_mode();
+}
+
+/// Flat segments syscall/sysret load (Intel SDM Vol. 2, SYSCALL).
+x86::SegmentRegister flat(std::uint16_t selector, bool code, bool long_mode, unsigned dpl) {
+    x86::SegmentRegister segment = x86::flat_segment(selector, code ? 0xb : 0x3, long_mode);
+    segment.default_big = !(code && long_mode);
+    segment.dpl = static_cast<std::uint8_t>(dpl);
+    return segment;
+}
+
+void op_syscall(CpuCore& cpu, const DecodedOp&) {
+    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active()) cpu.raise(vector::invalid_opcode);
+    const auto selector = static_cast<std::uint16_t>((cpu.star >> 32) & 0xfffc);
+    cpu.gpr[x86::rcx] = cpu.rip;
+    const std::uint64_t flags = cpu.flags();
+    cpu.gpr[x86::r11] = flags & ~x86::rflags::rf;
+    const bool from_64 = cpu.mode == CpuMode::Long64;
+    cpu.segments[cs] = flat(selector, true, true, 0);
+    cpu.segments[ss] = flat(static_cast<std::uint16_t>(selector + 8), false, false, 0);
+    cpu.set_flags(flags & ~cpu.sfmask & ~x86::rflags::rf);
+    cpu.update_mode();
+    cpu.rip = from_64 ? cpu.lstar : cpu.cstar;
+    cpu.exit_block = true;
+}
+
+void op_sysret(CpuCore& cpu, const DecodedOp& op) {
+    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active()) cpu.raise(vector::invalid_opcode);
+    require_cpl0(cpu);
+    const auto base = static_cast<std::uint16_t>((cpu.star >> 48) & 0xfffc);
+    const bool to_64 = op.operand_size == 8;
+    const std::uint64_t target = cpu.gpr[x86::rcx];
+    if (to_64 &&
+        static_cast<std::uint64_t>(static_cast<std::int64_t>(target << 16) >> 16) != target)
+        cpu.raise(vector::general_protection, 0);
+    cpu.segments[cs] =
+        flat(static_cast<std::uint16_t>((to_64 ? base + 16 : base) | 3), true, to_64, 3);
+    cpu.segments[ss] = flat(static_cast<std::uint16_t>((base + 8) | 3), false, false, 3);
+    cpu.set_flags((cpu.gpr[x86::r11] & ~(x86::rflags::rf | x86::rflags::vm)) | x86::rflags::fixed1);
+    cpu.update_mode();
+    cpu.rip = to_64 ? target : (target & 0xffff'ffff);
+    cpu.exit_block = true;
+}
+
+} // namespace
+
+OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op) {
+    op.ends_block = true;
+    switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+        if (op.operands[1].kind == OperandKind::Segment) {
+            op.ends_block = false;
+            return &op_mov_from_segment;
+        }
+        if (op.operands[0].kind == OperandKind::Segment) return &op_mov_to_segment;
+        if (op.operands[1].kind == OperandKind::Control) return &op_mov_from_control;
+        if (op.operands[0].kind == OperandKind::Control) return &op_mov_to_control;
+        if (op.operands[1].kind == OperandKind::Debug) return &op_mov_from_debug;
+        if (op.operands[0].kind == OperandKind::Debug) return &op_mov_to_debug;
+        return nullptr;
+    case ZYDIS_MNEMONIC_LGDT:
+    case ZYDIS_MNEMONIC_LIDT:
+        return &op_load_table;
+    case ZYDIS_MNEMONIC_SGDT:
+    case ZYDIS_MNEMONIC_SIDT:
+        return &op_store_table;
+    case ZYDIS_MNEMONIC_LLDT:
+        return &op_lldt;
+    case ZYDIS_MNEMONIC_LTR:
+        return &op_ltr;
+    case ZYDIS_MNEMONIC_SLDT:
+        return &op_sldt;
+    case ZYDIS_MNEMONIC_STR:
+        return &op_str;
+    case ZYDIS_MNEMONIC_SMSW:
+        return &op_smsw;
+    case ZYDIS_MNEMONIC_LMSW:
+        return &op_lmsw;
+    case ZYDIS_MNEMONIC_CLTS:
+        return &op_clts;
+    case ZYDIS_MNEMONIC_INVLPG:
+        return &op_invlpg;
+    case ZYDIS_MNEMONIC_WBINVD:
+    case ZYDIS_MNEMONIC_INVD:
+        return &op_privileged_nop;
+    case ZYDIS_MNEMONIC_LAR:
+        return &op_load_descriptor_field<false>;
+    case ZYDIS_MNEMONIC_LSL:
+        return &op_load_descriptor_field<true>;
+    case ZYDIS_MNEMONIC_LDS:
+    case ZYDIS_MNEMONIC_LES:
+    case ZYDIS_MNEMONIC_LFS:
+    case ZYDIS_MNEMONIC_LGS:
+    case ZYDIS_MNEMONIC_LSS:
+        return &op_load_far_pointer;
+    case ZYDIS_MNEMONIC_RDMSR:
+        return &op_rdmsr;
+    case ZYDIS_MNEMONIC_WRMSR:
+        return &op_wrmsr;
+    case ZYDIS_MNEMONIC_CPUID:
+        return &op_cpuid;
+    case ZYDIS_MNEMONIC_RDTSC:
+    case ZYDIS_MNEMONIC_RDTSCP:
+        return &op_rdtsc;
+    case ZYDIS_MNEMONIC_CLI:
+        return &op_cli;
+    case ZYDIS_MNEMONIC_STI:
+        return &op_sti;
+    case ZYDIS_MNEMONIC_HLT:
+        return &op_hlt;
+    case ZYDIS_MNEMONIC_IN:
+        return &op_in;
+    case ZYDIS_MNEMONIC_OUT:
+        return &op_out;
+    case ZYDIS_MNEMONIC_UD0:
+    case ZYDIS_MNEMONIC_UD1:
+    case ZYDIS_MNEMONIC_UD2:
+        return &op_ud;
+    case ZYDIS_MNEMONIC_SWAPGS:
+        return &op_swapgs;
+    case ZYDIS_MNEMONIC_SYSCALL:
+        return &op_syscall;
+    case ZYDIS_MNEMONIC_SYSRET:
+        return &op_sysret;
+    case ZYDIS_MNEMONIC_CLFLUSH:
+    case ZYDIS_MNEMONIC_CLFLUSHOPT:
+        op.ends_block = false;
+        return [](CpuCore&, const DecodedOp&) {};
+    default:
+        break;
+    }
+    op.ends_block = false;
+    return nullptr;
+}
+
+} // namespace vessel::soft

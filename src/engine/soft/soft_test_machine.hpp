@@ -1,0 +1,82 @@
+// SoftTestMachine: a small software-engine VM for unit tests (RAM, buses, a recording port device).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "engine/hypervisor.hpp"
+#include "engine/soft/soft_vcpu.hpp"
+
+namespace vessel::soft::testing {
+
+/// Records every port write (port offset, value) and answers reads with a fixed value.
+struct RecordingPorts final : BusDevice {
+    std::string_view name() const override { return "test ports"; }
+    void read(std::uint64_t, std::span<std::uint8_t> data) override {
+        value_to_bytes(read_value, data);
+    }
+    void write(std::uint64_t offset, std::span<const std::uint8_t> data) override {
+        writes.push_back({offset, bytes_to_value(data)});
+    }
+    std::uint64_t read_value{0x5a};
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> writes;
+};
+
+struct IgnoredExits final : ExitSink {
+    void request_exit(ExitRequest) override {}
+};
+
+/// 4 MiB of RAM, test ports at 0xf0-0xff, one vCPU starting in flat 32-bit protected mode.
+class SoftTestMachine {
+  public:
+    static constexpr std::uint64_t code_address = 0x1000;
+    static constexpr std::uint64_t stack_top = 0x80000;
+
+    SoftTestMachine() : memory(GuestMemory::create(4u << 20).value()) {
+        EXPECT_TRUE(io_bus.insert(ports, 0xf0, 0x10));
+        hypervisor = open_soft_hypervisor().value();
+        vm = hypervisor->create_vm(VmContext{memory, io_bus, mmio_bus, exits, 1}).value();
+        vcpu = vm->create_vcpu(0).value();
+        state.cs = x86::flat_segment(0x08, 0xb, false);
+        state.ds = state.es = state.ss = state.fs = state.gs = x86::flat_segment(0x10, 0x3, false);
+        state.cr0 = x86::cr0::pe | x86::cr0::et;
+        state.rip = code_address;
+        state.gpr[x86::rsp] = stack_top;
+        state.rflags = x86::rflags::fixed1;
+    }
+
+    void load(std::uint64_t address, std::initializer_list<std::uint8_t> bytes) {
+        std::vector<std::uint8_t> data(bytes);
+        ASSERT_TRUE(memory.write_bytes(address, data));
+    }
+    void load(std::uint64_t address, const std::vector<std::uint8_t>& bytes) {
+        ASSERT_TRUE(memory.write_bytes(address, bytes));
+    }
+
+    /// Loads state, runs to the next exit and reads the state back.
+    VcpuExit run() {
+        EXPECT_TRUE(vcpu->set_state(state));
+        VcpuExit exit = vcpu->run();
+        state = vcpu->state().value();
+        return exit;
+    }
+
+    SoftVcpu& soft_vcpu() { return static_cast<SoftVcpu&>(*vcpu); }
+    std::uint64_t reg(int index) const { return state.gpr[index]; }
+
+    GuestMemory memory;
+    Bus io_bus{"io"};
+    Bus mmio_bus{"mmio"};
+    IgnoredExits exits;
+    RecordingPorts ports;
+    std::unique_ptr<Hypervisor> hypervisor;
+    std::unique_ptr<Vm> vm;
+    std::unique_ptr<Vcpu> vcpu;
+    x86::CpuState state;
+};
+
+} // namespace vessel::soft::testing

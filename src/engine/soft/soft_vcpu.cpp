@@ -1,0 +1,101 @@
+// SoftVcpu: the run loop (blocks, timers, interrupts, hlt, kicks) around the interpreter.
+#include "engine/soft/soft_vcpu.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/soft/soft_platform.hpp"
+
+namespace vessel::soft {
+
+SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+                   CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count)
+    : m_index(index), m_platform(platform),
+      m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, platform, code_pages, index)),
+      m_interpreter(std::make_unique<Interpreter>(*m_core)) {
+    m_core->cpu_count = cpu_count;
+}
+
+Result<void> SoftVcpu::set_state(const x86::CpuState& state) {
+    m_core->load_state(state);
+    return {};
+}
+
+Result<x86::CpuState> SoftVcpu::state() {
+    return m_core->save_state();
+}
+
+void SoftVcpu::kick() {
+    m_kicked.store(true, std::memory_order_release);
+    if (m_platform != nullptr) m_platform->wake(m_index);
+}
+
+void SoftVcpu::clear_kick() {
+    m_kicked.store(false, std::memory_order_release);
+}
+
+void SoftVcpu::check_interrupts() {
+    CpuCore& cpu = *m_core;
+    if (cpu.interrupt_shadow) {
+        cpu.interrupt_shadow = false; // covers exactly the instruction after sti / mov ss
+        return;
+    }
+    if (m_platform == nullptr || !(cpu.rflags & x86::rflags::if_)) return;
+    if (!m_platform->has_interrupt(m_index)) return;
+    const std::uint8_t vector_number = m_platform->acknowledge_interrupt(m_index);
+    cpu.halted = false;
+    cpu.instruction_rip = cpu.rip;
+    try {
+        cpu.deliver(vector_number, false, 0, false);
+    } catch (const GuestFault& fault) {
+        cpu.deliver_fault(fault);
+    }
+}
+
+std::string SoftVcpu::describe_failure(const std::string& message) {
+    CpuCore& cpu = *m_core;
+    std::string bytes;
+    for (unsigned i = 0; i < 15; ++i) {
+        try {
+            bytes += fmt::format("{}{:02x}", i ? " " : "",
+                                 cpu.read_system<1>(cpu.linear(cs, cpu.instruction_rip + i)));
+        } catch (const GuestFault&) {
+            break;
+        }
+    }
+    return fmt::format("soft cpu {}: {} at rip {:#x} (cs base {:#x}), bytes [{}]", m_index, message,
+                       cpu.instruction_rip, cpu.segments[cs].base, bytes);
+}
+
+VcpuExit SoftVcpu::run() {
+    CpuCore& cpu = *m_core;
+    unsigned until_poll = 0;
+    for (;;) {
+        if (m_kicked.load(std::memory_order_acquire)) return {VcpuExit::Kind::Kicked, cpu.rip, {}};
+        try {
+            if (until_poll-- == 0) {
+                until_poll = blocks_per_poll;
+                if (m_platform != nullptr) m_platform->poll(m_index);
+            }
+            if (cpu.rflags & x86::rflags::if_ || cpu.interrupt_shadow) check_interrupts();
+            if (cpu.halted) {
+                if (!(cpu.rflags & x86::rflags::if_) || m_platform == nullptr)
+                    return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                m_platform->wait_for_interrupt(m_index);
+                m_platform->poll(m_index);
+                continue;
+            }
+            try {
+                m_interpreter->execute_block();
+            } catch (const GuestFault& fault) {
+                cpu.rip = cpu.instruction_rip;
+                cpu.deliver_fault(fault);
+            }
+        } catch (const ShutdownSignal&) {
+            return {VcpuExit::Kind::Shutdown, cpu.rip, "triple fault"};
+        } catch (const EngineFailure& failure) {
+            return {VcpuExit::Kind::Error, cpu.instruction_rip, describe_failure(failure.message)};
+        }
+    }
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,46 @@
+// SoftVcpu: one vCPU of the software engine, run by the interpreter on the vCPU's thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "engine/soft/cpu_core.hpp"
+#include "engine/soft/interpreter.hpp"
+#include "engine/vcpu.hpp"
+
+namespace vessel::soft {
+
+class SoftPlatform;
+
+class SoftVcpu final : public Vcpu {
+  public:
+    /// Blocks run between platform polls (timers) and kick checks.
+    static constexpr unsigned blocks_per_poll = 64;
+
+    SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+             CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count);
+
+    std::uint32_t index() const override { return m_index; }
+    Result<void> set_state(const x86::CpuState& state) override;
+    Result<x86::CpuState> state() override;
+    VcpuExit run() override;
+    void kick() override;
+    void clear_kick() override;
+
+    /// The interpreter's CPU (tests inspect FPU/SSE registers and caches through it).
+    CpuCore& core() { return *m_core; }
+    Interpreter& interpreter() { return *m_interpreter; }
+
+  private:
+    /// Delivers a pending external interrupt if the CPU accepts one now.
+    void check_interrupts();
+    std::string describe_failure(const std::string& message);
+
+    std::uint32_t m_index;
+    SoftPlatform* m_platform;
+    std::unique_ptr<CpuCore> m_core;
+    std::unique_ptr<Interpreter> m_interpreter;
+    std::atomic<bool> m_kicked{false};
+};
+
+} // namespace vessel::soft

@@ -1,0 +1,25 @@
+// SoftVm: platform creation and vCPU construction for the software engine.
+#include "engine/soft/soft_vm.hpp"
+
+#include "engine/soft/soft_vcpu.hpp"
+
+namespace vessel::soft {
+
+Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context) {
+    if (context.cpu_count == 0) return make_error("soft engine: a VM needs at least one vCPU");
+    auto platform =
+        TRY_CONTEXT(SoftPlatform::create(context.io_bus, context.mmio_bus, context.cpu_count),
+                    "soft engine platform");
+    return std::unique_ptr<SoftVm>(new SoftVm(context, std::move(platform)));
+}
+
+Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
+    if (index >= m_context.cpu_count)
+        return make_error("soft engine: vCPU {} requested but the VM has {} vCPUs", index,
+                          m_context.cpu_count);
+    return std::unique_ptr<Vcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
+                                              m_context.mmio_bus, m_platform.get(), m_code_pages,
+                                              index, m_context.cpu_count));
+}
+
+} // namespace vessel::soft
