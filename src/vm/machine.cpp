@@ -36,6 +36,7 @@ Result<void> Machine::build(Uart16550::Output console_output) {
 Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
     auto output = [this, console_output = std::move(console_output)](
                       std::span<const std::uint8_t> bytes) {
+        if (m_console_closed.load(std::memory_order_relaxed)) return;
         console_output(bytes);
         m_panic_detector.feed(bytes);
     };
@@ -54,7 +55,8 @@ Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
     TRY(m_io_bus.insert(*m_guest_signal, GuestSignal::base_port, GuestSignal::window_size));
     TRY(m_io_bus.insert(*m_serial, Uart16550::com1_base, Uart16550::register_count));
     TRY(m_io_bus.insert(*m_debug_exit, DebugExit::port, DebugExit::size));
-    TRY(m_io_bus.insert(*m_i8042, I8042::base_port, I8042::window_size));
+    TRY(m_io_bus.insert(m_i8042->data_port(), I8042::data_port_number, 1));
+    TRY(m_io_bus.insert(m_i8042->command_port(), I8042::command_port_number, 1));
     TRY(m_io_bus.insert(*m_rtc, CmosRtc::base_port, CmosRtc::window_size));
     TRY(m_io_bus.insert(*m_fw_cfg, FwCfg::base_port, FwCfg::window_size));
     return {};
@@ -79,12 +81,18 @@ ExitRequest Machine::run() {
 }
 
 void Machine::request_exit(ExitRequest request) {
-    std::lock_guard lock(m_mutex);
-    if (m_stopping) return;
-    m_stopping = true;
-    m_exit = std::move(request);
-    m_stopped.notify_all();
-    m_pause_changed.notify_all();
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping) return;
+        m_stopping = true;
+        m_console_closed.store(true);
+        m_exit = std::move(request);
+        m_stopped.notify_all();
+        m_pause_changed.notify_all();
+    }
+    // Stop the guest at once: the request often comes from a device on a vCPU thread, and the
+    // guest must not run (or print) past the instruction that ended it.
+    for (auto& vcpu : m_vcpus) vcpu->kick();
 }
 
 void Machine::pause() {

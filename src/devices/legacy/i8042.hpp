@@ -11,15 +11,35 @@
 
 namespace vessel {
 
-/// Ports 0x60 (data) and 0x64 (status/command) in one window at 0x60 of size 5.
-/// Command 0xfe (pulse reset line) ends the VM with status 0.
+/// Ports 0x60 (data) and 0x64 (status/command), offsets 0 and 4 from 0x60. Port 0x61 between
+/// them belongs to the PIT's port B, so the bus gets two one-port windows: data_port() and
+/// command_port(). Command 0xfe (pulse reset line) ends the VM with status 0.
 class I8042 final : public BusDevice {
   public:
-    static constexpr std::uint16_t base_port = 0x60;
-    static constexpr std::uint64_t window_size = 5;
+    static constexpr std::uint16_t data_port_number = 0x60;
+    static constexpr std::uint16_t command_port_number = 0x64;
     static constexpr std::uint32_t keyboard_irq = 1;
 
     I8042(IrqLine irq, ExitSink& exits) : m_irq(irq), m_exits(exits) {}
+
+    /// One port of the controller as its own bus window.
+    class Port final : public BusDevice {
+      public:
+        Port(I8042& controller, std::uint64_t offset) : m_controller(controller), m_offset(offset) {}
+        std::string_view name() const override { return "i8042"; }
+        void read(std::uint64_t, std::span<std::uint8_t> data) override {
+            m_controller.read(m_offset, data);
+        }
+        void write(std::uint64_t, std::span<const std::uint8_t> data) override {
+            m_controller.write(m_offset, data);
+        }
+
+      private:
+        I8042& m_controller;
+        std::uint64_t m_offset;
+    };
+    Port& data_port() { return m_data_port; }
+    Port& command_port() { return m_command_port; }
 
     std::string_view name() const override { return "i8042"; }
     void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
@@ -42,6 +62,8 @@ class I8042 final : public BusDevice {
     std::uint8_t m_control{0x45}; ///< controller configuration byte: kbd IRQ, system flag, translate
     std::uint8_t m_pending_command{0}; ///< command awaiting its data byte on port 0x60
     std::uint8_t m_output_port{0x01};
+    Port m_data_port{*this, 0};
+    Port m_command_port{*this, 4};
 };
 
 } // namespace vessel
