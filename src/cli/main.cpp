@@ -2,18 +2,23 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.hpp"
+#include "cli/api_command.hpp"
 #include "cli/run_command.hpp"
 #include "devices/exit_request.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"Vessel: a virtual machine monitor with KVM and a software x86 engine"};
-    app.require_subcommand(1);
+    // Either `vessel run ...` or Firecracker-style `vessel --api-sock PATH` /
+    // `vessel --config-file FILE --no-api`.
+    app.require_subcommand(0, 1);
     std::string log_level = "info";
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->capture_default_str();
     vessel::RunOptions run_options;
     auto* run = vessel::add_run_command(app, run_options);
+    vessel::ApiOptions api_options;
+    vessel::add_api_options(app, api_options);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -21,6 +26,14 @@ int main(int argc, char** argv) {
         return status == 0 ? 0 : vessel::exit_status::usage;
     }
     vessel::log::initialize(log_level);
+    bool api_mode = vessel::api_mode_requested(api_options);
+    if (run->parsed() && api_mode) {
+        vessel::log::error("--api-sock, --config-file and --no-api do not combine with `run`");
+        return vessel::exit_status::usage;
+    }
     if (run->parsed()) return vessel::run_vm(run_options);
+    if (api_mode) return vessel::run_api(api_options);
+    vessel::log::error("nothing to do: use `vessel run ...`, `vessel --api-sock PATH` or "
+                       "`vessel --config-file FILE --no-api` (see --help)");
     return vessel::exit_status::usage;
 }

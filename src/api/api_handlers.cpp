@@ -1,0 +1,271 @@
+// ApiHandlers: the routing table and the handler of each Firecracker endpoint.
+#include "api/api_handlers.hpp"
+
+#include "api/device_config.hpp"
+#include "api/json_fields.hpp"
+#include "base/log.hpp"
+
+namespace vessel::api {
+
+namespace {
+
+// Endpoints of Firecracker's API that Vessel knows of but does not provide (the devices or
+// features behind them do not exist yet): answered with a fault naming the feature.
+struct UnsupportedResource {
+    std::string_view path_prefix;
+    std::string_view feature;
+};
+constexpr UnsupportedResource unsupported_resources[] = {
+    {"/balloon", "the balloon device"},
+    {"/cpu-config", "custom CPU templates"},
+    {"/entropy", "the entropy (virtio-rng) device"},
+    {"/hotplug/memory", "memory hotplug (virtio-mem)"},
+    {"/mmds", "the microVM metadata service (MMDS)"},
+    {"/pmem/", "virtio-pmem devices"},
+    {"/serial", "serial output redirection"},
+    {"/snapshot/", "snapshots"},
+    {"/vsock", "the vsock device"},
+};
+
+HttpResponse json_response(const nlohmann::json& json) {
+    return HttpResponse::json(200,
+                              json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// Splits "/drives/root" into ("drives", "root"); the id is empty without a second segment.
+std::pair<std::string_view, std::string_view> split_path(std::string_view path) {
+    path.remove_prefix(1);
+    std::size_t slash = path.find('/');
+    if (slash == std::string_view::npos) return {path, {}};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+} // namespace
+
+HttpResponse ApiHandlers::handle(const HttpRequest& request) {
+    std::string resource = "unknown";
+    auto result = dispatch(request, resource);
+    m_metrics.count_request(request.method, resource, !result);
+    if (result) {
+        log::debug("API: {} {} -> {}", request.method, request.path, result->status);
+        return *result;
+    }
+    log::warn("API: {} {} -> 400: {}", request.method, request.path, result.error().message);
+    return HttpResponse::fault(400, result.error().message);
+}
+
+Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::string& resource) {
+    const std::string& method = request.method;
+    const std::string& path = request.path;
+    auto [collection, id] = split_path(path);
+    auto body = [&](std::string_view what) { return parse_json(request.body, what); };
+
+    if (method == "GET" && path == "/") {
+        resource = "instance_info";
+        return json_response(instance_info());
+    }
+    if (method == "GET" && path == "/version") {
+        resource = "vmm_version";
+        return json_response({{"firecracker_version", vessel_version}});
+    }
+    if (method == "GET" && path == "/vm/config") {
+        resource = "vm_config";
+        return json_response(full_config());
+    }
+    if (path == "/machine-config") {
+        resource = "machine_cfg";
+        if (method == "GET") return json_response(m_machine.to_json());
+        if (method == "PUT" || method == "PATCH") {
+            auto json = TRY(body("machine-config"));
+            auto parsed =
+                method == "PUT" ? MachineConfiguration::from_json(json) : m_machine.patched(json);
+            auto config = TRY(std::move(parsed));
+            TRY(require_not_started("machine-config"));
+            m_machine = config;
+            return HttpResponse::no_content();
+        }
+    }
+    if (method == "PUT" && path == "/boot-source") {
+        resource = "boot_source";
+        auto json = TRY(body("boot-source"));
+        auto source = TRY(BootSource::from_json(json));
+        TRY(require_not_started("boot-source"));
+        m_boot_source = std::move(source);
+        return HttpResponse::no_content();
+    }
+    if (method == "PUT" && path == "/actions") {
+        resource = "actions";
+        auto json = TRY(body("actions"));
+        TRY(put_actions(json));
+        return HttpResponse::no_content();
+    }
+    if (method == "PATCH" && path == "/vm") {
+        resource = "vm";
+        auto json = TRY(body("vm"));
+        TRY(patch_vm(json));
+        return HttpResponse::no_content();
+    }
+    if (method == "PUT" && path == "/logger") {
+        resource = "logger";
+        auto json = TRY(body("logger"));
+        auto config = TRY(LoggerConfig::from_json(json));
+        TRY(require_not_started("logger"));
+        TRY(config.apply());
+        m_logger = std::move(config);
+        return HttpResponse::no_content();
+    }
+    if (method == "PUT" && path == "/metrics") {
+        resource = "metrics";
+        auto json = TRY(body("metrics"));
+        TRY(put_metrics(json));
+        return HttpResponse::no_content();
+    }
+    if (collection == "drives" && path.size() > 8) {
+        resource = "drive";
+        auto json = TRY(body("drives"));
+        if (method == "PUT") {
+            TRY(check_drive(id, json)); // fails: with the bad field, or naming the feature
+            return make_error("drives/{}: block devices are not supported by Vessel yet", id);
+        }
+        if (method == "PATCH")
+            return make_error("drives/{}: no such drive (block devices are not supported by "
+                              "Vessel yet)",
+                              id);
+    }
+    if (collection == "network-interfaces" && path.size() > 20) {
+        resource = "network";
+        auto json = TRY(body("network-interfaces"));
+        if (method == "PUT") {
+            TRY(check_network_interface(id, json)); // fails, as check_drive above
+            return make_error("network-interfaces/{}: not supported by Vessel yet", id);
+        }
+        if (method == "PATCH")
+            return make_error("network-interfaces/{}: no such interface (network interfaces "
+                              "are not supported by Vessel yet)",
+                              id);
+    }
+    for (const auto& unsupported : unsupported_resources) {
+        if (path.starts_with(unsupported.path_prefix))
+            return make_error("{} {}: {} is not supported by Vessel", method, path,
+                              unsupported.feature);
+    }
+    return make_error("Invalid request method and/or path: {} {}", method, path);
+}
+
+Result<void> ApiHandlers::require_not_started(std::string_view what) const {
+    if (m_vm.state() != VmState::NotStarted)
+        return make_error("{}: the requested operation is not supported after starting the "
+                          "microVM",
+                          what);
+    return {};
+}
+
+Result<void> ApiHandlers::put_actions(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, "actions"));
+    std::string action = TRY(fields.string("action_type"));
+    TRY(fields.finish());
+    if (action == "InstanceStart") return start_instance();
+    if (action == "SendCtrlAltDel") return m_vm.send_ctrl_alt_del();
+    if (action == "FlushMetrics") return m_metrics.flush(m_vm);
+    return make_error("actions: field 'action_type' has invalid value '{}' (FlushMetrics, "
+                      "InstanceStart, SendCtrlAltDel)",
+                      action);
+}
+
+Result<void> ApiHandlers::start_instance() {
+    TRY(require_not_started("InstanceStart"));
+    if (!m_boot_source)
+        return make_error("InstanceStart: cannot start the microVM without a kernel "
+                          "(PUT /boot-source first)");
+    MachineConfig config;
+    config.kernel_path = m_boot_source->kernel_image_path;
+    config.initrd_path = m_boot_source->initrd_path.value_or("");
+    config.command_line = m_boot_source->boot_args.value_or("");
+    config.memory_size = m_machine.mem_size_mib << 20;
+    config.cpu_count = m_machine.vcpu_count;
+    config.engine = m_options.engine;
+    return m_vm.start(config);
+}
+
+Result<void> ApiHandlers::patch_vm(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, "vm"));
+    std::string state = TRY(fields.string("state"));
+    TRY(fields.finish());
+    if (state == "Paused") return m_vm.pause();
+    if (state == "Resumed") return m_vm.resume();
+    return make_error("vm: field 'state' has invalid value '{}' (Paused, Resumed)", state);
+}
+
+Result<void> ApiHandlers::put_metrics(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, "metrics"));
+    std::string path = TRY(fields.string("metrics_path"));
+    TRY(fields.finish());
+    TRY(require_not_started("metrics"));
+    return m_metrics.open(path);
+}
+
+nlohmann::json ApiHandlers::instance_info() const {
+    return {{"id", m_options.instance_id},
+            {"state", vm_state_name(m_vm.state())},
+            {"vmm_version", vessel_version},
+            {"app_name", "Vessel"}};
+}
+
+nlohmann::json ApiHandlers::full_config() const {
+    nlohmann::json config = {{"machine-config", m_machine.to_json()},
+                             {"drives", nlohmann::json::array()},
+                             {"network-interfaces", nlohmann::json::array()}};
+    config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
+    config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
+    auto metrics_path = m_metrics.path();
+    config["metrics"] =
+        metrics_path ? nlohmann::json{{"metrics_path", *metrics_path}} : nlohmann::json();
+    return config;
+}
+
+Result<void> ApiHandlers::start_from_config_file(std::string_view text) {
+    nlohmann::json config = TRY(parse_json(text, "config file"));
+    JsonFields fields = TRY(JsonFields::of(config, "config file"));
+    if (auto logger = TRY(fields.optional_object("logger"))) {
+        m_logger = TRY(LoggerConfig::from_json(*logger));
+        TRY(m_logger->apply());
+    }
+    if (auto metrics = TRY(fields.optional_object("metrics"))) TRY(put_metrics(*metrics));
+    if (auto machine = TRY(fields.optional_object("machine-config")))
+        m_machine = TRY(MachineConfiguration::from_json(*machine));
+    auto source = TRY(fields.optional_object("boot-source"));
+    if (!source) return make_error("config file: missing required field 'boot-source'");
+    m_boot_source = TRY(BootSource::from_json(*source));
+    TRY(check_config_devices(fields));
+    // Firecracker config files may list absent features as null or []; anything else is
+    // a feature Vessel would silently lack, so it is refused.
+    for (std::string_view feature : {"balloon", "vsock", "mmds-config", "entropy", "cpu-config",
+                                     "pmem", "memory-hotplug", "serial"}) {
+        const nlohmann::json* value = fields.raw(feature);
+        if (value && !(value->is_array() && value->empty()))
+            return make_error("config file: '{}' is not supported by Vessel", feature);
+    }
+    TRY(fields.finish());
+    return start_instance();
+}
+
+Result<void> ApiHandlers::check_config_devices(JsonFields& fields) {
+    for (std::string_view list : {"drives", "network-interfaces"}) {
+        const nlohmann::json* items = fields.raw(list);
+        if (!items) continue;
+        if (!items->is_array())
+            return make_error("config file: field '{}' must be an array, got {}", list,
+                              json_type_name(*items));
+        bool drives = list == "drives";
+        std::string id_field = drives ? "drive_id" : "iface_id";
+        for (const auto& item : *items) {
+            std::string id;
+            if (item.is_object() && item.contains(id_field) && item[id_field].is_string())
+                id = item[id_field].get<std::string>();
+            TRY(drives ? check_drive(id, item) : check_network_interface(id, item));
+        }
+    }
+    return {};
+}
+
+} // namespace vessel::api

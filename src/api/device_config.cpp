@@ -1,0 +1,98 @@
+// Drive and NetworkInterface validation per Firecracker's swagger definitions.
+#include "api/device_config.hpp"
+
+#include <algorithm>
+
+#include "api/json_fields.hpp"
+
+namespace vessel::api {
+
+namespace {
+
+constexpr std::uint64_t max_token_value = std::numeric_limits<std::int64_t>::max();
+constexpr std::uint64_t min_mtu = 68;    // swagger NetworkInterface.mtu minimum
+constexpr std::uint64_t max_mtu = 65535; // swagger NetworkInterface.mtu maximum
+
+Result<void> check_token_bucket(const nlohmann::json& value, std::string what) {
+    JsonFields fields = TRY(JsonFields::of(value, std::move(what)));
+    TRY(fields.unsigned_integer("size", max_token_value));
+    TRY(fields.unsigned_integer("refill_time", max_token_value));
+    TRY(fields.optional_unsigned("one_time_burst", max_token_value));
+    return fields.finish();
+}
+
+Result<void> check_rate_limiter(JsonFields& owner, std::string_view name) {
+    auto limiter = TRY(owner.optional_object(name));
+    if (!limiter) return {};
+    std::string what = fmt::format("{}.{}", owner.what(), name);
+    JsonFields fields = TRY(JsonFields::of(*limiter, what));
+    for (std::string_view bucket : {"bandwidth", "ops"}) {
+        if (auto value = TRY(fields.optional_object(bucket)))
+            TRY(check_token_bucket(*value, fmt::format("{}.{}", what, bucket)));
+    }
+    return fields.finish();
+}
+
+Result<void> check_enum(JsonFields& fields, std::string_view name,
+                        std::initializer_list<std::string_view> allowed) {
+    auto value = TRY(fields.optional_string(name));
+    if (!value || std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return {};
+    return make_error("{}: field '{}' has invalid value '{}'", fields.what(), name, *value);
+}
+
+Result<void> check_body_id(JsonFields& fields, std::string_view name, std::string_view path_id) {
+    std::string id = TRY(fields.string(name));
+    if (id != path_id)
+        return make_error("{}: the {} in the body ('{}') does not match the one in the path "
+                          "('{}')",
+                          fields.what(), name, id, path_id);
+    return {};
+}
+
+} // namespace
+
+Result<void> check_resource_id(std::string_view what, std::string_view id) {
+    bool valid = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!valid)
+        return make_error("{}: invalid id '{}' (1 to 64 characters of A-Z, a-z, 0-9, _)", what,
+                          id.substr(0, 80));
+    return {};
+}
+
+Result<void> check_drive(std::string_view path_id, const nlohmann::json& body) {
+    TRY(check_resource_id("drives", path_id));
+    JsonFields fields = TRY(JsonFields::of(body, fmt::format("drives/{}", path_id)));
+    TRY(check_body_id(fields, "drive_id", path_id));
+    if (!TRY(fields.optional_bool("is_root_device")))
+        return make_error("{}: missing required field 'is_root_device'", fields.what());
+    TRY(fields.optional_string("partuuid"));
+    TRY(check_enum(fields, "cache_type", {"Unsafe", "Writeback"}));
+    TRY(fields.optional_bool("is_read_only"));
+    TRY(fields.optional_string("path_on_host"));
+    TRY(check_rate_limiter(fields, "rate_limiter"));
+    TRY(check_enum(fields, "io_engine", {"Sync", "Async"}));
+    TRY(fields.optional_string("socket"));
+    TRY(fields.finish());
+    return make_error("{}: block devices are not supported by Vessel yet (no virtio-blk device)",
+                      fields.what());
+}
+
+Result<void> check_network_interface(std::string_view path_id, const nlohmann::json& body) {
+    TRY(check_resource_id("network-interfaces", path_id));
+    JsonFields fields = TRY(JsonFields::of(body, fmt::format("network-interfaces/{}", path_id)));
+    TRY(check_body_id(fields, "iface_id", path_id));
+    TRY(fields.string("host_dev_name"));
+    TRY(fields.optional_string("guest_mac"));
+    if (auto mtu = TRY(fields.optional_unsigned("mtu", max_mtu)); mtu && *mtu < min_mtu)
+        return make_error("{}: field 'mtu' is {}, the minimum is {}", fields.what(), *mtu, min_mtu);
+    TRY(check_rate_limiter(fields, "rx_rate_limiter"));
+    TRY(check_rate_limiter(fields, "tx_rate_limiter"));
+    TRY(fields.finish());
+    return make_error("{}: network interfaces are not supported by Vessel yet (no virtio-net "
+                      "device)",
+                      fields.what());
+}
+
+} // namespace vessel::api

@@ -1,0 +1,148 @@
+// HttpServer: socket set-up, the poll loop, and per-connection buffering.
+#include "api/http_server.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "base/log.hpp"
+
+namespace vessel::api {
+
+namespace {
+constexpr std::size_t receive_chunk = 4096;
+constexpr int listen_backlog = 16;
+// After answering a broken request, input is read and dropped (up to this much) until the
+// client closes: closing a Unix socket with unread data resets the peer, which could then
+// miss the answer.
+constexpr std::size_t max_discard = 1 << 20;
+} // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::bind(const std::string& path, Handler handler) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof(address.sun_path))
+        return make_error("API socket '{}': path must be 1 to {} bytes", path,
+                          sizeof(address.sun_path) - 1);
+    std::memcpy(address.sun_path, path.data(), path.size());
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!listener.valid()) return make_error("API socket '{}': socket: {}", path, strerror(errno));
+    if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
+        return make_error("API socket '{}': bind: {}", path, strerror(errno));
+    std::unique_ptr<HttpServer> server(new HttpServer(path, std::move(handler)));
+    server->m_listener = std::move(listener); // from here on the destructor unlinks the path
+    if (::listen(server->m_listener.get(), listen_backlog) != 0)
+        return make_error("API socket '{}': listen: {}", path, strerror(errno));
+    server->m_stop_event = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!server->m_stop_event.valid())
+        return make_error("API socket '{}': eventfd: {}", path, strerror(errno));
+    return server;
+}
+
+HttpServer::~HttpServer() {
+    m_connections.clear();
+    if (m_listener.valid()) ::unlink(m_path.c_str());
+}
+
+void HttpServer::stop() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(m_stop_event.get(), &one, sizeof(one));
+}
+
+void HttpServer::serve() {
+    std::vector<pollfd> fds;
+    while (true) {
+        fds.clear();
+        fds.push_back({m_stop_event.get(), POLLIN, 0});
+        fds.push_back({m_listener.get(), POLLIN, 0});
+        for (auto& connection : m_connections) {
+            // Read the next request only once the previous answer is out (back-pressure).
+            short events = connection->outgoing.empty() ? POLLIN : POLLOUT;
+            fds.push_back({connection->fd.get(), events, 0});
+        }
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR) continue;
+            log::error("API server: poll: {}", strerror(errno));
+            return;
+        }
+        if (fds[0].revents) return;
+        // Service existing clients first: indexes in fds match m_connections before accept.
+        for (std::size_t index = 0; index < m_connections.size(); ++index) {
+            short revents = fds[index + 2].revents;
+            Connection& connection = *m_connections[index];
+            bool keep = true;
+            if (revents & (POLLIN | POLLHUP | POLLERR)) keep = receive(connection);
+            if (keep && (revents & POLLOUT)) keep = send_pending(connection);
+            if (!keep) connection.fd.reset();
+        }
+        std::erase_if(m_connections,
+                      [](const auto& connection) { return !connection->fd.valid(); });
+        if (fds[1].revents & POLLIN) accept_client();
+    }
+}
+
+void HttpServer::accept_client() {
+    UniqueFd client(::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!client.valid()) return; // EAGAIN, or the client gave up already
+    if (m_connections.size() == max_connections) {
+        std::string busy = HttpResponse::fault(503, "too many API connections").serialize();
+        [[maybe_unused]] auto sent = ::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL);
+        return;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->fd = std::move(client);
+    m_connections.push_back(std::move(connection));
+}
+
+bool HttpServer::receive(Connection& connection) {
+    char buffer[receive_chunk];
+    ssize_t count = ::recv(connection.fd.get(), buffer, sizeof(buffer), 0);
+    if (count < 0) return errno == EAGAIN || errno == EINTR;
+    if (count == 0) return false; // the client closed; nothing half-received is answered
+    if (connection.closing) {
+        connection.discarded += static_cast<std::size_t>(count);
+        return connection.discarded < max_discard;
+    }
+    connection.parser.append(std::string_view(buffer, static_cast<std::size_t>(count)));
+    process(connection);
+    return send_pending(connection);
+}
+
+void HttpServer::process(Connection& connection) {
+    while (!connection.closing) {
+        HttpParser::Outcome outcome = connection.parser.next();
+        if (connection.parser.take_continue_request())
+            connection.outgoing += "HTTP/1.1 100 Continue\r\n\r\n";
+        if (outcome.kind == HttpParser::Outcome::Kind::NeedMore) return;
+        HttpResponse response;
+        if (outcome.kind == HttpParser::Outcome::Kind::Error) {
+            log::warn("API: bad HTTP request: {}", outcome.message);
+            response = HttpResponse::fault(outcome.status, outcome.message);
+            response.close = true;
+        } else {
+            response = m_handler(outcome.request);
+            response.close = response.close || !outcome.request.keep_alive;
+        }
+        connection.outgoing += response.serialize();
+        connection.closing = response.close;
+    }
+}
+
+// Returns false when the connection is finished (closed after its last answer, or broken).
+bool HttpServer::send_pending(Connection& connection) {
+    while (!connection.outgoing.empty()) {
+        ssize_t count = ::send(connection.fd.get(), connection.outgoing.data(),
+                               connection.outgoing.size(), MSG_NOSIGNAL);
+        if (count < 0) return errno == EAGAIN || errno == EINTR;
+        connection.outgoing.erase(0, static_cast<std::size_t>(count));
+    }
+    // Last answer out: signal end of stream and wait for the client's close in receive().
+    if (connection.closing) ::shutdown(connection.fd.get(), SHUT_WR);
+    return true;
+}
+
+} // namespace vessel::api

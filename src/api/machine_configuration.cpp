@@ -1,0 +1,91 @@
+// MachineConfiguration: validation against the swagger definition and Vessel's abilities.
+#include "api/machine_configuration.hpp"
+
+#include "api/json_fields.hpp"
+
+namespace vessel::api {
+
+namespace {
+
+constexpr std::string_view what = "machine-config";
+
+// Reads the fields Vessel accepts only at their default values.
+Result<void> check_unsupported_options(JsonFields& fields) {
+    if (TRY(fields.optional_bool("smt")).value_or(false))
+        return make_error("{}: smt=true is not supported by Vessel (simultaneous multithreading "
+                          "is not emulated)",
+                          what);
+    if (TRY(fields.optional_bool("track_dirty_pages")).value_or(false))
+        return make_error("{}: track_dirty_pages=true is not supported by Vessel (no snapshots)",
+                          what);
+    if (auto template_name = TRY(fields.optional_string("cpu_template"))) {
+        static constexpr std::string_view known[] = {"C3", "T2", "T2S", "T2CL", "T2A", "V1N1"};
+        if (*template_name != "None") {
+            if (std::find(std::begin(known), std::end(known), *template_name) == std::end(known))
+                return make_error("{}: cpu_template '{}' is not one of C3, T2, T2S, T2CL, T2A, "
+                                  "V1N1, None",
+                                  what, *template_name);
+            return make_error("{}: cpu_template '{}' is not supported by Vessel (no CPU "
+                              "templates)",
+                              what, *template_name);
+        }
+    }
+    if (auto huge_pages = TRY(fields.optional_string("huge_pages"))) {
+        if (*huge_pages == "Transparent" || *huge_pages == "2M")
+            return make_error("{}: huge_pages '{}' is not supported by Vessel (guest memory uses "
+                              "4 KiB pages)",
+                              what, *huge_pages);
+        if (*huge_pages != "None")
+            return make_error("{}: huge_pages '{}' is not one of None, Transparent, 2M", what,
+                              *huge_pages);
+    }
+    return {};
+}
+
+Result<void> apply_sizes(JsonFields& fields, MachineConfiguration& config) {
+    if (auto count =
+            TRY(fields.optional_unsigned("vcpu_count", MachineConfiguration::max_vcpu_count))) {
+        if (*count == 0) return make_error("{}: vcpu_count must be at least 1", what);
+        config.vcpu_count = static_cast<std::uint32_t>(*count);
+    }
+    if (auto size =
+            TRY(fields.optional_unsigned("mem_size_mib", MachineConfiguration::max_mem_size_mib))) {
+        if (*size == 0) return make_error("{}: mem_size_mib must be at least 1", what);
+        config.mem_size_mib = *size;
+    }
+    return {};
+}
+
+} // namespace
+
+Result<MachineConfiguration> MachineConfiguration::from_json(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, std::string(what)));
+    if (!fields.has("vcpu_count"))
+        return make_error("{}: missing required field 'vcpu_count'", what);
+    if (!fields.has("mem_size_mib"))
+        return make_error("{}: missing required field 'mem_size_mib'", what);
+    MachineConfiguration config;
+    TRY(apply_sizes(fields, config));
+    TRY(check_unsupported_options(fields));
+    TRY(fields.finish());
+    return config;
+}
+
+Result<MachineConfiguration> MachineConfiguration::patched(const nlohmann::json& body) const {
+    JsonFields fields = TRY(JsonFields::of(body, std::string(what)));
+    MachineConfiguration config = *this;
+    TRY(apply_sizes(fields, config));
+    TRY(check_unsupported_options(fields));
+    TRY(fields.finish());
+    return config;
+}
+
+nlohmann::json MachineConfiguration::to_json() const {
+    return {{"vcpu_count", vcpu_count},
+            {"mem_size_mib", mem_size_mib},
+            {"smt", false},
+            {"track_dirty_pages", false},
+            {"huge_pages", "None"}};
+}
+
+} // namespace vessel::api

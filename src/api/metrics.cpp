@@ -1,0 +1,78 @@
+// Metrics: request counters and the JSON line format.
+#include "api/metrics.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+
+namespace vessel::api {
+
+Result<void> Metrics::open(const std::string& path) {
+    std::lock_guard lock(m_mutex);
+    if (m_fd.valid()) return make_error("metrics: reinitialization of metrics is not allowed");
+    // O_NONBLOCK: a named pipe nobody reads must not block Vessel (Firecracker does the same).
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (!fd.valid())
+        return make_error("metrics: metrics_path '{}' cannot be opened: {}", path, strerror(errno));
+    m_fd = std::move(fd);
+    m_path = path;
+    return {};
+}
+
+bool Metrics::configured() const {
+    std::lock_guard lock(m_mutex);
+    return m_fd.valid();
+}
+
+std::optional<std::string> Metrics::path() const {
+    std::lock_guard lock(m_mutex);
+    if (!m_fd.valid()) return std::nullopt;
+    return m_path;
+}
+
+void Metrics::count_request(std::string_view method, std::string_view resource, bool failed) {
+    std::string group = fmt::format("{}_api_requests", method == "GET"   ? "get"
+                                                       : method == "PUT" ? "put"
+                                                                         : "patch");
+    std::lock_guard lock(m_mutex);
+    auto& counters = m_requests[group];
+    ++counters[fmt::format("{}_count", resource)];
+    if (failed) ++counters[fmt::format("{}_fails", resource)];
+}
+
+nlohmann::json Metrics::snapshot(const VmController& vm) {
+    VmCounters counters = vm.counters();
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto uptime = std::chrono::steady_clock::now() - m_started;
+    nlohmann::json line = {
+        {"utc_timestamp_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
+        {"vmm",
+         {{"state", vm_state_name(vm.state())},
+          {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count()},
+          {"metrics_flushes", ++m_flushes}}},
+        // Firecracker's uart.write_count counts bytes the guest wrote to the transmitter.
+        {"uart",
+         {{"write_count", counters.serial_transmitted_bytes - m_last_serial_bytes},
+          {"total_write_count", counters.serial_transmitted_bytes}}},
+    };
+    m_last_serial_bytes = counters.serial_transmitted_bytes;
+    for (auto& [group, values] : m_requests)
+        line[group] = values;
+    m_requests.clear();
+    return line;
+}
+
+Result<void> Metrics::flush(const VmController& vm) {
+    std::lock_guard lock(m_mutex);
+    if (!m_fd.valid())
+        return make_error("FlushMetrics: the metrics system is not initialized "
+                          "(PUT /metrics first)");
+    std::string text = snapshot(vm).dump() + "\n";
+    ssize_t written = ::write(m_fd.get(), text.data(), text.size());
+    if (written != static_cast<ssize_t>(text.size()))
+        return make_error("FlushMetrics: writing to '{}' failed: {}", m_path,
+                          written < 0 ? strerror(errno) : "short write");
+    return {};
+}
+
+} // namespace vessel::api

@@ -1,0 +1,121 @@
+// VmController: lifecycle transitions around Machine and the thread that runs it.
+#include "api/vm_controller.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/eventfd.h>
+
+#include "base/log.hpp"
+#include "vm/machine.hpp"
+
+namespace vessel::api {
+
+Result<std::unique_ptr<VmController>> VmController::create(Uart16550::Output console) {
+    UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!event.valid()) return make_error("VM controller: eventfd: {}", strerror(errno));
+    return std::unique_ptr<VmController>(new VmController(std::move(console), std::move(event)));
+}
+
+VmController::VmController(Uart16550::Output console, UniqueFd stopped_event)
+    : m_console(std::move(console)), m_stopped_event(std::move(stopped_event)) {}
+
+VmController::~VmController() {
+    stop(exit_status::clean, "Vessel is shutting down");
+    if (m_thread.joinable()) m_thread.join();
+}
+
+VmState VmController::state() const {
+    std::lock_guard lock(m_mutex);
+    return m_state;
+}
+
+Result<void> VmController::start(const MachineConfig& config) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::NotStarted)
+        return make_error("InstanceStart: the requested operation is not supported after "
+                          "starting the microVM (state: {})",
+                          vm_state_name(m_state));
+    m_machine = TRY_CONTEXT(Machine::create(config, m_console), "InstanceStart");
+    m_state = VmState::Running;
+    m_thread = std::thread([this] { run_thread(); });
+    log::info("VM started");
+    return {};
+}
+
+void VmController::run_thread() {
+    ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
+    std::lock_guard lock(m_mutex);
+    m_final_counters.serial_transmitted_bytes = m_machine->serial().transmitted_bytes();
+    m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
+    m_exit = result;
+    m_state = VmState::Stopped;
+    m_state_changed.notify_all();
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(m_stopped_event.get(), &one, sizeof(one));
+    log::info("VM stopped: {} (status {})", result.message, result.status);
+}
+
+Result<void> VmController::require_started(std::string_view action) const {
+    if (m_state == VmState::NotStarted)
+        return make_error("{}: the requested operation is not supported before starting the "
+                          "microVM",
+                          action);
+    if (m_state == VmState::Stopped) return make_error("{}: the microVM has stopped", action);
+    return {};
+}
+
+Result<void> VmController::pause() {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("pause"));
+    // Holding the lock while vCPUs park is safe: Machine::pause also returns when the VM
+    // stops, and run_thread takes the lock only after Machine::run has returned.
+    m_machine->pause();
+    m_state = VmState::Paused;
+    m_state_changed.notify_all();
+    log::info("VM paused");
+    return {};
+}
+
+Result<void> VmController::resume() {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("resume"));
+    m_machine->resume();
+    m_state = VmState::Running;
+    m_state_changed.notify_all();
+    log::info("VM resumed");
+    return {};
+}
+
+Result<void> VmController::send_ctrl_alt_del() {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("SendCtrlAltDel"));
+    m_machine->keyboard_controller().send_ctrl_alt_del();
+    return {};
+}
+
+void VmController::stop(int status, std::string reason) {
+    std::unique_lock lock(m_mutex);
+    if (m_state == VmState::Running || m_state == VmState::Paused)
+        m_machine->request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
+    if (m_state == VmState::NotStarted) return;
+    m_state_changed.wait(lock, [this] { return m_state == VmState::Stopped; });
+}
+
+ExitRequest VmController::wait() {
+    std::unique_lock lock(m_mutex);
+    m_state_changed.wait(lock, [this] { return m_state == VmState::Stopped; });
+    return *m_exit;
+}
+
+std::optional<ExitRequest> VmController::exit_request() const {
+    std::lock_guard lock(m_mutex);
+    return m_exit;
+}
+
+VmCounters VmController::counters() const {
+    std::lock_guard lock(m_mutex);
+    if (!m_machine) return m_final_counters;
+    return {m_machine->serial().transmitted_bytes()};
+}
+
+} // namespace vessel::api

@@ -1,0 +1,72 @@
+// VmController: owns the VM and its run thread and enforces the lifecycle state machine.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "api/vm_state.hpp"
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "devices/exit_request.hpp"
+#include "devices/legacy/uart_16550.hpp"
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+class Machine;
+}
+
+namespace vessel::api {
+
+/// Counters read from the running VM for metrics.
+struct VmCounters {
+    std::uint64_t serial_transmitted_bytes{0};
+};
+
+/// Every transition goes through here, so the API and the config-file path obey the same
+/// rules: start once, pause/resume/Ctrl-Alt-Del only while the VM runs, and when the VM ends
+/// (guest exit, error or stop()) its threads are joined and its memory and fds released
+/// before the state reads Stopped. All methods are safe from any thread.
+class VmController {
+  public:
+    /// console receives the guest's serial output.
+    static Result<std::unique_ptr<VmController>> create(Uart16550::Output console);
+    /// Stops the VM if it still runs and joins its thread.
+    ~VmController();
+
+    VmState state() const;
+    /// Builds the VM from config and starts its vCPUs on a thread of its own.
+    Result<void> start(const MachineConfig& config);
+    /// Parks every vCPU at an instruction boundary; returns once they are all parked.
+    Result<void> pause();
+    Result<void> resume();
+    Result<void> send_ctrl_alt_del();
+    /// Ends a running or paused VM (as the user) and waits until it is torn down.
+    void stop(int status, std::string reason);
+    /// Blocks until the state is Stopped; returns why the VM ended.
+    ExitRequest wait();
+    /// Readable (eventfd) once the VM has stopped, for poll().
+    int stopped_fd() const { return m_stopped_event.get(); }
+    /// Why the VM ended, once Stopped.
+    std::optional<ExitRequest> exit_request() const;
+    VmCounters counters() const;
+
+  private:
+    VmController(Uart16550::Output console, UniqueFd stopped_event);
+    void run_thread();
+    Result<void> require_started(std::string_view action) const;
+
+    Uart16550::Output m_console;
+    UniqueFd m_stopped_event;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_state_changed;
+    VmState m_state{VmState::NotStarted};
+    std::unique_ptr<Machine> m_machine;
+    std::thread m_thread;
+    std::optional<ExitRequest> m_exit;
+    VmCounters m_final_counters; ///< counters as the VM ended, after it is torn down
+};
+
+} // namespace vessel::api

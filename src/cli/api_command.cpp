@@ -1,0 +1,167 @@
+// `vessel --api-sock`: wires the API server, the VM controller, metrics and signals together.
+#include "cli/api_command.hpp"
+
+#include <csignal>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <thread>
+
+#include "api/api_handlers.hpp"
+#include "api/http_server.hpp"
+#include "base/file_contents.hpp"
+#include "base/log.hpp"
+#include "cli/terminal.hpp"
+#include "devices/exit_request.hpp"
+
+namespace vessel {
+
+namespace {
+
+constexpr std::size_t max_config_file_size = 1 << 20;
+
+EngineChoice parse_engine(const std::string& text) {
+    if (text == "kvm") return EngineChoice::Kvm;
+    if (text == "soft") return EngineChoice::Soft;
+    return EngineChoice::Auto;
+}
+
+// SIGINT/SIGTERM arrive through a signalfd; blocked before any thread starts so that every
+// thread inherits the mask. SIGPIPE is ignored: a closed stdout or metrics pipe is an error
+// to report, not a reason to die.
+Result<UniqueFd> open_signal_fd() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
+        return make_error("cannot block SIGINT/SIGTERM");
+    std::signal(SIGPIPE, SIG_IGN);
+    UniqueFd fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd.valid()) return make_error("signalfd: {}", strerror(errno));
+    return fd;
+}
+
+// Waits for the VM to stop or a signal; flushes metrics every period meanwhile.
+int wait_for_end(api::VmController& vm, api::Metrics& metrics, int signal_fd,
+                 std::chrono::seconds period) {
+    auto next_flush = std::chrono::steady_clock::now() + period;
+    while (true) {
+        pollfd fds[2] = {{signal_fd, POLLIN, 0}, {vm.stopped_fd(), POLLIN, 0}};
+        auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_flush - std::chrono::steady_clock::now());
+        int ready = ::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(remaining.count(), 0)));
+        if (ready < 0 && errno != EINTR) return exit_status::usage;
+        if (fds[1].revents) return vm.wait().status;
+        if (fds[0].revents) {
+            signalfd_siginfo info{};
+            [[maybe_unused]] auto got = ::read(signal_fd, &info, sizeof(info));
+            log::info("signal {} received; stopping", info.ssi_signo);
+            if (vm.state() == api::VmState::NotStarted) return exit_status::interrupted;
+            vm.stop(exit_status::interrupted, "stopped by signal");
+            return exit_status::interrupted;
+        }
+        if (std::chrono::steady_clock::now() >= next_flush) {
+            next_flush += period;
+            if (metrics.configured()) {
+                if (auto flushed = metrics.flush(vm); !flushed)
+                    log::warn("periodic metrics: {}", flushed.error().message);
+            }
+        }
+    }
+}
+
+} // namespace
+
+void add_api_options(CLI::App& app, ApiOptions& options) {
+    app.add_option("--api-sock", options.api_socket,
+                   "Serve Firecracker's REST API on this Unix socket (created; must not exist)")
+        ->type_name("PATH");
+    app.add_option("--config-file", options.config_file,
+                   "Boot at once from a Firecracker JSON config file")
+        ->type_name("FILE");
+    app.add_flag("--no-api", options.no_api, "With --config-file: serve no API");
+    app.add_option("--id", options.instance_id, "Instance id reported by GET /")
+        ->capture_default_str();
+    app.add_option("--engine", options.engine_text, "CPU engine for API/config-file VMs")
+        ->type_name("auto|kvm|soft")
+        ->check(CLI::IsMember({"auto", "kvm", "soft"}))
+        ->capture_default_str();
+    app.add_option("--metrics-period", options.metrics_period_seconds,
+                   "Seconds between periodic metrics flushes")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
+}
+
+bool api_mode_requested(const ApiOptions& options) {
+    return !options.api_socket.empty() || !options.config_file.empty() || options.no_api;
+}
+
+int run_api(const ApiOptions& options) {
+    if (options.no_api && options.config_file.empty()) {
+        log::error("--no-api needs --config-file (nothing would configure the VM)");
+        return exit_status::usage;
+    }
+    if (options.no_api && !options.api_socket.empty()) {
+        log::error("--no-api and --api-sock contradict each other");
+        return exit_status::usage;
+    }
+    if (!options.no_api && options.api_socket.empty()) {
+        log::error("--config-file without --no-api needs --api-sock PATH");
+        return exit_status::usage;
+    }
+    auto signal_fd = open_signal_fd();
+    if (!signal_fd) {
+        log::error("{}", signal_fd.error().message);
+        return exit_status::usage;
+    }
+    auto vm = api::VmController::create(&Terminal::write_output);
+    if (!vm) {
+        log::error("{}", vm.error().message);
+        return exit_status::usage;
+    }
+    api::Metrics metrics;
+    api::ApiHandlers handlers({options.instance_id, parse_engine(options.engine_text)}, **vm,
+                              metrics);
+    std::unique_ptr<api::HttpServer> server;
+    std::thread server_thread;
+    if (!options.no_api) {
+        auto bound = api::HttpServer::bind(options.api_socket, [&handlers](const auto& request) {
+            return handlers.handle(request);
+        });
+        if (!bound) {
+            log::error("{}", bound.error().message);
+            return exit_status::usage;
+        }
+        server = std::move(*bound);
+        server_thread = std::thread([&server] { server->serve(); });
+        log::info("API listening on {}", options.api_socket);
+    }
+    int status = exit_status::usage;
+    bool configured = true;
+    if (!options.config_file.empty()) {
+        auto started = [&]() -> Result<void> {
+            auto bytes = TRY(read_file_contents(options.config_file, max_config_file_size));
+            return handlers.start_from_config_file(std::string_view(
+                reinterpret_cast<const char*>(bytes.data()), bytes.size())); // bytes of text
+        }();
+        if (!started) {
+            log::error("--config-file {}: {}", options.config_file, started.error().message);
+            configured = false;
+        }
+    }
+    if (configured)
+        status = wait_for_end(**vm, metrics, signal_fd->get(),
+                              std::chrono::seconds(options.metrics_period_seconds));
+    if (server) {
+        server->stop();
+        server_thread.join();
+        server.reset(); // removes the socket file
+    }
+    if (metrics.configured()) {
+        if (auto flushed = metrics.flush(**vm); !flushed)
+            log::warn("final metrics: {}", flushed.error().message);
+    }
+    return status;
+}
+
+} // namespace vessel
