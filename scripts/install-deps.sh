@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev
           libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev
-          busybox-static cpio curl)
+          busybox-static cpio curl bc)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
