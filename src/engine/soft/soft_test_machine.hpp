@@ -65,6 +65,38 @@ class SoftTestMachine {
         return exit;
     }
 
+    static constexpr std::uint64_t gdt_address = 0x500;
+    static constexpr std::uint64_t idt_address = 0x600;
+
+    /// GDT: 0x08 flat 32-bit code, 0x10 flat data, 0x18 64-bit code, 0x20 user 32-bit code (DPL 3),
+    /// 0x28 user data (DPL 3).
+    void install_gdt() {
+        const std::uint64_t descriptors[] = {0,
+                                             0x00cf9a000000ffff,
+                                             0x00cf92000000ffff,
+                                             0x00af9a000000ffff,
+                                             0x00cffa000000ffff,
+                                             0x00cff2000000ffff};
+        for (std::size_t i = 0; i < std::size(descriptors); ++i)
+            ASSERT_TRUE(memory.write(gdt_address + 8 * i, descriptors[i]));
+        state.gdt = {gdt_address, static_cast<std::uint16_t>(8 * std::size(descriptors) - 1)};
+        state.idt = {idt_address, 0};
+    }
+
+    /// A 32-bit interrupt gate (or 64-bit with long_mode) to handler through selector.
+    void set_idt_gate(unsigned vector, std::uint64_t handler, bool long_mode = false,
+                      std::uint16_t selector = 0x08, unsigned ist = 0) {
+        const unsigned size = long_mode ? 16 : 8;
+        const std::uint64_t low = (handler & 0xffff) | (std::uint64_t{selector} << 16) |
+                                  (std::uint64_t{ist} << 32) | (std::uint64_t{0x8e} << 40) |
+                                  ((handler >> 16 & 0xffff) << 48);
+        ASSERT_TRUE(memory.write(idt_address + size * vector, low));
+        if (long_mode) {
+            ASSERT_TRUE(memory.write(idt_address + size * vector + 8, handler >> 32));
+        }
+        state.idt = {idt_address, static_cast<std::uint16_t>(size * 256 - 1)};
+    }
+
     SoftVcpu& soft_vcpu() { return static_cast<SoftVcpu&>(*vcpu); }
     std::uint64_t reg(int index) const { return state.gpr[index]; }
 
