@@ -125,7 +125,8 @@ std::optional<std::uint64_t> Pit8254::Channel::next_rising_edge(std::uint64_t el
 
 // ---- device ----
 
-Pit8254::Pit8254(IrqLine irq0, MonotonicClock clock) : m_irq(irq0), m_clock(std::move(clock)) {
+Pit8254::Pit8254(IrqLine irq0, MonotonicClock clock, std::function<void()> reprogrammed)
+    : m_irq(irq0), m_clock(std::move(clock)), m_reprogrammed(std::move(reprogrammed)) {
     m_channels[2].gate = false; // port 0x61 bit 0 is clear at reset
 }
 
@@ -318,15 +319,18 @@ void Pit8254::CounterWindow::read(std::uint64_t offset, std::span<std::uint8_t> 
 }
 
 void Pit8254::CounterWindow::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
-    std::lock_guard lock(m_pit.m_mutex);
-    const std::uint64_t now = m_pit.m_clock();
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        const std::uint64_t port = offset + i;
-        if (port < 3)
-            m_pit.write_counter(m_pit.m_channels[port], data[i], now);
-        else if (port == 3)
-            m_pit.write_control(data[i], now);
+    {
+        std::lock_guard lock(m_pit.m_mutex);
+        const std::uint64_t now = m_pit.m_clock();
+        for (std::size_t i = 0; i < data.size(); ++i) {
+            const std::uint64_t port = offset + i;
+            if (port < 3)
+                m_pit.write_counter(m_pit.m_channels[port], data[i], now);
+            else if (port == 3)
+                m_pit.write_control(data[i], now);
+        }
     }
+    if (m_pit.m_reprogrammed) m_pit.m_reprogrammed(); // outside the lock
 }
 
 void Pit8254::PortBWindow::read(std::uint64_t offset, std::span<std::uint8_t> data) {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -26,7 +27,9 @@ class Pit8254 {
     static constexpr std::uint64_t frequency_hz = 1'193'182;
     static constexpr std::uint32_t irq = 0;
 
-    Pit8254(IrqLine irq0, MonotonicClock clock);
+    /// reprogrammed (optional) runs after a guest write that may move next_deadline(), so the
+    /// owner can wake the CPU that sleeps until that deadline.
+    Pit8254(IrqLine irq0, MonotonicClock clock, std::function<void()> reprogrammed = {});
     Pit8254(const Pit8254&) = delete;
     Pit8254& operator=(const Pit8254&) = delete;
 
@@ -103,6 +106,7 @@ class Pit8254 {
     mutable std::mutex m_mutex;
     IrqLine m_irq;
     MonotonicClock m_clock;
+    std::function<void()> m_reprogrammed;
     std::array<Channel, 3> m_channels{};
     std::uint8_t m_port_b{0}; ///< bits 0-3 as written
     CounterWindow m_counter_window{*this};

@@ -191,3 +191,11 @@ TEST_F(PitTest, OutOfRangePortsAreHarmless) {
     port_b.write(1, bytes);
     EXPECT_EQ(read8(port_b, 1), 0xff);
 }
+
+TEST(Pit8254, ReprogrammingNotifiesTheOwner) {
+    int notified = 0;
+    Pit8254 pit(
+        IrqLine(), [] { return std::uint64_t{0}; }, [&] { ++notified; });
+    write8(pit.counter_window(), 3, 0x34);
+    EXPECT_EQ(notified, 1);
+}

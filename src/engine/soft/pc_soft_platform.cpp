@@ -39,7 +39,8 @@ PcSoftPlatform::create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, Mono
 Result<void> PcSoftPlatform::build(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count) {
     const MonotonicClock device_clock = [this] { return now(); };
     m_pic = std::make_unique<Pic8259>();
-    m_pit = std::make_unique<Pit8254>(IrqLine(this, pit_irq), device_clock);
+    // CPU 0 sleeps until the PIT deadline; another CPU reprogramming the PIT must wake it.
+    m_pit = std::make_unique<Pit8254>(IrqLine(this, pit_irq), device_clock, [this] { wake(0); });
     m_ioapic = std::make_unique<IoApic>(
         [this](const ApicMessage& message) { return deliver(message, std::nullopt); });
     for (std::uint32_t cpu = 0; cpu < cpu_count; ++cpu) {
