@@ -1,0 +1,161 @@
+// Tests for ApiHandlers: routing, validation and lifecycle rules, without starting a VM.
+#include "api/api_handlers.hpp"
+
+#include <cstdio>
+#include <gtest/gtest.h>
+
+namespace vessel::api {
+namespace {
+
+class ApiHandlersTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto created = VmController::create([](std::span<const std::uint8_t>) {});
+        ASSERT_TRUE(created);
+        m_vm = std::move(*created);
+        m_handlers =
+            std::make_unique<ApiHandlers>(ApiHandlers::Options{"test-id"}, *m_vm, m_metrics);
+    }
+
+    HttpResponse request(std::string method, std::string path, std::string body = {}) {
+        HttpRequest request;
+        request.method = std::move(method);
+        request.path = std::move(path);
+        request.body = std::move(body);
+        return m_handlers->handle(request);
+    }
+
+    static nlohmann::json json_of(const HttpResponse& response) {
+        return nlohmann::json::parse(response.body);
+    }
+
+    std::unique_ptr<VmController> m_vm;
+    Metrics m_metrics;
+    std::unique_ptr<ApiHandlers> m_handlers;
+};
+
+TEST_F(ApiHandlersTest, DescribesTheInstance) {
+    auto response = request("GET", "/");
+    ASSERT_EQ(response.status, 200);
+    auto info = json_of(response);
+    EXPECT_EQ(info["id"], "test-id");
+    EXPECT_EQ(info["state"], "Not started");
+    EXPECT_EQ(json_of(request("GET", "/version"))["firecracker_version"], vessel_version);
+}
+
+TEST_F(ApiHandlersTest, MachineConfigPutPatchGet) {
+    EXPECT_EQ(json_of(request("GET", "/machine-config"))["mem_size_mib"], 128);
+    EXPECT_EQ(request("PUT", "/machine-config", R"({"vcpu_count": 4, "mem_size_mib": 512})").status,
+              204);
+    EXPECT_EQ(request("PATCH", "/machine-config", R"({"vcpu_count": 2})").status, 204);
+    auto config = json_of(request("GET", "/machine-config"));
+    EXPECT_EQ(config["vcpu_count"], 2);
+    EXPECT_EQ(config["mem_size_mib"], 512);
+}
+
+TEST_F(ApiHandlersTest, RefusesUnsupportedMachineOptionsByName) {
+    struct Case {
+        const char* body;
+        const char* field;
+    } cases[] = {
+        {R"({"vcpu_count": 1, "mem_size_mib": 64, "smt": true})", "smt"},
+        {R"({"vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true})",
+         "track_dirty_pages"},
+        {R"({"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "C3"})", "cpu_template"},
+        {R"({"vcpu_count": 1, "mem_size_mib": 64, "huge_pages": "Transparent"})", "huge_pages"},
+        {R"({"vcpu_count": 1.0, "mem_size_mib": 64})", "vcpu_count"},
+        {R"({"vcpu_count": 1, "mem_size_mib": 64, "extra": 1})", "extra"},
+        {R"({"vcpu_count": 1})", "mem_size_mib"},
+        {R"([1])", "object"},
+    };
+    for (const auto& test : cases) {
+        auto response = request("PUT", "/machine-config", test.body);
+        EXPECT_EQ(response.status, 400) << test.body;
+        std::string message = json_of(response)["fault_message"];
+        EXPECT_NE(message.find(test.field), std::string::npos) << message;
+    }
+    EXPECT_EQ(json_of(request("GET", "/machine-config"))["mem_size_mib"], 128); // unchanged
+}
+
+TEST_F(ApiHandlersTest, DevicesAreValidatedThenRefused) {
+    auto drive = request("PUT", "/drives/root",
+                         R"({"drive_id": "root", "is_root_device": true, "path_on_host": "/x"})");
+    EXPECT_EQ(drive.status, 400);
+    EXPECT_NE(drive.body.find("block devices are not supported"), std::string::npos);
+    auto wrong_type =
+        request("PUT", "/drives/root", R"({"drive_id": "root", "is_root_device": 1})");
+    EXPECT_NE(wrong_type.body.find("is_root_device"), std::string::npos);
+    auto net = request("PUT", "/network-interfaces/eth0",
+                       R"({"iface_id": "eth0", "host_dev_name": "tap0"})");
+    EXPECT_EQ(net.status, 400);
+    EXPECT_NE(net.body.find("network interfaces are not supported"), std::string::npos);
+}
+
+TEST_F(ApiHandlersTest, LifecycleActionsNeedTheRightState) {
+    EXPECT_NE(request("PUT", "/actions", R"({"action_type": "InstanceStart"})").body.find("kernel"),
+              std::string::npos);
+    EXPECT_NE(request("PATCH", "/vm", R"({"state": "Paused"})").body.find("before starting"),
+              std::string::npos);
+    EXPECT_EQ(request("PUT", "/actions", R"({"action_type": "SendCtrlAltDel"})").status, 400);
+    EXPECT_EQ(request("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 400);
+    EXPECT_EQ(m_vm->state(), VmState::NotStarted);
+}
+
+TEST_F(ApiHandlersTest, BootSourceChecksTheKernelFile) {
+    auto response = request("PUT", "/boot-source", R"({"kernel_image_path": "/no/such/kernel"})");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_NE(response.body.find("/no/such/kernel"), std::string::npos);
+    EXPECT_TRUE(json_of(request("GET", "/vm/config"))["boot-source"].is_null());
+}
+
+TEST_F(ApiHandlersTest, MetricsFlushWritesOneJsonLinePerFlush) {
+    std::string path = ::testing::TempDir() + "/vessel_api_metrics.json";
+    std::remove(path.c_str());
+    EXPECT_EQ(request("PUT", "/metrics", nlohmann::json{{"metrics_path", path}}.dump()).status,
+              204);
+    EXPECT_EQ(request("PUT", "/metrics", nlohmann::json{{"metrics_path", path}}.dump()).status,
+              400);
+    request("GET", "/machine-config");
+    EXPECT_EQ(request("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 204);
+    EXPECT_EQ(request("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 204);
+    FILE* file = std::fopen(path.c_str(), "r");
+    ASSERT_NE(file, nullptr);
+    char line[4096];
+    std::vector<nlohmann::json> lines;
+    while (std::fgets(line, sizeof(line), file))
+        lines.push_back(nlohmann::json::parse(line));
+    std::fclose(file);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0]["get_api_requests"]["machine_cfg_count"], 1);
+    EXPECT_EQ(lines[0]["vmm"]["state"], "Not started");
+    // Counters are deltas: the second line counts only the flush request before it.
+    EXPECT_FALSE(lines[1].contains("get_api_requests"));
+    EXPECT_EQ(lines[1]["put_api_requests"]["actions_count"], 1);
+    std::remove(path.c_str());
+}
+
+TEST_F(ApiHandlersTest, UnknownAndUnsupportedPaths) {
+    EXPECT_NE(request("GET", "/nope").body.find("Invalid request method and/or path"),
+              std::string::npos);
+    EXPECT_NE(request("DELETE", "/machine-config").body.find("Invalid request"), std::string::npos);
+    EXPECT_NE(request("PUT", "/vsock", "{}").body.find("vsock"), std::string::npos);
+}
+
+TEST_F(ApiHandlersTest, ConfigFileRefusesUnsupportedSections) {
+    auto result = m_handlers->start_from_config_file(
+        R"({"boot-source": {"kernel_image_path": "/no/kernel"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}})");
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("/no/kernel"), std::string::npos);
+    result = m_handlers->start_from_config_file(
+        R"({"machine-config": {"vcpu_count": 1, "mem_size_mib": 64}})");
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("boot-source"), std::string::npos);
+    result = m_handlers->start_from_config_file(
+        R"({"boot-source": {"kernel_image_path": "/proc/self/exe"}, "vsock": {"guest_cid": 3, "uds_path": "x"}})");
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("vsock"), std::string::npos);
+    EXPECT_EQ(m_vm->state(), VmState::NotStarted);
+}
+
+} // namespace
+} // namespace vessel::api
