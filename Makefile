@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps guest build run test unit-test cli-test guest-test asan clean format
+.PHONY: all deps guest build run test unit-test cli-test guest-test api-test asan clean format
 
 all: build
 
@@ -32,7 +32,11 @@ guest-test: build
 cli-test: build
 	tests/cli/run_cli_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test asan
+# The Firecracker-compatible API driven over its socket by a live vessel process.
+api-test: build
+	tests/api/run_api_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test asan
 
 # The unit tests again under AddressSanitizer and UBSan.
 asan: deps

@@ -50,6 +50,10 @@ nlohmann::json Metrics::snapshot(const VmController& vm) {
          {{"state", vm_state_name(vm.state())},
           {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count()},
           {"metrics_flushes", ++m_flushes}}},
+        // Firecracker logs its boot timer; here it is the GuestSignal boot-complete time.
+        {"boot_time_ms", counters.boot_milliseconds < 0
+                             ? nlohmann::json()
+                             : nlohmann::json(counters.boot_milliseconds)},
         // Firecracker's uart.write_count counts bytes the guest wrote to the transmitter.
         {"uart",
          {{"write_count", counters.serial_transmitted_bytes - m_last_serial_bytes},

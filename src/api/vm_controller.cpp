@@ -45,7 +45,7 @@ Result<void> VmController::start(const MachineConfig& config) {
 void VmController::run_thread() {
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
     std::lock_guard lock(m_mutex);
-    m_final_counters.serial_transmitted_bytes = m_machine->serial().transmitted_bytes();
+    m_final_counters = {m_machine->serial().transmitted_bytes(), m_machine->boot_milliseconds()};
     m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
     m_exit = result;
     m_state = VmState::Stopped;
@@ -115,7 +115,7 @@ std::optional<ExitRequest> VmController::exit_request() const {
 VmCounters VmController::counters() const {
     std::lock_guard lock(m_mutex);
     if (!m_machine) return m_final_counters;
-    return {m_machine->serial().transmitted_bytes()};
+    return {m_machine->serial().transmitted_bytes(), m_machine->boot_milliseconds()};
 }
 
 } // namespace vessel::api

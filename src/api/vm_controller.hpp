@@ -23,6 +23,7 @@ namespace vessel::api {
 /// Counters read from the running VM for metrics.
 struct VmCounters {
     std::uint64_t serial_transmitted_bytes{0};
+    double boot_milliseconds{-1}; ///< guest boot-complete signal (GuestSignal), -1 before it
 };
 
 /// Every transition goes through here, so the API and the config-file path obey the same

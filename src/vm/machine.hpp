@@ -44,6 +44,8 @@ class Machine final : public ExitSink {
     bool paused() const;
 
     Uart16550& serial() { return *m_serial; }
+    /// Milliseconds from VM creation to the guest's boot-complete signal, or -1 before it.
+    double boot_milliseconds() const { return m_guest_signal->boot_milliseconds(); }
     I8042& keyboard_controller() { return *m_i8042; }
     EngineKind engine() const { return m_vm->kind(); }
 

@@ -2,6 +2,7 @@
 // completion (like Firecracker's boot timer) and the exit status of `vessel run --exec`.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 #include "devices/bus_device.hpp"
@@ -26,12 +27,12 @@ class GuestSignal final : public BusDevice {
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 
     /// Milliseconds from VM creation to the boot signal, or -1 before it.
-    double boot_milliseconds() const { return m_boot_milliseconds; }
+    double boot_milliseconds() const { return m_boot_milliseconds.load(); }
 
   private:
     ExitSink& m_exits;
     std::chrono::steady_clock::time_point m_created{std::chrono::steady_clock::now()};
-    double m_boot_milliseconds{-1};
+    std::atomic<double> m_boot_milliseconds{-1}; ///< written by a vCPU, read by metrics
 };
 
 } // namespace vessel
