@@ -220,6 +220,27 @@ template <bool Limit> void op_load_descriptor_field(CpuCore& cpu, const DecodedO
     cpu.set_flags(flags);
 }
 
+/// verr/verw: ZF says whether the selector's segment is readable/writable at the current CPL.
+template <bool Write> void op_verify(CpuCore& cpu, const DecodedOp& op) {
+    const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
+    std::uint64_t flags = cpu.flags() & ~x86::rflags::zf;
+    if ((selector & ~3u) != 0) {
+        try {
+            const std::uint64_t raw =
+                cpu.read_system<8>(cpu.descriptor_address(selector, vector::general_protection));
+            const unsigned type = (raw >> 40) & 0xf, dpl = (raw >> 45) & 3;
+            const bool segment = (raw >> 44) & 1, code = type & 8;
+            const bool allowed = Write ? (!code && (type & 2)) : (!code || (type & 2));
+            const bool privileged =
+                (code && (type & 4)) || (dpl >= cpu.cpl && dpl >= (selector & 3u));
+            if (segment && allowed && privileged) flags |= x86::rflags::zf;
+        } catch (const GuestFault& fault) {
+            if (fault.vector != vector::general_protection) throw;
+        }
+    }
+    cpu.set_flags(flags);
+}
+
 /// lds/les/lfs/lgs/lss r, m16:xx.
 void op_load_far_pointer(CpuCore& cpu, const DecodedOp& op) {
     const std::uint64_t address = cpu.linear_address(op);
@@ -430,6 +451,12 @@ OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, Deco
         return &op_privileged_nop;
     case ZYDIS_MNEMONIC_LAR:
         return &op_load_descriptor_field<false>;
+    case ZYDIS_MNEMONIC_VERR:
+        op.ends_block = false;
+        return &op_verify<false>;
+    case ZYDIS_MNEMONIC_VERW:
+        op.ends_block = false;
+        return &op_verify<true>;
     case ZYDIS_MNEMONIC_LSL:
         return &op_load_descriptor_field<true>;
     case ZYDIS_MNEMONIC_LDS:
