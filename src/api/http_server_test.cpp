@@ -1,0 +1,96 @@
+// Tests for HttpServer over a real Unix socket: answers, broken clients, shutdown clean-up.
+#include "api/http_server.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
+
+namespace vessel::api {
+namespace {
+
+class HttpServerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        m_path = ::testing::TempDir() + "/vessel_http_server_test.sock";
+        ::unlink(m_path.c_str());
+        auto server = HttpServer::bind(m_path, [](const HttpRequest& request) {
+            return HttpResponse::json(200, "{\"path\":\"" + request.path + "\"}");
+        });
+        ASSERT_TRUE(server) << server.error().message;
+        m_server = std::move(*server);
+        m_thread = std::thread([this] { m_server->serve(); });
+    }
+    void TearDown() override {
+        if (!m_server) return;
+        m_server->stop();
+        m_thread.join();
+        m_server.reset();
+        EXPECT_NE(::access(m_path.c_str(), F_OK), 0) << "socket file left behind";
+    }
+
+    // Sends text on a new connection and returns everything read until the server closes.
+    std::string exchange(const std::string& text) {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path, m_path.data(), m_path.size());
+        EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        EXPECT_EQ(::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(text.size()));
+        timeval timeout{5, 0};
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        std::string received;
+        char buffer[4096];
+        ssize_t count;
+        while ((count = ::recv(fd.get(), buffer, sizeof(buffer), 0)) > 0)
+            received.append(buffer, static_cast<std::size_t>(count));
+        return received;
+    }
+
+    std::string m_path;
+    std::unique_ptr<HttpServer> m_server;
+    std::thread m_thread;
+};
+
+TEST_F(HttpServerTest, AnswersKeepAliveRequestsInOrder) {
+    std::string reply =
+        exchange("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
+    auto first = reply.find("{\"path\":\"/a\"}");
+    auto second = reply.find("{\"path\":\"/b\"}");
+    ASSERT_NE(first, std::string::npos) << reply;
+    ASSERT_NE(second, std::string::npos) << reply;
+    EXPECT_LT(first, second);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_F(HttpServerTest, BrokenRequestGetsFaultAndServerKeepsServing) {
+    std::string reply = exchange("NOT HTTP AT ALL\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 Bad Request\r\n")) << reply;
+    EXPECT_NE(reply.find("fault_message"), std::string::npos);
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos);
+    reply = exchange("GET /again HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(reply.find("/again"), std::string::npos) << reply;
+}
+
+TEST_F(HttpServerTest, OversizedBodyIsRefusedWithoutReadingIt) {
+    std::string reply = exchange("PUT /x HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 413 ")) << reply;
+}
+
+TEST(HttpServerBindTest, RefusesExistingPathAndOverlongPath) {
+    std::string path = ::testing::TempDir() + "/vessel_http_server_taken";
+    FILE* file = std::fopen(path.c_str(), "w");
+    ASSERT_NE(file, nullptr);
+    std::fclose(file);
+    auto handler = [](const HttpRequest&) { return HttpResponse::no_content(); };
+    auto taken = HttpServer::bind(path, handler);
+    ASSERT_FALSE(taken);
+    EXPECT_NE(taken.error().message.find(path), std::string::npos);
+    EXPECT_EQ(::access(path.c_str(), F_OK), 0); // someone else's file is left alone
+    std::remove(path.c_str());
+    EXPECT_FALSE(HttpServer::bind("/tmp/" + std::string(200, 'x'), handler));
+}
+
+} // namespace
+} // namespace vessel::api
