@@ -13,10 +13,12 @@ SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform
       m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, platform, code_pages, index)),
       m_interpreter(std::make_unique<Interpreter>(*m_core)) {
     m_core->cpu_count = cpu_count;
+    m_waiting_for_startup = index != 0;
 }
 
 Result<void> SoftVcpu::set_state(const x86::CpuState& state) {
     m_core->load_state(state);
+    m_waiting_for_startup = false; // an explicit state starts the CPU
     return {};
 }
 
@@ -51,6 +53,24 @@ void SoftVcpu::check_interrupts() {
     }
 }
 
+bool SoftVcpu::handle_startup() {
+    if (m_platform == nullptr) return m_waiting_for_startup;
+    while (auto request = m_platform->take_startup_request(m_index)) {
+        if (request->kind == StartupRequest::Kind::Init) {
+            m_waiting_for_startup = true;
+        } else if (m_waiting_for_startup) {
+            // Real mode at vector:0000 (Intel SDM Vol. 3, 9.4.4.1).
+            x86::CpuState state;
+            state.cs.selector = static_cast<std::uint16_t>(request->vector << 8);
+            state.cs.base = std::uint64_t{request->vector} << 12;
+            state.rip = 0;
+            m_core->load_state(state);
+            m_waiting_for_startup = false;
+        }
+    }
+    return m_waiting_for_startup;
+}
+
 std::string SoftVcpu::describe_failure(const std::string& message) {
     CpuCore& cpu = *m_core;
     std::string bytes;
@@ -74,7 +94,23 @@ VcpuExit SoftVcpu::run() {
         try {
             if (until_poll-- == 0) {
                 until_poll = blocks_per_poll;
-                if (m_platform != nullptr) m_platform->poll(m_index);
+                if (m_platform != nullptr) {
+                    m_platform->poll(m_index);
+                    if (handle_startup()) {
+                        m_platform->wait_for_interrupt(m_index);
+                        until_poll = 0;
+                        continue;
+                    }
+                    if (m_platform->take_nmi(m_index)) {
+                        cpu.halted = false;
+                        cpu.instruction_rip = cpu.rip;
+                        try {
+                            cpu.deliver(2, false, 0, false); // NMI, vector 2
+                        } catch (const GuestFault& fault) {
+                            cpu.deliver_fault(fault);
+                        }
+                    }
+                }
             }
             if (cpu.rflags & x86::rflags::if_ || cpu.interrupt_shadow) check_interrupts();
             if (cpu.halted) {
@@ -82,6 +118,7 @@ VcpuExit SoftVcpu::run() {
                     return {VcpuExit::Kind::Halted, cpu.rip, {}};
                 m_platform->wait_for_interrupt(m_index);
                 m_platform->poll(m_index);
+                until_poll = 0; // look at start-up IPIs and NMIs next
                 continue;
             }
             try {

@@ -40,7 +40,11 @@ class SoftVcpu final : public Vcpu {
     SoftPlatform* m_platform;
     std::unique_ptr<CpuCore> m_core;
     std::unique_ptr<Interpreter> m_interpreter;
+    /// Acts on INIT / start-up IPIs; returns true while the CPU waits for a start-up IPI.
+    bool handle_startup();
+
     std::atomic<bool> m_kicked{false};
+    bool m_waiting_for_startup; ///< application processors start here (Intel SDM Vol. 3, 9.4)
 };
 
 } // namespace vessel::soft
