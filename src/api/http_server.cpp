@@ -16,6 +16,7 @@ namespace vessel::api {
 namespace {
 constexpr std::size_t receive_chunk = 4096;
 constexpr int listen_backlog = 16;
+constexpr int idle_check_milliseconds = 1000;
 // After answering a broken request, input is read and dropped (up to this much) until the
 // client closes: closing a Unix socket with unread data resets the peer, which could then
 // miss the answer.
@@ -64,7 +65,8 @@ void HttpServer::serve() {
             short events = connection->outgoing.empty() ? POLLIN : POLLOUT;
             fds.push_back({connection->fd.get(), events, 0});
         }
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        int timeout_ms = m_connections.empty() ? -1 : idle_check_milliseconds;
+        if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
             if (errno == EINTR) continue;
             log::error("API server: poll: {}", strerror(errno));
             return;
@@ -75,8 +77,11 @@ void HttpServer::serve() {
             short revents = fds[index + 2].revents;
             Connection& connection = *m_connections[index];
             bool keep = true;
+            auto now = std::chrono::steady_clock::now();
+            if (revents) connection.last_active = now;
             if (revents & (POLLIN | POLLHUP | POLLERR)) keep = receive(connection);
             if (keep && (revents & POLLOUT)) keep = send_pending(connection);
+            if (now - connection.last_active > idle_timeout) keep = false;
             if (!keep) connection.fd.reset();
         }
         std::erase_if(m_connections,

@@ -1,6 +1,7 @@
 // HttpServer: the API's HTTP/1.1 server on a Unix domain socket.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ class HttpServer {
   public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
     static constexpr std::size_t max_connections = 8;
+    /// A client silent this long is disconnected, so idle clients cannot hold every slot.
+    static constexpr std::chrono::seconds idle_timeout{60};
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -42,6 +45,7 @@ class HttpServer {
         std::string outgoing;
         bool closing{false};      ///< close once outgoing is written
         std::size_t discarded{0}; ///< bytes read and dropped after the last answer
+        std::chrono::steady_clock::time_point last_active{std::chrono::steady_clock::now()};
     };
     HttpServer(std::string path, Handler handler) : m_path(std::move(path)), m_handler(handler) {}
     void accept_client();
