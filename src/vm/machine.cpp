@@ -52,7 +52,7 @@ Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
     TRY(m_io_bus.insert(*m_acpi_power, x86::acpi_hardware::pm1_event_port, AcpiPower::window_size));
     TRY(m_io_bus.insert(*m_reset_control, x86::acpi_hardware::reset_port, 1));
     m_guest_signal = std::make_unique<GuestSignal>(*this);
-    TRY(m_io_bus.insert(*m_guest_signal, GuestSignal::base_port, GuestSignal::window_size));
+    TRY(m_mmio_bus.insert(*m_guest_signal, GuestSignal::base_address, GuestSignal::window_size));
     TRY(m_io_bus.insert(*m_serial, Uart16550::com1_base, Uart16550::register_count));
     TRY(m_io_bus.insert(*m_debug_exit, DebugExit::port, DebugExit::size));
     TRY(m_io_bus.insert(m_i8042->data_port(), I8042::data_port_number, 1));

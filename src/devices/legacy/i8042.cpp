@@ -38,6 +38,9 @@ void I8042::read(std::uint64_t offset, std::span<std::uint8_t> data) {
             value = m_output.front();
             m_output.pop_front();
         }
+        // IRQ 1 is edge-triggered at the PIC: drop the line after each byte so the next queued
+        // byte makes a fresh edge (Linux's i8042 driver reads one byte per interrupt).
+        m_irq.set_level(false);
         update_interrupt();
     } else if (offset == status_offset) {
         value = status_system | (m_output.empty() ? 0 : status_output_full);

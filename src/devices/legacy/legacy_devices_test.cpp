@@ -137,3 +137,15 @@ TEST(ResetControl, ResetBitEndsVm) {
     ASSERT_EQ(exits.requests.size(), 1u);
     EXPECT_EQ(exits.requests[0].kind, ExitRequest::Kind::Reset);
 }
+
+TEST(I8042, EveryQueuedByteGetsItsOwnEdge) {
+    RecordingInterruptSink irqs;
+    RecordingExitSink exits;
+    I8042 device(IrqLine(&irqs, 1), exits);
+    device.send_ctrl_alt_del();
+    int edges_before = irqs.raised[1];
+    EXPECT_EQ(edges_before, 1);
+    for (int i = 0; i < 8; ++i) read8(device, 0);
+    EXPECT_EQ(irqs.raised[1], edges_before + 7); // a new rising edge for bytes 2..8
+    EXPECT_FALSE(irqs.levels[1]);
+}

@@ -10,12 +10,13 @@
 
 namespace vessel {
 
-/// Port 0x5f0: write 123 when userspace is reached (Vessel logs the boot time).
-/// Port 0x5f1: write the status Vessel should exit with; the VM ends at once.
+/// An MMIO page at 0xfe000000 (Debian's kernel has no /dev/port, but busybox devmem reaches MMIO
+/// through /dev/mem). Byte 0: write 123 when userspace is reached (Vessel logs the boot time).
+/// Byte 1: write the status Vessel should exit with; the VM ends at once.
 class GuestSignal final : public BusDevice {
   public:
-    static constexpr std::uint16_t base_port = 0x5f0;
-    static constexpr std::uint64_t window_size = 2;
+    static constexpr std::uint64_t base_address = 0xfe00'0000;
+    static constexpr std::uint64_t window_size = 0x1000;
     static constexpr std::uint8_t boot_complete_value = 123;
 
     explicit GuestSignal(ExitSink& exits) : m_exits(exits) {}
