@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps guest build run test unit-test cli-test guest-test api-test asan clean format
+.PHONY: all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format
 
 all: build
 
@@ -29,6 +29,10 @@ unit-test: build
 guest-test: build
 	tests/run_guest_tests.sh $(BUILD)
 
+# Debian's stock kernel booted on the software engine (downloads the default guest once).
+linux-test: build guest
+	tests/linux/run_linux_tests.sh $(BUILD)
+
 cli-test: build
 	tests/cli/run_cli_tests.sh $(BUILD)
 
@@ -36,7 +40,7 @@ cli-test: build
 api-test: build
 	tests/api/run_api_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test asan
+test: unit-test cli-test guest-test api-test linux-test asan
 
 # The unit tests again under AddressSanitizer and UBSan.
 asan: deps

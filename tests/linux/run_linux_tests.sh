@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# End-to-end: Debian's stock kernel on the software engine (the default guest, built by
+# `make guest`). Usage: tests/linux/run_linux_tests.sh BUILD_DIR
+set -u
+build=${1:-build}
+vessel="$build/vessel"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+release=$(cat "$build/guest/kernel-release")
+
+# boot NAME EXPECTED_STATUS STDOUT_PATTERN STDERR_PATTERN -- vessel-run-args...
+boot() {
+  local name=$1 want=$2 out_pattern=$3 err_pattern=$4
+  shift 5
+  timeout 180 "$vessel" run --engine soft "$@" </dev/null >"$work/out" 2>"$work/err"
+  local status=$?
+  if [ "$status" -eq "$want" ] && grep -qE -- "$out_pattern" "$work/out" &&
+     grep -qE -- "$err_pattern" "$work/err"; then
+    echo "ok   $name ($(grep -o 'userspace in [0-9]* ms' "$work/err" || echo 'no boot signal'))"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status (want $want), output: $(tail -c 300 "$work/out" | tr '\n' ' ') stderr: $(tail -c 300 "$work/err" | tr '\n' ' ')"
+    failed=$((failed + 1))
+  fi
+}
+
+boot uname-and-status 0 "^$release" "userspace in" -- --exec 'uname -r'
+boot exit-status-passes-through 7 "before-exit" "exited with status 7" -- --exec 'echo before-exit; exit 7'
+boot one-cpu-memory 0 "^cpus=1 mem=(2[0-9]{5}) kB" "." -- --memory 256M --cpus 1 \
+  --exec 'echo "cpus=$(grep -c ^processor /proc/cpuinfo) mem=$(awk "/MemTotal/ {print \$2}" /proc/meminfo) kB"'
+boot two-cpus 0 "^cpus=2" "." -- --cpus 2 --exec 'echo "cpus=$(grep -c ^processor /proc/cpuinfo)"'
+boot quoting 0 "^a b \\\$HOME 'q'" "." -- --exec "echo \"a b \\\$HOME 'q'\""
+boot poweroff 0 "." "powered off" -- --exec 'echo going; poweroff -f; sleep 10'
+boot reboot 0 "." "reset" -- --exec 'echo going; reboot -f; sleep 10'
+boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
