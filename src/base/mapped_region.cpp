@@ -31,7 +31,9 @@ MappedRegion& MappedRegion::operator=(MappedRegion&& other) noexcept {
     return *this;
 }
 
-MappedRegion::~MappedRegion() { unmap(); }
+MappedRegion::~MappedRegion() {
+    unmap();
+}
 
 void MappedRegion::unmap() {
     if (m_data != nullptr) ::munmap(m_data, m_size);

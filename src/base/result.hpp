@@ -43,6 +43,7 @@ inline Error with_context(std::string_view context, Error inner) {
     ({                                                                                             \
         auto&& try_result_ = (expression);                                                         \
         if (!try_result_)                                                                          \
-            return std::unexpected(::vessel::with_context((context), std::move(try_result_).error())); \
+            return std::unexpected(                                                                \
+                ::vessel::with_context((context), std::move(try_result_).error()));                \
         std::move(try_result_).value();                                                            \
     })

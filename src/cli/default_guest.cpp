@@ -14,7 +14,8 @@ std::string base64_encode(std::string_view bytes) {
     for (; i + 2 < bytes.size(); i += 3) {
         std::uint32_t group = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
                               std::uint8_t(bytes[i + 2]);
-        for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(group >> shift) & 63];
+        for (int shift = 18; shift >= 0; shift -= 6)
+            out += alphabet[(group >> shift) & 63];
     }
     std::size_t rest = bytes.size() - i;
     if (rest > 0) {

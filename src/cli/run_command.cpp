@@ -91,11 +91,17 @@ int run_vm(RunOptions& options) {
     ExitRequest result = vm.run();
     (*terminal)->stop();
     switch (result.kind) {
-    case ExitRequest::Kind::DebugExit: log::debug("{}", result.message); break;
+    case ExitRequest::Kind::DebugExit:
+        log::debug("{}", result.message);
+        break;
     case ExitRequest::Kind::Reset:
     case ExitRequest::Kind::PowerOff:
-    case ExitRequest::Kind::UserQuit: log::info("{}", result.message); break;
-    default: log::error("{}", result.message); break;
+    case ExitRequest::Kind::UserQuit:
+        log::info("{}", result.message);
+        break;
+    default:
+        log::error("{}", result.message);
+        break;
     }
     return result.status;
 }

@@ -16,11 +16,13 @@ Result<std::uint64_t> parse_memory_size(std::string_view text) {
     std::uint64_t value = 0;
     for (std::size_t i = 0; i < digits; ++i) {
         std::uint64_t digit = static_cast<std::uint64_t>(text[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10) return make_error("memory size '{}' is too large", text);
+        if (value > (UINT64_MAX - digit) / 10)
+            return make_error("memory size '{}' is too large", text);
         value = value * 10 + digit;
     }
     std::string suffix(text.substr(digits));
-    for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (auto& c : suffix)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (suffix.ends_with("IB"))
         suffix.resize(suffix.size() - 2);
     else if (suffix.size() == 2 && suffix[1] == 'B')

@@ -47,7 +47,9 @@ Result<std::unique_ptr<Terminal>> Terminal::open() {
     return terminal;
 }
 
-Terminal::~Terminal() { stop(); }
+Terminal::~Terminal() {
+    stop();
+}
 
 void Terminal::start(InputSink input, QuitHandler quit) {
     m_input = std::move(input);
@@ -91,7 +93,8 @@ void Terminal::input_loop() {
             signalfd_siginfo info{};
             if (::read(m_signal_fd.get(), &info, sizeof info) == sizeof info) {
                 m_quit(exit_status::interrupted,
-                       fmt::format("stopped by signal {}", strsignal(static_cast<int>(info.ssi_signo))));
+                       fmt::format("stopped by signal {}",
+                                   strsignal(static_cast<int>(info.ssi_signo))));
                 return;
             }
         }
@@ -127,7 +130,8 @@ void Terminal::handle_input(std::span<const std::uint8_t> bytes) {
         }
         m_pending.push_back(byte);
     }
-    if (m_pending.size() > (1u << 16)) m_pending.erase(m_pending.begin(), m_pending.end() - (1 << 16));
+    if (m_pending.size() > (1u << 16))
+        m_pending.erase(m_pending.begin(), m_pending.end() - (1 << 16));
     std::size_t accepted = m_input(m_pending);
     m_pending.erase(m_pending.begin(), m_pending.begin() + static_cast<long>(accepted));
 }

@@ -23,11 +23,13 @@ class BusDevice {
 /// Little-endian helpers for devices that decode register values from a byte span.
 inline std::uint64_t bytes_to_value(std::span<const std::uint8_t> data) {
     std::uint64_t value = 0;
-    for (std::size_t i = 0; i < data.size() && i < 8; ++i) value |= std::uint64_t{data[i]} << (8 * i);
+    for (std::size_t i = 0; i < data.size() && i < 8; ++i)
+        value |= std::uint64_t{data[i]} << (8 * i);
     return value;
 }
 inline void value_to_bytes(std::uint64_t value, std::span<std::uint8_t> data) {
-    for (std::size_t i = 0; i < data.size(); ++i) data[i] = i < 8 ? static_cast<std::uint8_t>(value >> (8 * i)) : 0;
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = i < 8 ? static_cast<std::uint8_t>(value >> (8 * i)) : 0;
 }
 
 } // namespace vessel

@@ -24,11 +24,11 @@ struct ExitRequest {
 
 /// Vessel's own exit statuses are even, so they never collide with debug-exit's odd ones.
 namespace exit_status {
-constexpr int clean = 0;        ///< guest reset, power-off or halt; user quit
-constexpr int usage = 2;        ///< bad command line, configuration or input file
-constexpr int triple_fault = 4; ///< the guest triple-faulted
-constexpr int engine_error = 6; ///< the engine could not run the guest further
-constexpr int guest_panic = 8;  ///< the guest kernel reported a panic
+constexpr int clean = 0;         ///< guest reset, power-off or halt; user quit
+constexpr int usage = 2;         ///< bad command line, configuration or input file
+constexpr int triple_fault = 4;  ///< the guest triple-faulted
+constexpr int engine_error = 6;  ///< the engine could not run the guest further
+constexpr int guest_panic = 8;   ///< the guest kernel reported a panic
 constexpr int interrupted = 130; ///< SIGINT/SIGTERM, as shells report it
 } // namespace exit_status
 

@@ -12,10 +12,10 @@ namespace vessel {
 /// Why Vcpu::run() returned.
 struct VcpuExit {
     enum class Kind {
-        Kicked,      ///< kick() was called (stop, pause); the vCPU may be run again
-        Shutdown,    ///< triple fault / shutdown condition
-        Halted,      ///< hlt with interrupts disabled and nothing able to wake it
-        Error,       ///< the engine cannot continue (message says why)
+        Kicked,   ///< kick() was called (stop, pause); the vCPU may be run again
+        Shutdown, ///< triple fault / shutdown condition
+        Halted,   ///< hlt with interrupts disabled and nothing able to wake it
+        Error,    ///< the engine cannot continue (message says why)
     };
     Kind kind;
     std::uint64_t rip{0};

@@ -4,7 +4,8 @@
 namespace vessel {
 
 Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
-    if (size < (1u << 20)) return make_error("guest memory size {} is below the 1 MiB minimum", size);
+    if (size < (1u << 20))
+        return make_error("guest memory size {} is below the 1 MiB minimum", size);
     if (size % page_size != 0)
         return make_error("guest memory size {} is not a multiple of 4 KiB", size);
     if (size > max_size) return make_error("guest memory size {} exceeds 1 TiB", size);

@@ -25,7 +25,7 @@ struct MemoryRegion {
 class GuestMemory {
   public:
     static constexpr std::uint64_t page_size = 4096;
-    static constexpr std::uint64_t mmio_hole_start = 0xC000'0000; ///< 3 GiB
+    static constexpr std::uint64_t mmio_hole_start = 0xC000'0000;  ///< 3 GiB
     static constexpr std::uint64_t high_ram_start = 0x1'0000'0000; ///< 4 GiB
     static constexpr std::uint64_t max_size = std::uint64_t{1} << 40;
 

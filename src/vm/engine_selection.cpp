@@ -22,9 +22,12 @@ bool host_has_hardware_virtualization() {
 
 Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice) {
     switch (choice) {
-    case EngineChoice::Kvm: return open_kvm_hypervisor();
-    case EngineChoice::Soft: return open_soft_hypervisor();
-    case EngineChoice::Auto: break;
+    case EngineChoice::Kvm:
+        return open_kvm_hypervisor();
+    case EngineChoice::Soft:
+        return open_soft_hypervisor();
+    case EngineChoice::Auto:
+        break;
     }
     if (!host_has_hardware_virtualization()) {
         log::info("engine: soft (the host CPU has no VT-x/AMD-V; KVM would emulate guest "

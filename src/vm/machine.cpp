@@ -34,14 +34,14 @@ Result<void> Machine::build(Uart16550::Output console_output) {
 }
 
 Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
-    auto output = [this, console_output = std::move(console_output)](
-                      std::span<const std::uint8_t> bytes) {
+    auto output = [this, console_output =
+                             std::move(console_output)](std::span<const std::uint8_t> bytes) {
         if (m_console_closed.load(std::memory_order_relaxed)) return;
         console_output(bytes);
         m_panic_detector.feed(bytes);
     };
-    m_serial = std::make_unique<Uart16550>(IrqLine(m_vm.get(), Uart16550::com1_irq),
-                                           std::move(output));
+    m_serial =
+        std::make_unique<Uart16550>(IrqLine(m_vm.get(), Uart16550::com1_irq), std::move(output));
     m_debug_exit = std::make_unique<DebugExit>(*this);
     m_i8042 = std::make_unique<I8042>(IrqLine(m_vm.get(), I8042::keyboard_irq), *this);
     m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
@@ -74,8 +74,10 @@ ExitRequest Machine::run() {
         threads.emplace_back([this, &vcpu, boot] { vcpu_thread(*vcpu, boot); });
     }
     wait_until_stopping();
-    for (auto& vcpu : m_vcpus) vcpu->kick();
-    for (auto& thread : threads) thread.join();
+    for (auto& vcpu : m_vcpus)
+        vcpu->kick();
+    for (auto& thread : threads)
+        thread.join();
     std::lock_guard lock(m_mutex);
     return *m_exit;
 }
@@ -92,7 +94,8 @@ void Machine::request_exit(ExitRequest request) {
     }
     // Stop the guest at once: the request often comes from a device on a vCPU thread, and the
     // guest must not run (or print) past the instruction that ended it.
-    for (auto& vcpu : m_vcpus) vcpu->kick();
+    for (auto& vcpu : m_vcpus)
+        vcpu->kick();
 }
 
 void Machine::pause() {
@@ -100,7 +103,8 @@ void Machine::pause() {
     if (m_paused || m_stopping) return;
     m_paused = true;
     lock.unlock();
-    for (auto& vcpu : m_vcpus) vcpu->kick();
+    for (auto& vcpu : m_vcpus)
+        vcpu->kick();
     lock.lock();
     m_pause_changed.wait(lock, [this] { return m_parked == m_running || m_stopping; });
 }
@@ -157,7 +161,8 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
 // Returns whether the vCPU should run again.
 bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
     switch (exit.kind) {
-    case VcpuExit::Kind::Kicked: return park_while_paused();
+    case VcpuExit::Kind::Kicked:
+        return park_while_paused();
     case VcpuExit::Kind::Shutdown:
         request_exit({ExitRequest::Kind::TripleFault, exit_status::triple_fault,
                       fmt::format("guest triple fault on vCPU {} at rip {:#x}{}{}", vcpu.index(),
@@ -165,18 +170,18 @@ bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
         return false;
     case VcpuExit::Kind::Halted:
         if (vcpu.index() == 0) {
-            request_exit({ExitRequest::Kind::PowerOff, exit_status::clean,
-                          fmt::format("guest halted with interrupts disabled at rip {:#x}",
-                                      exit.rip)});
+            request_exit(
+                {ExitRequest::Kind::PowerOff, exit_status::clean,
+                 fmt::format("guest halted with interrupts disabled at rip {:#x}", exit.rip)});
         } else {
             log::debug("vCPU {} halted with interrupts disabled", vcpu.index());
         }
         return false; // an application processor that halted for good just ends its thread
     case VcpuExit::Kind::Error:
-        request_exit({ExitRequest::Kind::EngineError, exit_status::engine_error,
-                      fmt::format("{} engine error on vCPU {} at rip {:#x}: {}",
-                                  engine_name(m_vm->kind()), vcpu.index(), exit.rip,
-                                  exit.message)});
+        request_exit(
+            {ExitRequest::Kind::EngineError, exit_status::engine_error,
+             fmt::format("{} engine error on vCPU {} at rip {:#x}: {}", engine_name(m_vm->kind()),
+                         vcpu.index(), exit.rip, exit.message)});
         return false;
     }
     return false;

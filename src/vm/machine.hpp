@@ -82,10 +82,11 @@ class Machine final : public ExitSink {
     std::condition_variable m_stopped;
     std::condition_variable m_pause_changed;
     bool m_stopping{false};
-    std::atomic<bool> m_console_closed{false}; ///< set with m_stopping: a dying guest prints nothing
+    std::atomic<bool> m_console_closed{
+        false}; ///< set with m_stopping: a dying guest prints nothing
     bool m_paused{false};
-    std::uint32_t m_parked{0};   ///< vCPU threads currently parked by pause()
-    std::uint32_t m_running{0};  ///< vCPU threads that have not finished
+    std::uint32_t m_parked{0};  ///< vCPU threads currently parked by pause()
+    std::uint32_t m_running{0}; ///< vCPU threads that have not finished
     std::optional<ExitRequest> m_exit;
 };
 

@@ -20,11 +20,11 @@ class TableBuilder {
         m_bytes.resize(header_size);
         std::memcpy(m_bytes.data(), signature.data(), 4);
         m_bytes[8] = revision;
-        std::memcpy(m_bytes.data() + 10, "VESSEL", 6);     // OEMID
-        std::memcpy(m_bytes.data() + 16, "VESSELVM", 8);   // OEM table ID
-        put32_at(24, 1);                                   // OEM revision
-        std::memcpy(m_bytes.data() + 28, "VSSL", 4);       // creator ID
-        put32_at(32, 1);                                   // creator revision
+        std::memcpy(m_bytes.data() + 10, "VESSEL", 6);   // OEMID
+        std::memcpy(m_bytes.data() + 16, "VESSELVM", 8); // OEM table ID
+        put32_at(24, 1);                                 // OEM revision
+        std::memcpy(m_bytes.data() + 28, "VSSL", 4);     // creator ID
+        put32_at(32, 1);                                 // creator revision
     }
     void put8(std::uint8_t value) { m_bytes.push_back(value); }
     void put16(std::uint16_t value) { put(value, 2); }
@@ -35,10 +35,12 @@ class TableBuilder {
     }
     void pad_to(std::size_t size) { m_bytes.resize(size, 0); }
     void put32_at(std::size_t offset, std::uint32_t value) {
-        for (int i = 0; i < 4; ++i) m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+        for (int i = 0; i < 4; ++i)
+            m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
     }
     void put64_at(std::size_t offset, std::uint64_t value) {
-        for (int i = 0; i < 8; ++i) m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+        for (int i = 0; i < 8; ++i)
+            m_bytes[offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
     }
     /// Generic Address Structure (5.2.3.2) for a system I/O port.
     void put_io_address_at(std::size_t offset, std::uint16_t port, std::uint8_t bit_width) {
@@ -54,21 +56,24 @@ class TableBuilder {
         put32_at(4, static_cast<std::uint32_t>(m_bytes.size()));
         m_bytes[9] = 0;
         std::uint8_t sum = 0;
-        for (auto byte : m_bytes) sum = static_cast<std::uint8_t>(sum + byte);
+        for (auto byte : m_bytes)
+            sum = static_cast<std::uint8_t>(sum + byte);
         m_bytes[9] = static_cast<std::uint8_t>(-sum);
         return m_bytes;
     }
 
   private:
     void put(std::uint64_t value, int size) {
-        for (int i = 0; i < size; ++i) m_bytes.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+        for (int i = 0; i < size; ++i)
+            m_bytes.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
     }
     std::vector<std::uint8_t> m_bytes;
 };
 
 std::uint8_t checksum(const std::uint8_t* bytes, std::size_t size) {
     std::uint8_t sum = 0;
-    for (std::size_t i = 0; i < size; ++i) sum = static_cast<std::uint8_t>(sum + bytes[i]);
+    for (std::size_t i = 0; i < size; ++i)
+        sum = static_cast<std::uint8_t>(sum + bytes[i]);
     return static_cast<std::uint8_t>(-sum);
 }
 
@@ -76,11 +81,11 @@ std::uint8_t checksum(const std::uint8_t* bytes, std::size_t size) {
 // knows the SLP_TYP value for power-off.
 std::vector<std::uint8_t> build_dsdt() {
     TableBuilder table("DSDT", 2);
-    table.put_bytes({0x08, '_', 'S', '5', '_',          // NameOp "_S5_"
-                     0x12, 0x08, 0x04,                  // PackageOp, PkgLength 8, 4 elements
+    table.put_bytes({0x08, '_', 'S', '5', '_',           // NameOp "_S5_"
+                     0x12, 0x08, 0x04,                   // PackageOp, PkgLength 8, 4 elements
                      0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPa)
                      0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPb)
-                     0x00, 0x00});                      // Zero, Zero
+                     0x00, 0x00});                       // Zero, Zero
     return table.finish();
 }
 
@@ -99,8 +104,8 @@ std::vector<std::uint8_t> build_fadt(std::uint64_t facs_address, std::uint64_t d
     TableBuilder table("FACP", 6);
     table.pad_to(276);
     table.put32_at(36, static_cast<std::uint32_t>(facs_address)); // FIRMWARE_CTRL
-    table.put32_at(40, static_cast<std::uint32_t>(dsdt_address));  // DSDT
-    table.at(46) = sci_irq;                                        // SCI_INT (16-bit)
+    table.put32_at(40, static_cast<std::uint32_t>(dsdt_address)); // DSDT
+    table.at(46) = sci_irq;                                       // SCI_INT (16-bit)
     // SMI_CMD (48) = 0: no SMM, the hardware is always in ACPI mode.
     table.put32_at(56, pm1_event_port);   // PM1a_EVT_BLK
     table.put32_at(64, pm1_control_port); // PM1a_CNT_BLK
@@ -111,14 +116,14 @@ std::vector<std::uint8_t> build_fadt(std::uint64_t facs_address, std::uint64_t d
     // Flags (table 5.10): WBINVD, PROC_C1, PWR_BUTTON and SLP_BUTTON as control methods (none),
     // RESET_REG_SUP.
     table.put32_at(112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
-    table.put_io_address_at(116, reset_port, 8); // RESET_REG
-    table.at(128) = reset_value;                 // RESET_VALUE
-    table.at(131) = 5;                           // FADT minor version (6.5)
-    table.put64_at(132, facs_address);           // X_FIRMWARE_CTRL
-    table.put64_at(140, dsdt_address);           // X_DSDT
-    table.put_io_address_at(148, pm1_event_port, 32);  // X_PM1a_EVT_BLK
+    table.put_io_address_at(116, reset_port, 8);        // RESET_REG
+    table.at(128) = reset_value;                        // RESET_VALUE
+    table.at(131) = 5;                                  // FADT minor version (6.5)
+    table.put64_at(132, facs_address);                  // X_FIRMWARE_CTRL
+    table.put64_at(140, dsdt_address);                  // X_DSDT
+    table.put_io_address_at(148, pm1_event_port, 32);   // X_PM1a_EVT_BLK
     table.put_io_address_at(172, pm1_control_port, 16); // X_PM1a_CNT_BLK
-    std::memcpy(&table.at(268), "VESSELVM", 8);   // hypervisor vendor identity
+    std::memcpy(&table.at(268), "VESSELVM", 8);         // hypervisor vendor identity
     return table.finish();
 }
 
@@ -148,7 +153,8 @@ std::vector<std::uint8_t> build_madt(std::uint32_t cpu_count) {
 
 std::vector<std::uint8_t> build_xsdt(std::initializer_list<std::uint64_t> tables) {
     TableBuilder table("XSDT", 1);
-    for (auto address : tables) table.put64(address);
+    for (auto address : tables)
+        table.put64(address);
     return table.finish();
 }
 
@@ -159,7 +165,8 @@ std::vector<std::uint8_t> build_rsdp(std::uint64_t xsdt_address) {
     std::memcpy(rsdp.data() + 9, "VESSEL", 6);
     rsdp[15] = 2; // revision
     rsdp[20] = 36;
-    for (int i = 0; i < 8; ++i) rsdp[24 + i] = static_cast<std::uint8_t>(xsdt_address >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+        rsdp[24 + i] = static_cast<std::uint8_t>(xsdt_address >> (8 * i));
     rsdp[8] = checksum(rsdp.data(), 20);
     rsdp[32] = checksum(rsdp.data(), 36);
     return rsdp;
@@ -171,7 +178,8 @@ Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cp
     if (cpu_count == 0 || cpu_count > 254)
         return make_error("ACPI: {} vCPUs cannot be described (1-254)", cpu_count);
     std::uint64_t next = boot_layout::acpi_tables_start;
-    auto place = [&](const std::vector<std::uint8_t>& table, std::uint64_t alignment) -> Result<std::uint64_t> {
+    auto place = [&](const std::vector<std::uint8_t>& table,
+                     std::uint64_t alignment) -> Result<std::uint64_t> {
         next = (next + alignment - 1) & ~(alignment - 1);
         if (next + table.size() > boot_layout::acpi_tables_end)
             return make_error("ACPI tables do not fit below 1 MiB");

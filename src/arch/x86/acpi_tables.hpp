@@ -15,7 +15,7 @@ constexpr std::uint16_t pm1_control_port = 0x604; ///< PM1a_CNT_BLK: 2 bytes
 constexpr std::uint16_t reset_port = 0xcf9;       ///< FADT RESET_REG (PCI reset control)
 constexpr std::uint8_t reset_value = 0x06;        ///< hard reset + CPU reset
 constexpr std::uint8_t sci_irq = 9;
-constexpr std::uint8_t s5_sleep_type = 5;         ///< SLP_TYP for soft-off, as in the DSDT's _S5
+constexpr std::uint8_t s5_sleep_type = 5; ///< SLP_TYP for soft-off, as in the DSDT's _S5
 constexpr std::uint64_t ioapic_address = 0xfec0'0000;
 constexpr std::uint64_t local_apic_address = 0xfee0'0000;
 } // namespace acpi_hardware

@@ -13,7 +13,8 @@ namespace {
 std::uint8_t sum(const GuestMemory& memory, std::uint64_t address, std::uint64_t length) {
     std::uint8_t total = 0;
     const std::uint8_t* bytes = memory.host_pointer(address, length);
-    for (std::uint64_t i = 0; i < length; ++i) total = static_cast<std::uint8_t>(total + bytes[i]);
+    for (std::uint64_t i = 0; i < length; ++i)
+        total = static_cast<std::uint8_t>(total + bytes[i]);
     return total;
 }
 std::string signature(const GuestMemory& memory, std::uint64_t address) {

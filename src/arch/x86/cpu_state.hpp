@@ -14,8 +14,8 @@ struct SegmentRegister {
     std::uint64_t base{0};
     std::uint32_t limit{0xffff}; ///< byte granular, already scaled by G
     std::uint16_t selector{0};
-    std::uint8_t type{3};    ///< descriptor type field (bits 8-11 of the high dword)
-    bool system{false};      ///< S clear: system segment (TSS, LDT)
+    std::uint8_t type{3}; ///< descriptor type field (bits 8-11 of the high dword)
+    bool system{false};   ///< S clear: system segment (TSS, LDT)
     std::uint8_t dpl{0};
     bool present{true};
     bool long_mode{false};   ///< L: 64-bit code segment

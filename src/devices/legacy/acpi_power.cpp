@@ -11,7 +11,9 @@ constexpr std::uint16_t soft_off_type = 5;       ///< matches _S5 in Vessel's DS
 constexpr std::uint8_t reset_cpu_bit = 1u << 2;  ///< 0xcf9 bit 2: reset CPU
 } // namespace
 
-std::uint8_t& AcpiPower::register_byte(std::uint64_t offset) { return m_registers[offset]; }
+std::uint8_t& AcpiPower::register_byte(std::uint64_t offset) {
+    return m_registers[offset];
+}
 
 void AcpiPower::read(std::uint64_t offset, std::span<std::uint8_t> data) {
     std::lock_guard lock(m_mutex);
@@ -35,14 +37,14 @@ void AcpiPower::write(std::uint64_t offset, std::span<const std::uint8_t> data) 
     std::uint16_t sleep_type = (control >> sleep_type_shift) & 7;
     lock.unlock();
     if (sleep_type == soft_off_type)
-        m_exits.request_exit({ExitRequest::Kind::PowerOff, exit_status::clean,
-                              "guest powered off through ACPI"});
+        m_exits.request_exit(
+            {ExitRequest::Kind::PowerOff, exit_status::clean, "guest powered off through ACPI"});
 }
 
 void ResetControl::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
     if (offset == 0 && !data.empty() && (data[0] & reset_cpu_bit))
-        m_exits.request_exit({ExitRequest::Kind::Reset, exit_status::clean,
-                              "guest reset through port 0xcf9"});
+        m_exits.request_exit(
+            {ExitRequest::Kind::Reset, exit_status::clean, "guest reset through port 0xcf9"});
 }
 
 } // namespace vessel

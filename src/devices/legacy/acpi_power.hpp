@@ -36,7 +36,8 @@ class ResetControl final : public BusDevice {
     explicit ResetControl(ExitSink& exits) : m_exits(exits) {}
     std::string_view name() const override { return "reset control"; }
     void read(std::uint64_t, std::span<std::uint8_t> data) override {
-        for (auto& byte : data) byte = 0;
+        for (auto& byte : data)
+            byte = 0;
     }
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 

@@ -45,7 +45,8 @@ CmosRtc::CmosRtc(std::uint64_t memory_size, Clock clock) : m_clock(std::move(clo
 
 void CmosRtc::read(std::uint64_t offset, std::span<std::uint8_t> data) {
     std::lock_guard lock(m_mutex);
-    for (auto& byte : data) byte = offset == 1 ? read_register(m_index) : 0xff;
+    for (auto& byte : data)
+        byte = offset == 1 ? read_register(m_index) : 0xff;
 }
 
 void CmosRtc::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
@@ -78,19 +79,27 @@ std::uint8_t CmosRtc::read_register(std::uint8_t index) {
     std::tm utc{};
     gmtime_r(&now, &utc);
     switch (index) {
-    case seconds: return encode(utc.tm_sec);
-    case minutes: return encode(utc.tm_min);
+    case seconds:
+        return encode(utc.tm_sec);
+    case minutes:
+        return encode(utc.tm_min);
     case hours:
         if (m_memory[status_b] & status_b_24_hour) return encode(utc.tm_hour);
         // 12-hour mode: 1-12 with bit 7 set for PM.
         return static_cast<std::uint8_t>(encode(utc.tm_hour % 12 == 0 ? 12 : utc.tm_hour % 12) |
                                          (utc.tm_hour >= 12 ? 0x80 : 0));
-    case day_of_week: return encode(utc.tm_wday + 1);
-    case day_of_month: return encode(utc.tm_mday);
-    case month: return encode(utc.tm_mon + 1);
-    case year: return encode(utc.tm_year % 100);
-    case century: return encode((utc.tm_year + 1900) / 100);
-    default: return m_memory[index];
+    case day_of_week:
+        return encode(utc.tm_wday + 1);
+    case day_of_month:
+        return encode(utc.tm_mday);
+    case month:
+        return encode(utc.tm_mon + 1);
+    case year:
+        return encode(utc.tm_year % 100);
+    case century:
+        return encode((utc.tm_year + 1900) / 100);
+    default:
+        return m_memory[index];
     }
 }
 
@@ -110,13 +119,26 @@ void CmosRtc::write_register(std::uint8_t index, std::uint8_t value) {
     gmtime_r(&now, &utc);
     int decoded = decode(value & 0x7f);
     switch (index) {
-    case seconds: utc.tm_sec = decoded; break;
-    case minutes: utc.tm_min = decoded; break;
-    case hours: utc.tm_hour = decoded; break;
-    case day_of_month: utc.tm_mday = decoded; break;
-    case month: utc.tm_mon = decoded - 1; break;
-    case year: utc.tm_year = (utc.tm_year / 100) * 100 + decoded; break;
-    default: return;
+    case seconds:
+        utc.tm_sec = decoded;
+        break;
+    case minutes:
+        utc.tm_min = decoded;
+        break;
+    case hours:
+        utc.tm_hour = decoded;
+        break;
+    case day_of_month:
+        utc.tm_mday = decoded;
+        break;
+    case month:
+        utc.tm_mon = decoded - 1;
+        break;
+    case year:
+        utc.tm_year = (utc.tm_year / 100) * 100 + decoded;
+        break;
+    default:
+        return;
     }
     m_offset = timegm(&utc) - m_clock();
 }

@@ -20,7 +20,8 @@ class CmosRtc final : public BusDevice {
     static constexpr std::uint64_t window_size = 2;
 
     /// memory_size: guest RAM in bytes, reported in the conventional CMOS size fields.
-    explicit CmosRtc(std::uint64_t memory_size, Clock clock = [] { return std::time(nullptr); });
+    explicit CmosRtc(
+        std::uint64_t memory_size, Clock clock = [] { return std::time(nullptr); });
 
     std::string_view name() const override { return "cmos rtc"; }
     void read(std::uint64_t offset, std::span<std::uint8_t> data) override;

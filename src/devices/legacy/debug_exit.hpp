@@ -16,7 +16,8 @@ class DebugExit final : public BusDevice {
 
     std::string_view name() const override { return "isa-debug-exit"; }
     void read(std::uint64_t, std::span<std::uint8_t> data) override {
-        for (auto& byte : data) byte = 0xff;
+        for (auto& byte : data)
+            byte = 0xff;
     }
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 

@@ -6,7 +6,8 @@ namespace vessel {
 namespace {
 std::vector<std::uint8_t> little_endian(std::uint64_t value, std::size_t size) {
     std::vector<std::uint8_t> bytes(size);
-    for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
+    for (std::size_t i = 0; i < size; ++i)
+        bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
     return bytes;
 }
 } // namespace
@@ -28,7 +29,8 @@ void FwCfg::set_item(std::uint16_t key, std::vector<std::uint8_t> value) {
 void FwCfg::read(std::uint64_t offset, std::span<std::uint8_t> data) {
     std::lock_guard lock(m_mutex);
     if (offset != 1) { // the selector port is write-only
-        for (auto& byte : data) byte = 0xff;
+        for (auto& byte : data)
+            byte = 0xff;
         return;
     }
     auto item = m_items.find(m_selector);

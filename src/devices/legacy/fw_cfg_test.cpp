@@ -12,7 +12,8 @@ namespace {
 std::uint64_t read_item(FwCfg& device, std::uint16_t key, int size) {
     write16(device, 0, key);
     std::uint64_t value = 0;
-    for (int i = 0; i < size; ++i) value |= std::uint64_t{read8(device, 1)} << (8 * i);
+    for (int i = 0; i < size; ++i)
+        value |= std::uint64_t{read8(device, 1)} << (8 * i);
     return value;
 }
 } // namespace
@@ -21,7 +22,8 @@ TEST(FwCfg, SignatureReadsQemu) {
     FwCfg device(256 << 20, 2);
     write16(device, 0, FwCfg::key_signature);
     std::string signature;
-    for (int i = 0; i < 4; ++i) signature += static_cast<char>(read8(device, 1));
+    for (int i = 0; i < 4; ++i)
+        signature += static_cast<char>(read8(device, 1));
     EXPECT_EQ(signature, "QEMU");
 }
 

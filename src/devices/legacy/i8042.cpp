@@ -45,7 +45,8 @@ void I8042::read(std::uint64_t offset, std::span<std::uint8_t> data) {
     } else if (offset == status_offset) {
         value = status_system | (m_output.empty() ? 0 : status_output_full);
     }
-    for (auto& byte : data) byte = value;
+    for (auto& byte : data)
+        byte = value;
 }
 
 void I8042::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
@@ -66,25 +67,45 @@ void I8042::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
 void I8042::send_ctrl_alt_del() {
     std::lock_guard lock(m_mutex);
     // Set 1 make/break codes: Ctrl 0x1d, Alt 0x38, Del 0xe0 0x53.
-    for (std::uint8_t byte : {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d}) push_output(byte);
+    for (std::uint8_t byte : {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d})
+        push_output(byte);
     update_interrupt();
 }
 
 void I8042::write_command(std::uint8_t command) {
     switch (command) {
-    case command_read_config: push_output(m_control); break;
+    case command_read_config:
+        push_output(m_control);
+        break;
     case command_write_config:
     case command_write_output_port:
-    case command_write_aux: m_pending_command = command; break;
-    case command_self_test: push_output(0x55); break;
+    case command_write_aux:
+        m_pending_command = command;
+        break;
+    case command_self_test:
+        push_output(0x55);
+        break;
     case command_test_keyboard:
-    case command_test_aux: push_output(0x00); break;
-    case command_read_output_port: push_output(m_output_port); break;
-    case command_disable_keyboard: m_control |= 0x10; break;
-    case command_enable_keyboard: m_control &= ~0x10; break;
-    case command_disable_aux: m_control |= 0x20; break;
-    case command_enable_aux: m_control &= ~0x20; break;
-    default: break;
+    case command_test_aux:
+        push_output(0x00);
+        break;
+    case command_read_output_port:
+        push_output(m_output_port);
+        break;
+    case command_disable_keyboard:
+        m_control |= 0x10;
+        break;
+    case command_enable_keyboard:
+        m_control &= ~0x10;
+        break;
+    case command_disable_aux:
+        m_control |= 0x20;
+        break;
+    case command_enable_aux:
+        m_control &= ~0x20;
+        break;
+    default:
+        break;
     }
     update_interrupt();
 }
@@ -93,10 +114,17 @@ void I8042::write_data(std::uint8_t value) {
     std::uint8_t pending = m_pending_command;
     m_pending_command = 0;
     switch (pending) {
-    case command_write_config: m_control = value; break;
-    case command_write_output_port: m_output_port = value; break;
-    case command_write_aux: break; // no mouse: the byte is dropped
-    default: keyboard_command(value); break;
+    case command_write_config:
+        m_control = value;
+        break;
+    case command_write_output_port:
+        m_output_port = value;
+        break;
+    case command_write_aux:
+        break; // no mouse: the byte is dropped
+    default:
+        keyboard_command(value);
+        break;
     }
     update_interrupt();
 }
@@ -112,8 +140,12 @@ void I8042::keyboard_command(std::uint8_t command) {
         push_output(0xab);
         push_output(0x83);
         break;
-    case 0xee: push_output(0xee); break; // echo
-    default: push_output(keyboard_ack); break;
+    case 0xee:
+        push_output(0xee);
+        break; // echo
+    default:
+        push_output(keyboard_ack);
+        break;
     }
 }
 

@@ -25,7 +25,8 @@ class I8042 final : public BusDevice {
     /// One port of the controller as its own bus window.
     class Port final : public BusDevice {
       public:
-        Port(I8042& controller, std::uint64_t offset) : m_controller(controller), m_offset(offset) {}
+        Port(I8042& controller, std::uint64_t offset)
+            : m_controller(controller), m_offset(offset) {}
         std::string_view name() const override { return "i8042"; }
         void read(std::uint64_t, std::span<std::uint8_t> data) override {
             m_controller.read(m_offset, data);
@@ -59,7 +60,8 @@ class I8042 final : public BusDevice {
     IrqLine m_irq;
     ExitSink& m_exits;
     std::deque<std::uint8_t> m_output;
-    std::uint8_t m_control{0x45}; ///< controller configuration byte: kbd IRQ, system flag, translate
+    std::uint8_t m_control{
+        0x45}; ///< controller configuration byte: kbd IRQ, system flag, translate
     std::uint8_t m_pending_command{0}; ///< command awaiting its data byte on port 0x60
     std::uint8_t m_output_port{0x01};
     Port m_data_port{*this, 0};

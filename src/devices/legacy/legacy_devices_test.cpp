@@ -110,7 +110,7 @@ TEST(CmosRtc, ReportsExtendedMemory) {
 TEST(AcpiPower, SoftOffEndsVmAndOtherSleepStatesDoNot) {
     RecordingExitSink exits;
     AcpiPower device(exits);
-    EXPECT_EQ(read8(device, 4) & 1, 1); // SCI_EN: already in ACPI mode
+    EXPECT_EQ(read8(device, 4) & 1, 1);        // SCI_EN: already in ACPI mode
     write16(device, 4, (3 << 10) | (1 << 13)); // S3 request: not supported, ignored
     EXPECT_TRUE(exits.requests.empty());
     write16(device, 4, (5 << 10) | (1 << 13));
@@ -145,7 +145,8 @@ TEST(I8042, EveryQueuedByteGetsItsOwnEdge) {
     device.send_ctrl_alt_del();
     int edges_before = irqs.raised[1];
     EXPECT_EQ(edges_before, 1);
-    for (int i = 0; i < 8; ++i) read8(device, 0);
+    for (int i = 0; i < 8; ++i)
+        read8(device, 0);
     EXPECT_EQ(irqs.raised[1], edges_before + 7); // a new rising edge for bytes 2..8
     EXPECT_FALSE(irqs.levels[1]);
 }

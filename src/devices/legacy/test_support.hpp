@@ -20,7 +20,8 @@ inline void write8(BusDevice& device, std::uint64_t offset, std::uint8_t value) 
     device.write(offset, {&value, 1});
 }
 inline void write16(BusDevice& device, std::uint64_t offset, std::uint16_t value) {
-    std::uint8_t bytes[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
+    std::uint8_t bytes[2] = {static_cast<std::uint8_t>(value),
+                             static_cast<std::uint8_t>(value >> 8)};
     device.write(offset, bytes);
 }
 

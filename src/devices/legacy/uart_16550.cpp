@@ -5,21 +5,21 @@ namespace vessel {
 
 namespace {
 // Register offsets from the base port (16550A datasheet, table 2).
-constexpr std::uint64_t data_register = 0;      ///< RBR (read) / THR (write); DLL when DLAB
-constexpr std::uint64_t interrupt_enable = 1;   ///< IER; DLM when DLAB
-constexpr std::uint64_t interrupt_ident = 2;    ///< IIR (read) / FCR (write)
-constexpr std::uint64_t line_control = 3;       ///< LCR
-constexpr std::uint64_t modem_control = 4;      ///< MCR
-constexpr std::uint64_t line_status = 5;        ///< LSR
-constexpr std::uint64_t modem_status = 6;       ///< MSR
-constexpr std::uint64_t scratch = 7;            ///< SCR
+constexpr std::uint64_t data_register = 0;    ///< RBR (read) / THR (write); DLL when DLAB
+constexpr std::uint64_t interrupt_enable = 1; ///< IER; DLM when DLAB
+constexpr std::uint64_t interrupt_ident = 2;  ///< IIR (read) / FCR (write)
+constexpr std::uint64_t line_control = 3;     ///< LCR
+constexpr std::uint64_t modem_control = 4;    ///< MCR
+constexpr std::uint64_t line_status = 5;      ///< LSR
+constexpr std::uint64_t modem_status = 6;     ///< MSR
+constexpr std::uint64_t scratch = 7;          ///< SCR
 
-constexpr std::uint8_t ier_received_data = 0x01; ///< ERBFI
+constexpr std::uint8_t ier_received_data = 0x01;  ///< ERBFI
 constexpr std::uint8_t ier_transmit_empty = 0x02; ///< ETBEI
-constexpr std::uint8_t lcr_divisor_latch = 0x80; ///< DLAB
+constexpr std::uint8_t lcr_divisor_latch = 0x80;  ///< DLAB
 constexpr std::uint8_t mcr_loopback = 0x10;
 constexpr std::uint8_t lsr_data_ready = 0x01;
-constexpr std::uint8_t lsr_transmit_empty = 0x20; ///< THRE
+constexpr std::uint8_t lsr_transmit_empty = 0x20;   ///< THRE
 constexpr std::uint8_t lsr_transmitter_idle = 0x40; ///< TEMT
 constexpr std::uint8_t iir_none = 0x01;
 constexpr std::uint8_t iir_transmit_empty = 0x02;
@@ -33,12 +33,14 @@ constexpr std::uint8_t msr_connected = 0xb0;
 
 void Uart16550::read(std::uint64_t offset, std::span<std::uint8_t> data) {
     std::lock_guard lock(m_mutex);
-    for (std::size_t i = 0; i < data.size(); ++i) data[i] = read_register(offset + i);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = read_register(offset + i);
 }
 
 void Uart16550::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
     std::lock_guard lock(m_mutex);
-    for (std::size_t i = 0; i < data.size(); ++i) write_register(offset + i, data[i]);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        write_register(offset + i, data[i]);
 }
 
 std::size_t Uart16550::enqueue_input(std::span<const std::uint8_t> bytes) {
@@ -78,11 +80,12 @@ std::uint8_t Uart16550::read_register(std::uint64_t offset) {
         }
         return ident | (m_fifo_enabled ? iir_fifo_enabled : 0);
     }
-    case line_control: return m_line_control;
-    case modem_control: return m_modem_control;
+    case line_control:
+        return m_line_control;
+    case modem_control:
+        return m_modem_control;
     case line_status:
-        return lsr_transmit_empty | lsr_transmitter_idle |
-               (m_receive.empty() ? 0 : lsr_data_ready);
+        return lsr_transmit_empty | lsr_transmitter_idle | (m_receive.empty() ? 0 : lsr_data_ready);
     case modem_status:
         if (m_modem_control & mcr_loopback) {
             // Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD.
@@ -91,8 +94,10 @@ std::uint8_t Uart16550::read_register(std::uint64_t offset) {
                                              ((mcr & 0x04) << 4) | ((mcr & 0x08) << 4));
         }
         return msr_connected;
-    case scratch: return m_scratch;
-    default: return 0xff;
+    case scratch:
+        return m_scratch;
+    default:
+        return 0xff;
     }
 }
 
@@ -130,13 +135,18 @@ void Uart16550::write_register(std::uint64_t offset, std::uint8_t value) {
         if (value & fcr_clear_receive) m_receive.clear();
         update_interrupt();
         return;
-    case line_control: m_line_control = value; return;
+    case line_control:
+        m_line_control = value;
+        return;
     case modem_control:
         m_modem_control = value & 0x1f;
         update_interrupt();
         return;
-    case scratch: m_scratch = value; return;
-    default: return; // LSR and MSR are read-only
+    case scratch:
+        m_scratch = value;
+        return;
+    default:
+        return; // LSR and MSR are read-only
     }
 }
 

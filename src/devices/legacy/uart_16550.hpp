@@ -45,7 +45,7 @@ class Uart16550 final : public BusDevice {
     std::deque<std::uint8_t> m_receive;
     std::uint16_t m_divisor{12}; ///< 9600 baud
     std::uint8_t m_interrupt_enable{0};
-    std::uint8_t m_line_control{0x03}; ///< 8N1
+    std::uint8_t m_line_control{0x03};  ///< 8N1
     std::uint8_t m_modem_control{0x08}; ///< OUT2
     std::uint8_t m_scratch{0};
     bool m_fifo_enabled{false};

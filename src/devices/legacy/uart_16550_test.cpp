@@ -22,7 +22,8 @@ struct UartFixture : ::testing::Test {
 } // namespace
 
 TEST_F(UartFixture, TransmitsToOutput) {
-    for (char c : std::string("hi\n")) write8(uart, 0, static_cast<std::uint8_t>(c));
+    for (char c : std::string("hi\n"))
+        write8(uart, 0, static_cast<std::uint8_t>(c));
     EXPECT_EQ(output, "hi\n");
     EXPECT_EQ(uart.transmitted_bytes(), 3u);
     EXPECT_EQ(read8(uart, 5) & 0x60, 0x60); // THRE and TEMT: always ready

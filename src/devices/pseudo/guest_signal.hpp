@@ -23,7 +23,8 @@ class GuestSignal final : public BusDevice {
 
     std::string_view name() const override { return "guest signal"; }
     void read(std::uint64_t, std::span<std::uint8_t> data) override {
-        for (auto& byte : data) byte = 0;
+        for (auto& byte : data)
+            byte = 0;
     }
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 

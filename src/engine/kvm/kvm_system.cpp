@@ -59,8 +59,7 @@ Result<std::vector<x86::CpuidEntry>> read_supported_cpuid(int fd) {
 Result<KvmSystem> KvmSystem::open() {
     KvmSystem system;
     system.m_fd.reset(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-    if (!system.m_fd.valid())
-        return make_error("/dev/kvm: cannot open: {}", std::strerror(errno));
+    if (!system.m_fd.valid()) return make_error("/dev/kvm: cannot open: {}", std::strerror(errno));
     int version = TRY(KVM_IOCTL(system.fd(), KVM_GET_API_VERSION, 0ul));
     if (version != expected_api_version)
         return make_error("/dev/kvm: API version {} (Vessel needs {})", version,

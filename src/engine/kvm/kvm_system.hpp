@@ -15,7 +15,8 @@ Result<int> checked_ioctl(int fd, unsigned long request, const char* request_nam
 Result<int> checked_ioctl(int fd, unsigned long request, const char* request_name,
                           unsigned long argument);
 
-#define KVM_IOCTL(fd, request, argument) ::vessel::kvm::checked_ioctl((fd), (request), #request, (argument))
+#define KVM_IOCTL(fd, request, argument)                                                           \
+    ::vessel::kvm::checked_ioctl((fd), (request), #request, (argument))
 
 /// The /dev/kvm system fd.
 class KvmSystem {

@@ -16,7 +16,9 @@ namespace vessel::kvm {
 namespace {
 
 // A real-time signal interrupts KVM_RUN on kick; its handler does nothing.
-int kick_signal() { return SIGRTMIN + 1; }
+int kick_signal() {
+    return SIGRTMIN + 1;
+}
 
 void install_kick_handler() {
     static std::once_flag once;
@@ -309,11 +311,17 @@ VcpuExit KvmVcpu::run() {
                     fmt::format("KVM_RUN failed: {}", std::strerror(errno))};
         }
         switch (m_run->exit_reason) {
-        case KVM_EXIT_IO: handle_port_io(); break;
-        case KVM_EXIT_MMIO: handle_mmio(); break;
+        case KVM_EXIT_IO:
+            handle_port_io();
+            break;
+        case KVM_EXIT_MMIO:
+            handle_mmio();
+            break;
         case KVM_EXIT_INTR:
-        case KVM_EXIT_IRQ_WINDOW_OPEN: break;
-        case KVM_EXIT_HLT: return {VcpuExit::Kind::Halted, current_rip(), "hlt"};
+        case KVM_EXIT_IRQ_WINDOW_OPEN:
+            break;
+        case KVM_EXIT_HLT:
+            return {VcpuExit::Kind::Halted, current_rip(), "hlt"};
         case KVM_EXIT_SHUTDOWN:
             return {VcpuExit::Kind::Shutdown, current_rip(), "triple fault (shutdown)"};
         case KVM_EXIT_SYSTEM_EVENT:

@@ -15,8 +15,7 @@ constexpr std::uint64_t tss_address = 0xfffb'd000;
 constexpr std::uint64_t identity_map_address = 0xfffb'c000;
 } // namespace
 
-Result<std::unique_ptr<KvmVm>> KvmVm::create(std::shared_ptr<KvmSystem> system,
-                                             VmContext context) {
+Result<std::unique_ptr<KvmVm>> KvmVm::create(std::shared_ptr<KvmSystem> system, VmContext context) {
     int fd = TRY(KVM_IOCTL(system->fd(), KVM_CREATE_VM, 0ul));
     std::unique_ptr<KvmVm> vm(new KvmVm(std::move(system), context, UniqueFd(fd)));
     TRY(vm->set_up());
