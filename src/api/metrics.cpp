@@ -56,10 +56,16 @@ nlohmann::json Metrics::snapshot(const VmController& vm) {
                              : nlohmann::json(counters.boot_milliseconds)},
         // Firecracker's uart.write_count counts bytes the guest wrote to the transmitter.
         {"uart",
-         {{"write_count", counters.serial_transmitted_bytes - m_last_serial_bytes},
+         {{"write_count", counters.serial_transmitted_bytes - m_last.serial_transmitted_bytes},
           {"total_write_count", counters.serial_transmitted_bytes}}},
+        // Firecracker's vcpu exit counters; on the software engine the same guest accesses.
+        {"vcpu",
+         {{"exit_io_in", counters.io_reads - m_last.io_reads},
+          {"exit_io_out", counters.io_writes - m_last.io_writes},
+          {"exit_mmio_read", counters.mmio_reads - m_last.mmio_reads},
+          {"exit_mmio_write", counters.mmio_writes - m_last.mmio_writes}}},
     };
-    m_last_serial_bytes = counters.serial_transmitted_bytes;
+    m_last = counters;
     for (auto& [group, values] : m_requests)
         line[group] = values;
     m_requests.clear();

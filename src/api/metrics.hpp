@@ -43,7 +43,7 @@ class Metrics {
     std::string m_path;
     std::map<std::string, std::map<std::string, std::uint64_t>> m_requests;
     std::uint64_t m_flushes{0};
-    std::uint64_t m_last_serial_bytes{0};
+    VmCounters m_last; ///< counters at the previous flush (metrics are deltas)
     std::chrono::steady_clock::time_point m_started{std::chrono::steady_clock::now()};
 };
 

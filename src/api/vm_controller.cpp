@@ -10,6 +10,14 @@
 
 namespace vessel::api {
 
+namespace {
+VmCounters machine_counters(const Machine& machine) {
+    return {machine.serial().transmitted_bytes(), machine.boot_milliseconds(),
+            machine.io_bus().read_count(),        machine.io_bus().write_count(),
+            machine.mmio_bus().read_count(),      machine.mmio_bus().write_count()};
+}
+} // namespace
+
 Result<std::unique_ptr<VmController>> VmController::create(Uart16550::Output console) {
     UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!event.valid()) return make_error("VM controller: eventfd: {}", strerror(errno));
@@ -45,7 +53,7 @@ Result<void> VmController::start(const MachineConfig& config) {
 void VmController::run_thread() {
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
     std::lock_guard lock(m_mutex);
-    m_final_counters = {m_machine->serial().transmitted_bytes(), m_machine->boot_milliseconds()};
+    m_final_counters = machine_counters(*m_machine);
     m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
     m_exit = result;
     m_state = VmState::Stopped;
@@ -115,7 +123,13 @@ std::optional<ExitRequest> VmController::exit_request() const {
 VmCounters VmController::counters() const {
     std::lock_guard lock(m_mutex);
     if (!m_machine) return m_final_counters;
-    return {m_machine->serial().transmitted_bytes(), m_machine->boot_milliseconds()};
+    return machine_counters(*m_machine);
+}
+
+std::size_t VmController::enqueue_console_input(std::span<const std::uint8_t> bytes) {
+    std::lock_guard lock(m_mutex);
+    if (!m_machine || m_state == VmState::Stopped) return 0;
+    return m_machine->serial().enqueue_input(bytes);
 }
 
 } // namespace vessel::api

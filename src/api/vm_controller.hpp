@@ -24,6 +24,10 @@ namespace vessel::api {
 struct VmCounters {
     std::uint64_t serial_transmitted_bytes{0};
     double boot_milliseconds{-1}; ///< guest boot-complete signal (GuestSignal), -1 before it
+    std::uint64_t io_reads{0};    ///< guest port-I/O reads (KVM: KVM_EXIT_IO in)
+    std::uint64_t io_writes{0};
+    std::uint64_t mmio_reads{0}; ///< guest MMIO reads outside RAM (KVM: KVM_EXIT_MMIO)
+    std::uint64_t mmio_writes{0};
 };
 
 /// Every transition goes through here, so the API and the config-file path obey the same
@@ -53,6 +57,9 @@ class VmController {
     /// Why the VM ended, once Stopped.
     std::optional<ExitRequest> exit_request() const;
     VmCounters counters() const;
+    /// Offers console input to the guest's serial port; returns how many bytes it took (0 when
+    /// no VM runs).
+    std::size_t enqueue_console_input(std::span<const std::uint8_t> bytes);
 
   private:
     VmController(Uart16550::Output console, UniqueFd stopped_event);

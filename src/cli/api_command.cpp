@@ -119,6 +119,24 @@ int run_api(const ApiOptions& options) {
         log::error("{}", vm.error().message);
         return exit_status::usage;
     }
+    // As with Firecracker, stdin feeds the guest's serial console (raw mode on a terminal,
+    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above.
+    auto terminal = Terminal::open(/*handle_signals=*/false);
+    if (!terminal) {
+        log::error("console: {}", terminal.error().message);
+        return exit_status::usage;
+    }
+    api::VmController& controller = **vm;
+    (*terminal)->start(
+        [&controller](std::span<const std::uint8_t> bytes) {
+            return controller.enqueue_console_input(bytes);
+        },
+        [&controller](int status, std::string reason) {
+            if (controller.state() == api::VmState::NotStarted)
+                ::kill(::getpid(), SIGTERM); // nothing to stop yet: end Vessel as a signal would
+            else
+                controller.stop(status, std::move(reason));
+        });
     api::Metrics metrics;
     api::ApiHandlers handlers({options.instance_id, parse_engine(options.engine_text)}, **vm,
                               metrics);
@@ -152,6 +170,7 @@ int run_api(const ApiOptions& options) {
     if (configured)
         status = wait_for_end(**vm, metrics, signal_fd->get(),
                               std::chrono::seconds(options.metrics_period_seconds));
+    (*terminal)->stop();
     if (server) {
         server->stop();
         server_thread.join();

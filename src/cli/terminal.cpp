@@ -18,18 +18,22 @@ constexpr std::uint8_t escape_key = 0x01; ///< Ctrl-A
 constexpr int retry_milliseconds = 10;    ///< how soon to re-offer input the UART refused
 } // namespace
 
-Result<std::unique_ptr<Terminal>> Terminal::open() {
+Result<std::unique_ptr<Terminal>> Terminal::open(bool handle_signals) {
     std::unique_ptr<Terminal> terminal(new Terminal());
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
-        return make_error("cannot block signals: {}", std::strerror(errno));
-    terminal->m_signal_fd.reset(::signalfd(-1, &signals, SFD_CLOEXEC));
+    if (handle_signals) {
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGINT);
+        sigaddset(&signals, SIGTERM);
+        sigaddset(&signals, SIGHUP);
+        if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
+            return make_error("cannot block signals: {}", std::strerror(errno));
+        terminal->m_signal_fd.reset(::signalfd(-1, &signals, SFD_CLOEXEC));
+        if (!terminal->m_signal_fd.valid())
+            return make_error("cannot create console descriptors: {}", std::strerror(errno));
+    }
     terminal->m_stop_fd.reset(::eventfd(0, EFD_CLOEXEC));
-    if (!terminal->m_signal_fd.valid() || !terminal->m_stop_fd.valid())
+    if (!terminal->m_stop_fd.valid())
         return make_error("cannot create console descriptors: {}", std::strerror(errno));
     terminal->m_interactive = ::isatty(STDIN_FILENO) == 1;
     if (terminal->m_interactive && ::tcgetattr(STDIN_FILENO, &terminal->m_saved) == 0) {
@@ -82,7 +86,7 @@ void Terminal::write_output(std::span<const std::uint8_t> bytes) {
 void Terminal::input_loop() {
     while (true) {
         pollfd fds[3] = {{m_stop_fd.get(), POLLIN, 0},
-                         {m_signal_fd.get(), POLLIN, 0},
+                         {m_signal_fd.valid() ? m_signal_fd.get() : -1, POLLIN, 0},
                          {m_stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
         int timeout = m_pending.empty() ? -1 : retry_milliseconds;
         int ready = ::poll(fds, 3, timeout);

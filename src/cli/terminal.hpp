@@ -23,8 +23,10 @@ class Terminal {
     using InputSink = std::function<std::size_t(std::span<const std::uint8_t>)>;
     using QuitHandler = std::function<void(int status, std::string reason)>;
 
-    /// Blocks SIGINT/SIGTERM for the process (call before starting other threads).
-    static Result<std::unique_ptr<Terminal>> open();
+    /// Blocks SIGINT/SIGTERM for the process (call before starting other threads). With
+    /// handle_signals false the caller watches the signals itself and the terminal only
+    /// forwards input (API mode).
+    static Result<std::unique_ptr<Terminal>> open(bool handle_signals = true);
     ~Terminal();
 
     bool interactive() const { return m_interactive; }

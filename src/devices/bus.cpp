@@ -37,6 +37,7 @@ BusDevice* Bus::find(std::uint64_t address, std::uint64_t* offset) const {
 }
 
 bool Bus::read(std::uint64_t address, std::span<std::uint8_t> data) const {
+    m_read_count.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t offset = 0;
     BusDevice* device = find(address, &offset);
     if (device == nullptr) {
@@ -49,6 +50,7 @@ bool Bus::read(std::uint64_t address, std::span<std::uint8_t> data) const {
 }
 
 bool Bus::write(std::uint64_t address, std::span<const std::uint8_t> data) const {
+    m_write_count.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t offset = 0;
     BusDevice* device = find(address, &offset);
     if (device == nullptr) {

@@ -1,6 +1,7 @@
 // Bus: routes guest port-I/O or MMIO accesses to the device registered for the address.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -25,6 +26,11 @@ class Bus {
     /// Dispatches a write; returns false (and drops it) when nothing is mapped.
     bool write(std::uint64_t address, std::span<const std::uint8_t> data) const;
 
+    /// Guest accesses dispatched so far (mapped or not): on KVM each one is a VM exit, so these
+    /// are the "exits by reason" of Firecracker's vcpu metrics on either engine.
+    std::uint64_t read_count() const { return m_read_count.load(std::memory_order_relaxed); }
+    std::uint64_t write_count() const { return m_write_count.load(std::memory_order_relaxed); }
+
     /// The device window containing address, or nullptr.
     BusDevice* find(std::uint64_t address, std::uint64_t* offset = nullptr) const;
 
@@ -36,6 +42,8 @@ class Bus {
     };
     std::string m_name;
     std::vector<Window> m_windows; ///< sorted by base
+    mutable std::atomic<std::uint64_t> m_read_count{0};
+    mutable std::atomic<std::uint64_t> m_write_count{0};
 };
 
 } // namespace vessel

@@ -53,6 +53,18 @@ TEST(Bus, UnbackedReadsGiveAllOnes) {
     EXPECT_TRUE(device.reads.empty());
 }
 
+TEST(Bus, CountsEveryAccessMappedOrNot) {
+    Bus bus("io");
+    RecordingDevice device;
+    ASSERT_TRUE(bus.insert(device, 0x10, 4));
+    std::uint8_t data[1] = {};
+    bus.read(0x10, data);
+    bus.read(0x99, data);
+    bus.write(0x11, data);
+    EXPECT_EQ(bus.read_count(), 2u);
+    EXPECT_EQ(bus.write_count(), 1u);
+}
+
 TEST(Bus, RejectsOverlapsAndEmptyWindows) {
     Bus bus("io");
     RecordingDevice a, b;

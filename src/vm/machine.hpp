@@ -44,8 +44,12 @@ class Machine final : public ExitSink {
     bool paused() const;
 
     Uart16550& serial() { return *m_serial; }
+    const Uart16550& serial() const { return *m_serial; }
     /// Milliseconds from VM creation to the guest's boot-complete signal, or -1 before it.
     double boot_milliseconds() const { return m_guest_signal->boot_milliseconds(); }
+    /// Port-I/O and MMIO accesses the guest made (VM exits on KVM).
+    const Bus& io_bus() const { return m_io_bus; }
+    const Bus& mmio_bus() const { return m_mmio_bus; }
     I8042& keyboard_controller() { return *m_i8042; }
     EngineKind engine() const { return m_vm->kind(); }
 

@@ -32,7 +32,8 @@ skip() { echo "skip $1: $2"; skipped=$((skipped + 1)); }
 # start_vessel [ARGS...]: starts Vessel serving $socket; its console goes to $work/console.
 start_vessel() {
     rm -f "$socket" "$work/console" "$work/stderr"
-    "$vessel" --api-sock "$socket" --engine "$engine" "$@" >"$work/console" 2>"$work/stderr" &
+    "$vessel" --api-sock "$socket" --engine "$engine" "$@" <"${vessel_stdin:-/dev/null}" \
+        >"$work/console" 2>"$work/stderr" &
     vessel_pid=$!
     for _ in $(seq 100); do
         [ -S "$socket" ] && return 0
@@ -350,7 +351,7 @@ JSON
     api PATCH /vm '{"state": "Resumed"}'
 
     api PUT /actions '{"action_type": "FlushMetrics"}'
-    if [ "$status" = 204 ] && python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Running", line; assert line["uart"]["total_write_count"] > 30, line; assert line["patch_api_requests"]["vm_count"] >= 2, line' "$work/boot-metrics.json" 2>"$work/py"; then
+    if [ "$status" = 204 ] && python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Running", line; assert line["uart"]["total_write_count"] > 30, line; assert line["patch_api_requests"]["vm_count"] >= 2, line; assert line["vcpu"]["exit_io_out"] > 30, line; assert line["vcpu"]["exit_io_in"] > 0, line' "$work/boot-metrics.json" 2>"$work/py"; then
         pass metrics-after-boot
     else fail metrics-after-boot "$status $(tail -c 300 "$work/py")"; fi
 
@@ -360,6 +361,20 @@ JSON
         [ ! -e "$socket" ] && grep -q 'VM stopped' "$work/boot.log"; then
         pass ctrl-alt-del-exit
     else fail ctrl-alt-del-exit "exit '$exit_code' (want 0), console: $(tail -c 100 "$work/console")"; fi
+
+    # Vessel's stdin feeds the guest's serial port in API mode, as with Firecracker.
+    mkfifo "$work/stdin"
+    exec 3<>"$work/stdin"
+    vessel_stdin=$work/stdin start_vessel
+    api PUT /boot-source "{\"kernel_image_path\": \"$guests/echo.elf\"}"
+    api PUT /actions '{"action_type": "InstanceStart"}'
+    for _ in $(seq 100); do grep -q '^echo: ready' "$work/console" && break; sleep 0.1; done
+    printf 'hello vessel\nquit\n' >&3
+    wait_exit 30
+    exec 3>&-
+    if [ "$exit_code" = 1 ] && grep -q '^echo: hello vessel' "$work/console" &&
+        grep -q '^PASS: echo' "$work/console"; then pass console-input-reaches-guest
+    else fail console-input-reaches-guest "exit '$exit_code' (want 1), console: $(tail -c 200 "$work/console")"; fi
 fi
 
 [ "$skipped" -gt 0 ] && echo "$skipped skipped"
