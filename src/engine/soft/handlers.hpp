@@ -14,5 +14,8 @@ OpHandler select_control_handler(const ZydisDecodedInstruction& instruction, Dec
 OpHandler select_string_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_x87_math_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_x87_environment_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_legacy32_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 
 } // namespace vessel::soft

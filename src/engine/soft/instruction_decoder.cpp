@@ -18,6 +18,28 @@ void op_unsupported(CpuCore& cpu, const DecodedOp& op) {
                          ZydisMnemonicGetString(static_cast<ZydisMnemonic>(op.mnemonic))));
 }
 
+void op_not_advertised(CpuCore& cpu, const DecodedOp&) {
+    cpu.raise(vector::invalid_opcode);
+}
+
+/// Whether the instruction belongs to an ISA extension the CPUID policy advertises (see
+/// cpuid_policy.cpp). Instructions outside those are #UD, as on a CPU without the extension;
+/// an unimplemented instruction inside them is an engine error, since a guest may rightly use it.
+bool advertised_extension(ZydisISAExt extension) {
+    switch (extension) {
+    case ZYDIS_ISA_EXT_BASE:
+    case ZYDIS_ISA_EXT_X87:
+    case ZYDIS_ISA_EXT_SSE:
+    case ZYDIS_ISA_EXT_SSE2:
+    case ZYDIS_ISA_EXT_LONGMODE:
+    case ZYDIS_ISA_EXT_CLFSH:
+    case ZYDIS_ISA_EXT_PAUSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool fill_register(ZydisRegister reg, Operand& operand, unsigned size) {
     operand.size = static_cast<std::uint16_t>(size);
     const ZydisRegisterClass register_class = ZydisRegisterGetClass(reg);
@@ -199,10 +221,17 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
         if (handler == nullptr) handler = select_control_handler(instruction, op);
         if (handler == nullptr) handler = select_system_handler(instruction, op);
         if (handler == nullptr) handler = select_float_handler(instruction, op);
+        if (handler == nullptr) handler = select_x87_math_handler(instruction, op);
+        if (handler == nullptr) handler = select_x87_environment_handler(instruction, op);
+        if (handler == nullptr) handler = select_legacy32_handler(instruction, op);
     }
     if (handler == nullptr) {
-        op.handler = &op_unsupported;
         op.ends_block = true;
+        if (!advertised_extension(instruction.meta.isa_ext)) {
+            op.handler = &op_not_advertised;
+            return Status::Ok;
+        }
+        op.handler = &op_unsupported;
         return Status::Unsupported;
     }
     op.handler = handler;

@@ -4,41 +4,21 @@
 
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
+#include "engine/soft/x87_stack.hpp"
 
 namespace vessel::soft {
 
 namespace {
 
-/// x87 status word bits (Intel SDM Vol. 1, 8.1.3).
-constexpr std::uint16_t status_c0 = 1u << 8;
-constexpr std::uint16_t status_c2 = 1u << 10;
-constexpr std::uint16_t status_c3 = 1u << 14;
-constexpr std::uint16_t status_top_shift = 11;
-
-/// #NM when CR0.TS or CR0.EM says the FPU is not available (Intel SDM Vol. 3, 2.5).
-void check_fpu(CpuCore& cpu) {
-    if (cpu.cr0 & (x86::cr0::em | x86::cr0::ts)) cpu.raise(vector::device_not_available);
-}
-
-long double& st(CpuCore& cpu, unsigned i) {
-    return cpu.fpu.st[(cpu.fpu.top + i) & 7];
-}
-
-void push(CpuCore& cpu, long double value) {
-    cpu.fpu.top = (cpu.fpu.top - 1) & 7;
-    cpu.fpu.st[cpu.fpu.top] = value;
-    cpu.fpu.tag_valid |= 1u << cpu.fpu.top;
-}
-
-void pop(CpuCore& cpu) {
-    cpu.fpu.tag_valid &= ~(1u << cpu.fpu.top);
-    cpu.fpu.top = (cpu.fpu.top + 1) & 7;
-}
-
-std::uint16_t status_word(const CpuCore& cpu) {
-    return static_cast<std::uint16_t>((cpu.fpu.status & ~(7u << status_top_shift)) |
-                                      (cpu.fpu.top << status_top_shift));
-}
+using x87::check_fpu;
+using x87::pop;
+using x87::push;
+using x87::st;
+using x87::status_c0;
+using x87::status_c2;
+using x87::status_c3;
+using x87::status_top_shift;
+using x87::status_word;
 
 long double read_real(CpuCore& cpu, const DecodedOp& op) {
     const std::uint64_t address = cpu.linear_address(op);

@@ -1,0 +1,56 @@
+// x87 register stack helpers shared by the x87 handler files (Intel SDM Vol. 1, chapter 8).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/soft/cpu_core.hpp"
+
+namespace vessel::soft::x87 {
+
+/// x87 status word bits (Intel SDM Vol. 1, 8.1.3).
+constexpr std::uint16_t status_c0 = 1u << 8;
+constexpr std::uint16_t status_c1 = 1u << 9;
+constexpr std::uint16_t status_c2 = 1u << 10;
+constexpr std::uint16_t status_c3 = 1u << 14;
+constexpr std::uint16_t status_condition_mask = status_c0 | status_c1 | status_c2 | status_c3;
+constexpr std::uint16_t status_top_shift = 11;
+/// Control word: the six exception mask bits (Intel SDM Vol. 1, 8.1.5).
+constexpr std::uint16_t control_exception_masks = 0x3f;
+
+/// #NM when CR0.TS or CR0.EM says the FPU is not available (Intel SDM Vol. 3, 2.5).
+inline void check_fpu(CpuCore& cpu) {
+    if (cpu.cr0 & (x86::cr0::em | x86::cr0::ts)) cpu.raise(vector::device_not_available);
+}
+
+/// ST(i): the register i places below the top of the stack.
+inline long double& st(CpuCore& cpu, unsigned i) {
+    return cpu.fpu.st[(cpu.fpu.top + i) & 7];
+}
+inline bool st_empty(const CpuCore& cpu, unsigned i) {
+    return (cpu.fpu.tag_valid & (1u << ((cpu.fpu.top + i) & 7))) == 0;
+}
+
+inline void push(CpuCore& cpu, long double value) {
+    cpu.fpu.top = (cpu.fpu.top - 1) & 7;
+    cpu.fpu.st[cpu.fpu.top] = value;
+    cpu.fpu.tag_valid |= 1u << cpu.fpu.top;
+}
+
+inline void pop(CpuCore& cpu) {
+    cpu.fpu.tag_valid &= ~(1u << cpu.fpu.top);
+    cpu.fpu.top = (cpu.fpu.top + 1) & 7;
+}
+
+/// The status word with TOP in bits 13:11.
+inline std::uint16_t status_word(const CpuCore& cpu) {
+    return static_cast<std::uint16_t>((cpu.fpu.status & ~(7u << status_top_shift)) |
+                                      (cpu.fpu.top << status_top_shift));
+}
+
+/// Sets C0-C3 to `conditions` (a combination of the status_cN bits), leaving the rest.
+inline void set_conditions(CpuCore& cpu, std::uint16_t conditions) {
+    cpu.fpu.status = static_cast<std::uint16_t>((cpu.fpu.status & ~status_condition_mask) |
+                                                (conditions & status_condition_mask));
+}
+
+} // namespace vessel::soft::x87
