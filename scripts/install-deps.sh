@@ -2,7 +2,7 @@
 # Installs the Debian packages Vessel needs to build and test, only those missing.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev
-          libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libslirp-dev libglib2.0-dev
+          libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libslirp-dev libglib2.0-dev xz-utils
           busybox-static cpio curl bc)
 missing=()
 for package in "${packages[@]}"; do

@@ -24,7 +24,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
     run->add_option("-i,--initrd", options.config.initrd_path,
                     "Initial ramdisk (Linux) or first module (Multiboot)")
         ->type_name("FILE");
-    run->add_option("-c,--cmdline", options.config.command_line, "Kernel command line")
+    run->add_option("-c,--cmdline", options.config.command_line,
+                    "Kernel command line (Linux default: console=ttyS0)")
         ->type_name("STR");
     run->add_option("-e,--exec", options.exec_command,
                     "Run CMD in the default guest instead of a shell; exit with its status")
