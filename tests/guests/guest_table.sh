@@ -5,7 +5,7 @@
 GUEST_MEMORY_MIB=128
 GUEST_CPUS=1
 GUEST_NAMES=(hello multiboot_info fw_cfg port_io mmio_unbacked pit_irq reset triple_fault
-             long_mode paging exceptions apic_timer cpuid_msr legacy32)
+             long_mode paging exceptions apic_timer cpuid_msr legacy32 user_mode)
 
 guest_expectation() {
     case "$1" in

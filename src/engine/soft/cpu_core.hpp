@@ -316,8 +316,9 @@ class CpuCore {
     // ---- ports ----
     std::uint64_t port_in(std::uint16_t port, unsigned size);
     void port_out(std::uint16_t port, unsigned size, std::uint64_t value);
-    /// #GP unless CPL <= IOPL (no I/O permission bitmap support).
-    void check_io_privilege();
+    /// #GP(0) for an access to `size` ports from `port` when CPL > IOPL and the TSS I/O
+    /// permission bitmap does not allow every one of them.
+    void check_io_privilege(std::uint16_t port, unsigned size);
 
     // ---- exceptions (implemented in interrupt_delivery.cpp) ----
     [[noreturn]] void raise(std::uint8_t vector_number) {

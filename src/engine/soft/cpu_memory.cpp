@@ -336,8 +336,21 @@ void CpuCore::set_reg_sized(unsigned size, unsigned index, std::uint64_t value) 
     }
 }
 
-void CpuCore::check_io_privilege() {
-    if (protected_mode() && cpl > ((rflags >> 12) & 3)) raise(vector::general_protection, 0);
+void CpuCore::check_io_privilege(std::uint16_t port, unsigned size) {
+    if (!protected_mode() || cpl <= ((rflags >> 12) & 3)) return;
+    // Intel SDM Vol. 1, 19.5.2: the I/O map base is the 16-bit field at TSS offset 102; the
+    // bits of every accessed port must be clear, and the two bytes read must lie within the TSS.
+    constexpr std::uint8_t tss_available = 9, tss_busy = 11; // 32-bit or 64-bit TSS types
+    constexpr std::uint32_t io_map_base_offset = 102;
+    const bool usable_tss =
+        !tr.unusable && tr.system && (tr.type == tss_available || tr.type == tss_busy);
+    if (!usable_tss || tr.limit < io_map_base_offset + 1) raise(vector::general_protection, 0);
+    const auto map_base = static_cast<std::uint32_t>(read_system<2>(tr.base + io_map_base_offset));
+    const std::uint32_t byte = map_base + port / 8u;
+    if (byte + 1 > tr.limit) raise(vector::general_protection, 0);
+    const std::uint64_t bits = read_system<2>(tr.base + byte);
+    const std::uint64_t wanted = ((std::uint64_t{1} << size) - 1) << (port % 8u);
+    if (bits & wanted) raise(vector::general_protection, 0);
 }
 
 std::uint64_t CpuCore::port_in(std::uint16_t port, unsigned size) {

@@ -15,7 +15,8 @@ constexpr std::uint64_t rep_batch = 4096;
 template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& op) {
     const unsigned address_size = op.memory.address_size;
     const std::uint64_t mask = size_mask(address_size);
-    if (K == StringOp::Ins || K == StringOp::Outs) cpu.check_io_privilege();
+    if (K == StringOp::Ins || K == StringOp::Outs)
+        cpu.check_io_privilege(static_cast<std::uint16_t>(cpu.gpr[x86::rdx]), S);
     std::uint64_t count = cpu.gpr[x86::rcx] & mask;
     if (op.rep && count == 0) return;
     const std::int64_t step = (cpu.rflags & x86::rflags::df) ? -static_cast<std::int64_t>(S) : S;

@@ -329,11 +329,11 @@ void op_hlt(CpuCore& cpu, const DecodedOp&) {
 }
 
 void op_in(CpuCore& cpu, const DecodedOp& op) {
-    cpu.check_io_privilege();
     const auto port = static_cast<std::uint16_t>(op.operands[1].kind == OperandKind::Immediate
                                                      ? op.immediate & 0xff
                                                      : cpu.gpr[x86::rdx] & 0xffff);
     const unsigned size = op.operands[0].size;
+    cpu.check_io_privilege(port, size);
     const std::uint64_t value = cpu.port_in(port, size);
     if (size == 1)
         cpu.set_reg<1>(x86::rax, value);
@@ -345,11 +345,11 @@ void op_in(CpuCore& cpu, const DecodedOp& op) {
 }
 
 void op_out(CpuCore& cpu, const DecodedOp& op) {
-    cpu.check_io_privilege();
     const auto port = static_cast<std::uint16_t>(op.operands[0].kind == OperandKind::Immediate
                                                      ? op.immediate & 0xff
                                                      : cpu.gpr[x86::rdx] & 0xffff);
     const unsigned size = op.operands[1].size;
+    cpu.check_io_privilege(port, size);
     cpu.port_out(port, size, cpu.gpr[x86::rax] & size_mask(size));
     cpu.exit_block = true;
 }
