@@ -12,12 +12,10 @@
 #include "api/machine_configuration.hpp"
 #include "api/metrics.hpp"
 #include "api/vm_controller.hpp"
+#include "base/version.hpp"
 #include "vm/machine_config.hpp"
 
 namespace vessel::api {
-
-/// Vessel's version as GET / and GET /version report it.
-inline constexpr std::string_view vessel_version = "0.1.0";
 
 /// The pre-boot resources and the request handlers. Handlers never run concurrently (the
 /// server handles one request at a time) and every failure is a 400 with a fault message

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.hpp"
+#include "base/version.hpp"
 #include "cli/api_command.hpp"
 #include "cli/run_command.hpp"
 #include "devices/exit_request.hpp"
@@ -11,6 +12,9 @@ int main(int argc, char** argv) {
     // Either `vessel run ...` or Firecracker-style `vessel --api-sock PATH` /
     // `vessel --config-file FILE --no-api`.
     app.require_subcommand(0, 1);
+    app.set_version_flag("--version", fmt::format("vessel {} (Firecracker-compatible API; "
+                                                  "engines: kvm, soft)",
+                                                  vessel::vessel_version));
     std::string log_level = "info";
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

@@ -13,10 +13,12 @@ namespace vessel {
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
     auto* run = app.add_subcommand("run", "Boot a guest; its serial console is this terminal");
-    run->footer("Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off "
-                "or Ctrl-A x,\n2 for bad options or inputs, 4 on triple fault, 6 on engine "
-                "error, 130 on SIGINT/SIGTERM.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
-                "Ctrl-A.");
+    run->footer(
+        "Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off "
+        "or Ctrl-A x,\n2 for bad options or inputs, 4 on triple fault, 6 on engine "
+        "error, 8 on a guest kernel panic, 130 on SIGINT/SIGTERM; with --exec, the command's "
+        "status.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
+        "Ctrl-A.");
     run->add_option("-k,--kernel", options.config.kernel_path,
                     "Kernel to boot: Linux bzImage or Multiboot v1 ELF (default: the Debian "
                     "guest built by `make guest`)")

@@ -68,6 +68,11 @@ if grep -q -- "--kernel" "$work/help" && grep -q -- "--engine" "$work/help"; the
 else
   echo "FAIL help: $(head -c 300 "$work/help")"; failed=$((failed + 1))
 fi
+if timeout 10 "$vessel" --version 2>&1 | grep -qE '^vessel [0-9]+\.[0-9]+\.[0-9]+'; then
+  echo "ok   version"; passed=$((passed + 1))
+else
+  echo "FAIL version: $("$vessel" --version 2>&1 | head -c 200)"; failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
