@@ -180,7 +180,7 @@ Result<void> ApiHandlers::start_instance() {
     MachineConfig config;
     config.kernel_path = m_boot_source->kernel_image_path;
     config.initrd_path = m_boot_source->initrd_path.value_or("");
-    config.command_line = m_boot_source->boot_args.value_or("");
+    config.command_line = m_boot_source->guest_command_line();
     config.memory_size = m_machine.mem_size_mib << 20;
     config.cpu_count = m_machine.vcpu_count;
     config.engine = m_options.engine;

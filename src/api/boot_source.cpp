@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "api/json_fields.hpp"
+#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 
 namespace vessel::api {
@@ -41,6 +42,31 @@ nlohmann::json BootSource::to_json() const {
     json["initrd_path"] = initrd_path ? nlohmann::json(*initrd_path) : nlohmann::json();
     json["boot_args"] = boot_args ? nlohmann::json(*boot_args) : nlohmann::json();
     return json;
+}
+
+std::string BootSource::guest_command_line() const {
+    if (!boot_args) return {};
+    std::string result;
+    bool dropped = false;
+    std::size_t position = 0;
+    while (position < boot_args->size()) {
+        const std::size_t start = boot_args->find_first_not_of(' ', position);
+        if (start == std::string::npos) break;
+        std::size_t end = boot_args->find(' ', start);
+        if (end == std::string::npos) end = boot_args->size();
+        const std::string_view word(boot_args->data() + start, end - start);
+        if (word == "pci=off") {
+            dropped = true;
+        } else {
+            if (!result.empty()) result += ' ';
+            result += word;
+        }
+        position = end;
+    }
+    if (dropped)
+        log::info("boot-source: dropping pci=off from boot_args: Vessel's virtio devices are on "
+                  "PCI");
+    return result;
 }
 
 } // namespace vessel::api

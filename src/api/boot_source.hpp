@@ -18,6 +18,10 @@ struct BootSource {
     std::optional<std::string> boot_args;
 
     static Result<BootSource> from_json(const nlohmann::json& body);
+    /// The command line the guest gets: boot_args without "pci=off". Firecracker's examples
+    /// pass pci=off because its virtio devices are MMIO; Vessel's are PCI, so keeping it would
+    /// hide every drive and network interface from the guest.
+    std::string guest_command_line() const;
     nlohmann::json to_json() const;
 };
 
