@@ -1,0 +1,110 @@
+// Robustness: random bytes run as guest code (real mode and 32-bit protected mode at CPL 0,
+// with exception handlers that are random too) must only ever end in a VcpuExit: never a
+// crash, an escaped C++ exception or a hang. A watchdog kick ends guests that loop.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "engine/soft/soft_test_machine.hpp"
+
+namespace vessel::soft::testing {
+namespace {
+
+constexpr std::uint64_t handler_region = 0x20000;
+constexpr std::size_t code_bytes = 4096;
+
+/// Kicks the vCPU if run() has not returned within `limit`.
+class Watchdog {
+  public:
+    Watchdog(Vcpu& vcpu, std::chrono::milliseconds limit)
+        : m_thread([this, &vcpu, limit] {
+              std::unique_lock lock(m_mutex);
+              if (!m_done.wait_for(lock, limit, [this] { return m_finished; })) vcpu.kick();
+          }) {}
+    ~Watchdog() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_finished = true;
+        }
+        m_done.notify_all();
+        m_thread.join();
+    }
+
+  private:
+    std::mutex m_mutex;
+    std::condition_variable m_done;
+    bool m_finished{false};
+    std::thread m_thread;
+};
+
+std::vector<std::uint8_t> random_bytes(std::mt19937_64& random, std::size_t count) {
+    std::vector<std::uint8_t> bytes(count);
+    for (auto& byte : bytes)
+        byte = static_cast<std::uint8_t>(random());
+    return bytes;
+}
+
+void run_random_guest(std::uint64_t seed, bool protected_mode) {
+    std::mt19937_64 random(seed);
+    SoftTestMachine machine;
+    if (protected_mode) {
+        machine.install_gdt();
+        for (unsigned vector = 0; vector < 256; ++vector)
+            machine.set_idt_gate(vector, handler_region + 16 * (random() % 256));
+    } else {
+        machine.state.cr0 = x86::cr0::et;
+        machine.state.cs = x86::SegmentRegister{};
+        machine.state.ds = machine.state.es = machine.state.ss = x86::SegmentRegister{};
+        machine.state.cs.type = 0xb;
+        // Real-mode IVT at 0: every vector points somewhere into the random handler region.
+        for (unsigned vector = 0; vector < 256; ++vector) {
+            const auto offset = static_cast<std::uint16_t>(16 * (random() % 256));
+            const std::uint32_t entry = offset | (handler_region >> 4) << 16;
+            ASSERT_TRUE(machine.memory.write(4 * vector, entry));
+        }
+        machine.state.gpr[x86::rsp] = 0x7000;
+    }
+    machine.load(SoftTestMachine::code_address, random_bytes(random, code_bytes));
+    machine.load(handler_region, random_bytes(random, code_bytes));
+    machine.state.rflags |= random() & 0xcd5; // some arithmetic flags, maybe IF
+    for (int index = 0; index < 8; ++index)
+        if (index != x86::rsp) machine.state.gpr[index] = random() & 0xffffffff;
+    // Two slices: the second resumes a kicked guest from the state the first left behind.
+    for (int slice = 0; slice < 2; ++slice) {
+        VcpuExit exit;
+        {
+            Watchdog watchdog(*machine.vcpu, std::chrono::milliseconds(10));
+            exit = machine.run();
+        }
+        machine.vcpu->clear_kick();
+        if (exit.kind != VcpuExit::Kind::Kicked) return;
+    }
+}
+
+/// VESSEL_RANDOM_CODE_RUNS overrides the bounded default for long runs.
+std::uint64_t run_count() {
+    const char* text = std::getenv("VESSEL_RANDOM_CODE_RUNS");
+    return text != nullptr ? std::strtoull(text, nullptr, 10) : 100;
+}
+
+TEST(SoftEngineRobustness, RandomProtectedModeCodeEndsInAnExit) {
+    for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
+        SCOPED_TRACE(seed);
+        run_random_guest(seed, true);
+    }
+}
+
+TEST(SoftEngineRobustness, RandomRealModeCodeEndsInAnExit) {
+    for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
+        SCOPED_TRACE(seed);
+        run_random_guest(seed, false);
+    }
+}
+
+} // namespace
+} // namespace vessel::soft::testing
