@@ -192,6 +192,14 @@ template <unsigned S, Unary K> void op_unary(CpuCore& cpu, const DecodedOp& op) 
 
 template <unsigned S> void op_xadd(CpuCore& cpu, const DecodedOp& op) {
     const std::uint64_t s = read_operand<S>(cpu, op, 1);
+    if (op.operands[0].kind != OperandKind::Memory) {
+        // The destination is written last, so xadd eax, eax leaves the sum (Intel SDM Vol. 2).
+        const std::uint64_t d = read_operand<S>(cpu, op, 0);
+        const std::uint64_t sum = compute<S, Alu::Add>(cpu, d, s, false);
+        write_operand<S>(cpu, op, 1, d);
+        write_operand<S>(cpu, op, 0, sum);
+        return;
+    }
     std::uint64_t old = 0;
     read_modify_write<S>(cpu, op, [&](std::uint64_t d) {
         old = d;
@@ -275,13 +283,21 @@ template <unsigned S> void op_cmpxchg_double(CpuCore& cpu, const DecodedOp& op) 
 
 enum class Shift { Rol, Ror, Rcl, Rcr, Shl, Shr, Sar };
 
+/// A shift by a masked count of 0 changes nothing, but hardware still writes a register
+/// destination: a 32-bit one gets its upper half cleared (memory is only read).
+template <unsigned S> void write_back_unchanged(CpuCore& cpu, const DecodedOp& op) {
+    const std::uint64_t value = read_operand<S>(cpu, op, 0);
+    if (S == 4 && op.operands[0].kind == OperandKind::Gpr) write_operand<S>(cpu, op, 0, value);
+}
+
 template <unsigned S, Shift K> void op_shift(CpuCore& cpu, const DecodedOp& op) {
     constexpr unsigned bits = 8 * S;
     unsigned count = static_cast<unsigned>(read_operand<1>(cpu, op, 1)) & (S == 8 ? 63 : 31);
     if (op.operands[1].kind == OperandKind::None) count = 1;
     if (count == 0) {
-        // Still a memory access (and possible fault) but no change.
-        read_operand<S>(cpu, op, 0);
+        // Still a memory access (and possible fault) but no change, except that a 32-bit
+        // register destination is written back, which clears its upper half as on hardware.
+        write_back_unchanged<S>(cpu, op);
         return;
     }
     const std::uint64_t old_flags = cpu.flags();
@@ -357,7 +373,10 @@ template <unsigned S, Shift K> void op_shift(CpuCore& cpu, const DecodedOp& op) 
 template <unsigned S, bool Left> void op_double_shift(CpuCore& cpu, const DecodedOp& op) {
     constexpr unsigned bits = 8 * S;
     const unsigned count = static_cast<unsigned>(read_operand<1>(cpu, op, 2)) & (S == 8 ? 63 : 31);
-    if (count == 0) return;
+    if (count == 0) {
+        write_back_unchanged<S>(cpu, op);
+        return;
+    }
     const std::uint64_t s = read_operand<S>(cpu, op, 1);
     std::uint64_t new_flags = cpu.flags();
     read_modify_write<S>(cpu, op, [&](std::uint64_t d) -> std::uint64_t {

@@ -1,0 +1,36 @@
+// EngineRunner: runs sequences in Vessel's software CPU (64-bit mode, CPL 3, 4 KiB pages mapping
+// exactly the code and data pages the native child maps).
+#pragma once
+
+#include <memory>
+
+#include "base/result.hpp"
+#include "devices/bus.hpp"
+#include "engine/soft/code_pages.hpp"
+#include "engine/soft/cpu_core.hpp"
+#include "engine/soft/interpreter.hpp"
+#include "machine_state.hpp"
+#include "memory/guest_memory.hpp"
+#include "sequence_generator.hpp"
+
+namespace vessel::difftest {
+
+class EngineRunner {
+  public:
+    static Result<std::unique_ptr<EngineRunner>> create();
+
+    MachineState run(const Sequence& sequence);
+
+  private:
+    explicit EngineRunner(GuestMemory memory);
+    Result<void> build_page_tables();
+
+    GuestMemory m_memory;
+    Bus m_io_bus{"difftest io"};
+    Bus m_mmio_bus{"difftest mmio"};
+    soft::CodePages m_code_pages;
+    std::unique_ptr<soft::CpuCore> m_cpu;
+    std::unique_ptr<soft::Interpreter> m_interpreter;
+};
+
+} // namespace vessel::difftest
