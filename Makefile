@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format
+.PHONY: all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format \
+	difftest difftest-long
 
 all: build
 
@@ -41,6 +42,15 @@ api-test: build
 	tests/api/run_api_tests.sh $(BUILD)
 
 test: unit-test cli-test guest-test api-test linux-test asan
+
+# The software CPU against the host CPU on generated instruction sequences (tools/difftest).
+# unit-test already runs the CI size through ctest; these run it alone and at length.
+DIFFTEST_SEED ?= 1
+difftest: build
+	$(BUILD)/vessel_difftest --seed $(DIFFTEST_SEED) --count 20000
+
+difftest-long: build
+	$(BUILD)/vessel_difftest --seed $(DIFFTEST_SEED) --count 1000000 --max-reports 20
 
 # The unit tests again under AddressSanitizer and UBSan.
 asan: deps

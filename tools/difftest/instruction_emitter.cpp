@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::uint8_t rex_base = 0x40;
 constexpr std::uint8_t rex_w_bit = 0x08, rex_r_bit = 0x04, rex_x_bit = 0x02, rex_b_bit = 0x01;
-constexpr unsigned sib_follows = 4;   ///< ModRM.rm value that announces a SIB byte
+constexpr unsigned sib_follows = 4;    ///< ModRM.rm value that announces a SIB byte
 constexpr unsigned no_base_or_rip = 5; ///< ModRM.rm / SIB.base value meaning disp32 (mod 00)
 constexpr unsigned no_index = 4;       ///< SIB.index value meaning none
 
@@ -53,21 +53,21 @@ void InstructionEmitter::emit(const Encoding& encoding) {
         // No base: SIB with base 101 and mod 00 means [index * scale + disp32].
         m_code.push_back(modrm(0, encoding.reg_field, sib_follows));
         const unsigned index = rm.index ? *rm.index : no_index;
-        m_code.push_back(
-            static_cast<std::uint8_t>(scale_bits(rm.scale) << 6 | (index & 7) << 3 | no_base_or_rip));
+        m_code.push_back(static_cast<std::uint8_t>(scale_bits(rm.scale) << 6 | (index & 7) << 3 |
+                                                   no_base_or_rip));
         immediate(4, static_cast<std::uint64_t>(rm.displacement));
     } else {
         const unsigned base = *rm.base;
         // mod 00 with base 101 (rbp/r13) means something else: give those a zero disp8.
         const unsigned mod = rm.displacement == 0 && (base & 7) != no_base_or_rip ? 0
-                             : fits_int8(rm.displacement)                        ? 1
-                                                                                 : 2;
+                             : fits_int8(rm.displacement)                         ? 1
+                                                                                  : 2;
         const bool sib = rm.index.has_value() || (base & 7) == sib_follows;
         m_code.push_back(modrm(mod, encoding.reg_field, sib ? sib_follows : base));
         if (sib) {
             const unsigned index = rm.index ? *rm.index : no_index;
-            m_code.push_back(
-                static_cast<std::uint8_t>(scale_bits(rm.scale) << 6 | (index & 7) << 3 | (base & 7)));
+            m_code.push_back(static_cast<std::uint8_t>(scale_bits(rm.scale) << 6 |
+                                                       (index & 7) << 3 | (base & 7)));
         }
         if (mod == 1) immediate(1, static_cast<std::uint64_t>(rm.displacement));
         if (mod == 2) immediate(4, static_cast<std::uint64_t>(rm.displacement));

@@ -43,11 +43,15 @@ void SequenceGenerator::arithmetic_logic() {
         encoding =
             sized(size, {by_size(size, static_cast<std::uint8_t>(operation * 8 + 2))}, legacy);
         encoding.rm = source(size, legacy);
-        encoding.reg_field = operation == 7 ? source_register(size, legacy)
-                                            : destination_register(size, legacy);
+        encoding.reg_field =
+            operation == 7 ? source_register(size, legacy) : destination_register(size, legacy);
     } else if (form == 2) { // r/m, imm (80/81/83)
         const bool short_immediate = size != 1 && chance(50);
-        encoding = sized(size, {size == 1 ? std::uint8_t{0x80} : short_immediate ? std::uint8_t{0x83} : std::uint8_t{0x81}}, legacy);
+        encoding = sized(size,
+                         {size == 1         ? std::uint8_t{0x80}
+                          : short_immediate ? std::uint8_t{0x83}
+                                            : std::uint8_t{0x81}},
+                         legacy);
         encoding.rm = operation == 7 ? source(size, legacy) : destination(size, legacy);
         encoding.reg_field = operation;
         encoding.immediate_size = short_immediate ? 1 : immediate_size(size);
@@ -124,7 +128,8 @@ void SequenceGenerator::multiply() {
     } else { // imul reg, r/m, imm (69 / 6B)
         const unsigned size = pick_wide_size();
         const bool short_immediate = chance(50);
-        Encoding encoding = sized(size, {short_immediate ? std::uint8_t{0x6b} : std::uint8_t{0x69}}, false);
+        Encoding encoding =
+            sized(size, {short_immediate ? std::uint8_t{0x6b} : std::uint8_t{0x69}}, false);
         encoding.rm = source(size, false);
         encoding.reg_field = destination_register(size, false);
         encoding.immediate_size = short_immediate ? 1 : immediate_size(size);
@@ -158,7 +163,8 @@ void SequenceGenerator::divide() {
         unsigned scratch;
         do
             scratch = destination_register(8, false);
-        while (scratch == rax_register || scratch == rdx_register || uses_register(encoding.rm, scratch));
+        while (scratch == rax_register || scratch == rdx_register ||
+               uses_register(encoding.rm, scratch));
         set_register(scratch, divisor);
         Encoding store = sized(size, {by_size(size, 0x88)}, scratch < 4);
         store.reg_field = scratch;
@@ -263,7 +269,8 @@ void SequenceGenerator::double_shift() {
     unsigned count = static_cast<unsigned>(random(size == 8 ? 64 : 32));
     if (chance(20)) count = 1;
     if (size == 2 && (count & 31) > 16) count &= 15; // wider counts give undefined results
-    Encoding encoding = sized(size, {0x0f, static_cast<std::uint8_t>((left ? 0xa4 : 0xac) + by_cl)}, false);
+    Encoding encoding =
+        sized(size, {0x0f, static_cast<std::uint8_t>((left ? 0xa4 : 0xac) + by_cl)}, false);
     encoding.rm = destination(size, false);
     encoding.reg_field = source_register(size, false);
     if (by_cl) {
@@ -301,7 +308,8 @@ void SequenceGenerator::bit_test() {
             do
                 offset_register = destination_register(8, false);
             while (uses_register(encoding.rm, offset_register));
-            set_register(offset_register, static_cast<std::uint64_t>(static_cast<std::int64_t>(random(768)) - 256));
+            set_register(offset_register,
+                         static_cast<std::uint64_t>(static_cast<std::int64_t>(random(768)) - 256));
             encoding.reg_field = offset_register;
         } else {
             encoding.reg_field = source_register(size, false);
@@ -317,7 +325,8 @@ void SequenceGenerator::bit_test() {
 void SequenceGenerator::bit_scan() {
     // bsf 0F BC, bsr 0F BD (no F3 prefix: tzcnt/lzcnt are not in the engine's CPUID).
     const unsigned size = pick_wide_size();
-    Encoding encoding = sized(size, {0x0f, static_cast<std::uint8_t>(chance(50) ? 0xbc : 0xbd)}, false);
+    Encoding encoding =
+        sized(size, {0x0f, static_cast<std::uint8_t>(chance(50) ? 0xbc : 0xbd)}, false);
     encoding.rm = source(size, false);
     encoding.reg_field = destination_register(size, false);
     emit(encoding);
@@ -349,7 +358,8 @@ void SequenceGenerator::extend_move() {
     const bool sign = kind >= 2;
     const unsigned size = from_byte ? pick_wide_size() : (chance(50) ? 4 : 8);
     const bool legacy = from_byte && size != 8 && chance(50);
-    Encoding encoding = sized(size, {0x0f, static_cast<std::uint8_t>((sign ? 0xbe : 0xb6) + !from_byte)}, false);
+    Encoding encoding =
+        sized(size, {0x0f, static_cast<std::uint8_t>((sign ? 0xbe : 0xb6) + !from_byte)}, false);
     encoding.force_rex = from_byte && !legacy;
     encoding.rm = source(from_byte ? 1 : 2, legacy);
     if (legacy) {

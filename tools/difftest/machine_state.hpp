@@ -36,8 +36,8 @@ struct MachineState {
     std::array<std::uint8_t, layout::data_size> data{};
 
     Outcome outcome{Outcome::Completed};
-    std::uint8_t vector{0};  ///< exception vector when Faulted (6 = the terminating ud2)
-    std::string message;     ///< why it Crashed
+    std::uint8_t vector{0}; ///< exception vector when Faulted (6 = the terminating ud2)
+    std::string message;    ///< why it Crashed
 };
 
 } // namespace vessel::difftest

@@ -25,7 +25,7 @@ namespace {
 
 constexpr int child_timeout_ms = 5000;
 constexpr rlim_t child_cpu_seconds = 600;
-constexpr std::uint32_t xsave_magic = 0x46505853;   ///< FP_XSTATE_MAGIC1 (Linux sigcontext.h)
+constexpr std::uint32_t xsave_magic = 0x46505853;      ///< FP_XSTATE_MAGIC1 (Linux sigcontext.h)
 constexpr std::uint64_t xsave_sse_component = 1u << 1; ///< XSTATE_BV bit for the XMM registers
 constexpr std::size_t legacy_fxsave_size = 512;
 /// struct _fpx_sw_bytes sits in the FXSAVE area's last 48 bytes (Linux sigcontext.h).
@@ -113,9 +113,9 @@ void child_signal(int signal, siginfo_t*, void* raw_context) {
                            PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED_NOREPLACE, code_fd, 0);
     auto* code_writer = static_cast<std::uint8_t*>(
         mmap(nullptr, layout::code_size, PROT_READ | PROT_WRITE, MAP_SHARED, code_fd, 0));
-    void* data = mmap(reinterpret_cast<void*>(layout::data_address), layout::data_size,
-                      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                      -1, 0);
+    void* data =
+        mmap(reinterpret_cast<void*>(layout::data_address), layout::data_size,
+             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (code_view != reinterpret_cast<void*>(layout::code_address) || code_writer == MAP_FAILED ||
         data != reinterpret_cast<void*>(layout::data_address))
         child_exit(3);
@@ -123,7 +123,7 @@ void child_signal(int signal, siginfo_t*, void* raw_context) {
     alternate.ss_sp = child_alternate_stack;
     alternate.ss_size = sizeof child_alternate_stack;
     if (sigaltstack(&alternate, nullptr) != 0) child_exit(4);
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_sigaction = child_signal;
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
@@ -231,7 +231,8 @@ MachineState NativeRunner::run(const Sequence& sequence) {
         close(m_job_fd);
         close(m_done_fd);
         m_child = -1;
-        if (auto started = start_child(); !started) result.message += "; " + started.error().message;
+        if (auto started = start_child(); !started)
+            result.message += "; " + started.error().message;
         return result;
     }
     const RegisterFile& end = exchange.end;

@@ -21,10 +21,10 @@ std::uint64_t mix(std::uint64_t value) {
 }
 
 std::uint64_t float_pattern(std::mt19937_64& random, bool is_double) {
-    static const double doubles[] = {0.0, -0.0, 1.0, -1.5, 3.25, 1e10, -1e-10, 0.1,
-                                     2.5, 1e300, 4.9e-324, 65536.0, -2147483648.0, 0.5};
-    static const float floats[] = {0.0f,    -0.0f, 1.0f,    -1.5f,  3.25f,  1e10f, -1e-10f,
-                                   0.1f,    2.5f,  1e38f,   1e-45f, 65536.0f, -2147483648.0f, 0.5f};
+    static const double doubles[] = {0.0, -0.0, 1.0,   -1.5,     3.25,    1e10,          -1e-10,
+                                     0.1, 2.5,  1e300, 4.9e-324, 65536.0, -2147483648.0, 0.5};
+    static const float floats[] = {0.0f, -0.0f, 1.0f,  -1.5f,  3.25f,    1e10f,          -1e-10f,
+                                   0.1f, 2.5f,  1e38f, 1e-45f, 65536.0f, -2147483648.0f, 0.5f};
     const std::uint64_t choice = random() % 20;
     if (is_double) {
         if (choice < 14) {
@@ -32,7 +32,8 @@ std::uint64_t float_pattern(std::mt19937_64& random, bool is_double) {
             std::memcpy(&bits, &doubles[choice], 8);
             return bits;
         }
-        if (choice < 16) return 0x7ff0000000000000 | (choice == 15 ? 0x8000000000001 : 0); // inf, NaN
+        if (choice < 16)
+            return 0x7ff0000000000000 | (choice == 15 ? 0x8000000000001 : 0); // inf, NaN
         return random();
     }
     std::uint64_t result = 0;
@@ -117,8 +118,8 @@ RegisterOrMemory SequenceGenerator::memory_operand(unsigned size, bool legacy_by
     const std::uint64_t form = random(legacy_bytes ? 2 : 4);
     if (form == 0) return RegisterOrMemory::absolute(target);
     if (form == 1) return RegisterOrMemory::rip_target(target);
-    const auto displacement =
-        static_cast<std::int64_t>(target) - static_cast<std::int64_t>(layout::data_base_register_value);
+    const auto displacement = static_cast<std::int64_t>(target) -
+                              static_cast<std::int64_t>(layout::data_base_register_value);
     if (form == 2) return RegisterOrMemory::based(data_base_register, displacement);
     // [r15 + index * scale + disp] with the index register set just before.
     unsigned index = destination_register(8, false);

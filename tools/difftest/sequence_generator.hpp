@@ -18,8 +18,7 @@ namespace flag {
 constexpr std::uint64_t cf = 1u << 0, pf = 1u << 2, af = 1u << 4, zf = 1u << 6, sf = 1u << 7,
                         of = 1u << 11;
 constexpr std::uint64_t arithmetic = cf | pf | af | zf | sf | of;
-constexpr std::uint64_t df = 1u << 10, if_ = 1u << 9, iopl = 3u << 12, nt = 1u << 14,
-                        id = 1u << 21;
+constexpr std::uint64_t df = 1u << 10, if_ = 1u << 9, iopl = 3u << 12, nt = 1u << 14, id = 1u << 21;
 /// The RFLAGS bits compared between native and engine (minus undefined ones): RF and the
 /// VM/VIF/VIP bits are left out (the kernel may set RF in a signal frame after a fault).
 constexpr std::uint64_t compared = arithmetic | df | if_ | iopl | nt | id;

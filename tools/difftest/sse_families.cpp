@@ -28,37 +28,37 @@ struct XmmForm {
 constexpr unsigned any = 1, aligned = 16;
 
 const XmmForm move_forms[] = {
-    {0x00, 0x28, 16, aligned},                      // movaps
-    {0x00, 0x29, 16, aligned, Shape::Store},        // movaps
-    {0x66, 0x28, 16, aligned},                      // movapd
-    {0x66, 0x29, 16, aligned, Shape::Store},        // movapd
-    {0x66, 0x6f, 16, aligned},                      // movdqa
-    {0x66, 0x7f, 16, aligned, Shape::Store},        // movdqa
-    {0x00, 0x10, 16, any},                          // movups
-    {0x00, 0x11, 16, any, Shape::Store},            // movups
-    {0x66, 0x10, 16, any},                          // movupd
-    {0x66, 0x11, 16, any, Shape::Store},            // movupd
-    {0xf3, 0x6f, 16, any},                          // movdqu
-    {0xf3, 0x7f, 16, any, Shape::Store},            // movdqu
-    {0xf3, 0x10, 4, any},                           // movss
-    {0xf3, 0x11, 4, any, Shape::Store},             // movss
-    {0xf2, 0x10, 8, any},                           // movsd
-    {0xf2, 0x11, 8, any, Shape::Store},             // movsd
-    {0xf3, 0x7e, 8, any},                           // movq xmm, xmm/m64
-    {0x66, 0xd6, 8, any, Shape::Store},             // movq xmm/m64, xmm
-    {0x00, 0x12, 16, any, Shape::RegistersOnly},    // movhlps
-    {0x00, 0x16, 16, any, Shape::RegistersOnly},    // movlhps
-    {0x00, 0x12, 8, any, Shape::LoadMemory},        // movlps
-    {0x00, 0x13, 8, any, Shape::StoreMemory},       // movlps
-    {0x00, 0x16, 8, any, Shape::LoadMemory},        // movhps
-    {0x00, 0x17, 8, any, Shape::StoreMemory},       // movhps
-    {0x66, 0x12, 8, any, Shape::LoadMemory},        // movlpd
-    {0x66, 0x13, 8, any, Shape::StoreMemory},       // movlpd
-    {0x66, 0x16, 8, any, Shape::LoadMemory},        // movhpd
-    {0x66, 0x17, 8, any, Shape::StoreMemory},       // movhpd
-    {0x66, 0xe7, 16, aligned, Shape::StoreMemory},  // movntdq
-    {0x00, 0x2b, 16, aligned, Shape::StoreMemory},  // movntps
-    {0x66, 0x2b, 16, aligned, Shape::StoreMemory},  // movntpd
+    {0x00, 0x28, 16, aligned},                     // movaps
+    {0x00, 0x29, 16, aligned, Shape::Store},       // movaps
+    {0x66, 0x28, 16, aligned},                     // movapd
+    {0x66, 0x29, 16, aligned, Shape::Store},       // movapd
+    {0x66, 0x6f, 16, aligned},                     // movdqa
+    {0x66, 0x7f, 16, aligned, Shape::Store},       // movdqa
+    {0x00, 0x10, 16, any},                         // movups
+    {0x00, 0x11, 16, any, Shape::Store},           // movups
+    {0x66, 0x10, 16, any},                         // movupd
+    {0x66, 0x11, 16, any, Shape::Store},           // movupd
+    {0xf3, 0x6f, 16, any},                         // movdqu
+    {0xf3, 0x7f, 16, any, Shape::Store},           // movdqu
+    {0xf3, 0x10, 4, any},                          // movss
+    {0xf3, 0x11, 4, any, Shape::Store},            // movss
+    {0xf2, 0x10, 8, any},                          // movsd
+    {0xf2, 0x11, 8, any, Shape::Store},            // movsd
+    {0xf3, 0x7e, 8, any},                          // movq xmm, xmm/m64
+    {0x66, 0xd6, 8, any, Shape::Store},            // movq xmm/m64, xmm
+    {0x00, 0x12, 16, any, Shape::RegistersOnly},   // movhlps
+    {0x00, 0x16, 16, any, Shape::RegistersOnly},   // movlhps
+    {0x00, 0x12, 8, any, Shape::LoadMemory},       // movlps
+    {0x00, 0x13, 8, any, Shape::StoreMemory},      // movlps
+    {0x00, 0x16, 8, any, Shape::LoadMemory},       // movhps
+    {0x00, 0x17, 8, any, Shape::StoreMemory},      // movhps
+    {0x66, 0x12, 8, any, Shape::LoadMemory},       // movlpd
+    {0x66, 0x13, 8, any, Shape::StoreMemory},      // movlpd
+    {0x66, 0x16, 8, any, Shape::LoadMemory},       // movhpd
+    {0x66, 0x17, 8, any, Shape::StoreMemory},      // movhpd
+    {0x66, 0xe7, 16, aligned, Shape::StoreMemory}, // movntdq
+    {0x00, 0x2b, 16, aligned, Shape::StoreMemory}, // movntps
+    {0x66, 0x2b, 16, aligned, Shape::StoreMemory}, // movntpd
 };
 
 /// 66 0F xx xmm, xmm/m128 packed integer operations.
@@ -68,8 +68,8 @@ const std::uint8_t integer_opcodes[] = {
     0xdb, 0xdf, 0xeb, 0xef,                         // pand pandn por pxor
     0x74, 0x75, 0x76, 0x64, 0x65, 0x66,             // pcmpeq b w d, pcmpgt b w d
     0xd5, 0xe5, 0xe4, 0xf4, 0xf5,                   // pmullw pmulhw pmulhuw pmuludq pmaddwd
-    0xe0, 0xe3, 0xee, 0xde, 0xea, 0xda, 0xf6,       // pavgb pavgw pmaxsw pmaxub pminsw pminub psadbw
-    0x63, 0x6b, 0x67,                               // packsswb packssdw packuswb
+    0xe0, 0xe3, 0xee, 0xde, 0xea, 0xda, 0xf6, // pavgb pavgw pmaxsw pmaxub pminsw pminub psadbw
+    0x63, 0x6b, 0x67,                         // packsswb packssdw packuswb
     0x60, 0x61, 0x62, 0x6c, 0x68, 0x69, 0x6a, 0x6d, // punpckl bw wd dq qdq, punpckh ...
     0xf1, 0xf2, 0xf3, 0xd1, 0xd2, 0xd3, 0xe1, 0xe2, // psll/psrl w d q, psra w d (by xmm/m128)
 };
@@ -87,14 +87,14 @@ const XmmForm shuffle_forms[] = {
 };
 
 const XmmForm convert_forms[] = {
-    {0xf3, 0x5a, 4, any},     // cvtss2sd
-    {0xf2, 0x5a, 8, any},     // cvtsd2ss
-    {0x00, 0x5a, 8, any},     // cvtps2pd
+    {0xf3, 0x5a, 4, any},      // cvtss2sd
+    {0xf2, 0x5a, 8, any},      // cvtsd2ss
+    {0x00, 0x5a, 8, any},      // cvtps2pd
     {0x66, 0x5a, 16, aligned}, // cvtpd2ps
     {0x00, 0x5b, 16, aligned}, // cvtdq2ps
     {0x66, 0x5b, 16, aligned}, // cvtps2dq
     {0xf3, 0x5b, 16, aligned}, // cvttps2dq
-    {0xf3, 0xe6, 8, any},     // cvtdq2pd
+    {0xf3, 0xe6, 8, any},      // cvtdq2pd
     {0x66, 0xe6, 16, aligned}, // cvttpd2dq
     {0xf2, 0xe6, 16, aligned}, // cvtpd2dq
 };
@@ -133,7 +133,8 @@ void SequenceGenerator::sse_move() {
             break;
         case 2:
         case 3: {
-            static const XmmForm masks[] = {{0x00, 0x50, 0, 0}, {0x66, 0x50, 0, 0}, {0x66, 0xd7, 0, 0}};
+            static const XmmForm masks[] = {
+                {0x00, 0x50, 0, 0}, {0x66, 0x50, 0, 0}, {0x66, 0xd7, 0, 0}};
             encoding = xmm_encoding(masks[random(3)]);
             encoding.reg_field = destination_register(4, false);
             encoding.rm = RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
@@ -177,8 +178,9 @@ void SequenceGenerator::sse_integer() {
     const XmmForm form{0x66, integer_opcodes[random(std::size(integer_opcodes))], 16, aligned};
     Encoding encoding = xmm_encoding(form);
     encoding.reg_field = static_cast<unsigned>(random(16));
-    encoding.rm = chance(30) ? memory_operand(16, false, aligned)
-                             : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+    encoding.rm = chance(30)
+                      ? memory_operand(16, false, aligned)
+                      : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
     emit(encoding);
 }
 
@@ -200,8 +202,9 @@ void SequenceGenerator::sse_shift_shuffle() {
     const XmmForm& form = shuffle_forms[random(std::size(shuffle_forms))];
     Encoding encoding = xmm_encoding(form);
     encoding.reg_field = static_cast<unsigned>(random(16));
-    encoding.rm = chance(30) ? memory_operand(form.memory_size, false, form.alignment)
-                             : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+    encoding.rm = chance(30)
+                      ? memory_operand(form.memory_size, false, form.alignment)
+                      : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
     if (form.immediate) {
         encoding.immediate_size = 1;
         encoding.immediate = random(256);
@@ -219,10 +222,12 @@ void SequenceGenerator::sse_float() {
         // comiss/ucomiss (0F 2F/2E), comisd/ucomisd (66): ZF PF CF, OF SF AF cleared.
         const bool is_double = chance(50);
         Encoding encoding =
-            xmm_encoding({static_cast<std::uint8_t>(is_double ? 0x66 : 0), static_cast<std::uint8_t>(chance(50) ? 0x2f : 0x2e), 0, 0});
+            xmm_encoding({static_cast<std::uint8_t>(is_double ? 0x66 : 0),
+                          static_cast<std::uint8_t>(chance(50) ? 0x2f : 0x2e), 0, 0});
         encoding.reg_field = static_cast<unsigned>(random(16));
-        encoding.rm = chance(30) ? memory_operand(is_double ? 8 : 4, false)
-                                 : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+        encoding.rm = chance(30)
+                          ? memory_operand(is_double ? 8 : 4, false)
+                          : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
         emit(encoding);
         writes_flags(0);
         return;
@@ -252,13 +257,15 @@ void SequenceGenerator::sse_float() {
         emit(store);
         return;
     }
-    static const std::uint8_t arithmetic[] = {0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f, 0xc2,
-                                              0x54, 0x55, 0x56, 0x57};
+    static const std::uint8_t arithmetic[] = {0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e,
+                                              0x5f, 0xc2, 0x54, 0x55, 0x56, 0x57};
     const std::uint8_t opcode = arithmetic[random(type < 2 ? 12 : 8)]; // logic ops: packed only
     Encoding encoding = xmm_encoding({prefixes[type], opcode, 0, 0});
     encoding.reg_field = static_cast<unsigned>(random(16));
-    encoding.rm = chance(30) ? memory_operand(memory_sizes[type], false, memory_sizes[type] == 16 ? aligned : any)
-                             : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+    encoding.rm =
+        chance(30)
+            ? memory_operand(memory_sizes[type], false, memory_sizes[type] == 16 ? aligned : any)
+            : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
     if (opcode == 0xc2) { // cmpps predicate 0-7
         encoding.immediate_size = 1;
         encoding.immediate = random(8);
@@ -276,10 +283,12 @@ void SequenceGenerator::sse_convert() {
             encoding.reg_field = static_cast<unsigned>(random(16));
             encoding.rm = source(wide ? 8 : 4, false);
         } else { // cvt(t)ss2si / cvt(t)sd2si r32/64, xmm/m
-            encoding = xmm_encoding({prefix, static_cast<std::uint8_t>(chance(50) ? 0x2c : 0x2d), 0, 0});
+            encoding =
+                xmm_encoding({prefix, static_cast<std::uint8_t>(chance(50) ? 0x2c : 0x2d), 0, 0});
             encoding.reg_field = destination_register(wide ? 8 : 4, false);
-            encoding.rm = chance(30) ? memory_operand(is_double ? 8 : 4, false)
-                                     : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+            encoding.rm =
+                chance(30) ? memory_operand(is_double ? 8 : 4, false)
+                           : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
         }
         encoding.rex_w = wide;
         emit(encoding);
@@ -288,8 +297,9 @@ void SequenceGenerator::sse_convert() {
     const XmmForm& form = convert_forms[random(std::size(convert_forms))];
     Encoding encoding = xmm_encoding(form);
     encoding.reg_field = static_cast<unsigned>(random(16));
-    encoding.rm = chance(30) ? memory_operand(form.memory_size, false, form.alignment)
-                             : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+    encoding.rm = chance(30)
+                      ? memory_operand(form.memory_size, false, form.alignment)
+                      : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
     emit(encoding);
 }
 

@@ -8,9 +8,8 @@ namespace vessel::difftest {
 
 namespace {
 
-constexpr const char* register_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
-                                            "rsi", "rdi", "r8",  "r9",  "r10", "r11",
-                                            "r12", "r13", "r14", "r15"};
+constexpr const char* register_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                            "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 constexpr std::size_t max_reported_bytes = 16;
 
 const char* outcome_name(Outcome outcome) {
@@ -56,7 +55,8 @@ std::vector<std::string> compare_states(const Sequence& sequence, const MachineS
                                           outcome_name(native.outcome), native.vector,
                                           outcome_name(engine.outcome), engine.vector));
     if (native.rip != engine.rip)
-        differences.push_back(fmt::format("rip: native {:#x}, engine {:#x}", native.rip, engine.rip));
+        differences.push_back(
+            fmt::format("rip: native {:#x}, engine {:#x}", native.rip, engine.rip));
     for (int i = 0; i < 16; ++i)
         if (native.gpr[i] != engine.gpr[i])
             differences.push_back(fmt::format("{}: native {:#x}, engine {:#x}", register_names[i],
