@@ -97,6 +97,25 @@ class SoftTestMachine {
         state.idt = {idt_address, static_cast<std::uint16_t>(size * 256 - 1)};
     }
 
+    static constexpr std::uint64_t long_mode_tables = 0x20000;
+
+    /// 64-bit mode at CPL 0 with 2 MiB identity pages over the 4 MiB of RAM (selector 0x18 as in
+    /// install_gdt) and SSE enabled.
+    void enter_long_mode() {
+        ASSERT_TRUE(
+            memory.write<std::uint64_t>(long_mode_tables, (long_mode_tables + 0x1000) | 0x3));
+        ASSERT_TRUE(memory.write<std::uint64_t>(long_mode_tables + 0x1000,
+                                                (long_mode_tables + 0x2000) | 0x3));
+        for (std::uint64_t i = 0; i < 2; ++i)
+            ASSERT_TRUE(
+                memory.write<std::uint64_t>(long_mode_tables + 0x2000 + 8 * i, (i << 21) | 0x83));
+        state.cs = x86::flat_segment(0x18, 0xb, true);
+        state.cr0 |= x86::cr0::pg;
+        state.cr3 = long_mode_tables;
+        state.cr4 |= x86::cr4::pae | x86::cr4::osfxsr;
+        state.efer = x86::efer::lme | x86::efer::lma;
+    }
+
     SoftVcpu& soft_vcpu() { return static_cast<SoftVcpu&>(*vcpu); }
     std::uint64_t reg(int index) const { return state.gpr[index]; }
 
