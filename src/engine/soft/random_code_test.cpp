@@ -1,4 +1,4 @@
-// Robustness: random bytes run as guest code (real mode and 32-bit protected mode at CPL 0,
+// Robustness: random bytes run as guest code (real, 32-bit protected and 64-bit mode at CPL 0,
 // with exception handlers that are random too) must only ever end in a VcpuExit: never a
 // crash, an escaped C++ exception or a hang. A watchdog kick ends guests that loop.
 #include <atomic>
@@ -49,13 +49,34 @@ std::vector<std::uint8_t> random_bytes(std::mt19937_64& random, std::size_t coun
     return bytes;
 }
 
-void run_random_guest(std::uint64_t seed, bool protected_mode) {
+enum class Mode { Real, Protected, Long };
+
+constexpr std::uint64_t page_tables = 0x30000;
+
+/// 64-bit mode at CPL 0 with the first 4 MiB identity-mapped by 2 MiB pages.
+void enter_long_mode(SoftTestMachine& machine) {
+    ASSERT_TRUE(machine.memory.write<std::uint64_t>(page_tables, (page_tables + 0x1000) | 0x3));
+    ASSERT_TRUE(
+        machine.memory.write<std::uint64_t>(page_tables + 0x1000, (page_tables + 0x2000) | 0x3));
+    for (std::uint64_t i = 0; i < 2; ++i)
+        ASSERT_TRUE(machine.memory.write<std::uint64_t>(page_tables + 0x2000 + 8 * i,
+                                                        (i << 21) | 0x83)); // present, RW, 2 MiB
+    machine.state.cr0 = x86::cr0::pe | x86::cr0::et | x86::cr0::pg;
+    machine.state.cr3 = page_tables;
+    machine.state.cr4 = x86::cr4::pae | x86::cr4::osfxsr;
+    machine.state.efer = x86::efer::lme | x86::efer::lma | x86::efer::sce | x86::efer::nxe;
+    machine.state.cs = x86::flat_segment(0x18, 0xb, true);
+}
+
+void run_random_guest(std::uint64_t seed, Mode mode) {
     std::mt19937_64 random(seed);
     SoftTestMachine machine;
-    if (protected_mode) {
+    if (mode != Mode::Real) {
         machine.install_gdt();
+        if (mode == Mode::Long) enter_long_mode(machine);
         for (unsigned vector = 0; vector < 256; ++vector)
-            machine.set_idt_gate(vector, handler_region + 16 * (random() % 256));
+            machine.set_idt_gate(vector, handler_region + 16 * (random() % 256), mode == Mode::Long,
+                                 mode == Mode::Long ? 0x18 : 0x08);
     } else {
         machine.state.cr0 = x86::cr0::et;
         machine.state.cs = x86::SegmentRegister{};
@@ -72,7 +93,7 @@ void run_random_guest(std::uint64_t seed, bool protected_mode) {
     machine.load(SoftTestMachine::code_address, random_bytes(random, code_bytes));
     machine.load(handler_region, random_bytes(random, code_bytes));
     machine.state.rflags |= random() & 0xcd5; // some arithmetic flags, maybe IF
-    for (int index = 0; index < 8; ++index)
+    for (int index = 0; index < (mode == Mode::Long ? 16 : 8); ++index)
         if (index != x86::rsp) machine.state.gpr[index] = random() & 0xffffffff;
     // Two slices: the second resumes a kicked guest from the state the first left behind.
     for (int slice = 0; slice < 2; ++slice) {
@@ -95,14 +116,21 @@ std::uint64_t run_count() {
 TEST(SoftEngineRobustness, RandomProtectedModeCodeEndsInAnExit) {
     for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
         SCOPED_TRACE(seed);
-        run_random_guest(seed, true);
+        run_random_guest(seed, Mode::Protected);
     }
 }
 
 TEST(SoftEngineRobustness, RandomRealModeCodeEndsInAnExit) {
     for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
         SCOPED_TRACE(seed);
-        run_random_guest(seed, false);
+        run_random_guest(seed, Mode::Real);
+    }
+}
+
+TEST(SoftEngineRobustness, RandomLongModeCodeEndsInAnExit) {
+    for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
+        SCOPED_TRACE(seed);
+        run_random_guest(seed, Mode::Long);
     }
 }
 
