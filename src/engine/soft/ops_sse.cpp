@@ -412,12 +412,20 @@ void op_pinsrw(CpuCore& cpu, const DecodedOp& op) {
 
 // ---- floating point (host SSE under the guest MXCSR, see sse_host_float.hpp) ----
 
-enum class FloatOp { Add, Sub, Mul, Div, Min, Max, Sqrt };
+enum class FloatOp { Add, Sub, Mul, Div, Min, Max, Sqrt, Reciprocal, ReciprocalSqrt };
 
 /// One float operation on whole registers: ps/pd act on every element, ss/sd on the low one
 /// and keep a's upper elements, exactly as the instructions do.
 template <typename F, bool Packed_, FloatOp K> __m128i host_float(__m128i a, __m128i b) {
     using namespace sse_host;
+    // rcpps/rsqrtps and their scalar forms (single precision only): the host's approximation,
+    // which the SDM bounds at a relative error of 1.5 * 2^-12.
+    if constexpr (K == FloatOp::Reciprocal || K == FloatOp::ReciprocalSqrt) {
+        static_assert(sizeof(F) == 4);
+        const __m128 x = as_float(b);
+        const __m128 packed = K == FloatOp::Reciprocal ? _mm_rcp_ps(x) : _mm_rsqrt_ps(x);
+        return as_bits(Packed_ ? packed : _mm_move_ss(as_float(a), packed));
+    }
 #define VESSEL_SSE_FLOAT_OP(name)                                                                  \
     if constexpr (sizeof(F) == 4)                                                                  \
         return as_bits(Packed_ ? _mm_##name##_ps(as_float(a), as_float(b))                         \
@@ -467,7 +475,8 @@ template <typename F, bool Packed_, FloatOp K> __m128i host_float(__m128i a, __m
 /// Scalar (Packed false: low element only) or packed float arithmetic on F (float/double).
 template <typename F, bool Packed_, FloatOp K> void op_float(CpuCore& cpu, const DecodedOp& op) {
     check_sse(cpu);
-    const Xmm b = read_source(cpu, op, 1, Packed_ ? 16 : sizeof(F));
+    // Legacy-SSE packed memory operands must be 16-byte aligned (#GP(0) otherwise).
+    const Xmm b = read_source(cpu, op, 1, Packed_ ? 16 : sizeof(F), Packed_);
     Xmm& a = xmm(cpu, op.operands[0].index);
     const __m128i result = sse_host::under_guest_mxcsr(
         cpu, [&] { return host_float<F, Packed_, K>(sse_host::load(a.q), sse_host::load(b.q)); });
@@ -547,7 +556,8 @@ template <typename F, bool Packed_, unsigned Predicate> __m128i host_compare(__m
 template <typename F, bool Packed_, unsigned Predicate>
 void op_compare_mask(CpuCore& cpu, const DecodedOp& op) {
     check_sse(cpu);
-    const Xmm b = read_source(cpu, op, 1, Packed_ ? 16 : sizeof(F));
+    // Legacy-SSE packed memory operands must be 16-byte aligned (#GP(0) otherwise).
+    const Xmm b = read_source(cpu, op, 1, Packed_ ? 16 : sizeof(F), Packed_);
     Xmm& a = xmm(cpu, op.operands[0].index);
     const __m128i result = sse_host::under_guest_mxcsr(cpu, [&] {
         return host_compare<F, Packed_, Predicate>(sse_host::load(a.q), sse_host::load(b.q));
@@ -946,6 +956,14 @@ OpHandler select_sse_handler(const ZydisDecodedInstruction& instruction, Decoded
         return &op_float<double, false, FloatOp::Sqrt>;
     case ZYDIS_MNEMONIC_SQRTPS:
         return &op_float<float, true, FloatOp::Sqrt>;
+    case ZYDIS_MNEMONIC_RCPSS:
+        return &op_float<float, false, FloatOp::Reciprocal>;
+    case ZYDIS_MNEMONIC_RCPPS:
+        return &op_float<float, true, FloatOp::Reciprocal>;
+    case ZYDIS_MNEMONIC_RSQRTSS:
+        return &op_float<float, false, FloatOp::ReciprocalSqrt>;
+    case ZYDIS_MNEMONIC_RSQRTPS:
+        return &op_float<float, true, FloatOp::ReciprocalSqrt>;
     case ZYDIS_MNEMONIC_SQRTPD:
         return &op_float<double, true, FloatOp::Sqrt>;
     case ZYDIS_MNEMONIC_COMISS:

@@ -1,6 +1,7 @@
 // SSE handlers: corner cases the differential test (tools/difftest) found against the host.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/soft/soft_test_machine.hpp"
@@ -94,4 +95,34 @@ TEST(OpsSse, ConversionsFromMemoryAndPackedDoubles) {
     EXPECT_EQ(machine.xmm(0)[1], 0u);
     EXPECT_EQ(machine.xmm(3)[0], 0xfffffff9'00000001u); // -7, 1
     EXPECT_EQ(machine.xmm(3)[1], 0u);
+}
+
+TEST(OpsSse, ReciprocalsApproximateWithinTheSdmBound) {
+    SseMachine machine;
+    machine.xmm(1)[0] = std::uint64_t{float_bits(4.0f)} << 32 | float_bits(0.25f);
+    machine.xmm(1)[1] = std::uint64_t{float_bits(9.0f)} << 32 | float_bits(2.0f);
+    machine.xmm(2)[0] = machine.xmm(1)[0];
+    machine.xmm(2)[1] = machine.xmm(1)[1];
+    // rcpps xmm0,xmm1; rsqrtps xmm2,xmm2; hlt
+    ASSERT_EQ(machine.run_code({0x0f, 0x53, 0xc1, 0x0f, 0x52, 0xd2, 0xf4}).kind,
+              VcpuExit::Kind::Halted);
+    const float inputs[4] = {0.25f, 4.0f, 2.0f, 9.0f};
+    for (unsigned i = 0; i < 4; ++i) {
+        float reciprocal, reciprocal_root;
+        std::memcpy(&reciprocal, reinterpret_cast<std::uint8_t*>(machine.xmm(0)) + 4 * i, 4);
+        std::memcpy(&reciprocal_root, reinterpret_cast<std::uint8_t*>(machine.xmm(2)) + 4 * i, 4);
+        EXPECT_NEAR(reciprocal * inputs[i], 1.0f, 1.5f / 4096) << i;
+        EXPECT_NEAR(reciprocal_root * std::sqrt(inputs[i]), 1.0f, 1.5f / 4096) << i;
+    }
+}
+
+TEST(OpsSse, PackedArithmeticOnMisalignedMemoryRaisesGp) {
+    SseMachine machine;
+    machine.install_gdt();
+    machine.set_idt_gate(13, 0x2000);
+    machine.load(0x2000, {0xf4}); // #GP handler: hlt
+    // addps xmm0,[0x3008] (misaligned); hlt at 0x1007
+    ASSERT_EQ(machine.run_code({0x0f, 0x58, 0x05, 0x08, 0x30, 0x00, 0x00, 0xf4}).kind,
+              VcpuExit::Kind::Halted);
+    EXPECT_EQ(machine.state.rip, 0x2001u); // stopped in the #GP handler, not after addps
 }
