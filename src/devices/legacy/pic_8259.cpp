@@ -122,7 +122,7 @@ void Pic8259::update_cascade() {
 
 void Pic8259::set_irq_level(std::uint32_t irq, bool level) {
     if (irq >= line_count) return;
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (irq < 8)
         m_master.set_line(irq, level);
     else
@@ -131,12 +131,11 @@ void Pic8259::set_irq_level(std::uint32_t irq, bool level) {
 }
 
 bool Pic8259::has_interrupt() const {
-    std::lock_guard lock(m_mutex);
-    return m_master.pending_line() >= 0;
+    return m_output.load(std::memory_order_acquire);
 }
 
 std::uint8_t Pic8259::acknowledge() {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     std::uint8_t vector = 0;
     const int line = m_master.pending_line();
     if (line < 0) {
@@ -263,7 +262,7 @@ std::string_view Pic8259::Window::name() const {
 }
 
 void Pic8259::Window::read(std::uint64_t offset, std::span<std::uint8_t> data) {
-    std::lock_guard lock(m_pic.m_mutex);
+    StateLock lock(m_pic);
     // Wider accesses read consecutive byte ports, as on the ISA bus.
     for (std::size_t i = 0; i < data.size(); ++i) {
         const std::uint64_t port = offset + i;
@@ -279,7 +278,7 @@ void Pic8259::Window::read(std::uint64_t offset, std::span<std::uint8_t> data) {
 }
 
 void Pic8259::Window::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
-    std::lock_guard lock(m_pic.m_mutex);
+    StateLock lock(m_pic);
     for (std::size_t i = 0; i < data.size(); ++i) {
         const std::uint64_t port = offset + i;
         if (port >= window_length) continue;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -93,7 +94,24 @@ class Pic8259 {
     /// Propagates the slave's output to master line 2.
     void update_cascade();
 
-    mutable std::mutex m_mutex;
+    /// The PIC mutex; releasing it republishes m_output, so has_interrupt() needs no lock (the
+    /// vCPU asks before every block).
+    class StateLock {
+      public:
+        explicit StateLock(Pic8259& pic) : m_pic(pic) { pic.m_mutex.lock(); }
+        StateLock(const StateLock&) = delete;
+        StateLock& operator=(const StateLock&) = delete;
+        ~StateLock() {
+            m_pic.m_output.store(m_pic.m_master.pending_line() >= 0, std::memory_order_release);
+            m_pic.m_mutex.unlock();
+        }
+
+      private:
+        Pic8259& m_pic;
+    };
+
+    std::mutex m_mutex;
+    std::atomic<bool> m_output{false}; ///< the master's INT line as of the last unlock
     Chip m_master;
     Chip m_slave;
     Window m_master_window{*this, Window::Kind::Master};

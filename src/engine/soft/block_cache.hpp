@@ -43,14 +43,24 @@ class BlockCache {
         return found->second.get();
     }
 
-    /// Stores a block (replacing a stale one with the same key) and returns it.
+    /// Stores a block and returns it. A stale block with the same key is refreshed in place,
+    /// so a block's address stays valid for the cache's lifetime (the interpreter's jump cache
+    /// keeps pointers and re-checks freshness).
     CodeBlock* insert(std::unique_ptr<CodeBlock> block) {
-        CodeBlock* pointer = block.get();
-        m_blocks[block->key] = std::move(block);
-        m_recent[slot(pointer->key)] = pointer;
-        return pointer;
+        std::unique_ptr<CodeBlock>& stored = m_blocks[block->key];
+        if (stored)
+            *stored = std::move(*block);
+        else
+            stored = std::move(block);
+        m_recent[slot(stored->key)] = stored.get();
+        return stored.get();
+    }
+    /// Whether `block` may run: the page it was decoded from has not been stored to since.
+    bool fresh(const CodeBlock& block) const {
+        return m_pages.generation(block.page) == block.generation;
     }
 
+    /// Frees every block; callers holding block pointers (the jump cache) must drop them.
     void clear() {
         m_blocks.clear();
         m_recent.fill(nullptr);
@@ -59,9 +69,6 @@ class BlockCache {
 
   private:
     static std::size_t slot(std::uint64_t key) { return (key ^ (key >> 15)) % recent_slots; }
-    bool fresh(const CodeBlock& block) const {
-        return m_pages.generation(block.page) == block.generation;
-    }
 
     static constexpr std::size_t recent_slots = 4096;
     CodePages& m_pages;

@@ -34,9 +34,16 @@ class CodePages {
     /// A store hit a code page: every block decoded from it becomes stale.
     void invalidate(std::uint64_t page) {
         if (page < m_page_count) m_generations[page].fetch_add(1, std::memory_order_acq_rel);
+        m_any_generation.fetch_add(1, std::memory_order_acq_rel);
+    }
+    /// Bumped by every invalidate(): while unchanged, no block anywhere went stale, so a cached
+    /// block needs no per-page check (one hot, rarely written word instead of a page lookup).
+    std::uint64_t any_generation() const {
+        return m_any_generation.load(std::memory_order_acquire);
     }
 
   private:
+    std::atomic<std::uint64_t> m_any_generation{0};
     std::uint64_t m_page_count;
     std::unique_ptr<std::atomic<std::uint8_t>[]> m_flags;
     std::unique_ptr<std::atomic<std::uint32_t>[]> m_generations;

@@ -145,6 +145,9 @@ class CpuCore {
     bool exit_block{false};           ///< stop the current block after this instruction
     bool halted{false};
     bool pending_shutdown{false};
+    /// Bumped whenever a linear instruction address may map to other code: a TLB flush or a
+    /// change of mode, CPL or CS base. The interpreter's jump cache is valid within one epoch.
+    std::uint64_t fetch_epoch{0};
 
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
@@ -184,10 +187,15 @@ class CpuCore {
         lazy.src = src;
         lazy.result = result;
     }
-    /// Sets the arithmetic flags to explicit values (shifts, multiplies, bit tests).
+    /// Sets the arithmetic flags to explicit values (bit tests, string compares). The lazy
+    /// state is dropped, not computed: every arithmetic bit is overwritten.
     void set_arithmetic_flags(std::uint64_t value) {
-        flags();
+        lazy.op = FlagOp::None;
         rflags = (rflags & ~arithmetic_flags) | (value & arithmetic_flags);
+    }
+    /// PF ZF SF from `result`, CF and OF as given, AF clear; computed only when read.
+    void set_explicit_flags(unsigned size, std::uint64_t result, bool carry, bool overflow) {
+        set_lazy(FlagOp::Explicit, size, overflow, carry, result);
     }
     bool condition(unsigned code);
 

@@ -37,6 +37,7 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
 }
 
 void CpuCore::flush_tlb(bool include_global) {
+    ++fetch_epoch;
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege)
             for (auto& entry : kind)
@@ -44,6 +45,7 @@ void CpuCore::flush_tlb(bool include_global) {
 }
 
 void CpuCore::flush_tlb_page(std::uint64_t address) {
+    ++fetch_epoch;
     const std::uint64_t page = address >> 12;
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege) {

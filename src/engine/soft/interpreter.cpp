@@ -6,20 +6,25 @@
 
 namespace vessel::soft {
 
-const CodeBlock* Interpreter::block_at() {
-    const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
+const CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
+    // Read before the freshness checks below: a store racing with them bumps it again.
+    const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
     std::uint64_t ram_offset = 0;
     const std::uint8_t* host = m_cpu.fetch_pointer(linear, &ram_offset);
     const std::uint64_t key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
-    if (CodeBlock* block = m_cache.find(key)) [[likely]]
-        return block;
-    bool cacheable = true;
-    auto block = decode_block(linear, ram_offset, host, &cacheable);
-    if (!cacheable) {
-        m_uncached = std::move(block);
-        return m_uncached.get();
+    CodeBlock* block = m_cache.find(key);
+    if (block == nullptr) [[unlikely]] {
+        bool cacheable = true;
+        auto decoded = decode_block(linear, ram_offset, host, &cacheable);
+        if (!cacheable) {
+            m_uncached = std::move(decoded);
+            return m_uncached.get();
+        }
+        block = m_cache.insert(std::move(decoded));
     }
-    return m_cache.insert(std::move(block));
+    m_jump[(linear ^ (linear >> 12)) % jump_slots] = {linear, m_cpu.fetch_epoch, code_generation,
+                                                      block};
+    return block;
 }
 
 std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::uint64_t ram_offset,

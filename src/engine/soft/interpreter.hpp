@@ -34,7 +34,25 @@ class Interpreter {
     BlockCache& cache() { return m_cache; }
 
   private:
-    const CodeBlock* block_at();
+    /// Linear instruction address -> block, valid while CpuCore::fetch_epoch is unchanged:
+    /// skips the instruction-fetch translation and the physical-key lookup for hot targets.
+    struct JumpEntry {
+        std::uint64_t linear{~std::uint64_t{0}};
+        std::uint64_t epoch{~std::uint64_t{0}};
+        std::uint64_t code_generation{0}; ///< CodePages::any_generation() when filled
+        CodeBlock* block{nullptr};
+    };
+    static constexpr std::size_t jump_slots = 4096;
+
+    const CodeBlock* block_at() {
+        const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
+        const JumpEntry& entry = m_jump[(linear ^ (linear >> 12)) % jump_slots];
+        if (entry.linear == linear && entry.epoch == m_cpu.fetch_epoch &&
+            entry.code_generation == m_cpu.code_pages().any_generation()) [[likely]]
+            return entry.block;
+        return lookup_block(linear);
+    }
+    const CodeBlock* lookup_block(std::uint64_t linear);
     std::unique_ptr<CodeBlock> decode_block(std::uint64_t linear, std::uint64_t ram_offset,
                                             const std::uint8_t* host, bool* cacheable);
 
@@ -42,6 +60,7 @@ class Interpreter {
     BlockCache m_cache;
     InstructionDecoder m_decoder;
     std::unique_ptr<CodeBlock> m_uncached; ///< a block holding one page-crossing instruction
+    std::unique_ptr<JumpEntry[]> m_jump{new JumpEntry[jump_slots]};
 };
 
 } // namespace vessel::soft

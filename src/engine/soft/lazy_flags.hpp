@@ -8,7 +8,9 @@
 namespace vessel::soft {
 
 /// The operation whose result the arithmetic flags (CF PF AF ZF SF OF) currently describe.
-enum class FlagOp : std::uint8_t { None, Add, Adc, Sub, Sbb, Logic, Inc, Dec };
+/// Explicit: CF and OF given directly (src bit 0 and dst bit 0), PF ZF SF from the result, AF
+/// clear (multiplies and shifts, where AF is undefined).
+enum class FlagOp : std::uint8_t { None, Add, Adc, Sub, Sbb, Logic, Inc, Dec, Explicit };
 
 /// Mask of the low `size` bytes.
 constexpr std::uint64_t size_mask(unsigned size) {
@@ -52,6 +54,28 @@ struct LazyFlags {
         case FlagOp::Inc:
         case FlagOp::Dec:
             return carry_in;
+        case FlagOp::Explicit:
+            return src & 1;
+        default:
+            return false;
+        }
+    }
+
+    bool zero() const { return (result & size_mask(size)) == 0; }
+    bool sign() const { return (result & sign_bit(size)) != 0; }
+    bool overflow() const {
+        const std::uint64_t sign_mask = sign_bit(size);
+        switch (op) {
+        case FlagOp::Add:
+        case FlagOp::Adc:
+        case FlagOp::Inc:
+            return ((dst ^ result) & (src ^ result) & sign_mask) != 0;
+        case FlagOp::Sub:
+        case FlagOp::Sbb:
+        case FlagOp::Dec:
+            return ((dst ^ src) & (dst ^ result) & sign_mask) != 0;
+        case FlagOp::Explicit:
+            return dst & 1;
         default:
             return false;
         }
@@ -74,6 +98,9 @@ struct LazyFlags {
         case FlagOp::Dec:
             if ((dst ^ src) & (dst ^ result) & sign) flags |= x86::rflags::of;
             flags |= (dst ^ src ^ result) & x86::rflags::af;
+            break;
+        case FlagOp::Explicit:
+            if (dst & 1) flags |= x86::rflags::of;
             break;
         default:
             break;

@@ -98,6 +98,7 @@ LocalApic::LocalApic(std::uint32_t id, bool bootstrap, std::uint64_t tsc_frequen
       m_clock(std::move(clock)), m_hooks(std::move(hooks)),
       m_base(default_base | base_enable | (bootstrap ? base_bsp : 0)) {
     m_xapic_id = id << 24;
+    StateLock lock(*this); // publishes the summaries of the reset state
     reset();
 }
 
@@ -124,12 +125,12 @@ void LocalApic::reset() {
 }
 
 std::uint32_t LocalApic::id() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return m_base & base_extd ? m_initial_id : m_xapic_id >> 24;
 }
 
 LocalApic::Mode LocalApic::mode() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (!(m_base & base_enable)) return Mode::Disabled;
     return m_base & base_extd ? Mode::X2Apic : Mode::XApic;
 }
@@ -142,12 +143,12 @@ bool LocalApic::software_enabled() const {
 }
 
 std::uint64_t LocalApic::apic_base() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return m_base;
 }
 
 bool LocalApic::set_apic_base(std::uint64_t value) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (value & base_reserved) return false;
     const bool enable = value & base_enable;
     const bool extd = value & base_extd;
@@ -216,7 +217,7 @@ void LocalApic::fire_lvt(std::uint32_t index) {
 }
 
 void LocalApic::update(std::uint64_t now) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (timer_mode() == timer_tsc_deadline) {
         if (m_tsc_deadline != 0 && tsc_at(now) >= m_tsc_deadline) {
             m_tsc_deadline = 0;
@@ -237,7 +238,7 @@ void LocalApic::update(std::uint64_t now) {
 }
 
 std::optional<std::uint64_t> LocalApic::next_deadline() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (timer_mode() == timer_tsc_deadline) {
         if (m_tsc_deadline == 0) return std::nullopt;
         return ns_at_tsc(m_tsc_deadline);
@@ -246,12 +247,12 @@ std::optional<std::uint64_t> LocalApic::next_deadline() const {
 }
 
 std::uint64_t LocalApic::tsc_deadline() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return timer_mode() == timer_tsc_deadline ? m_tsc_deadline : 0;
 }
 
 void LocalApic::set_tsc_deadline(std::uint64_t value) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (timer_mode() == timer_tsc_deadline) m_tsc_deadline = value;
 }
 
@@ -272,7 +273,7 @@ std::uint8_t LocalApic::processor_priority_locked() const {
 }
 
 std::uint8_t LocalApic::processor_priority() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return processor_priority_locked();
 }
 
@@ -297,15 +298,30 @@ void LocalApic::signal_error(std::uint32_t bit) {
 }
 
 bool LocalApic::has_interrupt() const {
-    std::lock_guard lock(m_mutex);
+    return m_interrupt_ready.load(std::memory_order_acquire);
+}
+
+bool LocalApic::deliverable_locked() const {
     if (!hardware_enabled()) return false;
     const int vector = highest_irr();
     return vector >= 0 &&
            (static_cast<std::uint32_t>(vector) & 0xf0) > (processor_priority_locked() & 0xf0u);
 }
 
+bool LocalApic::accepts_pic_locked() const {
+    if (!hardware_enabled()) return true;
+    const std::uint32_t lint0 = m_lvt[lvt_lint0];
+    return !(lint0 & lvt_mask) && ((lint0 >> lvt_delivery_mode_shift) & 7) == extint_mode;
+}
+
+LocalApic::StateLock::~StateLock() {
+    m_apic.m_interrupt_ready.store(m_apic.deliverable_locked(), std::memory_order_release);
+    m_apic.m_pic_ready.store(m_apic.accepts_pic_locked(), std::memory_order_release);
+    m_apic.m_mutex.unlock();
+}
+
 std::uint8_t LocalApic::acknowledge() {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     const int vector = highest_irr();
     if (!hardware_enabled() || vector < 0 ||
         (static_cast<std::uint32_t>(vector) & 0xf0) <= (processor_priority_locked() & 0xf0u))
@@ -316,24 +332,21 @@ std::uint8_t LocalApic::acknowledge() {
 }
 
 bool LocalApic::accepts_pic_interrupts() const {
-    std::lock_guard lock(m_mutex);
-    if (!hardware_enabled()) return true;
-    const std::uint32_t lint0 = m_lvt[lvt_lint0];
-    return !(lint0 & lvt_mask) && ((lint0 >> lvt_delivery_mode_shift) & 7) == extint_mode;
+    return m_pic_ready.load(std::memory_order_acquire);
 }
 
 bool LocalApic::has_nmi() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return m_nmi_pending;
 }
 
 bool LocalApic::take_nmi() {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return std::exchange(m_nmi_pending, false);
 }
 
 std::optional<StartupRequest> LocalApic::take_startup_request() {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (m_startup_requests.empty()) return std::nullopt;
     const StartupRequest request = m_startup_requests.front();
     m_startup_requests.pop_front();
@@ -341,12 +354,12 @@ std::optional<StartupRequest> LocalApic::take_startup_request() {
 }
 
 bool LocalApic::has_startup_request() const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     return !m_startup_requests.empty();
 }
 
 bool LocalApic::matches_destination(std::uint32_t destination, bool logical, bool wide) const {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (!hardware_enabled()) return false;
     const std::uint32_t broadcast = wide ? 0xffffffff : 0xff;
     if (destination == broadcast) return true;
@@ -361,7 +374,7 @@ bool LocalApic::matches_destination(std::uint32_t destination, bool logical, boo
 }
 
 bool LocalApic::accept(const ApicMessage& message) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (!hardware_enabled()) return false;
     using DeliveryMode = ApicMessage::DeliveryMode;
     switch (message.delivery_mode) {
@@ -547,7 +560,7 @@ void LocalApic::run(const Actions& actions) {
 }
 
 std::uint32_t LocalApic::mmio_read(std::uint32_t offset) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     if (offset >= 0x1000 || (offset & 0xf) != 0) return 0;
     const std::uint32_t reg = offset;
     const bool known =
@@ -559,7 +572,7 @@ std::uint32_t LocalApic::mmio_read(std::uint32_t offset) {
 void LocalApic::mmio_write(std::uint32_t offset, std::uint32_t value) {
     Actions actions;
     {
-        std::lock_guard lock(m_mutex);
+        StateLock lock(*this);
         if (offset >= 0x1000 || (offset & 0xf) != 0) return;
         if (offset > reg_divide_config) {
             signal_error(esr_illegal_register);
@@ -571,7 +584,7 @@ void LocalApic::mmio_write(std::uint32_t offset, std::uint32_t value) {
 }
 
 bool LocalApic::msr_read(std::uint32_t msr, std::uint64_t& value) {
-    std::lock_guard lock(m_mutex);
+    StateLock lock(*this);
     value = 0;
     if (!(m_base & base_extd) || msr < x2apic_msr_first || msr > x2apic_msr_last) return false;
     const std::uint32_t reg = (msr - x2apic_msr_first) << 4;
@@ -605,7 +618,7 @@ bool LocalApic::msr_read(std::uint32_t msr, std::uint64_t& value) {
 bool LocalApic::msr_write(std::uint32_t msr, std::uint64_t value) {
     Actions actions;
     {
-        std::lock_guard lock(m_mutex);
+        StateLock lock(*this);
         if (!(m_base & base_extd) || msr < x2apic_msr_first || msr > x2apic_msr_last) return false;
         const std::uint32_t reg = (msr - x2apic_msr_first) << 4;
         const std::uint64_t now = m_clock();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -96,7 +97,22 @@ class LocalApic {
         std::optional<std::uint8_t> eoi_vector;
     };
 
+    /// The APIC mutex; releasing it republishes the lock-free summaries below, so every state
+    /// change made under it is visible to has_interrupt() and accepts_pic_interrupts().
+    class StateLock {
+      public:
+        explicit StateLock(const LocalApic& apic) : m_apic(apic) { apic.m_mutex.lock(); }
+        StateLock(const StateLock&) = delete;
+        StateLock& operator=(const StateLock&) = delete;
+        ~StateLock();
+
+      private:
+        const LocalApic& m_apic;
+    };
+
     void reset();
+    bool deliverable_locked() const;
+    bool accepts_pic_locked() const;
     void run(const Actions& actions);
     bool hardware_enabled() const;
     bool software_enabled() const;
@@ -120,6 +136,10 @@ class LocalApic {
     void fire_lvt(std::uint32_t index);
 
     mutable std::mutex m_mutex;
+    /// has_interrupt() and accepts_pic_interrupts() as of the last unlock: the vCPU polls them
+    /// before every block, so they must not take the mutex.
+    mutable std::atomic<bool> m_interrupt_ready{false};
+    mutable std::atomic<bool> m_pic_ready{true};
     const std::uint32_t m_initial_id;
     const bool m_bootstrap;
     const std::uint64_t m_tsc_frequency_hz;

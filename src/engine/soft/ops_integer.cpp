@@ -300,8 +300,11 @@ template <unsigned S, Shift K> void op_shift(CpuCore& cpu, const DecodedOp& op) 
         write_back_unchanged<S>(cpu, op);
         return;
     }
-    const std::uint64_t old_flags = cpu.flags();
-    std::uint64_t new_flags = old_flags;
+    constexpr bool sets_all = K == Shift::Shl || K == Shift::Shr || K == Shift::Sar;
+    // Shifts replace all arithmetic flags (lazily); rotates keep all but CF and OF.
+    const std::uint64_t old_flags = sets_all ? 0 : cpu.flags();
+    std::uint64_t new_flags = old_flags, result = 0;
+    bool carry_out = false, overflow_out = false;
     read_modify_write<S>(cpu, op, [&](std::uint64_t d) -> std::uint64_t {
         std::uint64_t r = 0;
         bool carry = false, overflow = false;
@@ -359,14 +362,16 @@ template <unsigned S, Shift K> void op_shift(CpuCore& cpu, const DecodedOp& op) 
             break;
         }
         }
-        std::uint64_t f = old_flags;
-        if (K == Shift::Shl || K == Shift::Shr || K == Shift::Sar)
-            f = (f & ~arithmetic_flags) | result_flags(r, S);
-        f = (f & ~(cf | of)) | (carry ? cf : 0) | (overflow ? of : 0);
-        new_flags = f;
+        result = r;
+        carry_out = carry;
+        overflow_out = overflow;
+        new_flags = (old_flags & ~(cf | of)) | (carry ? cf : 0) | (overflow ? of : 0);
         return r;
     });
-    cpu.set_flags(new_flags);
+    if constexpr (sets_all)
+        cpu.set_explicit_flags(S, result, carry_out, overflow_out);
+    else
+        cpu.set_flags(new_flags);
 }
 
 /// shld/shrd dst, src, count.
@@ -426,7 +431,7 @@ template <unsigned S, bool Signed> void op_multiply_accumulator(CpuCore& cpu, co
         cpu.set_reg<S>(x86::rax, low);
         cpu.set_reg<S>(x86::rdx, high);
     }
-    cpu.set_arithmetic_flags(result_flags(low, S) | (overflow ? (cf | of) : 0));
+    cpu.set_explicit_flags(S, low, overflow, overflow);
 }
 
 /// imul r, r/m and imul r, r/m, imm.
@@ -438,7 +443,7 @@ template <unsigned S> void op_imul_truncating(CpuCore& cpu, const DecodedOp& op)
     const std::uint64_t low = static_cast<std::uint64_t>(product) & size_mask(S);
     const bool overflow = product != static_cast<__int128>(sign_extend(low, S));
     write_operand<S>(cpu, op, 0, low);
-    cpu.set_arithmetic_flags(result_flags(low, S) | (overflow ? (cf | of) : 0));
+    cpu.set_explicit_flags(S, low, overflow, overflow);
 }
 
 template <unsigned S, bool Signed> void op_divide(CpuCore& cpu, const DecodedOp& op) {

@@ -86,13 +86,29 @@ std::string SoftVcpu::describe_failure(const std::string& message) {
                        cpu.instruction_rip, cpu.segments[cs].base, bytes);
 }
 
+void SoftVcpu::run_blocks(unsigned& budget) {
+    CpuCore& cpu = *m_core;
+    // Interrupts, kicks and timers are looked at between batches: a batch ends after `budget`
+    // blocks, or early when an instruction asked for it (IF, CR or mode changes, hlt, I/O).
+    try {
+        do {
+            --budget;
+            m_interpreter->execute_block();
+            if (cpu.exit_block) return;
+        } while (budget != 0);
+    } catch (const GuestFault& fault) {
+        cpu.rip = cpu.instruction_rip;
+        cpu.deliver_fault(fault);
+    }
+}
+
 VcpuExit SoftVcpu::run() {
     CpuCore& cpu = *m_core;
     unsigned until_poll = 0;
     for (;;) {
         if (m_kicked.load(std::memory_order_acquire)) return {VcpuExit::Kind::Kicked, cpu.rip, {}};
         try {
-            if (until_poll-- == 0) {
+            if (until_poll == 0) {
                 until_poll = blocks_per_poll;
                 if (m_platform != nullptr) {
                     m_platform->poll(m_index);
@@ -121,12 +137,7 @@ VcpuExit SoftVcpu::run() {
                 until_poll = 0; // look at start-up IPIs and NMIs next
                 continue;
             }
-            try {
-                m_interpreter->execute_block();
-            } catch (const GuestFault& fault) {
-                cpu.rip = cpu.instruction_rip;
-                cpu.deliver_fault(fault);
-            }
+            run_blocks(until_poll);
         } catch (const ShutdownSignal&) {
             return {VcpuExit::Kind::Shutdown, cpu.rip, "triple fault"};
         } catch (const EngineFailure& failure) {

@@ -34,6 +34,9 @@ class SoftVcpu final : public Vcpu {
   private:
     /// Delivers a pending external interrupt if the CPU accepts one now.
     void check_interrupts();
+    /// Executes blocks until `budget` (decremented per block) runs out or an instruction ends
+    /// the batch; delivers a fault raised on the way.
+    void run_blocks(unsigned& budget);
     std::string describe_failure(const std::string& message);
 
     std::uint32_t m_index;

@@ -81,6 +81,9 @@ x86::CpuState CpuCore::save_state() {
 }
 
 void CpuCore::update_mode() {
+    const CpuMode old_mode = mode;
+    const std::uint8_t old_cpl = cpl;
+    const std::uint64_t old_code_base = segment_base[cs];
     const x86::SegmentRegister& code = segments[cs];
     if (!protected_mode())
         mode = CpuMode::Real;
@@ -94,6 +97,7 @@ void CpuCore::update_mode() {
     m_user_access = cpl == 3;
     for (unsigned i = 0; i < 6; ++i)
         segment_base[i] = (mode == CpuMode::Long64 && i < fs) ? 0 : segments[i].base;
+    if (mode != old_mode || cpl != old_cpl || segment_base[cs] != old_code_base) ++fetch_epoch;
 }
 
 unsigned CpuCore::code_size() const {
@@ -145,9 +149,21 @@ bool CpuCore::condition(unsigned code) {
             break;
         }
     }
-    const std::uint64_t f = flags();
-    const bool cf = f & x86::rflags::cf, zf = f & x86::rflags::zf, sf = f & x86::rflags::sf,
-               of = f & x86::rflags::of, pf = f & x86::rflags::pf;
+    bool cf, zf, sf, of, pf = false;
+    if (lazy.op != FlagOp::None && (code >> 1) != 5) {
+        // Everything but PF straight from the lazy state, without materialising RFLAGS.
+        cf = lazy.carry();
+        zf = lazy.zero();
+        sf = lazy.sign();
+        of = lazy.overflow();
+    } else {
+        const std::uint64_t f = flags();
+        cf = f & x86::rflags::cf;
+        zf = f & x86::rflags::zf;
+        sf = f & x86::rflags::sf;
+        of = f & x86::rflags::of;
+        pf = f & x86::rflags::pf;
+    }
     bool result = false;
     switch (code >> 1) {
     case 0:
