@@ -80,6 +80,7 @@ struct TlbEntry {
 namespace msr {
 constexpr std::uint32_t tsc = 0x10;
 constexpr std::uint32_t apic_base = 0x1b;
+constexpr std::uint32_t tsc_adjust = 0x3b;
 constexpr std::uint32_t mtrr_cap = 0xfe;
 constexpr std::uint32_t sysenter_cs = 0x174;
 constexpr std::uint32_t sysenter_esp = 0x175;
@@ -132,7 +133,7 @@ class CpuCore {
     std::uint64_t star{0}, lstar{0}, cstar{0}, sfmask{0}, kernel_gs_base{0}, tsc_aux{0};
     std::uint64_t sysenter_cs{0}, sysenter_esp{0}, sysenter_eip{0};
     std::uint64_t pat{0x0007040600070406}, misc_enable{1}, mtrr_def_type{0};
-    std::int64_t tsc_offset{0};
+    std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
     std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology)
 

@@ -3,11 +3,14 @@
 
 #include <cstring>
 
+#include "engine/soft/local_apic.hpp"
+#include "engine/soft/pc_soft_platform.hpp"
+
 namespace vessel::soft {
 
 namespace {
 
-constexpr std::uint32_t max_basic_leaf = 0x7;
+constexpr std::uint32_t max_basic_leaf = 0x16;
 constexpr std::uint32_t max_extended_leaf = 0x8000'0008;
 
 /// Leaf 1 EDX features implemented by the interpreter.
@@ -25,8 +28,27 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
                                     | (1u << 24)  // fxsr: fxsave/fxrstor
                                     | (1u << 25)  // sse
                                     | (1u << 26); // sse2
-/// Leaf 1 ECX: cx16 (cmpxchg16b) and the hypervisor-present bit.
-constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 31);
+/// Leaf 1 ECX: cx16 (cmpxchg16b), TSC-deadline APIC timer (so Linux needs no APIC timer
+/// calibration) and the hypervisor-present bit.
+constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 24) | (1u << 31);
+/// Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (MSR 0x3b).
+constexpr std::uint32_t leaf7_ebx = 1u << 1;
+/// Leaf 0x80000007 EDX: invariant TSC (the TSC follows the host's monotonic clock). With
+/// TSC_ADJUST it lets Linux trust the TSC without a clocksource watchdog.
+constexpr std::uint32_t power_management_edx = 1u << 8;
+
+/// Leaf 0x15 (Intel SDM Vol. 2, CPUID): TSC = crystal * ebx / eax. The 1 GHz "crystal" is the
+/// local APIC timer's clock, which Linux derives from this leaf too; 2 GHz TSC.
+constexpr std::uint32_t crystal_hz = 1'000'000'000;
+constexpr std::uint32_t tsc_ratio_denominator = 1;
+constexpr std::uint32_t tsc_ratio_numerator = 2;
+/// Leaf 0x16: base and maximum frequency and bus (reference) frequency in MHz.
+constexpr std::uint32_t base_mhz = 2000;
+constexpr std::uint32_t bus_mhz = 1000;
+static_assert(std::uint64_t{crystal_hz} * tsc_ratio_numerator / tsc_ratio_denominator ==
+              PcSoftPlatform::guest_tsc_frequency_hz);
+static_assert(crystal_hz == LocalApic::bus_frequency_hz);
+static_assert(base_mhz * 1'000'000ull == PcSoftPlatform::guest_tsc_frequency_hz);
 /// Leaf 0x80000001: lahf/sahf in 64-bit mode; syscall, nx, long mode.
 constexpr std::uint32_t extended_ecx = 1u << 0;
 constexpr std::uint32_t extended_edx = (1u << 11) | (1u << 20) | (1u << 29);
@@ -44,7 +66,6 @@ void put_string(CpuidResult& result, const char* text) {
 
 CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t cpu_index,
                        std::uint32_t cpu_count) {
-    (void)subleaf;
     CpuidResult result;
     switch (leaf) {
     case 0:
@@ -59,6 +80,19 @@ CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t 
         result.ebx = (cpu_index << 24) | ((cpu_count & 0xff) << 16) | (8u << 8); // clflush 64 B
         result.ecx = leaf1_ecx;
         result.edx = leaf1_edx;
+        break;
+    case 7:
+        if (subleaf == 0) result.ebx = leaf7_ebx; // eax 0: subleaf 0 is the last
+        break;
+    case 0x15:
+        result.eax = tsc_ratio_denominator;
+        result.ebx = tsc_ratio_numerator;
+        result.ecx = crystal_hz;
+        break;
+    case 0x16:
+        result.eax = base_mhz;
+        result.ebx = base_mhz;
+        result.ecx = bus_mhz;
         break;
     case 0x4000'0000:
         // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
@@ -82,11 +116,14 @@ CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t 
         break;
     case 0x8000'0004:
         break;
+    case 0x8000'0007:
+        result.edx = power_management_edx;
+        break;
     case 0x8000'0008:
         result.eax = 0x3028;
         break; // 48-bit linear, 40-bit physical addresses
     default:
-        break; // leaves 2-7 and others: all zero
+        break; // leaves 2-6, 8-0x14 and others: all zero
     }
     return result;
 }

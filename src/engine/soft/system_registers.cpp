@@ -317,6 +317,9 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
     case msr::tsc:
         value = tsc();
         return true;
+    case msr::tsc_adjust:
+        value = static_cast<std::uint64_t>(tsc_offset);
+        return true;
     case msr::apic_base:
         value = m_platform != nullptr ? m_platform->apic_base(m_index) : 0;
         return true;
@@ -387,6 +390,10 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
     case msr::tsc:
         tsc_offset =
             static_cast<std::int64_t>(value - tsc() + static_cast<std::uint64_t>(tsc_offset));
+        return true;
+    case msr::tsc_adjust:
+        // Writing TSC_ADJUST moves the TSC by the same amount (Intel SDM Vol. 3, 17.17.3).
+        tsc_offset = static_cast<std::int64_t>(value);
         return true;
     case msr::apic_base:
         if (m_platform == nullptr || !m_platform->set_apic_base(m_index, value)) return false;
