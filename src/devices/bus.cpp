@@ -11,6 +11,7 @@ Result<void> Bus::insert(BusDevice& device, std::uint64_t base, std::uint64_t le
     if (length == 0 || base + length < base)
         return make_error("{} bus: invalid window {:#x}+{:#x} for {}", m_name, base, length,
                           device.name());
+    std::unique_lock lock(m_mutex);
     auto position = std::lower_bound(m_windows.begin(), m_windows.end(), base,
                                      [](const Window& w, std::uint64_t b) { return w.base < b; });
     if (position != m_windows.end() && position->base < base + length)
@@ -26,7 +27,22 @@ Result<void> Bus::insert(BusDevice& device, std::uint64_t base, std::uint64_t le
     return {};
 }
 
+bool Bus::remove(BusDevice& device, std::uint64_t base) {
+    std::unique_lock lock(m_mutex);
+    auto position = std::lower_bound(m_windows.begin(), m_windows.end(), base,
+                                     [](const Window& w, std::uint64_t b) { return w.base < b; });
+    if (position == m_windows.end() || position->base != base || position->device != &device)
+        return false;
+    m_windows.erase(position);
+    return true;
+}
+
 BusDevice* Bus::find(std::uint64_t address, std::uint64_t* offset) const {
+    std::shared_lock lock(m_mutex);
+    return find_locked(address, offset);
+}
+
+BusDevice* Bus::find_locked(std::uint64_t address, std::uint64_t* offset) const {
     auto position = std::upper_bound(m_windows.begin(), m_windows.end(), address,
                                      [](std::uint64_t a, const Window& w) { return a < w.base; });
     if (position == m_windows.begin()) return nullptr;

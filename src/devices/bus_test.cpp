@@ -77,3 +77,19 @@ TEST(Bus, RejectsOverlapsAndEmptyWindows) {
     EXPECT_TRUE(bus.insert(b, 0x110, 1));
     EXPECT_TRUE(bus.insert(b, 0xf8, 8));
 }
+
+TEST(Bus, RemovedWindowsStopDispatchingAndFreeTheirRange) {
+    Bus bus("mmio");
+    RecordingDevice device, other;
+    ASSERT_TRUE(bus.insert(device, 0x1000, 0x100));
+    EXPECT_FALSE(bus.remove(other, 0x1000));  // not that device's window
+    EXPECT_FALSE(bus.remove(device, 0x1010)); // not the window's base
+    EXPECT_TRUE(bus.remove(device, 0x1000));
+    std::uint8_t data[1] = {};
+    EXPECT_FALSE(bus.read(0x1000, data));
+    // The range is free again: a moved window can take it.
+    ASSERT_TRUE(bus.insert(other, 0x1000, 0x100));
+    EXPECT_TRUE(bus.read(0x1004, data));
+    EXPECT_EQ(data[0], 4);
+    EXPECT_TRUE(device.reads.empty());
+}

@@ -18,6 +18,15 @@ class InterruptSink {
     }
 };
 
+/// Something that accepts message-signalled interrupts (PCI MSI / MSI-X): a 32-bit write of
+/// data to address in the 0xfee00000 window (Intel SDM Vol. 3A 11.11). KVM hands the message
+/// to the kernel (KVM_SIGNAL_MSI); the software engine decodes it for its local APICs.
+class MsiSink {
+  public:
+    virtual ~MsiSink() = default;
+    virtual void signal_msi(std::uint64_t address, std::uint32_t data) = 0;
+};
+
 /// One line of an InterruptSink, handed to a device at construction.
 class IrqLine {
   public:

@@ -28,13 +28,15 @@ struct VmContext {
 };
 
 /// One virtual machine of an engine. Acts as the interrupt sink for device IRQ lines (GSIs:
-/// 0-15 ISA IRQs through PIC and IOAPIC, 16-23 further IOAPIC pins).
-class Vm : public InterruptSink {
+/// 0-15 ISA IRQs through PIC and IOAPIC, 16-23 further IOAPIC pins) and for MSIs.
+class Vm : public InterruptSink, public MsiSink {
   public:
     virtual ~Vm() = default;
     virtual EngineKind kind() const = 0;
     /// Creates vCPU `index` (0 is the bootstrap processor).
     virtual Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) = 0;
+    /// Delivers a PCI MSI / MSI-X message (address 0xfeeXXXXX, data). Any thread.
+    void signal_msi(std::uint64_t address, std::uint32_t data) override = 0;
 };
 
 /// An engine: creates VMs.

@@ -1,6 +1,8 @@
 // GuestMemory: allocation, layout around the 32-bit MMIO hole, checked accessors.
 #include "memory/guest_memory.hpp"
 
+#include <algorithm>
+
 namespace vessel {
 
 Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
@@ -25,6 +27,18 @@ Result<std::span<std::uint8_t>> GuestMemory::slice(std::uint64_t address,
     return std::span<std::uint8_t>(pointer, length);
 }
 
+void GuestMemory::mark_written(std::uint64_t address, std::uint64_t length) const {
+    if (m_write_observer == nullptr || length == 0) return;
+    const std::uint64_t end = address + length < address ? ~std::uint64_t{0} : address + length;
+    for (const auto& region : m_regions) {
+        const std::uint64_t first = std::max(address, region.guest_address);
+        const std::uint64_t last = std::min(end, region.guest_address + region.size);
+        if (first < last)
+            m_write_observer->ram_written(region.host_offset + (first - region.guest_address),
+                                          last - first);
+    }
+}
+
 Result<void> GuestMemory::read_bytes(std::uint64_t address, std::span<std::uint8_t> out) const {
     auto source = TRY(slice(address, out.size()));
     std::memcpy(out.data(), source.data(), out.size());
@@ -34,12 +48,14 @@ Result<void> GuestMemory::read_bytes(std::uint64_t address, std::span<std::uint8
 Result<void> GuestMemory::write_bytes(std::uint64_t address, std::span<const std::uint8_t> data) {
     auto target = TRY(slice(address, data.size()));
     std::memcpy(target.data(), data.data(), data.size());
+    mark_written(address, data.size());
     return {};
 }
 
 Result<void> GuestMemory::fill(std::uint64_t address, std::uint8_t value, std::uint64_t length) {
     auto target = TRY(slice(address, length));
     std::memset(target.data(), value, length);
+    mark_written(address, length);
     return {};
 }
 

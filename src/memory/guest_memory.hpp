@@ -9,6 +9,7 @@
 
 #include "base/mapped_region.hpp"
 #include "base/result.hpp"
+#include "memory/ram_write_observer.hpp"
 
 namespace vessel {
 
@@ -52,6 +53,13 @@ class GuestMemory {
     /// Checked span view of guest RAM; fails when the range leaves RAM.
     Result<std::span<std::uint8_t>> slice(std::uint64_t address, std::uint64_t length) const;
 
+    /// Installs the observer told about device writes (nullptr for none). Set it before vCPUs
+    /// and devices run; it must outlive this GuestMemory's use.
+    void set_write_observer(RamWriteObserver* observer) { m_write_observer = observer; }
+    /// Reports that [address, address+length) was written through a host pointer (DMA). Parts
+    /// outside RAM are ignored. write_bytes and fill call it themselves.
+    void mark_written(std::uint64_t address, std::uint64_t length) const;
+
     Result<void> read_bytes(std::uint64_t address, std::span<std::uint8_t> out) const;
     Result<void> write_bytes(std::uint64_t address, std::span<const std::uint8_t> data);
     Result<void> fill(std::uint64_t address, std::uint8_t value, std::uint64_t length);
@@ -73,6 +81,7 @@ class GuestMemory {
 
     MappedRegion m_mapping;
     std::vector<MemoryRegion> m_regions;
+    RamWriteObserver* m_write_observer{nullptr};
 };
 
 } // namespace vessel

@@ -51,3 +51,36 @@ TEST(GuestMemory, AccessesOutsideRamFail) {
     std::uint8_t buffer[16];
     EXPECT_FALSE(memory.read_bytes(0xffff8, buffer));
 }
+
+namespace {
+struct RecordingObserver final : vessel::RamWriteObserver {
+    void ram_written(std::uint64_t host_offset, std::uint64_t length) override {
+        ranges.push_back({host_offset, length});
+    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+};
+} // namespace
+
+TEST(GuestMemory, DeviceWritesReachTheWriteObserverAsHostOffsets) {
+    auto memory = GuestMemory::create(std::uint64_t{4} << 30).value();
+    RecordingObserver observer;
+    memory.set_write_observer(&observer);
+    const std::uint8_t bytes[3] = {1, 2, 3};
+    ASSERT_TRUE(memory.write_bytes(0x2000, bytes));
+    ASSERT_TRUE(memory.fill(GuestMemory::high_ram_start + 0x10, 0xaa, 8));
+    EXPECT_FALSE(memory.write_bytes(GuestMemory::mmio_hole_start, bytes)); // not RAM: no report
+    // A DMA range crossing the hole is reported per RAM region, the hole itself not at all.
+    memory.mark_written(GuestMemory::mmio_hole_start - 0x10,
+                        GuestMemory::high_ram_start - GuestMemory::mmio_hole_start + 0x20);
+    ASSERT_EQ(observer.ranges.size(), 4u);
+    EXPECT_EQ(observer.ranges[0], std::make_pair(std::uint64_t{0x2000}, std::uint64_t{3}));
+    EXPECT_EQ(observer.ranges[1],
+              std::make_pair(GuestMemory::mmio_hole_start + 0x10, std::uint64_t{8}));
+    EXPECT_EQ(observer.ranges[2],
+              std::make_pair(GuestMemory::mmio_hole_start - 0x10, std::uint64_t{0x10}));
+    EXPECT_EQ(observer.ranges[3],
+              std::make_pair(GuestMemory::mmio_hole_start, std::uint64_t{0x10}));
+    memory.set_write_observer(nullptr);
+    ASSERT_TRUE(memory.write_bytes(0x2000, bytes));
+    EXPECT_EQ(observer.ranges.size(), 4u);
+}

@@ -24,8 +24,16 @@ Result<void> Machine::build(Uart16550::Output console_output) {
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
     TRY(add_legacy_devices(std::move(console_output)));
+    TRY_CONTEXT(add_pci_devices(), "PCI devices");
     m_boot_state = TRY(load_kernel(m_memory, m_config));
-    TRY(x86::write_acpi_tables(m_memory, m_config.cpu_count));
+    x86::PciRootDescription pci{static_cast<std::uint32_t>(pci::PciBus::mmio_window_start),
+                                static_cast<std::uint32_t>(pci::PciBus::mmio_window_end - 1),
+                                {}};
+    for (std::uint32_t slot = 1; slot < pci::PciBus::slot_count; ++slot)
+        for (std::uint32_t pin = 0; pin < 4; ++pin)
+            pci.routes.push_back({static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(pin),
+                                  pci::PciBus::intx_gsi(slot, pin)});
+    TRY(x86::write_acpi_tables(m_memory, m_config.cpu_count, &pci));
     for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
         m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
     log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
@@ -59,6 +67,24 @@ Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
     TRY(m_io_bus.insert(m_i8042->command_port(), I8042::command_port_number, 1));
     TRY(m_io_bus.insert(*m_rtc, CmosRtc::base_port, CmosRtc::window_size));
     TRY(m_io_bus.insert(*m_fw_cfg, FwCfg::base_port, FwCfg::window_size));
+    return {};
+}
+
+Result<void> Machine::add_pci_devices() {
+    m_pci_bus = std::make_unique<pci::PciBus>(m_mmio_bus, m_vm.get());
+    TRY(m_io_bus.insert(m_pci_bus->address_port(), pci::PciBus::config_address_port, 1));
+    TRY(m_io_bus.insert(m_pci_bus->data_port(), pci::PciBus::config_data_port, 4));
+    m_host_bridge = std::make_unique<pci::PciHostBridge>();
+    TRY(m_pci_bus->add(*m_host_bridge));
+    TRY(add_virtio_device(std::make_unique<virtio::VirtioRng>()));
+    return {};
+}
+
+Result<void> Machine::add_virtio_device(std::unique_ptr<virtio::VirtioDevice> device) {
+    auto transport = std::make_unique<virtio::VirtioPciDevice>(*device, m_memory, m_vm.get());
+    TRY(m_pci_bus->add(*transport));
+    m_virtio_devices.push_back(std::move(device));
+    m_virtio_transports.push_back(std::move(transport));
     return {};
 }
 

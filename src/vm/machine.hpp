@@ -15,7 +15,11 @@
 #include "devices/legacy/fw_cfg.hpp"
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/uart_16550.hpp"
+#include "devices/pci/pci_bus.hpp"
+#include "devices/pci/pci_host_bridge.hpp"
 #include "devices/pseudo/guest_signal.hpp"
+#include "devices/virtio/virtio_pci_device.hpp"
+#include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"
 #include "vm/machine_config.hpp"
 #include "vm/panic_detector.hpp"
@@ -58,6 +62,10 @@ class Machine final : public ExitSink {
         : m_config(config), m_memory(std::move(memory)) {}
     Result<void> build(Uart16550::Output console_output);
     Result<void> add_legacy_devices(Uart16550::Output console_output);
+    /// The PCI host bridge and the virtio devices on bus 0.
+    Result<void> add_pci_devices();
+    /// Adds a virtio device behind a PCI transport on the next slot.
+    Result<void> add_virtio_device(std::unique_ptr<virtio::VirtioDevice> device);
     void vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state);
     bool handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit);
     void wait_until_stopping();
@@ -78,6 +86,11 @@ class Machine final : public ExitSink {
     std::unique_ptr<GuestSignal> m_guest_signal;
     std::unique_ptr<AcpiPower> m_acpi_power;
     std::unique_ptr<ResetControl> m_reset_control;
+    std::unique_ptr<pci::PciBus> m_pci_bus;
+    std::unique_ptr<pci::PciHostBridge> m_host_bridge;
+    // Devices before their transports: a transport resets its device when destroyed.
+    std::vector<std::unique_ptr<virtio::VirtioDevice>> m_virtio_devices;
+    std::vector<std::unique_ptr<virtio::VirtioPciDevice>> m_virtio_transports;
     PanicDetector m_panic_detector{*this};
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;

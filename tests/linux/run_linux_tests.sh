@@ -48,6 +48,11 @@ boot own-initramfs-two-cpus 0 "^own-init cpus=2" "powered off" -- --cpus 2 \
 boot quoting 0 "^a b \\\$HOME 'q'" "." -- --exec "echo \"a b \\\$HOME 'q'\""
 boot poweroff 0 "." "powered off" -- --exec 'echo going; poweroff -f; sleep 10'
 boot reboot 0 "." "reset" -- --exec 'echo going; reboot -f; sleep 10'
+# PCI found through the DSDT with ACPI on, virtio-pci binds the rng, /dev/hwrng gives bytes.
+boot pci-acpi-no-errors 0 "^pci=ok" "." -- --exec \
+  'dmesg | grep -q "PCI Root Bridge \[PCI0\]" && ! dmesg | grep -iE "ACPI (Error|BIOS Error)|virtio.*(fail|error)" && echo pci=ok'
+boot hwrng-gives-bytes 0 "^rng=16 distinct=[2-9]|^rng=16 distinct=1[0-6]" "." -- --exec \
+  'n=$(head -c 16 /dev/hwrng | wc -c); d=$(head -c 16 /dev/hwrng | od -An -v -tx1 | tr " " "\n" | grep . | sort -u | wc -l); echo "rng=$n distinct=$d"'
 boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
 
 echo "$passed passed, $failed failed"

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arch/x86/aml_builder.hpp"
 #include "arch/x86/boot_layout.hpp"
 
 namespace vessel::x86 {
@@ -77,15 +78,40 @@ std::uint8_t checksum(const std::uint8_t* bytes, std::size_t size) {
     return static_cast<std::uint8_t>(-sum);
 }
 
+// \_SB.PCI0: a PCI Express-less root bridge (PNP0A03) for bus 0 (ACPI 6.5 §6.1, §6.2, §6.5.3
+// _BBN, §6.5.6 _SEG, §6.2.13 _PRT).
+aml::Bytes pci_root_bridge(const PciRootDescription& pci) {
+    using namespace aml;
+    constexpr std::uint16_t config_ports = 0xcf8; // consumed by the bridge itself
+    const Bytes resources = ResourceTemplate()
+                                .word_bus_number(0, 0xff)
+                                .io(config_ports, config_ports, 1, 8)
+                                .word_io(0x0000, config_ports - 1)
+                                .word_io(config_ports + 8, 0xffff)
+                                .dword_memory(pci.mmio_window_start, pci.mmio_window_end)
+                                .finish();
+    std::vector<Bytes> routes;
+    for (const auto& route : pci.routes)
+        routes.push_back(package({dword((std::uint32_t{route.slot} << 16) | 0xffff),
+                                  integer(route.pin), integer(0), integer(route.gsi)}));
+    return scope("\\_SB",
+                 {device("PCI0", {name("_HID", eisa_id("PNP0A03")), name("_UID", integer(0)),
+                                  name("_SEG", integer(0)), name("_BBN", integer(0)),
+                                  name("_CRS", resources), name("_PRT", package(routes))})});
+}
+
 // DSDT body in AML (ACPI 6.5, chapter 20): Name (_S5, Package (4) { 5, 5, 0, 0 }) so Linux
-// knows the SLP_TYP value for power-off.
-std::vector<std::uint8_t> build_dsdt() {
+// knows the SLP_TYP value for power-off, and the PCI root bridge.
+std::vector<std::uint8_t> build_dsdt(const PciRootDescription* pci) {
     TableBuilder table("DSDT", 2);
-    table.put_bytes({0x08, '_', 'S', '5', '_',           // NameOp "_S5_"
-                     0x12, 0x08, 0x04,                   // PackageOp, PkgLength 8, 4 elements
-                     0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPa)
-                     0x0a, acpi_hardware::s5_sleep_type, // BytePrefix 5 (SLP_TYPb)
-                     0x00, 0x00});                       // Zero, Zero
+    using namespace aml;
+    for (auto byte :
+         name("_S5", package({integer(acpi_hardware::s5_sleep_type),
+                              integer(acpi_hardware::s5_sleep_type), integer(0), integer(0)})))
+        table.put8(byte);
+    if (pci != nullptr)
+        for (auto byte : pci_root_bridge(*pci))
+            table.put8(byte);
     return table.finish();
 }
 
@@ -174,7 +200,8 @@ std::vector<std::uint8_t> build_rsdp(std::uint64_t xsdt_address) {
 
 } // namespace
 
-Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count) {
+Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count,
+                                           const PciRootDescription* pci) {
     if (cpu_count == 0 || cpu_count > 254)
         return make_error("ACPI: {} vCPUs cannot be described (1-254)", cpu_count);
     std::uint64_t next = boot_layout::acpi_tables_start;
@@ -191,7 +218,7 @@ Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cp
     // The RSDP goes first so a scan of 0xE0000 finds it at once; its XSDT address is patched last.
     std::uint64_t rsdp_address = TRY(place(build_rsdp(0), 16));
     std::uint64_t facs_address = TRY(place(build_facs(), 64));
-    std::uint64_t dsdt_address = TRY(place(build_dsdt(), 16));
+    std::uint64_t dsdt_address = TRY(place(build_dsdt(pci), 16));
     std::uint64_t fadt_address = TRY(place(build_fadt(facs_address, dsdt_address), 16));
     std::uint64_t madt_address = TRY(place(build_madt(cpu_count), 16));
     std::uint64_t xsdt_address = TRY(place(build_xsdt({fadt_address, madt_address}), 16));

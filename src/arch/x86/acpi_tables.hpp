@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "base/result.hpp"
 #include "memory/guest_memory.hpp"
@@ -20,13 +21,28 @@ constexpr std::uint64_t ioapic_address = 0xfec0'0000;
 constexpr std::uint64_t local_apic_address = 0xfee0'0000;
 } // namespace acpi_hardware
 
+/// The PCI root bridge the DSDT describes as \_SB.PCI0 (bus 0 through configuration
+/// mechanism #1; IO windows around 0xcf8-0xcff).
+struct PciRootDescription {
+    std::uint32_t mmio_window_start; ///< BARs live in [start, end]
+    std::uint32_t mmio_window_end;
+    struct Route {
+        std::uint8_t slot;
+        std::uint8_t pin; ///< 0 = INTA#
+        std::uint32_t gsi;
+    };
+    std::vector<Route> routes; ///< the _PRT: which IOAPIC input each slot's pin reaches
+};
+
 /// Where the tables went; rsdp_address is also what boot_params.acpi_rsdp_addr may carry.
 struct AcpiTablesLayout {
     std::uint64_t rsdp_address;
     std::uint64_t end_address;
 };
 
-/// Builds the tables in the BIOS area (0xE0000-0xFFFFF) for cpu_count vCPUs (APIC IDs 0..n-1).
-Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count);
+/// Builds the tables in the BIOS area (0xE0000-0xFFFFF) for cpu_count vCPUs (APIC IDs 0..n-1),
+/// with a PCI root bridge in the DSDT when pci is given.
+Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cpu_count,
+                                           const PciRootDescription* pci = nullptr);
 
 } // namespace vessel::x86

@@ -89,3 +89,18 @@ TEST(AcpiTables, RejectsImpossibleCpuCounts) {
     EXPECT_FALSE(write_acpi_tables(memory, 0));
     EXPECT_FALSE(write_acpi_tables(memory, 300));
 }
+
+TEST(AcpiTables, DsdtDescribesThePciRootBridgeWhenGiven) {
+    auto memory = vessel::GuestMemory::create(16 << 20).value();
+    vessel::x86::PciRootDescription pci{0xc0000000, 0xfdffffff, {{1, 0, 17}, {2, 3, 21}}};
+    auto layout = vessel::x86::write_acpi_tables(memory, 1, &pci).value();
+    std::vector<std::uint8_t> bytes(layout.end_address - layout.rsdp_address);
+    ASSERT_TRUE(memory.read_bytes(layout.rsdp_address, bytes));
+    const std::string text(bytes.begin(), bytes.end());
+    for (const char* needle : {"DSDT", "PCI0", "_HID", "_CRS", "_PRT", "_BBN", "_SEG"})
+        EXPECT_NE(text.find(needle), std::string::npos) << needle;
+    // _PRT entry for slot 2 pin D: Package { 0x0002FFFF, 3, 0, 21 }.
+    const std::string entry = {0x12, 0x0c, 0x04, 0x0c, '\xff', '\xff', 0x02,
+                               0x00, 0x0a, 0x03, 0x00, 0x0a,   21};
+    EXPECT_NE(text.find(entry), std::string::npos);
+}

@@ -16,6 +16,7 @@ class KvmVm final : public Vm {
     EngineKind kind() const override { return EngineKind::Kvm; }
     Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) override;
     void set_irq_level(std::uint32_t gsi, bool level) override;
+    void signal_msi(std::uint64_t address, std::uint32_t data) override;
 
   private:
     KvmVm(std::shared_ptr<KvmSystem> system, VmContext context, UniqueFd fd)

@@ -5,12 +5,14 @@
 #include <cstdint>
 #include <memory>
 
+#include "memory/ram_write_observer.hpp"
+
 namespace vessel::soft {
 
 /// Shared by all vCPUs of a VM. Pages are numbered by their offset in the host RAM mapping
 /// (unique per guest-physical RAM page). A decoded block remembers its page's generation and is
 /// stale once a store to the page bumped it, whichever vCPU stored.
-class CodePages {
+class CodePages final : public RamWriteObserver {
   public:
     explicit CodePages(std::uint64_t ram_size)
         : m_page_count(ram_size >> 12), m_flags(new std::atomic<std::uint8_t>[m_page_count]),
@@ -40,6 +42,14 @@ class CodePages {
     /// block needs no per-page check (one hot, rarely written word instead of a page lookup).
     std::uint64_t any_generation() const {
         return m_any_generation.load(std::memory_order_acquire);
+    }
+
+    /// Device DMA wrote [host_offset, host_offset+length): stale any code decoded from it.
+    void ram_written(std::uint64_t host_offset, std::uint64_t length) override {
+        if (length == 0) return;
+        const std::uint64_t last = (host_offset + length - 1) >> 12;
+        for (std::uint64_t page = host_offset >> 12; page <= last && page < m_page_count; ++page)
+            if (holds_code(page)) invalidate(page);
     }
 
   private:

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/log.hpp"
+#include "devices/legacy/msi_message.hpp"
+
 namespace vessel::soft {
 
 namespace {
@@ -83,6 +86,15 @@ void PcSoftPlatform::set_irq_level(std::uint32_t gsi, bool level) {
         m_ioapic->set_pin_level(gsi, level);
     }
     // The IOAPIC path wakes its targets in deliver(); other GSIs do not exist here.
+}
+
+void PcSoftPlatform::signal_msi(std::uint64_t address, std::uint32_t data) {
+    const auto message = decode_msi(address, data);
+    if (!message) {
+        log::debug("soft platform: dropped MSI address {:#x} data {:#x}", address, data);
+        return;
+    }
+    deliver(*message, std::nullopt);
 }
 
 bool PcSoftPlatform::deliver(const ApicMessage& message, std::optional<std::uint32_t> source) {

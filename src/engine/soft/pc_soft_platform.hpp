@@ -32,6 +32,7 @@ class PcSoftPlatform final : public SoftPlatform {
     ~PcSoftPlatform() override = default;
 
     void set_irq_level(std::uint32_t gsi, bool level) override;
+    void signal_msi(std::uint64_t address, std::uint32_t data) override;
     void poll(std::uint32_t cpu) override;
     bool has_interrupt(std::uint32_t cpu) override;
     std::uint8_t acknowledge_interrupt(std::uint32_t cpu) override;

@@ -259,3 +259,21 @@ TEST_F(PlatformTest, WakeEndsWaitAndIsNotLostWhenEarly) {
     EXPECT_FALSE(platform->has_interrupt(0));
     EXPECT_GE(waited, std::chrono::milliseconds(15));
 }
+
+TEST_F(PlatformTest, MsiReachesTheApicItsAddressNames) {
+    make(2);
+    enable_apic(0);
+    enable_apic(1);
+    platform->apic_mmio_write(0, 0x350, 0x10700);
+    platform->signal_msi(0xfee01000, 0x0045); // physical destination APIC 1, fixed, vector 0x45
+    EXPECT_FALSE(platform->has_interrupt(0));
+    ASSERT_TRUE(platform->has_interrupt(1));
+    EXPECT_EQ(platform->acknowledge_interrupt(1), 0x45);
+    platform->signal_msi(0xfed00000, 0x0046);  // outside the interrupt window: dropped
+    platform->signal_msi(0x1fee00000, 0x0046); // above 4 GiB: dropped
+    EXPECT_FALSE(platform->has_interrupt(0));
+    EXPECT_FALSE(platform->has_interrupt(1));
+    platform->signal_msi(0xfee00000, 0x0047);
+    ASSERT_TRUE(platform->has_interrupt(0));
+    EXPECT_EQ(platform->acknowledge_interrupt(0), 0x47);
+}

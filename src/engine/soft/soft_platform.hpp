@@ -15,7 +15,7 @@ namespace vessel::soft {
 
 /// Owned by the software engine's Vm. Devices see it only as an InterruptSink; the
 /// interpreter calls the per-CPU methods from that vCPU's own thread.
-class SoftPlatform : public InterruptSink {
+class SoftPlatform : public InterruptSink, public MsiSink {
   public:
     /// Creates the platform and registers the PIC (0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1),
     /// PIT (0x40-0x43), system control port B (0x61) on io_bus and the IOAPIC
@@ -26,6 +26,8 @@ class SoftPlatform : public InterruptSink {
 
     // Device side (any thread): ISA IRQ 0-15 go to PIC and IOAPIC pins, 16-23 to the IOAPIC.
     void set_irq_level(std::uint32_t gsi, bool level) override = 0;
+    /// Device side (any thread): a PCI MSI write, delivered to the local APICs it names.
+    void signal_msi(std::uint64_t address, std::uint32_t data) override = 0;
 
     // ---- Called by vCPU `cpu` on its own thread ----
 

@@ -18,12 +18,18 @@ class SoftVm final : public Vm {
     void set_irq_level(std::uint32_t gsi, bool level) override {
         m_platform->set_irq_level(gsi, level);
     }
+    void signal_msi(std::uint64_t address, std::uint32_t data) override {
+        m_platform->signal_msi(address, data);
+    }
+    ~SoftVm() override { m_context.memory.set_write_observer(nullptr); }
 
     SoftPlatform& platform() { return *m_platform; }
 
   private:
     SoftVm(VmContext context, std::unique_ptr<SoftPlatform> platform)
         : m_context(context), m_platform(std::move(platform)), m_code_pages(context.memory.size()) {
+        // Device DMA into RAM must drop decoded code just as a vCPU store does.
+        m_context.memory.set_write_observer(&m_code_pages);
     }
 
     VmContext m_context;
