@@ -129,7 +129,7 @@ VmCounters VmController::counters() const {
 std::size_t VmController::enqueue_console_input(std::span<const std::uint8_t> bytes) {
     std::lock_guard lock(m_mutex);
     if (!m_machine || m_state == VmState::Stopped) return 0;
-    return m_machine->serial().enqueue_input(bytes);
+    return m_machine->enqueue_console_input(bytes);
 }
 
 } // namespace vessel::api

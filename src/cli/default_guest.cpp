@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <system_error>
 
+#include <fmt/format.h>
+
+#include "vm/kernel_loading.hpp"
+
 namespace vessel {
 
 std::string base64_encode(std::string_view bytes) {
@@ -42,7 +46,9 @@ Result<void> use_default_guest(MachineConfig& config, const std::string& exec_co
                           kernel.string());
     config.kernel_path = kernel.string();
     config.initrd_path = initrd.string();
-    std::string command_line = default_guest_command_line;
+    // quiet first: it must already hold when earlycon registers and replays the early log.
+    std::string command_line =
+        fmt::format("{} {}", default_guest_command_line, linux_console_arguments(config.console));
     if (!config.command_line.empty()) command_line += " " + config.command_line;
     if (!exec_command.empty()) command_line += " vessel.exec=" + base64_encode(exec_command);
     config.command_line = command_line;

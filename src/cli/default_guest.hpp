@@ -8,11 +8,12 @@
 
 namespace vessel {
 
-/// Kernel command line the default guest boots with.
-inline constexpr const char* default_guest_command_line = "console=ttyS0 quiet";
+/// Kernel command line the default guest boots with, before the console arguments.
+inline constexpr const char* default_guest_command_line = "quiet";
 
 /// Fills kernel, initrd and command line of config with the default guest built next to the
-/// vessel binary (build/guest/); exec_command, when not empty, is run instead of a shell.
+/// vessel binary (build/guest/); exec_command, when not empty, is run instead of a shell. The
+/// command line names config.console as the kernel's console (the guest's /init follows it).
 Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command);
 
 /// Standard base64 (RFC 4648) — the command travels on the kernel command line this way, so

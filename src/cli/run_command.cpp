@@ -12,7 +12,7 @@
 namespace vessel {
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
-    auto* run = app.add_subcommand("run", "Boot a guest; its serial console is this terminal");
+    auto* run = app.add_subcommand("run", "Boot a guest; its console is this terminal");
     run->footer(
         "Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off "
         "or Ctrl-A x,\n2 for bad options or inputs, 4 on triple fault, 6 on engine "
@@ -27,7 +27,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "Initial ramdisk (Linux) or first module (Multiboot)")
         ->type_name("FILE");
     run->add_option("-c,--cmdline", options.config.command_line,
-                    "Kernel command line (Linux default: console=ttyS0)")
+                    "Kernel command line (Linux default: console=ttyS0, or console=hvc0 with "
+                    "--console virtio)")
         ->type_name("STR");
     run->add_option("-e,--exec", options.exec_command,
                     "Run CMD in the default guest instead of a shell; exit with its status")
@@ -44,6 +45,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "CPU engine: kvm (hardware), soft (Vessel's own x86 CPU) or auto")
         ->type_name("auto|kvm|soft")
         ->check(CLI::IsMember({"auto", "kvm", "soft"}))
+        ->capture_default_str();
+    run->add_option("--console", options.console_text,
+                    "Guest console device: serial (COM1, ttyS0) or virtio (virtio-console, "
+                    "hvc0); terminal input goes to it")
+        ->type_name("serial|virtio")
+        ->check(CLI::IsMember({"serial", "virtio"}))
         ->capture_default_str();
     return run;
 }
@@ -64,6 +71,8 @@ int run_vm(RunOptions& options) {
     }
     options.config.memory_size = *memory;
     options.config.engine = parse_engine(options.engine_text);
+    options.config.console =
+        options.console_text == "virtio" ? ConsoleChoice::Virtio : ConsoleChoice::Serial;
     if (options.config.kernel_path.empty()) {
         if (auto result = use_default_guest(options.config, options.exec_command); !result) {
             log::error("{}", result.error().message);
@@ -87,7 +96,7 @@ int run_vm(RunOptions& options) {
     }
     Machine& vm = **machine;
     (*terminal)->start(
-        [&vm](std::span<const std::uint8_t> bytes) { return vm.serial().enqueue_input(bytes); },
+        [&vm](std::span<const std::uint8_t> bytes) { return vm.enqueue_console_input(bytes); },
         [&vm](int status, std::string reason) {
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });

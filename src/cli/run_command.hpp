@@ -14,6 +14,7 @@ struct RunOptions {
     MachineConfig config;
     std::string memory_text{"256M"};
     std::string engine_text{"auto"};
+    std::string console_text{"serial"};
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
 };
 

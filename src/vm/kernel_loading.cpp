@@ -15,11 +15,14 @@ namespace {
 bool has_linux_setup_header(std::span<const std::uint8_t> image) {
     return image.size() >= 0x206 && std::memcmp(image.data() + 0x202, "HdrS", 4) == 0;
 }
+} // namespace
 
 // Without a command line Linux would print to a VGA console this machine does not have, so an
-// empty one becomes the serial console: what a user of `vessel run --kernel` expects to see.
-constexpr const char* default_linux_command_line = "console=ttyS0";
-} // namespace
+// empty one becomes the chosen console: what a user of `vessel run --kernel` expects to see.
+std::string_view linux_console_arguments(ConsoleChoice console) {
+    if (console == ConsoleChoice::Virtio) return "console=hvc0 earlycon=uart8250,io,0x3f8";
+    return "console=ttyS0";
+}
 
 Result<x86::CpuState> load_kernel(GuestMemory& memory, const MachineConfig& config) {
     if (config.kernel_path.empty()) return make_error("no kernel given (use --kernel FILE)");
@@ -35,8 +38,9 @@ Result<x86::CpuState> load_kernel(GuestMemory& memory, const MachineConfig& conf
     }
     if (has_linux_setup_header(kernel))
         return x86::load_bzimage(memory, kernel, config.kernel_path,
-                                 config.command_line.empty() ? default_linux_command_line
-                                                             : config.command_line,
+                                 config.command_line.empty()
+                                     ? std::string(linux_console_arguments(config.console))
+                                     : config.command_line,
                                  initrd, config.initrd_path);
     return make_error("{}: not a kernel Vessel can boot (no Multiboot v1 header in the first "
                       "8 KiB and no Linux setup header at 0x202)",

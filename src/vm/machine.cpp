@@ -23,7 +23,8 @@ Result<void> Machine::build(Uart16550::Output console_output) {
     m_hypervisor = TRY(open_engine(m_config.engine));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
-    TRY(add_legacy_devices(std::move(console_output)));
+    m_console_sink = std::move(console_output);
+    TRY(add_legacy_devices());
     TRY_CONTEXT(add_pci_devices(), "PCI devices");
     m_boot_state = TRY(load_kernel(m_memory, m_config));
     x86::PciRootDescription pci{static_cast<std::uint32_t>(pci::PciBus::mmio_window_start),
@@ -41,15 +42,22 @@ Result<void> Machine::build(Uart16550::Output console_output) {
     return {};
 }
 
-Result<void> Machine::add_legacy_devices(Uart16550::Output console_output) {
-    auto output = [this, console_output =
-                             std::move(console_output)](std::span<const std::uint8_t> bytes) {
-        if (m_console_closed.load(std::memory_order_relaxed)) return;
-        console_output(bytes);
-        m_panic_detector.feed(bytes);
-    };
-    m_serial =
-        std::make_unique<Uart16550>(IrqLine(m_vm.get(), Uart16550::com1_irq), std::move(output));
+void Machine::console_output(std::span<const std::uint8_t> bytes) {
+    if (m_console_closed.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(m_console_mutex);
+    m_console_sink(bytes);
+    m_panic_detector.feed(bytes);
+}
+
+std::size_t Machine::enqueue_console_input(std::span<const std::uint8_t> bytes) {
+    if (m_virtio_console != nullptr) return m_virtio_console->enqueue_input(bytes);
+    return m_serial->enqueue_input(bytes);
+}
+
+Result<void> Machine::add_legacy_devices() {
+    m_serial = std::make_unique<Uart16550>(
+        IrqLine(m_vm.get(), Uart16550::com1_irq),
+        [this](std::span<const std::uint8_t> bytes) { console_output(bytes); });
     m_debug_exit = std::make_unique<DebugExit>(*this);
     m_i8042 = std::make_unique<I8042>(IrqLine(m_vm.get(), I8042::keyboard_irq), *this);
     m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
@@ -77,6 +85,12 @@ Result<void> Machine::add_pci_devices() {
     m_host_bridge = std::make_unique<pci::PciHostBridge>();
     TRY(m_pci_bus->add(*m_host_bridge));
     TRY(add_virtio_device(std::make_unique<virtio::VirtioRng>()));
+    if (m_config.console == ConsoleChoice::Virtio) {
+        auto console = std::make_unique<virtio::VirtioConsole>(
+            [this](std::span<const std::uint8_t> bytes) { console_output(bytes); });
+        m_virtio_console = console.get();
+        TRY(add_virtio_device(std::move(console)));
+    }
     return {};
 }
 

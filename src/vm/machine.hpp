@@ -18,6 +18,7 @@
 #include "devices/pci/pci_bus.hpp"
 #include "devices/pci/pci_host_bridge.hpp"
 #include "devices/pseudo/guest_signal.hpp"
+#include "devices/virtio/virtio_console.hpp"
 #include "devices/virtio/virtio_pci_device.hpp"
 #include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"
@@ -30,7 +31,8 @@ namespace vessel {
 /// returns when the guest or the host ends the VM, with every thread joined.
 class Machine final : public ExitSink {
   public:
-    /// Builds the VM; console_output receives the bytes the guest writes to COM1.
+    /// Builds the VM; console_output receives the bytes the guest writes to COM1 (and to the
+    /// virtio console when the config asks for one).
     static Result<std::unique_ptr<Machine>> create(const MachineConfig& config,
                                                    Uart16550::Output console_output);
     ~Machine() override;
@@ -48,6 +50,9 @@ class Machine final : public ExitSink {
     bool paused() const;
 
     Uart16550& serial() { return *m_serial; }
+    /// Host console input: to the virtio console when configured, else to COM1. Returns how
+    /// many bytes were accepted (any thread).
+    std::size_t enqueue_console_input(std::span<const std::uint8_t> bytes);
     const Uart16550& serial() const { return *m_serial; }
     /// Milliseconds from VM creation to the guest's boot-complete signal, or -1 before it.
     double boot_milliseconds() const { return m_guest_signal->boot_milliseconds(); }
@@ -61,7 +66,9 @@ class Machine final : public ExitSink {
     Machine(const MachineConfig& config, GuestMemory memory)
         : m_config(config), m_memory(std::move(memory)) {}
     Result<void> build(Uart16550::Output console_output);
-    Result<void> add_legacy_devices(Uart16550::Output console_output);
+    Result<void> add_legacy_devices();
+    /// Every guest console byte (COM1 or virtio) passes here: to the host, to the panic watch.
+    void console_output(std::span<const std::uint8_t> bytes);
     /// The PCI host bridge and the virtio devices on bus 0.
     Result<void> add_pci_devices();
     /// Adds a virtio device behind a PCI transport on the next slot.
@@ -78,7 +85,10 @@ class Machine final : public ExitSink {
     Bus m_mmio_bus{"MMIO"};
     std::unique_ptr<Hypervisor> m_hypervisor;
     std::unique_ptr<Vm> m_vm;
+    Uart16550::Output m_console_sink;
+    std::mutex m_console_mutex; ///< serializes console_output between the two consoles
     std::unique_ptr<Uart16550> m_serial;
+    virtio::VirtioConsole* m_virtio_console{nullptr}; ///< owned by m_virtio_devices
     std::unique_ptr<DebugExit> m_debug_exit;
     std::unique_ptr<I8042> m_i8042;
     std::unique_ptr<CmosRtc> m_rtc;

@@ -6,16 +6,35 @@ build=${1:-build}
 vessel="$build/vessel"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+trap '' PIPE # typing into a VM that already exited must not end this script
 passed=0
 failed=0
 release=$(cat "$build/guest/kernel-release")
 
 # boot NAME EXPECTED_STATUS STDOUT_PATTERN STDERR_PATTERN -- vessel-run-args...
+# With BOOT_TYPE=TEXT and BOOT_WAIT_FOR=PATTERN, TEXT is typed on the console once the guest
+# printed PATTERN (stdin is /dev/null otherwise).
 boot() {
   local name=$1 want=$2 out_pattern=$3 err_pattern=$4
   shift 5
-  timeout 180 "$vessel" run --engine soft "$@" </dev/null >"$work/out" 2>"$work/err"
+  if [ -n "${BOOT_TYPE:-}" ]; then
+    rm -f "$work/in"
+    mkfifo "$work/in"
+    timeout 180 "$vessel" run --engine soft "$@" <"$work/in" >"$work/out" 2>"$work/err" &
+    local pid=$! waited=0
+    exec 3>"$work/in"
+    while ! grep -qE -- "$BOOT_WAIT_FOR" "$work/out" && kill -0 "$pid" 2>/dev/null &&
+          [ $waited -lt 1800 ]; do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    echo "$BOOT_TYPE" >&3
+    wait "$pid"
+  else
+    timeout 180 "$vessel" run --engine soft "$@" </dev/null >"$work/out" 2>"$work/err"
+  fi
   local status=$?
+  exec 3>&-
   if [ "$status" -eq "$want" ] && grep -qE -- "$out_pattern" "$work/out" &&
      grep -qE -- "$err_pattern" "$work/err"; then
     echo "ok   $name ($(grep -o 'userspace in [0-9]* ms' "$work/err" || echo 'no boot signal'))"
@@ -53,6 +72,13 @@ boot pci-acpi-no-errors 0 "^pci=ok" "." -- --exec \
   'dmesg | grep -q "PCI Root Bridge \[PCI0\]" && ! dmesg | grep -iE "ACPI (Error|BIOS Error)|virtio.*(fail|error)" && echo pci=ok'
 boot hwrng-gives-bytes 0 "^rng=16 distinct=[2-9]|^rng=16 distinct=1[0-6]" "." -- --exec \
   'n=$(head -c 16 /dev/hwrng | wc -c); d=$(head -c 16 /dev/hwrng | od -An -v -tx1 | tr " " "\n" | grep . | sort -u | wc -l); echo "rng=$n distinct=$d"'
+# --console virtio: /init's shell runs on hvc0 (virtio-console), a line typed on the host
+# reaches it, output comes back, and the --exec status still travels through the guest-signal
+# page.
+BOOT_WAIT_FOR="^waiting-for-input" BOOT_TYPE=typed-on-host boot virtio-console-hvc0 0 \
+  "^hello-hvc dev=229:0 stdout=/dev/hvc0 read=typed-on-host" "exited with status 0" -- \
+  --console virtio --exec 'echo waiting-for-input; read -t 60 line;
+    echo "hello-hvc dev=$(cat /sys/class/tty/hvc0/dev) stdout=$(readlink /proc/$$/fd/1) read=$line"'
 boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
 
 echo "$passed passed, $failed failed"
