@@ -56,6 +56,7 @@ expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
 expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
 expect bad-cpus 2 "--cpus" -- run --kernel "$work/garbage.bin" --cpus 0
 expect bad-engine 2 "--engine" -- run --kernel "$work/garbage.bin" --engine warp
+expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console vga
 expect unknown-option 2 "--frobnicate" -- run --frobnicate
 if [ -e /dev/kvm ]; then
   echo "skip kvm-absent: /dev/kvm exists on this host"
