@@ -21,6 +21,8 @@ for name in ${GUESTS:-${GUEST_NAMES[@]}}; do
           -serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
           -d cpu_reset -D "$scratch/log")
     [ -n "$module" ] && args+=(-initrd "$guest_dir/$module")
+    read -r -a extra <<<"$(guest_qemu_args "$name")"
+    args+=("${extra[@]}")
     timeout 30 qemu-system-x86_64 "${args[@]}" </dev/null >"$scratch/out" 2>"$scratch/err"
     status=$?
     # QEMU with -no-reboot exits 0 on both reset and triple fault; its cpu_reset log names the triple fault.

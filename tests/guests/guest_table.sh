@@ -5,7 +5,7 @@
 GUEST_MEMORY_MIB=128
 GUEST_CPUS=1
 GUEST_NAMES=(hello multiboot_info fw_cfg port_io mmio_unbacked pit_irq reset triple_fault
-             long_mode paging exceptions apic_timer cpuid_msr legacy32 user_mode)
+             long_mode paging exceptions apic_timer cpuid_msr legacy32 user_mode virtio_rng)
 
 guest_expectation() {
     case "$1" in
@@ -28,6 +28,14 @@ guest_cmdline() {
 guest_module() {
     case "$1" in
     multiboot_info) echo "multiboot_module.bin" ;;
+    *) echo "" ;;
+    esac
+}
+
+# Extra QEMU arguments for check_with_qemu.sh (the devices Vessel always has, QEMU adds on demand).
+guest_qemu_args() {
+    case "$1" in
+    virtio_rng) echo "-device virtio-rng-pci,disable-legacy=on" ;;
     *) echo "" ;;
     esac
 }
