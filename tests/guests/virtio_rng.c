@@ -1,6 +1,7 @@
 /* virtio_rng: a minimal virtio 1.2 PCI driver for the modern entropy device (virtio 1.2 §4.1,
  * §2.7, §5.4): PCI scan through 0xcf8/0xcfc, capability walk, feature negotiation, one split
- * queue polled in guest RAM (identity-mapped, paging off), device reset. */
+ * queue polled in guest RAM (identity-mapped, paging off), device reset, then the queue's
+ * used-buffer interrupt through MSI-X to the local APIC (PCI 3.0 §6.8.2), masking included. */
 #include "guest.h"
 
 /* PCI configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2). */
@@ -55,6 +56,30 @@
 #define STATUS_FAILED 128
 #define FEATURE_VERSION_1_HIGH (1u << 0) /* bit 32: in the second feature word */
 
+#define COMMON_CONFIG_MSIX_VECTOR 0x10
+#define NO_VECTOR 0xffff /* VIRTIO_MSI_NO_VECTOR (§4.1.5.1.2) */
+
+/* MSI-X capability (PCI 3.0 §6.8.2): message control, table and PBA offset/BIR; table entries
+ * of address low/high, data, vector control. */
+#define MSIX_CONTROL 2
+#define MSIX_TABLE 4
+#define MSIX_PBA 8
+#define MSIX_CONTROL_ENABLE (1u << 15)
+#define MSIX_CONTROL_FUNCTION_MASK (1u << 14)
+#define MSIX_ENTRY_SIZE 16
+#define MSIX_VECTOR_MASKED 1u
+/* Local APIC (SDM vol. 3A §11.4, §11.11): MSI address for APIC ID 0, physical destination;
+ * data = vector, fixed delivery, edge. */
+#define APIC_BASE 0xfee00000u
+#define APIC_EOI 0x0b0
+#define APIC_SVR 0x0f0
+#define APIC_SVR_ENABLE (1u << 8)
+#define APIC_SPURIOUS_VECTOR 0xff
+#define CONFIG_VECTOR 0x51 /* MSI-X entry 0: configuration changes */
+#define QUEUE_VECTOR 0x50  /* MSI-X entry 1: queue 0 */
+/* sti/cli windows offered to a pending interrupt before calling it lost. */
+#define INTERRUPT_WINDOWS 100000
+
 #define DESCRIPTOR_WRITE 2 /* VIRTQ_DESC_F_WRITE (§2.7.5) */
 #define QUEUE_SIZE 8
 #define BUFFER_SIZE 64
@@ -97,6 +122,9 @@ struct virtio_pci {
     uint32_t notify_multiplier;
     uintptr_t isr;
     uintptr_t notify_address; /* queue 0's doorbell */
+    uint8_t msix_capability;
+    uintptr_t msix_table;
+    uintptr_t msix_pba;
     uint16_t avail_index;
 };
 
@@ -239,7 +267,7 @@ static bool reset_and_negotiate(const struct virtio_pci* device) {
 }
 
 /* Queue 0 at the static rings, emptied; then DRIVER_OK (§3.1.1 steps 7-8). */
-static bool set_up_queue(struct virtio_pci* device) {
+static bool set_up_queue(struct virtio_pci* device, uint16_t vector) {
     memset(descriptors, 0, sizeof descriptors);
     memset((void*)&avail, 0, sizeof avail);
     memset((void*)&used, 0, sizeof used);
@@ -255,6 +283,12 @@ static bool set_up_queue(struct virtio_pci* device) {
     write64(common + COMMON_QUEUE_DESC, (uintptr_t)descriptors);
     write64(common + COMMON_QUEUE_DRIVER, (uintptr_t)&avail);
     write64(common + COMMON_QUEUE_DEVICE, (uintptr_t)&used);
+    mmio_write16(common + COMMON_QUEUE_MSIX_VECTOR, vector);
+    if (mmio_read16(common + COMMON_QUEUE_MSIX_VECTOR) != vector) {
+        fail("queue 0 MSI-X vector", "wrote %u, reads %u", vector,
+             mmio_read16(common + COMMON_QUEUE_MSIX_VECTOR));
+        return false;
+    }
     const uint16_t notify_offset = mmio_read16(common + COMMON_QUEUE_NOTIFY_OFF);
     device->notify_address = device->notify + (uintptr_t)notify_offset * device->notify_multiplier;
     mmio_write16(common + COMMON_QUEUE_ENABLE, 1);
@@ -324,13 +358,109 @@ static void check_reset(struct virtio_pci* device) {
     check_eq("queue_device after reset", read64(device->common + COMMON_QUEUE_DEVICE), 0);
     check_eq("queue_msix_vector after reset",
              mmio_read16(device->common + COMMON_QUEUE_MSIX_VECTOR), 0xffff);
-    if (!reset_and_negotiate(device) || !set_up_queue(device)) return;
+    if (!reset_and_negotiate(device) || !set_up_queue(device, NO_VECTOR)) return;
     memset(buffers[0], 0, BUFFER_SIZE);
     const int length = request(device, buffers[0], 5);
     if (length < 0) return;
     check_eq("request after reset fills 64 bytes", (uint32_t)length, BUFFER_SIZE);
     check_eq("used index restarts at 1 after reset", used.index, 1);
     check(!all_zero(buffers[0], BUFFER_SIZE), "buffer after reset is not all zero");
+}
+
+static volatile uint32_t queue_interrupts;
+static volatile uint32_t config_interrupts;
+
+static void apic_write(uint32_t offset, uint32_t value) {
+    mmio_write32(APIC_BASE + offset, value);
+}
+static void queue_handler(struct interrupt_frame* frame) {
+    (void)frame;
+    ++queue_interrupts;
+    apic_write(APIC_EOI, 0);
+}
+static void config_handler(struct interrupt_frame* frame) {
+    (void)frame;
+    ++config_interrupts;
+    apic_write(APIC_EOI, 0);
+}
+
+/* Opens short interrupt windows until the queue interrupt count reaches want (bounded, no hlt:
+ * a lost interrupt must fail, not hang). */
+static bool wait_queue_interrupts(uint32_t want) {
+    for (uint32_t window = 0; window < INTERRUPT_WINDOWS && queue_interrupts < want; ++window)
+        __asm__ volatile("sti; nop; nop; cli" ::: "memory");
+    return queue_interrupts >= want;
+}
+
+static bool find_msix(struct virtio_pci* device) {
+    unsigned visited = 0;
+    for (uint8_t cap = pci_read8(device->slot, PCI_CAPABILITIES) & 0xfc; cap != 0 && visited < 48;
+         cap = pci_read8(device->slot, cap + 1) & 0xfc, ++visited)
+        if (pci_read8(device->slot, cap) == PCI_CAP_MSIX) {
+            device->msix_capability = cap;
+            const uint32_t table = pci_read32(device->slot, cap + MSIX_TABLE);
+            const uint32_t pba = pci_read32(device->slot, cap + MSIX_PBA);
+            if ((table & 7) > 5 || (pba & 7) > 5) return false;
+            if (device->bar_address[table & 7] == 0)
+                device->bar_address[table & 7] = memory_bar(device->slot, table & 7);
+            if (device->bar_address[pba & 7] == 0)
+                device->bar_address[pba & 7] = memory_bar(device->slot, pba & 7);
+            device->msix_table = device->bar_address[table & 7] + (table & ~7u);
+            device->msix_pba = device->bar_address[pba & 7] + (pba & ~7u);
+            return true;
+        }
+    return false;
+}
+
+static void program_msix_entry(const struct virtio_pci* device, uint32_t entry, uint8_t vector,
+                               bool masked) {
+    const uintptr_t at = device->msix_table + MSIX_ENTRY_SIZE * entry;
+    mmio_write32(at, APIC_BASE); /* destination APIC ID 0 */
+    mmio_write32(at + 4, 0);
+    mmio_write32(at + 8, vector);
+    mmio_write32(at + 12, masked ? MSIX_VECTOR_MASKED : 0);
+}
+
+/* The queue's used-buffer notification as an MSI-X message: delivered once per request while
+ * unmasked; while its entry is masked, held in the PBA and sent at the unmask (§6.8.2.9). */
+static void check_msix(struct virtio_pci* device) {
+    if (!find_msix(device)) {
+        fail("MSI-X capability", "none in the capability list");
+        return;
+    }
+    const uint16_t control = pci_read16(device->slot, device->msix_capability + MSIX_CONTROL);
+    if (!check(((control & 0x7ff) + 1) >= 2, "MSI-X table has a config and a queue entry")) return;
+    idt_init();
+    idt_set_handler(QUEUE_VECTOR, queue_handler);
+    idt_set_handler(CONFIG_VECTOR, config_handler);
+    pic_mask_all();
+    apic_write(APIC_SVR, APIC_SVR_ENABLE | APIC_SPURIOUS_VECTOR);
+    program_msix_entry(device, 0, CONFIG_VECTOR, false);
+    program_msix_entry(device, 1, QUEUE_VECTOR, false);
+    pci_write16(device->slot, device->msix_capability + MSIX_CONTROL,
+                (control | MSIX_CONTROL_ENABLE) & ~MSIX_CONTROL_FUNCTION_MASK);
+
+    if (!reset_and_negotiate(device)) return;
+    mmio_write16(device->common + COMMON_CONFIG_MSIX_VECTOR, 0);
+    check_eq("config_msix_vector reads back entry 0",
+             mmio_read16(device->common + COMMON_CONFIG_MSIX_VECTOR), 0);
+    if (!set_up_queue(device, 1)) return;
+    pass("MSI-X enabled, queue 0 on entry 1");
+
+    if (request(device, buffers[0], 0) < 0) return;
+    check(wait_queue_interrupts(1), "used buffer raises the queue's MSI-X vector");
+    check_eq("one queue interrupt per request", queue_interrupts, 1);
+
+    program_msix_entry(device, 1, QUEUE_VECTOR, true); /* mask entry 1 */
+    if (request(device, buffers[1], 1) < 0) return;
+    wait_queue_interrupts(2);
+    check_eq("masked entry delivers nothing", queue_interrupts, 1);
+    check((mmio_read32(device->msix_pba) & 2) != 0, "masked entry sets its pending bit");
+    program_msix_entry(device, 1, QUEUE_VECTOR, false); /* unmask: the pending message goes */
+    check(wait_queue_interrupts(2), "unmasking sends the pending message");
+    check_eq("pending bit clears once sent", mmio_read32(device->msix_pba) & 2, 0);
+    check_eq("no configuration interrupt", config_interrupts, 0);
+    set_status(device, 0); /* leave the device reset */
 }
 
 void guest_main(uint32_t magic, const struct multiboot_info* info) {
@@ -354,8 +484,9 @@ void guest_main(uint32_t magic, const struct multiboot_info* info) {
     check_eq("num_queues", mmio_read16(device.common + COMMON_NUM_QUEUES), 1);
     if (!reset_and_negotiate(&device)) return;
     pass("feature negotiation: VERSION_1 only, FEATURES_OK");
-    if (!set_up_queue(&device)) return;
+    if (!set_up_queue(&device, NO_VECTOR)) return;
     pass("queue 0 set up, DRIVER_OK");
     check_entropy(&device);
     check_reset(&device);
+    check_msix(&device);
 }

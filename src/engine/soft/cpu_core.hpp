@@ -143,7 +143,10 @@ class CpuCore {
     std::uint64_t segment_base[6]{};  ///< effective bases (0 for es/cs/ss/ds in 64-bit mode)
     std::uint64_t instruction_rip{0}; ///< start of the instruction being executed
     bool interrupt_shadow{false};     ///< sti / mov ss: no interrupt before the next instruction
-    bool exit_block{false};           ///< stop the current block after this instruction
+    /// The next block ends after one instruction: the one in the shadow, so that interrupts are
+    /// looked at on the boundary right after it (sti; nop; cli opens a real window).
+    bool single_instruction{false};
+    bool exit_block{false}; ///< stop the current block after this instruction
     bool halted{false};
     bool pending_shutdown{false};
     /// Bumped whenever a linear instruction address may map to other code: a TLB flush or a

@@ -19,7 +19,8 @@ class Interpreter {
     /// EngineFailure or ShutdownSignal; returns normally otherwise.
     void execute_block() {
         CpuCore& cpu = m_cpu;
-        cpu.exit_block = false;
+        cpu.exit_block = cpu.single_instruction; // stops the loop after the first op
+        cpu.single_instruction = false;
         cpu.instruction_rip = cpu.rip;
         const CodeBlock* block = block_at();
         for (const DecodedOp& op : block->ops) {

@@ -38,7 +38,8 @@ void SoftVcpu::clear_kick() {
 void SoftVcpu::check_interrupts() {
     CpuCore& cpu = *m_core;
     if (cpu.interrupt_shadow) {
-        cpu.interrupt_shadow = false; // covers exactly the instruction after sti / mov ss
+        cpu.interrupt_shadow = false;  // covers exactly the instruction after sti / mov ss
+        cpu.single_instruction = true; // and interrupts are looked at right after it
         return;
     }
     if (m_platform == nullptr || !(cpu.rflags & x86::rflags::if_)) return;

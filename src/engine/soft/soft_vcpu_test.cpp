@@ -81,3 +81,19 @@ TEST(SoftVcpu, KickBeforeRunReturnsKicked) {
     EXPECT_EQ(machine.run().kind, VcpuExit::Kind::Kicked);
     machine.vcpu->clear_kick();
 }
+
+TEST(SoftVcpu, InterruptArrivesInTheWindowAfterTheStiShadow) {
+    // sti; nop; cli: the interrupt is recognised after the nop (Intel SDM Vol. 2, STI), not
+    // only at the end of the block or batch.
+    SoftTestMachine machine;
+    machine.install_gdt();
+    machine.set_idt_gate(0x50, 0x2000);
+    // mov dword [0xfee000f0], 0x1ff (local APIC software enable); hlt; sti; nop; cli; hlt
+    machine.load(SoftTestMachine::code_address, {0xc7, 0x05, 0xf0, 0x00, 0xe0, 0xfe, 0xff, 0x01,
+                                                 0x00, 0x00, 0xf4, 0xfb, 0x90, 0xfa, 0xf4});
+    machine.load(0x2000, {0xbb, 0x34, 0x12, 0x00, 0x00, 0xf4}); // mov ebx, 0x1234; hlt
+    ASSERT_EQ(machine.run().kind, VcpuExit::Kind::Halted);
+    machine.vm->signal_msi(0xfee00000, 0x50); // fixed, vector 0x50, APIC 0
+    ASSERT_EQ(machine.run().kind, VcpuExit::Kind::Halted);
+    EXPECT_EQ(machine.reg(x86::rbx), 0x1234u);
+}
