@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format \
+.PHONY: fuzz all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format \
 	difftest difftest-long
 
 all: build
@@ -57,6 +57,15 @@ asan: deps
 	cmake -S . -B $(BUILD)-asan -DVESSEL_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer on hostile virtqueues under ASan/UBSan (needs clang's libFuzzer runtime: `apt-get
+# install clang`); FUZZ_RUNS iterations, corpus kept in $(BUILD)-fuzz/corpus. Not part of `test`.
+FUZZ_RUNS ?= 1000000
+fuzz:
+	@scripts/install-deps.sh fuzz
+	fuzz/build.sh $(BUILD)-fuzz
+	mkdir -p $(BUILD)-fuzz/corpus
+	$(BUILD)-fuzz/virtqueue_fuzz -runs=$(FUZZ_RUNS) -max_len=16400 -print_final_stats=1 $(BUILD)-fuzz/corpus
 
 format:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

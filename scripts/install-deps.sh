@@ -4,6 +4,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev
           libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libslirp-dev libglib2.0-dev xz-utils
           busybox-static cpio curl bc)
+# `install-deps.sh fuzz`: also clang's libFuzzer runtime for `make fuzz`.
+if [ "${1:-}" = fuzz ]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -5,6 +5,7 @@
 
 #include "base/log.hpp"
 #include "cli/default_guest.hpp"
+#include "cli/disk_option.hpp"
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
 #include "vm/machine.hpp"
@@ -46,6 +47,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->type_name("auto|kvm|soft")
         ->check(CLI::IsMember({"auto", "kvm", "soft"}))
         ->capture_default_str();
+    run->add_option("--disk", options.disk_texts,
+                    "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "
+                    "the guest's writes fail")
+        ->type_name("PATH[,readonly]")
+        ->expected(1)
+        ->take_all();
     run->add_option("--console", options.console_text,
                     "Guest console device: serial (COM1, ttyS0) or virtio (virtio-console, "
                     "hvc0); terminal input goes to it")
@@ -71,6 +78,14 @@ int run_vm(RunOptions& options) {
     }
     options.config.memory_size = *memory;
     options.config.engine = parse_engine(options.engine_text);
+    for (const auto& text : options.disk_texts) {
+        auto disk = parse_disk_option(text);
+        if (!disk) {
+            log::error("{}", disk.error().message);
+            return exit_status::usage;
+        }
+        options.config.disks.push_back(std::move(*disk));
+    }
     options.config.console =
         options.console_text == "virtio" ? ConsoleChoice::Virtio : ConsoleChoice::Serial;
     if (options.config.kernel_path.empty()) {

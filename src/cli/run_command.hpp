@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,7 @@ struct RunOptions {
     std::string memory_text{"256M"};
     std::string engine_text{"auto"};
     std::string console_text{"serial"};
+    std::vector<std::string> disk_texts; ///< --disk PATH[,readonly], in order
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
 };
 

@@ -2,7 +2,9 @@
 #include "vm/machine.hpp"
 
 #include "arch/x86/acpi_tables.hpp"
+#include "backends/block/sync_file_backend.hpp"
 #include "base/log.hpp"
+#include "devices/virtio/virtio_block.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
 
@@ -85,6 +87,13 @@ Result<void> Machine::add_pci_devices() {
     m_host_bridge = std::make_unique<pci::PciHostBridge>();
     TRY(m_pci_bus->add(*m_host_bridge));
     TRY(add_virtio_device(std::make_unique<virtio::VirtioRng>()));
+    for (std::size_t index = 0; index < m_config.disks.size(); ++index) {
+        const DiskConfig& disk = m_config.disks[index];
+        auto backend = TRY(SyncFileBackend::open(disk.path, disk.read_only));
+        std::string id =
+            disk.id.empty() ? fmt::format("vd{}", static_cast<char>('a' + index % 26)) : disk.id;
+        TRY(add_virtio_device(std::make_unique<virtio::VirtioBlock>(std::move(backend), id)));
+    }
     if (m_config.console == ConsoleChoice::Virtio) {
         auto console = std::make_unique<virtio::VirtioConsole>(
             [this](std::span<const std::uint8_t> bytes) { console_output(bytes); });

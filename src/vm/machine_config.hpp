@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vessel {
 
@@ -11,6 +12,13 @@ enum class EngineChoice { Auto, Kvm, Soft };
 
 /// Which device the host console's input goes to; guest output from either reaches it.
 enum class ConsoleChoice { Serial, Virtio };
+
+/// One virtio-blk disk backed by a raw image file; the guest sees them as vda, vdb, ... in order.
+struct DiskConfig {
+    std::string path;
+    bool read_only{false};
+    std::string id; ///< serial for VIRTIO_BLK_T_GET_ID (at most 20 bytes used); empty: "vdX"
+};
 
 struct MachineConfig {
     std::string kernel_path;
@@ -21,6 +29,7 @@ struct MachineConfig {
     EngineChoice engine{EngineChoice::Auto};
     /// Virtio adds a virtio-console (Linux's hvc0) and sends console input to it.
     ConsoleChoice console{ConsoleChoice::Serial};
+    std::vector<DiskConfig> disks;
 };
 
 } // namespace vessel

@@ -79,6 +79,21 @@ BOOT_WAIT_FOR="^waiting-for-input" BOOT_TYPE=typed-on-host boot virtio-console-h
   "^hello-hvc dev=229:0 stdout=/dev/hvc0 read=typed-on-host" "exited with status 0" -- \
   --console virtio --exec 'echo waiting-for-input; read -t 60 line;
     echo "hello-hvc dev=$(cat /sys/class/tty/hvc0/dev) stdout=$(readlink /proc/$$/fd/1) read=$line"'
+# virtio-blk: the guest hashes the first sector, writes a pattern with fsync; after Vessel exits
+# the host finds it in the image. A readonly disk refuses writes and stays unchanged.
+head -c 4194304 /dev/urandom >"$work/disk.img"
+head -c 1048576 /dev/urandom >"$work/ro.img"
+first_sector=$(head -c 512 "$work/disk.img" | sha256sum | cut -d' ' -f1)
+ro_before=$(sha256sum <"$work/ro.img")
+boot virtio-blk-read-write 0 "^hash=$first_sector ro=refused" "." -- \
+  --disk "$work/disk.img" --disk "$work/ro.img,readonly" --exec \
+  'h=$(head -c 512 /dev/vda | sha256sum | cut -d" " -f1); echo VESSEL-PATTERN-4242 | dd of=/dev/vda bs=512 seek=100 conv=fsync,sync 2>/dev/null; if echo x | dd of=/dev/vdb bs=512 conv=fsync 2>/dev/null; then r=accepted; else r=refused; fi; echo "hash=$h ro=$r"'
+check() {
+  if eval "$2"; then echo "ok   $1"; passed=$((passed + 1)); else echo "FAIL $1"; failed=$((failed + 1)); fi
+}
+check virtio-blk-pattern-in-host-file \
+  '[ "$(dd if="$work/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 19)" = VESSEL-PATTERN-4242 ]'
+check virtio-blk-readonly-image-unchanged '[ "$(sha256sum <"$work/ro.img")" = "$ro_before" ]'
 boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
 
 echo "$passed passed, $failed failed"

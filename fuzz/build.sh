@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds fuzz/virtqueue_fuzz: Vessel's virtqueue under ASan/UBSan with gcc's trace-pc coverage,
+# linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
+set -euo pipefail
+out=${1:-build-fuzz}
+root=$(cd "$(dirname "$0")/.." && pwd)
+libfuzzer=$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$libfuzzer" ]; then
+  echo "fuzz: libFuzzer runtime missing; install clang (apt-get install clang)" >&2
+  exit 1
+fi
+mkdir -p "$out"
+# libFuzzer's own __sanitizer_cov_trace_pc only aborts ("unsupported"); weaken it so the shim's wins.
+objcopy --weaken-symbol=__sanitizer_cov_trace_pc "$libfuzzer" "$out/libfuzzer.a"
+flags=(-std=gnu++23 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
+       -fno-sanitize-recover=undefined -I"$root/src" -Wall -Wextra -Wshadow -Werror)
+sources=(fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp src/memory/guest_memory.cpp
+         src/base/mapped_region.cpp src/base/log.cpp)
+objects=()
+for source in "${sources[@]}"; do
+  object="$out/$(basename "${source%.cpp}").o"
+  objects+=("$object")
+  g++ "${flags[@]}" -fsanitize-coverage=trace-pc -c "$root/$source" -o "$object"
+done
+g++ "${flags[@]}" -c "$root/fuzz/gcc_coverage_shim.cpp" -o "$out/gcc_coverage_shim.o"
+g++ -fsanitize=address,undefined -o "$out/virtqueue_fuzz" "${objects[@]}" "$out/gcc_coverage_shim.o" \
+  "$out/libfuzzer.a" $(pkg-config --libs spdlog fmt) -lpthread -ldl
+echo "$out/virtqueue_fuzz"

@@ -1,0 +1,15 @@
+// Parsing of `--disk PATH[,readonly]` for `vessel run`.
+#pragma once
+
+#include <string_view>
+
+#include "base/result.hpp"
+#include "vm/machine_config.hpp"
+
+namespace vessel {
+
+/// "PATH" or "PATH,readonly" (also "ro"); the path must be non-empty. Unknown options are
+/// errors naming them. The file itself is opened (and checked) when the machine is built.
+Result<DiskConfig> parse_disk_option(std::string_view text);
+
+} // namespace vessel
