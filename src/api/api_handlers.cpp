@@ -3,7 +3,9 @@
 
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
+#include "backends/block/sync_file_backend.hpp"
 #include "base/log.hpp"
+#include "vm/kernel_loading.hpp"
 
 namespace vessel::api {
 
@@ -124,19 +126,23 @@ Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::stri
         resource = "drive";
         auto json = TRY(body("drives"));
         if (method == "PUT") {
-            TRY(check_drive(id, json)); // fails: with the bad field, or naming the feature
-            return make_error("drives/{}: block devices are not supported by Vessel yet", id);
+            auto drive = TRY(parse_drive(id, json));
+            TRY(require_not_started(fmt::format("drives/{}", id)));
+            TRY(put_drive(std::move(drive)));
+            return HttpResponse::no_content();
         }
-        if (method == "PATCH")
-            return make_error("drives/{}: no such drive (block devices are not supported by "
-                              "Vessel yet)",
-                              id);
+        if (method == "PATCH") {
+            const bool known = std::any_of(m_drives.begin(), m_drives.end(),
+                                           [&](const DriveConfig& d) { return d.drive_id == id; });
+            if (!known) return make_error("drives/{}: no such drive", id);
+            return make_error("drives/{}: updating a drive is not supported by Vessel", id);
+        }
     }
     if (collection == "network-interfaces" && path.size() > 20) {
         resource = "network";
         auto json = TRY(body("network-interfaces"));
         if (method == "PUT") {
-            TRY(check_network_interface(id, json)); // fails, as check_drive above
+            TRY(check_network_interface(id, json)); // fails: with the bad field, or the feature
             return make_error("network-interfaces/{}: not supported by Vessel yet", id);
         }
         if (method == "PATCH")
@@ -184,7 +190,43 @@ Result<void> ApiHandlers::start_instance() {
     config.memory_size = m_machine.mem_size_mib << 20;
     config.cpu_count = m_machine.vcpu_count;
     config.engine = m_options.engine;
+    // Firecracker's order: the root device first (vda), then the others as they were added;
+    // the root device also names the kernel's root= (PARTUUID when given) and ro/rw.
+    std::vector<const DriveConfig*> ordered;
+    for (const auto& drive : m_drives)
+        if (drive.is_root_device) ordered.push_back(&drive);
+    for (const auto& drive : m_drives)
+        if (!drive.is_root_device) ordered.push_back(&drive);
+    for (const DriveConfig* drive : ordered) {
+        config.disks.push_back({drive->path_on_host, drive->is_read_only, drive->drive_id});
+        if (!drive->is_root_device) continue;
+        const std::string root =
+            drive->partuuid ? fmt::format("PARTUUID={}", *drive->partuuid) : "/dev/vda";
+        // An empty command line would have become the console default: keep it.
+        if (config.command_line.empty())
+            config.command_line = std::string(linux_console_arguments(config.console));
+        config.command_line += fmt::format(" root={} {}", root, drive->is_read_only ? "ro" : "rw");
+    }
     return m_vm.start(config);
+}
+
+Result<void> ApiHandlers::put_drive(DriveConfig drive) {
+    // Open the image now, as Firecracker does, so a bad path fails this request, not the boot.
+    TRY_CONTEXT(SyncFileBackend::open(drive.path_on_host, drive.is_read_only),
+                fmt::format("drives/{}", drive.drive_id));
+    for (auto& existing : m_drives) {
+        if (existing.drive_id != drive.drive_id && existing.is_root_device && drive.is_root_device)
+            return make_error("drives/{}: a root block device already exists ({})", drive.drive_id,
+                              existing.drive_id);
+    }
+    for (auto& existing : m_drives) {
+        if (existing.drive_id == drive.drive_id) {
+            existing = std::move(drive);
+            return {};
+        }
+    }
+    m_drives.push_back(std::move(drive));
+    return {};
 }
 
 Result<void> ApiHandlers::patch_vm(const nlohmann::json& body) {
@@ -212,8 +254,11 @@ nlohmann::json ApiHandlers::instance_info() const {
 }
 
 nlohmann::json ApiHandlers::full_config() const {
+    nlohmann::json drives = nlohmann::json::array();
+    for (const auto& drive : m_drives)
+        drives.push_back(drive.to_json());
     nlohmann::json config = {{"machine-config", m_machine.to_json()},
-                             {"drives", nlohmann::json::array()},
+                             {"drives", drives},
                              {"network-interfaces", nlohmann::json::array()}};
     config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
     config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
@@ -262,7 +307,11 @@ Result<void> ApiHandlers::check_config_devices(JsonFields& fields) {
             std::string id;
             if (item.is_object() && item.contains(id_field) && item[id_field].is_string())
                 id = item[id_field].get<std::string>();
-            TRY(drives ? check_drive(id, item) : check_network_interface(id, item));
+            if (drives) {
+                auto drive = TRY(parse_drive(id, item));
+                TRY(put_drive(std::move(drive)));
+            } else
+                TRY(check_network_interface(id, item));
         }
     }
     return {};

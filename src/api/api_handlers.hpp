@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/boot_source.hpp"
+#include "api/device_config.hpp"
 #include "api/http_request.hpp"
 #include "api/http_response.hpp"
 #include "api/json_fields.hpp"
@@ -43,6 +45,8 @@ class ApiHandlers {
     Result<void> put_actions(const nlohmann::json& body);
     Result<void> patch_vm(const nlohmann::json& body);
     Result<void> put_metrics(const nlohmann::json& body);
+    /// Adds or replaces a drive (by id); at most one root device (Firecracker's rule).
+    Result<void> put_drive(DriveConfig drive);
     Result<void> check_config_devices(JsonFields& fields);
     Result<void> require_not_started(std::string_view what) const;
     nlohmann::json instance_info() const;
@@ -54,6 +58,7 @@ class ApiHandlers {
     std::optional<BootSource> m_boot_source;
     MachineConfiguration m_machine;
     std::optional<LoggerConfig> m_logger;
+    std::vector<DriveConfig> m_drives; ///< in attach order; the root device goes first at start
 };
 
 } // namespace vessel::api

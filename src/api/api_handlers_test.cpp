@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace vessel::api {
 namespace {
@@ -77,11 +78,41 @@ TEST_F(ApiHandlersTest, RefusesUnsupportedMachineOptionsByName) {
     EXPECT_EQ(json_of(request("GET", "/machine-config"))["mem_size_mib"], 128); // unchanged
 }
 
-TEST_F(ApiHandlersTest, DevicesAreValidatedThenRefused) {
+TEST_F(ApiHandlersTest, DrivesAreAttachedAndListed) {
+    char name[] = "/tmp/vessel-api-drive-XXXXXX";
+    const int fd = mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, 1 << 20), 0);
+    close(fd);
+    const std::string path = name;
     auto drive = request("PUT", "/drives/root",
-                         R"({"drive_id": "root", "is_root_device": true, "path_on_host": "/x"})");
-    EXPECT_EQ(drive.status, 400);
-    EXPECT_NE(drive.body.find("block devices are not supported"), std::string::npos);
+                         R"({"drive_id": "root", "is_root_device": true, "path_on_host": ")" +
+                             path + R"("})");
+    EXPECT_EQ(drive.status, 204) << drive.body;
+    auto config = json_of(request("GET", "/vm/config"));
+    ASSERT_EQ(config["drives"].size(), 1u);
+    EXPECT_EQ(config["drives"][0]["path_on_host"], path);
+    EXPECT_EQ(config["drives"][0]["is_root_device"], true);
+    auto second_root = request(
+        "PUT", "/drives/other",
+        R"({"drive_id": "other", "is_root_device": true, "path_on_host": ")" + path + R"("})");
+    EXPECT_NE(second_root.body.find("root block device already exists"), std::string::npos);
+    auto missing = request(
+        "PUT", "/drives/data",
+        R"({"drive_id": "data", "is_root_device": false, "path_on_host": "/nonexistent.img"})");
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_NE(missing.body.find("/nonexistent.img"), std::string::npos);
+    auto no_path =
+        request("PUT", "/drives/data", R"({"drive_id": "data", "is_root_device": false})");
+    EXPECT_NE(no_path.body.find("path_on_host"), std::string::npos);
+    auto socket = request("PUT", "/drives/data",
+                          R"({"drive_id": "data", "is_root_device": false, "socket": "/s"})");
+    EXPECT_NE(socket.body.find("socket"), std::string::npos);
+    EXPECT_EQ(json_of(request("GET", "/vm/config"))["drives"].size(), 1u); // nothing else added
+    ::unlink(name);
+}
+
+TEST_F(ApiHandlersTest, DevicesAreValidatedThenRefused) {
     auto wrong_type =
         request("PUT", "/drives/root", R"({"drive_id": "root", "is_root_device": 1})");
     EXPECT_NE(wrong_type.body.find("is_root_device"), std::string::npos);

@@ -61,22 +61,50 @@ Result<void> check_resource_id(std::string_view what, std::string_view id) {
     return {};
 }
 
-Result<void> check_drive(std::string_view path_id, const nlohmann::json& body) {
+Result<DriveConfig> parse_drive(std::string_view path_id, const nlohmann::json& body) {
     TRY(check_resource_id("drives", path_id));
     JsonFields fields = TRY(JsonFields::of(body, fmt::format("drives/{}", path_id)));
     TRY(check_body_id(fields, "drive_id", path_id));
-    if (!TRY(fields.optional_bool("is_root_device")))
-        return make_error("{}: missing required field 'is_root_device'", fields.what());
-    TRY(fields.optional_string("partuuid"));
+    DriveConfig drive;
+    drive.drive_id = std::string(path_id);
+    auto root = TRY(fields.optional_bool("is_root_device"));
+    if (!root) return make_error("{}: missing required field 'is_root_device'", fields.what());
+    drive.is_root_device = *root;
+    drive.partuuid = TRY(fields.optional_string("partuuid"));
     TRY(check_enum(fields, "cache_type", {"Unsafe", "Writeback"}));
-    TRY(fields.optional_bool("is_read_only"));
-    TRY(fields.optional_string("path_on_host"));
-    TRY(check_rate_limiter(fields, "rate_limiter"));
     TRY(check_enum(fields, "io_engine", {"Sync", "Async"}));
-    TRY(fields.optional_string("socket"));
+    drive.is_read_only = TRY(fields.optional_bool("is_read_only")).value_or(false);
+    auto path = TRY(fields.optional_string("path_on_host"));
+    TRY(check_rate_limiter(fields, "rate_limiter"));
+    const bool limited = body.contains("rate_limiter") && !body["rate_limiter"].is_null();
+    auto socket = TRY(fields.optional_string("socket"));
     TRY(fields.finish());
-    return make_error("{}: block devices are not supported by Vessel yet (no virtio-blk device)",
-                      fields.what());
+    drive.cache_type = body.contains("cache_type") && body["cache_type"].is_string()
+                           ? std::optional(body["cache_type"].get<std::string>())
+                           : std::nullopt;
+    drive.io_engine = body.contains("io_engine") && body["io_engine"].is_string()
+                          ? std::optional(body["io_engine"].get<std::string>())
+                          : std::nullopt;
+    if (socket)
+        return make_error("{}: vhost-user drives ('socket') are not supported by Vessel",
+                          fields.what());
+    if (limited)
+        return make_error("{}: field 'rate_limiter' is not supported by Vessel", fields.what());
+    if (!path || path->empty())
+        return make_error("{}: missing required field 'path_on_host'", fields.what());
+    drive.path_on_host = *path;
+    return drive;
+}
+
+nlohmann::json DriveConfig::to_json() const {
+    nlohmann::json json = {{"drive_id", drive_id},
+                           {"path_on_host", path_on_host},
+                           {"is_root_device", is_root_device},
+                           {"is_read_only", is_read_only}};
+    if (partuuid) json["partuuid"] = *partuuid;
+    if (cache_type) json["cache_type"] = *cache_type;
+    if (io_engine) json["io_engine"] = *io_engine;
+    return json;
 }
 
 Result<void> check_network_interface(std::string_view path_id, const nlohmann::json& body) {

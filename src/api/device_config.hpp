@@ -1,6 +1,8 @@
-// Device resources Vessel validates but cannot provide yet: drives and network interfaces.
+// Device resources of the API: drives (virtio-blk) and network interfaces (validated only).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -9,10 +11,22 @@
 
 namespace vessel::api {
 
-/// Checks a body against Firecracker's Drive definition (and that drive_id matches the path),
-/// then fails: Vessel has no virtio-blk device yet. A well-formed request therefore gets a
-/// fault naming the missing feature, a malformed one the field that is wrong.
-Result<void> check_drive(std::string_view path_id, const nlohmann::json& body);
+/// A Firecracker Drive (swagger definition "Drive") Vessel attaches as a virtio-blk disk.
+struct DriveConfig {
+    std::string drive_id;
+    std::string path_on_host;
+    bool is_root_device{false};
+    bool is_read_only{false};
+    std::optional<std::string> partuuid;
+    std::optional<std::string> cache_type; ///< Unsafe or Writeback: flushes always reach the host
+    std::optional<std::string> io_engine;  ///< Sync or Async: both served (synchronously for now)
+
+    nlohmann::json to_json() const;
+};
+
+/// Checks a body against Firecracker's Drive definition (and that drive_id matches the path).
+/// Fields Vessel cannot honour (rate_limiter, a vhost-user socket) are refused by name.
+Result<DriveConfig> parse_drive(std::string_view path_id, const nlohmann::json& body);
 
 /// Same for NetworkInterface: Vessel has no virtio-net device yet.
 Result<void> check_network_interface(std::string_view path_id, const nlohmann::json& body);

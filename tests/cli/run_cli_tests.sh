@@ -57,6 +57,9 @@ expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
 expect bad-cpus 2 "--cpus" -- run --kernel "$work/garbage.bin" --cpus 0
 expect bad-engine 2 "--engine" -- run --kernel "$work/garbage.bin" --engine warp
 expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console vga
+expect missing-disk 2 "$work/no-disk.img" -- run --kernel "$work/garbage.bin" --disk "$work/no-disk.img"
+expect bad-disk-option 2 "cache=none" -- run --kernel "$work/garbage.bin" --disk "$work/garbage.bin,cache=none"
+expect empty-disk 2 "smaller than one" -- run --kernel "$work/garbage.bin" --disk "$work/empty.bin"
 expect unknown-option 2 "--frobnicate" -- run --frobnicate
 if [ -e /dev/kvm ]; then
   echo "skip kvm-absent: /dev/kvm exists on this host"
