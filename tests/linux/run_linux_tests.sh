@@ -94,6 +94,17 @@ check() {
 check virtio-blk-pattern-in-host-file \
   '[ "$(dd if="$work/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 19)" = VESSEL-PATTERN-4242 ]'
 check virtio-blk-readonly-image-unchanged '[ "$(sha256sum <"$work/ro.img")" = "$ro_before" ]'
+# ext4 on virtio-blk: the guest runs a program whose pages arrived by device DMA (the soft
+# engine's decoded-code cache must see those writes) and writes a file the host then reads.
+if command -v mke2fs >/dev/null && command -v debugfs >/dev/null && [ -x /bin/busybox ]; then
+  mkdir -p "$work/fs" && cp /bin/busybox "$work/fs/busybox"
+  mke2fs -q -t ext4 -d "$work/fs" "$work/fs.img" 16M >/dev/null 2>&1
+  bb_hash=$(sha256sum /bin/busybox | cut -d' ' -f1)
+  boot virtio-blk-ext4-exec 0 "^exec $bb_hash" "." -- --disk "$work/fs.img" --exec \
+    'mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo "exec $(/mnt/busybox sha256sum /mnt/busybox | cut -d" " -f1)" && echo from-guest >/mnt/note.txt && umount /mnt'
+  check virtio-blk-ext4-file-on-host \
+    '[ "$(debugfs -R "cat /note.txt" "$work/fs.img" 2>/dev/null)" = from-guest ]'
+fi
 boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
 
 echo "$passed passed, $failed failed"
