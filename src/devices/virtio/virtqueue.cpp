@@ -2,6 +2,7 @@
 #include "devices/virtio/virtqueue.hpp"
 
 #include <atomic>
+#include <bit>
 #include <cstring>
 
 #include "base/log.hpp"
@@ -39,11 +40,14 @@ void store_release(std::uint8_t* pointer, std::uint16_t value) {
 } // namespace
 
 Virtqueue::Virtqueue(std::uint16_t index, std::uint16_t max_size)
-    : m_index(index), m_max_size(std::min(max_size, ring::max_queue_size)), m_size(m_max_size) {}
+    : m_index(index), m_max_size(std::bit_floor(
+                          std::min(std::max<std::uint16_t>(max_size, 1), ring::max_queue_size))),
+      m_size(m_max_size) {}
 
 bool Virtqueue::set_size(std::uint16_t size) {
     std::lock_guard lock(m_mutex);
-    if (size == 0 || size > m_max_size) return false;
+    // §2.7: the split ring's Queue Size is always a power of 2 (index arithmetic wraps at 2^16).
+    if (size == 0 || size > m_max_size || (size & (size - 1)) != 0) return false;
     m_size = size;
     return true;
 }

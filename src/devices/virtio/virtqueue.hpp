@@ -59,7 +59,7 @@ class Virtqueue {
 
     // ---- driver setup through the transport (before activation) ----
     std::uint16_t size() const { return m_size; }
-    /// Accepts 1..max_size; other values are ignored (returns false).
+    /// Accepts powers of two up to max_size; other values are ignored (returns false).
     bool set_size(std::uint16_t size);
     std::uint64_t descriptor_address{0};
     std::uint64_t driver_address{0}; ///< available ring

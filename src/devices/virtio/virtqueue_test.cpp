@@ -119,8 +119,10 @@ TEST_F(VirtqueueTest, RingsOutsideRamOrMisalignedFailActivation) {
 TEST_F(VirtqueueTest, SizesOutsideOneToMaxAreRefused) {
     EXPECT_FALSE(queue.set_size(0));
     EXPECT_FALSE(queue.set_size(17));
+    EXPECT_FALSE(queue.set_size(12)); // not a power of two
     EXPECT_TRUE(queue.set_size(16));
-    EXPECT_EQ(queue.size(), 16);
+    EXPECT_TRUE(queue.set_size(1));
+    EXPECT_EQ(queue.size(), 1);
 }
 
 TEST_F(VirtqueueTest, HeadOutsideTheQueueBreaksIt) {
