@@ -61,7 +61,9 @@ void PciDevice::write32(std::uint32_t offset, std::uint32_t value) {
     write16(offset + 2, static_cast<std::uint16_t>(value >> 16));
 }
 
-std::uint32_t PciDevice::config_read(std::uint32_t offset, unsigned size) const {
+std::uint32_t PciDevice::config_read(std::uint32_t offset, unsigned size) {
+    if (offset < config::space_size && size <= config::space_size - offset)
+        config_reading(offset, size);
     std::uint32_t value = 0;
     for (unsigned i = 0; i < size && offset + i < config::space_size; ++i) {
         std::uint8_t byte = m_config[offset + i];
@@ -166,5 +168,6 @@ void PciDevice::bar_read(std::uint32_t, std::uint64_t, std::span<std::uint8_t> d
 }
 void PciDevice::bar_write(std::uint32_t, std::uint64_t, std::span<const std::uint8_t>) {}
 void PciDevice::config_written(std::uint32_t, unsigned) {}
+void PciDevice::config_reading(std::uint32_t, unsigned) {}
 
 } // namespace vessel::pci

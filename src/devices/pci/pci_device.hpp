@@ -64,7 +64,7 @@ class PciDevice {
     virtual std::string_view name() const = 0;
 
     /// Configuration read/write of size 1, 2 or 4 at a naturally aligned offset below 256.
-    std::uint32_t config_read(std::uint32_t offset, unsigned size) const;
+    std::uint32_t config_read(std::uint32_t offset, unsigned size);
     void config_write(std::uint32_t offset, unsigned size, std::uint32_t value);
 
     /// Size of BAR index (0 when unimplemented) and the address the guest programmed.
@@ -100,6 +100,8 @@ class PciDevice {
                            std::span<const std::uint8_t> data);
     /// Called after the guest wrote [offset, offset+size) of configuration space.
     virtual void config_written(std::uint32_t offset, unsigned size);
+    /// Called before the guest reads [offset, offset+size): a device may refresh those bytes.
+    virtual void config_reading(std::uint32_t offset, unsigned size);
 
     std::uint16_t read16(std::uint32_t offset) const;
     void write16(std::uint32_t offset, std::uint16_t value);

@@ -14,6 +14,12 @@ constexpr std::uint8_t cap_common = 1;
 constexpr std::uint8_t cap_notify = 2;
 constexpr std::uint8_t cap_isr = 3;
 constexpr std::uint8_t cap_device = 4;
+constexpr std::uint8_t cap_pci_cfg = 5;
+// struct virtio_pci_cfg_cap field offsets from the capability start (§4.1.4.9).
+constexpr std::uint32_t pci_cfg_bar = 4;
+constexpr std::uint32_t pci_cfg_offset = 8;
+constexpr std::uint32_t pci_cfg_length = 12;
+constexpr std::uint32_t pci_cfg_data = 16;
 constexpr std::uint8_t capability_vendor = 0x09; ///< PCI vendor-specific capability ID
 constexpr std::uint8_t isr_queue = 1;            ///< §4.1.4.5: bit 0 queue interrupt
 constexpr std::uint8_t isr_config = 2;           ///< §4.1.4.5: bit 1 configuration change
@@ -98,6 +104,22 @@ void VirtioPciDevice::add_capabilities() {
                    std::min(m_device.config_size(), pci_layout::device_size));
     add_vendor(cap_notify, pci_layout::notify_offset,
                pci_layout::notify_multiplier * std::max<std::uint32_t>(1, m_queues.size()), true);
+    // VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): the driver picks bar/offset/length, then reads or
+    // writes pci_cfg_data to reach BAR 0 through configuration space.
+    {
+        auto body = vendor_capability(cap_pci_cfg, 0, 0, false);
+        body[0] = 20;                  // cap_len: virtio_pci_cap + pci_cfg_data[4]
+        body.insert(body.end(), 4, 0); // pci_cfg_data
+        std::vector<std::uint8_t> writable(body.size(), 0);
+        const std::size_t body_start = 2; // body offsets are capability offsets - 2
+        writable[pci_cfg_bar - body_start] = 0xff;
+        for (std::uint32_t i = 0; i < 4; ++i) {
+            writable[pci_cfg_offset - body_start + i] = 0xff;
+            writable[pci_cfg_length - body_start + i] = 0xff;
+            writable[pci_cfg_data - body_start + i] = 0xff;
+        }
+        m_pci_cfg_capability = add_capability(capability_vendor, body, writable);
+    }
     // MSI-X (PCI 3.0 §6.8.2.1): Message Control, Table Offset/BIR, PBA Offset/BIR.
     const auto control = static_cast<std::uint16_t>(m_msix.vector_count() - 1);
     const std::uint32_t table = pci_layout::msix_table_offset | pci_layout::bar;
@@ -115,6 +137,35 @@ void VirtioPciDevice::add_capabilities() {
 void VirtioPciDevice::config_written(std::uint32_t offset, unsigned size) {
     const std::uint32_t control = m_msix_capability + 2u;
     if (offset <= control + 1 && offset + size > control) m_msix.set_control(read16(control));
+    const std::uint32_t data = m_pci_cfg_capability + pci_cfg_data;
+    std::uint64_t bar_offset = 0;
+    unsigned length = 0;
+    if (offset <= data + 3 && offset + size > data && pci_cfg_window(bar_offset, length)) {
+        std::uint8_t bytes[4];
+        value_to_bytes(read32(data), bytes);
+        bar_write(pci_layout::bar, bar_offset, std::span(bytes, length));
+    }
+}
+
+void VirtioPciDevice::config_reading(std::uint32_t offset, unsigned size) {
+    const std::uint32_t data = m_pci_cfg_capability + pci_cfg_data;
+    std::uint64_t bar_offset = 0;
+    unsigned length = 0;
+    if (offset <= data + 3 && offset + size > data && pci_cfg_window(bar_offset, length)) {
+        std::uint8_t bytes[4] = {};
+        bar_read(pci_layout::bar, bar_offset, std::span(bytes, length));
+        write32(data, static_cast<std::uint32_t>(bytes_to_value(bytes)));
+    }
+}
+
+bool VirtioPciDevice::pci_cfg_window(std::uint64_t& offset, unsigned& length) const {
+    const std::uint32_t cap = m_pci_cfg_capability;
+    length = read32(cap + pci_cfg_length);
+    offset = read32(cap + pci_cfg_offset);
+    // §4.1.4.9.1: length 1, 2 or 4, offset aligned to it, inside the BAR; else no access.
+    return (read16(cap + pci_cfg_bar) & 0xff) == pci_layout::bar &&
+           (length == 1 || length == 2 || length == 4) && offset % length == 0 &&
+           offset + length <= pci_layout::bar_size;
 }
 
 // ---- BAR 0 ----

@@ -53,6 +53,7 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
     void bar_write(std::uint32_t index, std::uint64_t offset,
                    std::span<const std::uint8_t> data) override;
     void config_written(std::uint32_t offset, unsigned size) override;
+    void config_reading(std::uint32_t offset, unsigned size) override;
 
   private:
     void signal_used(std::uint16_t queue) override;
@@ -69,11 +70,14 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
     /// The device broke a rule of the spec's error state (bad ring): DEVICE_NEEDS_RESET.
     void enter_needs_reset(const std::string& problem);
     Virtqueue* selected_queue() const;
+    /// The BAR window VIRTIO_PCI_CAP_PCI_CFG's bar/offset/length select, if valid (§4.1.4.9).
+    bool pci_cfg_window(std::uint64_t& offset, unsigned& length) const;
 
     VirtioDevice& m_device;
     GuestMemory& m_memory;
     pci::MsixTable m_msix;
     std::uint8_t m_msix_capability{0};
+    std::uint8_t m_pci_cfg_capability{0}; ///< VIRTIO_PCI_CAP_PCI_CFG: BAR access via config
     std::vector<std::unique_ptr<Virtqueue>> m_queues;
     std::vector<std::atomic<std::uint16_t>> m_queue_vectors;
 

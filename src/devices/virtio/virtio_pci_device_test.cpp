@@ -85,7 +85,8 @@ TEST_F(VirtioPciTest, IdentifiesAsAModernVirtioFunction) {
     EXPECT_EQ(pci.config_read(slot, 0), 0x1044'1af4u);
     EXPECT_EQ(pci.config_read(slot, 0x08, 1), 1u); // revision 1
     EXPECT_EQ(pci.config_read(slot, 0x2c), 0x0004'1af4u);
-    // Vendor capabilities: common (1), ISR (3), notify (2) in BAR 0; rng has no device config.
+    // Vendor capabilities: common (1), ISR (3), notify (2), PCI_CFG (5) in BAR 0; rng has no
+    // device config.
     std::vector<std::uint32_t> types;
     for (std::uint32_t cap = pci.config_read(slot, 0x34, 1); cap != 0;
          cap = pci.config_read(slot, cap + 1, 1))
@@ -93,8 +94,8 @@ TEST_F(VirtioPciTest, IdentifiesAsAModernVirtioFunction) {
             types.push_back(pci.config_read(slot, cap + 3, 1));
             EXPECT_EQ(pci.config_read(slot, cap + 4, 1), 0u); // BAR 0
         }
-    EXPECT_EQ(types, (std::vector<std::uint32_t>{1, 3, 2}));
-    EXPECT_EQ(common(0x12, 2), 1u); // one queue
+    EXPECT_EQ(types, (std::vector<std::uint32_t>{1, 3, 2, 5})); // 5: PCI_CFG access
+    EXPECT_EQ(common(0x12, 2), 1u);                             // one queue
     EXPECT_EQ(common(0x18, 2), VirtioRng::queue_size);
 }
 
@@ -202,4 +203,27 @@ TEST_F(VirtioPciTest, NotifyBeforeDriverOkIsIgnored) {
     driver.publish(0);
     notify();
     EXPECT_EQ(driver.used_index(), 0);
+}
+
+TEST_F(VirtioPciTest, PciCfgCapabilityReachesBarZeroThroughConfigSpace) {
+    std::uint32_t cap = pci.config_read(slot, 0x34, 1);
+    while (cap != 0 &&
+           !(pci.config_read(slot, cap, 1) == 0x09 && pci.config_read(slot, cap + 3, 1) == 5))
+        cap = pci.config_read(slot, cap + 1, 1);
+    ASSERT_NE(cap, 0u);
+    pci.config_write(slot, cap + 4, 0, 1);    // BAR 0
+    pci.config_write(slot, cap + 8, 0x12, 4); // num_queues
+    pci.config_write(slot, cap + 12, 2, 4);   // 2 bytes
+    EXPECT_EQ(pci.config_read(slot, cap + 16, 4), 1u);
+    pci.config_write(slot, cap + 8, 0x14, 4); // device_status
+    pci.config_write(slot, cap + 12, 1, 4);
+    pci.config_write(slot, cap + 16, status::acknowledge, 4);
+    EXPECT_EQ(status(), status::acknowledge);
+    pci.config_write(slot, cap + 8, 0x13, 4); // misaligned 2-byte access: nothing
+    pci.config_write(slot, cap + 12, 2, 4);
+    EXPECT_EQ(pci.config_read(slot, cap + 16, 4), 1u); // data unchanged
+    pci.config_write(slot, cap + 4, 3, 1);             // another BAR: nothing
+    pci.config_write(slot, cap + 8, 0x12, 4);
+    pci.config_write(slot, cap + 16, 0, 4);
+    EXPECT_EQ(status(), status::acknowledge);
 }
