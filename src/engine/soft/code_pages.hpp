@@ -33,9 +33,13 @@ class CodePages final : public RamWriteObserver {
     std::uint32_t generation(std::uint64_t page) const {
         return page < m_page_count ? m_generations[page].load(std::memory_order_acquire) : 0;
     }
-    /// A store hit a code page: every block decoded from it becomes stale.
+    /// A store hit a code page: every block decoded from it becomes stale, and the page is no
+    /// longer code until a block is decoded from it again (so later stores to a page reused
+    /// for data cost nothing).
     void invalidate(std::uint64_t page) {
-        if (page < m_page_count) m_generations[page].fetch_add(1, std::memory_order_acq_rel);
+        if (page >= m_page_count) return;
+        m_flags[page].store(0, std::memory_order_relaxed);
+        m_generations[page].fetch_add(1, std::memory_order_acq_rel);
         m_any_generation.fetch_add(1, std::memory_order_acq_rel);
     }
     /// Bumped by every invalidate(): while unchanged, no block anywhere went stale, so a cached

@@ -149,9 +149,13 @@ class CpuCore {
     bool exit_block{false}; ///< stop the current block after this instruction
     bool halted{false};
     bool pending_shutdown{false};
-    /// Bumped whenever a linear instruction address may map to other code: a TLB flush or a
-    /// change of mode, CPL or CS base. The interpreter's jump cache is valid within one epoch.
+    /// The interpreter's jump cache (linear address -> block) is valid while these match:
+    /// fetch_epoch is bumped by every TLB flush, global_fetch_epoch only by flushes that drop
+    /// global pages too (entries for global pages check that one), and fetch_context is the
+    /// decoding mode and CPL.
     std::uint64_t fetch_epoch{0};
+    std::uint64_t global_fetch_epoch{0};
+    std::uint32_t fetch_context{0};
 
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
@@ -219,7 +223,7 @@ class CpuCore {
 
     // ---- memory ----
     /// Effective address of the op's memory operand, without segment base.
-    std::uint64_t effective_address(const DecodedOp& op) const {
+    [[gnu::always_inline]] std::uint64_t effective_address(const DecodedOp& op) const {
         const MemoryOperand& m = op.memory;
         std::uint64_t address = static_cast<std::uint64_t>(m.displacement);
         if (m.base != no_register) address += gpr[m.base];
@@ -231,7 +235,7 @@ class CpuCore {
         const std::uint64_t address = segment_base[segment] + offset;
         return mode == CpuMode::Long64 ? address : (address & 0xffff'ffff);
     }
-    std::uint64_t linear_address(const DecodedOp& op) const {
+    [[gnu::always_inline]] std::uint64_t linear_address(const DecodedOp& op) const {
         return linear(op.memory.segment, effective_address(op));
     }
 
@@ -241,7 +245,8 @@ class CpuCore {
     template <unsigned S> void write(std::uint64_t address, std::uint64_t value) {
         write_as<S>(address, value, m_user_access);
     }
-    template <unsigned S> std::uint64_t read_as(std::uint64_t address, bool user) {
+    template <unsigned S>
+    [[gnu::always_inline]] std::uint64_t read_as(std::uint64_t address, bool user) {
         const std::uint64_t page = address >> 12, offset = address & 0xfff;
         const TlbEntry& entry = m_tlb[user][access_read][page % tlb_size];
         if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
@@ -251,7 +256,8 @@ class CpuCore {
         }
         return read_slow(address, S, user);
     }
-    template <unsigned S> void write_as(std::uint64_t address, std::uint64_t value, bool user) {
+    template <unsigned S>
+    [[gnu::always_inline]] void write_as(std::uint64_t address, std::uint64_t value, bool user) {
         const std::uint64_t page = address >> 12, offset = address & 0xfff;
         const TlbEntry& entry = m_tlb[user][access_write][page % tlb_size];
         if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
@@ -311,7 +317,8 @@ class CpuCore {
     std::uint64_t translate(std::uint64_t address, AccessKind kind, bool user);
     /// Host pointer of the RAM page holding linear `address` for instruction fetch, and its
     /// offset in the RAM mapping; raises #PF, fails with EngineFailure outside RAM.
-    std::uint8_t* fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset);
+    std::uint8_t* fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset,
+                                bool* global = nullptr);
     void flush_tlb(bool include_global);
     void flush_tlb_page(std::uint64_t address);
     std::uint8_t* ram_base() const { return m_ram_base; }

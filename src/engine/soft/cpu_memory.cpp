@@ -38,6 +38,7 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
 
 void CpuCore::flush_tlb(bool include_global) {
     ++fetch_epoch;
+    if (include_global) ++global_fetch_epoch;
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege)
             for (auto& entry : kind)
@@ -46,6 +47,7 @@ void CpuCore::flush_tlb(bool include_global) {
 
 void CpuCore::flush_tlb_page(std::uint64_t address) {
     ++fetch_epoch;
+    ++global_fetch_epoch;
     const std::uint64_t page = address >> 12;
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege) {
@@ -166,7 +168,8 @@ std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool us
     return (entry.physical_page << 12) | (address & 0xfff);
 }
 
-std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset) {
+std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset,
+                                     bool* global) {
     const std::uint64_t page = address >> 12;
     const bool user = cpl == 3;
     TlbEntry* entry = &m_tlb[user][access_execute][page % tlb_size];
@@ -175,6 +178,7 @@ std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_o
         fail(fmt::format("instruction fetch at rip {:#x} from physical {:#x}, which is not RAM",
                          address, entry->physical_page << 12));
     *ram_offset = static_cast<std::uint64_t>(entry->host - m_ram_base) + (address & 0xfff);
+    if (global != nullptr) *global = entry->global;
     return entry->host + (address & 0xfff);
 }
 

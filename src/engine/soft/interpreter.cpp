@@ -10,7 +10,8 @@ const CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
     // Read before the freshness checks below: a store racing with them bumps it again.
     const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
     std::uint64_t ram_offset = 0;
-    const std::uint8_t* host = m_cpu.fetch_pointer(linear, &ram_offset);
+    bool global = false;
+    const std::uint8_t* host = m_cpu.fetch_pointer(linear, &ram_offset, &global);
     const std::uint64_t key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
     CodeBlock* block = m_cache.find(key);
     if (block == nullptr) [[unlikely]] {
@@ -22,8 +23,13 @@ const CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
         }
         block = m_cache.insert(std::move(decoded));
     }
-    m_jump[(linear ^ (linear >> 12)) % jump_slots] = {linear, m_cpu.fetch_epoch, code_generation,
-                                                      block};
+    m_jump[(linear ^ (linear >> 12)) % jump_slots] = {linear,
+                                                      global ? m_cpu.global_fetch_epoch
+                                                             : m_cpu.fetch_epoch,
+                                                      code_generation,
+                                                      block,
+                                                      m_cpu.fetch_context,
+                                                      global};
     return block;
 }
 

@@ -35,20 +35,24 @@ class Interpreter {
     BlockCache& cache() { return m_cache; }
 
   private:
-    /// Linear instruction address -> block, valid while CpuCore::fetch_epoch is unchanged:
-    /// skips the instruction-fetch translation and the physical-key lookup for hot targets.
+    /// Linear instruction address -> block, valid while the CPU's fetch epoch (the global one
+    /// for a global page) and context are unchanged and no code page was stored to: skips the
+    /// instruction-fetch translation and the physical-key lookup for hot targets.
     struct JumpEntry {
         std::uint64_t linear{~std::uint64_t{0}};
         std::uint64_t epoch{~std::uint64_t{0}};
         std::uint64_t code_generation{0}; ///< CodePages::any_generation() when filled
         CodeBlock* block{nullptr};
+        std::uint32_t context{0}; ///< CpuCore::fetch_context when filled
+        bool global{false};       ///< the page's translation is global
     };
     static constexpr std::size_t jump_slots = 4096;
 
     const CodeBlock* block_at() {
         const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
         const JumpEntry& entry = m_jump[(linear ^ (linear >> 12)) % jump_slots];
-        if (entry.linear == linear && entry.epoch == m_cpu.fetch_epoch &&
+        if (entry.linear == linear && entry.context == m_cpu.fetch_context &&
+            entry.epoch == (entry.global ? m_cpu.global_fetch_epoch : m_cpu.fetch_epoch) &&
             entry.code_generation == m_cpu.code_pages().any_generation()) [[likely]]
             return entry.block;
         return lookup_block(linear);

@@ -21,7 +21,8 @@ inline std::int64_t sign_extend(std::uint64_t value, unsigned size) {
 }
 
 template <unsigned S>
-inline std::uint64_t read_operand(CpuCore& cpu, const DecodedOp& op, unsigned i) {
+[[gnu::always_inline]] inline std::uint64_t read_operand(CpuCore& cpu, const DecodedOp& op,
+                                                         unsigned i) {
     const Operand& operand = op.operands[i];
     switch (operand.kind) {
     case OperandKind::Gpr:
@@ -38,7 +39,8 @@ inline std::uint64_t read_operand(CpuCore& cpu, const DecodedOp& op, unsigned i)
 }
 
 template <unsigned S>
-inline void write_operand(CpuCore& cpu, const DecodedOp& op, unsigned i, std::uint64_t value) {
+[[gnu::always_inline]] inline void write_operand(CpuCore& cpu, const DecodedOp& op, unsigned i,
+                                                 std::uint64_t value) {
     const Operand& operand = op.operands[i];
     switch (operand.kind) {
     case OperandKind::Gpr:

@@ -81,9 +81,6 @@ x86::CpuState CpuCore::save_state() {
 }
 
 void CpuCore::update_mode() {
-    const CpuMode old_mode = mode;
-    const std::uint8_t old_cpl = cpl;
-    const std::uint64_t old_code_base = segment_base[cs];
     const x86::SegmentRegister& code = segments[cs];
     if (!protected_mode())
         mode = CpuMode::Real;
@@ -97,7 +94,7 @@ void CpuCore::update_mode() {
     m_user_access = cpl == 3;
     for (unsigned i = 0; i < 6; ++i)
         segment_base[i] = (mode == CpuMode::Long64 && i < fs) ? 0 : segments[i].base;
-    if (mode != old_mode || cpl != old_cpl || segment_base[cs] != old_code_base) ++fetch_epoch;
+    fetch_context = static_cast<std::uint32_t>(mode) | (std::uint32_t{cpl} << 8);
 }
 
 unsigned CpuCore::code_size() const {
