@@ -17,7 +17,7 @@ if [ -z "$package" ]; then
 fi
 [ -n "$package" ] || { echo "vessel guest: cannot resolve linux-image-cloud-amd64" >&2; exit 1; }
 version=$(apt-cache policy "$package" | awk '/Candidate:/ {print $2}')
-stamp="$package $version $(sha256sum "$root/guest/init" | cut -c1-16) $(stat -c %s /bin/busybox)"
+stamp="$package $version $(cat "$root/guest/init" "$root/guest/udhcpc.script" | sha256sum | cut -c1-16) $(stat -c %s /bin/busybox)"
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio.gz" ]; then
   exit 0
 fi
@@ -40,6 +40,7 @@ mkdir -p "$rootfs"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules/"$kernel_rele
 cp /bin/busybox "$rootfs/bin/busybox"
 ln -s busybox "$rootfs/bin/sh"
 install -m 0755 "$root/guest/init" "$rootfs/init"
+install -m 0755 "$root/guest/udhcpc.script" "$rootfs/etc/udhcpc.script"
 for directory in drivers/virtio drivers/block drivers/net drivers/char/hw_random drivers/char net/vmw_vsock net/core; do
   [ -d "$work/kernel/lib/modules/$kernel_release/kernel/$directory" ] || continue
   find "$work/kernel/lib/modules/$kernel_release/kernel/$directory" -maxdepth 1 \

@@ -59,6 +59,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->type_name("serial|virtio")
         ->check(CLI::IsMember({"serial", "virtio"}))
         ->capture_default_str();
+    run->add_option("--net", options.net_texts,
+                    "Network interface (repeatable): user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac="
+                    "52:54:00:12:34:56] (NAT, the default), tap=NAME[,mac=...], or none")
+        ->type_name("SPEC");
     return run;
 }
 
@@ -67,6 +71,21 @@ EngineChoice parse_engine(const std::string& text) {
     if (text == "kvm") return EngineChoice::Kvm;
     if (text == "soft") return EngineChoice::Soft;
     return EngineChoice::Auto;
+}
+
+/// The --net values as configs: one user network when none is given, nothing for "none".
+Result<std::vector<NetworkConfig>> parse_networks(const std::vector<std::string>& texts) {
+    if (texts.empty()) return std::vector<NetworkConfig>{NetworkConfig{}};
+    std::vector<NetworkConfig> networks;
+    for (const std::string& text : texts) {
+        NetworkConfig network = TRY(NetworkConfig::parse(text));
+        if (network.kind == NetworkConfig::Kind::none) {
+            if (texts.size() > 1) return make_error("--net none cannot be combined with --net");
+            return std::vector<NetworkConfig>{};
+        }
+        networks.push_back(std::move(network));
+    }
+    return networks;
 }
 } // namespace
 
@@ -88,6 +107,12 @@ int run_vm(RunOptions& options) {
     }
     options.config.console =
         options.console_text == "virtio" ? ConsoleChoice::Virtio : ConsoleChoice::Serial;
+    auto networks = parse_networks(options.net_texts);
+    if (!networks) {
+        log::error("{}", networks.error().message);
+        return exit_status::usage;
+    }
+    options.config.networks = std::move(*networks);
     if (options.config.kernel_path.empty()) {
         if (auto result = use_default_guest(options.config, options.exec_command); !result) {
             log::error("{}", result.error().message);

@@ -100,6 +100,13 @@ Result<void> Machine::add_pci_devices() {
         m_virtio_console = console.get();
         TRY(add_virtio_device(std::move(console)));
     }
+    for (const NetworkConfig& network : m_config.networks) {
+        auto backend = TRY(create_net_backend(network));
+        if (!backend) continue;
+        log::debug("network: {} back-end, guest MAC {}", backend->name(), network.mac.to_string());
+        TRY(add_virtio_device(
+            std::make_unique<virtio::VirtioNet>(std::move(backend), network.mac)));
+    }
     return {};
 }
 

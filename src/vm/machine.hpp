@@ -19,6 +19,7 @@
 #include "devices/pci/pci_host_bridge.hpp"
 #include "devices/pseudo/guest_signal.hpp"
 #include "devices/virtio/virtio_console.hpp"
+#include "devices/virtio/virtio_net.hpp"
 #include "devices/virtio/virtio_pci_device.hpp"
 #include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"

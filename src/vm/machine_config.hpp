@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "backends/net/network_config.hpp"
+
 namespace vessel {
 
 /// Which engine runs the vCPUs; Auto picks KVM where it runs guest kernel code natively.
@@ -30,6 +32,7 @@ struct MachineConfig {
     /// Virtio adds a virtio-console (Linux's hvc0) and sends console input to it.
     ConsoleChoice console{ConsoleChoice::Serial};
     std::vector<DiskConfig> disks;
+    std::vector<NetworkConfig> networks; ///< one virtio-net device each, in PCI slot order
 };
 
 } // namespace vessel

@@ -60,6 +60,11 @@ expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console v
 expect missing-disk 2 "$work/no-disk.img" -- run --kernel "$work/garbage.bin" --disk "$work/no-disk.img"
 expect bad-disk-option 2 "cache=none" -- run --kernel "$work/garbage.bin" --disk "$work/garbage.bin,cache=none"
 expect empty-disk 2 "smaller than one" -- run --kernel "$work/garbage.bin" --disk "$work/empty.bin"
+expect bad-net-kind 2 "'bridge' is not a network kind" -- run --kernel "$work/garbage.bin" --net bridge
+expect bad-hostfwd 2 "host address '1.2.3'" -- run --kernel "$work/garbage.bin" --net "user,hostfwd=tcp:1.2.3:80-:22"
+expect bad-mac 2 "MAC address '01:00:5e:00:00:01'" -- run --kernel "$work/garbage.bin" --net "user,mac=01:00:5e:00:00:01"
+expect net-none-combined 2 "cannot be combined" -- run --kernel "$work/garbage.bin" --net none --net user
+expect bad-tap-name 2 "TAP interface 'a-very-long-interface-name'" -- run --kernel "$work/garbage.bin" --net tap=a-very-long-interface-name
 expect unknown-option 2 "--frobnicate" -- run --frobnicate
 if [ -e /dev/kvm ]; then
   echo "skip kvm-absent: /dev/kvm exists on this host"

@@ -107,5 +107,57 @@ if command -v mke2fs >/dev/null && command -v debugfs >/dev/null && [ -x /bin/bu
 fi
 boot panic 8 "." "Kernel panic - not syncing" -- --exec 'echo c > /proc/sysrq-trigger; sleep 10'
 
+# Network: the guest fetches a random file from an HTTP server on the host's 127.0.0.1 through
+# the default user network (the host is 10.0.2.2 there) and checks its hash.
+mkdir -p "$work/www"
+head -c 300000 /dev/urandom >"$work/www/file"
+python3 -u -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http.log" 2>&1 &
+http_pid=$!
+http_port=""
+for _ in $(seq 50); do
+  http_port=$(grep -o 'port [0-9]*' "$work/http.log" | head -n 1 | cut -d' ' -f2)
+  [ -n "$http_port" ] && break
+  sleep 0.1
+done
+file_hash=$(sha256sum "$work/www/file" | cut -d' ' -f1)
+boot net-user-http-fetch 0 "^$file_hash" "." -- \
+  --exec "wget -q -O - http://10.0.2.2:$http_port/file | sha256sum"
+kill "$http_pid" 2>/dev/null
+wait "$http_pid" 2>/dev/null
+
+# Network: a hostfwd port on the host reaches a listener in the guest, which sends a token.
+forward_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The client connects once the guest has printed its token (so it has an address): earlier
+# attempts would leave slirp retrying SYNs that the guest's listener could accept later.
+: >"$work/out"
+python3 - "$forward_port" "$work/out" >"$work/forward.out" 2>&1 <<'PYTHON' &
+import socket, sys, time
+deadline = time.time() + 170
+while time.time() < deadline and "token=" not in open(sys.argv[2], errors="replace").read():
+    time.sleep(0.5)
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as connection:
+            data = connection.recv(100)
+            if data.startswith(b"token="):
+                print(data.decode().strip())
+                break
+    except OSError:
+        pass
+    time.sleep(0.5)
+PYTHON
+client_pid=$!
+boot net-user-hostfwd 0 "^token=" "." -- --net "user,hostfwd=tcp:127.0.0.1:$forward_port-:8022" \
+  --exec 't=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d " \n"); echo "token=$t"; (echo "token=$t"; sleep 5) | nc -l -p 8022'
+wait "$client_pid" 2>/dev/null
+guest_token=$(tr -d '\r' <"$work/out" | grep -m1 '^token=')
+if [ -n "$guest_token" ] && [ "$guest_token" = "$(cat "$work/forward.out")" ]; then
+  echo "ok   net-user-hostfwd-token (the host read the guest's token)"
+  passed=$((passed + 1))
+else
+  echo "FAIL net-user-hostfwd-token: guest said '$guest_token', host read '$(cat "$work/forward.out")'"
+  failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
