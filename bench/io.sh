@@ -31,7 +31,7 @@ read -r -d '' script <<GUEST || true
 up() { cut -d' ' -f1 /proc/uptime; }
 s=\$(up); dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null; e=\$(up); echo "RESULT seq-read $disk_mb \$s \$e"
 s=\$(up); dd if=/dev/zero of=/dev/vda bs=1M count=$disk_mb conv=fsync 2>/dev/null; e=\$(up); echo "RESULT seq-write $disk_mb \$s \$e"
-s=\$(up); i=0; while [ \$i -lt $random_reads ]; do dd if=/dev/vda of=/dev/null bs=4k count=1 skip=\$((RANDOM * 32768 + RANDOM) % $blocks)) iflag=direct 2>/dev/null; i=\$((i + 1)); done; e=\$(up); echo "RESULT rand-read $random_reads \$s \$e"
+s=\$(up); i=0; while [ \$i -lt $random_reads ]; do dd if=/dev/vda of=/dev/null bs=4k count=1 skip=\$(( (RANDOM * 32768 + RANDOM) % $blocks )) iflag=direct 2>/dev/null; i=\$((i + 1)); done; e=\$(up); echo "RESULT rand-read $random_reads \$s \$e"
 s=\$(up); wget -q -O /dev/null http://10.0.2.2:$port/big; e=\$(up); echo "RESULT net-download $net_mb \$s \$e"
 GUEST
 cmdline="console=ttyS0 quiet vessel.exec=$(printf '%s' "$script" | base64 -w0)"

@@ -198,7 +198,11 @@ Result<void> ApiHandlers::start_instance() {
     for (const auto& drive : m_drives)
         if (!drive.is_root_device) ordered.push_back(&drive);
     for (const DriveConfig* drive : ordered) {
-        config.disks.push_back({drive->path_on_host, drive->is_read_only, drive->drive_id});
+        // Firecracker's io_engine: Async is io_uring, Sync the synchronous back-end.
+        const BlockEngine engine = drive->io_engine == "Async"  ? BlockEngine::io_uring
+                                   : drive->io_engine == "Sync" ? BlockEngine::sync
+                                                                : BlockEngine::automatic;
+        config.disks.push_back({drive->path_on_host, drive->is_read_only, drive->drive_id, engine});
         if (!drive->is_root_device) continue;
         const std::string root =
             drive->partuuid ? fmt::format("PARTUUID={}", *drive->partuuid) : "/dev/vda";

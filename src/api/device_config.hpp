@@ -19,7 +19,7 @@ struct DriveConfig {
     bool is_read_only{false};
     std::optional<std::string> partuuid;
     std::optional<std::string> cache_type; ///< Unsafe or Writeback: flushes always reach the host
-    std::optional<std::string> io_engine;  ///< Sync or Async: both served (synchronously for now)
+    std::optional<std::string> io_engine;  ///< Sync (synchronous back-end) or Async (io_uring)
 
     nlohmann::json to_json() const;
 };

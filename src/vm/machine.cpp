@@ -2,7 +2,7 @@
 #include "vm/machine.hpp"
 
 #include "arch/x86/acpi_tables.hpp"
-#include "backends/block/sync_file_backend.hpp"
+#include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
 #include "devices/virtio/virtio_block.hpp"
 #include "vm/engine_selection.hpp"
@@ -89,7 +89,7 @@ Result<void> Machine::add_pci_devices() {
     TRY(add_virtio_device(std::make_unique<virtio::VirtioRng>()));
     for (std::size_t index = 0; index < m_config.disks.size(); ++index) {
         const DiskConfig& disk = m_config.disks[index];
-        auto backend = TRY(SyncFileBackend::open(disk.path, disk.read_only));
+        auto backend = TRY(open_block_backend(disk.path, disk.read_only, disk.engine));
         std::string id =
             disk.id.empty() ? fmt::format("vd{}", static_cast<char>('a' + index % 26)) : disk.id;
         TRY(add_virtio_device(std::make_unique<virtio::VirtioBlock>(std::move(backend), id)));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/block/block_backend_factory.hpp"
 #include "backends/net/network_config.hpp"
 
 namespace vessel {
@@ -20,6 +21,7 @@ struct DiskConfig {
     std::string path;
     bool read_only{false};
     std::string id; ///< serial for VIRTIO_BLK_T_GET_ID (at most 20 bytes used); empty: "vdX"
+    BlockEngine engine{BlockEngine::automatic}; ///< io_uring with a synchronous fallback
 };
 
 struct MachineConfig {
