@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 
 namespace vessel::api {
 namespace {
@@ -12,7 +13,9 @@ namespace {
 class HttpServerTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        m_path = ::testing::TempDir() + "/vessel_http_server_test.sock";
+        // ctest runs each test in its own process, two at a time: one socket per process.
+        m_path = ::testing::TempDir() + "/vessel_http_server_test." + std::to_string(::getpid()) +
+                 ".sock";
         ::unlink(m_path.c_str());
         auto server = HttpServer::bind(m_path, [](const HttpRequest& request) {
             return HttpResponse::json(200, "{\"path\":\"" + request.path + "\"}");
