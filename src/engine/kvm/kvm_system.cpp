@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <linux/kvm.h>
+#include "engine/kvm/kvm_uapi.hpp"
 #include <memory>
 #include <sys/ioctl.h>
 

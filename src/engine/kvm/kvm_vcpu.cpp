@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <linux/kvm.h>
+#include "engine/kvm/kvm_uapi.hpp"
 #include <mutex>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
