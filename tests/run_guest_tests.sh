@@ -29,8 +29,17 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 passed=0
 failed=0
+# KVM without VT-x/AMD-V in the CPU (a nested host's kvm_pvm) emulates guest CPL0 code.
+hardware_kvm=yes
+grep -qwE 'vmx|svm' /proc/cpuinfo || hardware_kvm=no
 for engine in "${engines[@]}"; do
     for name in "${guests[@]}"; do
+        need=$(guest_needs_hardware_kvm "$name")
+        if [ "$engine" = kvm ] && [ "$hardware_kvm" = no ] && [ -n "$need" ]; then
+            printf 'skip %-5s %s: needs VT-x/AMD-V for %s (this host has neither)\n' "$engine" "$name" "$need"
+            skipped=$((skipped + 1))
+            continue
+        fi
         args=(run --engine "$engine" --kernel "$guest_dir/$name.elf" --memory "${GUEST_MEMORY_MIB}M"
               --cpus "$GUEST_CPUS")
         cmdline=$(guest_cmdline "$name")

@@ -7,6 +7,19 @@ GUEST_CPUS=1
 GUEST_NAMES=(hello multiboot_info fw_cfg port_io mmio_unbacked pit_irq reset triple_fault
              long_mode paging exceptions apic_timer cpuid_msr legacy32 user_mode virtio_rng)
 
+# Guests that need a KVM with hardware virtualization (VT-x/AMD-V). Without it (kvm_pvm, see
+# ENVIRONMENT.md) the host emulates guest CPL0 code and refuses 32-bit non-PAE paging (mov to
+# CR0.PG raises #GP), emulates iret and int n only in real mode and has no daa.
+guest_needs_hardware_kvm() {
+    case "$1" in
+    paging) echo "32-bit non-PAE paging" ;;
+    exceptions) echo "int n at CPL0" ;;
+    legacy32) echo "daa at CPL0" ;;
+    user_mode) echo "iret to CPL3" ;;
+    *) echo "" ;;
+    esac
+}
+
 guest_expectation() {
     case "$1" in
     reset) echo reset ;;

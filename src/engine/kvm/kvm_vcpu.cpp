@@ -332,10 +332,13 @@ VcpuExit KvmVcpu::run() {
                     fmt::format("VM entry failed, hardware reason {:#x}",
                                 m_run->fail_entry.hardware_entry_failure_reason)};
         case KVM_EXIT_INTERNAL_ERROR:
+            if (m_run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+                return {VcpuExit::Kind::Error, current_rip(),
+                        "KVM internal error: the host kernel could not emulate the guest's "
+                        "instruction (KVM without VT-x/AMD-V emulates guest kernel code and "
+                        "lacks some instructions; --engine soft runs it)"};
             return {VcpuExit::Kind::Error, current_rip(),
-                    fmt::format("KVM internal error, suberror {} (1 = instruction emulation "
-                                "failed)",
-                                m_run->internal.suberror)};
+                    fmt::format("KVM internal error, suberror {}", m_run->internal.suberror)};
         default:
             return {VcpuExit::Kind::Error, current_rip(),
                     fmt::format("unhandled KVM exit reason {}", m_run->exit_reason)};

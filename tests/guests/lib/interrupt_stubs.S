@@ -32,7 +32,16 @@ interrupt_common:
     addl $4, %esp
     popal
     addl $8, %esp /* vector and error code */
-    iretl
+    /* Returning to CPL0 without iret: on hosts whose /dev/kvm has no VT-x/AMD-V (kvm_pvm), the
+     * host kernel emulates guest CPL0 code and its emulator handles iret only in real mode. popf
+     * then a far return with imm16 does the same for a same-privilege return (an interrupt that
+     * arrives between them nests and returns first). Returns to CPL3 still need iret. */
+    testl $3, 4(%esp)
+    jnz 1f
+    pushl 8(%esp)
+    popfl
+    lret $4
+1:  iretl
 
     .section .rodata
     .align 4
