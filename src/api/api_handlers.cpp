@@ -4,6 +4,8 @@
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
 #include "backends/block/sync_file_backend.hpp"
+#include "backends/net/mac_address.hpp"
+#include "backends/net/tap_backend.hpp"
 #include "base/log.hpp"
 #include "vm/kernel_loading.hpp"
 
@@ -142,13 +144,20 @@ Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::stri
         resource = "network";
         auto json = TRY(body("network-interfaces"));
         if (method == "PUT") {
-            TRY(check_network_interface(id, json)); // fails: with the bad field, or the feature
-            return make_error("network-interfaces/{}: not supported by Vessel yet", id);
+            auto network = TRY(parse_network_interface(id, json));
+            TRY(require_not_started(fmt::format("network-interfaces/{}", id)));
+            TRY(put_network_interface(std::move(network)));
+            return HttpResponse::no_content();
         }
-        if (method == "PATCH")
-            return make_error("network-interfaces/{}: no such interface (network interfaces "
-                              "are not supported by Vessel yet)",
+        if (method == "PATCH") {
+            const bool known =
+                std::any_of(m_networks.begin(), m_networks.end(),
+                            [&](const NetworkInterfaceConfig& n) { return n.iface_id == id; });
+            if (!known) return make_error("network-interfaces/{}: no such interface", id);
+            return make_error("network-interfaces/{}: updating an interface (rate limiters) is "
+                              "not supported by Vessel",
                               id);
+        }
     }
     for (const auto& unsupported : unsupported_resources) {
         if (path.starts_with(unsupported.path_prefix))
@@ -211,7 +220,40 @@ Result<void> ApiHandlers::start_instance() {
             config.command_line = std::string(linux_console_arguments(config.console));
         config.command_line += fmt::format(" root={} {}", root, drive->is_read_only ? "ro" : "rw");
     }
+    // Firecracker's interfaces are TAP devices; each gets its own MAC unless one is given
+    // (52:54:00:12:34:56, then ...:57, as QEMU numbers its NICs).
+    for (std::size_t i = 0; i < m_networks.size(); ++i) {
+        NetworkConfig network;
+        network.kind = NetworkConfig::Kind::tap;
+        network.tap_name = m_networks[i].host_dev_name;
+        if (m_networks[i].guest_mac)
+            network.mac = TRY(MacAddress::parse(*m_networks[i].guest_mac));
+        else
+            network.mac.bytes[5] = static_cast<std::uint8_t>(network.mac.bytes[5] + i);
+        config.networks.push_back(std::move(network));
+    }
     return m_vm.start(config);
+}
+
+Result<void> ApiHandlers::put_network_interface(NetworkInterfaceConfig network) {
+    // Attach to the TAP interface now, as Firecracker does, so a missing interface or missing
+    // permission fails this request rather than the boot; the VM attaches again at start.
+    TRY_CONTEXT(TapBackend::create(network.host_dev_name),
+                fmt::format("network-interfaces/{}", network.iface_id));
+    for (auto& existing : m_networks) {
+        if (existing.iface_id != network.iface_id &&
+            existing.host_dev_name == network.host_dev_name)
+            return make_error("network-interfaces/{}: TAP interface '{}' is already used by {}",
+                              network.iface_id, network.host_dev_name, existing.iface_id);
+    }
+    for (auto& existing : m_networks) {
+        if (existing.iface_id == network.iface_id) {
+            existing = std::move(network);
+            return {};
+        }
+    }
+    m_networks.push_back(std::move(network));
+    return {};
 }
 
 Result<void> ApiHandlers::put_drive(DriveConfig drive) {
@@ -261,9 +303,12 @@ nlohmann::json ApiHandlers::full_config() const {
     nlohmann::json drives = nlohmann::json::array();
     for (const auto& drive : m_drives)
         drives.push_back(drive.to_json());
+    nlohmann::json networks = nlohmann::json::array();
+    for (const auto& network : m_networks)
+        networks.push_back(network.to_json());
     nlohmann::json config = {{"machine-config", m_machine.to_json()},
                              {"drives", drives},
-                             {"network-interfaces", nlohmann::json::array()}};
+                             {"network-interfaces", networks}};
     config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
     config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
     auto metrics_path = m_metrics.path();
@@ -314,8 +359,10 @@ Result<void> ApiHandlers::check_config_devices(JsonFields& fields) {
             if (drives) {
                 auto drive = TRY(parse_drive(id, item));
                 TRY(put_drive(std::move(drive)));
-            } else
-                TRY(check_network_interface(id, item));
+            } else {
+                auto network = TRY(parse_network_interface(id, item));
+                TRY(put_network_interface(std::move(network)));
+            }
         }
     }
     return {};

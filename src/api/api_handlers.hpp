@@ -47,6 +47,7 @@ class ApiHandlers {
     Result<void> put_metrics(const nlohmann::json& body);
     /// Adds or replaces a drive (by id); at most one root device (Firecracker's rule).
     Result<void> put_drive(DriveConfig drive);
+    Result<void> put_network_interface(NetworkInterfaceConfig network);
     Result<void> check_config_devices(JsonFields& fields);
     Result<void> require_not_started(std::string_view what) const;
     nlohmann::json instance_info() const;
@@ -59,6 +60,7 @@ class ApiHandlers {
     MachineConfiguration m_machine;
     std::optional<LoggerConfig> m_logger;
     std::vector<DriveConfig> m_drives; ///< in attach order; the root device goes first at start
+    std::vector<NetworkInterfaceConfig> m_networks; ///< in attach order (PCI slot order)
 };
 
 } // namespace vessel::api

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/json_fields.hpp"
+#include "backends/net/mac_address.hpp"
 
 namespace vessel::api {
 
@@ -107,20 +108,36 @@ nlohmann::json DriveConfig::to_json() const {
     return json;
 }
 
-Result<void> check_network_interface(std::string_view path_id, const nlohmann::json& body) {
+Result<NetworkInterfaceConfig> parse_network_interface(std::string_view path_id,
+                                                       const nlohmann::json& body) {
     TRY(check_resource_id("network-interfaces", path_id));
     JsonFields fields = TRY(JsonFields::of(body, fmt::format("network-interfaces/{}", path_id)));
     TRY(check_body_id(fields, "iface_id", path_id));
-    TRY(fields.string("host_dev_name"));
-    TRY(fields.optional_string("guest_mac"));
-    if (auto mtu = TRY(fields.optional_unsigned("mtu", max_mtu)); mtu && *mtu < min_mtu)
+    NetworkInterfaceConfig config;
+    config.iface_id = std::string(path_id);
+    config.host_dev_name = TRY(fields.string("host_dev_name"));
+    config.guest_mac = TRY(fields.optional_string("guest_mac"));
+    auto mtu = TRY(fields.optional_unsigned("mtu", max_mtu));
+    if (mtu && *mtu < min_mtu)
         return make_error("{}: field 'mtu' is {}, the minimum is {}", fields.what(), *mtu, min_mtu);
     TRY(check_rate_limiter(fields, "rx_rate_limiter"));
     TRY(check_rate_limiter(fields, "tx_rate_limiter"));
     TRY(fields.finish());
-    return make_error("{}: network interfaces are not supported by Vessel yet (no virtio-net "
-                      "device)",
-                      fields.what());
+    for (std::string_view limiter : {"rx_rate_limiter", "tx_rate_limiter"}) {
+        if (body.contains(limiter) && !body[limiter].is_null())
+            return make_error("{}: field '{}' is not supported by Vessel", fields.what(), limiter);
+    }
+    if (mtu) return make_error("{}: field 'mtu' is not supported by Vessel", fields.what());
+    if (config.guest_mac)
+        TRY_CONTEXT(MacAddress::parse(*config.guest_mac),
+                    fmt::format("{}: field 'guest_mac'", fields.what()));
+    return config;
+}
+
+nlohmann::json NetworkInterfaceConfig::to_json() const {
+    nlohmann::json json = {{"iface_id", iface_id}, {"host_dev_name", host_dev_name}};
+    if (guest_mac) json["guest_mac"] = *guest_mac;
+    return json;
 }
 
 } // namespace vessel::api

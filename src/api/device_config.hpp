@@ -1,4 +1,4 @@
-// Device resources of the API: drives (virtio-blk) and network interfaces (validated only).
+// Device resources of the API: drives (virtio-blk) and network interfaces (virtio-net on TAP).
 #pragma once
 
 #include <optional>
@@ -28,8 +28,19 @@ struct DriveConfig {
 /// Fields Vessel cannot honour (rate_limiter, a vhost-user socket) are refused by name.
 Result<DriveConfig> parse_drive(std::string_view path_id, const nlohmann::json& body);
 
-/// Same for NetworkInterface: Vessel has no virtio-net device yet.
-Result<void> check_network_interface(std::string_view path_id, const nlohmann::json& body);
+/// A Firecracker NetworkInterface: a virtio-net device on the host TAP interface host_dev_name.
+struct NetworkInterfaceConfig {
+    std::string iface_id;
+    std::string host_dev_name;
+    std::optional<std::string> guest_mac; ///< as given; checked by MacAddress::parse
+
+    nlohmann::json to_json() const;
+};
+
+/// Checks a body against Firecracker's NetworkInterface definition (iface_id matching the path,
+/// a valid TAP name and MAC). Rate limiters and an MTU, which Vessel cannot honour, are refused.
+Result<NetworkInterfaceConfig> parse_network_interface(std::string_view path_id,
+                                                       const nlohmann::json& body);
 
 /// Firecracker's resource ids: 1 to 64 characters of [A-Za-z0-9_].
 Result<void> check_resource_id(std::string_view what, std::string_view id);

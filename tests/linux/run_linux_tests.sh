@@ -157,5 +157,46 @@ else
   failed=$((failed + 1))
 fi
 
+# Network on a TAP interface, configured the Firecracker way: a config file whose
+# network-interfaces entry names the TAP (host_dev_name) and the guest MAC. The guest takes a
+# static address and fetches a file from a server bound to the host's end of the TAP.
+tap=vst$$
+if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v ip >/dev/null &&
+   ip tuntap add dev "$tap" mode tap 2>/dev/null; then
+  ip addr add 10.77.0.1/24 dev "$tap" && ip link set "$tap" up
+  python3 -u -m http.server --bind 10.77.0.1 --directory "$work/www" 0 >"$work/http-tap.log" 2>&1 &
+  http_pid=$!
+  http_port=""
+  for _ in $(seq 50); do
+    http_port=$(grep -o 'port [0-9]*' "$work/http-tap.log" | head -n 1 | cut -d' ' -f2)
+    [ -n "$http_port" ] && break
+    sleep 0.1
+  done
+  command="echo mac=\$(cat /sys/class/net/eth0/address); ip addr add 10.77.0.2/24 dev eth0; ip link set eth0 up; wget -q -O - http://10.77.0.1:$http_port/file | sha256sum"
+  cat >"$work/tap.json" <<JSON
+{"boot-source": {"kernel_image_path": "$build/guest/vmlinuz",
+                 "initrd_path": "$build/guest/initramfs.cpio.gz",
+                 "boot_args": "quiet console=ttyS0 vessel.exec=$(printf '%s' "$command" | base64 -w0)"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
+ "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "$tap", "guest_mac": "06:00:ac:10:00:02"}]}
+JSON
+  timeout 180 "$vessel" --config-file "$work/tap.json" --no-api --engine soft </dev/null \
+    >"$work/out" 2>"$work/err"
+  status=$?
+  if [ "$status" = 0 ] && grep -q "^mac=06:00:ac:10:00:02" "$work/out" &&
+     grep -q "^$file_hash" "$work/out"; then
+    echo "ok   net-tap-api-config-http-fetch"
+    passed=$((passed + 1))
+  else
+    echo "FAIL net-tap-api-config-http-fetch: status $status, output: $(tail -c 300 "$work/out" | tr '\n' ' ') stderr: $(tail -c 300 "$work/err" | tr '\n' ' ')"
+    failed=$((failed + 1))
+  fi
+  kill "$http_pid" 2>/dev/null
+  wait "$http_pid" 2>/dev/null
+  ip link delete "$tap" 2>/dev/null
+else
+  echo "skip net-tap-api-config-http-fetch: needs root, /dev/net/tun and iproute2 to create a TAP"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
