@@ -83,6 +83,9 @@ Result<std::vector<NetworkConfig>> parse_networks(const std::vector<std::string>
             if (texts.size() > 1) return make_error("--net none cannot be combined with --net");
             return std::vector<NetworkConfig>{};
         }
+        // NICs left at the default MAC get distinct ones (...:56, ...:57, as QEMU numbers them).
+        if (network.mac == MacAddress::default_guest())
+            network.mac.bytes[5] = static_cast<std::uint8_t>(network.mac.bytes[5] + networks.size());
         networks.push_back(std::move(network));
     }
     return networks;
