@@ -21,7 +21,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 
 vessel_boot() { "$build/vessel" run --engine soft --memory 256M --kernel "$guest/vmlinuz" --initrd "$guest/initramfs.cpio.gz" --cmdline "$cmdline"; }
 qemu_boot() {
+  # The devices Vessel gives this guest: a virtio-rng and a virtio-net on user networking.
   qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial null \
+    -device virtio-rng-pci -nic user,model=virtio-net-pci \
     -kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" -append "$cmdline"
 }
 
