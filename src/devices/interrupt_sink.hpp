@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace vessel {
 
@@ -18,6 +19,22 @@ class InterruptSink {
     }
 };
 
+/// One MSI-X vector's message kept in the engine so that raising it costs one eventfd write
+/// from any thread instead of a system call carrying the message (KVM: a GSI routing entry
+/// bound to an irqfd). The device keeps masking and pending bits itself: it triggers a route
+/// only while the vector is deliverable.
+class MsiRoute {
+  public:
+    virtual ~MsiRoute() = default;
+    /// Points the route at (address, data). False when the engine cannot route it now (out of
+    /// GSIs, ioctl refused): the caller then sends the message through MsiSink::signal_msi.
+    virtual bool set_message(std::uint64_t address, std::uint32_t data) = 0;
+    /// Withdraws the message (vector masked or MSI-X disabled); trigger() does nothing after.
+    virtual void clear() = 0;
+    /// Sends the message set last. Any thread.
+    virtual void trigger() = 0;
+};
+
 /// Something that accepts message-signalled interrupts (PCI MSI / MSI-X): a 32-bit write of
 /// data to address in the 0xfee00000 window (Intel SDM Vol. 3A 11.11). KVM hands the message
 /// to the kernel (KVM_SIGNAL_MSI); the software engine decodes it for its local APICs.
@@ -25,6 +42,9 @@ class MsiSink {
   public:
     virtual ~MsiSink() = default;
     virtual void signal_msi(std::uint64_t address, std::uint32_t data) = 0;
+    /// A route for one vector, or nullptr when the sink has no faster path than signal_msi
+    /// (the software engine). The route must not outlive the sink.
+    virtual std::unique_ptr<MsiRoute> create_msi_route() { return nullptr; }
 };
 
 /// One line of an InterruptSink, handed to a device at construction.

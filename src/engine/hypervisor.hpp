@@ -7,6 +7,7 @@
 
 #include "base/result.hpp"
 #include "devices/bus.hpp"
+#include "devices/doorbell.hpp"
 #include "devices/exit_request.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "engine/vcpu.hpp"
@@ -27,9 +28,16 @@ struct VmContext {
     std::uint32_t cpu_count;
 };
 
+/// What an engine's in-kernel shortcuts did (KVM ioeventfd and irqfd); zero where it has none.
+struct EngineCounters {
+    std::uint64_t doorbell_rings{0}; ///< device notifies taken without a VM exit (ioeventfd)
+    std::uint64_t routed_msis{0};    ///< MSIs raised through an MsiRoute (irqfd)
+};
+
 /// One virtual machine of an engine. Acts as the interrupt sink for device IRQ lines (GSIs:
-/// 0-15 ISA IRQs through PIC and IOAPIC, 16-23 further IOAPIC pins) and for MSIs.
-class Vm : public InterruptSink, public MsiSink {
+/// 0-15 ISA IRQs through PIC and IOAPIC, 16-23 further IOAPIC pins), for MSIs (with routes
+/// where the engine has them) and for device doorbells (where it can catch them).
+class Vm : public InterruptSink, public MsiSink, public DoorbellSink {
   public:
     virtual ~Vm() = default;
     virtual EngineKind kind() const = 0;
@@ -37,6 +45,7 @@ class Vm : public InterruptSink, public MsiSink {
     virtual Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) = 0;
     /// Delivers a PCI MSI / MSI-X message (address 0xfeeXXXXX, data). Any thread.
     void signal_msi(std::uint64_t address, std::uint32_t data) override = 0;
+    virtual EngineCounters engine_counters() const { return {}; }
 };
 
 /// An engine: creates VMs.

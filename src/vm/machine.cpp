@@ -111,7 +111,8 @@ Result<void> Machine::add_pci_devices() {
 }
 
 Result<void> Machine::add_virtio_device(std::unique_ptr<virtio::VirtioDevice> device) {
-    auto transport = std::make_unique<virtio::VirtioPciDevice>(*device, m_memory, m_vm.get());
+    auto transport =
+        std::make_unique<virtio::VirtioPciDevice>(*device, m_memory, m_vm.get(), m_vm.get());
     TRY(m_pci_bus->add(*transport));
     m_virtio_devices.push_back(std::move(device));
     m_virtio_transports.push_back(std::move(transport));

@@ -14,6 +14,7 @@ void MsixTable::set_control(std::uint16_t control) {
     std::lock_guard lock(m_mutex);
     m_enabled = (control & msix::control_enable) != 0;
     m_function_masked = (control & msix::control_function_mask) != 0;
+    update_routes_locked();
     flush_pending_locked();
 }
 
@@ -59,6 +60,9 @@ void MsixTable::table_write(std::uint64_t offset, std::span<const std::uint8_t> 
             break;
         }
     }
+    // One route update per access: an aligned 8-byte write stays within one entry.
+    if (offset / msix::entry_size < m_entries.size())
+        update_route_locked(m_entries[offset / msix::entry_size]);
     flush_pending_locked();
 }
 
@@ -86,7 +90,12 @@ void MsixTable::signal(std::uint16_t vector) {
 
 void MsixTable::reset() {
     std::lock_guard lock(m_mutex);
-    std::fill(m_entries.begin(), m_entries.end(), Entry{});
+    for (auto& entry : m_entries) {
+        if (entry.routed) entry.route->clear();
+        auto route = std::move(entry.route);
+        entry = Entry{};
+        entry.route = std::move(route);
+    }
     m_enabled = false;
     m_function_masked = false;
 }
@@ -95,11 +104,34 @@ bool MsixTable::deliverable_locked(const Entry& entry) const {
     return m_enabled && !m_function_masked && (entry.control & msix::vector_control_mask) == 0;
 }
 
+void MsixTable::update_route_locked(Entry& entry) {
+    if (m_sink == nullptr) return;
+    if (!deliverable_locked(entry)) {
+        // A masked vector never triggers (signal() pends it), so its route can go.
+        if (entry.routed) entry.route->clear();
+        entry.routed = false;
+        return;
+    }
+    if (entry.routed && entry.routed_address == entry.address() && entry.routed_data == entry.data)
+        return;
+    if (!entry.route) entry.route = m_sink->create_msi_route();
+    if (!entry.route) return; // the sink has no routes: signal_msi it is
+    entry.routed = entry.route->set_message(entry.address(), entry.data);
+    entry.routed_address = entry.address();
+    entry.routed_data = entry.data;
+}
+
+void MsixTable::update_routes_locked() {
+    for (auto& entry : m_entries)
+        update_route_locked(entry);
+}
+
 void MsixTable::send_locked(Entry& entry) {
     entry.pending = false;
-    if (m_sink != nullptr)
-        m_sink->signal_msi((std::uint64_t{entry.address_high} << 32) | entry.address_low,
-                           entry.data);
+    if (entry.routed)
+        entry.route->trigger();
+    else if (m_sink != nullptr)
+        m_sink->signal_msi(entry.address(), entry.data);
 }
 
 void MsixTable::flush_pending_locked() {

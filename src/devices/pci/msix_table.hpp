@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -24,7 +25,10 @@ constexpr std::uint16_t max_vectors = 2048;
 
 /// Vectors start masked with address/data zero. signal() sends a vector's message when MSI-X is
 /// enabled and neither the function nor the vector is masked, else sets its pending bit; an
-/// unmask with the bit set sends it then (§6.8.2.9). Thread-safe.
+/// unmask with the bit set sends it then (§6.8.2.9). Each deliverable vector keeps an MsiRoute
+/// of the sink when it offers one (KVM irqfd), updated whenever the guest rewrites or (un)masks
+/// the entry, so signal() is an eventfd write; otherwise signal_msi carries the message.
+/// Thread-safe.
 class MsixTable {
   public:
     MsixTable(std::uint16_t vector_count, MsiSink* sink);
@@ -55,8 +59,17 @@ class MsixTable {
         std::uint32_t data{0};
         std::uint32_t control{msix::vector_control_mask};
         bool pending{false};
+        std::unique_ptr<MsiRoute> route; ///< created on first need, kept across reset
+        bool routed{false};              ///< route carries (routed_address, routed_data)
+        std::uint64_t routed_address{0};
+        std::uint32_t routed_data{0};
+
+        std::uint64_t address() const { return (std::uint64_t{address_high} << 32) | address_low; }
     };
     bool deliverable_locked(const Entry& entry) const;
+    /// Brings entry's route in line with its message and deliverability.
+    void update_route_locked(Entry& entry);
+    void update_routes_locked();
     void send_locked(Entry& entry);
     /// Sends whatever became unmasked with its pending bit set.
     void flush_pending_locked();

@@ -83,13 +83,14 @@ void PciBus::update_mappings(Slot& slot) {
         if (slot.mapped[index] == wanted) continue;
         if (slot.mapped[index]) m_mmio_bus.remove(device.bar_window(index), *slot.mapped[index]);
         slot.mapped[index].reset();
-        if (!wanted) continue;
-        if (auto inserted = m_mmio_bus.insert(device.bar_window(index), *wanted, size); !inserted) {
-            log::warn("PCI {}: BAR {} not mapped: {}", device.name(), index,
-                      inserted.error().message);
-            continue;
+        if (wanted) {
+            if (auto inserted = m_mmio_bus.insert(device.bar_window(index), *wanted, size))
+                slot.mapped[index] = wanted;
+            else
+                log::warn("PCI {}: BAR {} not mapped: {}", device.name(), index,
+                          inserted.error().message);
         }
-        slot.mapped[index] = wanted;
+        device.bar_mapped(index, slot.mapped[index]);
     }
 }
 

@@ -168,6 +168,7 @@ void PciDevice::bar_read(std::uint32_t, std::uint64_t, std::span<std::uint8_t> d
 }
 void PciDevice::bar_write(std::uint32_t, std::uint64_t, std::span<const std::uint8_t>) {}
 void PciDevice::config_written(std::uint32_t, unsigned) {}
+void PciDevice::bar_mapped(std::uint32_t, std::optional<std::uint64_t>) {}
 void PciDevice::config_reading(std::uint32_t, unsigned) {}
 
 } // namespace vessel::pci

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -80,6 +81,10 @@ class PciDevice {
 
     /// Legacy INTx line of pin A (the PciBus picks the GSI); also written to Interrupt Line.
     void connect_intx(IrqLine line);
+
+    /// Told by the PciBus whenever BAR index starts decoding at address, moves, or stops
+    /// decoding (nullopt), with the bus's configuration lock held.
+    virtual void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address);
 
   protected:
     /// Declares BAR index as a 32-bit memory BAR of size bytes (a power of two, >= 16).

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "devices/bus.hpp"
@@ -16,6 +18,37 @@ struct RecordingMsiSink final : MsiSink {
         messages.push_back({address, data});
     }
     std::vector<std::pair<std::uint64_t, std::uint32_t>> messages;
+};
+
+/// An MsiSink with routes, like KVM's irqfd: records what each route carries and what fires.
+struct RoutingMsiSink final : MsiSink {
+    struct Route final : MsiRoute {
+        explicit Route(RoutingMsiSink& owner) : sink(owner) {}
+        bool set_message(std::uint64_t address, std::uint32_t data) override {
+            if (sink.refuse_routes) return false;
+            message = {address, data};
+            ++sink.route_updates;
+            return true;
+        }
+        void clear() override { message.reset(); }
+        void trigger() override {
+            if (message) sink.triggered.push_back(*message);
+        }
+        RoutingMsiSink& sink;
+        std::optional<std::pair<std::uint64_t, std::uint32_t>> message;
+    };
+    void signal_msi(std::uint64_t address, std::uint32_t data) override {
+        signalled.push_back({address, data});
+    }
+    std::unique_ptr<MsiRoute> create_msi_route() override {
+        ++routes_created;
+        return std::make_unique<Route>(*this);
+    }
+    bool refuse_routes{false};
+    unsigned routes_created{0};
+    unsigned route_updates{0};
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> triggered; ///< through a route
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> signalled; ///< through signal_msi
 };
 
 /// A port I/O bus with a PciBus on 0xcf8/0xcfc, accessed like a guest would.

@@ -55,9 +55,10 @@ struct VirtioActivation {
 /// A virtio device behind any transport (PCI here; MMIO would fit the same interface).
 ///
 /// Calls from the transport (config access, activate, queue_notify, reset) are serialized with
-/// each other and come from vCPU threads. A device may complete requests on its own threads,
-/// calling Virtqueue::push and VirtioInterrupt::signal_used there, but reset() must not return
-/// before every such thread has stopped touching the queues and guest memory.
+/// each other and come from vCPU threads, queue_notify also from the engine's I/O thread (KVM
+/// ioeventfd), so a device must not assume which thread calls it. A device may complete requests on
+/// its own threads, calling Virtqueue::push and VirtioInterrupt::signal_used there, but reset()
+/// must not return before every such thread has stopped touching the queues and guest memory.
 class VirtioDevice {
   public:
     virtual ~VirtioDevice() = default;

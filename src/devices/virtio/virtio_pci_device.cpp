@@ -68,7 +68,8 @@ void put_field(std::span<std::uint8_t> snapshot, std::uint64_t offset, std::uint
 
 } // namespace
 
-VirtioPciDevice::VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiSink* msi)
+VirtioPciDevice::VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiSink* msi,
+                                 DoorbellSink* doorbells)
     : PciDevice(pci::PciIdentity{vendor_id,
                                  static_cast<std::uint16_t>(device_id_base + device.device_type()),
                                  device.pci_class_code(), 1, vendor_id, device.device_type()}),
@@ -76,7 +77,8 @@ VirtioPciDevice::VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiS
       m_msix(static_cast<std::uint16_t>(
                  std::min<std::uint32_t>(device.queue_count(), pci_layout::max_queues) + 1),
              msi),
-      m_queue_vectors(std::min<std::uint32_t>(device.queue_count(), pci_layout::max_queues)) {
+      m_queue_vectors(std::min<std::uint32_t>(device.queue_count(), pci_layout::max_queues)),
+      m_doorbell_sink(doorbells) {
     for (std::uint16_t index = 0; index < m_queue_vectors.size(); ++index) {
         m_queues.push_back(std::make_unique<Virtqueue>(index, device.queue_max_size(index)));
         m_queue_vectors[index].store(no_vector);
@@ -87,8 +89,40 @@ VirtioPciDevice::VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiS
 }
 
 VirtioPciDevice::~VirtioPciDevice() {
+    {
+        // First: no I/O thread may ring into this device once it starts to go away.
+        std::lock_guard lock(m_doorbell_mutex);
+        m_doorbells.clear();
+    }
     std::lock_guard lock(m_mutex);
     if (m_activated) m_device.reset();
+}
+
+void VirtioPciDevice::bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address) {
+    if (index != pci_layout::bar || m_doorbell_sink == nullptr) return;
+    std::lock_guard lock(m_doorbell_mutex);
+    m_doorbells.clear(); // deassigns the old addresses (a ring already caught still runs)
+    if (!address) return;
+    for (std::uint16_t queue = 0; queue < m_queues.size(); ++queue) {
+        const std::uint64_t doorbell_address =
+            *address + pci_layout::notify_offset + pci_layout::notify_multiplier * queue;
+        auto doorbell = m_doorbell_sink->add_doorbell(doorbell_address, notify_width,
+                                                      [this, queue] { notify_queue(queue); });
+        if (!doorbell) {
+            // Overlapping BARs or a full KVM I/O bus: this and later queues exit as before.
+            log::warn("{}: queue {} notify stays a BAR write: {}", m_device.name(), queue,
+                      doorbell.error().message);
+            return;
+        }
+        if (*doorbell == nullptr) return; // the engine has no doorbells
+        m_doorbells.push_back(std::move(*doorbell));
+    }
+}
+
+void VirtioPciDevice::notify_queue(std::uint16_t queue) {
+    std::lock_guard lock(m_mutex);
+    if (queue < m_queues.size() && m_activated && m_queues[queue]->enabled)
+        m_device.queue_notify(queue);
 }
 
 void VirtioPciDevice::add_capabilities() {
@@ -205,9 +239,7 @@ void VirtioPciDevice::bar_write(std::uint32_t, std::uint64_t offset,
             m_device.write_config(static_cast<std::uint32_t>(offset - device_offset), data);
     } else if (offset >= notify_offset &&
                offset < notify_offset + notify_multiplier * m_queues.size()) {
-        const auto queue = static_cast<std::uint16_t>((offset - notify_offset) / notify_multiplier);
-        std::lock_guard lock(m_mutex);
-        if (m_activated && m_queues[queue]->enabled) m_device.queue_notify(queue);
+        notify_queue(static_cast<std::uint16_t>((offset - notify_offset) / notify_multiplier));
     } else if (offset >= msix_table_offset && offset < msix_table_offset + m_msix.table_bytes()) {
         m_msix.table_write(offset - msix_table_offset, data);
     }

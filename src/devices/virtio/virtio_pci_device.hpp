@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "devices/doorbell.hpp"
 #include "devices/pci/msix_table.hpp"
 #include "devices/pci/pci_device.hpp"
 #include "devices/virtio/virtio_device.hpp"
@@ -35,18 +37,31 @@ constexpr std::uint16_t max_queues = 1024; ///< fits notify region and MSI-X tab
 /// One virtio PCI function: vendor 0x1af4, device 0x1040 + type, revision 1 (§4.1.2).
 /// Handles the status state machine, feature negotiation (VERSION_1 required), reset, queue
 /// setup, notifications and interrupts (MSI-X per queue/config, or INTx with the ISR).
+///
+/// Threads: configuration accesses (under the PciBus lock) and BAR accesses come from vCPU
+/// threads; queue notifies also from the engine's I/O thread when a DoorbellSink took the
+/// notify addresses; completions from device back-end threads. m_mutex serializes everything
+/// that reaches the VirtioDevice; lock order: PciBus, m_doorbell_mutex, (the engine's I/O
+/// thread dispatch), m_mutex, queue and MSI-X locks.
 class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
   public:
     static constexpr std::uint16_t vendor_id = 0x1af4; ///< §4.1.2
     static constexpr std::uint16_t device_id_base = 0x1040;
     static constexpr std::uint16_t no_vector = 0xffff; ///< VIRTIO_MSI_NO_VECTOR (§4.1.5.1.2)
+    /// Drivers write the 16-bit queue index to notify (§4.1.5.2); other widths still arrive
+    /// as BAR writes.
+    static constexpr unsigned notify_width = 2;
 
-    VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiSink* msi);
+    /// doorbells may be null (every notify is then a BAR write).
+    VirtioPciDevice(VirtioDevice& device, GuestMemory& memory, MsiSink* msi,
+                    DoorbellSink* doorbells = nullptr);
     ~VirtioPciDevice() override;
 
     std::string_view name() const override { return m_device.name(); }
     /// Current device status (for tests and logs).
     std::uint8_t device_status() const { return m_status.load(); }
+    /// Registers the queue notify addresses as doorbells where BAR 0 decodes now.
+    void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address) override;
 
   protected:
     void bar_read(std::uint32_t index, std::uint64_t offset, std::span<std::uint8_t> data) override;
@@ -59,6 +74,8 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
     void signal_used(std::uint16_t queue) override;
     void signal_config() override;
     void add_capabilities();
+    /// The driver notified queue (a BAR write or a doorbell ring).
+    void notify_queue(std::uint16_t queue);
 
     std::uint64_t common_read(std::uint64_t offset, unsigned size);
     void common_write(std::uint64_t offset, unsigned size, std::uint32_t value);
@@ -93,6 +110,10 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
 
     std::mutex m_isr_mutex;
     std::uint8_t m_isr{0};
+
+    DoorbellSink* m_doorbell_sink;
+    std::mutex m_doorbell_mutex; ///< m_doorbells (BAR moves against the destructor)
+    std::vector<std::unique_ptr<Doorbell>> m_doorbells; ///< one per queue while BAR 0 decodes
 };
 
 } // namespace vessel::virtio

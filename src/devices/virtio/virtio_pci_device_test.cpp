@@ -2,6 +2,8 @@
 // and the MMIO bus, with rings in real guest memory.
 #include "devices/virtio/virtio_pci_device.hpp"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "devices/pci/pci_test_support.hpp"
@@ -14,12 +16,37 @@ using namespace vessel::testing;
 
 namespace {
 
+/// An engine that takes doorbells (like KVM's ioeventfd): remembers what is registered, and
+/// a test rings a doorbell the way the engine's I/O thread would.
+struct RecordingDoorbellSink final : DoorbellSink {
+    struct Registration final : Doorbell {
+        Registration(RecordingDoorbellSink& owner, std::uint64_t at) : sink(owner), address(at) {}
+        ~Registration() override { sink.live.erase(address); }
+        RecordingDoorbellSink& sink;
+        std::uint64_t address;
+    };
+    Result<std::unique_ptr<Doorbell>> add_doorbell(std::uint64_t address, unsigned width,
+                                                   Ring ring) override {
+        if (live.contains(address)) return make_error("doorbell {:#x} taken", address);
+        live[address] = {width, std::move(ring)};
+        return std::unique_ptr<Doorbell>(std::make_unique<Registration>(*this, address));
+    }
+    bool ring(std::uint64_t address) {
+        auto found = live.find(address);
+        if (found == live.end()) return false;
+        found->second.second();
+        return true;
+    }
+    std::map<std::uint64_t, std::pair<unsigned, Ring>> live;
+};
+
 struct VirtioPciTest : ::testing::Test {
     GuestMemory memory = GuestMemory::create(1 << 20).value();
     PciHarness pci;
     RecordingMsiSink msi;
+    RecordingDoorbellSink doorbells;
     VirtioRng rng;
-    VirtioPciDevice transport{rng, memory, &msi};
+    VirtioPciDevice transport{rng, memory, &msi, &doorbells};
     RingDriver driver{memory, 8};
     std::uint64_t bar{0};
     std::uint32_t slot{0};
@@ -226,4 +253,55 @@ TEST_F(VirtioPciTest, PciCfgCapabilityReachesBarZeroThroughConfigSpace) {
     pci.config_write(slot, cap + 8, 0x12, 4);
     pci.config_write(slot, cap + 16, 0, 4);
     EXPECT_EQ(status(), status::acknowledge);
+}
+
+TEST_F(VirtioPciTest, QueueNotifyAddressesAreDoorbellsWhereBarZeroDecodes) {
+    // SetUp enabled memory decoding: queue 0's notify address is a 2-byte doorbell.
+    ASSERT_EQ(doorbells.live.size(), 1u);
+    EXPECT_EQ(doorbells.live.begin()->first, bar + pci_layout::notify_offset);
+    EXPECT_EQ(doorbells.live.begin()->second.first, 2u);
+    // The guest moves BAR 0: the doorbell follows.
+    pci.config_write(slot, 0x10, static_cast<std::uint32_t>(bar + 0x10000));
+    ASSERT_EQ(doorbells.live.size(), 1u);
+    EXPECT_EQ(doorbells.live.begin()->first, bar + 0x10000 + pci_layout::notify_offset);
+    // Memory decoding off: no doorbell; on again: back at the BAR's address.
+    pci.config_write(slot, 0x04, 0, 2);
+    EXPECT_TRUE(doorbells.live.empty());
+    pci.config_write(slot, 0x04, pci::config::command_memory_space, 2);
+    EXPECT_EQ(doorbells.live.size(), 1u);
+}
+
+TEST_F(VirtioPciTest, ADoorbellRingProcessesTheQueueLikeANotifyWrite) {
+    enable_msix();
+    ASSERT_TRUE(negotiate(feature::version_1));
+    set_up_queue(1);
+    driver.descriptor(0, 0x8000, 64, ring::descriptor_write);
+    driver.publish(0);
+    ASSERT_TRUE(doorbells.ring(bar + pci_layout::notify_offset)); // before DRIVER_OK: ignored
+    EXPECT_EQ(driver.used_index(), 0);
+    driver_ok();
+    ASSERT_TRUE(doorbells.ring(bar + pci_layout::notify_offset));
+    EXPECT_EQ(driver.used_index(), 1);
+    ASSERT_EQ(msi.messages.size(), 1u);
+    EXPECT_EQ(msi.messages[0].second, 0x31u);
+    // A 4-byte write to the same address is no doorbell write: it still works as a BAR write.
+    driver.descriptor(1, 0x8100, 64, ring::descriptor_write);
+    driver.publish(1);
+    pci.mmio_write(bar + pci_layout::notify_offset, 0, 4);
+    EXPECT_EQ(driver.used_index(), 2);
+}
+
+TEST(VirtioPciDoorbells, TheTransportUnregistersWhenDestroyed) {
+    GuestMemory memory = GuestMemory::create(1 << 20).value();
+    RecordingDoorbellSink doorbells;
+    VirtioRng rng;
+    auto transport = std::make_unique<VirtioPciDevice>(rng, memory, nullptr, &doorbells);
+    {
+        PciHarness pci; // the bus must not outlive the device it maps
+        const std::uint32_t slot = pci.bus.add(*transport).value();
+        pci.config_write(slot, 0x04, pci::config::command_memory_space, 2);
+        EXPECT_EQ(doorbells.live.size(), 1u);
+    }
+    transport.reset();
+    EXPECT_TRUE(doorbells.live.empty());
 }

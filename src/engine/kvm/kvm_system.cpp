@@ -1,10 +1,11 @@
 // KvmSystem: /dev/kvm checks (KVM API, Documentation/virt/kvm/api.rst sections 4.1-4.4, 4.46).
 #include "engine/kvm/kvm_system.hpp"
 
+#include "engine/kvm/kvm_uapi.hpp"
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include "engine/kvm/kvm_uapi.hpp"
 #include <memory>
 #include <sys/ioctl.h>
 
@@ -77,8 +78,8 @@ Result<KvmSystem> KvmSystem::open() {
     return system;
 }
 
-bool KvmSystem::has_capability(long capability) const {
-    return ::ioctl(m_fd.get(), KVM_CHECK_EXTENSION, capability) > 0;
+int KvmSystem::capability_value(long capability) const {
+    return std::max(::ioctl(m_fd.get(), KVM_CHECK_EXTENSION, capability), 0);
 }
 
 } // namespace vessel::kvm

@@ -27,7 +27,9 @@ class KvmSystem {
     int fd() const { return m_fd.get(); }
     std::size_t vcpu_mmap_size() const { return m_vcpu_mmap_size; }
     const std::vector<x86::CpuidEntry>& supported_cpuid() const { return m_supported_cpuid; }
-    bool has_capability(long capability) const;
+    bool has_capability(long capability) const { return capability_value(capability) > 0; }
+    /// KVM_CHECK_EXTENSION's answer (0 when absent; some capabilities report a limit).
+    int capability_value(long capability) const;
 
   private:
     KvmSystem() = default;
