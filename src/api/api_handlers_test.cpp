@@ -194,6 +194,8 @@ TEST_F(ApiHandlersTest, MetricsFlushWritesOneJsonLinePerFlush) {
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_EQ(lines[0]["get_api_requests"]["machine_cfg_count"], 1);
     EXPECT_EQ(lines[0]["vmm"]["state"], "Not started");
+    EXPECT_EQ(lines[0]["kvm_fast_path"]["ioeventfd_notifications"], 0); // no VM yet
+    EXPECT_EQ(lines[0]["kvm_fast_path"]["irqfd_interrupts"], 0);
     // Counters are deltas: the second line counts only the flush request before it.
     EXPECT_FALSE(lines[1].contains("get_api_requests"));
     EXPECT_EQ(lines[1]["put_api_requests"]["actions_count"], 1);

@@ -12,9 +12,15 @@ namespace vessel::api {
 
 namespace {
 VmCounters machine_counters(const Machine& machine) {
-    return {machine.serial().transmitted_bytes(), machine.boot_milliseconds(),
-            machine.io_bus().read_count(),        machine.io_bus().write_count(),
-            machine.mmio_bus().read_count(),      machine.mmio_bus().write_count()};
+    const EngineCounters engine = machine.engine_counters();
+    return {machine.serial().transmitted_bytes(),
+            machine.boot_milliseconds(),
+            machine.io_bus().read_count(),
+            machine.io_bus().write_count(),
+            machine.mmio_bus().read_count(),
+            machine.mmio_bus().write_count(),
+            engine.doorbell_rings,
+            engine.routed_msis};
 }
 } // namespace
 

@@ -28,6 +28,8 @@ struct VmCounters {
     std::uint64_t io_writes{0};
     std::uint64_t mmio_reads{0}; ///< guest MMIO reads outside RAM (KVM: KVM_EXIT_MMIO)
     std::uint64_t mmio_writes{0};
+    std::uint64_t doorbell_rings{0}; ///< device notifies taken by KVM ioeventfd (no exit)
+    std::uint64_t routed_msis{0};    ///< MSIs raised through KVM irqfd routes
 };
 
 /// Every transition goes through here, so the API and the config-file path obey the same

@@ -62,6 +62,8 @@ class Machine final : public ExitSink {
     const Bus& mmio_bus() const { return m_mmio_bus; }
     I8042& keyboard_controller() { return *m_i8042; }
     EngineKind engine() const { return m_vm->kind(); }
+    /// What the engine's in-kernel shortcuts (KVM ioeventfd doorbells, irqfd MSIs) handled.
+    EngineCounters engine_counters() const { return m_vm->engine_counters(); }
 
   private:
     Machine(const MachineConfig& config, GuestMemory memory)

@@ -207,7 +207,7 @@ call metrics-bad-field PUT /metrics '{"metrics_path": 5}' 400 'metrics_path'
 call metrics-put PUT /metrics "{\"metrics_path\": \"$work/metrics.json\"}" 204
 call metrics-reinitialize PUT /metrics "{\"metrics_path\": \"$work/metrics2.json\"}" 400 'reinitialization'
 call flush-metrics PUT /actions '{"action_type": "FlushMetrics"}' 204
-if python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Not started"; assert line["put_api_requests"]["machine_cfg_count"] > 0; assert "uart" in line' "$work/metrics.json" 2>"$work/py"; then
+if python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Not started"; assert line["put_api_requests"]["machine_cfg_count"] > 0; assert "uart" in line; assert "ioeventfd_notifications" in line["kvm_fast_path"]' "$work/metrics.json" 2>"$work/py"; then
     pass metrics-line-is-json
 else fail metrics-line-is-json "$(tail -c 300 "$work/py") in $(tail -c 300 "$work/metrics.json")"; fi
 call vm-config-metrics GET /vm/config "" 200 "\"metrics_path\":\"$work/metrics.json\""
