@@ -19,7 +19,15 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
     return machine;
 }
 
-Machine::~Machine() = default;
+Machine::~Machine() {
+    // Explicit order. The PCI bus unmaps BAR windows of its devices, so it goes while they
+    // live. Each transport drops its doorbells, waiting for a ring in progress on the engine's
+    // I/O thread (which may be printing through console_output), while everything a ring can
+    // reach still exists. The devices go last: a transport resets its device when destroyed.
+    m_pci_bus.reset();
+    m_virtio_transports.clear();
+    m_virtio_devices.clear();
+}
 
 Result<void> Machine::build(Uart16550::Output console_output) {
     m_hypervisor = TRY(open_engine(m_config.engine));
