@@ -23,7 +23,7 @@ PciBus::~PciBus() {
         if (slot.device == nullptr) continue;
         for (std::uint32_t index = 0; index < config::bar_count; ++index)
             if (slot.mapped[index])
-                m_mmio_bus.remove(slot.device->bar_window(index), *slot.mapped[index]);
+                m_mmio_bus.remove(*slot.windows[index], *slot.mapped[index]);
     }
 }
 
@@ -84,8 +84,10 @@ void PciBus::update_mappings(Slot& slot) {
         if (slot.mapped[index]) m_mmio_bus.remove(device.bar_window(index), *slot.mapped[index]);
         slot.mapped[index].reset();
         if (wanted) {
-            if (auto inserted = m_mmio_bus.insert(device.bar_window(index), *wanted, size))
+            if (auto inserted = m_mmio_bus.insert(device.bar_window(index), *wanted, size)) {
                 slot.mapped[index] = wanted;
+                slot.windows[index] = &device.bar_window(index);
+            }
             else
                 log::warn("PCI {}: BAR {} not mapped: {}", device.name(), index,
                           inserted.error().message);

@@ -76,6 +76,9 @@ class PciBus {
         PciDevice* device{nullptr};
         /// Where each BAR is on the MMIO bus now, if mapped.
         std::array<std::optional<std::uint64_t>, config::bar_count> mapped{};
+        /// The bus window of each mapped BAR, kept so that the destructor never calls into a
+        /// device (an owner may destroy its devices before the bus).
+        std::array<BusDevice*, config::bar_count> windows{};
     };
 
     /// Brings the MMIO bus in line with slot's BARs and Memory Space bit. Caller holds m_mutex.
