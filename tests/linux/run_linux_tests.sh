@@ -64,6 +64,10 @@ chmod +x "$work/initramfs/init"
 (cd "$work/initramfs" && find . | cpio -o -H newc 2>/dev/null | xz --check=crc32 >"$work/own.cpio.xz")
 boot own-initramfs-two-cpus 0 "^own-init cpus=2" "powered off" -- --cpus 2 \
   --kernel "$build/guest/vmlinuz" --initrd "$work/own.cpio.xz"
+# 8 vCPUs (INIT/SIPI for seven APs): all seen, and four writers on other CPUs appending to one
+# file through the kernel's locks lose no line.
+boot eight-cpus-parallel-appends 0 "^cpus=8 lines=800" "." -- --cpus 8 --exec \
+  'for i in 1 2 3 4; do (for j in $(seq 200); do echo x >>/tmp/f; done) & done; wait; echo "cpus=$(grep -c ^processor /proc/cpuinfo) lines=$(wc -l </tmp/f)"'
 boot quoting 0 "^a b \\\$HOME 'q'" "." -- --exec "echo \"a b \\\$HOME 'q'\""
 boot poweroff 0 "." "powered off" -- --exec 'echo going; poweroff -f; sleep 10'
 boot reboot 0 "." "reset" -- --exec 'echo going; reboot -f; sleep 10'
