@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Vessel needs to build and test, only those missing.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev
+packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev libxbyak-dev
           libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libslirp-dev libglib2.0-dev xz-utils
           busybox-static cpio curl bc)
 # `install-deps.sh fuzz`: also clang's libFuzzer runtime for `make fuzz`.

@@ -22,6 +22,7 @@ constexpr std::size_t max_config_file_size = 1 << 20;
 EngineChoice parse_engine(const std::string& text) {
     if (text == "kvm") return EngineChoice::Kvm;
     if (text == "soft") return EngineChoice::Soft;
+    if (text == "interp") return EngineChoice::SoftInterpreter;
     return EngineChoice::Auto;
 }
 
@@ -83,8 +84,8 @@ void add_api_options(CLI::App& app, ApiOptions& options) {
     app.add_option("--id", options.instance_id, "Instance id reported by GET /")
         ->capture_default_str();
     app.add_option("--engine", options.engine_text, "CPU engine for API/config-file VMs")
-        ->type_name("auto|kvm|soft")
-        ->check(CLI::IsMember({"auto", "kvm", "soft"}))
+        ->type_name("auto|kvm|soft|interp")
+        ->check(CLI::IsMember({"auto", "kvm", "soft", "interp"}))
         ->capture_default_str();
     app.add_option("--metrics-period", options.metrics_period_seconds,
                    "Seconds between periodic metrics flushes")

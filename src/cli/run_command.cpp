@@ -43,9 +43,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     run->add_option("--engine", options.engine_text,
-                    "CPU engine: kvm (hardware), soft (Vessel's own x86 CPU) or auto")
-        ->type_name("auto|kvm|soft")
-        ->check(CLI::IsMember({"auto", "kvm", "soft"}))
+                    "CPU engine: kvm (hardware), soft (Vessel's own x86 CPU: binary translation "
+                    "with an interpreter for cold code), interp (the soft CPU's interpreter "
+                    "alone) or auto")
+        ->type_name("auto|kvm|soft|interp")
+        ->check(CLI::IsMember({"auto", "kvm", "soft", "interp"}))
         ->capture_default_str();
     run->add_option("--disk", options.disk_texts,
                     "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "
@@ -70,6 +72,7 @@ namespace {
 EngineChoice parse_engine(const std::string& text) {
     if (text == "kvm") return EngineChoice::Kvm;
     if (text == "soft") return EngineChoice::Soft;
+    if (text == "interp") return EngineChoice::SoftInterpreter;
     return EngineChoice::Auto;
 }
 

@@ -25,7 +25,9 @@ Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice) {
     case EngineChoice::Kvm:
         return open_kvm_hypervisor();
     case EngineChoice::Soft:
-        return open_soft_hypervisor();
+        return open_soft_hypervisor(SoftTier::Translator);
+    case EngineChoice::SoftInterpreter:
+        return open_soft_hypervisor(SoftTier::Interpreter);
     case EngineChoice::Auto:
         break;
     }

@@ -11,7 +11,8 @@
 namespace vessel {
 
 /// Which engine runs the vCPUs; Auto picks KVM where it runs guest kernel code natively.
-enum class EngineChoice { Auto, Kvm, Soft };
+/// Soft runs hot guest code through the translator; SoftInterpreter only interprets.
+enum class EngineChoice { Auto, Kvm, Soft, SoftInterpreter };
 
 /// Which device the host console's input goes to; guest output from either reaches it.
 enum class ConsoleChoice { Serial, Virtio };

@@ -13,6 +13,8 @@
 
 namespace vessel::soft {
 
+struct Translation;
+
 /// A straight run of instructions from one RAM page, ending at a branch, a system instruction,
 /// the page end or a size cap.
 struct CodeBlock {
@@ -20,6 +22,12 @@ struct CodeBlock {
     std::uint64_t page{0}; ///< RAM page index the bytes came from
     std::uint32_t generation{0};
     std::vector<DecodedOp> ops;
+    bool translatable{true};    ///< false for a lone page-crossing instruction
+    std::uint32_t heat{0};      ///< dispatches so far, while untranslated
+    /// Host code for this block (owned by the translator's code cache), valid while
+    /// `translation_epoch` equals the cache's epoch.
+    const Translation* translation{nullptr};
+    std::uint64_t translation_epoch{0};
 };
 
 /// One vCPU's decoded blocks. A block is used only while its page's CodePages generation is

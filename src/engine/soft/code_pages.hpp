@@ -28,8 +28,12 @@ class CodePages final : public RamWriteObserver {
         return page < m_page_count && m_flags[page].load(std::memory_order_relaxed) != 0;
     }
     void mark_code(std::uint64_t page) {
-        if (page < m_page_count) m_flags[page].store(1, std::memory_order_relaxed);
+        if (page < m_page_count && m_flags[page].exchange(1, std::memory_order_acq_rel) == 0)
+            m_code_epoch.fetch_add(1, std::memory_order_acq_rel);
     }
+    /// Bumped whenever a page becomes code: translated code's direct-store TLB entries, which
+    /// exist only for pages without code, must then be dropped.
+    std::uint64_t code_epoch() const { return m_code_epoch.load(std::memory_order_acquire); }
     std::uint32_t generation(std::uint64_t page) const {
         return page < m_page_count ? m_generations[page].load(std::memory_order_acquire) : 0;
     }
@@ -58,6 +62,7 @@ class CodePages final : public RamWriteObserver {
 
   private:
     std::atomic<std::uint64_t> m_any_generation{0};
+    std::atomic<std::uint64_t> m_code_epoch{0};
     std::uint64_t m_page_count;
     std::unique_ptr<std::atomic<std::uint8_t>[]> m_flags;
     std::unique_ptr<std::atomic<std::uint32_t>[]> m_generations;

@@ -10,6 +10,7 @@
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/decoded_op.hpp"
 #include "engine/soft/lazy_flags.hpp"
+#include "engine/soft/translator/jit_context.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::soft {
@@ -156,6 +157,8 @@ class CpuCore {
     std::uint64_t fetch_epoch{0};
     std::uint64_t global_fetch_epoch{0};
     std::uint32_t fetch_context{0};
+    /// State shared with translated code (its TLB, flag hand-over slots, budget).
+    JitContext jit;
 
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
@@ -319,6 +322,11 @@ class CpuCore {
     /// offset in the RAM mapping; raises #PF, fails with EngineFailure outside RAM.
     std::uint8_t* fetch_pointer(std::uint64_t address, std::uint64_t* ram_offset,
                                 bool* global = nullptr);
+    /// Host address for an access of `size` bytes by translated code, filling the JIT TLB; nullptr
+    /// when the access must go through the interpreter instead (a fault, not RAM, crossing a
+    /// page, or a store to a page holding decoded code). Never throws.
+    std::uint8_t* jit_host_address(std::uint64_t address, unsigned size, bool write,
+                                   bool user) noexcept;
     void flush_tlb(bool include_global);
     void flush_tlb_page(std::uint64_t address);
     std::uint8_t* ram_base() const { return m_ram_base; }

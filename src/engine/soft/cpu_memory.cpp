@@ -39,6 +39,7 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
 void CpuCore::flush_tlb(bool include_global) {
     ++fetch_epoch;
     if (include_global) ++global_fetch_epoch;
+    jit.tlb.flush();
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege)
             for (auto& entry : kind)
@@ -48,6 +49,7 @@ void CpuCore::flush_tlb(bool include_global) {
 void CpuCore::flush_tlb_page(std::uint64_t address) {
     ++fetch_epoch;
     ++global_fetch_epoch;
+    jit.tlb.flush_page(address);
     const std::uint64_t page = address >> 12;
     for (auto& privilege : m_tlb)
         for (auto& kind : privilege) {
@@ -158,6 +160,25 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     entry.host = ram_page(physical >> 12);
     entry.global = global;
     return entry;
+}
+
+std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bool write,
+                                        bool user) noexcept {
+    if ((address & 0xfff) + size > 4096) return nullptr;
+    try {
+        const TlbEntry& entry = fill_tlb(address, write ? access_write : access_read, user);
+        if (entry.host == nullptr) return nullptr;
+        const auto ram_page_index = static_cast<std::uint64_t>(entry.host - m_ram_base) >> 12;
+        if (write && m_code_pages.holds_code(ram_page_index)) return nullptr;
+        const std::uint64_t page_address = address & ~std::uint64_t{0xfff};
+        JitTlbEntry& fast = jit.tlb.entries[user][write][(address >> 12) % JitTlb::size];
+        fast.tag = page_address;
+        fast.addend = reinterpret_cast<std::intptr_t>(entry.host) -
+                      static_cast<std::int64_t>(page_address);
+        return entry.host + (address & 0xfff);
+    } catch (const GuestFault&) {
+        return nullptr; // the interpreter repeats the access and raises the fault precisely
+    }
 }
 
 std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {

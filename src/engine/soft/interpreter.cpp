@@ -6,7 +6,7 @@
 
 namespace vessel::soft {
 
-const CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
+CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
     // Read before the freshness checks below: a store racing with them bumps it again.
     const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
     std::uint64_t ram_offset = 0;
@@ -63,6 +63,7 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
             if (status == InstructionDecoder::Status::Truncated)
                 m_cpu.raise(vector::invalid_opcode);
             *cacheable = false;
+            block->translatable = false;
             block->ops.push_back(op);
             break;
         }

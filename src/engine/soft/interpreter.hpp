@@ -4,26 +4,43 @@
 #include <memory>
 
 #include "engine/soft/block_cache.hpp"
+#include "engine/soft/block_executor.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/instruction_decoder.hpp"
 
 namespace vessel::soft {
 
-class Interpreter {
+class Interpreter final : public BlockExecutor {
   public:
     static constexpr std::size_t max_block_ops = 64;
 
     explicit Interpreter(CpuCore& cpu) : m_cpu(cpu), m_cache(cpu.code_pages()) {}
 
+    void execute(unsigned& budget) override {
+        --budget;
+        execute_block();
+    }
+
     /// Runs one block at cs:rip. Throws GuestFault (rip left at the faulting instruction),
     /// EngineFailure or ShutdownSignal; returns normally otherwise.
     void execute_block() {
+        m_cpu.instruction_rip = m_cpu.rip;
+        run(*block_at());
+    }
+
+    /// The decoded block at cs:rip (decoding it if needed); raises a fetch fault.
+    CodeBlock* current_block() {
+        m_cpu.instruction_rip = m_cpu.rip;
+        return block_at();
+    }
+
+    /// Interprets `block`, which starts at cs:rip.
+    void run(const CodeBlock& block) {
         CpuCore& cpu = m_cpu;
         cpu.exit_block = cpu.single_instruction; // stops the loop after the first op
         cpu.single_instruction = false;
         cpu.instruction_rip = cpu.rip;
-        const CodeBlock* block = block_at();
-        for (const DecodedOp& op : block->ops) {
+        for (const DecodedOp& op : block.ops) {
             cpu.instruction_rip = cpu.rip;
             cpu.rip += op.length;
             op.handler(cpu, op);
@@ -48,7 +65,7 @@ class Interpreter {
     };
     static constexpr std::size_t jump_slots = 4096;
 
-    const CodeBlock* block_at() {
+    CodeBlock* block_at() {
         const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
         const JumpEntry& entry = m_jump[(linear ^ (linear >> 12)) % jump_slots];
         if (entry.linear == linear && entry.context == m_cpu.fetch_context &&
@@ -57,7 +74,7 @@ class Interpreter {
             return entry.block;
         return lookup_block(linear);
     }
-    const CodeBlock* lookup_block(std::uint64_t linear);
+    CodeBlock* lookup_block(std::uint64_t linear);
     std::unique_ptr<CodeBlock> decode_block(std::uint64_t linear, std::uint64_t ram_offset,
                                             const std::uint8_t* host, bool* cacheable);
 

@@ -11,7 +11,7 @@ SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform
                    CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count)
     : m_index(index), m_platform(platform),
       m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, platform, code_pages, index)),
-      m_interpreter(std::make_unique<Interpreter>(*m_core)) {
+      m_interpreter(std::make_unique<Interpreter>(*m_core)), m_executor(m_interpreter.get()) {
     m_core->cpu_count = cpu_count;
     m_waiting_for_startup = index != 0;
 }
@@ -26,8 +26,16 @@ Result<x86::CpuState> SoftVcpu::state() {
     return m_core->save_state();
 }
 
+Result<void> SoftVcpu::enable_translator(Translator::Options options) {
+    m_translator = TRY(Translator::create(*m_core, *m_interpreter, options));
+    m_executor = m_translator.get();
+    return {};
+}
+
 void SoftVcpu::kick() {
     m_kicked.store(true, std::memory_order_release);
+    // Translated code checks this word at chained block transitions.
+    std::atomic_ref<std::uint32_t>(m_core->jit.budget).store(0, std::memory_order_relaxed);
     if (m_platform != nullptr) m_platform->wake(m_index);
 }
 
@@ -93,8 +101,7 @@ void SoftVcpu::run_blocks(unsigned& budget) {
     // blocks, or early when an instruction asked for it (IF, CR or mode changes, hlt, I/O).
     try {
         do {
-            --budget;
-            m_interpreter->execute_block();
+            m_executor->execute(budget);
             if (cpu.exit_block) return;
         } while (budget != 0);
     } catch (const GuestFault& fault) {

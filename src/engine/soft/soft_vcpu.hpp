@@ -6,6 +6,7 @@
 
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/interpreter.hpp"
+#include "engine/soft/translator/translator.hpp"
 #include "engine/vcpu.hpp"
 
 namespace vessel::soft {
@@ -30,6 +31,11 @@ class SoftVcpu final : public Vcpu {
     /// The interpreter's CPU (tests inspect FPU/SSE registers and caches through it).
     CpuCore& core() { return *m_core; }
     Interpreter& interpreter() { return *m_interpreter; }
+    /// Runs hot code through the translation tier from now on (the interpreter stays the cold
+    /// tier and the fallback).
+    Result<void> enable_translator(Translator::Options options = {});
+    /// The translation tier, or nullptr when the vCPU only interprets.
+    Translator* translator() { return m_translator.get(); }
 
   private:
     /// Delivers a pending external interrupt if the CPU accepts one now.
@@ -43,6 +49,8 @@ class SoftVcpu final : public Vcpu {
     SoftPlatform* m_platform;
     std::unique_ptr<CpuCore> m_core;
     std::unique_ptr<Interpreter> m_interpreter;
+    std::unique_ptr<Translator> m_translator;
+    BlockExecutor* m_executor; ///< the translator when enabled, else the interpreter
     /// Acts on INIT / start-up IPIs; returns true while the CPU waits for a start-up IPI.
     bool handle_startup();
 

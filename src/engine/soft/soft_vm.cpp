@@ -1,25 +1,30 @@
 // SoftVm: platform creation and vCPU construction for the software engine.
 #include "engine/soft/soft_vm.hpp"
 
+#include <fmt/format.h>
+
 #include "engine/soft/soft_vcpu.hpp"
 
 namespace vessel::soft {
 
-Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context) {
+Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier) {
     if (context.cpu_count == 0) return make_error("soft engine: a VM needs at least one vCPU");
     auto platform =
         TRY_CONTEXT(SoftPlatform::create(context.io_bus, context.mmio_bus, context.cpu_count),
                     "soft engine platform");
-    return std::unique_ptr<SoftVm>(new SoftVm(context, std::move(platform)));
+    return std::unique_ptr<SoftVm>(new SoftVm(context, std::move(platform), tier));
 }
 
 Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
     if (index >= m_context.cpu_count)
         return make_error("soft engine: vCPU {} requested but the VM has {} vCPUs", index,
                           m_context.cpu_count);
-    return std::unique_ptr<Vcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
-                                              m_context.mmio_bus, m_platform.get(), m_code_pages,
-                                              index, m_context.cpu_count));
+    auto vcpu = std::unique_ptr<SoftVcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
+                                                       m_context.mmio_bus, m_platform.get(),
+                                                       m_code_pages, index, m_context.cpu_count));
+    if (m_tier == SoftTier::Translator)
+        TRY_CONTEXT(vcpu->enable_translator(), fmt::format("soft engine vCPU {}", index));
+    return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 } // namespace vessel::soft

@@ -11,7 +11,8 @@ namespace vessel::soft {
 
 class SoftVm final : public Vm {
   public:
-    static Result<std::unique_ptr<SoftVm>> create(VmContext context);
+    static Result<std::unique_ptr<SoftVm>> create(VmContext context,
+                                                  SoftTier tier = SoftTier::Translator);
 
     EngineKind kind() const override { return EngineKind::Soft; }
     Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) override;
@@ -26,8 +27,9 @@ class SoftVm final : public Vm {
     SoftPlatform& platform() { return *m_platform; }
 
   private:
-    SoftVm(VmContext context, std::unique_ptr<SoftPlatform> platform)
-        : m_context(context), m_platform(std::move(platform)), m_code_pages(context.memory.size()) {
+    SoftVm(VmContext context, std::unique_ptr<SoftPlatform> platform, SoftTier tier)
+        : m_context(context), m_platform(std::move(platform)), m_code_pages(context.memory.size()),
+          m_tier(tier) {
         // Device DMA into RAM must drop decoded code just as a vCPU store does.
         m_context.memory.set_write_observer(&m_code_pages);
     }
@@ -35,6 +37,7 @@ class SoftVm final : public Vm {
     VmContext m_context;
     std::unique_ptr<SoftPlatform> m_platform;
     CodePages m_code_pages;
+    SoftTier m_tier;
 };
 
 } // namespace vessel::soft

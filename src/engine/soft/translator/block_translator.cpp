@@ -1,0 +1,795 @@
+// BlockTranslator: classification, flag liveness and emission of one guest block.
+#include "engine/soft/translator/block_translator.hpp"
+
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include <xbyak/xbyak.h>
+
+namespace vessel::soft {
+
+namespace {
+
+using namespace Xbyak::util;
+
+constexpr std::uint32_t arithmetic_mask = 0x8d5; // CF PF AF ZF SF OF (Intel SDM Vol. 1, 3.4.3.1)
+constexpr unsigned guest_rsp = 4;
+
+/// One guest instruction as Zydis sees it, with where it runs.
+struct GuestInstruction {
+    ZydisDecodedInstruction instruction;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    const std::uint8_t* bytes{nullptr};
+    std::uint64_t linear{0};
+    std::uint64_t next{0};
+    std::uint32_t flags_tested{arithmetic_mask};
+    std::uint32_t flags_written{0};
+    std::uint32_t flags_live_before{arithmetic_mask}; ///< read before being overwritten
+    bool decoded{false};
+};
+
+/// Guest GPR number (0-15) of a general-purpose register of any width, or -1. `high` is set
+/// for ah/ch/dh/bh.
+int gpr_number(ZydisRegister reg, bool* high = nullptr) {
+    if (high != nullptr) *high = false;
+    switch (ZydisRegisterGetClass(reg)) {
+    case ZYDIS_REGCLASS_GPR64:
+        return reg - ZYDIS_REGISTER_RAX;
+    case ZYDIS_REGCLASS_GPR32:
+        return reg - ZYDIS_REGISTER_EAX;
+    case ZYDIS_REGCLASS_GPR16:
+        return reg - ZYDIS_REGISTER_AX;
+    case ZYDIS_REGCLASS_GPR8:
+        if (reg >= ZYDIS_REGISTER_AH && reg <= ZYDIS_REGISTER_BH) {
+            if (high != nullptr) *high = true;
+            return reg - ZYDIS_REGISTER_AH;
+        }
+        if (reg <= ZYDIS_REGISTER_BL) return reg - ZYDIS_REGISTER_AL;
+        if (reg <= ZYDIS_REGISTER_DIL) return reg - ZYDIS_REGISTER_SPL + 4;
+        return reg - ZYDIS_REGISTER_R8B + 8;
+    default:
+        return -1;
+    }
+}
+
+/// The register of the same width as `reg` numbered `number`.
+ZydisRegister with_number(ZydisRegister reg, unsigned number) {
+    switch (ZydisRegisterGetClass(reg)) {
+    case ZYDIS_REGCLASS_GPR64:
+        return static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + number);
+    case ZYDIS_REGCLASS_GPR32:
+        return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + number);
+    case ZYDIS_REGCLASS_GPR16:
+        return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + number);
+    default:
+        if (number < 4) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + number);
+        if (number < 8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + number - 4);
+        return static_cast<ZydisRegister>(ZYDIS_REGISTER_R8B + number - 8);
+    }
+}
+
+/// Integer instructions whose effect is the same on host registers and host memory as on the
+/// guest's: they run unchanged (identity translation). Division is absent (a host #DE would be
+/// a signal), as are instructions touching the stack, segments or system state.
+bool identity_mnemonic(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_ADD:
+    case ZYDIS_MNEMONIC_ADC:
+    case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_SBB:
+    case ZYDIS_MNEMONIC_AND:
+    case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_XOR:
+    case ZYDIS_MNEMONIC_CMP:
+    case ZYDIS_MNEMONIC_TEST:
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+    case ZYDIS_MNEMONIC_NEG:
+    case ZYDIS_MNEMONIC_NOT:
+    case ZYDIS_MNEMONIC_SHL:
+    case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
+    case ZYDIS_MNEMONIC_RCL:
+    case ZYDIS_MNEMONIC_RCR:
+    case ZYDIS_MNEMONIC_SHLD:
+    case ZYDIS_MNEMONIC_SHRD:
+    case ZYDIS_MNEMONIC_IMUL:
+    case ZYDIS_MNEMONIC_MUL:
+    case ZYDIS_MNEMONIC_BT:
+    case ZYDIS_MNEMONIC_BTS:
+    case ZYDIS_MNEMONIC_BTR:
+    case ZYDIS_MNEMONIC_BTC:
+    case ZYDIS_MNEMONIC_BSF:
+    case ZYDIS_MNEMONIC_BSR:
+    case ZYDIS_MNEMONIC_BSWAP:
+    case ZYDIS_MNEMONIC_XCHG:
+    case ZYDIS_MNEMONIC_CMPXCHG:
+    case ZYDIS_MNEMONIC_XADD:
+    case ZYDIS_MNEMONIC_CBW:
+    case ZYDIS_MNEMONIC_CWDE:
+    case ZYDIS_MNEMONIC_CDQE:
+    case ZYDIS_MNEMONIC_CWD:
+    case ZYDIS_MNEMONIC_CDQ:
+    case ZYDIS_MNEMONIC_CQO:
+    case ZYDIS_MNEMONIC_NOP:
+    case ZYDIS_MNEMONIC_SETB:
+    case ZYDIS_MNEMONIC_SETBE:
+    case ZYDIS_MNEMONIC_SETL:
+    case ZYDIS_MNEMONIC_SETLE:
+    case ZYDIS_MNEMONIC_SETNB:
+    case ZYDIS_MNEMONIC_SETNBE:
+    case ZYDIS_MNEMONIC_SETNL:
+    case ZYDIS_MNEMONIC_SETNLE:
+    case ZYDIS_MNEMONIC_SETNO:
+    case ZYDIS_MNEMONIC_SETNP:
+    case ZYDIS_MNEMONIC_SETNS:
+    case ZYDIS_MNEMONIC_SETNZ:
+    case ZYDIS_MNEMONIC_SETO:
+    case ZYDIS_MNEMONIC_SETP:
+    case ZYDIS_MNEMONIC_SETS:
+    case ZYDIS_MNEMONIC_SETZ:
+    case ZYDIS_MNEMONIC_CMOVB:
+    case ZYDIS_MNEMONIC_CMOVBE:
+    case ZYDIS_MNEMONIC_CMOVL:
+    case ZYDIS_MNEMONIC_CMOVLE:
+    case ZYDIS_MNEMONIC_CMOVNB:
+    case ZYDIS_MNEMONIC_CMOVNBE:
+    case ZYDIS_MNEMONIC_CMOVNL:
+    case ZYDIS_MNEMONIC_CMOVNLE:
+    case ZYDIS_MNEMONIC_CMOVNO:
+    case ZYDIS_MNEMONIC_CMOVNP:
+    case ZYDIS_MNEMONIC_CMOVNS:
+    case ZYDIS_MNEMONIC_CMOVNZ:
+    case ZYDIS_MNEMONIC_CMOVO:
+    case ZYDIS_MNEMONIC_CMOVP:
+    case ZYDIS_MNEMONIC_CMOVS:
+    case ZYDIS_MNEMONIC_CMOVZ:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/// The condition code (Intel SDM Vol. 1, B.1) of a jcc, or -1.
+int branch_condition(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_JO:
+        return 0x0;
+    case ZYDIS_MNEMONIC_JNO:
+        return 0x1;
+    case ZYDIS_MNEMONIC_JB:
+        return 0x2;
+    case ZYDIS_MNEMONIC_JNB:
+        return 0x3;
+    case ZYDIS_MNEMONIC_JZ:
+        return 0x4;
+    case ZYDIS_MNEMONIC_JNZ:
+        return 0x5;
+    case ZYDIS_MNEMONIC_JBE:
+        return 0x6;
+    case ZYDIS_MNEMONIC_JNBE:
+        return 0x7;
+    case ZYDIS_MNEMONIC_JS:
+        return 0x8;
+    case ZYDIS_MNEMONIC_JNS:
+        return 0x9;
+    case ZYDIS_MNEMONIC_JP:
+        return 0xa;
+    case ZYDIS_MNEMONIC_JNP:
+        return 0xb;
+    case ZYDIS_MNEMONIC_JL:
+        return 0xc;
+    case ZYDIS_MNEMONIC_JNL:
+        return 0xd;
+    case ZYDIS_MNEMONIC_JLE:
+        return 0xe;
+    case ZYDIS_MNEMONIC_JNLE:
+        return 0xf;
+    default:
+        return -1;
+    }
+}
+
+/// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
+/// same number; r15 holds the CpuCore; r12, r13, r14 are scratch (see jit_runtime.hpp).
+class Emitter : public Xbyak::CodeGenerator {
+  public:
+    Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
+            Translation& out, bool user)
+        : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
+          m_user(user) {
+        setDefaultJmpNEAR(true);
+    }
+
+    void block(std::vector<GuestInstruction>& instructions) {
+        bool ended = false;
+        for (std::size_t k = 0; k < instructions.size() && !ended; ++k)
+            ended = instruction(k, instructions[k]);
+        if (!ended) exit_to(instructions.back().next);
+        for (auto& cold : m_cold)
+            cold();
+    }
+
+  private:
+    Xbyak::Address home(unsigned guest) {
+        return qword[r15 + m_layout.gpr + static_cast<int>(8 * guest)];
+    }
+    Xbyak::Label& new_label() { return m_labels.emplace_back(); }
+
+    void move_guest_registers(bool store, bool caller_saved_only) {
+        for (unsigned guest = 0; guest < 16; ++guest) {
+            if (!guest_in_host_register(guest)) continue;
+            // rbx and rbp survive a call (System V ABI); the helpers that need the full state
+            // get it from a full spill.
+            if (caller_saved_only && (guest == 3 || guest == 5)) continue;
+            if (store)
+                mov(home(guest), Xbyak::Reg64(static_cast<int>(guest)));
+            else
+                mov(Xbyak::Reg64(static_cast<int>(guest)), home(guest));
+        }
+    }
+
+    void store_rip(std::uint64_t value) {
+        const auto signed_value = static_cast<std::int64_t>(value);
+        if (signed_value == static_cast<std::int32_t>(signed_value)) {
+            mov(qword[r15 + m_layout.rip], value); // encoded as a sign-extended imm32
+        } else {
+            mov(r13, value);
+            mov(qword[r15 + m_layout.rip], r13);
+        }
+    }
+
+    void call_helper(const void* function) {
+        mov(rax, reinterpret_cast<std::uintptr_t>(function));
+        call(rax);
+    }
+
+    /// Returns true when the instruction ended the block (its exits are emitted).
+    bool instruction(std::size_t k, GuestInstruction& guest) {
+        if (guest.decoded) {
+            const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
+            if (mnemonic == ZYDIS_MNEMONIC_NOP) {
+                ++m_out.native_ops; // including the padding forms with a memory operand
+                return false;
+            }
+            if (identity_mnemonic(mnemonic) && identity(k, guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_LEA && load_effective_address(guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
+            if ((mnemonic == ZYDIS_MNEMONIC_PUSH && push_instruction(k, guest)) ||
+                (mnemonic == ZYDIS_MNEMONIC_POP && pop_instruction(k, guest))) {
+                ++m_out.native_ops;
+                return false;
+            }
+            if (control_flow(k, guest)) {
+                ++m_out.native_ops;
+                return true;
+            }
+        }
+        ++m_out.fallback_ops;
+        interpret(k, guest);
+        return false;
+    }
+
+    /// Calls the interpreter for instruction k; the state is all in CpuCore around the call.
+    void interpret(std::size_t k, const GuestInstruction& guest) {
+        move_guest_registers(true, false);
+        pushfq();
+        pop(qword[r15 + m_layout.flags]);
+        store_rip(guest.linear);
+        mov(rdi, r15);
+        mov(rsi, reinterpret_cast<std::uintptr_t>(&m_out.ops[k]));
+        call_helper(reinterpret_cast<const void*>(&jit_interpret_helper));
+        test(eax, eax);
+        jnz(m_runtime.helper_exit());
+        push(qword[r15 + m_layout.flags]);
+        popfq();
+        move_guest_registers(false, false);
+    }
+
+    /// The linear address of memory operand `operand` into r14, without touching flags.
+    void address(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
+                 bool with_segment) {
+        const auto& memory = operand.mem;
+        const std::int64_t displacement = memory.disp.has_displacement ? memory.disp.value : 0;
+        if (memory.base == ZYDIS_REGISTER_RIP || memory.base == ZYDIS_REGISTER_EIP) {
+            mov(r14, guest.next + static_cast<std::uint64_t>(displacement));
+        } else {
+            const int base = gpr_number(memory.base);
+            const int index = gpr_number(memory.index);
+            Xbyak::RegExp expression(static_cast<std::int32_t>(displacement));
+            if (base >= 0) {
+                if (guest_in_host_register(base)) {
+                    expression = expression + Xbyak::Reg64(base);
+                } else {
+                    mov(r13, home(static_cast<unsigned>(base)));
+                    expression = expression + r13;
+                }
+            }
+            if (index >= 0) {
+                const int scale = memory.scale == 0 ? 1 : memory.scale;
+                if (guest_in_host_register(index)) {
+                    expression = expression + Xbyak::Reg64(index) * scale;
+                } else {
+                    mov(r12, home(static_cast<unsigned>(index)));
+                    expression = expression + r12 * scale;
+                }
+            }
+            lea(r14, ptr[expression]);
+        }
+        if (guest.instruction.address_width == 32) mov(r14d, r14d);
+        if (with_segment &&
+            (memory.segment == ZYDIS_REGISTER_FS || memory.segment == ZYDIS_REGISTER_GS)) {
+            const int segment = memory.segment - ZYDIS_REGISTER_ES;
+            mov(r13, qword[r15 + m_layout.segment_base + 8 * segment]);
+            lea(r14, ptr[r14 + r13]);
+        }
+    }
+
+    /// Turns the linear address in r14 into a host address through the JIT TLB. The miss path
+    /// asks the helper and, when it gives no address, jumps to `fallback` with the guest state
+    /// untouched. Flags are kept across the lookup when later code reads them.
+    void lookup(unsigned size, bool write, bool flags_live, Xbyak::Label& fallback) {
+        if (flags_live) {
+            pushfq();
+            pop(qword[r15 + m_layout.saved_flags]);
+        }
+        const int table = m_layout.tlb_table(m_user, write);
+        lea(r13, ptr[r14 + static_cast<int>(size - 1)]);
+        and_(r13, -4096);
+        mov(r12, r14);
+        shr(r12, 12);
+        movzx(r12d, r12b);
+        shl(r12d, JitTlb::entry_shift);
+        cmp(r13, qword[r15 + r12 + table]);
+        Xbyak::Label& miss = new_label();
+        Xbyak::Label& resume = new_label();
+        jne(miss);
+        mov(r13, qword[r15 + r12 + table + 8]);
+        lea(r14, ptr[r14 + r13]);
+        L(resume);
+        if (flags_live) {
+            push(qword[r15 + m_layout.saved_flags]);
+            popfq();
+        }
+        const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
+        m_cold.push_back([this, &miss, &resume, &fallback, request] {
+            L(miss);
+            move_guest_registers(true, true);
+            mov(rdi, r15);
+            mov(rsi, r14);
+            mov(edx, request);
+            call_helper(reinterpret_cast<const void*>(&jit_fill_helper));
+            mov(r14, rax);
+            move_guest_registers(false, true);
+            test(r14, r14);
+            jnz(resume);
+            jmp(fallback);
+        });
+    }
+
+    /// The out-of-line interpreter call for instruction k after a TLB miss the helper could not
+    /// serve; continues at `after`.
+    void fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
+                       Xbyak::Label& after) {
+        m_cold.push_back([this, k, &guest, &fallback, &after] {
+            L(fallback);
+            if (guest.flags_live_before != 0) {
+                push(qword[r15 + m_layout.saved_flags]);
+                popfq();
+            }
+            interpret(k, guest);
+            jmp(after);
+        });
+    }
+
+    bool identity(std::size_t k, GuestInstruction& guest) {
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        int memory_operand = -1;
+        int renamed_guest[2] = {-1, -1};
+        unsigned renamed = 0;
+        for (unsigned i = 0; i < instruction.operand_count; ++i) {
+            const ZydisDecodedOperand& operand = guest.operands[i];
+            switch (operand.type) {
+            case ZYDIS_OPERAND_TYPE_REGISTER: {
+                if (ZydisRegisterGetClass(operand.reg.value) == ZYDIS_REGCLASS_FLAGS) break;
+                bool high = false;
+                const int number = gpr_number(operand.reg.value, &high);
+                if (number < 0) return false;
+                if (guest_in_host_register(static_cast<unsigned>(number))) break;
+                if (operand.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT) return false;
+                if (renamed_guest[0] == number || renamed_guest[1] == number) break;
+                if (renamed == 2) return false;
+                renamed_guest[renamed++] = number;
+                break;
+            }
+            case ZYDIS_OPERAND_TYPE_MEMORY:
+                if (operand.mem.type != ZYDIS_MEMOP_TYPE_MEM ||
+                    operand.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT || memory_operand >= 0)
+                    return false;
+                memory_operand = static_cast<int>(i);
+                break;
+            case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+                break;
+            default:
+                return false;
+            }
+        }
+        if (memory_operand >= 0) {
+            if (instruction.address_width == 16) return false;
+            // A register bit offset reaches beyond the addressed operand (Intel SDM Vol. 2, BT).
+            const ZydisMnemonic m = instruction.mnemonic;
+            if ((m == ZYDIS_MNEMONIC_BT || m == ZYDIS_MNEMONIC_BTS || m == ZYDIS_MNEMONIC_BTR ||
+                 m == ZYDIS_MNEMONIC_BTC) &&
+                guest.operands[1].type == ZYDIS_OPERAND_TYPE_REGISTER)
+                return false;
+        }
+        // The host registers standing in for renamed guest registers: r13, then r12.
+        const unsigned rename_host[2] = {host_temp_scratch, host_index_scratch};
+
+        std::uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+        ZyanUSize length = sizeof bytes;
+        if (memory_operand < 0 && renamed == 0) {
+            length = instruction.length;
+            std::memcpy(bytes, guest.bytes, length);
+        } else {
+            ZydisEncoderRequest request;
+            if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
+                    &instruction, guest.operands, instruction.operand_count_visible, &request)))
+                return false;
+            for (unsigned i = 0; i < request.operand_count; ++i) {
+                ZydisEncoderOperand& operand = request.operands[i];
+                if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+                    const int number = gpr_number(operand.reg.value);
+                    for (unsigned r = 0; r < renamed; ++r)
+                        if (number >= 0 && number == renamed_guest[r])
+                            operand.reg.value = with_number(operand.reg.value, rename_host[r]);
+                } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+                    operand.mem.base = ZYDIS_REGISTER_R14;
+                    operand.mem.index = ZYDIS_REGISTER_NONE;
+                    operand.mem.scale = 0;
+                    operand.mem.displacement = 0;
+                }
+            }
+            request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
+            request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
+            if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&request, bytes, &length)))
+                return false;
+        }
+
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        if (memory_operand >= 0) {
+            const ZydisDecodedOperand& operand = guest.operands[memory_operand];
+            address(guest, operand, true);
+            const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
+            lookup(operand.size / 8, write, guest.flags_live_before != 0, fallback);
+        }
+        for (unsigned r = 0; r < renamed; ++r)
+            mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
+                home(static_cast<unsigned>(renamed_guest[r])));
+        for (ZyanUSize i = 0; i < length; ++i)
+            db(bytes[i]);
+        for (unsigned r = 0; r < renamed; ++r)
+            mov(home(static_cast<unsigned>(renamed_guest[r])),
+                Xbyak::Reg64(static_cast<int>(rename_host[r])));
+        L(after);
+        if (memory_operand >= 0) fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    bool load_effective_address(const GuestInstruction& guest) {
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        const ZydisDecodedOperand& destination = guest.operands[0];
+        const ZydisDecodedOperand& source = guest.operands[1];
+        if (instruction.address_width == 16 || destination.size < 32) return false;
+        const int number = gpr_number(destination.reg.value);
+        if (number < 0) return false;
+        address(guest, source, false);
+        if (destination.size == 32) mov(r14d, r14d);
+        if (guest_in_host_register(static_cast<unsigned>(number)))
+            mov(Xbyak::Reg64(number), r14);
+        else
+            mov(home(static_cast<unsigned>(number)), r14);
+        return true;
+    }
+
+    /// rsp += delta, without touching flags.
+    void adjust_stack(int delta) {
+        mov(r13, home(guest_rsp));
+        lea(r13, ptr[r13 + delta]);
+        mov(home(guest_rsp), r13);
+    }
+
+    bool push_instruction(std::size_t k, GuestInstruction& guest) {
+        const ZydisDecodedOperand& operand = guest.operands[0];
+        if (guest.instruction.operand_width != 64) return false;
+        if (operand.type != ZYDIS_OPERAND_TYPE_REGISTER &&
+            operand.type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+            return false;
+        const int number =
+            operand.type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_number(operand.reg.value) : -1;
+        if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && number < 0) return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        mov(r14, home(guest_rsp));
+        lea(r14, ptr[r14 - 8]);
+        lookup(8, true, guest.flags_live_before != 0, fallback);
+        if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+            mov(qword[r14], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
+        } else if (guest_in_host_register(static_cast<unsigned>(number))) {
+            mov(qword[r14], Xbyak::Reg64(number));
+        } else {
+            mov(r13, home(static_cast<unsigned>(number))); // push rsp stores the old value
+            mov(qword[r14], r13);
+        }
+        adjust_stack(-8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    bool pop_instruction(std::size_t k, GuestInstruction& guest) {
+        const ZydisDecodedOperand& operand = guest.operands[0];
+        if (guest.instruction.operand_width != 64 || operand.type != ZYDIS_OPERAND_TYPE_REGISTER)
+            return false;
+        const int number = gpr_number(operand.reg.value);
+        if (number < 0 || number == static_cast<int>(guest_rsp)) return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        mov(r14, home(guest_rsp));
+        lookup(8, false, guest.flags_live_before != 0, fallback);
+        if (guest_in_host_register(static_cast<unsigned>(number))) {
+            mov(Xbyak::Reg64(number), qword[r14]);
+        } else {
+            mov(r13, qword[r14]);
+            mov(home(static_cast<unsigned>(number)), r13);
+        }
+        adjust_stack(8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    /// Leaves for guest address `target`: chainable when it is on the block's page.
+    void exit_to(std::uint64_t target) {
+        const bool same_page = (target >> 12) == (m_out.linear >> 12);
+        if (!same_page || m_sites == m_out.sites.size()) {
+            store_rip(target);
+            mov(qword[r15 + m_layout.exit_site], 0);
+            jmp(m_runtime.common_exit());
+            return;
+        }
+        ChainSite& site = m_out.sites[m_sites++];
+        site.target = target;
+        // The budget check may not touch flags (the next block may read them): jrcxz does not.
+        Xbyak::Label out_of_budget;
+        mov(qword[r15 + m_layout.spill], rcx);
+        mov(ecx, dword[r15 + m_layout.budget]);
+        jrcxz(out_of_budget);
+        lea(ecx, ptr[rcx - 1]);
+        mov(dword[r15 + m_layout.budget], ecx);
+        mov(rcx, qword[r15 + m_layout.spill]);
+        site.jump = const_cast<std::uint8_t*>(getCurr());
+        db(0xe9); // jmp rel32: to the next instruction until chained
+        dd(0);
+        store_rip(target);
+        mov(r13, reinterpret_cast<std::uintptr_t>(&site));
+        mov(qword[r15 + m_layout.exit_site], r13);
+        jmp(m_runtime.common_exit());
+        L(out_of_budget);
+        mov(rcx, qword[r15 + m_layout.spill]);
+        store_rip(target);
+        mov(qword[r15 + m_layout.exit_site], 0);
+        jmp(m_runtime.common_exit());
+    }
+
+    /// Exit to the address in r13 (an indirect branch).
+    void exit_indirect() {
+        mov(qword[r15 + m_layout.rip], r13);
+        mov(qword[r15 + m_layout.exit_site], 0);
+        jmp(m_runtime.common_exit());
+    }
+
+    void conditional_jump(int condition, Xbyak::Label& label) {
+        switch (condition) {
+        case 0x0:
+            jo(label);
+            break;
+        case 0x1:
+            jno(label);
+            break;
+        case 0x2:
+            jb(label);
+            break;
+        case 0x3:
+            jnb(label);
+            break;
+        case 0x4:
+            jz(label);
+            break;
+        case 0x5:
+            jnz(label);
+            break;
+        case 0x6:
+            jbe(label);
+            break;
+        case 0x7:
+            jnbe(label);
+            break;
+        case 0x8:
+            js(label);
+            break;
+        case 0x9:
+            jns(label);
+            break;
+        case 0xa:
+            jp(label);
+            break;
+        case 0xb:
+            jnp(label);
+            break;
+        case 0xc:
+            jl(label);
+            break;
+        case 0xd:
+            jnl(label);
+            break;
+        case 0xe:
+            jle(label);
+            break;
+        default:
+            jnle(label);
+            break;
+        }
+    }
+
+    bool control_flow(std::size_t k, GuestInstruction& guest) {
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        const ZydisDecodedOperand& operand = guest.operands[0];
+        const bool relative = operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && operand.imm.is_relative;
+        const std::uint64_t target = guest.next + static_cast<std::uint64_t>(operand.imm.value.s);
+        const int condition = branch_condition(instruction.mnemonic);
+        if (condition >= 0 && relative) {
+            Xbyak::Label& taken = new_label();
+            conditional_jump(condition, taken);
+            exit_to(guest.next);
+            L(taken);
+            exit_to(target);
+            return true;
+        }
+        switch (instruction.mnemonic) {
+        case ZYDIS_MNEMONIC_JMP:
+            if (relative) {
+                exit_to(target);
+                return true;
+            }
+            if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && instruction.operand_width == 64) {
+                const int number = gpr_number(operand.reg.value);
+                if (number < 0) return false;
+                if (guest_in_host_register(static_cast<unsigned>(number)))
+                    mov(r13, Xbyak::Reg64(number));
+                else
+                    mov(r13, home(static_cast<unsigned>(number)));
+                exit_indirect();
+                return true;
+            }
+            return false;
+        case ZYDIS_MNEMONIC_CALL: {
+            if (!relative || instruction.operand_width != 64) return false;
+            Xbyak::Label& fallback = new_label();
+            Xbyak::Label& after = new_label();
+            mov(r14, home(guest_rsp));
+            lea(r14, ptr[r14 - 8]);
+            lookup(8, true, true, fallback);
+            mov(r13, guest.next);
+            mov(qword[r14], r13);
+            adjust_stack(-8);
+            exit_to(target);
+            L(after); // unreachable: the interpreted call leaves through the helper
+            jmp(m_runtime.common_exit());
+            fallback_path(k, guest, fallback, after);
+            return true;
+        }
+        case ZYDIS_MNEMONIC_RET: {
+            if (instruction.operand_width != 64) return false;
+            const std::int64_t extra =
+                operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? operand.imm.value.u : 0;
+            Xbyak::Label& fallback = new_label();
+            Xbyak::Label& after = new_label();
+            mov(r14, home(guest_rsp));
+            lookup(8, false, true, fallback);
+            mov(r13, qword[r14]);
+            mov(r12, home(guest_rsp));
+            lea(r12, ptr[r12 + static_cast<int>(8 + extra)]);
+            mov(home(guest_rsp), r12);
+            exit_indirect();
+            L(after);
+            store_rip(guest.next); // unreachable: the interpreted ret leaves through the helper
+            jmp(m_runtime.common_exit());
+            fallback_path(k, guest, fallback, after);
+            return true;
+        }
+        default:
+            return false;
+        }
+    }
+
+    const JitLayout& m_layout;
+    const JitRuntime& m_runtime;
+    Translation& m_out;
+    bool m_user;
+    std::size_t m_sites{0};
+    std::deque<Xbyak::Label> m_labels;
+    std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
+};
+
+} // namespace
+
+BlockTranslator::BlockTranslator(const JitLayout& layout, const JitRuntime& runtime)
+    : m_layout(layout), m_runtime(runtime) {
+    ZydisDecoderInit(&m_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+}
+
+bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
+                                const std::uint8_t* bytes, std::uint64_t linear, bool user,
+                                CodeCache& cache) {
+    out.linear = linear;
+    out.ops = block.ops;
+    out.native_ops = out.fallback_ops = 0;
+    out.sites = {};
+    std::vector<GuestInstruction> instructions(block.ops.size());
+    std::uint64_t offset = 0;
+    for (std::size_t k = 0; k < block.ops.size(); ++k) {
+        GuestInstruction& guest = instructions[k];
+        guest.bytes = bytes + offset;
+        guest.linear = linear + offset;
+        guest.next = guest.linear + block.ops[k].length;
+        guest.decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&m_decoder, guest.bytes,
+                                                            block.ops[k].length, &guest.instruction,
+                                                            guest.operands)) &&
+                        guest.instruction.length == block.ops[k].length &&
+                        (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
+                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE);
+        if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
+            const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
+            guest.flags_tested = flags.tested & arithmetic_mask;
+            guest.flags_written =
+                (flags.modified | flags.set_0 | flags.set_1 | flags.undefined) & arithmetic_mask;
+        }
+        offset += block.ops[k].length;
+    }
+    // Flag liveness, backwards from the block end (where every flag counts as live).
+    std::uint32_t live = arithmetic_mask;
+    for (std::size_t k = instructions.size(); k-- > 0;) {
+        GuestInstruction& guest = instructions[k];
+        live = (live & ~guest.flags_written) | guest.flags_tested;
+        guest.flags_live_before = live;
+    }
+
+    if (cache.available() < 4096) return false;
+    try {
+        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, user);
+        emitter.block(instructions);
+        out.code = cache.current();
+        out.code_size = emitter.getSize();
+        cache.commit(out.code_size);
+        return true;
+    } catch (const Xbyak::Error&) {
+        return false; // out of room: the caller flushes the cache
+    }
+}
+
+} // namespace vessel::soft

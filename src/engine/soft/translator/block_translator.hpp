@@ -1,0 +1,33 @@
+// BlockTranslator: one decoded 64-bit guest block -> host x86-64 code in the code cache.
+#pragma once
+
+#include <Zydis/Zydis.h>
+
+#include "engine/soft/block_cache.hpp"
+#include "engine/soft/translator/code_cache.hpp"
+#include "engine/soft/translator/jit_runtime.hpp"
+#include "engine/soft/translator/translation.hpp"
+
+namespace vessel::soft {
+
+/// Identity translation (docs/ARCHITECTURE.md, "Translator"): guest integer instructions run as
+/// the same host instruction on host registers holding the guest's values, memory operands are
+/// rewritten to a host address found through an inline TLB lookup, direct branches become
+/// chainable exits, and everything else calls the interpreter for that one instruction.
+class BlockTranslator {
+  public:
+    BlockTranslator(const JitLayout& layout, const JitRuntime& runtime);
+
+    /// Fills `out` (code, exits, op copies) for `block`, whose bytes start at `bytes` and which
+    /// runs at guest linear `linear` with privilege `user`. Returns false when the code cache
+    /// has no room (the caller flushes it and tries again).
+    bool translate(Translation& out, const CodeBlock& block, const std::uint8_t* bytes,
+                   std::uint64_t linear, bool user, CodeCache& cache);
+
+  private:
+    JitLayout m_layout;
+    const JitRuntime& m_runtime;
+    ZydisDecoder m_decoder;
+};
+
+} // namespace vessel::soft

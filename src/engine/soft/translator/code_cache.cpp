@@ -1,0 +1,30 @@
+// CodeCache: an anonymous read-write-execute mapping used as a bump allocator.
+#include "engine/soft/translator/code_cache.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace vessel::soft {
+
+Result<CodeCache> CodeCache::create(std::size_t size) {
+    // Read-write-execute: blocks are patched in place when chained. Only this vCPU's thread
+    // writes or runs it.
+    void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        return make_error("translator code cache: cannot map {} MiB of executable memory: {}",
+                          size >> 20, std::strerror(errno));
+    return CodeCache(static_cast<std::uint8_t*>(base), size);
+}
+
+CodeCache::CodeCache(CodeCache&& other) noexcept
+    : m_base(std::exchange(other.m_base, nullptr)), m_size(other.m_size), m_used(other.m_used) {}
+
+CodeCache::~CodeCache() {
+    if (m_base != nullptr) munmap(m_base, m_size);
+}
+
+} // namespace vessel::soft

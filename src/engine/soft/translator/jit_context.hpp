@@ -1,0 +1,68 @@
+// JitContext: the part of a software vCPU's state that translated code reads and writes.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+
+namespace vessel::soft {
+
+/// One entry of the translator's software TLB. Generated code compares the page address of an
+/// access's last byte with `tag` (so a page-crossing access misses) and adds `addend` to the
+/// linear address to get the host address.
+struct JitTlbEntry {
+    static constexpr std::uint64_t invalid_tag = 1; ///< never equals a page address
+    std::uint64_t tag{invalid_tag};                 ///< linear page address (low 12 bits zero)
+    std::int64_t addend{0};                         ///< host page address minus `tag`
+};
+static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a shift of 4");
+
+/// Linear page -> host page for RAM the translated code may touch directly. Kept apart from the
+/// interpreter's TLB: write entries exist only for pages that hold no decoded code, so a store
+/// through the fast path can never leave a stale translation behind.
+struct JitTlb {
+    static constexpr unsigned size = 256;
+    static constexpr unsigned entry_shift = 4;
+    JitTlbEntry entries[2][2][size]; ///< [user][0 read, 1 write][page % size]
+
+    void flush() {
+        for (auto& privilege : entries)
+            for (auto& kind : privilege)
+                for (auto& entry : kind)
+                    entry.tag = JitTlbEntry::invalid_tag;
+    }
+    void flush_writes() {
+        for (auto& privilege : entries)
+            for (auto& entry : privilege[1])
+                entry.tag = JitTlbEntry::invalid_tag;
+    }
+    void flush_page(std::uint64_t linear) {
+        const std::uint64_t tag = linear & ~std::uint64_t{0xfff};
+        for (auto& privilege : entries)
+            for (auto& kind : privilege) {
+                JitTlbEntry& entry = kind[(linear >> 12) % size];
+                if (entry.tag == tag) entry.tag = JitTlbEntry::invalid_tag;
+            }
+    }
+};
+
+/// Slots generated code uses, reached through the vCPU pointer the translated code keeps in a
+/// reserved host register.
+struct JitContext {
+    JitTlb tlb;
+    /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
+    /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.
+    std::uint64_t flags{0};
+    std::uint64_t saved_flags{0}; ///< host flags kept around a TLB lookup while they are live
+    std::uint64_t spill{0};       ///< a host register borrowed by a block exit
+    /// Chained block transitions left before translated code returns to the run loop; another
+    /// thread stores 0 to make it return soon (kick).
+    std::uint32_t budget{0};
+    /// The direct exit translated code left through (a ChainSite), or nullptr for an exit that
+    /// cannot be chained (indirect branch, helper).
+    const void* exit_site{nullptr};
+    /// An exception a helper caught on behalf of translated code; rethrown once the code has
+    /// returned, so no C++ exception ever unwinds through generated frames.
+    std::exception_ptr deferred;
+};
+
+} // namespace vessel::soft

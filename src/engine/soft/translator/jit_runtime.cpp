@@ -1,0 +1,113 @@
+// JitRuntime: the entry/exit trampolines and the helpers translated code calls.
+#include "engine/soft/translator/jit_runtime.hpp"
+
+#include <xbyak/xbyak.h>
+
+namespace vessel::soft {
+
+namespace {
+
+std::int32_t offset_of(const CpuCore& cpu, const void* field) {
+    return static_cast<std::int32_t>(static_cast<const char*>(field) -
+                                     reinterpret_cast<const char*>(&cpu));
+}
+
+} // namespace
+
+JitLayout JitLayout::of(const CpuCore& cpu) {
+    JitLayout layout;
+    layout.gpr = offset_of(cpu, &cpu.gpr[0]);
+    layout.rip = offset_of(cpu, &cpu.rip);
+    layout.segment_base = offset_of(cpu, &cpu.segment_base[0]);
+    layout.flags = offset_of(cpu, &cpu.jit.flags);
+    layout.saved_flags = offset_of(cpu, &cpu.jit.saved_flags);
+    layout.spill = offset_of(cpu, &cpu.jit.spill);
+    layout.budget = offset_of(cpu, &cpu.jit.budget);
+    layout.exit_site = offset_of(cpu, &cpu.jit.exit_site);
+    layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
+    return layout;
+}
+
+std::uint8_t* jit_fill_helper(CpuCore* cpu, std::uint64_t address, std::uint32_t request) {
+    return cpu->jit_host_address(address, request & 0xff, (request >> 8) & 1, (request >> 9) & 1);
+}
+
+std::uint32_t jit_interpret_helper(CpuCore* cpu, const DecodedOp* op) {
+    CpuCore& core = *cpu;
+    core.set_flags((core.rflags & ~arithmetic_flags) | (core.jit.flags & arithmetic_flags));
+    core.instruction_rip = core.rip;
+    core.rip += op->length;
+    core.exit_block = false;
+    try {
+        op->handler(core, *op);
+    } catch (const GuestFault&) {
+        core.rip = core.instruction_rip;
+        core.jit.deferred = std::current_exception();
+        return static_cast<std::uint32_t>(HelperResult::Exit);
+    } catch (...) {
+        core.jit.deferred = std::current_exception();
+        return static_cast<std::uint32_t>(HelperResult::Exit);
+    }
+    if (core.exit_block || op->ends_block) return static_cast<std::uint32_t>(HelperResult::Exit);
+    core.jit.flags = core.flags() & arithmetic_flags;
+    return static_cast<std::uint32_t>(HelperResult::Continue);
+}
+
+namespace {
+
+using namespace Xbyak::util;
+
+/// Stores (spill) or loads every guest GPR that lives in a host register.
+void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, bool store) {
+    for (unsigned guest = 0; guest < 16; ++guest) {
+        if (!guest_in_host_register(guest)) continue;
+        const auto slot = code.qword[r15 + layout.gpr + static_cast<int>(8 * guest)];
+        if (store)
+            code.mov(slot, Xbyak::Reg64(static_cast<int>(guest)));
+        else
+            code.mov(Xbyak::Reg64(static_cast<int>(guest)), slot);
+    }
+}
+
+} // namespace
+
+JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
+    Xbyak::CodeGenerator code(cache.available(), cache.current());
+    JitRuntime runtime;
+    // enter(cpu = rdi, code = rsi): save the host's callee-saved registers, align the stack so
+    // helpers can be called directly, load the guest state and jump to the block.
+    runtime.m_enter = reinterpret_cast<EnterFunction>(const_cast<std::uint8_t*>(code.getCurr()));
+    for (const auto* reg : {&rbx, &rbp, &r12, &r13, &r14, &r15})
+        code.push(*reg);
+    code.sub(rsp, 8);
+    code.mov(r15, rdi);
+    code.mov(r14, rsi);
+    code.push(code.qword[r15 + layout.flags]); // arithmetic bits only: DF, TF, AC stay clear
+    code.popfq();
+    move_guest_registers(code, layout, false);
+    code.jmp(r14);
+
+    code.align(16);
+    runtime.m_common_exit = code.getCurr();
+    move_guest_registers(code, layout, true);
+    code.pushfq();
+    code.pop(code.qword[r15 + layout.flags]);
+    code.xor_(eax, eax); // JitExit::Translated
+    Xbyak::Label epilogue;
+    code.jmp(epilogue);
+
+    code.align(16);
+    runtime.m_helper_exit = code.getCurr();
+    code.mov(eax, static_cast<std::uint32_t>(JitExit::Helper));
+    code.L(epilogue);
+    code.add(rsp, 8);
+    for (const auto* reg : {&r15, &r14, &r13, &r12, &rbp, &rbx})
+        code.pop(*reg);
+    code.ret();
+    code.align(64);
+    runtime.m_size = code.getSize();
+    cache.commit(runtime.m_size);
+    return runtime;
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,76 @@
+// JitRuntime: where translated code finds the vCPU's state (field offsets from the reserved
+// context register), the shared entry and exit code, and the helpers generated code calls.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/soft/cpu_core.hpp"
+#include "engine/soft/translator/code_cache.hpp"
+
+namespace vessel::soft {
+
+/// Byte offsets of CpuCore fields from the CpuCore address (held in host r15 by translated
+/// code). Measured on a live object, so CpuCore need not be standard-layout.
+struct JitLayout {
+    std::int32_t gpr{0};          ///< CpuCore::gpr[0]
+    std::int32_t rip{0};          ///< CpuCore::rip
+    std::int32_t segment_base{0}; ///< CpuCore::segment_base[0]
+    std::int32_t flags{0};        ///< JitContext::flags
+    std::int32_t saved_flags{0};  ///< JitContext::saved_flags
+    std::int32_t spill{0};        ///< JitContext::spill
+    std::int32_t budget{0};       ///< JitContext::budget
+    std::int32_t exit_site{0};    ///< JitContext::exit_site
+    std::int32_t tlb{0};          ///< JitContext::tlb.entries[0][0][0]
+
+    static JitLayout of(const CpuCore& cpu);
+    std::int32_t tlb_table(bool user, bool write) const {
+        return tlb + static_cast<std::int32_t>((user * 2 + write) * JitTlb::size *
+                                               sizeof(JitTlbEntry));
+    }
+};
+
+/// How translated code returned to the dispatcher.
+enum class JitExit : std::uint32_t {
+    Translated = 0, ///< guest registers stored, arithmetic flags in JitContext::flags
+    Helper = 1,     ///< a helper finished the guest state in CpuCore (flags in rflags)
+};
+
+/// Helper results seen by generated code.
+enum class HelperResult : std::uint32_t { Continue = 0, Exit = 1 };
+
+/// Fills the JIT TLB for a translated access; `request` is size | write << 8 | user << 9.
+/// Returns the host address, or 0 when the instruction must be interpreted instead.
+std::uint8_t* jit_fill_helper(CpuCore* cpu, std::uint64_t address, std::uint32_t request);
+/// Interprets one instruction on behalf of translated code (cpu->rip holds its address). Never
+/// throws: an exception is kept in JitContext::deferred and Exit returned.
+std::uint32_t jit_interpret_helper(CpuCore* cpu, const DecodedOp* op);
+
+/// The entry and exit code shared by all blocks of one code cache (emitted at its start).
+class JitRuntime {
+  public:
+    using EnterFunction = JitExit (*)(CpuCore* cpu, const std::uint8_t* code);
+
+    /// Emits the entry and exit code at the start of `cache`.
+    static JitRuntime emit(CodeCache& cache, const JitLayout& layout);
+
+    JitExit enter(CpuCore& cpu, const std::uint8_t* code) const { return m_enter(&cpu, code); }
+    const std::uint8_t* common_exit() const { return m_common_exit; }
+    const std::uint8_t* helper_exit() const { return m_helper_exit; }
+    std::size_t size() const { return m_size; }
+
+  private:
+    EnterFunction m_enter{nullptr};
+    const std::uint8_t* m_common_exit{nullptr};
+    const std::uint8_t* m_helper_exit{nullptr};
+    std::size_t m_size{0};
+};
+
+/// Guest GPRs kept in host registers of the same number while translated code runs; the others
+/// (rsp, r12-r15) live in CpuCore::gpr. Host r12/r13/r14 are scratch, r15 holds the CpuCore.
+constexpr bool guest_in_host_register(unsigned guest) {
+    return guest < 12 && guest != 4;
+}
+constexpr unsigned host_index_scratch = 12, host_temp_scratch = 13, host_address_scratch = 14,
+                   host_context = 15;
+
+} // namespace vessel::soft

@@ -1,0 +1,34 @@
+// Translation: the host code of one guest block and what the dispatcher needs to chain it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "engine/soft/decoded_op.hpp"
+
+namespace vessel::soft {
+
+/// A direct exit of a translated block: a `jmp rel32` that first leads to the exit path and is
+/// patched to jump straight to the target's translation once that exists (chaining).
+struct ChainSite {
+    std::uint8_t* jump{nullptr}; ///< the 5-byte jmp to patch
+    std::uint64_t target{0};     ///< guest linear address the exit goes to
+    bool chained{false};
+};
+
+struct Translation {
+    const std::uint8_t* code{nullptr};
+    std::size_t code_size{0};
+    std::uint64_t linear{0};   ///< guest linear address of the first instruction
+    std::uint32_t context{0};  ///< CpuCore::fetch_context (mode and CPL) it was made for
+    std::uint32_t native_ops{0};
+    std::uint32_t fallback_ops{0};
+    /// Copies of the block's decoded instructions: interpreter fallbacks point into this.
+    std::vector<DecodedOp> ops;
+    /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
+    /// generated code holds their addresses.
+    std::array<ChainSite, 2> sites{};
+};
+
+} // namespace vessel::soft

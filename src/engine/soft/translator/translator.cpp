@@ -1,0 +1,128 @@
+// Translator: dispatch between translated code and the interpreter, translation on heat,
+// chaining, and whole-cache flushes.
+#include "engine/soft/translator/translator.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vessel::soft {
+
+Result<std::unique_ptr<Translator>> Translator::create(CpuCore& cpu, Interpreter& interpreter,
+                                                       Options options) {
+    CodeCache cache = TRY(CodeCache::create(options.cache_size));
+    return std::unique_ptr<Translator>(
+        new Translator(cpu, interpreter, options, std::move(cache)));
+}
+
+Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)
+    : m_cpu(cpu), m_interpreter(interpreter), m_options(options), m_cache(std::move(cache)),
+      m_layout(JitLayout::of(cpu)), m_runtime(JitRuntime::emit(m_cache, m_layout)),
+      m_translator(m_layout, m_runtime) {}
+
+void Translator::flush() {
+    m_cache.reset(m_runtime.size());
+    m_translations.clear();
+    ++m_epoch;
+    m_pending_site = nullptr;
+    ++m_stats.cache_flushes;
+}
+
+const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t linear) {
+    const Translation* current = block.translation;
+    if (current != nullptr && block.translation_epoch == m_epoch && current->linear == linear &&
+        current->context == m_cpu.fetch_context) [[likely]]
+        return current;
+    if (!block.translatable || ++block.heat < m_options.hot_threshold) return nullptr;
+    block.heat = 0;
+    std::uint64_t ram_offset = 0;
+    const std::uint8_t* bytes = m_cpu.fetch_pointer(linear, &ram_offset);
+    auto translation = std::make_unique<Translation>();
+    translation->context = m_cpu.fetch_context;
+    const bool user = m_cpu.cpl == 3;
+    if (!m_translator.translate(*translation, block, bytes, linear, user, m_cache)) {
+        flush();
+        if (!m_translator.translate(*translation, block, bytes, linear, user, m_cache)) {
+            block.translatable = false;
+            return nullptr;
+        }
+    }
+    ++m_stats.blocks_translated;
+    m_stats.native_ops += translation->native_ops;
+    m_stats.fallback_ops += translation->fallback_ops;
+    block.translation = translation.get();
+    block.translation_epoch = m_epoch;
+    m_translations.push_back(std::move(translation));
+    return block.translation;
+}
+
+void Translator::chain(const Translation& target) {
+    ChainSite* site = std::exchange(m_pending_site, nullptr);
+    // The exit was taken under the current mapping and mode, and direct exits only lead to
+    // the source block's own page, so source and target were translated from one page: a store
+    // to it makes both stale together, and the dispatcher never enters a stale block.
+    if (site->chained || site->target != target.linear) return;
+    const auto displacement = static_cast<std::int32_t>(target.code - (site->jump + 5));
+    std::memcpy(site->jump + 1, &displacement, sizeof displacement);
+    site->chained = true;
+    ++m_stats.chain_patches;
+}
+
+void Translator::execute(unsigned& budget) {
+    CpuCore& cpu = m_cpu;
+    if (cpu.mode != CpuMode::Long64 || cpu.single_instruction) {
+        m_pending_site = nullptr;
+        ++m_stats.interpreted_dispatches;
+        m_interpreter.execute(budget);
+        return;
+    }
+    CodeBlock* block = m_interpreter.current_block();
+    const Translation* translation = translation_for(*block, cpu.rip);
+    if (translation == nullptr) {
+        m_pending_site = nullptr;
+        ++m_stats.interpreted_dispatches;
+        --budget;
+        m_interpreter.run(*block);
+        return;
+    }
+    if (m_pending_site != nullptr) chain(*translation);
+    const std::uint64_t code_epoch = cpu.code_pages().code_epoch();
+    if (code_epoch != m_code_epoch) {
+        m_code_epoch = code_epoch; // a page became code: no direct stores to it from now on
+        cpu.jit.tlb.flush_writes();
+    }
+    --budget;
+    ++m_stats.translated_dispatches;
+    cpu.exit_block = false;
+    cpu.jit.flags = cpu.flags() & arithmetic_flags;
+    cpu.jit.exit_site = nullptr;
+    std::atomic_ref<std::uint32_t>(cpu.jit.budget)
+        .store(m_options.chained_budget, std::memory_order_relaxed);
+    const JitExit exit = m_runtime.enter(cpu, translation->code);
+    if (exit == JitExit::Translated) {
+        cpu.set_flags((cpu.rflags & ~arithmetic_flags) | (cpu.jit.flags & arithmetic_flags));
+        m_pending_site = static_cast<ChainSite*>(const_cast<void*>(cpu.jit.exit_site));
+        return;
+    }
+    if (cpu.jit.deferred) std::rethrow_exception(std::exchange(cpu.jit.deferred, nullptr));
+}
+
+std::size_t Translator::metadata_bytes() const {
+    std::size_t bytes = 0;
+    for (const auto& translation : m_translations)
+        bytes += sizeof(Translation) + translation->ops.capacity() * sizeof(DecodedOp);
+    return bytes;
+}
+
+std::string Translator::describe() const {
+    const Stats& s = m_stats;
+    return fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
+                       "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
+                       "metadata, dispatches {} translated / {} interpreted",
+                       s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
+                       s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
+                       s.translated_dispatches, s.interpreted_dispatches);
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,73 @@
+// Translator: the translation tier's dispatcher. Finds or makes host code for the block at rip,
+// runs it, chains direct exits, and leaves cold or untranslatable code to the interpreter.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "engine/soft/block_executor.hpp"
+#include "engine/soft/interpreter.hpp"
+#include "engine/soft/translator/block_translator.hpp"
+#include "engine/soft/translator/code_cache.hpp"
+#include "engine/soft/translator/jit_runtime.hpp"
+
+namespace vessel::soft {
+
+class Translator final : public BlockExecutor {
+  public:
+    struct Options {
+        std::size_t cache_size{CodeCache::default_size};
+        /// Interpreted dispatches of a block before it is translated.
+        std::uint32_t hot_threshold{2};
+        /// Chained block transitions translated code may make before returning to the run loop.
+        std::uint32_t chained_budget{256};
+    };
+    struct Stats {
+        std::uint64_t blocks_translated{0};
+        std::uint64_t native_ops{0};
+        std::uint64_t fallback_ops{0};
+        std::uint64_t cache_flushes{0};
+        std::uint64_t chain_patches{0};
+        std::uint64_t translated_dispatches{0};
+        std::uint64_t interpreted_dispatches{0};
+    };
+
+    static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,
+                                                      Options options);
+    static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter) {
+        return create(cpu, interpreter, Options{});
+    }
+
+    void execute(unsigned& budget) override;
+
+    const Stats& stats() const { return m_stats; }
+    std::size_t code_bytes() const { return m_cache.used(); }
+    std::size_t metadata_bytes() const;
+    std::string describe() const;
+    /// Drops every translation (the code cache starts over).
+    void flush();
+
+  private:
+    Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache);
+
+    const Translation* translation_for(CodeBlock& block, std::uint64_t linear);
+    /// Patches the exit translated code last left through to jump straight to `target`.
+    void chain(const Translation& target);
+
+    CpuCore& m_cpu;
+    Interpreter& m_interpreter;
+    Options m_options;
+    CodeCache m_cache;
+    JitLayout m_layout;
+    JitRuntime m_runtime;
+    BlockTranslator m_translator;
+    std::vector<std::unique_ptr<Translation>> m_translations;
+    std::uint64_t m_epoch{1}; ///< CodeBlock::translation_epoch of live translations
+    std::uint64_t m_code_epoch{0};
+    ChainSite* m_pending_site{nullptr};
+    Stats m_stats;
+};
+
+} // namespace vessel::soft
