@@ -26,10 +26,18 @@ unsigned level_index(std::uint64_t linear, unsigned level) {
 
 } // namespace
 
-Result<std::unique_ptr<EngineRunner>> EngineRunner::create() {
+Result<std::unique_ptr<EngineRunner>> EngineRunner::create(bool translate) {
     GuestMemory memory = TRY_CONTEXT(GuestMemory::create(ram_size), "difftest guest memory");
     std::unique_ptr<EngineRunner> runner(new EngineRunner(std::move(memory)));
     TRY(runner->build_page_tables());
+    runner->m_executor = runner->m_interpreter.get();
+    if (translate) {
+        soft::Translator::Options options;
+        options.hot_threshold = 1;
+        runner->m_translator =
+            TRY(soft::Translator::create(*runner->m_cpu, *runner->m_interpreter, options));
+        runner->m_executor = runner->m_translator.get();
+    }
     return runner;
 }
 
@@ -93,9 +101,11 @@ MachineState EngineRunner::run(const Sequence& sequence) {
 
     result.outcome = Outcome::Crashed;
     result.message = "engine: sequence did not end";
-    for (unsigned blocks = 0; blocks < max_blocks; ++blocks) {
+    for (unsigned blocks = 0; blocks < max_blocks;) {
         try {
-            m_interpreter->execute_block();
+            unsigned budget = 1;
+            m_executor->execute(budget);
+            blocks += 1 - budget;
         } catch (const soft::GuestFault& fault) {
             cpu.rip = cpu.instruction_rip;
             result.vector = fault.vector;

@@ -9,6 +9,7 @@
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/interpreter.hpp"
+#include "engine/soft/translator/translator.hpp"
 #include "machine_state.hpp"
 #include "memory/guest_memory.hpp"
 #include "sequence_generator.hpp"
@@ -17,7 +18,9 @@ namespace vessel::difftest {
 
 class EngineRunner {
   public:
-    static Result<std::unique_ptr<EngineRunner>> create();
+    /// With `translate`, every block runs through the translation tier from its first
+    /// execution (the interpreter only for what the translator leaves to it).
+    static Result<std::unique_ptr<EngineRunner>> create(bool translate = false);
 
     MachineState run(const Sequence& sequence);
 
@@ -31,6 +34,8 @@ class EngineRunner {
     soft::CodePages m_code_pages;
     std::unique_ptr<soft::CpuCore> m_cpu;
     std::unique_ptr<soft::Interpreter> m_interpreter;
+    std::unique_ptr<soft::Translator> m_translator;
+    soft::BlockExecutor* m_executor{nullptr};
 };
 
 } // namespace vessel::difftest

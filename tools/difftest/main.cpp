@@ -33,9 +33,11 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "vessel_difftest: {}\n", native.error().message);
         return 2;
     }
-    auto engine = EngineRunner::create();
-    if (!engine) {
-        fmt::print(stderr, "vessel_difftest: {}\n", engine.error().message);
+    auto engine = EngineRunner::create(false);
+    auto translator = EngineRunner::create(true);
+    if (!engine || !translator) {
+        fmt::print(stderr, "vessel_difftest: {}\n",
+                   (engine ? translator.error() : engine.error()).message);
         return 2;
     }
     SequenceGenerator generator(max_length);
@@ -45,17 +47,25 @@ int main(int argc, char** argv) {
         const Sequence sequence = generator.generate(seed, index);
         instructions += sequence.undefined_flags.size();
         const MachineState native_end = native->run(sequence);
-        const MachineState engine_end = (*engine)->run(sequence);
         if (native_end.outcome == Outcome::Faulted) ++faulted;
-        const auto differences = compare_states(sequence, native_end, engine_end);
-        if (!differences.empty()) {
+        bool agrees = true;
+        // The interpreter and the translator, each against the host CPU.
+        for (auto* runner : {&*engine, &*translator}) {
+            const char* tier = runner == &*engine ? "interpreter" : "translator";
+            const MachineState engine_end = (*runner)->run(sequence);
+            const auto differences = compare_states(sequence, native_end, engine_end);
+            if (differences.empty()) continue;
+            agrees = false;
             ++divergences;
             if (divergences <= max_reports || verbose)
-                fmt::print("{}\n", describe_divergence(seed, index, max_length, sequence,
-                                                       native_end, engine_end, differences));
+                fmt::print("[{}] {}\n", tier,
+                           describe_divergence(seed, index, max_length, sequence, native_end,
+                                               engine_end, differences));
             else
-                fmt::print("DIVERGENCE seed {} sequence {}: {}\n", seed, index, differences[0]);
-        } else if (verbose) {
+                fmt::print("DIVERGENCE [{}] seed {} sequence {}: {}\n", tier, seed, index,
+                           differences[0]);
+        }
+        if (agrees && verbose) {
             fmt::print("sequence {} agrees:\n{}", index, disassemble(sequence));
         }
     }

@@ -198,6 +198,32 @@ int branch_condition(ZydisMnemonic mnemonic) {
     }
 }
 
+/// Whether a shift or rotate may have a count of 0 after masking (Intel SDM Vol. 2, SAL/SAR/
+/// SHL/SHR: "If the count is 0, the flags are not affected"), so that it writes no flag.
+bool count_may_be_zero(const GuestInstruction& guest) {
+    switch (guest.instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_SHL:
+    case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
+    case ZYDIS_MNEMONIC_RCL:
+    case ZYDIS_MNEMONIC_RCR:
+    case ZYDIS_MNEMONIC_SHLD:
+    case ZYDIS_MNEMONIC_SHRD:
+        break;
+    default:
+        return false;
+    }
+    const unsigned mask = guest.instruction.operand_width == 64 ? 0x3f : 0x1f;
+    for (unsigned i = 0; i < guest.instruction.operand_count_visible; ++i) {
+        const ZydisDecodedOperand& operand = guest.operands[i];
+        if (i > 0 && operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+            return (operand.imm.value.u & mask) == 0;
+    }
+    return true; // count in cl
+}
+
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
 /// same number; r15 holds the CpuCore; r12, r13, r14 are scratch (see jit_runtime.hpp).
 class Emitter : public Xbyak::CodeGenerator {
@@ -235,6 +261,14 @@ class Emitter : public Xbyak::CodeGenerator {
             else
                 mov(Xbyak::Reg64(static_cast<int>(guest)), home(guest));
         }
+    }
+
+    /// Puts the guest flags back into the host flags from the slot lookups save them in.
+    void restore_host_flags() {
+        if (m_host_flags_valid) return;
+        push(qword[r15 + m_layout.saved_flags]);
+        popfq();
+        m_host_flags_valid = true;
     }
 
     void store_rip(std::uint64_t value) {
@@ -279,15 +313,22 @@ class Emitter : public Xbyak::CodeGenerator {
             }
         }
         ++m_out.fallback_ops;
-        interpret(k, guest);
+        interpret(k, guest, m_host_flags_valid);
+        m_host_flags_valid = true;
         return false;
     }
 
     /// Calls the interpreter for instruction k; the state is all in CpuCore around the call.
-    void interpret(std::size_t k, const GuestInstruction& guest) {
+    /// `host_flags` says whether the host flags hold the guest's (else the saved slot does).
+    void interpret(std::size_t k, const GuestInstruction& guest, bool host_flags) {
         move_guest_registers(true, false);
-        pushfq();
-        pop(qword[r15 + m_layout.flags]);
+        if (host_flags) {
+            pushfq();
+            pop(qword[r15 + m_layout.flags]);
+        } else {
+            mov(r13, qword[r15 + m_layout.saved_flags]);
+            mov(qword[r15 + m_layout.flags], r13);
+        }
         store_rip(guest.linear);
         mov(rdi, r15);
         mov(rsi, reinterpret_cast<std::uintptr_t>(&m_out.ops[k]));
@@ -340,9 +381,15 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Turns the linear address in r14 into a host address through the JIT TLB. The miss path
     /// asks the helper and, when it gives no address, jumps to `fallback` with the guest state
-    /// untouched. Flags are kept across the lookup when later code reads them.
-    void lookup(unsigned size, bool write, bool flags_live, Xbyak::Label& fallback) {
-        if (flags_live) {
+    /// untouched.
+    ///
+    /// The lookup's compare clobbers the host flags. The guest's are first saved in a slot
+    /// (unless the slot already holds them), so the miss path can hand them to the interpreter
+    /// exactly (a fault shows the flags as they were). After a hit they are put back only when
+    /// `restore` (later code reads them); otherwise the slot stays their home until an
+    /// instruction overwrites all six.
+    void lookup(unsigned size, bool write, bool restore, Xbyak::Label& fallback) {
+        if (m_host_flags_valid) {
             pushfq();
             pop(qword[r15 + m_layout.saved_flags]);
         }
@@ -360,10 +407,11 @@ class Emitter : public Xbyak::CodeGenerator {
         mov(r13, qword[r15 + r12 + table + 8]);
         lea(r14, ptr[r14 + r13]);
         L(resume);
-        if (flags_live) {
+        if (restore) {
             push(qword[r15 + m_layout.saved_flags]);
             popfq();
         }
+        m_host_flags_valid = restore;
         const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
         m_cold.push_back([this, &miss, &resume, &fallback, request] {
             L(miss);
@@ -386,11 +434,9 @@ class Emitter : public Xbyak::CodeGenerator {
                        Xbyak::Label& after) {
         m_cold.push_back([this, k, &guest, &fallback, &after] {
             L(fallback);
-            if (guest.flags_live_before != 0) {
-                push(qword[r15 + m_layout.saved_flags]);
-                popfq();
-            }
-            interpret(k, guest);
+            push(qword[r15 + m_layout.saved_flags]);
+            popfq();
+            interpret(k, guest, true);
             jmp(after);
         });
     }
@@ -475,7 +521,14 @@ class Emitter : public Xbyak::CodeGenerator {
             const ZydisDecodedOperand& operand = guest.operands[memory_operand];
             address(guest, operand, true);
             const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
-            lookup(operand.size / 8, write, guest.flags_live_before != 0, fallback);
+            // A partial flag writer (inc, dec) keeps some guest flags: they must be in place.
+            const bool partial_writer = guest.flags_written != 0 &&
+                                        guest.flags_written != arithmetic_mask;
+            lookup(operand.size / 8, write, guest.flags_live_before != 0 || partial_writer,
+                   fallback);
+        } else if (!m_host_flags_valid &&
+                   (guest.flags_tested != 0 || guest.flags_written != arithmetic_mask)) {
+            restore_host_flags();
         }
         for (unsigned r = 0; r < renamed; ++r)
             mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
@@ -485,6 +538,7 @@ class Emitter : public Xbyak::CodeGenerator {
         for (unsigned r = 0; r < renamed; ++r)
             mov(home(static_cast<unsigned>(renamed_guest[r])),
                 Xbyak::Reg64(static_cast<int>(rename_host[r])));
+        if (guest.flags_written == arithmetic_mask) m_host_flags_valid = true;
         L(after);
         if (memory_operand >= 0) fallback_path(k, guest, fallback, after);
         return true;
@@ -565,6 +619,7 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Leaves for guest address `target`: chainable when it is on the block's page.
     void exit_to(std::uint64_t target) {
+        restore_host_flags();
         const bool same_page = (target >> 12) == (m_out.linear >> 12);
         if (!same_page || m_sites == m_out.sites.size()) {
             store_rip(target);
@@ -598,6 +653,7 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Exit to the address in r13 (an indirect branch).
     void exit_indirect() {
+        restore_host_flags();
         mov(qword[r15 + m_layout.rip], r13);
         mov(qword[r15 + m_layout.exit_site], 0);
         jmp(m_runtime.common_exit());
@@ -663,6 +719,7 @@ class Emitter : public Xbyak::CodeGenerator {
         const std::uint64_t target = guest.next + static_cast<std::uint64_t>(operand.imm.value.s);
         const int condition = branch_condition(instruction.mnemonic);
         if (condition >= 0 && relative) {
+            restore_host_flags();
             Xbyak::Label& taken = new_label();
             conditional_jump(condition, taken);
             exit_to(guest.next);
@@ -731,6 +788,9 @@ class Emitter : public Xbyak::CodeGenerator {
     const JitRuntime& m_runtime;
     Translation& m_out;
     bool m_user;
+    /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
+    /// code; when not, JitContext::saved_flags does (see lookup()).
+    bool m_host_flags_valid{true};
     std::size_t m_sites{0};
     std::deque<Xbyak::Label> m_labels;
     std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
@@ -768,6 +828,12 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
             guest.flags_tested = flags.tested & arithmetic_mask;
             guest.flags_written =
                 (flags.modified | flags.set_0 | flags.set_1 | flags.undefined) & arithmetic_mask;
+            if (count_may_be_zero(guest)) {
+                // A shift or rotate by 0 leaves every flag as it was: the old flags flow
+                // through, so they count as read and nothing as written.
+                guest.flags_tested |= guest.flags_written;
+                guest.flags_written = 0;
+            }
         }
         offset += block.ops[k].length;
     }
