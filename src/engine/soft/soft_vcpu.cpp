@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.hpp"
 #include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
@@ -24,6 +25,10 @@ Result<void> SoftVcpu::set_state(const x86::CpuState& state) {
 
 Result<x86::CpuState> SoftVcpu::state() {
     return m_core->save_state();
+}
+
+SoftVcpu::~SoftVcpu() {
+    if (m_translator) log::debug("vCPU {}: {}", m_index, m_translator->describe());
 }
 
 Result<void> SoftVcpu::enable_translator(Translator::Options options) {

@@ -21,6 +21,7 @@ class SoftVcpu final : public Vcpu {
     SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
              CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count);
 
+    ~SoftVcpu() override;
     std::uint32_t index() const override { return m_index; }
     Result<void> set_state(const x86::CpuState& state) override;
     Result<x86::CpuState> state() override;

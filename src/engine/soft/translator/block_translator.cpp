@@ -25,8 +25,8 @@ struct GuestInstruction {
     std::uint64_t linear{0};
     std::uint64_t next{0};
     std::uint32_t flags_tested{arithmetic_mask};
-    std::uint32_t flags_written{0};
-    std::uint32_t flags_live_before{arithmetic_mask}; ///< read before being overwritten
+    std::uint32_t flags_written{0}; ///< always overwritten
+    bool flags_may_change{true};     ///< may write some flag (a shift by a count that is not 0)
     bool decoded{false};
 };
 
@@ -250,25 +250,34 @@ class Emitter : public Xbyak::CodeGenerator {
     }
     Xbyak::Label& new_label() { return m_labels.emplace_back(); }
 
-    void move_guest_registers(bool store, bool caller_saved_only) {
-        for (unsigned guest = 0; guest < 16; ++guest) {
-            if (!guest_in_host_register(guest)) continue;
-            // rbx and rbp survive a call (System V ABI); the helpers that need the full state
-            // get it from a full spill.
-            if (caller_saved_only && (guest == 3 || guest == 5)) continue;
-            if (store)
-                mov(home(guest), Xbyak::Reg64(static_cast<int>(guest)));
-            else
-                mov(Xbyak::Reg64(static_cast<int>(guest)), home(guest));
-        }
-    }
-
     /// Puts the guest flags back into the host flags from the slot lookups save them in.
+    /// (lahf/sahf and seto/add: no popf, which is microcoded and slow). Uses r12.
     void restore_host_flags() {
         if (m_host_flags_valid) return;
-        push(qword[r15 + m_layout.saved_flags]);
-        popfq();
+        emit_restore_flags();
         m_host_flags_valid = true;
+    }
+    void emit_restore_flags() {
+        mov(r12, rax);
+        mov(ax, word[r15 + m_layout.saved_flags]); // ah: SF ZF AF PF CF, al: OF
+        add(al, 0x7f);                             // OF = (al == 1)
+        sahf();
+        mov(rax, r12);
+    }
+    /// Copies the host flags (the guest's) into the slot, unless it already holds them. Uses r12.
+    void save_flags() {
+        if (m_slot_current) return;
+        mov(r12, rax);
+        lahf();
+        seto(al);
+        mov(word[r15 + m_layout.saved_flags], ax);
+        mov(rax, r12);
+        m_slot_current = true;
+    }
+    /// The host flags were just changed by guest code: they are the guest's, the slot is old.
+    void flags_written() {
+        m_host_flags_valid = true;
+        m_slot_current = false;
     }
 
     void store_rip(std::uint64_t value) {
@@ -279,11 +288,6 @@ class Emitter : public Xbyak::CodeGenerator {
             mov(r13, value);
             mov(qword[r15 + m_layout.rip], r13);
         }
-    }
-
-    void call_helper(const void* function) {
-        mov(rax, reinterpret_cast<std::uintptr_t>(function));
-        call(rax);
     }
 
     /// Returns true when the instruction ended the block (its exits are emitted).
@@ -313,31 +317,20 @@ class Emitter : public Xbyak::CodeGenerator {
             }
         }
         ++m_out.fallback_ops;
-        interpret(k, guest, m_host_flags_valid);
-        m_host_flags_valid = true;
+        restore_host_flags();
+        interpret(k, guest);
+        flags_written();
         return false;
     }
 
     /// Calls the interpreter for instruction k; the state is all in CpuCore around the call.
-    /// `host_flags` says whether the host flags hold the guest's (else the saved slot does).
-    void interpret(std::size_t k, const GuestInstruction& guest, bool host_flags) {
-        move_guest_registers(true, false);
-        if (host_flags) {
-            pushfq();
-            pop(qword[r15 + m_layout.flags]);
-        } else {
-            mov(r13, qword[r15 + m_layout.saved_flags]);
-            mov(qword[r15 + m_layout.flags], r13);
-        }
+    /// The host flags must hold the guest's.
+    void interpret(std::size_t k, const GuestInstruction& guest) {
+        pushfq();
+        pop(qword[r15 + m_layout.flags]);
         store_rip(guest.linear);
-        mov(rdi, r15);
-        mov(rsi, reinterpret_cast<std::uintptr_t>(&m_out.ops[k]));
-        call_helper(reinterpret_cast<const void*>(&jit_interpret_helper));
-        test(eax, eax);
-        jnz(m_runtime.helper_exit());
-        push(qword[r15 + m_layout.flags]);
-        popfq();
-        move_guest_registers(false, false);
+        mov(r12, reinterpret_cast<std::uintptr_t>(&m_out.ops[k]));
+        call(m_runtime.interpret_stub());
     }
 
     /// The linear address of memory operand `operand` into r14, without touching flags.
@@ -384,15 +377,11 @@ class Emitter : public Xbyak::CodeGenerator {
     /// untouched.
     ///
     /// The lookup's compare clobbers the host flags. The guest's are first saved in a slot
-    /// (unless the slot already holds them), so the miss path can hand them to the interpreter
-    /// exactly (a fault shows the flags as they were). After a hit they are put back only when
-    /// `restore` (later code reads them); otherwise the slot stays their home until an
-    /// instruction overwrites all six.
-    void lookup(unsigned size, bool write, bool restore, Xbyak::Label& fallback) {
-        if (m_host_flags_valid) {
-            pushfq();
-            pop(qword[r15 + m_layout.saved_flags]);
-        }
+    /// (unless it already holds them), which stays their home until an instruction writes
+    /// flags or one reads them (restore_host_flags): the miss path hands them to the
+    /// interpreter exactly, so a fault shows the flags as they were.
+    void lookup(unsigned size, bool write, Xbyak::Label& fallback) {
+        save_flags();
         const int table = m_layout.tlb_table(m_user, write);
         lea(r13, ptr[r14 + static_cast<int>(size - 1)]);
         and_(r13, -4096);
@@ -407,21 +396,12 @@ class Emitter : public Xbyak::CodeGenerator {
         mov(r13, qword[r15 + r12 + table + 8]);
         lea(r14, ptr[r14 + r13]);
         L(resume);
-        if (restore) {
-            push(qword[r15 + m_layout.saved_flags]);
-            popfq();
-        }
-        m_host_flags_valid = restore;
+        m_host_flags_valid = false;
         const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
         m_cold.push_back([this, &miss, &resume, &fallback, request] {
             L(miss);
-            move_guest_registers(true, true);
-            mov(rdi, r15);
-            mov(rsi, r14);
-            mov(edx, request);
-            call_helper(reinterpret_cast<const void*>(&jit_fill_helper));
-            mov(r14, rax);
-            move_guest_registers(false, true);
+            mov(r12d, request);
+            call(m_runtime.tlb_miss_stub());
             test(r14, r14);
             jnz(resume);
             jmp(fallback);
@@ -434,9 +414,8 @@ class Emitter : public Xbyak::CodeGenerator {
                        Xbyak::Label& after) {
         m_cold.push_back([this, k, &guest, &fallback, &after] {
             L(fallback);
-            push(qword[r15 + m_layout.saved_flags]);
-            popfq();
-            interpret(k, guest, true);
+            emit_restore_flags();
+            interpret(k, guest);
             jmp(after);
         });
     }
@@ -521,15 +500,13 @@ class Emitter : public Xbyak::CodeGenerator {
             const ZydisDecodedOperand& operand = guest.operands[memory_operand];
             address(guest, operand, true);
             const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
-            // A partial flag writer (inc, dec) keeps some guest flags: they must be in place.
-            const bool partial_writer = guest.flags_written != 0 &&
-                                        guest.flags_written != arithmetic_mask;
-            lookup(operand.size / 8, write, guest.flags_live_before != 0 || partial_writer,
-                   fallback);
-        } else if (!m_host_flags_valid &&
-                   (guest.flags_tested != 0 || guest.flags_written != arithmetic_mask)) {
-            restore_host_flags();
+            lookup(operand.size / 8, write, fallback);
         }
+        // An instruction reading flags, or writing only some (inc, dec keep CF), needs the
+        // guest's flags in place.
+        if (guest.flags_tested != 0 ||
+            (guest.flags_written != 0 && guest.flags_written != arithmetic_mask))
+            restore_host_flags();
         for (unsigned r = 0; r < renamed; ++r)
             mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
                 home(static_cast<unsigned>(renamed_guest[r])));
@@ -538,7 +515,7 @@ class Emitter : public Xbyak::CodeGenerator {
         for (unsigned r = 0; r < renamed; ++r)
             mov(home(static_cast<unsigned>(renamed_guest[r])),
                 Xbyak::Reg64(static_cast<int>(rename_host[r])));
-        if (guest.flags_written == arithmetic_mask) m_host_flags_valid = true;
+        if (guest.flags_may_change) flags_written();
         L(after);
         if (memory_operand >= 0) fallback_path(k, guest, fallback, after);
         return true;
@@ -580,7 +557,7 @@ class Emitter : public Xbyak::CodeGenerator {
         Xbyak::Label& after = new_label();
         mov(r14, home(guest_rsp));
         lea(r14, ptr[r14 - 8]);
-        lookup(8, true, guest.flags_live_before != 0, fallback);
+        lookup(8, true, fallback);
         if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
             mov(qword[r14], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
         } else if (guest_in_host_register(static_cast<unsigned>(number))) {
@@ -604,7 +581,7 @@ class Emitter : public Xbyak::CodeGenerator {
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
         mov(r14, home(guest_rsp));
-        lookup(8, false, guest.flags_live_before != 0, fallback);
+        lookup(8, false, fallback);
         if (guest_in_host_register(static_cast<unsigned>(number))) {
             mov(Xbyak::Reg64(number), qword[r14]);
         } else {
@@ -617,14 +594,14 @@ class Emitter : public Xbyak::CodeGenerator {
         return true;
     }
 
-    /// Leaves for guest address `target`: chainable when it is on the block's page.
+    /// Leaves for guest address `target`: chainable when it is on the block's page, else
+    /// through the jump table.
     void exit_to(std::uint64_t target) {
         restore_host_flags();
         const bool same_page = (target >> 12) == (m_out.linear >> 12);
         if (!same_page || m_sites == m_out.sites.size()) {
-            store_rip(target);
-            mov(qword[r15 + m_layout.exit_site], 0);
-            jmp(m_runtime.common_exit());
+            mov(r13, target);
+            exit_indirect();
             return;
         }
         ChainSite& site = m_out.sites[m_sites++];
@@ -651,10 +628,29 @@ class Emitter : public Xbyak::CodeGenerator {
         jmp(m_runtime.common_exit());
     }
 
-    /// Exit to the address in r13 (an indirect branch).
+    /// Continues at the guest address in r13: straight to its translation when the jump table
+    /// has a valid entry and budget is left, else through the dispatcher.
     void exit_indirect() {
         restore_host_flags();
         mov(qword[r15 + m_layout.rip], r13);
+        save_flags();
+        Xbyak::Label& slow = new_label();
+        mov(r12d, r13d);
+        and_(r12d, JitJumpTable::size - 1);
+        shl(r12d, JitJumpTable::entry_shift);
+        cmp(r13, qword[r15 + r12 + m_layout.jumps]);
+        jne(slow);
+        mov(r14, qword[r15 + r12 + m_layout.jumps + 8]);
+        cmp(r14, qword[r15 + m_layout.jump_stamp]);
+        jne(slow);
+        cmp(dword[r15 + m_layout.budget], 0);
+        je(slow);
+        dec(dword[r15 + m_layout.budget]);
+        mov(r14, qword[r15 + r12 + m_layout.jumps + 16]);
+        emit_restore_flags();
+        jmp(r14);
+        L(slow);
+        emit_restore_flags();
         mov(qword[r15 + m_layout.exit_site], 0);
         jmp(m_runtime.common_exit());
     }
@@ -750,7 +746,7 @@ class Emitter : public Xbyak::CodeGenerator {
             Xbyak::Label& after = new_label();
             mov(r14, home(guest_rsp));
             lea(r14, ptr[r14 - 8]);
-            lookup(8, true, true, fallback);
+            lookup(8, true, fallback);
             mov(r13, guest.next);
             mov(qword[r14], r13);
             adjust_stack(-8);
@@ -767,7 +763,7 @@ class Emitter : public Xbyak::CodeGenerator {
             Xbyak::Label& fallback = new_label();
             Xbyak::Label& after = new_label();
             mov(r14, home(guest_rsp));
-            lookup(8, false, true, fallback);
+            lookup(8, false, fallback);
             mov(r13, qword[r14]);
             mov(r12, home(guest_rsp));
             lea(r12, ptr[r12 + static_cast<int>(8 + extra)]);
@@ -791,6 +787,8 @@ class Emitter : public Xbyak::CodeGenerator {
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
     bool m_host_flags_valid{true};
+    /// Whether JitContext::saved_flags holds the guest's current flags (lahf layout).
+    bool m_slot_current{false};
     std::size_t m_sites{0};
     std::deque<Xbyak::Label> m_labels;
     std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
@@ -828,6 +826,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
             guest.flags_tested = flags.tested & arithmetic_mask;
             guest.flags_written =
                 (flags.modified | flags.set_0 | flags.set_1 | flags.undefined) & arithmetic_mask;
+            guest.flags_may_change = guest.flags_written != 0;
             if (count_may_be_zero(guest)) {
                 // A shift or rotate by 0 leaves every flag as it was: the old flags flow
                 // through, so they count as read and nothing as written.
@@ -837,14 +836,6 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
         }
         offset += block.ops[k].length;
     }
-    // Flag liveness, backwards from the block end (where every flag counts as live).
-    std::uint32_t live = arithmetic_mask;
-    for (std::size_t k = instructions.size(); k-- > 0;) {
-        GuestInstruction& guest = instructions[k];
-        live = (live & ~guest.flags_written) | guest.flags_tested;
-        guest.flags_live_before = live;
-    }
-
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, user);

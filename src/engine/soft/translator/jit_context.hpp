@@ -45,10 +45,31 @@ struct JitTlb {
     }
 };
 
+/// Guest linear rip -> host code, for indirect branches and branches to other pages. An entry is
+/// valid while its stamp equals JitContext::jump_stamp, which the dispatcher renews whenever a
+/// mapping, the mode or any code changed, so translated code can jump without returning to
+/// the dispatcher.
+struct JitJumpEntry {
+    std::uint64_t rip{~std::uint64_t{0}};
+    std::uint64_t stamp{0};
+    const std::uint8_t* code{nullptr};
+    std::uint64_t reserved{0};
+};
+static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
+
+struct JitJumpTable {
+    static constexpr unsigned size = 4096; ///< indexed by rip % size
+    static constexpr unsigned entry_shift = 5;
+    JitJumpEntry entries[size];
+    static unsigned index(std::uint64_t rip) { return static_cast<unsigned>(rip % size); }
+};
+
 /// Slots generated code uses, reached through the vCPU pointer the translated code keeps in a
 /// reserved host register.
 struct JitContext {
     JitTlb tlb;
+    JitJumpTable jumps;
+    std::uint64_t jump_stamp{1};
     /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
     /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.
     std::uint64_t flags{0};

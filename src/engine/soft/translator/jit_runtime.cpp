@@ -25,6 +25,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.budget = offset_of(cpu, &cpu.jit.budget);
     layout.exit_site = offset_of(cpu, &cpu.jit.exit_site);
     layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
+    layout.jumps = offset_of(cpu, &cpu.jit.jumps.entries[0]);
+    layout.jump_stamp = offset_of(cpu, &cpu.jit.jump_stamp);
     return layout;
 }
 
@@ -57,10 +59,13 @@ namespace {
 
 using namespace Xbyak::util;
 
-/// Stores (spill) or loads every guest GPR that lives in a host register.
-void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, bool store) {
+/// Stores (spill) or loads every guest GPR that lives in a host register (or only those a C
+/// function may clobber: rbx and rbp survive a call in the System V ABI).
+void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, bool store,
+                          bool caller_saved_only = false) {
     for (unsigned guest = 0; guest < 16; ++guest) {
         if (!guest_in_host_register(guest)) continue;
+        if (caller_saved_only && (guest == 3 || guest == 5)) continue;
         const auto slot = code.qword[r15 + layout.gpr + static_cast<int>(8 * guest)];
         if (store)
             code.mov(slot, Xbyak::Reg64(static_cast<int>(guest)));
@@ -104,6 +109,42 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     for (const auto* reg : {&r15, &r14, &r13, &r12, &rbp, &rbx})
         code.pop(*reg);
     code.ret();
+
+    // Translated code runs with rsp 16-byte aligned; a near call to a stub pushes 8 bytes, so
+    // each stub realigns before calling C.
+    code.align(16);
+    runtime.m_tlb_miss_stub = code.getCurr();
+    move_guest_registers(code, layout, true, true);
+    code.mov(rdi, r15);
+    code.mov(rsi, r14);
+    code.mov(edx, r12d);
+    code.sub(rsp, 8);
+    code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_fill_helper));
+    code.call(rax);
+    code.add(rsp, 8);
+    code.mov(r14, rax);
+    move_guest_registers(code, layout, false, true);
+    code.ret();
+
+    code.align(16);
+    runtime.m_interpret_stub = code.getCurr();
+    move_guest_registers(code, layout, true);
+    code.mov(rdi, r15);
+    code.mov(rsi, r12);
+    code.sub(rsp, 8);
+    code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_interpret_helper));
+    code.call(rax);
+    code.add(rsp, 8);
+    code.test(eax, eax);
+    Xbyak::Label leave;
+    code.jnz(leave);
+    code.push(code.qword[r15 + layout.flags]);
+    code.popfq();
+    move_guest_registers(code, layout, false);
+    code.ret();
+    code.L(leave);
+    code.add(rsp, 8); // the stub's return address: the helper exit expects the entry's stack
+    code.jmp(runtime.m_helper_exit);
     code.align(64);
     runtime.m_size = code.getSize();
     cache.commit(runtime.m_size);

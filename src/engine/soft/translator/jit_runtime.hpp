@@ -21,6 +21,8 @@ struct JitLayout {
     std::int32_t budget{0};       ///< JitContext::budget
     std::int32_t exit_site{0};    ///< JitContext::exit_site
     std::int32_t tlb{0};          ///< JitContext::tlb.entries[0][0][0]
+    std::int32_t jumps{0};        ///< JitContext::jumps.entries[0]
+    std::int32_t jump_stamp{0};   ///< JitContext::jump_stamp
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {
@@ -56,12 +58,21 @@ class JitRuntime {
     JitExit enter(CpuCore& cpu, const std::uint8_t* code) const { return m_enter(&cpu, code); }
     const std::uint8_t* common_exit() const { return m_common_exit; }
     const std::uint8_t* helper_exit() const { return m_helper_exit; }
+    /// Called (near call) by translated code on a TLB miss: r14 = linear address, r12d = fill
+    /// request; returns the host address or 0 in r14. Keeps every guest register.
+    const std::uint8_t* tlb_miss_stub() const { return m_tlb_miss_stub; }
+    /// Called by translated code to interpret one instruction: r12 = its DecodedOp, CpuCore::rip
+    /// and JitContext::flags set. Returns with the guest registers and flags reloaded, or leaves
+    /// translated code through the helper exit.
+    const std::uint8_t* interpret_stub() const { return m_interpret_stub; }
     std::size_t size() const { return m_size; }
 
   private:
     EnterFunction m_enter{nullptr};
     const std::uint8_t* m_common_exit{nullptr};
     const std::uint8_t* m_helper_exit{nullptr};
+    const std::uint8_t* m_tlb_miss_stub{nullptr};
+    const std::uint8_t* m_interpret_stub{nullptr};
     std::size_t m_size{0};
 };
 

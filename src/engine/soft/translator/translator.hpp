@@ -32,6 +32,7 @@ class Translator final : public BlockExecutor {
         std::uint64_t chain_patches{0};
         std::uint64_t translated_dispatches{0};
         std::uint64_t interpreted_dispatches{0};
+        std::uint64_t translation_nanoseconds{0};
     };
 
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,
@@ -55,6 +56,8 @@ class Translator final : public BlockExecutor {
     const Translation* translation_for(CodeBlock& block, std::uint64_t linear);
     /// Patches the exit translated code last left through to jump straight to `target`.
     void chain(const Translation& target);
+    /// Renews the jump table's stamp when a mapping, the mode or any code changed.
+    void refresh_jump_stamp();
 
     CpuCore& m_cpu;
     Interpreter& m_interpreter;
@@ -67,6 +70,10 @@ class Translator final : public BlockExecutor {
     std::uint64_t m_epoch{1}; ///< CodeBlock::translation_epoch of live translations
     std::uint64_t m_code_epoch{0};
     ChainSite* m_pending_site{nullptr};
+    /// What the jump table's entries were made under; a change renews JitContext::jump_stamp.
+    std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};
+    std::uint64_t m_stamp_code_generation{~std::uint64_t{0}};
+    std::uint32_t m_stamp_context{~std::uint32_t{0}};
     Stats m_stats;
 };
 
