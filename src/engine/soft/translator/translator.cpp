@@ -3,6 +3,7 @@
 #include "engine/soft/translator/translator.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -21,7 +22,19 @@ Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, 
       m_layout(JitLayout::of(cpu)), m_runtime(JitRuntime::emit(m_cache, m_layout)),
       m_translator(m_layout, m_runtime) {}
 
+void Translator::refresh_jump_stamp() {
+    const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
+    if (m_cpu.fetch_epoch == m_stamp_fetch_epoch && code_generation == m_stamp_code_generation &&
+        m_cpu.fetch_context == m_stamp_context) [[likely]]
+        return;
+    m_stamp_fetch_epoch = m_cpu.fetch_epoch;
+    m_stamp_code_generation = code_generation;
+    m_stamp_context = m_cpu.fetch_context;
+    ++m_cpu.jit.jump_stamp;
+}
+
 void Translator::flush() {
+    ++m_cpu.jit.jump_stamp;
     m_cache.reset(m_runtime.size());
     m_translations.clear();
     ++m_epoch;
@@ -38,6 +51,7 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
     block.heat = 0;
     std::uint64_t ram_offset = 0;
     const std::uint8_t* bytes = m_cpu.fetch_pointer(linear, &ram_offset);
+    const auto start = std::chrono::steady_clock::now();
     auto translation = std::make_unique<Translation>();
     translation->context = m_cpu.fetch_context;
     const bool user = m_cpu.cpl == 3;
@@ -49,6 +63,10 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
         }
     }
     ++m_stats.blocks_translated;
+    m_stats.translation_nanoseconds += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             start)
+            .count());
     m_stats.native_ops += translation->native_ops;
     m_stats.fallback_ops += translation->fallback_ops;
     block.translation = translation.get();
@@ -87,6 +105,13 @@ void Translator::execute(unsigned& budget) {
         return;
     }
     if (m_pending_site != nullptr) chain(*translation);
+    // Read the stamp's inputs only now: the lookup above may have filled a TLB entry (no
+    // flush) or decoded code (a generation bump from a racing store is caught next time).
+    refresh_jump_stamp();
+    JitJumpEntry& jump = cpu.jit.jumps.entries[JitJumpTable::index(cpu.rip)];
+    jump.rip = cpu.rip;
+    jump.stamp = cpu.jit.jump_stamp;
+    jump.code = translation->code;
     const std::uint64_t code_epoch = cpu.code_pages().code_epoch();
     if (code_epoch != m_code_epoch) {
         m_code_epoch = code_epoch; // a page became code: no direct stores to it from now on
@@ -119,10 +144,11 @@ std::string Translator::describe() const {
     const Stats& s = m_stats;
     return fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
-                       "metadata, dispatches {} translated / {} interpreted",
+                       "metadata, dispatches {} translated / {} interpreted, {} ms translating",
                        s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
                        s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
-                       s.translated_dispatches, s.interpreted_dispatches);
+                       s.translated_dispatches, s.interpreted_dispatches,
+                       s.translation_nanoseconds / 1000000);
 }
 
 } // namespace vessel::soft
