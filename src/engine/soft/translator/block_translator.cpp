@@ -229,9 +229,9 @@ bool count_may_be_zero(const GuestInstruction& guest) {
 class Emitter : public Xbyak::CodeGenerator {
   public:
     Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
-            Translation& out, bool user)
+            Translation& out, const DecodedOp* ops, bool user)
         : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
-          m_user(user) {
+          m_ops(ops), m_user(user) {
         setDefaultJmpNEAR(true);
     }
 
@@ -329,7 +329,7 @@ class Emitter : public Xbyak::CodeGenerator {
         pushfq();
         pop(qword[r15 + m_layout.flags]);
         store_rip(guest.linear);
-        mov(r12, reinterpret_cast<std::uintptr_t>(&m_out.ops[k]));
+        mov(r12, reinterpret_cast<std::uintptr_t>(&m_ops[k]));
         call(m_runtime.interpret_stub());
     }
 
@@ -632,27 +632,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// has a valid entry and budget is left, else through the dispatcher.
     void exit_indirect() {
         restore_host_flags();
-        mov(qword[r15 + m_layout.rip], r13);
-        save_flags();
-        Xbyak::Label& slow = new_label();
-        mov(r12d, r13d);
-        and_(r12d, JitJumpTable::size - 1);
-        shl(r12d, JitJumpTable::entry_shift);
-        cmp(r13, qword[r15 + r12 + m_layout.jumps]);
-        jne(slow);
-        mov(r14, qword[r15 + r12 + m_layout.jumps + 8]);
-        cmp(r14, qword[r15 + m_layout.jump_stamp]);
-        jne(slow);
-        cmp(dword[r15 + m_layout.budget], 0);
-        je(slow);
-        dec(dword[r15 + m_layout.budget]);
-        mov(r14, qword[r15 + r12 + m_layout.jumps + 16]);
-        emit_restore_flags();
-        jmp(r14);
-        L(slow);
-        emit_restore_flags();
-        mov(qword[r15 + m_layout.exit_site], 0);
-        jmp(m_runtime.common_exit());
+        jmp(m_runtime.jump_stub());
     }
 
     void conditional_jump(int condition, Xbyak::Label& label) {
@@ -783,6 +763,9 @@ class Emitter : public Xbyak::CodeGenerator {
     const JitLayout& m_layout;
     const JitRuntime& m_runtime;
     Translation& m_out;
+    /// The block's decoded instructions, which interpreter calls point at: the CodeBlock
+    /// outlives every way into this code (see Translation).
+    const DecodedOp* m_ops;
     bool m_user;
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
@@ -805,7 +788,6 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
                                 const std::uint8_t* bytes, std::uint64_t linear, bool user,
                                 CodeCache& cache) {
     out.linear = linear;
-    out.ops = block.ops;
     out.native_ops = out.fallback_ops = 0;
     out.sites = {};
     std::vector<GuestInstruction> instructions(block.ops.size());
@@ -838,7 +820,8 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
     }
     if (cache.available() < 4096) return false;
     try {
-        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, user);
+        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
+                        block.ops.data(), user);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

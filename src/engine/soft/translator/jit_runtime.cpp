@@ -145,6 +145,42 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.L(leave);
     code.add(rsp, 8); // the stub's return address: the helper exit expects the entry's stack
     code.jmp(runtime.m_helper_exit);
+
+    code.align(16);
+    runtime.m_jump_stub = code.getCurr();
+    code.mov(code.qword[r15 + layout.rip], r13);
+    // The compares below clobber the flags: keep the guest's (lahf/seto, no slow popf).
+    code.mov(r12, rax);
+    code.lahf();
+    code.seto(al);
+    code.mov(code.word[r15 + layout.saved_flags], ax);
+    code.mov(rax, r12);
+    Xbyak::Label slow;
+    code.mov(r12d, r13d);
+    code.and_(r12d, JitJumpTable::size - 1);
+    code.shl(r12d, JitJumpTable::entry_shift);
+    code.cmp(r13, code.qword[r15 + r12 + layout.jumps]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 8]);
+    code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.cmp(code.dword[r15 + layout.budget], 0);
+    code.je(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.dec(code.dword[r15 + layout.budget]);
+    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 16]);
+    auto restore_flags = [&] {
+        code.mov(r12, rax);
+        code.mov(ax, code.word[r15 + layout.saved_flags]);
+        code.add(al, 0x7f); // OF = (al == 1)
+        code.sahf();
+        code.mov(rax, r12);
+    };
+    restore_flags();
+    code.jmp(r14);
+    code.L(slow);
+    restore_flags();
+    code.mov(code.qword[r15 + layout.exit_site], 0);
+    code.jmp(runtime.m_common_exit);
     code.align(64);
     runtime.m_size = code.getSize();
     cache.commit(runtime.m_size);

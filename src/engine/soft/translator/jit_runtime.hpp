@@ -65,6 +65,10 @@ class JitRuntime {
     /// and JitContext::flags set. Returns with the guest registers and flags reloaded, or leaves
     /// translated code through the helper exit.
     const std::uint8_t* interpret_stub() const { return m_interpret_stub; }
+    /// Jumped to by translated code to continue at the guest address in r13 (host flags hold
+    /// the guest's): straight into its translation when the jump table has a valid entry and
+    /// budget is left, else out through the common exit.
+    const std::uint8_t* jump_stub() const { return m_jump_stub; }
     std::size_t size() const { return m_size; }
 
   private:
@@ -73,6 +77,7 @@ class JitRuntime {
     const std::uint8_t* m_helper_exit{nullptr};
     const std::uint8_t* m_tlb_miss_stub{nullptr};
     const std::uint8_t* m_interpret_stub{nullptr};
+    const std::uint8_t* m_jump_stub{nullptr};
     std::size_t m_size{0};
 };
 

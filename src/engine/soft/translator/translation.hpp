@@ -3,7 +3,6 @@
 
 #include <array>
 #include <cstdint>
-#include <vector>
 
 #include "engine/soft/decoded_op.hpp"
 
@@ -17,6 +16,11 @@ struct ChainSite {
     bool chained{false};
 };
 
+/// Interpreter calls in the code point at the CodeBlock's DecodedOps. That block is replaced
+/// (BlockCache::insert) only by its own vCPU's dispatcher, after it went stale, and stale code
+/// is never entered again: the dispatcher checks freshness, the jump table's stamp changes with
+/// any code invalidation, and direct chains only link blocks of one page, which go stale
+/// together.
 struct Translation {
     const std::uint8_t* code{nullptr};
     std::size_t code_size{0};
@@ -24,8 +28,6 @@ struct Translation {
     std::uint32_t context{0};  ///< CpuCore::fetch_context (mode and CPL) it was made for
     std::uint32_t native_ops{0};
     std::uint32_t fallback_ops{0};
-    /// Copies of the block's decoded instructions: interpreter fallbacks point into this.
-    std::vector<DecodedOp> ops;
     /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
     /// generated code holds their addresses.
     std::array<ChainSite, 2> sites{};

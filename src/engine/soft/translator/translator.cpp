@@ -136,7 +136,7 @@ void Translator::execute(unsigned& budget) {
 std::size_t Translator::metadata_bytes() const {
     std::size_t bytes = 0;
     for (const auto& translation : m_translations)
-        bytes += sizeof(Translation) + translation->ops.capacity() * sizeof(DecodedOp);
+        bytes += sizeof(Translation) + sizeof(translation);
     return bytes;
 }
 

@@ -1,0 +1,347 @@
+// Translator: guest programs run on the translation tier and on the interpreter alone must end in
+// the same state; self-modifying code, remapped code, page crossings, faults in the middle of a
+// block, kicks in a tight loop and a full code cache are the cases that keep translations honest.
+#include <gtest/gtest.h>
+#include <xbyak/xbyak.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "engine/soft/soft_test_machine.hpp"
+
+using namespace vessel;
+using vessel::soft::testing::SoftTestMachine;
+
+namespace {
+
+constexpr std::uint64_t page_tables = 0x20000;
+constexpr std::uint64_t page_table = page_tables + 0x3000; ///< 4 KiB pages for 0-2 MiB
+constexpr std::uint64_t handler_address = 0x3000;
+constexpr std::uint64_t present_writable = 0x3;
+
+/// A 64-bit CPL 0 machine with 4 KiB identity pages over the first 2 MiB (so tests can unmap
+/// and remap single pages) and a 2 MiB page above; hlt with IF clear ends a run.
+struct Machine : SoftTestMachine {
+    explicit Machine(SoftTier tier) : SoftTestMachine(tier) {
+        install_gdt();
+        EXPECT_TRUE(memory.write<std::uint64_t>(page_tables, (page_tables + 0x1000) | 3));
+        EXPECT_TRUE(memory.write<std::uint64_t>(page_tables + 0x1000, (page_tables + 0x2000) | 3));
+        EXPECT_TRUE(memory.write<std::uint64_t>(page_tables + 0x2000, page_table | 3));
+        EXPECT_TRUE(memory.write<std::uint64_t>(page_tables + 0x2008, (1u << 21) | 0x83));
+        for (std::uint64_t page = 0; page < 512; ++page)
+            map(page << 12, page << 12);
+        state.cs = x86::flat_segment(0x18, 0xb, true);
+        state.cr0 |= x86::cr0::pg;
+        state.cr3 = page_tables;
+        state.cr4 |= x86::cr4::pae | x86::cr4::osfxsr;
+        state.efer = x86::efer::lme | x86::efer::lma;
+        set_idt_gate(14, handler_address, true, 0x18);
+        set_idt_gate(13, handler_address, true, 0x18);
+        load(handler_address, {0xf4}); // hlt
+    }
+
+    void map(std::uint64_t linear, std::uint64_t physical, std::uint64_t flags = present_writable) {
+        EXPECT_TRUE(memory.write<std::uint64_t>(page_table + 8 * (linear >> 12), physical | flags));
+    }
+    void unmap(std::uint64_t linear) { map(linear, 0, 0); }
+
+    /// Assembles guest code with Xbyak (position-independent: labels only) at `address`.
+    void assemble(std::uint64_t address, const std::function<void(Xbyak::CodeGenerator&)>& body) {
+        Xbyak::CodeGenerator code(1 << 16);
+        code.setDefaultJmpNEAR(true);
+        body(code);
+        std::vector<std::uint8_t> bytes(code.getCode(), code.getCode() + code.getSize());
+        load(address, bytes);
+    }
+
+    soft::Translator::Stats stats() {
+        soft::Translator* translator = soft_vcpu().translator();
+        return translator != nullptr ? translator->stats() : soft::Translator::Stats{};
+    }
+};
+
+/// Runs `program` on both tiers; returns the translator machine after checking that its end
+/// state and first 2 MiB of RAM equal the interpreter's.
+template <typename Program> std::unique_ptr<Machine> run_on_both(Program program) {
+    auto interpreted = std::make_unique<Machine>(SoftTier::Interpreter);
+    auto translated = std::make_unique<Machine>(SoftTier::Translator);
+    program(*interpreted);
+    program(*translated);
+    EXPECT_EQ(translated->state.rip, interpreted->state.rip);
+    for (int i = 0; i < 16; ++i)
+        EXPECT_EQ(translated->state.gpr[i], interpreted->state.gpr[i]) << "gpr " << i;
+    EXPECT_EQ(translated->state.rflags, interpreted->state.rflags);
+    EXPECT_EQ(translated->state.cr2, interpreted->state.cr2);
+    std::vector<std::uint8_t> a(2u << 20), b(2u << 20);
+    EXPECT_TRUE(interpreted->memory.read_bytes(0, a));
+    EXPECT_TRUE(translated->memory.read_bytes(0, b));
+    EXPECT_TRUE(a == b) << "guest RAM differs between the tiers";
+    return translated;
+}
+
+VcpuExit run_halted(Machine& machine) {
+    const VcpuExit exit = machine.run();
+    EXPECT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
+    return exit;
+}
+
+using namespace Xbyak::util;
+
+} // namespace
+
+TEST(Translator, HotLoopIsTranslatedAndAgreesWithTheInterpreter) {
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 1000);
+            c.mov(rsi, 0x100000);
+            c.xor_(eax, eax);
+            c.L(loop);
+            c.mov(qword[rsi + rcx * 8], rcx); // store
+            c.add(rax, qword[rsi + rcx * 8]); // load
+            c.imul(rdx, rax, 3);
+            c.lea(r12, ptr[rdx + rcx * 2 + 7]); // a register kept in memory by the translator
+            c.xor_(r13, r12);
+            c.push(r13);
+            c.pop(r14);
+            c.cmp(rcx, 500);
+            c.setb(bl);
+            c.adc(r15, 0); // reads CF across the instructions above
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rax), 500500u);
+    EXPECT_EQ(machine->reg(15), 499u);
+    const auto stats = machine->stats();
+    EXPECT_GT(stats.blocks_translated, 0u);
+    EXPECT_GT(stats.native_ops, 10u);
+    EXPECT_GT(stats.chain_patches, 0u); // the loop's back edge
+}
+
+TEST(Translator, SelfModifyingCodeInsideTheRunningBlock) {
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, patched;
+            c.mov(ecx, 100);
+            c.xor_(ebx, ebx);
+            c.L(loop);
+            c.mov(byte[rip + patched + 1], cl); // the immediate of the mov below
+            c.L(patched);
+            c.mov(eax, 0);
+            c.add(ebx, eax);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 5050u); // each pass runs the immediate it just stored
+}
+
+TEST(Translator, CodeRewrittenByAnotherBlockOnTheSamePageUnchains) {
+    auto machine = run_on_both([](Machine& m) {
+        // The loop calls a function at 0x1800 (same page, chained), rewriting its immediate
+        // after 50 calls.
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, keep;
+            c.mov(ecx, 100);
+            c.xor_(ebx, ebx);
+            c.mov(rdi, 0x1800);
+            c.L(loop);
+            c.call(rdi);
+            c.add(ebx, eax);
+            c.cmp(ecx, 50);
+            c.jne(keep);
+            c.mov(dword[rdi + 1], 1000); // mov eax, imm32 at 0x1800 now returns 1000
+            c.L(keep);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        m.assemble(0x1800, [](Xbyak::CodeGenerator& c) {
+            c.mov(eax, 1);
+            c.ret();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 51u * 1 + 49u * 1000); // rewritten after the 51st call
+}
+
+TEST(Translator, DeviceWriteToTranslatedCodeIsSeen) {
+    Machine machine(SoftTier::Translator);
+    const auto program = [](std::uint32_t value) {
+        return [value](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 100);
+            c.xor_(ebx, ebx);
+            c.L(loop);
+            c.add(ebx, value);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        };
+    };
+    machine.assemble(SoftTestMachine::code_address, program(1));
+    const auto initial = machine.state;
+    run_halted(machine);
+    EXPECT_EQ(machine.reg(x86::rbx), 100u);
+    ASSERT_GT(machine.stats().blocks_translated, 0u);
+    machine.assemble(SoftTestMachine::code_address, program(7)); // as DMA would
+    machine.state = initial;
+    run_halted(machine);
+    EXPECT_EQ(machine.reg(x86::rbx), 700u);
+}
+
+TEST(Translator, RemappedCodePageRunsTheNewCode) {
+    auto machine = run_on_both([](Machine& m) {
+        // 0x5000 is mapped to physical 0x6000 (returns 1), later to 0x7000 (returns 2).
+        m.assemble(0x6000, [](Xbyak::CodeGenerator& c) {
+            c.mov(eax, 1);
+            c.ret();
+        });
+        m.assemble(0x7000, [](Xbyak::CodeGenerator& c) {
+            c.mov(eax, 2);
+            c.ret();
+        });
+        m.map(0x5000, 0x6000);
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, keep;
+            c.mov(ecx, 100);
+            c.xor_(ebx, ebx);
+            c.mov(rdi, 0x5000);
+            c.L(loop);
+            c.call(rdi);
+            c.add(ebx, eax);
+            c.cmp(ecx, 50);
+            c.jne(keep);
+            c.mov(rsi, page_table + 8 * 5);
+            c.mov(qword[rsi], 0x7000 | present_writable);
+            c.db(0x0f); // invlpg [rdi]
+            c.db(0x01);
+            c.db(0x3f);
+            c.L(keep);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 51u * 1 + 49u * 2); // remapped after the 51st call
+}
+
+TEST(Translator, PageCrossingInstructionAndOperand) {
+    auto machine = run_on_both([](Machine& m) {
+        ASSERT_TRUE(m.memory.write<std::uint64_t>(0x9ffc, 0x1122334455667788));
+        // The loop body starts 6 bytes before a page end: its 10-byte mov crosses into the next
+        // page, and the 8-byte load at 0x9ffc crosses a page too.
+        m.assemble(0x1ffa - 7, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 100);  // 5 bytes
+            c.xor_(ebx, ebx); // 2 bytes: the loop starts at 0x1ffa
+            c.L(loop);
+            c.mov(rax, 0x0102030405060708);
+            c.add(rbx, rax);
+            c.mov(edi, 0x9ffc);
+            c.add(rbx, qword[rdi]);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        m.state.rip = 0x1ffa - 7;
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 100 * (0x0102030405060708ull + 0x1122334455667788ull));
+}
+
+TEST(Translator, PageFaultInTheMiddleOfATranslatedBlockIsPrecise) {
+    std::uint64_t faulting_rip = 0;
+    auto machine = run_on_both([&faulting_rip](Machine& m) {
+        m.unmap(0x1f0000);
+        m.assemble(SoftTestMachine::code_address, [&faulting_rip](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(rsi, 0x1e6000);
+            c.xor_(ebx, ebx);
+            c.L(loop);
+            c.inc(rbx);
+            c.mov(rdx, rbx);
+            c.cmp(rbx, 5); // flags the fault frame must show
+            faulting_rip = SoftTestMachine::code_address + c.getSize();
+            c.mov(rax, qword[rsi + 8]); // faults when rsi reaches 0x1f0000
+            c.mov(r8, rbx);
+            c.add(rsi, 0x1000);
+            c.jmp(loop);
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->state.cr2, 0x1f0008u);
+    EXPECT_EQ(machine->reg(x86::rbx), 11u);
+    EXPECT_EQ(machine->reg(x86::rdx), 11u);
+    EXPECT_EQ(machine->reg(8), 10u); // the instruction after the fault did not run
+    const std::uint64_t frame = machine->reg(x86::rsp);
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame).value(), 0u); // not present, read
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame + 8).value(), faulting_rip);
+    const std::uint64_t flags = machine->memory.read<std::uint64_t>(frame + 24).value();
+    EXPECT_EQ(flags & (x86::rflags::zf | x86::rflags::cf | x86::rflags::sf), 0u); // 11 > 5
+    EXPECT_GT(machine->stats().blocks_translated, 0u);
+}
+
+TEST(Translator, KickStopsATightLoopQuickly) {
+    Machine machine(SoftTier::Translator);
+    machine.load(SoftTestMachine::code_address, {0xeb, 0xfe}); // jmp $
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    auto exit = std::async(std::launch::async, [&] { return machine.vcpu->run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto kicked = std::chrono::steady_clock::now();
+    machine.vcpu->kick();
+    ASSERT_EQ(exit.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    const auto latency = std::chrono::steady_clock::now() - kicked;
+    EXPECT_EQ(exit.get().kind, VcpuExit::Kind::Kicked);
+    // The budget word makes it return within a few chained transitions; the bound leaves room
+    // for a loaded CI machine.
+    EXPECT_LT(latency, std::chrono::milliseconds(50));
+    EXPECT_GT(machine.stats().translated_dispatches, 0u);
+}
+
+TEST(Translator, FullCodeCacheIsFlushedAndCodeStillRuns) {
+    auto machine = run_on_both([](Machine& m) {
+        if (m.soft_vcpu().translator() != nullptr) {
+            soft::Translator::Options options;
+            options.cache_size = 64 << 10;
+            ASSERT_TRUE(m.soft_vcpu().enable_translator(options));
+        }
+        // 400 blocks of "add rax, i; jmp next", 64 bytes apart, run five times.
+        constexpr std::uint64_t first = 0x40000;
+        constexpr unsigned blocks = 400;
+        for (unsigned i = 0; i < blocks; ++i)
+            m.assemble(first + 64 * i, [i](Xbyak::CodeGenerator& c) {
+                c.add(rax, i);
+                c.add(rsi, qword[rdi]);
+                c.db(0xe9); // jmp rel32 to the next block
+                c.dd(64 - static_cast<std::uint32_t>(c.getSize() + 4));
+            });
+        m.assemble(first + 64 * blocks, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label done;
+            c.dec(ecx);
+            c.jz(done);
+            c.jmp(rdx);
+            c.L(done);
+            c.hlt();
+        });
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            c.mov(ecx, 5);
+            c.mov(rdx, first);
+            c.mov(rdi, 0x100000);
+            c.mov(qword[rdi], 3);
+            c.jmp(rdx);
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rax), 5u * (400 * 399 / 2));
+    EXPECT_EQ(machine->reg(x86::rsi), 5u * 400 * 3);
+    EXPECT_GT(machine->stats().cache_flushes, 0u);
+}
