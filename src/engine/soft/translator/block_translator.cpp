@@ -70,9 +70,10 @@ ZydisRegister with_number(ZydisRegister reg, unsigned number) {
     }
 }
 
-/// Integer instructions whose effect is the same on host registers and host memory as on the
-/// guest's: they run unchanged (identity translation). Division is absent (a host #DE would be
-/// a signal), as are instructions touching the stack, segments or system state.
+/// Instructions whose effect is the same on host registers and host memory as on the guest's:
+/// they run unchanged (identity translation). Signed division is absent (a host #DE would be a
+/// signal; unsigned division is guarded), as are instructions touching the stack, segments,
+/// MXCSR or system state.
 bool identity_mnemonic(ZydisMnemonic mnemonic) {
     switch (mnemonic) {
     case ZYDIS_MNEMONIC_MOV:
@@ -152,10 +153,121 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     case ZYDIS_MNEMONIC_CMOVP:
     case ZYDIS_MNEMONIC_CMOVS:
     case ZYDIS_MNEMONIC_CMOVZ:
+    case ZYDIS_MNEMONIC_DIV: // guarded: see division_guard
+    // SSE/SSE2 moves, integer and bitwise operations: none reads or writes MXCSR, so the
+    // host's MXCSR cannot change their result.
+    case ZYDIS_MNEMONIC_MOVAPS:
+    case ZYDIS_MNEMONIC_MOVAPD:
+    case ZYDIS_MNEMONIC_MOVUPS:
+    case ZYDIS_MNEMONIC_MOVUPD:
+    case ZYDIS_MNEMONIC_MOVDQA:
+    case ZYDIS_MNEMONIC_MOVDQU:
+    case ZYDIS_MNEMONIC_MOVQ:
+    case ZYDIS_MNEMONIC_MOVD:
+    case ZYDIS_MNEMONIC_MOVSD:
+    case ZYDIS_MNEMONIC_MOVSS:
+    case ZYDIS_MNEMONIC_MOVLPS:
+    case ZYDIS_MNEMONIC_MOVHPS:
+    case ZYDIS_MNEMONIC_MOVLPD:
+    case ZYDIS_MNEMONIC_MOVHPD:
+    case ZYDIS_MNEMONIC_MOVHLPS:
+    case ZYDIS_MNEMONIC_MOVLHPS:
+    case ZYDIS_MNEMONIC_MOVNTDQ:
+    case ZYDIS_MNEMONIC_MOVNTPS:
+    case ZYDIS_MNEMONIC_MOVNTPD:
+    case ZYDIS_MNEMONIC_MOVNTI:
+    case ZYDIS_MNEMONIC_MOVMSKPS:
+    case ZYDIS_MNEMONIC_MOVMSKPD:
+    case ZYDIS_MNEMONIC_PMOVMSKB:
+    case ZYDIS_MNEMONIC_PXOR:
+    case ZYDIS_MNEMONIC_POR:
+    case ZYDIS_MNEMONIC_PAND:
+    case ZYDIS_MNEMONIC_PANDN:
+    case ZYDIS_MNEMONIC_XORPS:
+    case ZYDIS_MNEMONIC_XORPD:
+    case ZYDIS_MNEMONIC_ANDPS:
+    case ZYDIS_MNEMONIC_ANDPD:
+    case ZYDIS_MNEMONIC_ANDNPS:
+    case ZYDIS_MNEMONIC_ANDNPD:
+    case ZYDIS_MNEMONIC_ORPS:
+    case ZYDIS_MNEMONIC_ORPD:
+    case ZYDIS_MNEMONIC_PCMPEQB:
+    case ZYDIS_MNEMONIC_PCMPEQW:
+    case ZYDIS_MNEMONIC_PCMPEQD:
+    case ZYDIS_MNEMONIC_PCMPGTB:
+    case ZYDIS_MNEMONIC_PCMPGTW:
+    case ZYDIS_MNEMONIC_PCMPGTD:
+    case ZYDIS_MNEMONIC_PADDB:
+    case ZYDIS_MNEMONIC_PADDW:
+    case ZYDIS_MNEMONIC_PADDD:
+    case ZYDIS_MNEMONIC_PADDQ:
+    case ZYDIS_MNEMONIC_PSUBB:
+    case ZYDIS_MNEMONIC_PSUBW:
+    case ZYDIS_MNEMONIC_PSUBD:
+    case ZYDIS_MNEMONIC_PSUBQ:
+    case ZYDIS_MNEMONIC_PADDUSB:
+    case ZYDIS_MNEMONIC_PADDUSW:
+    case ZYDIS_MNEMONIC_PSUBUSB:
+    case ZYDIS_MNEMONIC_PSUBUSW:
+    case ZYDIS_MNEMONIC_PADDSB:
+    case ZYDIS_MNEMONIC_PADDSW:
+    case ZYDIS_MNEMONIC_PSUBSB:
+    case ZYDIS_MNEMONIC_PSUBSW:
+    case ZYDIS_MNEMONIC_PMINUB:
+    case ZYDIS_MNEMONIC_PMAXUB:
+    case ZYDIS_MNEMONIC_PMINSW:
+    case ZYDIS_MNEMONIC_PMAXSW:
+    case ZYDIS_MNEMONIC_PAVGB:
+    case ZYDIS_MNEMONIC_PAVGW:
+    case ZYDIS_MNEMONIC_PSADBW:
+    case ZYDIS_MNEMONIC_PMULLW:
+    case ZYDIS_MNEMONIC_PMULHW:
+    case ZYDIS_MNEMONIC_PMULHUW:
+    case ZYDIS_MNEMONIC_PMULUDQ:
+    case ZYDIS_MNEMONIC_PMADDWD:
+    case ZYDIS_MNEMONIC_PSHUFD:
+    case ZYDIS_MNEMONIC_PSHUFLW:
+    case ZYDIS_MNEMONIC_PSHUFHW:
+    case ZYDIS_MNEMONIC_SHUFPS:
+    case ZYDIS_MNEMONIC_SHUFPD:
+    case ZYDIS_MNEMONIC_PUNPCKLBW:
+    case ZYDIS_MNEMONIC_PUNPCKLWD:
+    case ZYDIS_MNEMONIC_PUNPCKLDQ:
+    case ZYDIS_MNEMONIC_PUNPCKLQDQ:
+    case ZYDIS_MNEMONIC_PUNPCKHBW:
+    case ZYDIS_MNEMONIC_PUNPCKHWD:
+    case ZYDIS_MNEMONIC_PUNPCKHDQ:
+    case ZYDIS_MNEMONIC_PUNPCKHQDQ:
+    case ZYDIS_MNEMONIC_UNPCKLPS:
+    case ZYDIS_MNEMONIC_UNPCKHPS:
+    case ZYDIS_MNEMONIC_UNPCKLPD:
+    case ZYDIS_MNEMONIC_UNPCKHPD:
+    case ZYDIS_MNEMONIC_PACKUSWB:
+    case ZYDIS_MNEMONIC_PACKSSWB:
+    case ZYDIS_MNEMONIC_PACKSSDW:
+    case ZYDIS_MNEMONIC_PSLLW:
+    case ZYDIS_MNEMONIC_PSLLD:
+    case ZYDIS_MNEMONIC_PSLLQ:
+    case ZYDIS_MNEMONIC_PSRLW:
+    case ZYDIS_MNEMONIC_PSRLD:
+    case ZYDIS_MNEMONIC_PSRLQ:
+    case ZYDIS_MNEMONIC_PSRAW:
+    case ZYDIS_MNEMONIC_PSRAD:
+    case ZYDIS_MNEMONIC_PSLLDQ:
+    case ZYDIS_MNEMONIC_PSRLDQ:
+    case ZYDIS_MNEMONIC_PEXTRW:
+    case ZYDIS_MNEMONIC_PINSRW:
         return true;
     default:
         return false;
     }
+}
+
+/// Whether a legacy-SSE instruction's 16-byte memory operand must be 16-byte aligned (#GP
+/// otherwise; Intel SDM Vol. 1, 11.4.1): all but the explicitly unaligned moves.
+bool needs_alignment(ZydisMnemonic mnemonic) {
+    return mnemonic != ZYDIS_MNEMONIC_MOVUPS && mnemonic != ZYDIS_MNEMONIC_MOVUPD &&
+           mnemonic != ZYDIS_MNEMONIC_MOVDQU;
 }
 
 /// The condition code (Intel SDM Vol. 1, B.1) of a jcc, or -1.
@@ -420,31 +532,53 @@ class Emitter : public Xbyak::CodeGenerator {
         });
     }
 
-    bool identity(std::size_t k, GuestInstruction& guest) {
+    /// How an identity-translated instruction's operands map onto host resources.
+    struct IdentityPlan {
+        int memory_operand{-1};
+        unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, r12
+        int renamed_guest[2]{-1, -1};
+        unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
+        int xmm_guest[3]{-1, -1, -1};
+    };
+    static constexpr unsigned rename_host[2] = {host_temp_scratch, host_index_scratch};
+
+    /// Fills `plan`; false when an operand cannot be run as is (implicit rsp, r12-r15, a second
+    /// memory operand, a register class other than GPR, flags or XMM).
+    static bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
         const ZydisDecodedInstruction& instruction = guest.instruction;
-        int memory_operand = -1;
-        int renamed_guest[2] = {-1, -1};
-        unsigned renamed = 0;
         for (unsigned i = 0; i < instruction.operand_count; ++i) {
             const ZydisDecodedOperand& operand = guest.operands[i];
+            const bool explicit_operand = operand.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT;
             switch (operand.type) {
             case ZYDIS_OPERAND_TYPE_REGISTER: {
-                if (ZydisRegisterGetClass(operand.reg.value) == ZYDIS_REGCLASS_FLAGS) break;
-                bool high = false;
-                const int number = gpr_number(operand.reg.value, &high);
+                const ZydisRegisterClass register_class = ZydisRegisterGetClass(operand.reg.value);
+                if (register_class == ZYDIS_REGCLASS_FLAGS) break;
+                if (register_class == ZYDIS_REGCLASS_XMM) {
+                    const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
+                    if (!explicit_operand) return false;
+                    bool seen = false;
+                    for (unsigned x = 0; x < plan.xmm_renamed; ++x)
+                        seen |= plan.xmm_guest[x] == number;
+                    if (!seen) {
+                        if (plan.xmm_renamed == 3) return false;
+                        plan.xmm_guest[plan.xmm_renamed++] = number;
+                    }
+                    break;
+                }
+                const int number = gpr_number(operand.reg.value);
                 if (number < 0) return false;
                 if (guest_in_host_register(static_cast<unsigned>(number))) break;
-                if (operand.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT) return false;
-                if (renamed_guest[0] == number || renamed_guest[1] == number) break;
-                if (renamed == 2) return false;
-                renamed_guest[renamed++] = number;
+                if (!explicit_operand) return false;
+                if (plan.renamed_guest[0] == number || plan.renamed_guest[1] == number) break;
+                if (plan.renamed == 2) return false;
+                plan.renamed_guest[plan.renamed++] = number;
                 break;
             }
             case ZYDIS_OPERAND_TYPE_MEMORY:
-                if (operand.mem.type != ZYDIS_MEMOP_TYPE_MEM ||
-                    operand.visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT || memory_operand >= 0)
+                if (operand.mem.type != ZYDIS_MEMOP_TYPE_MEM || !explicit_operand ||
+                    plan.memory_operand >= 0)
                     return false;
-                memory_operand = static_cast<int>(i);
+                plan.memory_operand = static_cast<int>(i);
                 break;
             case ZYDIS_OPERAND_TYPE_IMMEDIATE:
                 break;
@@ -452,7 +586,7 @@ class Emitter : public Xbyak::CodeGenerator {
                 return false;
             }
         }
-        if (memory_operand >= 0) {
+        if (plan.memory_operand >= 0) {
             if (instruction.address_width == 16) return false;
             // A register bit offset reaches beyond the addressed operand (Intel SDM Vol. 2, BT).
             const ZydisMnemonic m = instruction.mnemonic;
@@ -461,63 +595,130 @@ class Emitter : public Xbyak::CodeGenerator {
                 guest.operands[1].type == ZYDIS_OPERAND_TYPE_REGISTER)
                 return false;
         }
-        // The host registers standing in for renamed guest registers: r13, then r12.
-        const unsigned rename_host[2] = {host_temp_scratch, host_index_scratch};
+        // div: the guard below needs the high half of the dividend outside ah.
+        if (instruction.mnemonic == ZYDIS_MNEMONIC_DIV && instruction.operand_width == 8)
+            return false;
+        return true;
+    }
 
-        std::uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-        ZyanUSize length = sizeof bytes;
-        if (memory_operand < 0 && renamed == 0) {
+    /// The host encoding of the instruction with renamed registers and [r14] for its memory
+    /// operand (the guest bytes when nothing changes); false when it cannot be encoded.
+    static bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
+                                std::uint8_t* bytes, ZyanUSize& length) {
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0) {
             length = instruction.length;
             std::memcpy(bytes, guest.bytes, length);
-        } else {
-            ZydisEncoderRequest request;
-            if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
-                    &instruction, guest.operands, instruction.operand_count_visible, &request)))
-                return false;
-            for (unsigned i = 0; i < request.operand_count; ++i) {
-                ZydisEncoderOperand& operand = request.operands[i];
-                if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-                    const int number = gpr_number(operand.reg.value);
-                    for (unsigned r = 0; r < renamed; ++r)
-                        if (number >= 0 && number == renamed_guest[r])
-                            operand.reg.value = with_number(operand.reg.value, rename_host[r]);
-                } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
-                    operand.mem.base = ZYDIS_REGISTER_R14;
-                    operand.mem.index = ZYDIS_REGISTER_NONE;
-                    operand.mem.scale = 0;
-                    operand.mem.displacement = 0;
-                }
-            }
-            request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
-            request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
-            if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&request, bytes, &length)))
-                return false;
+            return true;
         }
+        ZydisEncoderRequest request;
+        if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
+                &instruction, guest.operands, instruction.operand_count_visible, &request)))
+            return false;
+        for (unsigned i = 0; i < request.operand_count; ++i) {
+            ZydisEncoderOperand& operand = request.operands[i];
+            if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+                if (ZydisRegisterGetClass(operand.reg.value) == ZYDIS_REGCLASS_XMM) {
+                    const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
+                    for (unsigned x = 0; x < plan.xmm_renamed; ++x)
+                        if (plan.xmm_guest[x] == number)
+                            operand.reg.value = static_cast<ZydisRegister>(ZYDIS_REGISTER_XMM0 + x);
+                    continue;
+                }
+                const int number = gpr_number(operand.reg.value);
+                for (unsigned r = 0; r < plan.renamed; ++r)
+                    if (number >= 0 && number == plan.renamed_guest[r])
+                        operand.reg.value = with_number(operand.reg.value, rename_host[r]);
+            } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+                operand.mem.base = ZYDIS_REGISTER_R14;
+                operand.mem.index = ZYDIS_REGISTER_NONE;
+                operand.mem.scale = 0;
+                operand.mem.displacement = 0;
+            }
+        }
+        request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
+        request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
+        return ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&request, bytes, &length));
+    }
 
+    Xbyak::Address xmm_home(int guest) {
+        return xword[r15 + m_layout.xmm + 16 * guest];
+    }
+
+    /// div traps on a zero divisor or a quotient that does not fit: both are "high half of the
+    /// dividend >= divisor" (unsigned). Such a division goes to the interpreter, which raises
+    /// #DE as the guest expects, instead of faulting on the host.
+    void division_guard(const GuestInstruction& guest, const IdentityPlan& plan,
+                        Xbyak::Label& fallback) {
+        save_flags(); // before r12 is used: it is save_flags' scratch
+        const unsigned size = guest.instruction.operand_width;
+        if (size == 64) mov(r12, rdx);
+        if (size == 32) mov(r12d, edx);
+        if (size == 16) movzx(r12d, dx);
+        const ZydisDecodedOperand& divisor = guest.operands[0];
+        if (plan.memory_operand >= 0) {
+            if (size == 64) mov(r13, qword[r14]);
+            if (size == 32) mov(r13d, dword[r14]);
+            if (size == 16) movzx(r13d, word[r14]);
+        } else {
+            const int number = gpr_number(divisor.reg.value);
+            if (guest_in_host_register(static_cast<unsigned>(number))) {
+                if (size == 64) mov(r13, Xbyak::Reg64(number));
+                if (size == 32) mov(r13d, Xbyak::Reg32(number));
+                if (size == 16) movzx(r13d, Xbyak::Reg16(number));
+            } else {
+                mov(r13, home(static_cast<unsigned>(number)));
+                if (size == 32) mov(r13d, r13d);
+                if (size == 16) movzx(r13d, r13w);
+            }
+        }
+        cmp(r12, r13); // clobbers the flags; the interpreter path gets the saved ones
+        m_slot_current = true;
+        m_host_flags_valid = false;
+        jae(fallback);
+    }
+
+    bool identity(std::size_t k, GuestInstruction& guest) {
+        IdentityPlan plan;
+        if (!plan_identity(guest, plan)) return false;
+        std::uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+        ZyanUSize length = sizeof bytes;
+        if (!encode_identity(guest, plan, bytes, length)) return false;
+
+        const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        if (memory_operand >= 0) {
-            const ZydisDecodedOperand& operand = guest.operands[memory_operand];
+        if (plan.memory_operand >= 0) {
+            const ZydisDecodedOperand& operand = guest.operands[plan.memory_operand];
             address(guest, operand, true);
             const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
             lookup(operand.size / 8, write, fallback);
+            if (operand.size == 128 && needs_alignment(guest.instruction.mnemonic)) {
+                test(r14b, 15); // misaligned: #GP from the interpreter, not a host fault
+                jnz(fallback);
+            }
         }
+        if (division) division_guard(guest, plan, fallback);
         // An instruction reading flags, or writing only some (inc, dec keep CF), needs the
         // guest's flags in place.
         if (guest.flags_tested != 0 ||
             (guest.flags_written != 0 && guest.flags_written != arithmetic_mask))
             restore_host_flags();
-        for (unsigned r = 0; r < renamed; ++r)
+        for (unsigned r = 0; r < plan.renamed; ++r)
             mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
-                home(static_cast<unsigned>(renamed_guest[r])));
+                home(static_cast<unsigned>(plan.renamed_guest[r])));
+        for (unsigned x = 0; x < plan.xmm_renamed; ++x)
+            movdqu(Xbyak::Xmm(static_cast<int>(x)), xmm_home(plan.xmm_guest[x]));
         for (ZyanUSize i = 0; i < length; ++i)
             db(bytes[i]);
-        for (unsigned r = 0; r < renamed; ++r)
-            mov(home(static_cast<unsigned>(renamed_guest[r])),
+        for (unsigned r = 0; r < plan.renamed; ++r)
+            mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
                 Xbyak::Reg64(static_cast<int>(rename_host[r])));
+        for (unsigned x = 0; x < plan.xmm_renamed; ++x)
+            movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(static_cast<int>(x)));
         if (guest.flags_may_change) flags_written();
         L(after);
-        if (memory_operand >= 0) fallback_path(k, guest, fallback, after);
+        if (plan.memory_operand >= 0 || division) fallback_path(k, guest, fallback, after);
         return true;
     }
 
@@ -628,6 +829,27 @@ class Emitter : public Xbyak::CodeGenerator {
         jmp(m_runtime.common_exit());
     }
 
+    static bool indirect_target_supported(const ZydisDecodedOperand& operand) {
+        if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) return gpr_number(operand.reg.value) >= 0;
+        return operand.type == ZYDIS_OPERAND_TYPE_MEMORY && operand.mem.type == ZYDIS_MEMOP_TYPE_MEM;
+    }
+
+    /// The target of an indirect jmp/call (a register or a qword in memory) into r13.
+    void load_branch_target(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
+                            Xbyak::Label& fallback) {
+        if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+            const int number = gpr_number(operand.reg.value);
+            if (guest_in_host_register(static_cast<unsigned>(number)))
+                mov(r13, Xbyak::Reg64(number));
+            else
+                mov(r13, home(static_cast<unsigned>(number)));
+            return;
+        }
+        address(guest, operand, true);
+        lookup(8, false, fallback);
+        mov(r13, qword[r14]);
+    }
+
     /// Continues at the guest address in r13: straight to its translation when the jump table
     /// has a valid entry and budget is left, else through the dispatcher.
     void exit_indirect() {
@@ -709,28 +931,39 @@ class Emitter : public Xbyak::CodeGenerator {
                 exit_to(target);
                 return true;
             }
-            if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && instruction.operand_width == 64) {
-                const int number = gpr_number(operand.reg.value);
-                if (number < 0) return false;
-                if (guest_in_host_register(static_cast<unsigned>(number)))
-                    mov(r13, Xbyak::Reg64(number));
-                else
-                    mov(r13, home(static_cast<unsigned>(number)));
+            if (instruction.operand_width != 64 || !indirect_target_supported(operand))
+                return false;
+            {
+                Xbyak::Label& fallback = new_label();
+                Xbyak::Label& after = new_label();
+                load_branch_target(guest, operand, fallback);
                 exit_indirect();
-                return true;
+                L(after); // unreachable: the interpreted jmp leaves through the helper
+                jmp(m_runtime.common_exit());
+                fallback_path(k, guest, fallback, after);
             }
-            return false;
+            return true;
         case ZYDIS_MNEMONIC_CALL: {
-            if (!relative || instruction.operand_width != 64) return false;
+            if (instruction.operand_width != 64 || (!relative && !indirect_target_supported(operand)))
+                return false;
             Xbyak::Label& fallback = new_label();
             Xbyak::Label& after = new_label();
+            if (!relative) {
+                load_branch_target(guest, operand, fallback);
+                mov(qword[r15 + m_layout.branch_target], r13);
+            }
             mov(r14, home(guest_rsp));
             lea(r14, ptr[r14 - 8]);
             lookup(8, true, fallback);
             mov(r13, guest.next);
             mov(qword[r14], r13);
             adjust_stack(-8);
-            exit_to(target);
+            if (relative) {
+                exit_to(target);
+            } else {
+                mov(r13, qword[r15 + m_layout.branch_target]);
+                exit_indirect();
+            }
             L(after); // unreachable: the interpreted call leaves through the helper
             jmp(m_runtime.common_exit());
             fallback_path(k, guest, fallback, after);
@@ -802,7 +1035,9 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
                                                             guest.operands)) &&
                         guest.instruction.length == block.ops[k].length &&
                         (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
-                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE);
+                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
+                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
+                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2);
         if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
             const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
             guest.flags_tested = flags.tested & arithmetic_mask;

@@ -53,7 +53,7 @@ struct JitJumpEntry {
     std::uint64_t rip{~std::uint64_t{0}};
     std::uint64_t stamp{0};
     const std::uint8_t* code{nullptr};
-    std::uint64_t reserved{0};
+    std::uint64_t context{0}; ///< CpuCore::fetch_context (mode, CPL) the code was made for
 };
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
@@ -70,11 +70,13 @@ struct JitContext {
     JitTlb tlb;
     JitJumpTable jumps;
     std::uint64_t jump_stamp{1};
+    std::uint64_t context{0}; ///< CpuCore::fetch_context while translated code runs
     /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
     /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.
     std::uint64_t flags{0};
     std::uint64_t saved_flags{0}; ///< host flags kept around a TLB lookup while they are live
     std::uint64_t spill{0};       ///< a host register borrowed by a block exit
+    std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
     /// Chained block transitions left before translated code returns to the run loop; another
     /// thread stores 0 to make it return soon (kick).
     std::uint32_t budget{0};
@@ -84,6 +86,9 @@ struct JitContext {
     /// An exception a helper caught on behalf of translated code; rethrown once the code has
     /// returned, so no C++ exception ever unwinds through generated frames.
     std::exception_ptr deferred;
+    /// Instructions the translated code handed to the interpreter, by Zydis mnemonic: the list
+    /// of what to translate next.
+    std::uint32_t interpreted_by_mnemonic[2048]{};
 };
 
 } // namespace vessel::soft

@@ -19,6 +19,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.gpr = offset_of(cpu, &cpu.gpr[0]);
     layout.rip = offset_of(cpu, &cpu.rip);
     layout.segment_base = offset_of(cpu, &cpu.segment_base[0]);
+    layout.xmm = offset_of(cpu, &cpu.fpu.xmm[0][0]);
     layout.flags = offset_of(cpu, &cpu.jit.flags);
     layout.saved_flags = offset_of(cpu, &cpu.jit.saved_flags);
     layout.spill = offset_of(cpu, &cpu.jit.spill);
@@ -27,6 +28,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
     layout.jumps = offset_of(cpu, &cpu.jit.jumps.entries[0]);
     layout.jump_stamp = offset_of(cpu, &cpu.jit.jump_stamp);
+    layout.context = offset_of(cpu, &cpu.jit.context);
+    layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     return layout;
 }
 
@@ -40,6 +43,7 @@ std::uint32_t jit_interpret_helper(CpuCore* cpu, const DecodedOp* op) {
     core.instruction_rip = core.rip;
     core.rip += op->length;
     core.exit_block = false;
+    ++core.jit.interpreted_by_mnemonic[op->mnemonic % std::size(core.jit.interpreted_by_mnemonic)];
     try {
         op->handler(core, *op);
     } catch (const GuestFault&) {
@@ -163,6 +167,9 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
     code.mov(r14, code.qword[r15 + r12 + layout.jumps + 8]);
     code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 24]);
+    code.cmp(r14, code.qword[r15 + layout.context]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
     code.cmp(code.dword[r15 + layout.budget], 0);
     code.je(slow, Xbyak::CodeGenerator::T_NEAR);

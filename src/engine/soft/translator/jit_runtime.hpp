@@ -15,6 +15,7 @@ struct JitLayout {
     std::int32_t gpr{0};          ///< CpuCore::gpr[0]
     std::int32_t rip{0};          ///< CpuCore::rip
     std::int32_t segment_base{0}; ///< CpuCore::segment_base[0]
+    std::int32_t xmm{0};          ///< CpuCore::fpu.xmm[0]
     std::int32_t flags{0};        ///< JitContext::flags
     std::int32_t saved_flags{0};  ///< JitContext::saved_flags
     std::int32_t spill{0};        ///< JitContext::spill
@@ -23,6 +24,8 @@ struct JitLayout {
     std::int32_t tlb{0};          ///< JitContext::tlb.entries[0][0][0]
     std::int32_t jumps{0};        ///< JitContext::jumps.entries[0]
     std::int32_t jump_stamp{0};   ///< JitContext::jump_stamp
+    std::int32_t context{0};      ///< JitContext::context
+    std::int32_t branch_target{0}; ///< JitContext::branch_target
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {

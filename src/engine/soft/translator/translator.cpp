@@ -2,9 +2,14 @@
 // chaining, and whole-cache flushes.
 #include "engine/soft/translator/translator.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -20,16 +25,25 @@ Result<std::unique_ptr<Translator>> Translator::create(CpuCore& cpu, Interpreter
 Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)
     : m_cpu(cpu), m_interpreter(interpreter), m_options(options), m_cache(std::move(cache)),
       m_layout(JitLayout::of(cpu)), m_runtime(JitRuntime::emit(m_cache, m_layout)),
-      m_translator(m_layout, m_runtime) {}
+      m_translator(m_layout, m_runtime) {
+    // perf(1) reads /tmp/perf-PID.map to name JIT code: `VESSEL_PERF_MAP=1 perf record ...`.
+    if (const char* wanted = std::getenv("VESSEL_PERF_MAP"); wanted != nullptr && *wanted == '1')
+        m_perf_map = std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a");
+}
+
+Translator::~Translator() {
+    if (m_perf_map != nullptr) std::fclose(m_perf_map);
+}
 
 void Translator::refresh_jump_stamp() {
+    // The mode and CPL are compared per entry (a system call must not void the table).
+    m_cpu.jit.context = m_cpu.fetch_context;
     const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
-    if (m_cpu.fetch_epoch == m_stamp_fetch_epoch && code_generation == m_stamp_code_generation &&
-        m_cpu.fetch_context == m_stamp_context) [[likely]]
+    if (m_cpu.fetch_epoch == m_stamp_fetch_epoch && code_generation == m_stamp_code_generation)
+        [[likely]]
         return;
     m_stamp_fetch_epoch = m_cpu.fetch_epoch;
     m_stamp_code_generation = code_generation;
-    m_stamp_context = m_cpu.fetch_context;
     ++m_cpu.jit.jump_stamp;
 }
 
@@ -62,6 +76,10 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
             return nullptr;
         }
     }
+    if (m_perf_map != nullptr)
+        fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_cpl{}\n",
+                   reinterpret_cast<std::uintptr_t>(translation->code), translation->code_size,
+                   linear, m_cpu.cpl);
     ++m_stats.blocks_translated;
     m_stats.translation_nanoseconds += static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
@@ -112,6 +130,7 @@ void Translator::execute(unsigned& budget) {
     jump.rip = cpu.rip;
     jump.stamp = cpu.jit.jump_stamp;
     jump.code = translation->code;
+    jump.context = cpu.fetch_context;
     const std::uint64_t code_epoch = cpu.code_pages().code_epoch();
     if (code_epoch != m_code_epoch) {
         m_code_epoch = code_epoch; // a page became code: no direct stores to it from now on
@@ -128,8 +147,15 @@ void Translator::execute(unsigned& budget) {
     if (exit == JitExit::Translated) {
         cpu.set_flags((cpu.rflags & ~arithmetic_flags) | (cpu.jit.flags & arithmetic_flags));
         m_pending_site = static_cast<ChainSite*>(const_cast<void*>(cpu.jit.exit_site));
+        if (m_pending_site != nullptr)
+            ++m_stats.exits_unchained;
+        else if (cpu.jit.budget == 0)
+            ++m_stats.exits_budget;
+        else
+            ++m_stats.exits_lookup;
         return;
     }
+    ++m_stats.exits_helper;
     if (cpu.jit.deferred) std::rethrow_exception(std::exchange(cpu.jit.deferred, nullptr));
 }
 
@@ -142,7 +168,22 @@ std::size_t Translator::metadata_bytes() const {
 
 std::string Translator::describe() const {
     const Stats& s = m_stats;
-    return fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
+    // The most interpreted instructions, most first.
+    std::vector<std::pair<std::uint32_t, unsigned>> counts;
+    const auto& by_mnemonic = m_cpu.jit.interpreted_by_mnemonic;
+    for (unsigned m = 0; m < std::size(by_mnemonic); ++m)
+        if (by_mnemonic[m] != 0) counts.emplace_back(by_mnemonic[m], m);
+    std::sort(counts.rbegin(), counts.rend());
+    std::string interpreted;
+    for (std::size_t i = 0; i < counts.size() && i < 12; ++i)
+        interpreted += fmt::format(" {} {}", ZydisMnemonicGetString(static_cast<ZydisMnemonic>(
+                                                 counts[i].second)),
+                                   counts[i].first);
+    return fmt::format("translator: exits {} unchained / {} budget / {} lookup / {} helper; "
+                       "interpreted:{}; ",
+                       s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
+                       interpreted) +
+           fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
                        "metadata, dispatches {} translated / {} interpreted, {} ms translating",
                        s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,

@@ -2,6 +2,7 @@
 // runs it, chains direct exits, and leaves cold or untranslatable code to the interpreter.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@ class Translator final : public BlockExecutor {
         /// Interpreted dispatches of a block before it is translated.
         std::uint32_t hot_threshold{2};
         /// Chained block transitions translated code may make before returning to the run loop.
-        std::uint32_t chained_budget{256};
+        std::uint32_t chained_budget{1024};
     };
     struct Stats {
         std::uint64_t blocks_translated{0};
@@ -33,6 +34,10 @@ class Translator final : public BlockExecutor {
         std::uint64_t translated_dispatches{0};
         std::uint64_t interpreted_dispatches{0};
         std::uint64_t translation_nanoseconds{0};
+        std::uint64_t exits_unchained{0}; ///< direct exits not yet chained
+        std::uint64_t exits_budget{0};    ///< budget ran out (or a kick)
+        std::uint64_t exits_lookup{0};    ///< jump-table miss
+        std::uint64_t exits_helper{0};    ///< an interpreted instruction needs the run loop
     };
 
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,
@@ -40,6 +45,10 @@ class Translator final : public BlockExecutor {
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter) {
         return create(cpu, interpreter, Options{});
     }
+
+    ~Translator() override;
+    Translator(const Translator&) = delete;
+    Translator& operator=(const Translator&) = delete;
 
     void execute(unsigned& budget) override;
 
@@ -73,8 +82,8 @@ class Translator final : public BlockExecutor {
     /// What the jump table's entries were made under; a change renews JitContext::jump_stamp.
     std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};
     std::uint64_t m_stamp_code_generation{~std::uint64_t{0}};
-    std::uint32_t m_stamp_context{~std::uint32_t{0}};
     Stats m_stats;
+    std::FILE* m_perf_map{nullptr}; ///< VESSEL_PERF_MAP=1: JIT symbols for perf(1)
 };
 
 } // namespace vessel::soft
