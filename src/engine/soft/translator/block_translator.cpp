@@ -729,6 +729,17 @@ class Emitter : public Xbyak::CodeGenerator {
         if (instruction.address_width == 16 || destination.size < 32) return false;
         const int number = gpr_number(destination.reg.value);
         if (number < 0) return false;
+        const auto in_host = [](ZydisRegister reg) {
+            return reg == ZYDIS_REGISTER_NONE ||
+                   (gpr_number(reg) >= 0 &&
+                    guest_in_host_register(static_cast<unsigned>(gpr_number(reg))));
+        };
+        if (guest_in_host_register(static_cast<unsigned>(number)) && in_host(source.mem.base) &&
+            in_host(source.mem.index)) {
+            for (unsigned i = 0; i < instruction.length; ++i) // runs as is
+                db(guest.bytes[i]);
+            return true;
+        }
         address(guest, source, false);
         if (destination.size == 32) mov(r14d, r14d);
         if (guest_in_host_register(static_cast<unsigned>(number)))
@@ -807,8 +818,17 @@ class Emitter : public Xbyak::CodeGenerator {
         }
         ChainSite& site = m_out.sites[m_sites++];
         site.target = target;
-        // The budget check may not touch flags (the next block may read them): jrcxz does not.
-        Xbyak::Label out_of_budget;
+        Xbyak::Label out_of_budget, out_of_budget_fast, flag_safe_check, unchained;
+        // Every chained transition pays for a budget check. The flag-safe one (jrcxz touches no
+        // flag) is the default; chaining switches to the short one (sub/jbe) when the target
+        // overwrites the flags before it reads them or can fault.
+        site.check = const_cast<std::uint8_t*>(getCurr());
+        jmp(flag_safe_check, T_NEAR);
+        sub(dword[r15 + m_layout.budget], 1);
+        jbe(out_of_budget_fast, T_NEAR); // 0 left, or a kick stored 0 (sub borrows)
+        site.fast_jump = const_cast<std::uint8_t*>(getCurr());
+        jmp(unchained, T_NEAR);
+        L(flag_safe_check);
         mov(qword[r15 + m_layout.spill], rcx);
         mov(ecx, dword[r15 + m_layout.budget]);
         jrcxz(out_of_budget);
@@ -818,12 +838,14 @@ class Emitter : public Xbyak::CodeGenerator {
         site.jump = const_cast<std::uint8_t*>(getCurr());
         db(0xe9); // jmp rel32: to the next instruction until chained
         dd(0);
+        L(unchained);
         store_rip(target);
         mov(r13, reinterpret_cast<std::uintptr_t>(&site));
         mov(qword[r15 + m_layout.exit_site], r13);
         jmp(m_runtime.common_exit());
         L(out_of_budget);
         mov(rcx, qword[r15 + m_layout.spill]);
+        L(out_of_budget_fast);
         store_rip(target);
         mov(qword[r15 + m_layout.exit_site], 0);
         jmp(m_runtime.common_exit());
@@ -918,11 +940,20 @@ class Emitter : public Xbyak::CodeGenerator {
         const int condition = branch_condition(instruction.mnemonic);
         if (condition >= 0 && relative) {
             restore_host_flags();
-            Xbyak::Label& taken = new_label();
-            conditional_jump(condition, taken);
-            exit_to(guest.next);
-            L(taken);
-            exit_to(target);
+            Xbyak::Label& other = new_label();
+            if (target <= guest.linear && (target >> 12) == (m_out.linear >> 12)) {
+                // A loop's back edge: laid out as the fall-through, so a running loop takes one
+                // branch per iteration (the chained jump back).
+                conditional_jump(condition ^ 1, other);
+                exit_to(target);
+                L(other);
+                exit_to(guest.next);
+            } else {
+                conditional_jump(condition, other);
+                exit_to(guest.next);
+                L(other);
+                exit_to(target);
+            }
             return true;
         }
         switch (instruction.mnemonic) {
@@ -1052,6 +1083,23 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
             }
         }
         offset += block.ops[k].length;
+    }
+    // Whether the block overwrites all arithmetic flags before anything reads them or can fault
+    // (a fault would show them): then a jump into it may clobber the flags.
+    out.flags_dead_at_entry = false;
+    for (const GuestInstruction& guest : instructions) {
+        if (!guest.decoded || guest.flags_tested != 0) break;
+        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
+        bool touches_memory = false;
+        for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
+            touches_memory |= guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                              guest.operands[i].mem.type == ZYDIS_MEMOP_TYPE_MEM;
+        if (touches_memory || !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV)
+            break;
+        if (guest.flags_written == arithmetic_mask) {
+            out.flags_dead_at_entry = true;
+            break;
+        }
     }
     if (cache.available() < 4096) return false;
     try {

@@ -11,7 +11,10 @@ namespace vessel::soft {
 /// A direct exit of a translated block: a `jmp rel32` that first leads to the exit path and is
 /// patched to jump straight to the target's translation once that exists (chaining).
 struct ChainSite {
-    std::uint8_t* jump{nullptr}; ///< the 5-byte jmp to patch
+    std::uint8_t* check{nullptr};     ///< jmp to the flag-safe budget check; retargeted to the
+                                      ///< short check (the next instruction) when flags are dead
+    std::uint8_t* fast_jump{nullptr}; ///< the jmp after the short check
+    std::uint8_t* jump{nullptr};      ///< the jmp after the flag-safe check
     std::uint64_t target{0};     ///< guest linear address the exit goes to
     bool chained{false};
 };
@@ -27,6 +30,8 @@ struct Translation {
     std::uint64_t linear{0};   ///< guest linear address of the first instruction
     std::uint32_t context{0};  ///< CpuCore::fetch_context (mode and CPL) it was made for
     std::uint32_t native_ops{0};
+    /// The block writes every arithmetic flag before reading one or possibly faulting.
+    bool flags_dead_at_entry{false};
     std::uint32_t fallback_ops{0};
     /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
     /// generated code holds their addresses.

@@ -80,6 +80,7 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
         fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_cpl{}\n",
                    reinterpret_cast<std::uintptr_t>(translation->code), translation->code_size,
                    linear, m_cpu.cpl);
+    if (m_perf_map != nullptr) std::fflush(m_perf_map); // perf reads it after a crash too
     ++m_stats.blocks_translated;
     m_stats.translation_nanoseconds += static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
@@ -99,8 +100,18 @@ void Translator::chain(const Translation& target) {
     // the source block's own page, so source and target were translated from one page: a store
     // to it makes both stale together, and the dispatcher never enters a stale block.
     if (site->chained || site->target != target.linear) return;
-    const auto displacement = static_cast<std::int32_t>(target.code - (site->jump + 5));
-    std::memcpy(site->jump + 1, &displacement, sizeof displacement);
+    const auto patch = [](std::uint8_t* jump, const std::uint8_t* to) {
+        const auto displacement = static_cast<std::int32_t>(to - (jump + 5));
+        std::memcpy(jump + 1, &displacement, sizeof displacement);
+    };
+    if (target.flags_dead_at_entry) {
+        patch(site->fast_jump, target.code);
+        // The jmp to the flag-safe check becomes a 5-byte nop: into the short check after it.
+        static constexpr std::uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+        std::memcpy(site->check, nop5, sizeof nop5);
+    } else {
+        patch(site->jump, target.code);
+    }
     site->chained = true;
     ++m_stats.chain_patches;
 }
