@@ -120,13 +120,16 @@ int run_api(const ApiOptions& options) {
         return exit_status::usage;
     }
     // As with Firecracker, stdin feeds the guest's serial console (raw mode on a terminal,
-    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above.
-    auto terminal = Terminal::open(/*handle_signals=*/false);
+    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above. The terminal is left as it
+    // is until the guest starts, so `vessel --api-sock PATH &` waits in the background.
+    auto terminal = Terminal::open(/*handle_signals=*/false, /*console_active=*/false);
     if (!terminal) {
         log::error("console: {}", terminal.error().message);
         return exit_status::usage;
     }
     api::VmController& controller = **vm;
+    Terminal& console = **terminal;
+    controller.set_start_observer([&console] { console.activate(); });
     (*terminal)->start(
         [&controller](std::span<const std::uint8_t> bytes) {
             return controller.enqueue_console_input(bytes);

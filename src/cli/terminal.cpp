@@ -14,11 +14,12 @@
 namespace vessel {
 
 namespace {
-constexpr std::uint8_t escape_key = 0x01; ///< Ctrl-A
-constexpr int retry_milliseconds = 10;    ///< how soon to re-offer input the UART refused
+constexpr std::uint8_t escape_key = 0x01;          ///< Ctrl-A
+constexpr int retry_milliseconds = 10;             ///< how soon to re-offer input the UART refused
+constexpr int foreground_check_milliseconds = 200; ///< background: how often to look for `fg`
 } // namespace
 
-Result<std::unique_ptr<Terminal>> Terminal::open(bool handle_signals) {
+Result<std::unique_ptr<Terminal>> Terminal::open(bool handle_signals, bool console_active) {
     std::unique_ptr<Terminal> terminal(new Terminal());
     if (handle_signals) {
         sigset_t signals;
@@ -32,23 +33,45 @@ Result<std::unique_ptr<Terminal>> Terminal::open(bool handle_signals) {
         if (!terminal->m_signal_fd.valid())
             return make_error("cannot create console descriptors: {}", std::strerror(errno));
     }
+    // A background Vessel must not be stopped for writing guest output or log lines to the
+    // terminal (TOSTOP), nor for a read racing a change of foreground job: ignored, such a
+    // write goes through and such a read fails with EIO. Mode changes are guarded by
+    // owns_stdin() instead, since an ignored SIGTTOU would let them through.
+    std::signal(SIGTTOU, SIG_IGN);
+    std::signal(SIGTTIN, SIG_IGN);
     terminal->m_stop_fd.reset(::eventfd(0, EFD_CLOEXEC));
-    if (!terminal->m_stop_fd.valid())
+    terminal->m_wake_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!terminal->m_stop_fd.valid() || !terminal->m_wake_fd.valid())
         return make_error("cannot create console descriptors: {}", std::strerror(errno));
     terminal->m_interactive = ::isatty(STDIN_FILENO) == 1;
-    if (terminal->m_interactive && ::tcgetattr(STDIN_FILENO, &terminal->m_saved) == 0) {
-        terminal->m_saved_valid = true;
-        termios raw = terminal->m_saved;
-        // Raw input (no line editing, echo or signal keys) but normal output processing, so
-        // guest "\n" still starts a new line.
-        raw.c_iflag &= ~static_cast<tcflag_t>(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
-                                              ICRNL | IXON);
-        raw.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
-        raw.c_cc[VMIN] = 1;
-        raw.c_cc[VTIME] = 0;
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-    }
+    terminal->m_console_active.store(console_active);
+    terminal->enter_raw_mode();
     return terminal;
+}
+
+bool Terminal::owns_stdin() const {
+    return !m_interactive || ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
+}
+
+void Terminal::enter_raw_mode() {
+    if (!m_interactive || m_saved_valid || !m_console_active.load() || !owns_stdin()) return;
+    if (::tcgetattr(STDIN_FILENO, &m_saved) != 0) return;
+    m_saved_valid = true;
+    termios raw = m_saved;
+    // Raw input (no line editing, echo or signal keys) but normal output processing, so
+    // guest "\n" still starts a new line.
+    raw.c_iflag &=
+        ~static_cast<tcflag_t>(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+    raw.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+}
+
+void Terminal::activate() {
+    m_console_active.store(true);
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(m_wake_fd.get(), &one, sizeof one);
 }
 
 Terminal::~Terminal() {
@@ -85,14 +108,25 @@ void Terminal::write_output(std::span<const std::uint8_t> bytes) {
 
 void Terminal::input_loop() {
     while (true) {
-        pollfd fds[3] = {{m_stop_fd.get(), POLLIN, 0},
+        // A terminal that belongs to another job is neither read nor switched to raw mode;
+        // look again now and then, for `fg`.
+        bool owned = owns_stdin();
+        if (owned) enter_raw_mode();
+        pollfd fds[4] = {{m_stop_fd.get(), POLLIN, 0},
                          {m_signal_fd.valid() ? m_signal_fd.get() : -1, POLLIN, 0},
-                         {m_stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
-        int timeout = m_pending.empty() ? -1 : retry_milliseconds;
-        int ready = ::poll(fds, 3, timeout);
+                         {m_stdin_open && owned ? STDIN_FILENO : -1, POLLIN, 0},
+                         {m_wake_fd.get(), POLLIN, 0}};
+        int timeout = !m_pending.empty() ? retry_milliseconds
+                      : !owned           ? foreground_check_milliseconds
+                                         : -1;
+        int ready = ::poll(fds, 4, timeout);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) return;
         if (fds[0].revents) return;
+        if (fds[3].revents & POLLIN) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] auto got = ::read(m_wake_fd.get(), &count, sizeof count);
+        }
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo info{};
             if (::read(m_signal_fd.get(), &info, sizeof info) == sizeof info) {
@@ -111,6 +145,8 @@ void Terminal::input_loop() {
             ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
             if (got <= 0) {
                 if (got < 0 && errno == EINTR) continue;
+                // EIO from a terminal that just went to another job: look again later.
+                if (got < 0 && errno == EIO && m_interactive && !owns_stdin()) continue;
                 m_stdin_open = false; // EOF or error: keep running, stop reading
                 continue;
             }

@@ -281,7 +281,7 @@ else
     fi
 fi
 
-boot_cases=(config-file-no-api config-file-unsupported-drive hello-via-api-exits ticker-start
+boot_cases=(config-file-no-api config-file-unsupported-drive hello-via-api-exits background-job ticker-start
             ticker-running start-twice boot-source-after-start machine-config-after-start
             ticker-pause ticker-paused-silent ticker-resume ticker-resumed-output ticker-sequence
             pause-twice metrics-after-boot ctrl-alt-del ctrl-alt-del-exit)
@@ -317,6 +317,13 @@ JSON
     if [ "$exit_code" = 1 ] && grep -q '^PASS: hello' "$work/console" && [ ! -e "$socket" ]; then
         pass hello-via-api-exits
     else fail hello-via-api-exits "exit '$exit_code' (want 1), console: $(tail -c 100 "$work/console")"; fi
+
+    # The README's `build/vessel --api-sock /tmp/vessel.sock &` from an interactive shell: the
+    # background job must not be stopped by SIGTTOU/SIGTTIN nor change the terminal's modes.
+    rm -f "$socket"
+    if result=$(python3 "$here/background_job.py" "$vessel" "$socket" "$guests/hello.elf" "$engine"); then
+        pass background-job
+    else fail background-job "$result"; fi
 
     start_vessel
     api PUT /logger "{\"level\": \"Info\", \"log_path\": \"$work/boot.log\"}"
