@@ -10,6 +10,16 @@
 
 namespace vessel {
 
+Result<void> check_readable_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return make_error("{}: cannot open: {}", path, std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0)
+        return make_error("{}: cannot stat: {}", path, std::strerror(errno));
+    if (!S_ISREG(info.st_mode)) return make_error("{}: not a regular file", path);
+    return {};
+}
+
 Result<std::vector<std::uint8_t>> read_file_contents(const std::string& path,
                                                      std::size_t max_size) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

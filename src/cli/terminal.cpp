@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "base/log_sink.hpp"
 #include "devices/exit_request.hpp"
 
 namespace vessel {
@@ -104,6 +105,7 @@ void Terminal::write_output(std::span<const std::uint8_t> bytes) {
         if (written <= 0) return; // stdout closed: drop guest output rather than block the vCPU
         done += static_cast<std::size_t>(written);
     }
+    log::note_console_output(bytes);
 }
 
 void Terminal::input_loop() {

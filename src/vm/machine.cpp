@@ -13,6 +13,7 @@ namespace vessel {
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
                                                  Uart16550::Output console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
+    TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
     auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
     std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
     TRY(machine->build(std::move(console_output)));
