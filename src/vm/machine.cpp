@@ -236,9 +236,10 @@ bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
         return false;
     case VcpuExit::Kind::Halted:
         if (vcpu.index() == 0) {
-            request_exit(
-                {ExitRequest::Kind::PowerOff, exit_status::clean,
-                 fmt::format("guest halted with interrupts disabled at rip {:#x}", exit.rip)});
+            request_exit({ExitRequest::Kind::Halted, exit_status::clean,
+                          fmt::format("guest halted with interrupts disabled (hlt after cli) on "
+                                      "vCPU 0 at rip {:#x}: nothing can wake it, so the VM ends",
+                                      exit.rip)});
         } else {
             log::debug("vCPU {} halted with interrupts disabled", vcpu.index());
         }

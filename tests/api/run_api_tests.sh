@@ -251,6 +251,9 @@ call still-serving GET / "" 200 '"state":"Not started"'
 stop_vessel
 if [ "$exit_code" = 130 ] && [ ! -e "$socket" ]; then pass sigterm-before-start
 else fail sigterm-before-start "exit $exit_code (want 130), socket left: $([ -e "$socket" ] && echo yes || echo no)"; fi
+if result=$(python3 "$here/console_quit.py" "$vessel" "$socket" "$engine"); then
+    pass console-quit-before-start
+else fail console-quit-before-start "$result"; fi
 
 : >"$socket.taken"
 "$vessel" --api-sock "$socket.taken" </dev/null >/dev/null 2>"$work/err"

@@ -90,15 +90,30 @@ without_kvm missing-disk-before-engine 2 "disk $work/no-disk.img" -- run --engin
 
 # Vessel's log lines start on a line of their own, also after a guest line left unfinished
 # (halt.elf prints a prompt without its newline, then halts).
+# A guest halting with interrupts disabled ends the VM with status 0 and a warning saying so.
 if [ -f "$guests/halt.elf" ]; then
   timeout 20 "$vessel" run --engine soft --kernel "$guests/halt.elf" --memory 32M </dev/null >"$work/out" 2>&1
+  status=$?
   if grep -qx 'halt: interrupts off, halting here> ' "$work/out" && grep -q '^vessel: ' "$work/out"; then
     echo "ok   log-line-after-unfinished-guest-line"; passed=$((passed + 1))
   else
     echo "FAIL log-line-after-unfinished-guest-line: $(head -c 300 "$work/out")"; failed=$((failed + 1))
   fi
+  if [ "$status" = 0 ] && grep -q '^vessel: warning: guest halted with interrupts disabled .*nothing can wake it' "$work/out"; then
+    echo "ok   halt-with-interrupts-disabled"; passed=$((passed + 1))
+  else
+    echo "FAIL halt-with-interrupts-disabled: status $status (want 0), $(tail -c 300 "$work/out")"; failed=$((failed + 1))
+  fi
 else
   echo "skip log-line-after-unfinished-guest-line: $guests/halt.elf not built"
+  echo "skip halt-with-interrupts-disabled: $guests/halt.elf not built"
+fi
+
+# --exec too long for the kernel command line: the error names --exec.
+if [ -f "$build/guest/vmlinuz" ]; then
+  expect exec-too-long 2 "--exec: the command of 3000 bytes is too long" -- run --exec "$(head -c 3000 /dev/zero | tr '\0' a)"
+else
+  echo "skip exec-too-long: the default guest is not built ($build/guest)"
 fi
 
 timeout 10 "$vessel" run --help >"$work/help" 2>&1
