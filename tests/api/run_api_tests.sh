@@ -181,6 +181,7 @@ call drive-bad-rate-limiter PUT /drives/rootfs '{"drive_id": "rootfs", "is_root_
 call drive-bad-id PUT '/drives/a-b' '{"drive_id": "a-b", "is_root_device": false}' 400 'invalid id'
 call net-bad-mac PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:AC:10:00:02"}' 400 'guest_mac'
 call net-rate-limiter-refused PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "tx_rate_limiter": {"ops": {"size": 1, "refill_time": 100}}}' 400 'tx_rate_limiter'
+call net-missing-tap PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"vnotap$$\"}" 400 "TAP interface 'vnotap$$' does not exist"
 call net-patch-unknown PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400 'no such interface'
 call net-missing-host-dev PUT /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 'host_dev_name'
 call net-bad-mtu PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 10}' 400 'mtu'

@@ -68,6 +68,14 @@ expect bad-hostfwd 2 "host address '1.2.3'" -- run --kernel "$work/garbage.bin" 
 expect bad-mac 2 "MAC address '01:00:5e:00:00:01'" -- run --kernel "$work/garbage.bin" --net "user,mac=01:00:5e:00:00:01"
 expect net-none-combined 2 "cannot be combined" -- run --kernel "$work/garbage.bin" --net none --net user
 expect bad-tap-name 2 "TAP interface 'a-very-long-interface-name'" -- run --kernel "$work/garbage.bin" --net tap=a-very-long-interface-name
+# A TAP interface that does not exist is an error, not a new unconnected TAP (as root).
+missing_tap=vnotap$$
+expect missing-tap 2 "TAP interface '$missing_tap' does not exist" -- run --kernel "$work/garbage.bin" --net "tap=$missing_tap"
+if [ -e "/sys/class/net/$missing_tap" ]; then
+  echo "FAIL missing-tap-not-created: $missing_tap exists now"; failed=$((failed + 1))
+  ip link delete "$missing_tap" 2>/dev/null
+fi
+expect not-a-tap 2 "TAP interface 'lo': the interface exists but is not a TAP" -- run --kernel "$work/garbage.bin" --net tap=lo
 expect unknown-option 2 "--frobnicate" -- run --frobnicate
 # without_kvm NAME EXPECTED_STATUS PATTERN -- ARGS...: expect, on a host where /dev/kvm cannot
 # be opened (as root: a mount namespace with /dev/null over it; else only where it is absent).

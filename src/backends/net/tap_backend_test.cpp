@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -26,6 +28,16 @@ std::vector<std::uint8_t> test_frame(std::uint8_t marker) {
         0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, test_ethertype >> 8, test_ethertype & 0xff};
     frame.resize(60, marker);
     return frame;
+}
+
+/// Creates (persistent true) or deletes a TAP interface, as `ip tuntap add/del` does.
+bool set_tap_persistent(const std::string& interface_name, bool persistent) {
+    UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    ifreq request{};
+    std::strncpy(request.ifr_name, interface_name.c_str(), IFNAMSIZ - 1);
+    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    return tun.valid() && ::ioctl(tun.get(), TUNSETIFF, &request) == 0 &&
+           ::ioctl(tun.get(), TUNSETPERSIST, persistent ? 1 : 0) == 0;
 }
 
 /// A host-side raw socket on the TAP interface, or an invalid fd when that is not possible here.
@@ -54,11 +66,31 @@ TEST(TapBackend, RejectsBadNames) {
     EXPECT_NE(long_name.error().message.find("a-very-long-interface-name"), std::string::npos);
 }
 
+TEST(TapBackend, RefusesAMissingInterfaceAndCreatesNone) {
+    const std::string missing = fmt::format("vnotap{}", ::getpid());
+    auto backend = TapBackend::create(missing);
+    ASSERT_FALSE(backend.has_value());
+    EXPECT_NE(backend.error().message.find("TAP interface '" + missing + "' does not exist"),
+              std::string::npos)
+        << backend.error().message;
+    EXPECT_NE(::access(("/sys/class/net/" + missing).c_str(), F_OK), 0) << "an interface appeared";
+    auto loopback = TapBackend::create("lo");
+    ASSERT_FALSE(loopback.has_value());
+    EXPECT_NE(loopback.error().message.find("not a TAP interface"), std::string::npos)
+        << loopback.error().message;
+    EXPECT_FALSE(TapBackend::create("../lo").has_value());
+}
+
 TEST(TapBackend, FramesCrossTheInterfaceBothWays) {
     if (::geteuid() != 0 || ::access("/dev/net/tun", R_OK | W_OK) != 0)
         GTEST_SKIP() << "needs root and /dev/net/tun";
     // Named after the process so parallel test runs (build, build-asan) do not collide.
     const std::string test_interface = fmt::format("vessel{}", ::getpid());
+    ASSERT_TRUE(set_tap_persistent(test_interface, true)) << "cannot create " << test_interface;
+    struct Remove {
+        std::string name;
+        ~Remove() { set_tap_persistent(name, false); }
+    } remove{test_interface};
     auto backend = TapBackend::create(test_interface);
     ASSERT_TRUE(backend.has_value()) << backend.error().message;
     UniqueFd host = open_host_side(test_interface);
