@@ -101,7 +101,8 @@ Result<void> Machine::add_pci_devices() {
         auto backend = TRY(open_block_backend(disk.path, disk.read_only, disk.engine));
         std::string id =
             disk.id.empty() ? fmt::format("vd{}", static_cast<char>('a' + index % 26)) : disk.id;
-        TRY(add_virtio_device(std::make_unique<virtio::VirtioBlock>(std::move(backend), id)));
+        TRY(add_virtio_device(
+            std::make_unique<virtio::VirtioBlock>(std::move(backend), id, disk.cache)));
     }
     if (m_config.console == ConsoleChoice::Virtio) {
         auto console = std::make_unique<virtio::VirtioConsole>(
