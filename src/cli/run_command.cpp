@@ -8,6 +8,7 @@
 #include "cli/disk_option.hpp"
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
+#include "memory/host_memory.hpp"
 #include "vm/machine.hpp"
 
 namespace vessel {
@@ -97,6 +98,10 @@ int run_vm(RunOptions& options) {
     auto memory = parse_memory_size(options.memory_text);
     if (!memory) {
         log::error("--memory: {}", memory.error().message);
+        return exit_status::usage;
+    }
+    if (auto fits = check_guest_memory_on_host(*memory); !fits) {
+        log::error("--memory {}: {}", options.memory_text, fits.error().message);
         return exit_status::usage;
     }
     options.config.memory_size = *memory;

@@ -5,6 +5,7 @@
 #include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
 #include "devices/virtio/virtio_block.hpp"
+#include "memory/host_memory.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
 
@@ -14,6 +15,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
                                                  Uart16550::Output console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
     TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
+    TRY(check_guest_memory_on_host(config.memory_size));
+    warn_about_guest_memory(config.memory_size);
     auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
     std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
     TRY(machine->build(std::move(console_output)));

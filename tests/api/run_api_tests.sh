@@ -162,6 +162,12 @@ call machine-config-missing-field PUT /machine-config '{"vcpu_count": 1}' 400 'm
 call machine-config-unknown-field PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "turbo": true}' 400 "unknown field 'turbo'"
 call machine-config-invalid-json PUT /machine-config '{"vcpu_count": 1,' 400 'invalid JSON'
 call machine-config-empty-body PUT /machine-config "" 400 'empty'
+host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+if [ $((host_mib + 1024)) -le 65536 ]; then
+    call machine-config-above-host PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": $((host_mib + 1024))}" 400 "is larger than this host's physical memory of"
+else
+    skip machine-config-above-host "this host has more than 63 GiB, above the API's own 64 GiB cap"
+fi
 call machine-config-unchanged-after-errors GET /machine-config "" 200 '"mem_size_mib":64'
 call boot-source-missing-kernel PUT /boot-source "{\"kernel_image_path\": \"$work/nope.elf\"}" 400 'nope.elf'
 call boot-source-no-kernel-field PUT /boot-source '{"boot_args": "console=ttyS0"}' 400 'kernel_image_path'

@@ -57,6 +57,18 @@ expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --
 expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
 expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
 expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
+# Guest RAM larger than the host's physical memory is refused, naming both sizes; up to it is
+# accepted with a warning when it exceeds what is available now.
+host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+expect memory-above-host 2 "is larger than this host's physical memory of" -- run --kernel "$work/garbage.bin" --memory "$((host_mib * 2))M"
+printf '{"boot-source": {"kernel_image_path": "%s"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": %d}}' \
+  "$work/garbage.bin" "$((host_mib * 2))" >"$work/big.json"
+expect memory-above-host-config-file 2 "is larger than this host's physical memory of" -- --config-file "$work/big.json" --no-api
+if [ -f "$guests/hello.elf" ]; then
+  expect memory-above-available-warns 1 "this host has available now" -- run --engine soft --kernel "$guests/hello.elf" --memory "${host_mib}M"
+else
+  echo "skip memory-above-available-warns: $guests/hello.elf not built"
+fi
 expect bad-cpus 2 "--cpus" -- run --kernel "$work/garbage.bin" --cpus 0
 expect bad-engine 2 "--engine" -- run --kernel "$work/garbage.bin" --engine warp
 expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console vga
