@@ -27,16 +27,13 @@ EngineChoice parse_engine(const std::string& text) {
     return EngineChoice::Auto;
 }
 
-// SIGINT/SIGTERM arrive through a signalfd; blocked before any thread starts so that every
-// thread inherits the mask. SIGPIPE is ignored: a closed stdout or metrics pipe is an error
-// to report, not a reason to die.
+// The quit signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) arrive through a
+// signalfd; blocked before any thread starts so that every thread inherits the mask. SIGPIPE
+// is ignored: a closed stdout or metrics pipe is an error to report, not a reason to die.
 Result<UniqueFd> open_signal_fd() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
+    sigset_t signals = Terminal::quit_signals();
     if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
-        return make_error("cannot block SIGINT/SIGTERM");
+        return make_error("cannot block the quit signals: {}", strerror(errno));
     std::signal(SIGPIPE, SIG_IGN);
     UniqueFd fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd.valid()) return make_error("signalfd: {}", strerror(errno));

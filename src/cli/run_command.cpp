@@ -18,8 +18,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
     run->footer(
         "Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off, "
         "halt with\ninterrupts disabled or Ctrl-A x, 2 for bad options or inputs, 4 on triple "
-        "fault, 6 on engine\nerror, 8 on a guest kernel panic, 130 on SIGINT/SIGTERM/SIGHUP; "
-        "with --exec, the command's status.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
+        "fault, 6 on engine\nerror, 8 on a guest kernel panic, 130 on "
+        "SIGINT/TERM/HUP/QUIT/USR1/USR2;"
+        "\nwith --exec, the command's status. Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
         "Ctrl-A.");
     run->add_option("-k,--kernel", options.config.kernel_path,
                     "Kernel to boot: Linux bzImage or Multiboot v1 ELF (default: the Debian "

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -16,7 +17,10 @@ namespace vessel {
 
 /// Connects stdin/stdout to the guest console. When stdin is a terminal it is put in raw mode
 /// (restored on destruction) and Ctrl-A x quits; Ctrl-A Ctrl-A sends a literal Ctrl-A. When it
-/// is not, stdin is forwarded as is and SIGINT/SIGTERM quit.
+/// is not, stdin is forwarded as is and SIGINT/SIGTERM quit. The terminal is restored on every
+/// way out: a normal end, a quit signal, and (from a signal handler) a crash or another signal
+/// whose default is to end the process; SIGPIPE is ignored, a closed stdout only ends the
+/// guest's console output.
 ///
 /// The terminal is only touched (raw mode, reads) while this process is in its foreground
 /// process group: a Vessel started with `&` runs on without being stopped by SIGTTOU/SIGTTIN
@@ -27,7 +31,11 @@ class Terminal {
     using InputSink = std::function<std::size_t(std::span<const std::uint8_t>)>;
     using QuitHandler = std::function<void(int status, std::string reason)>;
 
-    /// Blocks SIGINT/SIGTERM for the process (call before starting other threads). With
+    /// The signals that end Vessel cleanly, through a signalfd, with status 130: SIGINT,
+    /// SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2.
+    static sigset_t quit_signals();
+
+    /// Blocks quit_signals() for the process (call before starting other threads). With
     /// handle_signals false the caller watches the signals itself and the terminal only
     /// forwards input (API mode). With console_active false the terminal stays as it is (not
     /// raw) until activate(): an API-mode Vessel needs it only once the guest runs.

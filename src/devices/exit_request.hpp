@@ -30,7 +30,7 @@ constexpr int usage = 2;         ///< bad command line, configuration or input f
 constexpr int triple_fault = 4;  ///< the guest triple-faulted
 constexpr int engine_error = 6;  ///< the engine could not run the guest further
 constexpr int guest_panic = 8;   ///< the guest kernel reported a panic
-constexpr int interrupted = 130; ///< SIGINT/SIGTERM/SIGHUP, as shells report SIGINT
+constexpr int interrupted = 130; ///< a quit signal (SIGINT, SIGTERM, ...), as shells report SIGINT
 } // namespace exit_status
 
 /// Receives the first exit request; later ones are ignored.

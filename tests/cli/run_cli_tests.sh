@@ -136,6 +136,25 @@ else
   echo "skip exec-too-long: the default guest is not built ($build/guest)"
 fi
 
+# A closed stdout ends the console output, not Vessel (before: killed by SIGPIPE, status 141):
+# the ticker guest runs on after head has gone, until timeout's SIGTERM (status 124).
+if [ -f "$guests/ticker.elf" ]; then
+  timeout 4 "$vessel" run --engine soft --kernel "$guests/ticker.elf" --memory 32M </dev/null 2>"$work/err" | head -n 2 >/dev/null
+  status=${PIPESTATUS[0]}
+  if [ "$status" = 124 ] && grep -q 'stdout: Broken pipe: guest console output is discarded' "$work/err"; then
+    echo "ok   closed-stdout"; passed=$((passed + 1))
+  else
+    echo "FAIL closed-stdout: status $status (want 124: still running), stderr: $(head -c 300 "$work/err")"; failed=$((failed + 1))
+  fi
+  # The terminal is restored on every way out (quit signals, crashes, other fatal signals).
+  while read -r verdict rest; do
+    echo "$verdict $rest"
+    if [ "$verdict" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done < <(python3 "$(dirname "$0")/terminal_restore.py" "$vessel" "$guests/ticker.elf" 2>&1)
+else
+  echo "skip closed-stdout, terminal-restored-*: $guests/ticker.elf not built"
+fi
+
 timeout 10 "$vessel" run --help >"$work/help" 2>&1
 if grep -q -- "--kernel" "$work/help" && grep -q -- "--engine" "$work/help"; then
   echo "ok   help"; passed=$((passed + 1))
