@@ -4,10 +4,8 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
-#include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -16,6 +14,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "backends/net/tap_test_support.hpp"
 #include "base/unique_fd.hpp"
 
 using namespace vessel;
@@ -28,16 +27,6 @@ std::vector<std::uint8_t> test_frame(std::uint8_t marker) {
         0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, test_ethertype >> 8, test_ethertype & 0xff};
     frame.resize(60, marker);
     return frame;
-}
-
-/// Creates (persistent true) or deletes a TAP interface, as `ip tuntap add/del` does.
-bool set_tap_persistent(const std::string& interface_name, bool persistent) {
-    UniqueFd tun(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
-    ifreq request{};
-    std::strncpy(request.ifr_name, interface_name.c_str(), IFNAMSIZ - 1);
-    request.ifr_flags = IFF_TAP | IFF_NO_PI;
-    return tun.valid() && ::ioctl(tun.get(), TUNSETIFF, &request) == 0 &&
-           ::ioctl(tun.get(), TUNSETPERSIST, persistent ? 1 : 0) == 0;
 }
 
 /// A host-side raw socket on the TAP interface, or an invalid fd when that is not possible here.
@@ -86,11 +75,8 @@ TEST(TapBackend, FramesCrossTheInterfaceBothWays) {
         GTEST_SKIP() << "needs root and /dev/net/tun";
     // Named after the process so parallel test runs (build, build-asan) do not collide.
     const std::string test_interface = fmt::format("vessel{}", ::getpid());
-    ASSERT_TRUE(set_tap_persistent(test_interface, true)) << "cannot create " << test_interface;
-    struct Remove {
-        std::string name;
-        ~Remove() { set_tap_persistent(name, false); }
-    } remove{test_interface};
+    vessel::testing::ScopedTapInterface tap(test_interface);
+    ASSERT_TRUE(tap.created()) << "cannot create " << test_interface;
     auto backend = TapBackend::create(test_interface);
     ASSERT_TRUE(backend.has_value()) << backend.error().message;
     UniqueFd host = open_host_side(test_interface);
