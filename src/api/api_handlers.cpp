@@ -211,7 +211,11 @@ Result<void> ApiHandlers::start_instance() {
         const BlockEngine engine = drive->io_engine == "Async"  ? BlockEngine::io_uring
                                    : drive->io_engine == "Sync" ? BlockEngine::sync
                                                                 : BlockEngine::automatic;
-        config.disks.push_back({drive->path_on_host, drive->is_read_only, drive->drive_id, engine});
+        // Firecracker's cache_type, Unsafe by default: only Writeback offers and honours FLUSH.
+        const BlockCache cache =
+            drive->cache_type == "Writeback" ? BlockCache::writeback : BlockCache::unsafe;
+        config.disks.push_back(
+            {drive->path_on_host, drive->is_read_only, drive->drive_id, engine, cache});
         if (!drive->is_root_device) continue;
         const std::string root =
             drive->partuuid ? fmt::format("PARTUUID={}", *drive->partuuid) : "/dev/vda";

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "backends/net/tap_test_support.hpp"
+
 namespace vessel::api {
 namespace {
 
@@ -138,20 +140,29 @@ TEST_F(ApiHandlersTest, NetworkInterfacesAttachToTapAndAreListed) {
     EXPECT_NE(long_name.body.find("a-very-long-tap-name"), std::string::npos);
     EXPECT_EQ(json_of(request("GET", "/vm/config"))["network-interfaces"].size(), 0u);
 
-    // Attaching needs /dev/net/tun and CAP_NET_ADMIN (Firecracker opens the TAP at PUT too).
-    auto attached =
+    // A TAP interface that does not exist is refused, not created.
+    const std::string tap_name = fmt::format("vtest{}", ::getpid());
+    auto missing =
         request("PUT", "/network-interfaces/eth0",
-                R"({"iface_id": "eth0", "host_dev_name": "vtest0", "guest_mac": "06:00:ac:10:00:02"})");
-    if (attached.status != 204) {
-        EXPECT_NE(attached.body.find("vtest0"), std::string::npos) << attached.body;
-        GTEST_SKIP() << "cannot attach a TAP interface here: " << attached.body;
-    }
+                fmt::format(R"({{"iface_id": "eth0", "host_dev_name": "{}"}})", tap_name));
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_NE(missing.body.find("does not exist"), std::string::npos) << missing.body;
+
+    // Attaching needs an existing TAP: creating one for the test needs /dev/net/tun and
+    // CAP_NET_ADMIN (Firecracker opens the TAP at PUT too).
+    testing::ScopedTapInterface tap(tap_name);
+    if (!tap.created()) GTEST_SKIP() << "cannot create a TAP interface here";
+    auto attached = request("PUT", "/network-interfaces/eth0",
+                            fmt::format(R"({{"iface_id": "eth0", "host_dev_name": "{}", )"
+                                        R"("guest_mac": "06:00:ac:10:00:02"}})",
+                                        tap_name));
+    ASSERT_EQ(attached.status, 204) << attached.body;
     auto listed = json_of(request("GET", "/vm/config"))["network-interfaces"];
     ASSERT_EQ(listed.size(), 1u);
-    EXPECT_EQ(listed[0]["host_dev_name"], "vtest0");
+    EXPECT_EQ(listed[0]["host_dev_name"], tap_name);
     EXPECT_EQ(listed[0]["guest_mac"], "06:00:ac:10:00:02");
     auto taken = request("PUT", "/network-interfaces/eth1",
-                         R"({"iface_id": "eth1", "host_dev_name": "vtest0"})");
+                         fmt::format(R"({{"iface_id": "eth1", "host_dev_name": "{}"}})", tap_name));
     EXPECT_NE(taken.body.find("already used by eth0"), std::string::npos) << taken.body;
     auto patch = request("PATCH", "/network-interfaces/eth0", R"({"iface_id": "eth0"})");
     EXPECT_EQ(patch.status, 400);

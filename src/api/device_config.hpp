@@ -18,8 +18,9 @@ struct DriveConfig {
     bool is_root_device{false};
     bool is_read_only{false};
     std::optional<std::string> partuuid;
-    std::optional<std::string> cache_type; ///< Unsafe or Writeback: flushes always reach the host
-    std::optional<std::string> io_engine;  ///< Sync (synchronous back-end) or Async (io_uring)
+    /// Unsafe (the default: no FLUSH offered, flushes not synced) or Writeback (fdatasync)
+    std::optional<std::string> cache_type;
+    std::optional<std::string> io_engine; ///< Sync (synchronous back-end) or Async (io_uring)
 
     nlohmann::json to_json() const;
 };

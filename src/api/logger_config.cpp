@@ -6,10 +6,10 @@
 #include <vector>
 
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "api/json_fields.hpp"
+#include "base/log_sink.hpp"
 
 namespace vessel::api {
 
@@ -78,8 +78,7 @@ Result<void> LoggerConfig::apply() const {
         logger = std::make_shared<spdlog::logger>("vessel", sink);
         logger->flush_on(spdlog::level::trace); // each line is visible at once, like Firecracker
     } else {
-        logger = std::make_shared<spdlog::logger>(
-            "vessel", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+        logger = std::make_shared<spdlog::logger>("vessel", log::make_stderr_sink());
     }
     logger->set_pattern(show_level ? "%Y-%m-%dT%H:%M:%S.%f [vessel] %^%l%$: %v"
                                    : "%Y-%m-%dT%H:%M:%S.%f [vessel] %v");

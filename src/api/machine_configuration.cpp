@@ -2,6 +2,7 @@
 #include "api/machine_configuration.hpp"
 
 #include "api/json_fields.hpp"
+#include "memory/host_memory.hpp"
 
 namespace vessel::api {
 
@@ -51,6 +52,8 @@ Result<void> apply_sizes(JsonFields& fields, MachineConfiguration& config) {
     if (auto size =
             TRY(fields.optional_unsigned("mem_size_mib", MachineConfiguration::max_mem_size_mib))) {
         if (*size == 0) return make_error("{}: mem_size_mib must be at least 1", what);
+        TRY_CONTEXT(check_guest_memory_on_host(*size << 20),
+                    fmt::format("{}: mem_size_mib {}", what, *size));
         config.mem_size_mib = *size;
     }
     return {};

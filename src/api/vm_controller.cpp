@@ -53,6 +53,7 @@ Result<void> VmController::start(const MachineConfig& config) {
     m_state = VmState::Running;
     m_thread = std::thread([this] { run_thread(); });
     log::info("VM started");
+    if (m_start_observer) m_start_observer();
     return {};
 }
 

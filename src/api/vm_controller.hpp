@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,10 @@ class VmController {
     ~VmController();
 
     VmState state() const;
+    /// Called (under the controller's lock: it must not call back) each time a VM starts.
+    void set_start_observer(std::function<void()> observer) {
+        m_start_observer = std::move(observer);
+    }
     /// Builds the VM from config and starts its vCPUs on a thread of its own.
     Result<void> start(const MachineConfig& config);
     /// Parks every vCPU at an instruction boundary; returns once they are all parked.
@@ -69,6 +74,7 @@ class VmController {
     Result<void> require_started(std::string_view action) const;
 
     Uart16550::Output m_console;
+    std::function<void()> m_start_observer;
     UniqueFd m_stopped_event;
     mutable std::mutex m_mutex;
     std::condition_variable m_state_changed;

@@ -2,12 +2,14 @@
 #include "cli/api_command.hpp"
 
 #include <csignal>
+#include <mutex>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <thread>
 
 #include "api/api_handlers.hpp"
 #include "api/http_server.hpp"
+#include "base/event_fd.hpp"
 #include "base/file_contents.hpp"
 #include "base/log.hpp"
 #include "cli/terminal.hpp"
@@ -26,33 +28,48 @@ EngineChoice parse_engine(const std::string& text) {
     return EngineChoice::Auto;
 }
 
-// SIGINT/SIGTERM arrive through a signalfd; blocked before any thread starts so that every
-// thread inherits the mask. SIGPIPE is ignored: a closed stdout or metrics pipe is an error
-// to report, not a reason to die.
+// The quit signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) arrive through a
+// signalfd; blocked before any thread starts so that every thread inherits the mask. SIGPIPE
+// is ignored: a closed stdout or metrics pipe is an error to report, not a reason to die.
 Result<UniqueFd> open_signal_fd() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
+    sigset_t signals = Terminal::quit_signals();
     if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0)
-        return make_error("cannot block SIGINT/SIGTERM");
+        return make_error("cannot block the quit signals: {}", strerror(errno));
     std::signal(SIGPIPE, SIG_IGN);
     UniqueFd fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd.valid()) return make_error("signalfd: {}", strerror(errno));
     return fd;
 }
 
-// Waits for the VM to stop or a signal; flushes metrics every period meanwhile.
-int wait_for_end(api::VmController& vm, api::Metrics& metrics, int signal_fd,
+/// A console quit (Ctrl-A x) for the main thread to act on, whether or not a VM runs yet.
+struct ConsoleQuit {
+    EventFd event;
+    std::mutex mutex;
+    int status{exit_status::clean};
+    std::string reason;
+};
+
+// Waits for the VM to stop, a signal or a console quit; flushes metrics every period meanwhile.
+int wait_for_end(api::VmController& vm, api::Metrics& metrics, int signal_fd, ConsoleQuit& quit,
                  std::chrono::seconds period) {
     auto next_flush = std::chrono::steady_clock::now() + period;
     while (true) {
-        pollfd fds[2] = {{signal_fd, POLLIN, 0}, {vm.stopped_fd(), POLLIN, 0}};
+        pollfd fds[3] = {
+            {signal_fd, POLLIN, 0}, {vm.stopped_fd(), POLLIN, 0}, {quit.event.fd(), POLLIN, 0}};
         auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_flush - std::chrono::steady_clock::now());
-        int ready = ::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(remaining.count(), 0)));
+        int ready = ::poll(fds, 3, static_cast<int>(std::max<std::int64_t>(remaining.count(), 0)));
         if (ready < 0 && errno != EINTR) return exit_status::usage;
         if (fds[1].revents) return vm.wait().status;
+        if (fds[2].revents) {
+            std::lock_guard lock(quit.mutex);
+            if (vm.state() != api::VmState::NotStarted) {
+                vm.stop(quit.status, quit.reason);
+                return vm.wait().status;
+            }
+            log::info("{}", quit.reason); // as `vessel run` reports it; no VM to stop
+            return quit.status;
+        }
         if (fds[0].revents) {
             signalfd_siginfo info{};
             [[maybe_unused]] auto got = ::read(signal_fd, &info, sizeof(info));
@@ -121,22 +138,33 @@ int run_api(const ApiOptions& options) {
         return exit_status::usage;
     }
     // As with Firecracker, stdin feeds the guest's serial console (raw mode on a terminal,
-    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above.
-    auto terminal = Terminal::open(/*handle_signals=*/false);
+    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above. The terminal is left as it
+    // is until the guest starts, so `vessel --api-sock PATH &` waits in the background.
+    auto terminal = Terminal::open(/*handle_signals=*/false, /*console_active=*/false);
     if (!terminal) {
         log::error("console: {}", terminal.error().message);
         return exit_status::usage;
     }
     api::VmController& controller = **vm;
+    Terminal& console = **terminal;
+    controller.set_start_observer([&console] { console.activate(); });
+    auto quit_event = EventFd::create();
+    if (!quit_event) {
+        log::error("console: {}", quit_event.error().message);
+        return exit_status::usage;
+    }
+    ConsoleQuit quit{std::move(*quit_event), {}, exit_status::clean, {}};
     (*terminal)->start(
         [&controller](std::span<const std::uint8_t> bytes) {
             return controller.enqueue_console_input(bytes);
         },
-        [&controller](int status, std::string reason) {
-            if (controller.state() == api::VmState::NotStarted)
-                ::kill(::getpid(), SIGTERM); // nothing to stop yet: end Vessel as a signal would
-            else
-                controller.stop(status, std::move(reason));
+        [&quit](int status, std::string reason) {
+            // Ctrl-A x: the main thread ends Vessel (and the VM, if one runs) with status 0,
+            // before InstanceStart as after it.
+            std::lock_guard lock(quit.mutex);
+            quit.status = status;
+            quit.reason = std::move(reason);
+            quit.event.signal();
         });
     api::Metrics metrics;
     api::ApiHandlers handlers({options.instance_id, parse_engine(options.engine_text)}, **vm,
@@ -169,7 +197,7 @@ int run_api(const ApiOptions& options) {
         }
     }
     if (configured)
-        status = wait_for_end(**vm, metrics, signal_fd->get(),
+        status = wait_for_end(**vm, metrics, signal_fd->get(), quit,
                               std::chrono::seconds(options.metrics_period_seconds));
     (*terminal)->stop();
     if (server) {

@@ -24,8 +24,8 @@ void add_api_options(CLI::App& app, ApiOptions& options);
 bool api_mode_requested(const ApiOptions& options);
 
 /// Serves the API and/or boots from the config file; returns Vessel's exit status: the VM's
-/// (as `vessel run` reports it) once it ends, 130 on SIGINT/SIGTERM before it started, 2 on
-/// bad options or configuration.
+/// (as `vessel run` reports it) once it ends, 0 on Ctrl-A x and 130 on SIGINT/SIGTERM before it
+/// started, 2 on bad options or configuration.
 int run_api(const ApiOptions& options);
 
 } // namespace vessel

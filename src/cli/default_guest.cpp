@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/bzimage_loader.hpp"
+#include "base/file_contents.hpp"
 #include "vm/kernel_loading.hpp"
 
 namespace vessel {
@@ -33,6 +35,24 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+namespace {
+// --exec travels base64-encoded on the kernel command line, which the kernel caps (cmdline_size):
+// say so in terms of --exec rather than leave the kernel loader's message about its command line.
+Result<void> check_exec_fits(const std::string& kernel_path, std::size_t prefix_bytes,
+                             std::size_t command_bytes, std::size_t command_line_bytes) {
+    auto header = TRY(read_file_head(kernel_path, x86::linux_boot::setup_header_limit));
+    const std::uint64_t limit = TRY_CONTEXT(x86::bzimage_command_line_limit(header),
+                                            fmt::format("bzImage {}", kernel_path));
+    if (command_line_bytes <= limit) return {};
+    // base64 turns each started 3 bytes into 4.
+    const std::uint64_t room = limit > prefix_bytes ? (limit - prefix_bytes) / 4 * 3 : 0;
+    return make_error("--exec: the command of {} bytes is too long: it goes on the default "
+                      "guest's kernel command line in base64, which makes that line {} bytes, "
+                      "and the kernel takes at most {} (room for a command of {} bytes)",
+                      command_bytes, command_line_bytes, limit, room);
+}
+} // namespace
+
 Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command) {
     std::error_code error;
     auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
@@ -50,7 +70,12 @@ Result<void> use_default_guest(MachineConfig& config, const std::string& exec_co
     std::string command_line =
         fmt::format("{} {}", default_guest_command_line, linux_console_arguments(config.console));
     if (!config.command_line.empty()) command_line += " " + config.command_line;
-    if (!exec_command.empty()) command_line += " vessel.exec=" + base64_encode(exec_command);
+    if (!exec_command.empty()) {
+        const std::string prefix = command_line + " vessel.exec=";
+        command_line = prefix + base64_encode(exec_command);
+        TRY(check_exec_fits(kernel.string(), prefix.size(), exec_command.size(),
+                            command_line.size()));
+    }
     config.command_line = command_line;
     return {};
 }

@@ -8,6 +8,7 @@
 #include "cli/disk_option.hpp"
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
+#include "memory/host_memory.hpp"
 #include "vm/machine.hpp"
 
 namespace vessel {
@@ -15,10 +16,11 @@ namespace vessel {
 CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
     auto* run = app.add_subcommand("run", "Boot a guest; its console is this terminal");
     run->footer(
-        "Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off "
-        "or Ctrl-A x,\n2 for bad options or inputs, 4 on triple fault, 6 on engine "
-        "error, 8 on a guest kernel panic, 130 on SIGINT/SIGTERM; with --exec, the command's "
-        "status.\nConsole: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
+        "Exit status: the guest's debug-exit status (odd), 0 on guest reset, power-off, "
+        "halt with\ninterrupts disabled or Ctrl-A x, 2 for bad options or inputs, 4 on triple "
+        "fault, 6 on engine\nerror, 8 on a guest kernel panic, 130 on "
+        "SIGINT/TERM/HUP/QUIT/USR1/USR2;"
+        "\nwith --exec, the command's status. Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends "
         "Ctrl-A.");
     run->add_option("-k,--kernel", options.config.kernel_path,
                     "Kernel to boot: Linux bzImage or Multiboot v1 ELF (default: the Debian "
@@ -88,7 +90,8 @@ Result<std::vector<NetworkConfig>> parse_networks(const std::vector<std::string>
         }
         // NICs left at the default MAC get distinct ones (...:56, ...:57, as QEMU numbers them).
         if (network.mac == MacAddress::default_guest())
-            network.mac.bytes[5] = static_cast<std::uint8_t>(network.mac.bytes[5] + networks.size());
+            network.mac.bytes[5] =
+                static_cast<std::uint8_t>(network.mac.bytes[5] + networks.size());
         networks.push_back(std::move(network));
     }
     return networks;
@@ -99,6 +102,10 @@ int run_vm(RunOptions& options) {
     auto memory = parse_memory_size(options.memory_text);
     if (!memory) {
         log::error("--memory: {}", memory.error().message);
+        return exit_status::usage;
+    }
+    if (auto fits = check_guest_memory_on_host(*memory); !fits) {
+        log::error("--memory {}: {}", options.memory_text, fits.error().message);
         return exit_status::usage;
     }
     options.config.memory_size = *memory;
@@ -156,6 +163,9 @@ int run_vm(RunOptions& options) {
     case ExitRequest::Kind::PowerOff:
     case ExitRequest::Kind::UserQuit:
         log::info("{}", result.message);
+        break;
+    case ExitRequest::Kind::Halted:
+        log::warn("{}", result.message);
         break;
     default:
         log::error("{}", result.message);

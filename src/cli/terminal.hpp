@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -16,22 +17,37 @@ namespace vessel {
 
 /// Connects stdin/stdout to the guest console. When stdin is a terminal it is put in raw mode
 /// (restored on destruction) and Ctrl-A x quits; Ctrl-A Ctrl-A sends a literal Ctrl-A. When it
-/// is not, stdin is forwarded as is and SIGINT/SIGTERM quit.
+/// is not, stdin is forwarded as is and SIGINT/SIGTERM quit. The terminal is restored on every
+/// way out: a normal end, a quit signal, and (from a signal handler) a crash or another signal
+/// whose default is to end the process; SIGPIPE is ignored, a closed stdout only ends the
+/// guest's console output.
+///
+/// The terminal is only touched (raw mode, reads) while this process is in its foreground
+/// process group: a Vessel started with `&` runs on without being stopped by SIGTTOU/SIGTTIN
+/// (both are ignored) and takes the console over once brought to the foreground with `fg`.
 class Terminal {
   public:
     /// Returns how many bytes the guest accepted (the rest is offered again later).
     using InputSink = std::function<std::size_t(std::span<const std::uint8_t>)>;
     using QuitHandler = std::function<void(int status, std::string reason)>;
 
-    /// Blocks SIGINT/SIGTERM for the process (call before starting other threads). With
+    /// The signals that end Vessel cleanly, through a signalfd, with status 130: SIGINT,
+    /// SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2.
+    static sigset_t quit_signals();
+
+    /// Blocks quit_signals() for the process (call before starting other threads). With
     /// handle_signals false the caller watches the signals itself and the terminal only
-    /// forwards input (API mode).
-    static Result<std::unique_ptr<Terminal>> open(bool handle_signals = true);
+    /// forwards input (API mode). With console_active false the terminal stays as it is (not
+    /// raw) until activate(): an API-mode Vessel needs it only once the guest runs.
+    static Result<std::unique_ptr<Terminal>> open(bool handle_signals = true,
+                                                  bool console_active = true);
     ~Terminal();
 
     bool interactive() const { return m_interactive; }
     /// Starts the input thread.
     void start(InputSink input, QuitHandler quit);
+    /// The guest console is live: raw mode from now on, whenever Vessel is in the foreground.
+    void activate();
     /// Stops the input thread and restores the terminal.
     void stop();
     /// Writes guest output to stdout.
@@ -41,12 +57,19 @@ class Terminal {
     Terminal() = default;
     void input_loop();
     void handle_input(std::span<const std::uint8_t> bytes);
+    /// Whether stdin can be read and its modes changed without SIGTTIN/SIGTTOU: it is not a
+    /// terminal, or this process is in the terminal's foreground process group.
+    bool owns_stdin() const;
+    /// Raw mode once the console is active and the terminal is ours (no-op otherwise).
+    void enter_raw_mode();
 
     bool m_interactive{false};
+    std::atomic<bool> m_console_active{true};
     bool m_saved_valid{false};
     termios m_saved{};
     UniqueFd m_signal_fd;
     UniqueFd m_stop_fd;
+    UniqueFd m_wake_fd; ///< written by activate() so the input loop enters raw mode at once
     std::thread m_thread;
     InputSink m_input;
     QuitHandler m_quit;

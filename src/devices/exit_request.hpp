@@ -12,6 +12,7 @@ struct ExitRequest {
         DebugExit,   ///< isa-debug-exit write; status = (value << 1) | 1
         Reset,       ///< guest reset (i8042 pulse, triple-fault-free reboot); status 0
         PowerOff,    ///< ACPI or other power-off; status 0
+        Halted,      ///< the boot vCPU halted with interrupts disabled (cli; hlt); status 0
         TripleFault, ///< shutdown condition; non-zero
         EngineError, ///< the engine could not continue; non-zero
         Panic,       ///< guest kernel panic reported; non-zero
@@ -24,12 +25,12 @@ struct ExitRequest {
 
 /// Vessel's own exit statuses are even, so they never collide with debug-exit's odd ones.
 namespace exit_status {
-constexpr int clean = 0;         ///< guest reset, power-off or halt; user quit
+constexpr int clean = 0;         ///< guest reset, power-off or halt; console quit (Ctrl-A x)
 constexpr int usage = 2;         ///< bad command line, configuration or input file
 constexpr int triple_fault = 4;  ///< the guest triple-faulted
 constexpr int engine_error = 6;  ///< the engine could not run the guest further
 constexpr int guest_panic = 8;   ///< the guest kernel reported a panic
-constexpr int interrupted = 130; ///< SIGINT/SIGTERM, as shells report it
+constexpr int interrupted = 130; ///< a quit signal (SIGINT, SIGTERM, ...), as shells report SIGINT
 } // namespace exit_status
 
 /// Receives the first exit request; later ones are ignored.

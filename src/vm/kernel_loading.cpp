@@ -1,7 +1,9 @@
 // Kernel loading: format detection (Multiboot header first, then the Linux setup header).
 #include "vm/kernel_loading.hpp"
 
+#include <cerrno>
 #include <cstring>
+#include <unistd.h>
 #include <vector>
 
 #include "arch/x86/bzimage_loader.hpp"
@@ -22,6 +24,18 @@ bool has_linux_setup_header(std::span<const std::uint8_t> image) {
 std::string_view linux_console_arguments(ConsoleChoice console) {
     if (console == ConsoleChoice::Virtio) return "console=hvc0 earlycon=uart8250,io,0x3f8";
     return "console=ttyS0";
+}
+
+Result<void> check_input_files(const MachineConfig& config) {
+    if (config.kernel_path.empty()) return make_error("no kernel given (use --kernel FILE)");
+    TRY(check_readable_file(config.kernel_path));
+    if (!config.initrd_path.empty()) TRY(check_readable_file(config.initrd_path));
+    for (const DiskConfig& disk : config.disks) {
+        // The block back-end opens the image later with its own mode and checks its kind.
+        if (::access(disk.path.c_str(), disk.read_only ? R_OK : R_OK | W_OK) != 0)
+            return make_error("disk {}: {}", disk.path, std::strerror(errno));
+    }
+    return {};
 }
 
 Result<x86::CpuState> load_kernel(GuestMemory& memory, const MachineConfig& config) {

@@ -14,6 +14,10 @@ namespace vessel {
 /// hvc0 registers and takes over.
 std::string_view linux_console_arguments(ConsoleChoice console);
 
+/// Checks that the kernel, initrd and disk images named in config exist and can be opened, so
+/// a mistyped path is reported as such before guest RAM or an engine (/dev/kvm) is set up.
+Result<void> check_input_files(const MachineConfig& config);
+
 /// Reads the kernel (and initrd/module) named in config, loads it into memory and returns the
 /// boot vCPU's entry state. Multiboot v1 and Linux bzImage are recognised; a Linux kernel
 /// without a command line gets linux_console_arguments(config.console).

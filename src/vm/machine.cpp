@@ -5,6 +5,7 @@
 #include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
 #include "devices/virtio/virtio_block.hpp"
+#include "memory/host_memory.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
 
@@ -13,6 +14,9 @@ namespace vessel {
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
                                                  Uart16550::Output console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
+    TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
+    TRY(check_guest_memory_on_host(config.memory_size));
+    warn_about_guest_memory(config.memory_size);
     auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
     std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
     TRY(machine->build(std::move(console_output)));
@@ -100,7 +104,8 @@ Result<void> Machine::add_pci_devices() {
         auto backend = TRY(open_block_backend(disk.path, disk.read_only, disk.engine));
         std::string id =
             disk.id.empty() ? fmt::format("vd{}", static_cast<char>('a' + index % 26)) : disk.id;
-        TRY(add_virtio_device(std::make_unique<virtio::VirtioBlock>(std::move(backend), id)));
+        TRY(add_virtio_device(
+            std::make_unique<virtio::VirtioBlock>(std::move(backend), id, disk.cache)));
     }
     if (m_config.console == ConsoleChoice::Virtio) {
         auto console = std::make_unique<virtio::VirtioConsole>(
@@ -235,9 +240,10 @@ bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
         return false;
     case VcpuExit::Kind::Halted:
         if (vcpu.index() == 0) {
-            request_exit(
-                {ExitRequest::Kind::PowerOff, exit_status::clean,
-                 fmt::format("guest halted with interrupts disabled at rip {:#x}", exit.rip)});
+            request_exit({ExitRequest::Kind::Halted, exit_status::clean,
+                          fmt::format("guest halted with interrupts disabled (hlt after cli) on "
+                                      "vCPU 0 at rip {:#x}: nothing can wake it, so the VM ends",
+                                      exit.rip)});
         } else {
             log::debug("vCPU {} halted with interrupts disabled", vcpu.index());
         }

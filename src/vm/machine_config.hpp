@@ -23,6 +23,7 @@ struct DiskConfig {
     bool read_only{false};
     std::string id; ///< serial for VIRTIO_BLK_T_GET_ID (at most 20 bytes used); empty: "vdX"
     BlockEngine engine{BlockEngine::automatic}; ///< io_uring with a synchronous fallback
+    BlockCache cache{BlockCache::writeback};    ///< whether guest flushes reach the disk
 };
 
 struct MachineConfig {

@@ -162,6 +162,12 @@ call machine-config-missing-field PUT /machine-config '{"vcpu_count": 1}' 400 'm
 call machine-config-unknown-field PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "turbo": true}' 400 "unknown field 'turbo'"
 call machine-config-invalid-json PUT /machine-config '{"vcpu_count": 1,' 400 'invalid JSON'
 call machine-config-empty-body PUT /machine-config "" 400 'empty'
+host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+if [ $((host_mib + 1024)) -le 65536 ]; then
+    call machine-config-above-host PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": $((host_mib + 1024))}" 400 "is larger than this host's physical memory of"
+else
+    skip machine-config-above-host "this host has more than 63 GiB, above the API's own 64 GiB cap"
+fi
 call machine-config-unchanged-after-errors GET /machine-config "" 200 '"mem_size_mib":64'
 call boot-source-missing-kernel PUT /boot-source "{\"kernel_image_path\": \"$work/nope.elf\"}" 400 'nope.elf'
 call boot-source-no-kernel-field PUT /boot-source '{"boot_args": "console=ttyS0"}' 400 'kernel_image_path'
@@ -181,6 +187,7 @@ call drive-bad-rate-limiter PUT /drives/rootfs '{"drive_id": "rootfs", "is_root_
 call drive-bad-id PUT '/drives/a-b' '{"drive_id": "a-b", "is_root_device": false}' 400 'invalid id'
 call net-bad-mac PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:AC:10:00:02"}' 400 'guest_mac'
 call net-rate-limiter-refused PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "tx_rate_limiter": {"ops": {"size": 1, "refill_time": 100}}}' 400 'tx_rate_limiter'
+call net-missing-tap PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"vnotap$$\"}" 400 "TAP interface 'vnotap$$' does not exist"
 call net-patch-unknown PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400 'no such interface'
 call net-missing-host-dev PUT /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 'host_dev_name'
 call net-bad-mtu PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 10}' 400 'mtu'
@@ -251,6 +258,9 @@ call still-serving GET / "" 200 '"state":"Not started"'
 stop_vessel
 if [ "$exit_code" = 130 ] && [ ! -e "$socket" ]; then pass sigterm-before-start
 else fail sigterm-before-start "exit $exit_code (want 130), socket left: $([ -e "$socket" ] && echo yes || echo no)"; fi
+if result=$(python3 "$here/console_quit.py" "$vessel" "$socket" "$engine"); then
+    pass console-quit-before-start
+else fail console-quit-before-start "$result"; fi
 
 : >"$socket.taken"
 "$vessel" --api-sock "$socket.taken" </dev/null >/dev/null 2>"$work/err"
@@ -281,7 +291,7 @@ else
     fi
 fi
 
-boot_cases=(config-file-no-api config-file-unsupported-drive hello-via-api-exits ticker-start
+boot_cases=(config-file-no-api config-file-unsupported-drive hello-via-api-exits background-job ticker-start
             ticker-running start-twice boot-source-after-start machine-config-after-start
             ticker-pause ticker-paused-silent ticker-resume ticker-resumed-output ticker-sequence
             pause-twice metrics-after-boot ctrl-alt-del ctrl-alt-del-exit)
@@ -317,6 +327,13 @@ JSON
     if [ "$exit_code" = 1 ] && grep -q '^PASS: hello' "$work/console" && [ ! -e "$socket" ]; then
         pass hello-via-api-exits
     else fail hello-via-api-exits "exit '$exit_code' (want 1), console: $(tail -c 100 "$work/console")"; fi
+
+    # The README's `build/vessel --api-sock /tmp/vessel.sock &` from an interactive shell: the
+    # background job must not be stopped by SIGTTOU/SIGTTIN nor change the terminal's modes.
+    rm -f "$socket"
+    if result=$(python3 "$here/background_job.py" "$vessel" "$socket" "$guests/hello.elf" "$engine"); then
+        pass background-job
+    else fail background-job "$result"; fi
 
     start_vessel
     api PUT /logger "{\"level\": \"Info\", \"log_path\": \"$work/boot.log\"}"

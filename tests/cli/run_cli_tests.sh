@@ -9,13 +9,16 @@ trap 'rm -rf "$work"' EXIT
 passed=0
 failed=0
 
+guests="$build/tests/guests"
+runner=() # a command prefix for vessel (see without_kvm)
+
 # expect NAME EXPECTED_STATUS PATTERN -- ARGS...: status must equal EXPECTED_STATUS and stderr
 # must contain PATTERN.
 expect() {
   local name=$1 want=$2 pattern=$3
   shift 4
   local status
-  timeout 20 "$vessel" "$@" </dev/null >"$work/out" 2>"$work/err"
+  timeout 20 "${runner[@]}" "$vessel" "$@" </dev/null >"$work/out" 2>"$work/err"
   status=$?
   if [ "$status" -eq "$want" ] && grep -qF -- "$pattern" "$work/err"; then
     echo "ok   $name"
@@ -54,6 +57,18 @@ expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --
 expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
 expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
 expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
+# Guest RAM larger than the host's physical memory is refused, naming both sizes; up to it is
+# accepted with a warning when it exceeds what is available now.
+host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+expect memory-above-host 2 "is larger than this host's physical memory of" -- run --kernel "$work/garbage.bin" --memory "$((host_mib * 2))M"
+printf '{"boot-source": {"kernel_image_path": "%s"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": %d}}' \
+  "$work/garbage.bin" "$((host_mib * 2))" >"$work/big.json"
+expect memory-above-host-config-file 2 "is larger than this host's physical memory of" -- --config-file "$work/big.json" --no-api
+if [ -f "$guests/hello.elf" ]; then
+  expect memory-above-available-warns 1 "this host has available now" -- run --engine soft --kernel "$guests/hello.elf" --memory "${host_mib}M"
+else
+  echo "skip memory-above-available-warns: $guests/hello.elf not built"
+fi
 expect bad-cpus 2 "--cpus" -- run --kernel "$work/garbage.bin" --cpus 0
 expect bad-engine 2 "--engine" -- run --kernel "$work/garbage.bin" --engine warp
 expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console vga
@@ -65,12 +80,81 @@ expect bad-hostfwd 2 "host address '1.2.3'" -- run --kernel "$work/garbage.bin" 
 expect bad-mac 2 "MAC address '01:00:5e:00:00:01'" -- run --kernel "$work/garbage.bin" --net "user,mac=01:00:5e:00:00:01"
 expect net-none-combined 2 "cannot be combined" -- run --kernel "$work/garbage.bin" --net none --net user
 expect bad-tap-name 2 "TAP interface 'a-very-long-interface-name'" -- run --kernel "$work/garbage.bin" --net tap=a-very-long-interface-name
-expect unknown-option 2 "--frobnicate" -- run --frobnicate
-if [ -e /dev/kvm ]; then
-  echo "skip kvm-absent: /dev/kvm exists on this host"
-else
-  expect kvm-absent 2 "/dev/kvm" -- run --engine kvm --kernel "$work/garbage.bin"
+# A TAP interface that does not exist is an error, not a new unconnected TAP (as root).
+missing_tap=vnotap$$
+expect missing-tap 2 "TAP interface '$missing_tap' does not exist" -- run --kernel "$work/garbage.bin" --net "tap=$missing_tap"
+if [ -e "/sys/class/net/$missing_tap" ]; then
+  echo "FAIL missing-tap-not-created: $missing_tap exists now"; failed=$((failed + 1))
+  ip link delete "$missing_tap" 2>/dev/null
 fi
+expect not-a-tap 2 "TAP interface 'lo': the interface exists but is not a TAP" -- run --kernel "$work/garbage.bin" --net tap=lo
+expect unknown-option 2 "--frobnicate" -- run --frobnicate
+# without_kvm NAME EXPECTED_STATUS PATTERN -- ARGS...: expect, on a host where /dev/kvm cannot
+# be opened (as root: a mount namespace with /dev/null over it; else only where it is absent).
+without_kvm() {
+  if [ ! -e /dev/kvm ]; then
+    expect "$@"
+  elif [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    runner=(unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$0" "$@"')
+    expect "$@"
+    runner=()
+  else
+    echo "skip $1: /dev/kvm exists and cannot be hidden without root"
+  fi
+}
+without_kvm kvm-absent 2 "/dev/kvm" -- run --engine kvm --kernel "$work/garbage.bin"
+# Input files are checked before the engine: a wrong path is not reported as a KVM problem.
+without_kvm missing-kernel-before-engine 2 "$work/nope.elf: cannot open" -- run --engine kvm --kernel "$work/nope.elf"
+without_kvm missing-initrd-before-engine 2 "$work/no-initrd: cannot open" -- run --engine kvm --kernel "$work/garbage.bin" --initrd "$work/no-initrd"
+without_kvm missing-disk-before-engine 2 "disk $work/no-disk.img" -- run --engine kvm --kernel "$work/garbage.bin" --disk "$work/no-disk.img"
+
+# Vessel's log lines start on a line of their own, also after a guest line left unfinished
+# (halt.elf prints a prompt without its newline, then halts).
+# A guest halting with interrupts disabled ends the VM with status 0 and a warning saying so.
+if [ -f "$guests/halt.elf" ]; then
+  timeout 20 "$vessel" run --engine soft --kernel "$guests/halt.elf" --memory 32M </dev/null >"$work/out" 2>&1
+  status=$?
+  if grep -qx 'halt: interrupts off, halting here> ' "$work/out" && grep -q '^vessel: ' "$work/out"; then
+    echo "ok   log-line-after-unfinished-guest-line"; passed=$((passed + 1))
+  else
+    echo "FAIL log-line-after-unfinished-guest-line: $(head -c 300 "$work/out")"; failed=$((failed + 1))
+  fi
+  if [ "$status" = 0 ] && grep -q '^vessel: warning: guest halted with interrupts disabled .*nothing can wake it' "$work/out"; then
+    echo "ok   halt-with-interrupts-disabled"; passed=$((passed + 1))
+  else
+    echo "FAIL halt-with-interrupts-disabled: status $status (want 0), $(tail -c 300 "$work/out")"; failed=$((failed + 1))
+  fi
+else
+  echo "skip log-line-after-unfinished-guest-line: $guests/halt.elf not built"
+  echo "skip halt-with-interrupts-disabled: $guests/halt.elf not built"
+fi
+
+# --exec too long for the kernel command line: the error names --exec.
+if [ -f "$build/guest/vmlinuz" ]; then
+  expect exec-too-long 2 "--exec: the command of 3000 bytes is too long" -- run --exec "$(head -c 3000 /dev/zero | tr '\0' a)"
+else
+  echo "skip exec-too-long: the default guest is not built ($build/guest)"
+fi
+
+# A closed stdout ends the console output, not Vessel (before: killed by SIGPIPE, status 141):
+# the ticker guest runs on after head has gone, until timeout's SIGTERM (status 124).
+if [ -f "$guests/ticker.elf" ]; then
+  timeout 4 "$vessel" run --engine soft --kernel "$guests/ticker.elf" --memory 32M </dev/null 2>"$work/err" | head -n 2 >/dev/null
+  status=${PIPESTATUS[0]}
+  if [ "$status" = 124 ] && grep -q 'stdout: Broken pipe: guest console output is discarded' "$work/err"; then
+    echo "ok   closed-stdout"; passed=$((passed + 1))
+  else
+    echo "FAIL closed-stdout: status $status (want 124: still running), stderr: $(head -c 300 "$work/err")"; failed=$((failed + 1))
+  fi
+  # The terminal is restored on every way out (quit signals, crashes, other fatal signals).
+  while read -r verdict rest; do
+    echo "$verdict $rest"
+    if [ "$verdict" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done < <(python3 "$(dirname "$0")/terminal_restore.py" "$vessel" "$guests/ticker.elf" 2>&1)
+else
+  echo "skip closed-stdout, terminal-restored-*: $guests/ticker.elf not built"
+fi
+
 timeout 10 "$vessel" run --help >"$work/help" 2>&1
 if grep -q -- "--kernel" "$work/help" && grep -q -- "--engine" "$work/help"; then
   echo "ok   help"; passed=$((passed + 1))

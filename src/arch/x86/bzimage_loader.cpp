@@ -288,6 +288,15 @@ Result<CpuState> load(GuestMemory& memory, std::span<const std::uint8_t> image,
 
 } // namespace
 
+Result<std::uint64_t> bzimage_command_line_limit(std::span<const std::uint8_t> image_start) {
+    TRY(check_header_presence(image_start));
+    if (image_start.size() < header_end_2_06)
+        return make_error("file of {:#x} bytes is truncated before cmdline_size at {:#x}",
+                          image_start.size(), cmdline_size);
+    return std::min<std::uint64_t>(field<std::uint32_t>(image_start, cmdline_size),
+                                   boot_layout::command_line_capacity - 1);
+}
+
 Result<CpuState> load_bzimage(GuestMemory& memory, std::span<const std::uint8_t> image,
                               std::string_view image_path, std::string_view command_line,
                               std::span<const std::uint8_t> initrd, std::string_view initrd_path) {

@@ -59,6 +59,11 @@ constexpr std::uint64_t init_size = 0x260;
 constexpr std::uint64_t setup_header_limit = 0x290;
 } // namespace linux_boot
 
+/// The longest command line (in bytes, without its NUL) the kernel starting with these bytes
+/// accepts: its cmdline_size, capped by Vessel's command-line area. Needs the file's first
+/// linux_boot::setup_header_limit bytes.
+Result<std::uint64_t> bzimage_command_line_limit(std::span<const std::uint8_t> image_start);
+
 /// Loads a Linux bzImage (boot protocol 2.06 or later) with an optional initrd (empty span =
 /// none). The protected-mode kernel goes to 1 MiB (or pref_address for a relocatable kernel
 /// when it fits), the initrd as high as initrd_addr_max and low RAM allow. Kernels with

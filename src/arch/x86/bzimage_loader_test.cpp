@@ -290,6 +290,24 @@ TEST(BzImageLoader, RejectsCommandLineLongerThanCmdlineSize) {
               "0x238 is 16)");
 }
 
+TEST(BzImageLoader, CommandLineLimitFromTheHeaderAlone) {
+    ImageOptions options;
+    options.cmdline_size = 1000;
+    auto image = make_bzimage(options);
+    auto limit = bzimage_command_line_limit(std::span(image).first(setup_header_limit));
+    ASSERT_TRUE(limit.has_value()) << limit.error().message;
+    EXPECT_EQ(*limit, 1000u);
+    options.cmdline_size = 0xffffffff; // capped by the command-line area Vessel has
+    image = make_bzimage(options);
+    EXPECT_EQ(bzimage_command_line_limit(image).value_or(0),
+              boot_layout::command_line_capacity - 1);
+    auto short_file = bzimage_command_line_limit(std::span(image).first(0x230));
+    ASSERT_FALSE(short_file.has_value());
+    EXPECT_NE(short_file.error().message.find("cmdline_size"), std::string::npos);
+    std::vector<std::uint8_t> not_linux(0x400, 0);
+    EXPECT_FALSE(bzimage_command_line_limit(not_linux).has_value());
+}
+
 TEST(BzImageLoader, RejectsKernelLargerThanRam) {
     ImageOptions options;
     options.init_size = 0xf0000000;

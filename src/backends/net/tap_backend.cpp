@@ -17,12 +17,32 @@ namespace vessel {
 
 namespace {
 constexpr const char* tun_device = "/dev/net/tun";
+
+Result<void> check_tap_exists(const std::string& interface_name) {
+    const std::string interface_directory = "/sys/class/net/" + interface_name;
+    if (::access(interface_directory.c_str(), F_OK) != 0)
+        return make_error("TAP interface '{}' does not exist (create it first: ip tuntap add {} "
+                          "mode tap user $USER)",
+                          interface_name, interface_name);
+    // Only tun/tap interfaces have tun_flags (drivers/net/tun.c).
+    if (::access((interface_directory + "/tun_flags").c_str(), F_OK) != 0)
+        return make_error("TAP interface '{}': the interface exists but is not a TAP interface",
+                          interface_name);
+    return {};
+}
 } // namespace
 
 Result<std::unique_ptr<TapBackend>> TapBackend::create(const std::string& interface_name) {
     if (interface_name.empty() || interface_name.size() >= IFNAMSIZ)
         return make_error("TAP interface '{}': name must have 1 to {} characters", interface_name,
                           IFNAMSIZ - 1);
+    if (interface_name.find('/') != std::string::npos || interface_name == "." ||
+        interface_name == "..")
+        return make_error("TAP interface '{}': not a valid interface name", interface_name);
+    // TUNSETIFF on a name no interface has creates a new TAP, which nothing on the host is
+    // connected to: the guest would see a link and no traffic. Attach only to an existing TAP.
+    // (An interface created between this check and TUNSETIFF is attached to as well.)
+    TRY(check_tap_exists(interface_name));
     std::unique_ptr<TapBackend> backend(new TapBackend());
     backend->m_name = "tap " + interface_name;
     backend->m_tap.reset(::open(tun_device, O_RDWR | O_NONBLOCK | O_CLOEXEC));

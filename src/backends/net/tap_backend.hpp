@@ -13,8 +13,8 @@
 namespace vessel {
 
 /// A TAP interface: what the guest sends appears on the host interface NAME and vice versa. The
-/// interface must exist and be usable by this user (`ip tuntap add NAME mode tap user USER`), or
-/// Vessel must have CAP_NET_ADMIN to create it. A reader thread polls the TAP fd.
+/// interface must exist and be usable by this user (`ip tuntap add NAME mode tap user USER`);
+/// Vessel never creates one, not even with CAP_NET_ADMIN. A reader thread polls the TAP fd.
 class TapBackend final : public NetBackend {
   public:
     static Result<std::unique_ptr<TapBackend>> create(const std::string& interface_name);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "backends/net/tap_test_support.hpp"
 #include "base/unique_fd.hpp"
 
 using namespace vessel;
@@ -54,11 +55,28 @@ TEST(TapBackend, RejectsBadNames) {
     EXPECT_NE(long_name.error().message.find("a-very-long-interface-name"), std::string::npos);
 }
 
+TEST(TapBackend, RefusesAMissingInterfaceAndCreatesNone) {
+    const std::string missing = fmt::format("vnotap{}", ::getpid());
+    auto backend = TapBackend::create(missing);
+    ASSERT_FALSE(backend.has_value());
+    EXPECT_NE(backend.error().message.find("TAP interface '" + missing + "' does not exist"),
+              std::string::npos)
+        << backend.error().message;
+    EXPECT_NE(::access(("/sys/class/net/" + missing).c_str(), F_OK), 0) << "an interface appeared";
+    auto loopback = TapBackend::create("lo");
+    ASSERT_FALSE(loopback.has_value());
+    EXPECT_NE(loopback.error().message.find("not a TAP interface"), std::string::npos)
+        << loopback.error().message;
+    EXPECT_FALSE(TapBackend::create("../lo").has_value());
+}
+
 TEST(TapBackend, FramesCrossTheInterfaceBothWays) {
     if (::geteuid() != 0 || ::access("/dev/net/tun", R_OK | W_OK) != 0)
         GTEST_SKIP() << "needs root and /dev/net/tun";
     // Named after the process so parallel test runs (build, build-asan) do not collide.
     const std::string test_interface = fmt::format("vessel{}", ::getpid());
+    vessel::testing::ScopedTapInterface tap(test_interface);
+    ASSERT_TRUE(tap.created()) << "cannot create " << test_interface;
     auto backend = TapBackend::create(test_interface);
     ASSERT_TRUE(backend.has_value()) << backend.error().message;
     UniqueFd host = open_host_side(test_interface);

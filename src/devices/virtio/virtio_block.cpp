@@ -21,15 +21,16 @@ constexpr std::uint32_t config_discard_alignment = 44;
 constexpr std::uint32_t seg_max = VirtioBlock::queue_size - 2; ///< header and status
 } // namespace
 
-VirtioBlock::VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string id)
-    : m_backend(std::move(backend)), m_id(std::move(id)) {}
+VirtioBlock::VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string id, BlockCache cache)
+    : m_backend(std::move(backend)), m_id(std::move(id)), m_cache(cache) {}
 
 VirtioBlock::~VirtioBlock() {
     m_backend->drain();
 }
 
 std::uint64_t VirtioBlock::features() const {
-    std::uint64_t bits = feature_seg_max | feature_block_size | feature_flush;
+    std::uint64_t bits = feature_seg_max | feature_block_size;
+    if (m_cache == BlockCache::writeback) bits |= feature_flush;
     if (m_backend->read_only()) bits |= feature_read_only;
     if (m_backend->supports_discard()) bits |= feature_discard;
     return bits;
@@ -111,6 +112,10 @@ void VirtioBlock::start(const DescriptorChain& chain) {
         return m_backend->write(*offset, host_buffers(request), finish(0));
     }
     case block::type_flush:
+        // Unsafe cache: the guest was not offered FLUSH; one it sends anyway is acknowledged
+        // with nothing synced (Firecracker's cache_type Unsafe).
+        if (m_cache == BlockCache::unsafe)
+            return complete(head, status_address, block::status_ok, 0);
         return m_backend->flush(finish(0));
     case block::type_get_id: {
         // Up to 20 bytes, NUL-padded when shorter (§5.2.6.1).

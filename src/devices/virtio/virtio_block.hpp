@@ -8,15 +8,18 @@
 #include <string>
 
 #include "backends/block/block_backend.hpp"
+#include "backends/block/block_backend_factory.hpp"
 #include "devices/virtio/virtio_block_request.hpp"
 #include "devices/virtio/virtio_device.hpp"
 
 namespace vessel::virtio {
 
-/// One request queue. Offers FLUSH, BLK_SIZE, SEG_MAX, RO for read-only disks and DISCARD
-/// where the backend can punch holes. Requests go to the backend as they are popped; their
-/// completions (on any thread) write the status byte, push the chain and interrupt. Bad
-/// requests get IOERR or UNSUPP; host failures (EIO, ENOSPC, a truncated image) get IOERR.
+/// One request queue. Offers BLK_SIZE, SEG_MAX, FLUSH with the writeback cache (the unsafe one
+/// acknowledges flushes without syncing, as Firecracker's cache_type Unsafe does), RO for
+/// read-only disks and DISCARD where the backend can punch holes. Requests go to the backend as
+/// they are popped; their completions (on any thread) write the status byte, push the chain and
+/// interrupt. Bad requests get IOERR or UNSUPP; host failures (EIO, ENOSPC, a truncated image) get
+/// IOERR.
 class VirtioBlock final : public VirtioDevice {
   public:
     static constexpr std::uint16_t type = 2; ///< §5.2.1
@@ -31,7 +34,8 @@ class VirtioBlock final : public VirtioDevice {
     static constexpr std::uint32_t max_discard_sectors = 1u << 22; ///< 2 GiB per segment
 
     /// id: the serial GET_ID returns (at most 20 bytes are used).
-    VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string id);
+    VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string id,
+                BlockCache cache = BlockCache::writeback);
     ~VirtioBlock() override;
 
     std::string_view name() const override { return "virtio-blk"; }
@@ -57,6 +61,7 @@ class VirtioBlock final : public VirtioDevice {
 
     std::unique_ptr<BlockBackend> m_backend;
     std::string m_id;
+    BlockCache m_cache;
     std::optional<VirtioActivation> m_activation;
 };
 

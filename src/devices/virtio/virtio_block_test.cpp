@@ -24,6 +24,32 @@ struct Interrupts final : VirtioInterrupt {
     int used{0};
 };
 
+/// Passes every request to the real backend and counts the flushes that reach it.
+struct CountingBackend final : BlockBackend {
+    CountingBackend(std::unique_ptr<BlockBackend> inner, int& flushes)
+        : m_inner(std::move(inner)), m_flushes(flushes) {}
+    std::uint64_t size() const override { return m_inner->size(); }
+    bool read_only() const override { return m_inner->read_only(); }
+    bool supports_discard() const override { return m_inner->supports_discard(); }
+    void read(std::uint64_t offset, std::span<const iovec> buffers, Completion done) override {
+        m_inner->read(offset, buffers, std::move(done));
+    }
+    void write(std::uint64_t offset, std::span<const iovec> buffers, Completion done) override {
+        m_inner->write(offset, buffers, std::move(done));
+    }
+    void flush(Completion done) override {
+        ++m_flushes;
+        m_inner->flush(std::move(done));
+    }
+    void discard(std::uint64_t offset, std::uint64_t length, Completion done) override {
+        m_inner->discard(offset, length, std::move(done));
+    }
+    void drain() override { m_inner->drain(); }
+
+    std::unique_ptr<BlockBackend> m_inner;
+    int& m_flushes;
+};
+
 /// A 64 KiB image (sector n filled with byte n) behind a VirtioBlock on one queue.
 struct VirtioBlockTest : ::testing::Test {
     static constexpr std::uint64_t header = 0x10000; ///< request header in guest memory
@@ -42,7 +68,8 @@ struct VirtioBlockTest : ::testing::Test {
         device.reset();
         ::unlink(path.c_str());
     }
-    void make(bool read_only) {
+    int flushes{0}; ///< flushes that reached the backend
+    void make(bool read_only, BlockCache cache = BlockCache::writeback) {
         if (path.empty()) {
             char name[] = "/tmp/vessel-blk-XXXXXX";
             const int fd = mkstemp(name);
@@ -54,8 +81,10 @@ struct VirtioBlockTest : ::testing::Test {
             ::close(fd);
             path = name;
         }
-        device = std::make_unique<VirtioBlock>(SyncFileBackend::open(path, read_only).value(),
-                                               "serial-123");
+        device = std::make_unique<VirtioBlock>(
+            std::make_unique<CountingBackend>(SyncFileBackend::open(path, read_only).value(),
+                                              flushes),
+            "serial-123", cache);
         queue.reset();
         driver.avail_index = 0;
         driver.program(queue);
@@ -117,6 +146,22 @@ TEST_F(VirtioBlockTest, WritesReachTheFileAndFlushSucceeds) {
     EXPECT_EQ(file_bytes(7 * 512, 512), std::vector<std::uint8_t>(512, 0x5a));
     EXPECT_EQ(file_bytes(8 * 512, 1)[0], 8); // neighbours untouched
     EXPECT_EQ(request(block::type_flush, 0, 0, false), block::status_ok);
+}
+
+TEST_F(VirtioBlockTest, WritebackCacheOffersFlushAndSyncs) {
+    EXPECT_NE(device->features() & VirtioBlock::feature_flush, 0u);
+    EXPECT_EQ(request(block::type_flush, 0, 0, false), block::status_ok);
+    EXPECT_EQ(flushes, 1);
+}
+
+TEST_F(VirtioBlockTest, UnsafeCacheAcknowledgesFlushesWithoutSyncing) {
+    make(false, BlockCache::unsafe);
+    EXPECT_EQ(device->features() & VirtioBlock::feature_flush, 0u);
+    ASSERT_TRUE(memory.fill(data, 0x5a, 512));
+    EXPECT_EQ(request(block::type_out, 3, 512, false), block::status_ok);
+    EXPECT_EQ(request(block::type_flush, 0, 0, false), block::status_ok);
+    EXPECT_EQ(flushes, 0);
+    EXPECT_EQ(file_bytes(3 * 512, 512), std::vector<std::uint8_t>(512, 0x5a)); // writes still go
 }
 
 TEST_F(VirtioBlockTest, OutOfRangeAndPartialSectorsAreIoErrors) {

@@ -61,7 +61,8 @@ Result<KvmSystem> KvmSystem::open() {
     KvmSystem system;
     system.m_fd.reset(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
     if (!system.m_fd.valid()) return make_error("/dev/kvm: cannot open: {}", std::strerror(errno));
-    int version = TRY(KVM_IOCTL(system.fd(), KVM_GET_API_VERSION, 0ul));
+    // A failure here means /dev/kvm is not KVM at all (a stand-in device node, say).
+    int version = TRY_CONTEXT(KVM_IOCTL(system.fd(), KVM_GET_API_VERSION, 0ul), "/dev/kvm");
     if (version != expected_api_version)
         return make_error("/dev/kvm: API version {} (Vessel needs {})", version,
                           expected_api_version);
