@@ -110,6 +110,8 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     case ZYDIS_MNEMONIC_BTC:
     case ZYDIS_MNEMONIC_BSF:
     case ZYDIS_MNEMONIC_BSR:
+    case ZYDIS_MNEMONIC_TZCNT: // run as bsf/bsr, see encode_identity
+    case ZYDIS_MNEMONIC_LZCNT:
     case ZYDIS_MNEMONIC_BSWAP:
     case ZYDIS_MNEMONIC_XCHG:
     case ZYDIS_MNEMONIC_CMPXCHG:
@@ -606,7 +608,11 @@ class Emitter : public Xbyak::CodeGenerator {
     static bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                                 std::uint8_t* bytes, ZyanUSize& length) {
         const ZydisDecodedInstruction& instruction = guest.instruction;
-        if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0) {
+        // Without BMI1/LZCNT in the guest's CPUID, f3 0f bc/bd are bsf/bsr (as the interpreter
+        // runs them): never hand them to a host that has tzcnt/lzcnt.
+        const bool scan = instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+                          instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT;
+        if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0 && !scan) {
             length = instruction.length;
             std::memcpy(bytes, guest.bytes, length);
             return true;
@@ -637,6 +643,11 @@ class Emitter : public Xbyak::CodeGenerator {
             }
         }
         request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
+        if (scan) {
+            request.mnemonic = instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ? ZYDIS_MNEMONIC_BSF
+                                                                           : ZYDIS_MNEMONIC_BSR;
+            request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_REP);
+        }
         request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
         return ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&request, bytes, &length));
     }
@@ -1068,7 +1079,9 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
                         (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
                          guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
                          guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2);
+                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
+                         guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+                         guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
         if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
             const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
             guest.flags_tested = flags.tested & arithmetic_mask;
