@@ -138,7 +138,7 @@ int run_api(const ApiOptions& options) {
         return exit_status::usage;
     }
     // As with Firecracker, stdin feeds the guest's serial console (raw mode on a terminal,
-    // Ctrl-A x quits); SIGINT/SIGTERM stay with the signalfd above. The terminal is left as it
+    // Ctrl-A x quits); the quit signals stay with the signalfd above. The terminal is left as it
     // is until the guest starts, so `vessel --api-sock PATH &` waits in the background.
     auto terminal = Terminal::open(/*handle_signals=*/false, /*console_active=*/false);
     if (!terminal) {

@@ -1,4 +1,4 @@
-// Terminal: poll loop over stdin, a signalfd and a stop eventfd.
+// Terminal: raw mode and putting it back on every way out; a poll loop over stdin, signals, stop.
 #include "cli/terminal.hpp"
 
 #include <cerrno>
