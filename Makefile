@@ -29,6 +29,7 @@ unit-test: build
 
 guest-test: build
 	tests/run_guest_tests.sh $(BUILD)
+	ENGINES=interp GUESTS="hello long_mode paging exceptions user_mode virtio_rng" tests/run_guest_tests.sh $(BUILD)
 
 # Debian's stock kernel booted on the software engine (downloads the default guest once).
 linux-test: build guest

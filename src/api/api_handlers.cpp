@@ -211,9 +211,11 @@ Result<void> ApiHandlers::start_instance() {
         const BlockEngine engine = drive->io_engine == "Async"  ? BlockEngine::io_uring
                                    : drive->io_engine == "Sync" ? BlockEngine::sync
                                                                 : BlockEngine::automatic;
-        // Firecracker's cache_type, Unsafe by default: only Writeback offers and honours FLUSH.
+        // Firecracker's cache_type: Unsafe neither offers nor honours FLUSH. Without the field
+        // Vessel keeps Writeback (Firecracker's default is Unsafe): data a guest flushed must be
+        // on disk unless the user asked otherwise.
         const BlockCache cache =
-            drive->cache_type == "Writeback" ? BlockCache::writeback : BlockCache::unsafe;
+            drive->cache_type == "Unsafe" ? BlockCache::unsafe : BlockCache::writeback;
         config.disks.push_back(
             {drive->path_on_host, drive->is_read_only, drive->drive_id, engine, cache});
         if (!drive->is_root_device) continue;

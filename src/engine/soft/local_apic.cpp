@@ -143,8 +143,8 @@ bool LocalApic::software_enabled() const {
 }
 
 std::uint64_t LocalApic::apic_base() const {
-    StateLock lock(*this);
-    return m_base;
+    // Lock-free: every TLB fill of this vCPU asks (the xAPIC page is not RAM).
+    return m_published_base.load(std::memory_order_acquire);
 }
 
 bool LocalApic::set_apic_base(std::uint64_t value) {
@@ -160,6 +160,7 @@ bool LocalApic::set_apic_base(std::uint64_t value) {
     if (!was_enabled && extd) return false;
     value = (value & ~base_bsp) | (m_base & base_bsp); // BSP flag is fixed by the platform
     m_base = value;
+    m_published_base.store(value, std::memory_order_release);
     if (!enable && was_enabled) reset(); // SDM 11.4.3: disabling may lose APIC state
     if (extd && !was_x2apic) {
         // Entering x2APIC mode: ID is the full initial ID, LDR derived from it (SDM 11.12.10.2).

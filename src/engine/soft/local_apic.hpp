@@ -147,6 +147,7 @@ class LocalApic {
     Hooks m_hooks;
 
     std::uint64_t m_base;
+    std::atomic<std::uint64_t> m_published_base{m_base}; ///< m_base, readable without the lock
     std::uint32_t m_xapic_id{0}; ///< ID register in xAPIC mode (writable, bits 31:24)
     std::uint32_t m_tpr{0};
     std::uint32_t m_ldr{0};

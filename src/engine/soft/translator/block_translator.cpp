@@ -499,10 +499,11 @@ class Emitter : public Xbyak::CodeGenerator {
         const int table = m_layout.tlb_table(m_user, write);
         lea(r13, ptr[r14 + static_cast<int>(size - 1)]);
         and_(r13, -4096);
-        mov(r12, r14);
-        shr(r12, 12);
-        movzx(r12d, r12b);
-        shl(r12d, JitTlb::entry_shift);
+        // Entry offset ((address >> 12) % size) << 4 in three instructions.
+        static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
+        mov(r12d, r14d);
+        shr(r12d, 12 - JitTlb::entry_shift);
+        and_(r12d, (JitTlb::size - 1) << JitTlb::entry_shift);
         cmp(r13, qword[r15 + r12 + table]);
         Xbyak::Label& miss = new_label();
         Xbyak::Label& resume = new_label();

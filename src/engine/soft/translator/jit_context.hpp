@@ -20,7 +20,7 @@ static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a 
 /// interpreter's TLB: write entries exist only for pages that hold no decoded code, so a store
 /// through the fast path can never leave a stale translation behind.
 struct JitTlb {
-    static constexpr unsigned size = 256;
+    static constexpr unsigned size = 1024;
     static constexpr unsigned entry_shift = 4;
     JitTlbEntry entries[2][2][size]; ///< [user][0 read, 1 write][page % size]
 
