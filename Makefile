@@ -35,7 +35,7 @@ guest-test: build
 linux-test: build guest
 	tests/linux/run_linux_tests.sh $(BUILD)
 
-cli-test: build
+cli-test: build guest
 	tests/cli/run_cli_tests.sh $(BUILD)
 
 # The Firecracker-compatible API driven over its socket by a live vessel process, on both
