@@ -173,8 +173,7 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
         const std::uint64_t page_address = address & ~std::uint64_t{0xfff};
         JitTlbEntry& fast = jit.tlb.entries[user][write][(address >> 12) % JitTlb::size];
         fast.tag = page_address;
-        fast.addend = reinterpret_cast<std::intptr_t>(entry.host) -
-                      static_cast<std::int64_t>(page_address);
+        fast.host_page = reinterpret_cast<std::uintptr_t>(entry.host);
         return entry.host + (address & 0xfff);
     } catch (const GuestFault&) {
         return nullptr; // the interpreter repeats the access and raises the fault precisely

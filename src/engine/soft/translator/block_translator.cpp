@@ -497,24 +497,25 @@ class Emitter : public Xbyak::CodeGenerator {
     void lookup(unsigned size, bool write, Xbyak::Label& fallback) {
         save_flags();
         const int table = m_layout.tlb_table(m_user, write);
-        lea(r13, ptr[r14 + static_cast<int>(size - 1)]);
-        and_(r13, -4096);
         // Entry offset ((address >> 12) % size) << 4 in three instructions.
         static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
         mov(r12d, r14d);
         shr(r12d, 12 - JitTlb::entry_shift);
         and_(r12d, (JitTlb::size - 1) << JitTlb::entry_shift);
-        cmp(r13, qword[r15 + r12 + table]);
+        // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
+        // run into the next one (unsigned compare; an invalid entry's tag is never close).
+        sub(r14, qword[r15 + r12 + table]);
+        cmp(r14, static_cast<std::uint32_t>(4096 - size));
         Xbyak::Label& miss = new_label();
         Xbyak::Label& resume = new_label();
-        jne(miss);
-        mov(r13, qword[r15 + r12 + table + 8]);
-        lea(r14, ptr[r14 + r13]);
+        ja(miss);
+        add(r14, qword[r15 + r12 + table + 8]);
         L(resume);
         m_host_flags_valid = false;
         const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
-        m_cold.push_back([this, &miss, &resume, &fallback, request] {
+        m_cold.push_back([this, &miss, &resume, &fallback, request, table] {
             L(miss);
+            add(r14, qword[r15 + r12 + table]); // the linear address again
             mov(r12d, request);
             call(m_runtime.tlb_miss_stub());
             test(r14, r14);
@@ -540,8 +541,10 @@ class Emitter : public Xbyak::CodeGenerator {
         int memory_operand{-1};
         unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, r12
         int renamed_guest[2]{-1, -1};
+        bool renamed_written[2]{false, false}; ///< stored back after the instruction
         unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
         int xmm_guest[3]{-1, -1, -1};
+        bool xmm_written[3]{false, false, false};
     };
     static constexpr unsigned rename_host[2] = {host_temp_scratch, host_index_scratch};
 
@@ -552,6 +555,7 @@ class Emitter : public Xbyak::CodeGenerator {
         for (unsigned i = 0; i < instruction.operand_count; ++i) {
             const ZydisDecodedOperand& operand = guest.operands[i];
             const bool explicit_operand = operand.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT;
+            const bool written = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
             switch (operand.type) {
             case ZYDIS_OPERAND_TYPE_REGISTER: {
                 const ZydisRegisterClass register_class = ZydisRegisterGetClass(operand.reg.value);
@@ -559,22 +563,28 @@ class Emitter : public Xbyak::CodeGenerator {
                 if (register_class == ZYDIS_REGCLASS_XMM) {
                     const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
                     if (!explicit_operand) return false;
-                    bool seen = false;
-                    for (unsigned x = 0; x < plan.xmm_renamed; ++x)
-                        seen |= plan.xmm_guest[x] == number;
-                    if (!seen) {
+                    unsigned x = 0;
+                    while (x < plan.xmm_renamed && plan.xmm_guest[x] != number)
+                        ++x;
+                    if (x == plan.xmm_renamed) {
                         if (plan.xmm_renamed == 3) return false;
                         plan.xmm_guest[plan.xmm_renamed++] = number;
                     }
+                    plan.xmm_written[x] |= written;
                     break;
                 }
                 const int number = gpr_number(operand.reg.value);
                 if (number < 0) return false;
                 if (guest_in_host_register(static_cast<unsigned>(number))) break;
                 if (!explicit_operand) return false;
-                if (plan.renamed_guest[0] == number || plan.renamed_guest[1] == number) break;
-                if (plan.renamed == 2) return false;
-                plan.renamed_guest[plan.renamed++] = number;
+                unsigned r = 0;
+                while (r < plan.renamed && plan.renamed_guest[r] != number)
+                    ++r;
+                if (r == plan.renamed) {
+                    if (plan.renamed == 2) return false;
+                    plan.renamed_guest[plan.renamed++] = number;
+                }
+                plan.renamed_written[r] |= written;
                 break;
             }
             case ZYDIS_OPERAND_TYPE_MEMORY:
@@ -724,10 +734,12 @@ class Emitter : public Xbyak::CodeGenerator {
         for (ZyanUSize i = 0; i < length; ++i)
             db(bytes[i]);
         for (unsigned r = 0; r < plan.renamed; ++r)
-            mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
-                Xbyak::Reg64(static_cast<int>(rename_host[r])));
+            if (plan.renamed_written[r])
+                mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
+                    Xbyak::Reg64(static_cast<int>(rename_host[r])));
         for (unsigned x = 0; x < plan.xmm_renamed; ++x)
-            movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(static_cast<int>(x)));
+            if (plan.xmm_written[x])
+                movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(static_cast<int>(x)));
         if (guest.flags_may_change) flags_written();
         L(after);
         if (plan.memory_operand >= 0 || division) fallback_path(k, guest, fallback, after);

@@ -6,13 +6,14 @@
 
 namespace vessel::soft {
 
-/// One entry of the translator's software TLB. Generated code compares the page address of an
-/// access's last byte with `tag` (so a page-crossing access misses) and adds `addend` to the
-/// linear address to get the host address.
+/// One entry of the translator's software TLB. Generated code subtracts `tag` from the linear
+/// address: an offset of at most 4096 minus the access size is a hit (so a page-crossing access
+/// misses), and the offset plus `host_page` is the host address.
 struct JitTlbEntry {
-    static constexpr std::uint64_t invalid_tag = 1; ///< never equals a page address
-    std::uint64_t tag{invalid_tag};                 ///< linear page address (low 12 bits zero)
-    std::int64_t addend{0};                         ///< host page address minus `tag`
+    /// Far from every canonical address: (address - invalid_tag) is never a small offset.
+    static constexpr std::uint64_t invalid_tag = std::uint64_t{1} << 63;
+    std::uint64_t tag{invalid_tag}; ///< linear page address (low 12 bits zero)
+    std::uint64_t host_page{0};     ///< host address of the page's first byte
 };
 static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a shift of 4");
 
