@@ -339,7 +339,7 @@ bool count_may_be_zero(const GuestInstruction& guest) {
 }
 
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
-/// same number; r15 holds the CpuCore; r12, r13, r14 are scratch (see jit_runtime.hpp).
+/// same number; r15 holds the CpuCore; r13 and r14 are scratch (see jit_runtime.hpp).
 class Emitter : public Xbyak::CodeGenerator {
   public:
     Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
@@ -365,27 +365,27 @@ class Emitter : public Xbyak::CodeGenerator {
     Xbyak::Label& new_label() { return m_labels.emplace_back(); }
 
     /// Puts the guest flags back into the host flags from the slot lookups save them in.
-    /// (lahf/sahf and seto/add: no popf, which is microcoded and slow). Uses r12.
+    /// (lahf/sahf and seto/add: no popf, which is microcoded and slow). Uses r13.
     void restore_host_flags() {
         if (m_host_flags_valid) return;
         emit_restore_flags();
         m_host_flags_valid = true;
     }
     void emit_restore_flags() {
-        mov(r12, rax);
+        mov(r13, rax);
         mov(ax, word[r15 + m_layout.saved_flags]); // ah: SF ZF AF PF CF, al: OF
         add(al, 0x7f);                             // OF = (al == 1)
         sahf();
-        mov(rax, r12);
+        mov(rax, r13);
     }
-    /// Copies the host flags (the guest's) into the slot, unless it already holds them. Uses r12.
+    /// Copies the host flags (the guest's) into the slot, unless it already holds them. Uses r13.
     void save_flags() {
         if (m_slot_current) return;
-        mov(r12, rax);
+        mov(r13, rax);
         lahf();
         seto(al);
         mov(word[r15 + m_layout.saved_flags], ax);
-        mov(rax, r12);
+        mov(rax, r13);
         m_slot_current = true;
     }
     /// The host flags were just changed by guest code: they are the guest's, the slot is old.
@@ -399,8 +399,8 @@ class Emitter : public Xbyak::CodeGenerator {
         if (signed_value == static_cast<std::int32_t>(signed_value)) {
             mov(qword[r15 + m_layout.rip], value); // encoded as a sign-extended imm32
         } else {
-            mov(r13, value);
-            mov(qword[r15 + m_layout.rip], r13);
+            mov(r14, value); // r14 is free wherever rip is stored
+            mov(qword[r15 + m_layout.rip], r14);
         }
     }
 
@@ -443,7 +443,7 @@ class Emitter : public Xbyak::CodeGenerator {
         pushfq();
         pop(qword[r15 + m_layout.flags]);
         store_rip(guest.linear);
-        mov(r12, reinterpret_cast<std::uintptr_t>(&m_ops[k]));
+        mov(r13, reinterpret_cast<std::uintptr_t>(&m_ops[k]));
         call(m_runtime.interpret_stub());
     }
 
@@ -462,8 +462,8 @@ class Emitter : public Xbyak::CodeGenerator {
                 if (guest_in_host_register(base)) {
                     expression = expression + Xbyak::Reg64(base);
                 } else {
-                    mov(r13, home(static_cast<unsigned>(base)));
-                    expression = expression + r13;
+                    mov(r14, home(static_cast<unsigned>(base)));
+                    expression = expression + r14;
                 }
             }
             if (index >= 0) {
@@ -471,8 +471,8 @@ class Emitter : public Xbyak::CodeGenerator {
                 if (guest_in_host_register(index)) {
                     expression = expression + Xbyak::Reg64(index) * scale;
                 } else {
-                    mov(r12, home(static_cast<unsigned>(index)));
-                    expression = expression + r12 * scale;
+                    mov(r13, home(static_cast<unsigned>(index)));
+                    expression = expression + r13 * scale;
                 }
             }
             lea(r14, ptr[expression]);
@@ -499,24 +499,24 @@ class Emitter : public Xbyak::CodeGenerator {
         const int table = m_layout.tlb_table(m_user, write);
         // Entry offset ((address >> 12) % size) << 4 in three instructions.
         static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
-        mov(r12d, r14d);
-        shr(r12d, 12 - JitTlb::entry_shift);
-        and_(r12d, (JitTlb::size - 1) << JitTlb::entry_shift);
+        mov(r13d, r14d);
+        shr(r13d, 12 - JitTlb::entry_shift);
+        and_(r13d, (JitTlb::size - 1) << JitTlb::entry_shift);
         // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
         // run into the next one (unsigned compare; an invalid entry's tag is never close).
-        sub(r14, qword[r15 + r12 + table]);
+        sub(r14, qword[r15 + r13 + table]);
         cmp(r14, static_cast<std::uint32_t>(4096 - size));
         Xbyak::Label& miss = new_label();
         Xbyak::Label& resume = new_label();
         ja(miss);
-        add(r14, qword[r15 + r12 + table + 8]);
+        add(r14, qword[r15 + r13 + table + 8]);
         L(resume);
         m_host_flags_valid = false;
         const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
         m_cold.push_back([this, &miss, &resume, &fallback, request, table] {
             L(miss);
-            add(r14, qword[r15 + r12 + table]); // the linear address again
-            mov(r12d, request);
+            add(r14, qword[r15 + r13 + table]); // the linear address again
+            mov(r13d, request);
             call(m_runtime.tlb_miss_stub());
             test(r14, r14);
             jnz(resume);
@@ -539,14 +539,15 @@ class Emitter : public Xbyak::CodeGenerator {
     /// How an identity-translated instruction's operands map onto host resources.
     struct IdentityPlan {
         int memory_operand{-1};
-        unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, r12
+        unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, then r14
         int renamed_guest[2]{-1, -1};
         bool renamed_written[2]{false, false}; ///< stored back after the instruction
         unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
     };
-    static constexpr unsigned rename_host[2] = {host_temp_scratch, host_index_scratch};
+    /// r13, and r14 when no memory operand needs it for its address.
+    static constexpr unsigned rename_host[2] = {host_scratch, host_address_scratch};
 
     /// Fills `plan`; false when an operand cannot be run as is (implicit rsp, r12-r15, a second
     /// memory operand, a register class other than GPR, flags or XMM).
@@ -608,6 +609,7 @@ class Emitter : public Xbyak::CodeGenerator {
                 guest.operands[1].type == ZYDIS_OPERAND_TYPE_REGISTER)
                 return false;
         }
+        if (plan.renamed == 2 && plan.memory_operand >= 0) return false; // r14 holds the address
         // div: the guard below needs the high half of the dividend outside ah.
         if (instruction.mnemonic == ZYDIS_MNEMONIC_DIV && instruction.operand_width == 8)
             return false;
@@ -672,29 +674,29 @@ class Emitter : public Xbyak::CodeGenerator {
     /// #DE as the guest expects, instead of faulting on the host.
     void division_guard(const GuestInstruction& guest, const IdentityPlan& plan,
                         Xbyak::Label& fallback) {
-        save_flags(); // before r12 is used: it is save_flags' scratch
+        save_flags(); // before r13 is used: it is save_flags' scratch
         const unsigned size = guest.instruction.operand_width;
-        if (size == 64) mov(r12, rdx);
-        if (size == 32) mov(r12d, edx);
-        if (size == 16) movzx(r12d, dx);
+        if (size == 64) mov(r13, rdx);
+        if (size == 32) mov(r13d, edx);
+        if (size == 16) movzx(r13d, dx);
         const ZydisDecodedOperand& divisor = guest.operands[0];
+        const auto high = size == 64 ? Xbyak::Operand(r13)
+                          : size == 32 ? Xbyak::Operand(r13d)
+                                       : Xbyak::Operand(r13w);
         if (plan.memory_operand >= 0) {
-            if (size == 64) mov(r13, qword[r14]);
-            if (size == 32) mov(r13d, dword[r14]);
-            if (size == 16) movzx(r13d, word[r14]);
+            cmp(high, size == 64 ? qword[r14] : size == 32 ? dword[r14] : word[r14]);
         } else {
             const int number = gpr_number(divisor.reg.value);
             if (guest_in_host_register(static_cast<unsigned>(number))) {
-                if (size == 64) mov(r13, Xbyak::Reg64(number));
-                if (size == 32) mov(r13d, Xbyak::Reg32(number));
-                if (size == 16) movzx(r13d, Xbyak::Reg16(number));
+                if (size == 64) cmp(r13, Xbyak::Reg64(number));
+                if (size == 32) cmp(r13d, Xbyak::Reg32(number));
+                if (size == 16) cmp(r13w, Xbyak::Reg16(number));
             } else {
-                mov(r13, home(static_cast<unsigned>(number)));
-                if (size == 32) mov(r13d, r13d);
-                if (size == 16) movzx(r13d, r13w);
+                const auto slot = r15 + m_layout.gpr + 8 * number; // low bytes first
+                cmp(high, size == 64 ? qword[slot] : size == 32 ? dword[slot] : word[slot]);
             }
         }
-        cmp(r12, r13); // clobbers the flags; the interpreter path gets the saved ones
+        // The compare clobbered the flags; the interpreter path gets the saved ones.
         m_slot_current = true;
         m_host_flags_valid = false;
         jae(fallback);
@@ -836,7 +838,7 @@ class Emitter : public Xbyak::CodeGenerator {
         restore_host_flags();
         const bool same_page = (target >> 12) == (m_out.linear >> 12);
         if (!same_page || m_sites == m_out.sites.size()) {
-            mov(r13, target);
+            mov(r14, target);
             exit_indirect();
             return;
         }
@@ -864,8 +866,8 @@ class Emitter : public Xbyak::CodeGenerator {
         dd(0);
         L(unchained);
         store_rip(target);
-        mov(r13, reinterpret_cast<std::uintptr_t>(&site));
-        mov(qword[r15 + m_layout.exit_site], r13);
+        mov(r14, reinterpret_cast<std::uintptr_t>(&site));
+        mov(qword[r15 + m_layout.exit_site], r14);
         jmp(m_runtime.common_exit());
         L(out_of_budget);
         mov(rcx, qword[r15 + m_layout.spill]);
@@ -880,23 +882,23 @@ class Emitter : public Xbyak::CodeGenerator {
         return operand.type == ZYDIS_OPERAND_TYPE_MEMORY && operand.mem.type == ZYDIS_MEMOP_TYPE_MEM;
     }
 
-    /// The target of an indirect jmp/call (a register or a qword in memory) into r13.
+    /// The target of an indirect jmp/call (a register or a qword in memory) into r14.
     void load_branch_target(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
                             Xbyak::Label& fallback) {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
             const int number = gpr_number(operand.reg.value);
             if (guest_in_host_register(static_cast<unsigned>(number)))
-                mov(r13, Xbyak::Reg64(number));
+                mov(r14, Xbyak::Reg64(number));
             else
-                mov(r13, home(static_cast<unsigned>(number)));
+                mov(r14, home(static_cast<unsigned>(number)));
             return;
         }
         address(guest, operand, true);
         lookup(8, false, fallback);
-        mov(r13, qword[r14]);
+        mov(r14, qword[r14]);
     }
 
-    /// Continues at the guest address in r13: straight to its translation when the jump table
+    /// Continues at the guest address in r14: straight to its translation when the jump table
     /// has a valid entry and budget is left, else through the dispatcher.
     void exit_indirect() {
         restore_host_flags();
@@ -1005,7 +1007,7 @@ class Emitter : public Xbyak::CodeGenerator {
             Xbyak::Label& after = new_label();
             if (!relative) {
                 load_branch_target(guest, operand, fallback);
-                mov(qword[r15 + m_layout.branch_target], r13);
+                mov(qword[r15 + m_layout.branch_target], r14);
             }
             mov(r14, home(guest_rsp));
             lea(r14, ptr[r14 - 8]);
@@ -1016,7 +1018,7 @@ class Emitter : public Xbyak::CodeGenerator {
             if (relative) {
                 exit_to(target);
             } else {
-                mov(r13, qword[r15 + m_layout.branch_target]);
+                mov(r14, qword[r15 + m_layout.branch_target]);
                 exit_indirect();
             }
             L(after); // unreachable: the interpreted call leaves through the helper
@@ -1033,9 +1035,10 @@ class Emitter : public Xbyak::CodeGenerator {
             mov(r14, home(guest_rsp));
             lookup(8, false, fallback);
             mov(r13, qword[r14]);
-            mov(r12, home(guest_rsp));
-            lea(r12, ptr[r12 + static_cast<int>(8 + extra)]);
-            mov(home(guest_rsp), r12);
+            mov(r14, home(guest_rsp));
+            lea(r14, ptr[r14 + static_cast<int>(8 + extra)]);
+            mov(home(guest_rsp), r14);
+            mov(r14, r13);
             exit_indirect();
             L(after);
             store_rip(guest.next); // unreachable: the interpreted ret leaves through the helper

@@ -64,12 +64,12 @@ namespace {
 using namespace Xbyak::util;
 
 /// Stores (spill) or loads every guest GPR that lives in a host register (or only those a C
-/// function may clobber: rbx and rbp survive a call in the System V ABI).
+/// function may clobber: rbx, rbp and r12 survive a call in the System V ABI).
 void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, bool store,
                           bool caller_saved_only = false) {
     for (unsigned guest = 0; guest < 16; ++guest) {
         if (!guest_in_host_register(guest)) continue;
-        if (caller_saved_only && (guest == 3 || guest == 5)) continue;
+        if (caller_saved_only && (guest == 3 || guest == 5 || guest == 12)) continue;
         const auto slot = code.qword[r15 + layout.gpr + static_cast<int>(8 * guest)];
         if (store)
             code.mov(slot, Xbyak::Reg64(static_cast<int>(guest)));
@@ -121,7 +121,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     move_guest_registers(code, layout, true, true);
     code.mov(rdi, r15);
     code.mov(rsi, r14);
-    code.mov(edx, r12d);
+    code.mov(edx, r13d);
     code.sub(rsp, 8);
     code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_fill_helper));
     code.call(rax);
@@ -134,7 +134,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     runtime.m_interpret_stub = code.getCurr();
     move_guest_registers(code, layout, true);
     code.mov(rdi, r15);
-    code.mov(rsi, r12);
+    code.mov(rsi, r13);
     code.sub(rsp, 8);
     code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_interpret_helper));
     code.call(rax);
@@ -152,35 +152,35 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
 
     code.align(16);
     runtime.m_jump_stub = code.getCurr();
-    code.mov(code.qword[r15 + layout.rip], r13);
+    code.mov(code.qword[r15 + layout.rip], r14);
     // The compares below clobber the flags: keep the guest's (lahf/seto, no slow popf).
-    code.mov(r12, rax);
+    code.mov(r13, rax);
     code.lahf();
     code.seto(al);
     code.mov(code.word[r15 + layout.saved_flags], ax);
-    code.mov(rax, r12);
+    code.mov(rax, r13);
     Xbyak::Label slow;
-    code.mov(r12d, r13d);
-    code.and_(r12d, JitJumpTable::size - 1);
-    code.shl(r12d, JitJumpTable::entry_shift);
-    code.cmp(r13, code.qword[r15 + r12 + layout.jumps]);
+    code.mov(r13d, r14d);
+    code.and_(r13d, JitJumpTable::size - 1);
+    code.shl(r13d, JitJumpTable::entry_shift);
+    code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 8]);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 8]);
     code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 24]);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 24]);
     code.cmp(r14, code.qword[r15 + layout.context]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
     code.cmp(code.dword[r15 + layout.budget], 0);
     code.je(slow, Xbyak::CodeGenerator::T_NEAR);
     code.dec(code.dword[r15 + layout.budget]);
-    code.mov(r14, code.qword[r15 + r12 + layout.jumps + 16]);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 16]);
     auto restore_flags = [&] {
-        code.mov(r12, rax);
+        code.mov(r13, rax);
         code.mov(ax, code.word[r15 + layout.saved_flags]);
         code.add(al, 0x7f); // OF = (al == 1)
         code.sahf();
-        code.mov(rax, r12);
+        code.mov(rax, r13);
     };
     restore_flags();
     code.jmp(r14);

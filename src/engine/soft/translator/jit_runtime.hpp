@@ -61,14 +61,14 @@ class JitRuntime {
     JitExit enter(CpuCore& cpu, const std::uint8_t* code) const { return m_enter(&cpu, code); }
     const std::uint8_t* common_exit() const { return m_common_exit; }
     const std::uint8_t* helper_exit() const { return m_helper_exit; }
-    /// Called (near call) by translated code on a TLB miss: r14 = linear address, r12d = fill
+    /// Called (near call) by translated code on a TLB miss: r14 = linear address, r13d = fill
     /// request; returns the host address or 0 in r14. Keeps every guest register.
     const std::uint8_t* tlb_miss_stub() const { return m_tlb_miss_stub; }
-    /// Called by translated code to interpret one instruction: r12 = its DecodedOp, CpuCore::rip
+    /// Called by translated code to interpret one instruction: r13 = its DecodedOp, CpuCore::rip
     /// and JitContext::flags set. Returns with the guest registers and flags reloaded, or leaves
     /// translated code through the helper exit.
     const std::uint8_t* interpret_stub() const { return m_interpret_stub; }
-    /// Jumped to by translated code to continue at the guest address in r13 (host flags hold
+    /// Jumped to by translated code to continue at the guest address in r14 (host flags hold
     /// the guest's): straight into its translation when the jump table has a valid entry and
     /// budget is left, else out through the common exit.
     const std::uint8_t* jump_stub() const { return m_jump_stub; }
@@ -85,11 +85,11 @@ class JitRuntime {
 };
 
 /// Guest GPRs kept in host registers of the same number while translated code runs; the others
-/// (rsp, r12-r15) live in CpuCore::gpr. Host r12/r13/r14 are scratch, r15 holds the CpuCore.
+/// (rsp, r13, r14, r15) live in CpuCore::gpr. Host r13 and r14 are scratch, r15 holds the
+/// CpuCore.
 constexpr bool guest_in_host_register(unsigned guest) {
-    return guest < 12 && guest != 4;
+    return guest < 13 && guest != 4;
 }
-constexpr unsigned host_index_scratch = 12, host_temp_scratch = 13, host_address_scratch = 14,
-                   host_context = 15;
+constexpr unsigned host_scratch = 13, host_address_scratch = 14, host_context = 15;
 
 } // namespace vessel::soft
