@@ -37,11 +37,11 @@ class SoftTestMachine {
     static constexpr std::uint64_t code_address = 0x1000;
     static constexpr std::uint64_t stack_top = 0x80000;
 
-    explicit SoftTestMachine(SoftTier tier = SoftTier::Translator)
+    explicit SoftTestMachine(SoftTier tier = SoftTier::Translator, std::uint32_t cpus = 1)
         : memory(GuestMemory::create(4u << 20).value()) {
         EXPECT_TRUE(io_bus.insert(ports, 0xf0, 0x10));
         hypervisor = open_soft_hypervisor(tier).value();
-        vm = hypervisor->create_vm(VmContext{memory, io_bus, mmio_bus, exits, 1}).value();
+        vm = hypervisor->create_vm(VmContext{memory, io_bus, mmio_bus, exits, cpus}).value();
         vcpu = vm->create_vcpu(0).value();
         state.cs = x86::flat_segment(0x08, 0xb, false);
         state.ds = state.es = state.ss = state.fs = state.gs = x86::flat_segment(0x10, 0x3, false);

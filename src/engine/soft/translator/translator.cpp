@@ -47,6 +47,24 @@ void Translator::refresh_jump_stamp() {
     ++m_cpu.jit.jump_stamp;
 }
 
+void Translator::drop_direct_stores() {
+    // Since a page became code (possibly on another vCPU), this vCPU may have stored to it
+    // through an entry filled while it held none: such stores invalidated nothing, so whatever
+    // was decoded from the page counts as stale now (bounded staleness for cross-modifying
+    // code, as on hardware without serialization).
+    CodePages& pages = m_cpu.code_pages();
+    for (auto& privilege : m_cpu.jit.tlb.entries)
+        for (const JitTlbEntry& entry : privilege[1]) {
+            if (entry.tag == JitTlbEntry::invalid_tag) continue;
+            const auto page = static_cast<std::uint64_t>(
+                                  reinterpret_cast<const std::uint8_t*>(entry.host_page) -
+                                  m_cpu.ram_base()) >>
+                              12;
+            if (pages.holds_code(page)) pages.invalidate(page);
+        }
+    m_cpu.jit.tlb.flush_writes();
+}
+
 void Translator::flush() {
     ++m_cpu.jit.jump_stamp;
     m_cache.reset(m_runtime.size());
@@ -145,7 +163,7 @@ void Translator::execute(unsigned& budget) {
     const std::uint64_t code_epoch = cpu.code_pages().code_epoch();
     if (code_epoch != m_code_epoch) {
         m_code_epoch = code_epoch; // a page became code: no direct stores to it from now on
-        cpu.jit.tlb.flush_writes();
+        drop_direct_stores();
     }
     --budget;
     ++m_stats.translated_dispatches;

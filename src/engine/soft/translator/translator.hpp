@@ -67,6 +67,9 @@ class Translator final : public BlockExecutor {
     void chain(const Translation& target);
     /// Renews the jump table's stamp when a mapping, the mode or any code changed.
     void refresh_jump_stamp();
+    /// A page became code: drops the direct-store TLB entries, treating code pages they reach
+    /// as written.
+    void drop_direct_stores();
 
     CpuCore& m_cpu;
     Interpreter& m_interpreter;

@@ -24,7 +24,7 @@ constexpr std::uint64_t present_writable = 0x3;
 /// A 64-bit CPL 0 machine with 4 KiB identity pages over the first 2 MiB (so tests can unmap
 /// and remap single pages) and a 2 MiB page above; hlt with IF clear ends a run.
 struct Machine : SoftTestMachine {
-    explicit Machine(SoftTier tier) : SoftTestMachine(tier) {
+    explicit Machine(SoftTier tier, std::uint32_t cpus = 1) : SoftTestMachine(tier, cpus) {
         install_gdt();
         EXPECT_TRUE(memory.write<std::uint64_t>(page_tables, (page_tables + 0x1000) | 3));
         EXPECT_TRUE(memory.write<std::uint64_t>(page_tables + 0x1000, (page_tables + 0x2000) | 3));
@@ -344,4 +344,54 @@ TEST(Translator, FullCodeCacheIsFlushedAndCodeStillRuns) {
     EXPECT_EQ(machine->reg(x86::rax), 5u * (400 * 399 / 2));
     EXPECT_EQ(machine->reg(x86::rsi), 5u * 400 * 3);
     EXPECT_GT(machine->stats().cache_flushes, 0u);
+}
+
+TEST(Translator, CodeRewrittenByAnotherVcpuIsSeen) {
+    Machine machine(SoftTier::Translator, 2);
+    constexpr std::uint64_t function = 0x5000, go = 0x7000, writer_code = 0x8000;
+    // vCPU 1 calls the function at 0x5000 until it returns 2.
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label wait, loop;
+        c.mov(rdi, function);
+        c.mov(rsi, go);
+        c.L(wait);
+        c.cmp(dword[rsi], 0);
+        c.je(wait);
+        c.L(loop);
+        c.call(rdi);
+        c.cmp(eax, 2);
+        c.jne(loop);
+        c.hlt();
+    });
+    // vCPU 0 writes the function itself ("mov eax, 1; ret": its store TLB entry for the page
+    // exists before the page holds code), lets vCPU 1 run it for a while, then rewrites its
+    // immediate.
+    machine.assemble(writer_code, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label delay;
+        c.mov(rdi, function);
+        c.mov(dword[rdi], 0x000001b8); // b8 01 00 00 | 00 c3: mov eax, 1; ret
+        c.mov(word[rdi + 4], 0xc300);
+        c.mov(rsi, go);
+        c.mov(dword[rsi], 1);
+        c.mov(ecx, 3000000);
+        c.L(delay);
+        c.dec(ecx);
+        c.jnz(delay);
+        c.mov(dword[rdi + 1], 2);
+        c.hlt();
+    });
+    x86::CpuState reader_state = machine.state;
+    auto reader = machine.vm->create_vcpu(1).value();
+    ASSERT_TRUE(reader->set_state(reader_state));
+    machine.state.rip = writer_code;
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    auto reader_exit = std::async(std::launch::async, [&] { return reader->run(); });
+    const VcpuExit writer_exit = machine.vcpu->run();
+    EXPECT_EQ(writer_exit.kind, VcpuExit::Kind::Halted) << writer_exit.message;
+    if (reader_exit.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+        reader->kick();
+        FAIL() << "vCPU 1 kept running the old code";
+    }
+    EXPECT_EQ(reader_exit.get().kind, VcpuExit::Kind::Halted);
+    EXPECT_EQ(reader->state().value().gpr[x86::rax], 2u);
 }
