@@ -47,9 +47,10 @@ struct JitTlb {
 };
 
 /// Guest linear rip -> host code, for indirect branches and branches to other pages. An entry is
-/// valid while its stamp equals JitContext::jump_stamp, which the dispatcher renews whenever a
-/// mapping, the mode or any code changed, so translated code can jump without returning to
-/// the dispatcher.
+/// valid while its stamp equals JitContext::jump_stamp (or global_jump_stamp for code on a
+/// global page), which the dispatcher renews whenever a mapping or any code changed, and its
+/// context equals the current mode and CPL; translated code then jumps without returning to the
+/// dispatcher.
 struct JitJumpEntry {
     std::uint64_t rip{~std::uint64_t{0}};
     std::uint64_t stamp{0};
@@ -70,7 +71,11 @@ struct JitJumpTable {
 struct JitContext {
     JitTlb tlb;
     JitJumpTable jumps;
+    /// Stamps of valid jump-table entries: odd for code on ordinary pages (renewed by any TLB
+    /// flush), even for code on global pages (kept across CR3 writes), so neither can pass for
+    /// the other.
     std::uint64_t jump_stamp{1};
+    std::uint64_t global_jump_stamp{2};
     std::uint64_t context{0}; ///< CpuCore::fetch_context while translated code runs
     /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
     /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.

@@ -28,6 +28,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
     layout.jumps = offset_of(cpu, &cpu.jit.jumps.entries[0]);
     layout.jump_stamp = offset_of(cpu, &cpu.jit.jump_stamp);
+    layout.global_jump_stamp = offset_of(cpu, &cpu.jit.global_jump_stamp);
     layout.context = offset_of(cpu, &cpu.jit.context);
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     return layout;
@@ -166,8 +167,12 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
     code.mov(r14, code.qword[r15 + r13 + layout.jumps + 8]);
+    Xbyak::Label stamp_valid;
     code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
+    code.je(stamp_valid);
+    code.cmp(r14, code.qword[r15 + layout.global_jump_stamp]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.L(stamp_valid);
     code.mov(r14, code.qword[r15 + r13 + layout.jumps + 24]);
     code.cmp(r14, code.qword[r15 + layout.context]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);

@@ -24,6 +24,7 @@ struct JitLayout {
     std::int32_t tlb{0};          ///< JitContext::tlb.entries[0][0][0]
     std::int32_t jumps{0};        ///< JitContext::jumps.entries[0]
     std::int32_t jump_stamp{0};   ///< JitContext::jump_stamp
+    std::int32_t global_jump_stamp{0}; ///< JitContext::global_jump_stamp
     std::int32_t context{0};      ///< JitContext::context
     std::int32_t branch_target{0}; ///< JitContext::branch_target
 

@@ -39,12 +39,20 @@ void Translator::refresh_jump_stamp() {
     // The mode and CPL are compared per entry (a system call must not void the table).
     m_cpu.jit.context = m_cpu.fetch_context;
     const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
-    if (m_cpu.fetch_epoch == m_stamp_fetch_epoch && code_generation == m_stamp_code_generation)
-        [[likely]]
-        return;
-    m_stamp_fetch_epoch = m_cpu.fetch_epoch;
-    m_stamp_code_generation = code_generation;
-    ++m_cpu.jit.jump_stamp;
+    JitContext& jit = m_cpu.jit;
+    if (m_cpu.global_fetch_epoch != m_stamp_global_fetch_epoch ||
+        code_generation != m_stamp_code_generation) [[unlikely]] {
+        // Global pages' mappings or some code changed: every entry goes.
+        m_stamp_global_fetch_epoch = m_cpu.global_fetch_epoch;
+        m_stamp_code_generation = code_generation;
+        m_stamp_fetch_epoch = m_cpu.fetch_epoch;
+        jit.global_jump_stamp += 2;
+        jit.jump_stamp += 2;
+    } else if (m_cpu.fetch_epoch != m_stamp_fetch_epoch) {
+        // A flush that keeps global pages (CR3 write): entries for kernel code stay valid.
+        m_stamp_fetch_epoch = m_cpu.fetch_epoch;
+        jit.jump_stamp += 2;
+    }
 }
 
 void Translator::drop_direct_stores() {
@@ -66,7 +74,8 @@ void Translator::drop_direct_stores() {
 }
 
 void Translator::flush() {
-    ++m_cpu.jit.jump_stamp;
+    m_cpu.jit.jump_stamp += 2;
+    m_cpu.jit.global_jump_stamp += 2;
     m_cache.reset(m_runtime.size());
     m_translations.clear();
     ++m_epoch;
@@ -152,19 +161,22 @@ void Translator::execute(unsigned& budget) {
         return;
     }
     if (m_pending_site != nullptr) chain(*translation);
-    // Read the stamp's inputs only now: the lookup above may have filled a TLB entry (no
-    // flush) or decoded code (a generation bump from a racing store is caught next time).
-    refresh_jump_stamp();
-    JitJumpEntry& jump = cpu.jit.jumps.entries[JitJumpTable::index(cpu.rip)];
-    jump.rip = cpu.rip;
-    jump.stamp = cpu.jit.jump_stamp;
-    jump.code = translation->code;
-    jump.context = cpu.fetch_context;
     const std::uint64_t code_epoch = cpu.code_pages().code_epoch();
     if (code_epoch != m_code_epoch) {
         m_code_epoch = code_epoch; // a page became code: no direct stores to it from now on
         drop_direct_stores();
     }
+    // Read the stamp's inputs only now: the lookup above may have filled a TLB entry (no
+    // flush) or decoded code (a generation bump from a racing store is caught next time).
+    refresh_jump_stamp();
+    std::uint64_t ram_offset = 0;
+    bool global = false;
+    cpu.fetch_pointer(cpu.rip, &ram_offset, &global); // a TLB hit: the block was just fetched
+    JitJumpEntry& jump = cpu.jit.jumps.entries[JitJumpTable::index(cpu.rip)];
+    jump.rip = cpu.rip;
+    jump.stamp = global ? cpu.jit.global_jump_stamp : cpu.jit.jump_stamp;
+    jump.code = translation->code;
+    jump.context = cpu.fetch_context;
     --budget;
     ++m_stats.translated_dispatches;
     cpu.exit_block = false;

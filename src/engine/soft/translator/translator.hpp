@@ -84,6 +84,7 @@ class Translator final : public BlockExecutor {
     ChainSite* m_pending_site{nullptr};
     /// What the jump table's entries were made under; a change renews JitContext::jump_stamp.
     std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};
+    std::uint64_t m_stamp_global_fetch_epoch{~std::uint64_t{0}};
     std::uint64_t m_stamp_code_generation{~std::uint64_t{0}};
     Stats m_stats;
     std::FILE* m_perf_map{nullptr}; ///< VESSEL_PERF_MAP=1: JIT symbols for perf(1)
