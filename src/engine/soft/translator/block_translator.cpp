@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
 
 namespace vessel::soft {
 
@@ -312,6 +313,12 @@ int branch_condition(ZydisMnemonic mnemonic) {
     }
 }
 
+/// Whether the host CPU has BMI2 (rorx), asked once.
+bool host_has_bmi2() {
+    static const bool has = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI2);
+    return has;
+}
+
 /// Whether a shift or rotate may have a count of 0 after masking (Intel SDM Vol. 2, SAL/SAR/
 /// SHL/SHR: "If the count is 0, the flags are not affected"), so that it writes no flag.
 bool count_may_be_zero(const GuestInstruction& guest) {
@@ -499,8 +506,12 @@ class Emitter : public Xbyak::CodeGenerator {
         const int table = m_layout.tlb_table(m_user, write);
         // Entry offset ((address >> 12) % size) << 4 in three instructions.
         static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
-        mov(r13d, r14d);
-        shr(r13d, 12 - JitTlb::entry_shift);
+        if (host_has_bmi2()) {
+            rorx(r13d, r14d, 12 - JitTlb::entry_shift); // one instruction for the copy and shift
+        } else {
+            mov(r13d, r14d);
+            shr(r13d, 12 - JitTlb::entry_shift);
+        }
         and_(r13d, (JitTlb::size - 1) << JitTlb::entry_shift);
         // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
         // run into the next one (unsigned compare; an invalid entry's tag is never close).
