@@ -266,6 +266,68 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     }
 }
 
+/// SSE/SSE2 floating point: runs under the guest's MXCSR (see mxcsr_enter), and only while the
+/// guest masks every SSE exception.
+bool floating_point_mnemonic(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_ADDSD:
+    case ZYDIS_MNEMONIC_ADDSS:
+    case ZYDIS_MNEMONIC_ADDPD:
+    case ZYDIS_MNEMONIC_ADDPS:
+    case ZYDIS_MNEMONIC_SUBSD:
+    case ZYDIS_MNEMONIC_SUBSS:
+    case ZYDIS_MNEMONIC_SUBPD:
+    case ZYDIS_MNEMONIC_SUBPS:
+    case ZYDIS_MNEMONIC_MULSD:
+    case ZYDIS_MNEMONIC_MULSS:
+    case ZYDIS_MNEMONIC_MULPD:
+    case ZYDIS_MNEMONIC_MULPS:
+    case ZYDIS_MNEMONIC_DIVSD:
+    case ZYDIS_MNEMONIC_DIVSS:
+    case ZYDIS_MNEMONIC_DIVPD:
+    case ZYDIS_MNEMONIC_DIVPS:
+    case ZYDIS_MNEMONIC_SQRTSD:
+    case ZYDIS_MNEMONIC_SQRTSS:
+    case ZYDIS_MNEMONIC_SQRTPD:
+    case ZYDIS_MNEMONIC_SQRTPS:
+    case ZYDIS_MNEMONIC_MINSD:
+    case ZYDIS_MNEMONIC_MINSS:
+    case ZYDIS_MNEMONIC_MINPD:
+    case ZYDIS_MNEMONIC_MINPS:
+    case ZYDIS_MNEMONIC_MAXSD:
+    case ZYDIS_MNEMONIC_MAXSS:
+    case ZYDIS_MNEMONIC_MAXPD:
+    case ZYDIS_MNEMONIC_MAXPS:
+    case ZYDIS_MNEMONIC_CVTSI2SD:
+    case ZYDIS_MNEMONIC_CVTSI2SS:
+    case ZYDIS_MNEMONIC_CVTSD2SS:
+    case ZYDIS_MNEMONIC_CVTSS2SD:
+    case ZYDIS_MNEMONIC_CVTTSD2SI:
+    case ZYDIS_MNEMONIC_CVTSD2SI:
+    case ZYDIS_MNEMONIC_CVTTSS2SI:
+    case ZYDIS_MNEMONIC_CVTSS2SI:
+    case ZYDIS_MNEMONIC_CVTDQ2PD:
+    case ZYDIS_MNEMONIC_CVTDQ2PS:
+    case ZYDIS_MNEMONIC_CVTPD2DQ:
+    case ZYDIS_MNEMONIC_CVTTPD2DQ:
+    case ZYDIS_MNEMONIC_CVTPS2DQ:
+    case ZYDIS_MNEMONIC_CVTTPS2DQ:
+    case ZYDIS_MNEMONIC_CVTPD2PS:
+    case ZYDIS_MNEMONIC_CVTPS2PD:
+    case ZYDIS_MNEMONIC_COMISD:
+    case ZYDIS_MNEMONIC_COMISS:
+    case ZYDIS_MNEMONIC_UCOMISD:
+    case ZYDIS_MNEMONIC_UCOMISS:
+    case ZYDIS_MNEMONIC_CMPSD:
+    case ZYDIS_MNEMONIC_CMPSS:
+    case ZYDIS_MNEMONIC_CMPPD:
+    case ZYDIS_MNEMONIC_CMPPS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /// Whether a legacy-SSE instruction's 16-byte memory operand must be 16-byte aligned (#GP
 /// otherwise; Intel SDM Vol. 1, 11.4.1): all but the explicitly unaligned moves.
 bool needs_alignment(ZydisMnemonic mnemonic) {
@@ -419,7 +481,8 @@ class Emitter : public Xbyak::CodeGenerator {
                 ++m_out.native_ops; // including the padding forms with a memory operand
                 return false;
             }
-            if (identity_mnemonic(mnemonic) && identity(k, guest)) {
+            if ((identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic)) &&
+                identity(k, guest)) {
                 ++m_out.native_ops;
                 return false;
             }
@@ -556,6 +619,7 @@ class Emitter : public Xbyak::CodeGenerator {
         unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
+        bool mxcsr{false}; ///< reads or writes MXCSR: floating point
     };
     /// r13, and r14 when no memory operand needs it for its address.
     static constexpr unsigned rename_host[2] = {host_scratch, host_address_scratch};
@@ -572,6 +636,7 @@ class Emitter : public Xbyak::CodeGenerator {
             case ZYDIS_OPERAND_TYPE_REGISTER: {
                 const ZydisRegisterClass register_class = ZydisRegisterGetClass(operand.reg.value);
                 if (register_class == ZYDIS_REGCLASS_FLAGS) break;
+                if (operand.reg.value == ZYDIS_REGISTER_MXCSR) break; // see floating_point_mnemonic
                 if (register_class == ZYDIS_REGCLASS_XMM) {
                     const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
                     if (!explicit_operand) return false;
@@ -611,6 +676,7 @@ class Emitter : public Xbyak::CodeGenerator {
                 return false;
             }
         }
+        plan.mxcsr = floating_point_mnemonic(instruction.mnemonic);
         if (plan.memory_operand >= 0) {
             if (instruction.address_width == 16) return false;
             // A register bit offset reaches beyond the addressed operand (Intel SDM Vol. 2, BT).
@@ -713,6 +779,34 @@ class Emitter : public Xbyak::CodeGenerator {
         jae(fallback);
     }
 
+    /// Before a floating-point instruction: the interpreter takes it unless the guest masks
+    /// every SSE exception (no #XM can come of it); else the host runs it under the guest's
+    /// rounding, DAZ and FTZ with the exception flags cleared, to collect what it raises.
+    void mxcsr_enter(Xbyak::Label& fallback) {
+        save_flags(); // the checks below clobber the flags
+        mov(r13d, dword[r15 + m_layout.mxcsr]);
+        and_(r13d, mxcsr_masks);
+        cmp(r13d, mxcsr_masks);
+        m_host_flags_valid = false;
+        jne(fallback);
+        mov(r13d, dword[r15 + m_layout.mxcsr]);
+        and_(r13d, ~mxcsr_flags);
+        mov(dword[r15 + m_layout.mxcsr_scratch], r13d);
+        ldmxcsr(dword[r15 + m_layout.mxcsr_scratch]);
+    }
+    /// After it: the host's MXCSR back, the raised exception flags added to the guest's (the
+    /// guest's arithmetic flags are in the slot by then).
+    void mxcsr_leave() {
+        stmxcsr(dword[r15 + m_layout.mxcsr_scratch]);
+        ldmxcsr(dword[r15 + m_layout.host_mxcsr]);
+        mov(r13d, dword[r15 + m_layout.mxcsr_scratch]);
+        and_(r13d, mxcsr_flags);
+        or_(dword[r15 + m_layout.mxcsr], r13d);
+        m_host_flags_valid = false; // the slot holds the guest's flags
+    }
+    static constexpr std::uint32_t mxcsr_flags = 0x3f;   ///< IE DE ZE OE UE PE (SDM Vol. 1, 10.2.3)
+    static constexpr std::uint32_t mxcsr_masks = 0x1f80; ///< their mask bits
+
     bool identity(std::size_t k, GuestInstruction& guest) {
         IdentityPlan plan;
         if (!plan_identity(guest, plan)) return false;
@@ -734,6 +828,7 @@ class Emitter : public Xbyak::CodeGenerator {
             }
         }
         if (division) division_guard(guest, plan, fallback);
+        if (plan.mxcsr) mxcsr_enter(fallback);
         // An instruction reading flags, or writing only some (inc, dec keep CF), needs the
         // guest's flags in place.
         if (guest.flags_tested != 0 ||
@@ -746,6 +841,12 @@ class Emitter : public Xbyak::CodeGenerator {
             movdqu(Xbyak::Xmm(static_cast<int>(x)), xmm_home(plan.xmm_guest[x]));
         for (ZyanUSize i = 0; i < length; ++i)
             db(bytes[i]);
+        // A compare's flags must reach the slot before anything else touches the flags.
+        if (plan.mxcsr && guest.flags_may_change) {
+            m_host_flags_valid = true;
+            m_slot_current = false;
+            save_flags(); // r13 and rax are as the instruction left them afterwards
+        }
         for (unsigned r = 0; r < plan.renamed; ++r)
             if (plan.renamed_written[r])
                 mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
@@ -753,9 +854,11 @@ class Emitter : public Xbyak::CodeGenerator {
         for (unsigned x = 0; x < plan.xmm_renamed; ++x)
             if (plan.xmm_written[x])
                 movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(static_cast<int>(x)));
-        if (guest.flags_may_change) flags_written();
+        if (plan.mxcsr) mxcsr_leave(); // after the write-backs: it uses r13
+        if (guest.flags_may_change && !plan.mxcsr) flags_written();
         L(after);
-        if (plan.memory_operand >= 0 || division) fallback_path(k, guest, fallback, after);
+        if (plan.memory_operand >= 0 || division || plan.mxcsr)
+            fallback_path(k, guest, fallback, after);
         return true;
     }
 

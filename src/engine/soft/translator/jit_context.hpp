@@ -83,6 +83,8 @@ struct JitContext {
     std::uint64_t saved_flags{0}; ///< host flags kept around a TLB lookup while they are live
     std::uint64_t spill{0};       ///< a host register borrowed by a block exit
     std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
+    std::uint32_t mxcsr_scratch{0}; ///< MXCSR values passing through ldmxcsr/stmxcsr
+    std::uint32_t host_mxcsr{0x1f80}; ///< the host's MXCSR, restored after guest floating point
     /// Chained block transitions left before translated code returns to the run loop; another
     /// thread stores 0 to make it return soon (kick).
     std::uint32_t budget{0};

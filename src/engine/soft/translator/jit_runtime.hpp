@@ -16,6 +16,9 @@ struct JitLayout {
     std::int32_t rip{0};          ///< CpuCore::rip
     std::int32_t segment_base{0}; ///< CpuCore::segment_base[0]
     std::int32_t xmm{0};          ///< CpuCore::fpu.xmm[0]
+    std::int32_t mxcsr{0};        ///< CpuCore::fpu.mxcsr
+    std::int32_t mxcsr_scratch{0}; ///< JitContext::mxcsr_scratch
+    std::int32_t host_mxcsr{0};   ///< JitContext::host_mxcsr
     std::int32_t flags{0};        ///< JitContext::flags
     std::int32_t saved_flags{0};  ///< JitContext::saved_flags
     std::int32_t spill{0};        ///< JitContext::spill

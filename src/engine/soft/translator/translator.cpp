@@ -2,6 +2,8 @@
 // chaining, and whole-cache flushes.
 #include "engine/soft/translator/translator.hpp"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -182,6 +184,7 @@ void Translator::execute(unsigned& budget) {
     cpu.exit_block = false;
     cpu.jit.flags = cpu.flags() & arithmetic_flags;
     cpu.jit.exit_site = nullptr;
+    cpu.jit.host_mxcsr = _mm_getcsr();
     std::atomic_ref<std::uint32_t>(cpu.jit.budget)
         .store(m_options.chained_budget, std::memory_order_relaxed);
     const JitExit exit = m_runtime.enter(cpu, translation->code);
