@@ -198,12 +198,6 @@ class CpuCore {
         lazy.src = src;
         lazy.result = result;
     }
-    /// Sets the arithmetic flags to explicit values (bit tests, string compares). The lazy
-    /// state is dropped, not computed: every arithmetic bit is overwritten.
-    void set_arithmetic_flags(std::uint64_t value) {
-        lazy.op = FlagOp::None;
-        rflags = (rflags & ~arithmetic_flags) | (value & arithmetic_flags);
-    }
     /// PF ZF SF from `result`, CF and OF as given, AF clear; computed only when read.
     void set_explicit_flags(unsigned size, std::uint64_t result, bool carry, bool overflow) {
         set_lazy(FlagOp::Explicit, size, overflow, carry, result);
