@@ -183,9 +183,13 @@ class CpuCore {
         }
         return rflags;
     }
+    /// Sets RFLAGS; the reserved bits (3, 5, 15, 22-63: Intel SDM Vol. 1, 3.4.3) read as 0
+    /// whatever a popf, iret or sahf operand held, bit 1 as 1.
     void set_flags(std::uint64_t value) {
+        constexpr std::uint64_t reserved_zero =
+            (1u << 3) | (1u << 5) | (1u << 15) | ~std::uint64_t{0x3fffff};
         lazy.op = FlagOp::None;
-        rflags = value | x86::rflags::fixed1;
+        rflags = (value & ~reserved_zero) | x86::rflags::fixed1;
     }
     bool carry() const {
         return lazy.op == FlagOp::None ? (rflags & x86::rflags::cf) != 0 : lazy.carry();
