@@ -24,8 +24,16 @@ guest: deps
 run: build guest
 	$(BUILD)/vessel run
 
+# ctest runs each test in a process of its own; the second run puts them all in one process in
+# a random order, so a test that passes only after, or only without, another one fails here.
+# UNIT_TEST_SEED=N repeats an order.
+ifndef UNIT_TEST_SEED
+UNIT_TEST_SEED := $(shell shuf -i 1-99999 -n 1)
+endif
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@echo "vessel_tests in one process, shuffled with UNIT_TEST_SEED=$(UNIT_TEST_SEED)"
+	$(BUILD)/vessel_tests --gtest_shuffle --gtest_random_seed=$(UNIT_TEST_SEED) --gtest_brief=1
 
 guest-test: build
 	tests/run_guest_tests.sh $(BUILD)

@@ -127,6 +127,13 @@ std::optional<ExitRequest> VmController::exit_request() const {
     return m_exit;
 }
 
+std::optional<VmController::HostRange> VmController::guest_ram_mapping() const {
+    std::lock_guard lock(m_mutex);
+    if (!m_machine) return std::nullopt;
+    const GuestMemory& memory = m_machine->memory();
+    return HostRange{reinterpret_cast<std::uintptr_t>(memory.host_base()), memory.size()};
+}
+
 VmCounters VmController::counters() const {
     std::lock_guard lock(m_mutex);
     if (!m_machine) return m_final_counters;

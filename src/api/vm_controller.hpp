@@ -64,6 +64,13 @@ class VmController {
     /// Why the VM ended, once Stopped.
     std::optional<ExitRequest> exit_request() const;
     VmCounters counters() const;
+    /// Where this process maps the running VM's guest RAM, so a caller can check that it is
+    /// released after the VM ends; nullopt when no VM is built.
+    struct HostRange {
+        std::uintptr_t start;
+        std::uint64_t size;
+    };
+    std::optional<HostRange> guest_ram_mapping() const;
     /// Offers console input to the guest's serial port; returns how many bytes it took (0 when
     /// no VM runs).
     std::size_t enqueue_console_input(std::span<const std::uint8_t> bytes);

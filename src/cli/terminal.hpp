@@ -43,7 +43,6 @@ class Terminal {
                                                   bool console_active = true);
     ~Terminal();
 
-    bool interactive() const { return m_interactive; }
     /// Starts the input thread.
     void start(InputSink input, QuitHandler quit);
     /// The guest console is live: raw mode from now on, whenever Vessel is in the foreground.

@@ -50,6 +50,8 @@ class Machine final : public ExitSink {
     void resume();
     bool paused() const;
 
+    /// Guest RAM (its host mapping is host_base() .. + size()).
+    const GuestMemory& memory() const { return m_memory; }
     Uart16550& serial() { return *m_serial; }
     /// Host console input: to the virtio console when configured, else to COM1. Returns how
     /// many bytes were accepted (any thread).

@@ -4,8 +4,12 @@
 
 GUEST_MEMORY_MIB=128
 GUEST_CPUS=1
-GUEST_NAMES=(hello multiboot_info fw_cfg port_io mmio_unbacked pit_irq reset triple_fault
-             long_mode paging exceptions apic_timer cpuid_msr legacy32 user_mode virtio_rng)
+# The suite guests of guests.list (the one list; CMakeLists.txt builds every guest in it).
+GUEST_NAMES=()
+while read -r guest_name guest_role _; do
+    if [ "$guest_role" = suite ]; then GUEST_NAMES+=("$guest_name"); fi
+done < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/guests.list")
+unset guest_name guest_role
 
 # Guests that need a KVM with hardware virtualization (VT-x/AMD-V). Without it (kvm_pvm, see
 # ENVIRONMENT.md) the host emulates guest CPL0 code and refuses 32-bit non-PAE paging (mov to

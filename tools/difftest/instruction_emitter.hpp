@@ -72,7 +72,6 @@ class InstructionEmitter {
     void raw(std::initializer_list<std::uint8_t> bytes) {
         m_code.insert(m_code.end(), bytes.begin(), bytes.end());
     }
-    void raw_byte(std::uint8_t byte) { m_code.push_back(byte); }
 
   private:
     void immediate(unsigned size, std::uint64_t value);

@@ -315,17 +315,61 @@ TEST(BzImageLoader, RejectsKernelLargerThanRam) {
     EXPECT_NE(error.find("kernel needs guest RAM"), std::string::npos) << error;
 }
 
-TEST(BzImageLoader, SurvivesCorruptedHeaders) {
+/// The oracle for a corrupted image: an error that names the file, or an entry state whose
+/// kernel came from inside the file and sits inside guest RAM, with boot_params describing it.
+void check_corrupted_load(GuestMemory& memory, const std::vector<std::uint8_t>& image,
+                          const Result<CpuState>& state, const std::vector<std::uint8_t>& initrd) {
+    if (!state) {
+        EXPECT_NE(state.error().message.find("fuzz.img"), std::string::npos)
+            << state.error().message;
+        return;
+    }
+    // Loaded: the header the loader accepted must hold up against the file it came from.
+    const std::uint64_t sectors = image[setup_sects] ? image[setup_sects] : 4u;
+    const std::uint64_t setup_size = (sectors + 1) * 512;
+    std::uint32_t paragraphs;
+    std::memcpy(&paragraphs, image.data() + syssize, 4);
+    const std::uint64_t kernel_size = std::uint64_t{paragraphs} * 16;
+    ASSERT_GT(kernel_size, 0u);
+    ASSERT_LE(setup_size + kernel_size, image.size()) << "kernel claimed beyond the file";
+    const bool long_mode = (state->efer & efer::lma) != 0;
+    const std::uint64_t load = state->rip - (long_mode ? entry_64_offset : 0);
+    EXPECT_EQ(zero_page<std::uint32_t>(memory, code32_start), load);
+    ASSERT_TRUE(memory.contains(load, kernel_size)) << std::hex << load;
+    EXPECT_EQ(read_bytes(memory, load, kernel_size),
+              std::vector<std::uint8_t>(image.begin() + setup_size,
+                                        image.begin() + setup_size + kernel_size));
+    EXPECT_EQ(state->gpr[rsi], boot_layout::zero_page_address);
+    const auto initrd_address = zero_page<std::uint32_t>(memory, ramdisk_image);
+    EXPECT_EQ(zero_page<std::uint32_t>(memory, ramdisk_size), initrd.size());
+    EXPECT_EQ(read_bytes(memory, initrd_address, initrd.size()), initrd);
+    EXPECT_TRUE(initrd_address >= load + kernel_size || initrd_address + initrd.size() <= load)
+        << "initrd overlaps the kernel";
+    // Wipe what was loaded so the next round cannot pass on this round's bytes.
+    EXPECT_TRUE(memory.fill(load, 0, kernel_size));
+    EXPECT_TRUE(memory.fill(initrd_address, 0, initrd.size()));
+}
+
+TEST(BzImageLoader, CorruptedHeadersLoadConsistentlyOrFailNamingTheFile) {
     auto original = make_bzimage();
     auto memory = GuestMemory::create(32 * mib).value();
+    const std::vector<std::uint8_t> initrd(100, 1);
     std::mt19937 random(99);
+    unsigned loaded = 0, refused = 0;
     for (int round = 0; round < 3000; ++round) {
         auto image = original;
         for (int flip = 0; flip < 3; ++flip)
             image[0x1f1 + random() % 0x80] = static_cast<std::uint8_t>(random());
         image.resize(random() % 2 ? image.size() : random() % image.size());
-        (void)load_bzimage(memory, image, "fuzz.img", "x", std::vector<std::uint8_t>(100, 1), "i");
+        SCOPED_TRACE(round);
+        auto state = load_bzimage(memory, image, "fuzz.img", "x", initrd, "initrd.img");
+        (state ? loaded : refused) += 1;
+        check_corrupted_load(memory, image, state, initrd);
+        if (HasFailure()) break;
     }
+    // Both outcomes must occur, or the corruption no longer exercises the checks.
+    EXPECT_GT(loaded, 100u);
+    EXPECT_GT(refused, 100u);
 }
 
 } // namespace

@@ -3,22 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/net/loopback_backend_test_support.hpp"
+
 using namespace vessel;
-
-namespace {
-/// A back-end whose "outside" is a vector, with deliver() exposed to the test.
-class LoopbackBackend final : public NetBackend {
-  public:
-    std::string_view name() const override { return "loopback"; }
-    void inject(std::span<const std::uint8_t> frame) { deliver(frame); }
-    std::vector<EthernetFrame> transmitted;
-
-  protected:
-    void transmit(std::span<const std::uint8_t> frame) override {
-        transmitted.emplace_back(frame.begin(), frame.end());
-    }
-};
-} // namespace
+using vessel::testing::LoopbackBackend;
 
 TEST(NetBackend, SendAndReceiveInOrder) {
     LoopbackBackend backend;

@@ -3,25 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/net/loopback_backend_test_support.hpp"
 #include "devices/virtio/virtqueue.hpp"
 
 using namespace vessel;
 using namespace vessel::virtio;
+using vessel::testing::LoopbackBackend;
 
 namespace {
-
-/// A back-end whose outside is a vector; inject() plays a frame arriving from the host.
-class LoopbackBackend final : public NetBackend {
-  public:
-    std::string_view name() const override { return "loopback"; }
-    void inject(std::span<const std::uint8_t> frame) { deliver(frame); }
-    std::vector<EthernetFrame> transmitted;
-
-  protected:
-    void transmit(std::span<const std::uint8_t> frame) override {
-        transmitted.emplace_back(frame.begin(), frame.end());
-    }
-};
 
 struct CountingInterrupt final : VirtioInterrupt {
     void signal_used(std::uint16_t queue) override { ++used[queue]; }

@@ -62,6 +62,46 @@ TEST_F(VirtqueueTest, PopsAChainAndPushesItBack) {
 
 TEST_F(VirtqueueTest, IndicesWrapAroundTheRing) {
     activate();
+    // Walk both 16-bit indices to 0xfffe one chain at a time (the only way a device gets there).
+    driver.descriptor(0, 0x8000, 4, ring::descriptor_write);
+    for (int round = 0; round < 0xfffe; ++round) {
+        driver.publish(0);
+        auto chain = queue.pop();
+        ASSERT_TRUE(chain);
+        ASSERT_TRUE(queue.push(chain->head, 4));
+    }
+    ASSERT_EQ(driver.avail_index, 0xfffe);
+    ASSERT_EQ(driver.used_index(), 0xfffe);
+    // Four chains published across the wrap: avail idx 0xfffe, 0xffff, 0x0000, 0x0001.
+    const std::uint16_t heads[] = {3, 5, 1, 6};
+    for (std::uint16_t head : heads) {
+        driver.descriptor(head, 0x8000 + 0x100u * head, 16u * head, ring::descriptor_write);
+        driver.publish(head);
+    }
+    EXPECT_EQ(driver.avail_index, 2);
+    for (std::uint16_t head : heads) {
+        auto chain = queue.pop();
+        ASSERT_TRUE(chain) << "head " << head;
+        EXPECT_EQ(chain->head, head);
+        ASSERT_EQ(chain->writable.size(), 1u);
+        EXPECT_EQ(chain->writable[0].address, 0x8000u + 0x100u * head);
+        EXPECT_EQ(chain->writable_bytes, 16u * head);
+    }
+    EXPECT_FALSE(queue.pop()); // the device caught up at 2, past the wrap
+    for (std::uint16_t head : heads)
+        ASSERT_TRUE(queue.push(head, 16u * head + 1));
+    // Used idx wrapped to 2 and each element sits at its ring slot (position modulo the size).
+    EXPECT_EQ(driver.used_index(), 2);
+    const std::uint16_t positions[] = {0xfffe, 0xffff, 0x0000, 0x0001};
+    for (int index = 0; index < 4; ++index)
+        EXPECT_EQ(driver.used_element(positions[index]),
+                  std::make_pair(std::uint32_t{heads[index]}, 16u * heads[index] + 1))
+            << "used position " << positions[index];
+    EXPECT_TRUE(errors.empty());
+}
+
+TEST_F(VirtqueueTest, DriverIndexFarAheadOfTheDeviceBreaksTheQueue) {
+    activate();
     driver.set_avail_index(0xfffe);
     queue.reset();
     activate();

@@ -23,7 +23,6 @@ class CodePages final : public RamWriteObserver {
         }
     }
 
-    std::uint64_t page_count() const { return m_page_count; }
     bool holds_code(std::uint64_t page) const {
         return page < m_page_count && m_flags[page].load(std::memory_order_relaxed) != 0;
     }

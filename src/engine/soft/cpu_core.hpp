@@ -183,9 +183,13 @@ class CpuCore {
         }
         return rflags;
     }
+    /// Sets RFLAGS; the reserved bits (3, 5, 15, 22-63: Intel SDM Vol. 1, 3.4.3) read as 0
+    /// whatever a popf, iret or sahf operand held, bit 1 as 1.
     void set_flags(std::uint64_t value) {
+        constexpr std::uint64_t reserved_zero =
+            (1u << 3) | (1u << 5) | (1u << 15) | ~std::uint64_t{0x3fffff};
         lazy.op = FlagOp::None;
-        rflags = value | x86::rflags::fixed1;
+        rflags = (value & ~reserved_zero) | x86::rflags::fixed1;
     }
     bool carry() const {
         return lazy.op == FlagOp::None ? (rflags & x86::rflags::cf) != 0 : lazy.carry();
@@ -197,12 +201,6 @@ class CpuCore {
         lazy.dst = dst;
         lazy.src = src;
         lazy.result = result;
-    }
-    /// Sets the arithmetic flags to explicit values (bit tests, string compares). The lazy
-    /// state is dropped, not computed: every arithmetic bit is overwritten.
-    void set_arithmetic_flags(std::uint64_t value) {
-        lazy.op = FlagOp::None;
-        rflags = (rflags & ~arithmetic_flags) | (value & arithmetic_flags);
     }
     /// PF ZF SF from `result`, CF and OF as given, AF clear; computed only when read.
     void set_explicit_flags(unsigned size, std::uint64_t result, bool carry, bool overflow) {

@@ -72,9 +72,10 @@ std::int64_t read_integer(CpuCore& cpu, const DecodedOp& op) {
     return sign_extend(cpu.read_sized(address, size), size);
 }
 
+/// fist/fistp round as the control word says, fisttp always toward zero.
 void write_integer(CpuCore& cpu, const DecodedOp& op, long double value, bool truncate) {
     const unsigned size = op.operands[0].size;
-    const long double rounded = truncate ? std::trunc(value) : std::nearbyint(value);
+    const long double rounded = truncate ? std::trunc(value) : x87::round_to_integer(cpu, value);
     const long double limit = std::ldexp(1.0L, static_cast<int>(8 * size - 1));
     std::int64_t result;
     if (std::isnan(rounded) || rounded >= limit || rounded < -limit)
@@ -197,8 +198,8 @@ template <int K> void op_funary(CpuCore& cpu, const DecodedOp&) {
     case 2:
         value = std::sqrt(value);
         break;
-    default:
-        value = std::nearbyint(value);
+    default: // frndint
+        value = x87::round_to_integer(cpu, value);
         break;
     }
 }

@@ -1,6 +1,8 @@
 // Robustness: random bytes run as guest code (real, 32-bit protected and 64-bit mode at CPL 0,
 // with exception handlers that are random too) must only ever end in a VcpuExit: never a
-// crash, an escaped C++ exception or a hang. A watchdog kick ends guests that loop.
+// crash, an escaped C++ exception or a hang. A watchdog kick ends guests that loop. The exit
+// must be one random code can reach (a kick, a shutdown, hlt with IF clear) and the state
+// the vCPU reports afterwards architecturally consistent.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -68,6 +70,51 @@ void enter_long_mode(SoftTestMachine& machine) {
     machine.state.cs = x86::flat_segment(0x18, 0xb, true);
 }
 
+/// RFLAGS bits that always read as zero (Intel SDM Vol. 1, 3.4.3): 3, 5, 15 and 22-63.
+constexpr std::uint64_t rflags_reserved_zero =
+    (1u << 3) | (1u << 5) | (1u << 15) | ~std::uint64_t{0x3fffff};
+
+bool canonical(std::uint64_t address) {
+    const auto high = static_cast<std::int64_t>(address) >> 47;
+    return high == 0 || high == -1;
+}
+
+/// The oracle: which exits random code may end in, and invariants of the state it leaves.
+void check_exit(const VcpuExit& exit, const x86::CpuState& state) {
+    switch (exit.kind) {
+    case VcpuExit::Kind::Kicked:   // still running when the watchdog fired
+    case VcpuExit::Kind::Shutdown: // triple fault
+        break;
+    case VcpuExit::Kind::Halted: // only hlt with interrupts off ends a run
+        EXPECT_EQ(state.rflags & x86::rflags::if_, 0u) << "halted with IF set";
+        break;
+    case VcpuExit::Kind::Error:
+        // What the engine refuses by name: code outside RAM (MMIO, unbacked addresses) and
+        // the features it lists as unsupported (e.g. virtual-8086 mode, fdisi). Any other
+        // Error is the engine giving up without saying why.
+        EXPECT_TRUE(exit.message.find("which is not RAM") != std::string::npos ||
+                    exit.message.find("not supported") != std::string::npos ||
+                    exit.message.find("unsupported instruction") != std::string::npos)
+            << "the engine gave up on guest code: " << exit.message;
+        break;
+    }
+    EXPECT_EQ(state.rflags & x86::rflags::fixed1, x86::rflags::fixed1) << std::hex << state.rflags;
+    EXPECT_EQ(state.rflags & rflags_reserved_zero, 0u) << std::hex << state.rflags;
+    // EFER.LMA is CR0.PG && EFER.LME (Intel SDM Vol. 3, 10.8.5); 64-bit code needs it.
+    const bool paging = (state.cr0 & x86::cr0::pg) != 0;
+    const bool long_mode_active = (state.efer & x86::efer::lma) != 0;
+    EXPECT_EQ(long_mode_active, paging && (state.efer & x86::efer::lme) != 0)
+        << std::hex << "cr0 " << state.cr0 << " efer " << state.efer;
+    if (state.cs.long_mode && long_mode_active) {
+        EXPECT_TRUE(canonical(state.rip)) << std::hex << state.rip;
+    } else {
+        EXPECT_LE(state.rip, 0xffffffffu) << std::hex << "rip beyond 32 bits outside 64-bit code";
+    }
+    if ((state.cr0 & x86::cr0::pe) == 0) {
+        EXPECT_FALSE(state.cs.long_mode) << "64-bit CS in real mode";
+    }
+}
+
 void run_random_guest(std::uint64_t seed, Mode mode) {
     std::mt19937_64 random(seed);
     SoftTestMachine machine;
@@ -102,6 +149,7 @@ void run_random_guest(std::uint64_t seed, Mode mode) {
             Watchdog watchdog(*machine.vcpu, std::chrono::milliseconds(10));
             exit = machine.run();
         }
+        check_exit(exit, machine.state);
         machine.vcpu->clear_kick();
         if (exit.kind != VcpuExit::Kind::Kicked) return;
     }
@@ -117,6 +165,7 @@ TEST(SoftEngineRobustness, RandomProtectedModeCodeEndsInAnExit) {
     for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
         SCOPED_TRACE(seed);
         run_random_guest(seed, Mode::Protected);
+        if (HasFailure()) break; // the first failing seed is the report
     }
 }
 
@@ -124,6 +173,7 @@ TEST(SoftEngineRobustness, RandomRealModeCodeEndsInAnExit) {
     for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
         SCOPED_TRACE(seed);
         run_random_guest(seed, Mode::Real);
+        if (HasFailure()) break; // the first failing seed is the report
     }
 }
 
@@ -131,6 +181,7 @@ TEST(SoftEngineRobustness, RandomLongModeCodeEndsInAnExit) {
     for (std::uint64_t seed = 1; seed <= run_count(); ++seed) {
         SCOPED_TRACE(seed);
         run_random_guest(seed, Mode::Long);
+        if (HasFailure()) break; // the first failing seed is the report
     }
 }
 
