@@ -461,6 +461,11 @@ OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, Decod
     case ZYDIS_MNEMONIC_FWAIT:
         return &op_fwait;
     case ZYDIS_MNEMONIC_FNOP:
+    // 8087/287 control instructions that later FPUs execute as no operation (Intel SDM Vol. 1,
+    // 8.8: FENI, FDISI, FSETPM).
+    case ZYDIS_MNEMONIC_FDISI8087_NOP:
+    case ZYDIS_MNEMONIC_FENI8087_NOP:
+    case ZYDIS_MNEMONIC_FSETPM287_NOP:
         return &op_fwait;
     case ZYDIS_MNEMONIC_FXSAVE:
     case ZYDIS_MNEMONIC_FXSAVE64:
