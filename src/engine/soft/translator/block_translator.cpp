@@ -1,6 +1,7 @@
 // BlockTranslator: classification, flag liveness and emission of one guest block.
 #include "engine/soft/translator/block_translator.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -328,6 +329,24 @@ bool floating_point_mnemonic(ZydisMnemonic mnemonic) {
     }
 }
 
+/// Moves whose destination register ends up fully written (32-bit writes zero-extend).
+bool replaces_destination(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_MOVD:
+    case ZYDIS_MNEMONIC_MOVQ:
+    case ZYDIS_MNEMONIC_PMOVMSKB:
+    case ZYDIS_MNEMONIC_MOVMSKPS:
+    case ZYDIS_MNEMONIC_MOVMSKPD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /// Whether a legacy-SSE instruction's 16-byte memory operand must be 16-byte aligned (#GP
 /// otherwise; Intel SDM Vol. 1, 11.4.1): all but the explicitly unaligned moves.
 bool needs_alignment(ZydisMnemonic mnemonic) {
@@ -616,6 +635,9 @@ class Emitter : public Xbyak::CodeGenerator {
         unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, then r14
         int renamed_guest[2]{-1, -1};
         bool renamed_written[2]{false, false}; ///< stored back after the instruction
+        /// Loaded before it; a register only written whole (32 or 64 bits) needs no load.
+        bool renamed_read[2]{false, false};
+        unsigned renamed_size[2]{0, 0}; ///< widest operand width using it, in bits
         unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
@@ -662,6 +684,12 @@ class Emitter : public Xbyak::CodeGenerator {
                     plan.renamed_guest[plan.renamed++] = number;
                 }
                 plan.renamed_written[r] |= written;
+                // Only moves are sure to replace the whole register (cmov may not write, bsf
+                // keeps it for a zero source): anything else loads it first.
+                plan.renamed_read[r] |=
+                    (operand.actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0 ||
+                    operand.size < 32 || !replaces_destination(instruction.mnemonic);
+                plan.renamed_size[r] = std::max<unsigned>(plan.renamed_size[r], operand.size);
                 break;
             }
             case ZYDIS_OPERAND_TYPE_MEMORY:
@@ -835,8 +863,9 @@ class Emitter : public Xbyak::CodeGenerator {
             (guest.flags_written != 0 && guest.flags_written != arithmetic_mask))
             restore_host_flags();
         for (unsigned r = 0; r < plan.renamed; ++r)
-            mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
-                home(static_cast<unsigned>(plan.renamed_guest[r])));
+            if (plan.renamed_read[r])
+                mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
+                    home(static_cast<unsigned>(plan.renamed_guest[r])));
         for (unsigned x = 0; x < plan.xmm_renamed; ++x)
             movdqu(Xbyak::Xmm(static_cast<int>(x)), xmm_home(plan.xmm_guest[x]));
         for (ZyanUSize i = 0; i < length; ++i)
