@@ -305,6 +305,9 @@ class CpuCore {
     /// Host pointer for an atomic read-modify-write of `size` bytes, or nullptr (not RAM or
     /// crossing a page). Faults like a write would.
     std::uint8_t* writable_pointer(std::uint64_t address, unsigned size);
+    /// Host pointer for reading `size` bytes within one page of RAM, or nullptr (not RAM or
+    /// crossing a page). Faults like a read would.
+    const std::uint8_t* readable_pointer(std::uint64_t address, unsigned size);
     /// A store reached RAM at host pointer `target`; invalidates decoded code on that page.
     void note_ram_write(const std::uint8_t* target) {
         const std::uint64_t page = static_cast<std::uint64_t>(target - m_ram_base) >> 12;

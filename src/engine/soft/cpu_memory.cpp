@@ -290,6 +290,15 @@ std::uint8_t* CpuCore::writable_pointer(std::uint64_t address, unsigned size) {
     return entry->host + (address & 0xfff);
 }
 
+const std::uint8_t* CpuCore::readable_pointer(std::uint64_t address, unsigned size) {
+    if ((address & 0xfff) + size > 4096) return nullptr;
+    const std::uint64_t page = address >> 12;
+    TlbEntry* entry = &m_tlb[m_user_access][access_read][page % tlb_size];
+    if (entry->tag != page) entry = &fill_tlb(address, access_read, m_user_access);
+    if (entry->host == nullptr) return nullptr;
+    return entry->host + (address & 0xfff);
+}
+
 std::uint64_t CpuCore::physical_read(std::uint64_t address, unsigned size) {
     if (const std::uint8_t* host = m_memory.host_pointer(address, size)) {
         std::uint64_t value = 0;

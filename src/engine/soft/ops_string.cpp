@@ -1,4 +1,7 @@
 // String instruction handlers (movs, stos, lods, cmps, scas, ins, outs) with rep/repe/repne.
+#include <algorithm>
+#include <cstring>
+
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
 
@@ -12,9 +15,70 @@ enum class StringOp { Movs, Stos, Lods, Cmps, Scas, Ins, Outs };
 /// where it stopped because rCX/rSI/rDI are updated per element (Intel SDM Vol. 2, REP).
 constexpr std::uint64_t rep_batch = 4096;
 
+/// rep movs / rep stos forward over RAM, a page-bounded run at a time (memcpy/memset speed).
+/// Stops at anything the element loop must do: MMIO, a run shorter than one element,
+/// overlapping moves (element order matters), the batch limit. Registers are updated after
+/// each run, so a fault in the next one leaves them as hardware would. Returns the elements
+/// done.
+template <unsigned S, StringOp K>
+std::uint64_t forward_runs(CpuCore& cpu, const DecodedOp& op, std::uint64_t mask) {
+    const unsigned address_size = op.memory.address_size;
+    std::uint64_t done = 0;
+    while (done < rep_batch) {
+        const std::uint64_t count = cpu.gpr[x86::rcx] & mask;
+        if (count == 0) break;
+        const std::uint64_t si = cpu.gpr[x86::rsi] & mask, di = cpu.gpr[x86::rdi] & mask;
+        const std::uint64_t source = cpu.linear(op.memory.segment, si);
+        const std::uint64_t destination = cpu.linear(es, di);
+        std::uint64_t bytes = std::min<std::uint64_t>(count, rep_batch - done) * S;
+        bytes = std::min<std::uint64_t>(bytes, 4096 - (destination & 0xfff));
+        if (K == StringOp::Movs) bytes = std::min<std::uint64_t>(bytes, 4096 - (source & 0xfff));
+        // The run may not wrap the address size.
+        bytes = std::min<std::uint64_t>(bytes, mask - di + 1);
+        if (K == StringOp::Movs) bytes = std::min<std::uint64_t>(bytes, mask - si + 1);
+        bytes -= bytes % S;
+        if (bytes == 0) break;
+        const auto length = static_cast<unsigned>(bytes);
+        const std::uint8_t* from = nullptr;
+        if (K == StringOp::Movs) {
+            from = cpu.readable_pointer(source, length);
+            if (from == nullptr) break;
+        }
+        std::uint8_t* to = cpu.writable_pointer(destination, length);
+        if (to == nullptr) break;
+        if (K == StringOp::Movs) {
+            if (to > from && to < from + length) break; // overlap: element order is visible
+            std::memmove(to, from, length);
+        } else if (S == 1) {
+            std::memset(to, static_cast<int>(cpu.gpr[x86::rax] & 0xff), length);
+        } else {
+            const std::uint64_t value = cpu.gpr[x86::rax];
+            for (unsigned offset = 0; offset < length; offset += S)
+                std::memcpy(to + offset, &value, S);
+        }
+        cpu.note_ram_write(to); // decoded code on that page goes stale
+        if (K == StringOp::Movs) cpu.set_reg_sized(address_size, x86::rsi, si + bytes);
+        cpu.set_reg_sized(address_size, x86::rdi, di + bytes);
+        cpu.set_reg_sized(address_size, x86::rcx, count - bytes / S);
+        done += bytes / S;
+    }
+    return done;
+}
+
 template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& op) {
     const unsigned address_size = op.memory.address_size;
     const std::uint64_t mask = size_mask(address_size);
+    if constexpr (K == StringOp::Movs || K == StringOp::Stos) {
+        if (op.rep && !(cpu.rflags & x86::rflags::df) && (cpu.gpr[x86::rcx] & mask) != 0) {
+            const std::uint64_t done = forward_runs<S, K>(cpu, op, mask);
+            if ((cpu.gpr[x86::rcx] & mask) == 0) return;
+            if (done >= rep_batch) {
+                cpu.rip = cpu.instruction_rip; // continue in the next slice
+                cpu.exit_block = true;
+                return;
+            }
+        }
+    }
     if (K == StringOp::Ins || K == StringOp::Outs)
         cpu.check_io_privilege(static_cast<std::uint16_t>(cpu.gpr[x86::rdx]), S);
     std::uint64_t count = cpu.gpr[x86::rcx] & mask;

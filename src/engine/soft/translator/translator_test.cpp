@@ -395,3 +395,54 @@ TEST(Translator, CodeRewrittenByAnotherVcpuIsSeen) {
     EXPECT_EQ(reader_exit.get().kind, VcpuExit::Kind::Halted);
     EXPECT_EQ(reader->state().value().gpr[x86::rax], 2u);
 }
+
+TEST(Translator, RepMovsAndStosCopyByPagesAndFaultWithProgress) {
+    Machine machine(SoftTier::Translator);
+    std::vector<std::uint8_t> pattern(10000);
+    for (std::size_t i = 0; i < pattern.size(); ++i)
+        pattern[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    machine.load(0x100000, pattern);
+    machine.unmap(0x1f0000);
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        c.cld();
+        c.mov(rsi, 0x100000); // 10000 bytes to an unaligned destination across pages
+        c.mov(rdi, 0x120003);
+        c.mov(ecx, 10000);
+        c.rep();
+        c.movsb();
+        c.mov(rsi, 0x140000); // overlapping: each byte copies the one before it
+        c.mov(byte[rsi], 0x5a);
+        c.lea(rdi, ptr[rsi + 1]);
+        c.mov(ecx, 100);
+        c.rep();
+        c.movsb();
+        c.mov(rdi, 0x150008); // a qword pattern
+        c.mov(rax, 0x1122334455667788);
+        c.mov(ecx, 1000);
+        c.rep();
+        c.stosq();
+        c.mov(rsi, 0x100000); // runs into the unmapped page after 0x100 bytes
+        c.mov(rdi, 0x1eff00);
+        c.mov(ecx, 0x200);
+        c.rep();
+        c.movsb();
+        c.hlt();
+    });
+    run_halted(machine);
+    std::vector<std::uint8_t> copy(pattern.size());
+    ASSERT_TRUE(machine.memory.read_bytes(0x120003, copy));
+    EXPECT_TRUE(copy == pattern);
+    for (std::uint64_t i = 0; i <= 100; ++i)
+        ASSERT_EQ(machine.memory.read<std::uint8_t>(0x140000 + i).value(), 0x5a) << i;
+    for (std::uint64_t i = 0; i < 1000; ++i)
+        ASSERT_EQ(machine.memory.read<std::uint64_t>(0x150008 + 8 * i).value(),
+                  0x1122334455667788u);
+    // The #PF handler halted: the fault left the registers at the first byte not copied.
+    EXPECT_EQ(machine.state.cr2, 0x1f0000u);
+    EXPECT_EQ(machine.reg(x86::rcx), 0x100u);
+    EXPECT_EQ(machine.reg(x86::rdi), 0x1f0000u);
+    EXPECT_EQ(machine.reg(x86::rsi), 0x100100u);
+    std::vector<std::uint8_t> partial(0x100);
+    ASSERT_TRUE(machine.memory.read_bytes(0x1eff00, partial));
+    EXPECT_TRUE(std::equal(partial.begin(), partial.end(), pattern.begin()));
+}
