@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build run test unit-test cli-test guest-test api-test linux-test asan clean format \
+.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test asan clean format \
 	difftest difftest-long
 
 all: build
@@ -21,7 +21,11 @@ build: deps $(BUILD)/CMakeCache.txt
 guest: deps
 	scripts/build-default-guest.sh $(BUILD)/guest
 
-run: build guest
+# Only what `vessel run` needs: the test binaries and guests are built by `make build` / `make test`.
+vessel: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target vessel
+
+run: vessel guest
 	$(BUILD)/vessel run
 
 # ctest runs each test in a process of its own; the second run puts them all in one process in
