@@ -171,7 +171,9 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
         const auto ram_page_index = static_cast<std::uint64_t>(entry.host - m_ram_base) >> 12;
         if (write && m_code_pages.holds_code(ram_page_index)) return nullptr;
         const std::uint64_t page_address = address & ~std::uint64_t{0xfff};
-        JitTlbEntry& fast = jit.tlb.entries[user][write][(address >> 12) % JitTlb::size];
+        const auto slot = static_cast<unsigned>((address >> 12) % JitTlb::size);
+        JitTlbEntry& fast = jit.tlb.entries[user][write][slot];
+        jit.tlb.filled(user, write, slot);
         fast.tag = page_address;
         fast.host_page = reinterpret_cast<std::uintptr_t>(entry.host);
         return entry.host + (address & 0xfff);

@@ -625,6 +625,13 @@ class Emitter : public Xbyak::CodeGenerator {
             L(fallback);
             emit_restore_flags();
             interpret(k, guest);
+            // The main path may reach `after` with the guest's flags only in the slot (a
+            // floating-point compare): make the slot current here too.
+            mov(r13, rax);
+            lahf();
+            seto(al);
+            mov(word[r15 + m_layout.saved_flags], ax);
+            mov(rax, r13);
             jmp(after);
         });
     }

@@ -25,16 +25,33 @@ struct JitTlb {
     static constexpr unsigned entry_shift = 4;
     JitTlbEntry entries[2][2][size]; ///< [user][0 read, 1 write][page % size]
 
+    /// Remembers a filled entry, so that a flush (every CR3 write) touches only those.
+    void filled(bool user, bool write, unsigned slot) {
+        if (m_filled_count < max_tracked)
+            m_filled[m_filled_count] = static_cast<std::uint16_t>((user << 11) | (write << 10) | slot);
+        ++m_filled_count;
+    }
     void flush() {
-        for (auto& privilege : entries)
-            for (auto& kind : privilege)
-                for (auto& entry : kind)
-                    entry.tag = JitTlbEntry::invalid_tag;
+        if (m_filled_count > max_tracked) {
+            for (auto& privilege : entries)
+                for (auto& kind : privilege)
+                    for (auto& entry : kind)
+                        entry.tag = JitTlbEntry::invalid_tag;
+        } else {
+            for (unsigned i = 0; i < m_filled_count; ++i)
+                slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
+        }
+        m_filled_count = 0;
     }
     void flush_writes() {
-        for (auto& privilege : entries)
-            for (auto& entry : privilege[1])
-                entry.tag = JitTlbEntry::invalid_tag;
+        if (m_filled_count > max_tracked) {
+            for (auto& privilege : entries)
+                for (auto& entry : privilege[1])
+                    entry.tag = JitTlbEntry::invalid_tag;
+        } else {
+            for (unsigned i = 0; i < m_filled_count; ++i)
+                if (m_filled[i] & (1u << 10)) slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
+        }
     }
     void flush_page(std::uint64_t linear) {
         const std::uint64_t tag = linear & ~std::uint64_t{0xfff};
@@ -44,6 +61,15 @@ struct JitTlb {
                 if (entry.tag == tag) entry.tag = JitTlbEntry::invalid_tag;
             }
     }
+
+  private:
+    static constexpr unsigned max_tracked = 128;
+    static_assert(size <= 1024, "a tracked slot is 10 bits");
+    JitTlbEntry& slot_of(std::uint16_t tracked) {
+        return entries[tracked >> 11][(tracked >> 10) & 1][tracked & (size - 1)];
+    }
+    std::uint16_t m_filled[max_tracked]{};
+    unsigned m_filled_count{0};
 };
 
 /// Guest linear rip -> host code, for indirect branches and branches to other pages. An entry is
