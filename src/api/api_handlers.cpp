@@ -1,6 +1,8 @@
 // ApiHandlers: the routing table and the handler of each Firecracker endpoint.
 #include "api/api_handlers.hpp"
 
+#include <sys/stat.h>
+
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
 #include "backends/block/sync_file_backend.hpp"
@@ -262,6 +264,26 @@ Result<void> ApiHandlers::put_network_interface(NetworkInterfaceConfig network) 
     return {};
 }
 
+// The drives' images are locked only when the machine opens them, so two drives of this VM on
+// one image are caught here, by file identity, with the rule of lock_image: any number of
+// read-only users, or one read-write user alone.
+Result<void> ApiHandlers::check_image_not_shared(const DriveConfig& drive) const {
+    struct stat image {};
+    if (stat(drive.path_on_host.c_str(), &image) != 0) return {};
+    for (const auto& existing : m_drives) {
+        struct stat other {};
+        if (existing.drive_id == drive.drive_id || stat(existing.path_on_host.c_str(), &other) != 0)
+            continue;
+        if (other.st_dev != image.st_dev || other.st_ino != image.st_ino) continue;
+        if (existing.is_read_only && drive.is_read_only) continue;
+        return make_error("drives/{}: disk {}: the image is locked: another user holds it "
+                          "(drive {} of this VM, {}); read-write use needs it alone",
+                          drive.drive_id, drive.path_on_host, existing.drive_id,
+                          existing.is_read_only ? "read-only" : "read-write");
+    }
+    return {};
+}
+
 Result<void> ApiHandlers::put_drive(DriveConfig drive) {
     // Open the image now, as Firecracker does, so a bad path fails this request, not the boot.
     TRY_CONTEXT(SyncFileBackend::open(drive.path_on_host, drive.is_read_only),
@@ -271,6 +293,7 @@ Result<void> ApiHandlers::put_drive(DriveConfig drive) {
             return make_error("drives/{}: a root block device already exists ({})", drive.drive_id,
                               existing.drive_id);
     }
+    TRY(check_image_not_shared(drive));
     for (auto& existing : m_drives) {
         if (existing.drive_id == drive.drive_id) {
             existing = std::move(drive);

@@ -75,6 +75,20 @@ expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console v
 expect missing-disk 2 "$work/no-disk.img" -- run --kernel "$work/garbage.bin" --disk "$work/no-disk.img"
 expect bad-disk-option 2 "cache=none" -- run --kernel "$work/garbage.bin" --disk "$work/garbage.bin,cache=none"
 expect empty-disk 2 "smaller than one" -- run --kernel "$work/garbage.bin" --disk "$work/empty.bin"
+# Disk images are locked (OFD locks, as QEMU): one read-write user alone, or readers only.
+head -c 1048576 /dev/zero >"$work/disk.img"
+expect disk-twice 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img" --disk "$work/disk.img"
+expect disk-twice-one-readonly 2 "another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img"
+expect disk-twice-readonly-shared 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img,readonly"
+python3 -c 'import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))  # F_OFD_SETLK: a reader
+time.sleep(30)' "$work/disk.img" &
+holder_pid=$!
+sleep 0.5
+expect disk-held-by-another-process 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img"
+expect disk-read-only-beside-reader 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly"
+kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null
 expect bad-net-kind 2 "'bridge' is not a network kind" -- run --kernel "$work/garbage.bin" --net bridge
 expect bad-hostfwd 2 "host address '1.2.3'" -- run --kernel "$work/garbage.bin" --net "user,hostfwd=tcp:1.2.3:80-:22"
 expect bad-mac 2 "MAC address '01:00:5e:00:00:01'" -- run --kernel "$work/garbage.bin" --net "user,mac=01:00:5e:00:00:01"
