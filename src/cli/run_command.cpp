@@ -1,6 +1,8 @@
 // `vessel run`: option parsing, console wiring and exit-status reporting.
 #include "cli/run_command.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "base/log.hpp"
@@ -127,7 +129,9 @@ int run_vm(RunOptions& options) {
     }
     options.config.networks = std::move(*networks);
     if (options.config.kernel_path.empty()) {
-        if (auto result = use_default_guest(options.config, options.exec_command); !result) {
+        const bool piped_input = !options.exec_command.empty() && ::isatty(STDIN_FILENO) != 1;
+        if (auto result = use_default_guest(options.config, options.exec_command, piped_input);
+            !result) {
             log::error("{}", result.error().message);
             return exit_status::usage;
         }
@@ -148,8 +152,17 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
     Machine& vm = **machine;
+    // Piped input to --exec waits until the guest set its console up for it (else the serial
+    // driver drops what arrives early), and its end becomes the tty's EOF key.
+    const bool piped_exec = !options.exec_command.empty() && !(*terminal)->interactive();
+    if (piped_exec)
+        (*terminal)->set_end_of_input({default_guest_eof_key},
+                                      {default_guest_eof_key, default_guest_eof_key});
     (*terminal)->start(
-        [&vm](std::span<const std::uint8_t> bytes) { return vm.enqueue_console_input(bytes); },
+        [&vm, piped_exec](std::span<const std::uint8_t> bytes) -> std::size_t {
+            if (piped_exec && !vm.guest_input_ready()) return 0;
+            return vm.enqueue_console_input(bytes);
+        },
         [&vm](int status, std::string reason) {
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });

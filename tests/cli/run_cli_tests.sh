@@ -150,6 +150,30 @@ else
   echo "skip exec-too-long: the default guest is not built ($build/guest)"
 fi
 
+# Piped stdin reaches the --exec command from its first byte, and its end is the command's end
+# of file (before: early input was dropped and the command waited for input forever).
+# piped_exec NAME WANT_STDOUT INPUT_COMMAND EXEC: runs `INPUT_COMMAND | vessel run --exec EXEC`.
+piped_exec() {
+  local name=$1 want=$2 got status
+  bash -c "$3" | timeout 90 "$vessel" run --exec "$4" >"$work/out" 2>"$work/err"
+  status=${PIPESTATUS[1]}
+  got=$(tr -d '\r' <"$work/out")
+  if [ "$status" = 0 ] && [ "$got" = "$want" ]; then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status, stdout '$(head -c 200 <<<"$got")' (want '$want'), stderr: $(tail -c 300 "$work/err")"
+    failed=$((failed + 1))
+  fi
+}
+if [ -f "$build/guest/vmlinuz" ]; then
+  piped_exec piped-exec-read-line "got:hi" "echo hi" 'read l; echo "got:$l"'
+  piped_exec piped-exec-eof-after-unfinished-line "4" "printf 'a\nbc'" 'wc -c'
+  piped_exec piped-exec-many-lines "$(seq 1 3000 | md5sum)" "seq 1 3000" 'md5sum'
+  piped_exec piped-exec-dev-null "end" "true" 'cat; echo end'
+else
+  echo "skip piped-exec-*: the default guest is not built ($build/guest)"
+fi
+
 # A closed stdout ends the console output, not Vessel (before: killed by SIGPIPE, status 141):
 # the ticker guest runs on after head has gone, until timeout's SIGTERM (status 124).
 if [ -f "$guests/ticker.elf" ]; then
