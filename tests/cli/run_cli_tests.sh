@@ -53,6 +53,14 @@ expect garbage-kernel 2 "garbage.bin" -- run --kernel "$work/garbage.bin"
 expect truncated-elf 2 "truncated_elf.bin" -- run --kernel "$work/truncated_elf.bin"
 expect multiboot-header-only 2 "header_only.bin" -- run --kernel "$work/header_only.bin"
 expect truncated-bzimage 2 "truncated_bzimage.bin" -- run --kernel "$work/truncated_bzimage.bin"
+# Headers and sizes are checked before a file is read: a 4000 MiB sparse file that is no
+# kernel, a bzImage or an initrd larger than guest RAM are refused at once (before: both files
+# were read whole, 55 s and 4 GB of memory for "not a kernel"). timeout 20 in expect.
+truncate -s 4000M "$work/huge_garbage.bin"
+cp "$work/truncated_bzimage.bin" "$work/huge_bzimage.bin" && truncate -s 4000M "$work/huge_bzimage.bin"
+expect huge-garbage-kernel 2 "huge_garbage.bin: not a kernel" -- run --kernel "$work/huge_garbage.bin"
+expect huge-bzimage 2 "huge_bzimage.bin: the kernel file is 4000.0 MiB, larger than guest RAM (256.0 MiB)" -- run --kernel "$work/huge_bzimage.bin"
+expect huge-initrd 2 "initrd $work/huge_garbage.bin: 4000.0 MiB does not fit in guest RAM (256.0 MiB)" -- run --kernel "$work/truncated_bzimage.bin" --initrd "$work/huge_garbage.bin"
 expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --initrd "$work/no-initrd"
 expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
 expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
