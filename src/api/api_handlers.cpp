@@ -10,6 +10,7 @@
 #include "backends/net/tap_backend.hpp"
 #include "base/log.hpp"
 #include "vm/kernel_loading.hpp"
+#include "vm/root_initramfs.hpp"
 
 namespace vessel::api {
 
@@ -227,6 +228,9 @@ Result<void> ApiHandlers::start_instance() {
         if (config.command_line.empty())
             config.command_line = std::string(linux_console_arguments(config.console));
         config.command_line += fmt::format(" root={} {}", root, drive->is_read_only ? "ro" : "rw");
+        // Firecracker's rootfs flow (kernel + root drive, no initrd) on a kernel whose
+        // virtio_blk is a module, as Debian's: Vessel's initramfs mounts the root.
+        use_root_initramfs(config.initrd_path);
     }
     // Firecracker's interfaces are TAP devices; each gets its own MAC unless one is given
     // (52:54:00:12:34:56, then ...:57, as QEMU numbers its NICs).
