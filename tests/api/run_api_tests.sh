@@ -266,7 +266,8 @@ if command -v python3 >/dev/null; then
     raw http-good-then-bad good-then-bad "200 400"
     raw http-expect-continue expect-continue "100 204"
     raw http-disconnect-mid-body disconnect-mid-body 200
-    raw http-too-many-connections too-many-connections "503 200"
+    raw http-many-idle-connections many-idle-connections 200
+    raw http-trickling-clients-bounded trickling-clients "200 408"
 else
     skip raw-http "python3 not found"
 fi
