@@ -59,6 +59,15 @@ expect truncated-bzimage 2 "truncated_bzimage.bin" -- run --kernel "$work/trunca
 truncate -s 4000M "$work/huge_garbage.bin"
 cp "$work/truncated_bzimage.bin" "$work/huge_bzimage.bin" && truncate -s 4000M "$work/huge_bzimage.bin"
 expect huge-garbage-kernel 2 "huge_garbage.bin: not a kernel" -- run --kernel "$work/huge_garbage.bin"
+# ... and without reading it: the peak memory stays far below the file's size (before: 4 GB).
+peak_kib=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$vessel" run --kernel "$work/huge_garbage.bin")
+if [ "${peak_kib:-999999999}" -lt 262144 ]; then
+  echo "ok   huge-garbage-kernel-unread"; passed=$((passed + 1))
+else
+  echo "FAIL huge-garbage-kernel-unread: peak RSS ${peak_kib:-?} KiB (want < 256 MiB)"; failed=$((failed + 1))
+fi
 expect huge-bzimage 2 "huge_bzimage.bin: the kernel file is 4000.0 MiB, larger than guest RAM (256.0 MiB)" -- run --kernel "$work/huge_bzimage.bin"
 expect huge-initrd 2 "initrd $work/huge_garbage.bin: 4000.0 MiB does not fit in guest RAM (256.0 MiB)" -- run --kernel "$work/truncated_bzimage.bin" --initrd "$work/huge_garbage.bin"
 expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --initrd "$work/no-initrd"
