@@ -1,6 +1,8 @@
 // ApiHandlers: the routing table and the handler of each Firecracker endpoint.
 #include "api/api_handlers.hpp"
 
+#include <sys/stat.h>
+
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
 #include "backends/block/sync_file_backend.hpp"
@@ -8,6 +10,7 @@
 #include "backends/net/tap_backend.hpp"
 #include "base/log.hpp"
 #include "vm/kernel_loading.hpp"
+#include "vm/root_initramfs.hpp"
 
 namespace vessel::api {
 
@@ -225,6 +228,9 @@ Result<void> ApiHandlers::start_instance() {
         if (config.command_line.empty())
             config.command_line = std::string(linux_console_arguments(config.console));
         config.command_line += fmt::format(" root={} {}", root, drive->is_read_only ? "ro" : "rw");
+        // Firecracker's rootfs flow (kernel + root drive, no initrd) on a kernel whose
+        // virtio_blk is a module, as Debian's: Vessel's initramfs mounts the root.
+        use_root_initramfs(config.initrd_path);
     }
     // Firecracker's interfaces are TAP devices; each gets its own MAC unless one is given
     // (52:54:00:12:34:56, then ...:57, as QEMU numbers its NICs).
@@ -262,6 +268,26 @@ Result<void> ApiHandlers::put_network_interface(NetworkInterfaceConfig network) 
     return {};
 }
 
+// The drives' images are locked only when the machine opens them, so two drives of this VM on
+// one image are caught here, by file identity, with the rule of lock_image: any number of
+// read-only users, or one read-write user alone.
+Result<void> ApiHandlers::check_image_not_shared(const DriveConfig& drive) const {
+    struct stat image {};
+    if (stat(drive.path_on_host.c_str(), &image) != 0) return {};
+    for (const auto& existing : m_drives) {
+        struct stat other {};
+        if (existing.drive_id == drive.drive_id || stat(existing.path_on_host.c_str(), &other) != 0)
+            continue;
+        if (other.st_dev != image.st_dev || other.st_ino != image.st_ino) continue;
+        if (existing.is_read_only && drive.is_read_only) continue;
+        return make_error("drives/{}: disk {}: the image is locked: another user holds it "
+                          "(drive {} of this VM, {}); read-write use needs it alone",
+                          drive.drive_id, drive.path_on_host, existing.drive_id,
+                          existing.is_read_only ? "read-only" : "read-write");
+    }
+    return {};
+}
+
 Result<void> ApiHandlers::put_drive(DriveConfig drive) {
     // Open the image now, as Firecracker does, so a bad path fails this request, not the boot.
     TRY_CONTEXT(SyncFileBackend::open(drive.path_on_host, drive.is_read_only),
@@ -271,6 +297,7 @@ Result<void> ApiHandlers::put_drive(DriveConfig drive) {
             return make_error("drives/{}: a root block device already exists ({})", drive.drive_id,
                               existing.drive_id);
     }
+    TRY(check_image_not_shared(drive));
     for (auto& existing : m_drives) {
         if (existing.drive_id == drive.drive_id) {
             existing = std::move(drive);

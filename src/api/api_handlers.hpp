@@ -47,6 +47,8 @@ class ApiHandlers {
     Result<void> put_metrics(const nlohmann::json& body);
     /// Adds or replaces a drive (by id); at most one root device (Firecracker's rule).
     Result<void> put_drive(DriveConfig drive);
+    /// Refuses a second drive on the image of another drive unless both are read-only.
+    Result<void> check_image_not_shared(const DriveConfig& drive) const;
     Result<void> put_network_interface(NetworkInterfaceConfig network);
     Result<void> check_config_devices(JsonFields& fields);
     Result<void> require_not_started(std::string_view what) const;

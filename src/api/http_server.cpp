@@ -1,6 +1,7 @@
 // HttpServer: socket set-up, the poll loop, and per-connection buffering.
 #include "api/http_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
@@ -81,7 +82,7 @@ void HttpServer::serve() {
             if (revents) connection.last_active = now;
             if (revents & (POLLIN | POLLHUP | POLLERR)) keep = receive(connection);
             if (keep && (revents & POLLOUT)) keep = send_pending(connection);
-            if (now - connection.last_active > idle_timeout) keep = false;
+            if (keep) keep = within_deadlines(connection, now);
             if (!keep) connection.fd.reset();
         }
         std::erase_if(m_connections,
@@ -93,14 +94,49 @@ void HttpServer::serve() {
 void HttpServer::accept_client() {
     UniqueFd client(::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client.valid()) return; // EAGAIN, or the client gave up already
-    if (m_connections.size() == max_connections) {
-        std::string busy = HttpResponse::fault(503, "too many API connections").serialize();
-        [[maybe_unused]] auto sent = ::send(client.get(), busy.data(), busy.size(), MSG_NOSIGNAL);
-        return;
-    }
+    if (m_connections.size() == max_connections) evict_one();
     auto connection = std::make_unique<Connection>();
     connection->fd = std::move(client);
     m_connections.push_back(std::move(connection));
+}
+
+bool HttpServer::within_deadlines(Connection& connection,
+                                  std::chrono::steady_clock::time_point now) {
+    if (connection.closing) return now - connection.started <= close_linger;
+    if (connection.parser.buffered() == 0) return now - connection.last_active <= idle_timeout;
+    if (now - connection.started <= request_timeout) return true;
+    log::warn("API: a request was not received whole within {} s; closing its connection",
+              request_timeout.count());
+    connection.outgoing += HttpResponse::fault(408, fmt::format("request not received whole "
+                                                                "within {} s",
+                                                                request_timeout.count()))
+                               .serialize();
+    start_closing(connection);
+    return send_pending(connection);
+}
+
+void HttpServer::start_closing(Connection& connection) {
+    connection.closing = true;
+    connection.started = std::chrono::steady_clock::now();
+}
+
+void HttpServer::evict_one() {
+    // Idle keep-alive connections first (longest silent), then closing ones, then the request
+    // that has been arriving longest: a well-behaved client sends its request at once.
+    auto rank = [](const Connection& connection) {
+        const bool mid_request = !connection.closing && connection.parser.buffered() > 0;
+        const int kind = mid_request ? 2 : connection.closing ? 1 : 0;
+        return std::pair(kind, mid_request ? connection.started : connection.last_active);
+    };
+    auto victim = std::min_element(m_connections.begin(), m_connections.end(),
+                                   [&](const auto& a, const auto& b) {
+                                       auto ra = rank(*a), rb = rank(*b);
+                                       if (ra.first != rb.first) return ra.first < rb.first;
+                                       return ra.second < rb.second;
+                                   });
+    log::debug("API: {} connections: closing the one waiting longest for the new client",
+               max_connections);
+    m_connections.erase(victim);
 }
 
 bool HttpServer::receive(Connection& connection) {
@@ -112,8 +148,14 @@ bool HttpServer::receive(Connection& connection) {
         connection.discarded += static_cast<std::size_t>(count);
         return connection.discarded < max_discard;
     }
+    const std::size_t before = connection.parser.buffered();
+    if (before == 0) connection.started = std::chrono::steady_clock::now();
     connection.parser.append(std::string_view(buffer, static_cast<std::size_t>(count)));
     process(connection);
+    // A request was consumed and the next one has begun: its clock starts now.
+    const std::size_t after = connection.parser.buffered();
+    if (after > 0 && after < before + static_cast<std::size_t>(count))
+        connection.started = std::chrono::steady_clock::now();
     return send_pending(connection);
 }
 
@@ -133,7 +175,7 @@ void HttpServer::process(Connection& connection) {
             response.close = response.close || !outcome.request.keep_alive;
         }
         connection.outgoing += response.serialize();
-        connection.closing = response.close;
+        if (response.close) start_closing(connection);
     }
 }
 

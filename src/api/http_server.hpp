@@ -14,17 +14,28 @@
 namespace vessel::api {
 
 /// Why a server of our own: Debian's cpp-httplib (0.11) cannot listen on a Unix socket, and the
-/// API needs only a small, strict subset of HTTP/1.1 (Content-Length bodies, keep-alive, a few
-/// clients). One thread polls the listening socket and up to max_connections clients;
-/// requests are handled in arrival order, so handlers never run concurrently. Every limit is
-/// enforced before buffering (HttpParser: 16 KiB head, 64 KiB body), a client that breaks the
-/// protocol gets a 4xx and is disconnected, and no client input can end the server.
+/// API needs only a small, strict subset of HTTP/1.1 (Content-Length bodies, keep-alive). One
+/// thread polls the listening socket and up to max_connections clients; requests are handled
+/// in arrival order, so handlers never run concurrently. Every limit is enforced before
+/// buffering (HttpParser: 16 KiB head, 64 KiB body), a client that breaks the protocol gets a
+/// 4xx and is disconnected, and no client input can end the server.
+///
+/// No client can hold a slot for long or lock others out: a request must arrive whole within
+/// request_timeout of its first byte (else 408 and the connection closes, however the bytes
+/// trickle in), an idle keep-alive connection is closed after idle_timeout, a closing
+/// connection lingers at most close_linger, and a client arriving when every slot is taken
+/// gets the slot of the longest-idle connection (or, when all are mid-request, of the request
+/// that has been arriving longest).
 class HttpServer {
   public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
-    static constexpr std::size_t max_connections = 8;
-    /// A client silent this long is disconnected, so idle clients cannot hold every slot.
+    static constexpr std::size_t max_connections = 64;
+    /// A keep-alive client silent this long between requests is disconnected.
     static constexpr std::chrono::seconds idle_timeout{60};
+    /// A request must be received whole this soon after its first byte.
+    static constexpr std::chrono::seconds request_timeout{10};
+    /// After its last answer a closing connection waits this long for the client's close.
+    static constexpr std::chrono::seconds close_linger{2};
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -46,6 +57,9 @@ class HttpServer {
         bool closing{false};      ///< close once outgoing is written
         std::size_t discarded{0}; ///< bytes read and dropped after the last answer
         std::chrono::steady_clock::time_point last_active{std::chrono::steady_clock::now()};
+        /// When the first byte of the request being received arrived (valid while the parser
+        /// holds bytes), or when the connection started closing.
+        std::chrono::steady_clock::time_point started{std::chrono::steady_clock::now()};
     };
     HttpServer(std::string path, Handler handler) : m_path(std::move(path)), m_handler(handler) {}
     void accept_client();
@@ -53,6 +67,11 @@ class HttpServer {
     bool receive(Connection& connection);
     void process(Connection& connection);
     bool send_pending(Connection& connection);
+    /// Enforces request_timeout, idle_timeout and close_linger; false: drop the connection.
+    bool within_deadlines(Connection& connection, std::chrono::steady_clock::time_point now);
+    /// Closes the connection that has waited longest without progress, to make room.
+    void evict_one();
+    void start_closing(Connection& connection);
 
     std::string m_path;
     Handler m_handler;

@@ -53,7 +53,8 @@ Result<void> check_exec_fits(const std::string& kernel_path, std::size_t prefix_
 }
 } // namespace
 
-Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command) {
+Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command,
+                               bool piped_input) {
     std::error_code error;
     auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
     if (error) return make_error("cannot locate the vessel binary: {}", error.message());
@@ -71,6 +72,7 @@ Result<void> use_default_guest(MachineConfig& config, const std::string& exec_co
         fmt::format("{} {}", default_guest_command_line, linux_console_arguments(config.console));
     if (!config.command_line.empty()) command_line += " " + config.command_line;
     if (!exec_command.empty()) {
+        if (piped_input) command_line += " vessel.input=pipe";
         const std::string prefix = command_line + " vessel.exec=";
         command_line = prefix + base64_encode(exec_command);
         TRY(check_exec_fits(kernel.string(), prefix.size(), exec_command.size(),

@@ -1,6 +1,7 @@
 // The default guest: where `make` puts it and how `vessel run` boots it when no kernel is named.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/result.hpp"
@@ -11,10 +12,17 @@ namespace vessel {
 /// Kernel command line the default guest boots with, before the console arguments.
 inline constexpr const char* default_guest_command_line = "quiet";
 
+/// The default guest's tty EOF key (VEOF, ^D): piped input to `--exec` ends with it.
+inline constexpr std::uint8_t default_guest_eof_key = 0x04;
+
 /// Fills kernel, initrd and command line of config with the default guest built next to the
 /// vessel binary (build/guest/); exec_command, when not empty, is run instead of a shell. The
 /// command line names config.console as the kernel's console (the guest's /init follows it).
-Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command);
+/// With piped_input the guest's /init readies its console for piped input (`vessel.input=pipe`:
+/// no echo, no signal or editing keys, ^D the only special byte) and says so through the
+/// guest-signal page before the command runs.
+Result<void> use_default_guest(MachineConfig& config, const std::string& exec_command,
+                               bool piped_input = false);
 
 /// Standard base64 (RFC 4648) — the command travels on the kernel command line this way, so
 /// any quoting survives.

@@ -1,4 +1,4 @@
-// Parsing of `--disk PATH[,readonly]`.
+// Parsing of `--disk PATH[,readonly][,root]`.
 #include "cli/disk_option.hpp"
 
 namespace vessel {
@@ -14,8 +14,11 @@ Result<DiskConfig> parse_disk_option(std::string_view text) {
         const std::string_view option = rest.substr(0, next);
         if (option == "readonly" || option == "ro")
             disk.read_only = true;
+        else if (option == "root")
+            disk.root = true;
         else
-            return make_error("--disk '{}': unknown option '{}' (known: readonly)", text, option);
+            return make_error("--disk '{}': unknown option '{}' (known: readonly, root)", text,
+                              option);
         if (next == std::string_view::npos) break;
         rest = rest.substr(next + 1);
     }

@@ -1,4 +1,4 @@
-// Parsing of `--disk PATH[,readonly]` for `vessel run`.
+// Parsing of `--disk PATH[,readonly][,root]` for `vessel run`.
 #pragma once
 
 #include <string_view>
@@ -8,7 +8,8 @@
 
 namespace vessel {
 
-/// "PATH" or "PATH,readonly" (also "ro"); the path must be non-empty. Unknown options are
+/// "PATH", then options: "readonly" (also "ro"), "root" (the root file system); the path must
+/// be non-empty. Unknown options are
 /// errors naming them. The file itself is opened (and checked) when the machine is built.
 Result<DiskConfig> parse_disk_option(std::string_view text);
 

@@ -13,6 +13,16 @@ TEST(DiskOption, PathAndReadonly) {
     EXPECT_TRUE(parse_disk_option("a.img,ro").value().read_only);
 }
 
+TEST(DiskOption, RootFlag) {
+    EXPECT_FALSE(parse_disk_option("a.img").value().root);
+    auto root = parse_disk_option("a.img,root").value();
+    EXPECT_TRUE(root.root);
+    EXPECT_FALSE(root.read_only);
+    auto both = parse_disk_option("a.img,readonly,root").value();
+    EXPECT_TRUE(both.root);
+    EXPECT_TRUE(both.read_only);
+}
+
 TEST(DiskOption, RejectsEmptyPathsAndUnknownOptions) {
     EXPECT_FALSE(parse_disk_option(""));
     EXPECT_FALSE(parse_disk_option(",readonly"));

@@ -1,6 +1,10 @@
 // `vessel run`: option parsing, console wiring and exit-status reporting.
 #include "cli/run_command.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/log.hpp"
@@ -9,7 +13,9 @@
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
 #include "memory/host_memory.hpp"
+#include "vm/kernel_loading.hpp"
 #include "vm/machine.hpp"
+#include "vm/root_initramfs.hpp"
 
 namespace vessel {
 
@@ -53,8 +59,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->capture_default_str();
     run->add_option("--disk", options.disk_texts,
                     "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "
-                    "the guest's writes fail")
-        ->type_name("PATH[,readonly]")
+                    "the guest's writes fail; ',root' boots the file system on it (it becomes "
+                    "vda and root=; without --initrd through Vessel's initramfs)")
+        ->type_name("PATH[,readonly][,root]")
         ->expected(1)
         ->take_all();
     run->add_option("--console", options.console_text,
@@ -96,6 +103,34 @@ Result<std::vector<NetworkConfig>> parse_networks(const std::vector<std::string>
     }
     return networks;
 }
+
+// `--disk PATH,root`: that disk becomes vda and the root file system. With no --kernel the
+// default guest's kernel boots it, with no --initrd the default guest's initramfs mounts it
+// (Debian's virtio_blk is a module) and switch_roots to its init.
+Result<void> use_root_disk(RunOptions& options) {
+    auto& disks = options.config.disks;
+    const auto root = std::find_if(disks.begin(), disks.end(), [](auto& d) { return d.root; });
+    if (root == disks.end()) return {};
+    if (std::count_if(disks.begin(), disks.end(), [](auto& d) { return d.root; }) > 1)
+        return make_error("--disk: only one disk can be the root file system");
+    if (!options.exec_command.empty())
+        return make_error("--exec runs in the default guest's own initramfs and cannot be "
+                          "combined with a root disk (--disk {},root)",
+                          root->path);
+    std::rotate(disks.begin(), root, root + 1);
+    const std::string root_words =
+        fmt::format("root=/dev/vda {}", disks.front().read_only ? "ro" : "rw");
+    MachineConfig& config = options.config;
+    if (config.kernel_path.empty()) {
+        TRY(use_default_guest(config, ""));
+    } else {
+        if (config.command_line.empty())
+            config.command_line = std::string(linux_console_arguments(config.console));
+        use_root_initramfs(config.initrd_path);
+    }
+    config.command_line += " " + root_words;
+    return {};
+}
 } // namespace
 
 int run_vm(RunOptions& options) {
@@ -126,8 +161,14 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
     options.config.networks = std::move(*networks);
+    if (auto root = use_root_disk(options); !root) {
+        log::error("{}", root.error().message);
+        return exit_status::usage;
+    }
     if (options.config.kernel_path.empty()) {
-        if (auto result = use_default_guest(options.config, options.exec_command); !result) {
+        const bool piped_input = !options.exec_command.empty() && ::isatty(STDIN_FILENO) != 1;
+        if (auto result = use_default_guest(options.config, options.exec_command, piped_input);
+            !result) {
             log::error("{}", result.error().message);
             return exit_status::usage;
         }
@@ -148,8 +189,17 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
     Machine& vm = **machine;
+    // Piped input to --exec waits until the guest set its console up for it (else the serial
+    // driver drops what arrives early), and its end becomes the tty's EOF key.
+    const bool piped_exec = !options.exec_command.empty() && !(*terminal)->interactive();
+    if (piped_exec)
+        (*terminal)->set_end_of_input({default_guest_eof_key},
+                                      {default_guest_eof_key, default_guest_eof_key});
     (*terminal)->start(
-        [&vm](std::span<const std::uint8_t> bytes) { return vm.enqueue_console_input(bytes); },
+        [&vm, piped_exec](std::span<const std::uint8_t> bytes) -> std::size_t {
+            if (piped_exec && !vm.guest_input_ready()) return 0;
+            return vm.enqueue_console_input(bytes);
+        },
         [&vm](int status, std::string reason) {
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });

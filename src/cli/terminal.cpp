@@ -20,6 +20,9 @@ namespace {
 constexpr std::uint8_t escape_key = 0x01;          ///< Ctrl-A
 constexpr int retry_milliseconds = 10;             ///< how soon to re-offer input the UART refused
 constexpr int foreground_check_milliseconds = 200; ///< background: how often to look for `fg`
+// A terminal drops the oldest keystrokes beyond this when the guest does not read; piped input
+// is not read further until the guest took some (back-pressure, nothing lost).
+constexpr std::size_t pending_limit = 1u << 16;
 
 // The modes to put back, readable from a signal handler: set before raw mode is entered.
 termios saved_modes{};
@@ -128,6 +131,12 @@ Terminal::~Terminal() {
     stop();
 }
 
+void Terminal::set_end_of_input(std::vector<std::uint8_t> marker,
+                                std::vector<std::uint8_t> unfinished_line) {
+    m_end_marker = std::move(marker);
+    m_end_marker_unfinished = std::move(unfinished_line);
+}
+
 void Terminal::start(InputSink input, QuitHandler quit) {
     m_input = std::move(input);
     m_quit = std::move(quit);
@@ -174,7 +183,10 @@ void Terminal::input_loop() {
         if (owned) enter_raw_mode();
         pollfd fds[4] = {{m_stop_fd.get(), POLLIN, 0},
                          {m_signal_fd.valid() ? m_signal_fd.get() : -1, POLLIN, 0},
-                         {m_stdin_open && owned ? STDIN_FILENO : -1, POLLIN, 0},
+                         {m_stdin_open && owned && (m_interactive || m_pending.size() < pending_limit)
+                              ? STDIN_FILENO
+                              : -1,
+                          POLLIN, 0},
                          {m_wake_fd.get(), POLLIN, 0}};
         int timeout = !m_pending.empty() ? retry_milliseconds
                       : !owned           ? foreground_check_milliseconds
@@ -196,10 +208,7 @@ void Terminal::input_loop() {
                 return;
             }
         }
-        if (!m_pending.empty()) {
-            std::size_t accepted = m_input(m_pending);
-            m_pending.erase(m_pending.begin(), m_pending.begin() + static_cast<long>(accepted));
-        }
+        if (!m_pending.empty()) offer_pending();
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
             std::uint8_t buffer[256];
             ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
@@ -207,7 +216,7 @@ void Terminal::input_loop() {
                 if (got < 0 && errno == EINTR) continue;
                 // EIO from a terminal that just went to another job: look again later.
                 if (got < 0 && errno == EIO && m_interactive && !owns_stdin()) continue;
-                m_stdin_open = false; // EOF or error: keep running, stop reading
+                end_of_input(); // EOF or error: keep running, stop reading
                 continue;
             }
             handle_input({buffer, static_cast<std::size_t>(got)});
@@ -230,8 +239,21 @@ void Terminal::handle_input(std::span<const std::uint8_t> bytes) {
         }
         m_pending.push_back(byte);
     }
-    if (m_pending.size() > (1u << 16))
-        m_pending.erase(m_pending.begin(), m_pending.end() - (1 << 16));
+    if (!bytes.empty()) m_last_input = bytes.back();
+    if (m_interactive && m_pending.size() > pending_limit)
+        m_pending.erase(m_pending.begin(), m_pending.end() - static_cast<long>(pending_limit));
+    offer_pending();
+}
+
+void Terminal::end_of_input() {
+    m_stdin_open = false;
+    if (m_interactive) return;
+    const auto& marker = m_last_input == '\n' ? m_end_marker : m_end_marker_unfinished;
+    m_pending.insert(m_pending.end(), marker.begin(), marker.end());
+    offer_pending();
+}
+
+void Terminal::offer_pending() {
     std::size_t accepted = m_input(m_pending);
     m_pending.erase(m_pending.begin(), m_pending.begin() + static_cast<long>(accepted));
 }

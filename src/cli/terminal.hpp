@@ -43,6 +43,11 @@ class Terminal {
                                                   bool console_active = true);
     ~Terminal();
 
+    /// Bytes to send once stdin (not a terminal) reaches its end, e.g. the guest tty's EOF
+    /// key; `unfinished_line` is sent instead when the input did not end with a newline (a tty
+    /// needs one EOF key to finish that line and another for the end). Call before start().
+    void set_end_of_input(std::vector<std::uint8_t> marker,
+                          std::vector<std::uint8_t> unfinished_line);
     /// Starts the input thread.
     void start(InputSink input, QuitHandler quit);
     /// The guest console is live: raw mode from now on, whenever Vessel is in the foreground.
@@ -56,6 +61,9 @@ class Terminal {
     Terminal() = default;
     void input_loop();
     void handle_input(std::span<const std::uint8_t> bytes);
+    /// stdin reached its end (or failed): stop reading, queue the end-of-input marker.
+    void end_of_input();
+    void offer_pending();
     /// Whether stdin can be read and its modes changed without SIGTTIN/SIGTTOU: it is not a
     /// terminal, or this process is in the terminal's foreground process group.
     bool owns_stdin() const;
@@ -75,6 +83,9 @@ class Terminal {
     std::vector<std::uint8_t> m_pending;
     bool m_escape{false};
     bool m_stdin_open{true};
+    std::vector<std::uint8_t> m_end_marker;          ///< sent after the last input byte
+    std::vector<std::uint8_t> m_end_marker_unfinished; ///< the same after an unfinished line
+    std::uint8_t m_last_input{'\n'};                  ///< the last byte read from stdin
 };
 
 } // namespace vessel

@@ -59,6 +59,8 @@ class Machine final : public ExitSink {
     const Uart16550& serial() const { return *m_serial; }
     /// Milliseconds from VM creation to the guest's boot-complete signal, or -1 before it.
     double boot_milliseconds() const { return m_guest_signal->boot_milliseconds(); }
+    /// Whether the default guest's `--exec` console is ready for piped input (any thread).
+    bool guest_input_ready() const { return m_guest_signal->input_ready(); }
     /// Port-I/O and MMIO accesses the guest made (VM exits on KVM).
     const Bus& io_bus() const { return m_io_bus; }
     const Bus& mmio_bus() const { return m_mmio_bus; }

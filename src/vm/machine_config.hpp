@@ -24,6 +24,7 @@ struct DiskConfig {
     std::string id; ///< serial for VIRTIO_BLK_T_GET_ID (at most 20 bytes used); empty: "vdX"
     BlockEngine engine{BlockEngine::automatic}; ///< io_uring with a synchronous fallback
     BlockCache cache{BlockCache::writeback};    ///< whether guest flushes reach the disk
+    bool root{false}; ///< `--disk PATH,root`: the root file system (vda, root= on the cmdline)
 };
 
 struct MachineConfig {

@@ -101,18 +101,54 @@ def main():
         data = run(path, GET_CLOSE)
     elif case == "expect-continue":
         data = expect_continue(path)
-    elif case == "too-many-connections":
+    elif case == "many-idle-connections":
+        # More idle clients than slots: a new client is still served (the longest-idle
+        # connection makes room), at once.
         idle = []
-        for _ in range(8):
+        for _ in range(100):
             idle_client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             idle_client.connect(path)
             idle.append(idle_client)
         time.sleep(0.3)
-        data = run(path, GET_CLOSE)  # the ninth is refused
+        data = run(path, GET_CLOSE)
         for idle_client in idle:
             idle_client.close()
-        time.sleep(0.3)
-        data += run(path, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")  # served again
+    elif case == "trickling-clients":
+        # Clients that each send one byte of a request every second never go idle; a request
+        # must still arrive whole within the server's bound (10 s), else 408. Meanwhile other
+        # clients are served.
+        tricklers = []
+        for _ in range(80):
+            trickler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            trickler.connect(path)
+            try:
+                trickler.sendall(b"GET / HTTP/1.1\r\n")
+            except OSError:
+                pass  # refused at once (a server without room)
+            tricklers.append(trickler)
+        data = b""
+        started = time.time()
+        while time.time() - started < 14:
+            for trickler in tricklers:
+                try:
+                    trickler.sendall(b"X")
+                except OSError:
+                    pass
+            if 2 < time.time() - started < 3 and not data:
+                data = run(path, GET_CLOSE)  # served while they trickle
+            time.sleep(1)
+        timed_out = 0
+        for trickler in tricklers[-8:]:  # the last ones kept their slots all along
+            trickler.settimeout(1)
+            try:
+                if b" 408 " in trickler.recv(65536):
+                    timed_out += 1
+            except OSError:
+                pass
+        for trickler in tricklers:
+            trickler.close()
+        if timed_out == len(tricklers[-8:]):
+            data += b"HTTP/1.1 408 (all of the last 8 tricklers)"
     else:
         data = run(path, CASES[case])
     codes = re.findall(rb"HTTP/1\.1 (\d{3}) ", data)

@@ -179,6 +179,23 @@ call drive-attached PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_hos
 call drive-missing-file PUT /drives/data '{"drive_id": "data", "path_on_host": "/tmp/vessel-no-such.img", "is_root_device": false}' 400 'vessel-no-such.img'
 call drive-second-root PUT /drives/other "{\"drive_id\": \"other\", \"path_on_host\": \"$work/disk.img\", \"is_root_device\": true}" 400 'root block device already exists'
 call drive-rate-limiter-refused PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$work/disk.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 1, \"refill_time\": 100}}}" 400 'rate_limiter'
+# Image locking: a second drive on the image of a read-write drive is refused, as is an image
+# another process holds (an OFD write lock, as a second Vessel or QEMU takes); read-only
+# drives share an image.
+call drive-same-image-refused PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$work/disk.img\", \"is_root_device\": false, \"is_read_only\": true}" 400 'another user holds it'
+head -c 1048576 /dev/zero >"$work/shared.img"
+call drive-read-only-shared-1 PUT /drives/ro1 "{\"drive_id\": \"ro1\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": true}" 204
+call drive-read-only-shared-2 PUT /drives/ro2 "{\"drive_id\": \"ro2\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": true}" 204
+call drive-read-write-on-shared-refused PUT /drives/rw3 "{\"drive_id\": \"rw3\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": false}" 400 'another user holds it'
+head -c 1048576 /dev/zero >"$work/held.img"
+python3 -c 'import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))  # F_OFD_SETLK
+time.sleep(30)' "$work/held.img" &
+holder_pid=$!
+sleep 0.5
+call drive-held-by-another-process PUT /drives/held "{\"drive_id\": \"held\", \"path_on_host\": \"$work/held.img\", \"is_root_device\": false, \"is_read_only\": true}" 400 'another user holds it'
+kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null
 call drive-patch-unknown PATCH /drives/nope '{"drive_id": "nope", "path_on_host": "/x"}' 400 'no such drive'
 call drive-id-mismatch PUT /drives/rootfs '{"drive_id": "other", "path_on_host": "/tmp/x.img", "is_root_device": true, "is_read_only": false}' 400 'does not match'
 call drive-missing-root-flag PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/tmp/x.img"}' 400 'is_root_device'
@@ -249,7 +266,8 @@ if command -v python3 >/dev/null; then
     raw http-good-then-bad good-then-bad "200 400"
     raw http-expect-continue expect-continue "100 204"
     raw http-disconnect-mid-body disconnect-mid-body 200
-    raw http-too-many-connections too-many-connections "503 200"
+    raw http-many-idle-connections many-idle-connections 200
+    raw http-trickling-clients-bounded trickling-clients "200 408"
 else
     skip raw-http "python3 not found"
 fi

@@ -53,6 +53,23 @@ expect garbage-kernel 2 "garbage.bin" -- run --kernel "$work/garbage.bin"
 expect truncated-elf 2 "truncated_elf.bin" -- run --kernel "$work/truncated_elf.bin"
 expect multiboot-header-only 2 "header_only.bin" -- run --kernel "$work/header_only.bin"
 expect truncated-bzimage 2 "truncated_bzimage.bin" -- run --kernel "$work/truncated_bzimage.bin"
+# Headers and sizes are checked before a file is read: a 4000 MiB sparse file that is no
+# kernel, a bzImage or an initrd larger than guest RAM are refused at once (before: both files
+# were read whole, 55 s and 4 GB of memory for "not a kernel"). timeout 20 in expect.
+truncate -s 4000M "$work/huge_garbage.bin"
+cp "$work/truncated_bzimage.bin" "$work/huge_bzimage.bin" && truncate -s 4000M "$work/huge_bzimage.bin"
+expect huge-garbage-kernel 2 "huge_garbage.bin: not a kernel" -- run --kernel "$work/huge_garbage.bin"
+# ... and without reading it: the peak memory stays far below the file's size (before: 4 GB).
+peak_kib=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$vessel" run --kernel "$work/huge_garbage.bin")
+if [ "${peak_kib:-999999999}" -lt 262144 ]; then
+  echo "ok   huge-garbage-kernel-unread"; passed=$((passed + 1))
+else
+  echo "FAIL huge-garbage-kernel-unread: peak RSS ${peak_kib:-?} KiB (want < 256 MiB)"; failed=$((failed + 1))
+fi
+expect huge-bzimage 2 "huge_bzimage.bin: the kernel file is 4000.0 MiB, larger than guest RAM (256.0 MiB)" -- run --kernel "$work/huge_bzimage.bin"
+expect huge-initrd 2 "initrd $work/huge_garbage.bin: 4000.0 MiB does not fit in guest RAM (256.0 MiB)" -- run --kernel "$work/truncated_bzimage.bin" --initrd "$work/huge_garbage.bin"
 expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --initrd "$work/no-initrd"
 expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
 expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
@@ -75,6 +92,20 @@ expect bad-console 2 "--console" -- run --kernel "$work/garbage.bin" --console v
 expect missing-disk 2 "$work/no-disk.img" -- run --kernel "$work/garbage.bin" --disk "$work/no-disk.img"
 expect bad-disk-option 2 "cache=none" -- run --kernel "$work/garbage.bin" --disk "$work/garbage.bin,cache=none"
 expect empty-disk 2 "smaller than one" -- run --kernel "$work/garbage.bin" --disk "$work/empty.bin"
+# Disk images are locked (OFD locks, as QEMU): one read-write user alone, or readers only.
+head -c 1048576 /dev/zero >"$work/disk.img"
+expect disk-twice 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img" --disk "$work/disk.img"
+expect disk-twice-one-readonly 2 "another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img"
+expect disk-twice-readonly-shared 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img,readonly"
+python3 -c 'import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))  # F_OFD_SETLK: a reader
+time.sleep(30)' "$work/disk.img" &
+holder_pid=$!
+sleep 0.5
+expect disk-held-by-another-process 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img"
+expect disk-read-only-beside-reader 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly"
+kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null
 expect bad-net-kind 2 "'bridge' is not a network kind" -- run --kernel "$work/garbage.bin" --net bridge
 expect bad-hostfwd 2 "host address '1.2.3'" -- run --kernel "$work/garbage.bin" --net "user,hostfwd=tcp:1.2.3:80-:22"
 expect bad-mac 2 "MAC address '01:00:5e:00:00:01'" -- run --kernel "$work/garbage.bin" --net "user,mac=01:00:5e:00:00:01"
@@ -134,6 +165,30 @@ if [ -f "$build/guest/vmlinuz" ]; then
   expect exec-too-long 2 "--exec: the command of 3000 bytes is too long" -- run --exec "$(head -c 3000 /dev/zero | tr '\0' a)"
 else
   echo "skip exec-too-long: the default guest is not built ($build/guest)"
+fi
+
+# Piped stdin reaches the --exec command from its first byte, and its end is the command's end
+# of file (before: early input was dropped and the command waited for input forever).
+# piped_exec NAME WANT_STDOUT INPUT_COMMAND EXEC: runs `INPUT_COMMAND | vessel run --exec EXEC`.
+piped_exec() {
+  local name=$1 want=$2 got status
+  bash -c "$3" | timeout 90 "$vessel" run --exec "$4" >"$work/out" 2>"$work/err"
+  status=${PIPESTATUS[1]}
+  got=$(tr -d '\r' <"$work/out")
+  if [ "$status" = 0 ] && [ "$got" = "$want" ]; then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $status, stdout '$(head -c 200 <<<"$got")' (want '$want'), stderr: $(tail -c 300 "$work/err")"
+    failed=$((failed + 1))
+  fi
+}
+if [ -f "$build/guest/vmlinuz" ]; then
+  piped_exec piped-exec-read-line "got:hi" "echo hi" 'read l; echo "got:$l"'
+  piped_exec piped-exec-eof-after-unfinished-line "4" "printf 'a\nbc'" 'wc -c'
+  piped_exec piped-exec-many-lines "$(seq 1 3000 | md5sum)" "seq 1 3000" 'md5sum'
+  piped_exec piped-exec-dev-null "end" "true" 'cat; echo end'
+else
+  echo "skip piped-exec-*: the default guest is not built ($build/guest)"
 fi
 
 # A closed stdout ends the console output, not Vessel (before: killed by SIGPIPE, status 141):

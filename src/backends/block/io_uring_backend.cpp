@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/block/image_lock.hpp"
 #include "base/log.hpp"
 
 namespace vessel {
@@ -35,6 +36,7 @@ Result<std::unique_ptr<IoUringBackend>> IoUringBackend::open(const std::string& 
     backend->m_read_only = read_only;
     backend->m_fd.reset(::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
     if (!backend->m_fd.valid()) return make_error("disk {}: {}", path, std::strerror(errno));
+    TRY(lock_image(backend->m_fd.get(), path, read_only));
     struct stat status {};
     if (fstat(backend->m_fd.get(), &status) != 0)
         return make_error("disk {}: {}", path, std::strerror(errno));

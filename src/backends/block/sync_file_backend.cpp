@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "backends/block/image_lock.hpp"
+
 namespace vessel {
 
 namespace {
@@ -20,6 +22,7 @@ Result<std::unique_ptr<SyncFileBackend>> SyncFileBackend::open(const std::string
                                                                bool read_only) {
     UniqueFd fd(::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
     if (!fd.valid()) return make_error("disk {}: {}", path, std::strerror(errno));
+    TRY(lock_image(fd.get(), path, read_only));
     struct stat status {};
     if (fstat(fd.get(), &status) != 0) return make_error("disk {}: {}", path, std::strerror(errno));
     std::uint64_t size = 0;

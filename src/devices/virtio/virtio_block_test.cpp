@@ -81,6 +81,7 @@ struct VirtioBlockTest : ::testing::Test {
             ::close(fd);
             path = name;
         }
+        device.reset(); // its image lock goes with it: a second open would conflict
         device = std::make_unique<VirtioBlock>(
             std::make_unique<CountingBackend>(SyncFileBackend::open(path, read_only).value(),
                                               flushes),
