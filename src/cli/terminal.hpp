@@ -43,6 +43,7 @@ class Terminal {
                                                   bool console_active = true);
     ~Terminal();
 
+    bool interactive() const { return m_interactive; }
     /// Bytes to send once stdin (not a terminal) reaches its end, e.g. the guest tty's EOF
     /// key; `unfinished_line` is sent instead when the input did not end with a newline (a tty
     /// needs one EOF key to finish that line and another for the end). Call before start().
