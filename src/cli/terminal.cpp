@@ -181,13 +181,14 @@ void Terminal::input_loop() {
         // look again now and then, for `fg`.
         bool owned = owns_stdin();
         if (owned) enter_raw_mode();
-        pollfd fds[4] = {{m_stop_fd.get(), POLLIN, 0},
-                         {m_signal_fd.valid() ? m_signal_fd.get() : -1, POLLIN, 0},
-                         {m_stdin_open && owned && (m_interactive || m_pending.size() < pending_limit)
-                              ? STDIN_FILENO
-                              : -1,
-                          POLLIN, 0},
-                         {m_wake_fd.get(), POLLIN, 0}};
+        pollfd fds[4] = {
+            {m_stop_fd.get(), POLLIN, 0},
+            {m_signal_fd.valid() ? m_signal_fd.get() : -1, POLLIN, 0},
+            {m_stdin_open && owned && (m_interactive || m_pending.size() < pending_limit)
+                 ? STDIN_FILENO
+                 : -1,
+             POLLIN, 0},
+            {m_wake_fd.get(), POLLIN, 0}};
         int timeout = !m_pending.empty() ? retry_milliseconds
                       : !owned           ? foreground_check_milliseconds
                                          : -1;

@@ -84,9 +84,9 @@ class Terminal {
     std::vector<std::uint8_t> m_pending;
     bool m_escape{false};
     bool m_stdin_open{true};
-    std::vector<std::uint8_t> m_end_marker;          ///< sent after the last input byte
+    std::vector<std::uint8_t> m_end_marker;            ///< sent after the last input byte
     std::vector<std::uint8_t> m_end_marker_unfinished; ///< the same after an unfinished line
-    std::uint8_t m_last_input{'\n'};                  ///< the last byte read from stdin
+    std::uint8_t m_last_input{'\n'};                   ///< the last byte read from stdin
 };
 
 } // namespace vessel

@@ -22,8 +22,8 @@ struct CodeBlock {
     std::uint64_t page{0}; ///< RAM page index the bytes came from
     std::uint32_t generation{0};
     std::vector<DecodedOp> ops;
-    bool translatable{true};    ///< false for a lone page-crossing instruction
-    std::uint32_t heat{0};      ///< dispatches so far, while untranslated
+    bool translatable{true}; ///< false for a lone page-crossing instruction
+    std::uint32_t heat{0};   ///< dispatches so far, while untranslated
     /// Host code for this block (owned by the translator's code cache), valid while
     /// `translation_epoch` equals the cache's epoch.
     const Translation* translation{nullptr};

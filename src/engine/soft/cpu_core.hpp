@@ -383,6 +383,8 @@ class CpuCore {
     std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
     void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
     TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
+    /// Host pointer for `size` bytes within one RAM page at the current privilege, or nullptr.
+    std::uint8_t* page_pointer(std::uint64_t address, unsigned size, AccessKind kind);
     std::uint64_t walk(std::uint64_t address, AccessKind kind, bool user, bool* global);
     [[noreturn]] void page_fault(std::uint64_t address, std::uint32_t error_code);
     std::uint8_t* ram_page(std::uint64_t physical_page);

@@ -283,22 +283,21 @@ void CpuCore::write_block(std::uint64_t address, const void* data, unsigned leng
     }
 }
 
-std::uint8_t* CpuCore::writable_pointer(std::uint64_t address, unsigned size) {
+std::uint8_t* CpuCore::page_pointer(std::uint64_t address, unsigned size, AccessKind kind) {
     if ((address & 0xfff) + size > 4096) return nullptr;
     const std::uint64_t page = address >> 12;
-    TlbEntry* entry = &m_tlb[m_user_access][access_write][page % tlb_size];
-    if (entry->tag != page) entry = &fill_tlb(address, access_write, m_user_access);
+    TlbEntry* entry = &m_tlb[m_user_access][kind][page % tlb_size];
+    if (entry->tag != page) entry = &fill_tlb(address, kind, m_user_access);
     if (entry->host == nullptr) return nullptr;
     return entry->host + (address & 0xfff);
 }
 
+std::uint8_t* CpuCore::writable_pointer(std::uint64_t address, unsigned size) {
+    return page_pointer(address, size, access_write);
+}
+
 const std::uint8_t* CpuCore::readable_pointer(std::uint64_t address, unsigned size) {
-    if ((address & 0xfff) + size > 4096) return nullptr;
-    const std::uint64_t page = address >> 12;
-    TlbEntry* entry = &m_tlb[m_user_access][access_read][page % tlb_size];
-    if (entry->tag != page) entry = &fill_tlb(address, access_read, m_user_access);
-    if (entry->host == nullptr) return nullptr;
-    return entry->host + (address & 0xfff);
+    return page_pointer(address, size, access_read);
 }
 
 std::uint64_t CpuCore::physical_read(std::uint64_t address, unsigned size) {

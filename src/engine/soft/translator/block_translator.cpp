@@ -1,5 +1,6 @@
 // BlockTranslator: classification, flag liveness and emission of one guest block.
 #include "engine/soft/translator/block_translator.hpp"
+#include "engine/soft/translator/instruction_classes.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -28,371 +29,9 @@ struct GuestInstruction {
     std::uint64_t next{0};
     std::uint32_t flags_tested{arithmetic_mask};
     std::uint32_t flags_written{0}; ///< always overwritten
-    bool flags_may_change{true};     ///< may write some flag (a shift by a count that is not 0)
+    bool flags_may_change{true};    ///< may write some flag (a shift by a count that is not 0)
     bool decoded{false};
 };
-
-/// Guest GPR number (0-15) of a general-purpose register of any width, or -1. `high` is set
-/// for ah/ch/dh/bh.
-int gpr_number(ZydisRegister reg, bool* high = nullptr) {
-    if (high != nullptr) *high = false;
-    switch (ZydisRegisterGetClass(reg)) {
-    case ZYDIS_REGCLASS_GPR64:
-        return reg - ZYDIS_REGISTER_RAX;
-    case ZYDIS_REGCLASS_GPR32:
-        return reg - ZYDIS_REGISTER_EAX;
-    case ZYDIS_REGCLASS_GPR16:
-        return reg - ZYDIS_REGISTER_AX;
-    case ZYDIS_REGCLASS_GPR8:
-        if (reg >= ZYDIS_REGISTER_AH && reg <= ZYDIS_REGISTER_BH) {
-            if (high != nullptr) *high = true;
-            return reg - ZYDIS_REGISTER_AH;
-        }
-        if (reg <= ZYDIS_REGISTER_BL) return reg - ZYDIS_REGISTER_AL;
-        if (reg <= ZYDIS_REGISTER_DIL) return reg - ZYDIS_REGISTER_SPL + 4;
-        return reg - ZYDIS_REGISTER_R8B + 8;
-    default:
-        return -1;
-    }
-}
-
-/// The register of the same width as `reg` numbered `number`.
-ZydisRegister with_number(ZydisRegister reg, unsigned number) {
-    switch (ZydisRegisterGetClass(reg)) {
-    case ZYDIS_REGCLASS_GPR64:
-        return static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + number);
-    case ZYDIS_REGCLASS_GPR32:
-        return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + number);
-    case ZYDIS_REGCLASS_GPR16:
-        return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + number);
-    default:
-        if (number < 4) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + number);
-        if (number < 8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + number - 4);
-        return static_cast<ZydisRegister>(ZYDIS_REGISTER_R8B + number - 8);
-    }
-}
-
-/// Instructions whose effect is the same on host registers and host memory as on the guest's:
-/// they run unchanged (identity translation). Signed division is absent (a host #DE would be a
-/// signal; unsigned division is guarded), as are instructions touching the stack, segments,
-/// MXCSR or system state.
-bool identity_mnemonic(ZydisMnemonic mnemonic) {
-    switch (mnemonic) {
-    case ZYDIS_MNEMONIC_MOV:
-    case ZYDIS_MNEMONIC_MOVZX:
-    case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-    case ZYDIS_MNEMONIC_ADD:
-    case ZYDIS_MNEMONIC_ADC:
-    case ZYDIS_MNEMONIC_SUB:
-    case ZYDIS_MNEMONIC_SBB:
-    case ZYDIS_MNEMONIC_AND:
-    case ZYDIS_MNEMONIC_OR:
-    case ZYDIS_MNEMONIC_XOR:
-    case ZYDIS_MNEMONIC_CMP:
-    case ZYDIS_MNEMONIC_TEST:
-    case ZYDIS_MNEMONIC_INC:
-    case ZYDIS_MNEMONIC_DEC:
-    case ZYDIS_MNEMONIC_NEG:
-    case ZYDIS_MNEMONIC_NOT:
-    case ZYDIS_MNEMONIC_SHL:
-    case ZYDIS_MNEMONIC_SHR:
-    case ZYDIS_MNEMONIC_SAR:
-    case ZYDIS_MNEMONIC_ROL:
-    case ZYDIS_MNEMONIC_ROR:
-    case ZYDIS_MNEMONIC_RCL:
-    case ZYDIS_MNEMONIC_RCR:
-    case ZYDIS_MNEMONIC_SHLD:
-    case ZYDIS_MNEMONIC_SHRD:
-    case ZYDIS_MNEMONIC_IMUL:
-    case ZYDIS_MNEMONIC_MUL:
-    case ZYDIS_MNEMONIC_BT:
-    case ZYDIS_MNEMONIC_BTS:
-    case ZYDIS_MNEMONIC_BTR:
-    case ZYDIS_MNEMONIC_BTC:
-    case ZYDIS_MNEMONIC_BSF:
-    case ZYDIS_MNEMONIC_BSR:
-    case ZYDIS_MNEMONIC_TZCNT: // run as bsf/bsr, see encode_identity
-    case ZYDIS_MNEMONIC_LZCNT:
-    case ZYDIS_MNEMONIC_BSWAP:
-    case ZYDIS_MNEMONIC_XCHG:
-    case ZYDIS_MNEMONIC_CMPXCHG:
-    case ZYDIS_MNEMONIC_XADD:
-    case ZYDIS_MNEMONIC_CBW:
-    case ZYDIS_MNEMONIC_CWDE:
-    case ZYDIS_MNEMONIC_CDQE:
-    case ZYDIS_MNEMONIC_CWD:
-    case ZYDIS_MNEMONIC_CDQ:
-    case ZYDIS_MNEMONIC_CQO:
-    case ZYDIS_MNEMONIC_NOP:
-    case ZYDIS_MNEMONIC_SETB:
-    case ZYDIS_MNEMONIC_SETBE:
-    case ZYDIS_MNEMONIC_SETL:
-    case ZYDIS_MNEMONIC_SETLE:
-    case ZYDIS_MNEMONIC_SETNB:
-    case ZYDIS_MNEMONIC_SETNBE:
-    case ZYDIS_MNEMONIC_SETNL:
-    case ZYDIS_MNEMONIC_SETNLE:
-    case ZYDIS_MNEMONIC_SETNO:
-    case ZYDIS_MNEMONIC_SETNP:
-    case ZYDIS_MNEMONIC_SETNS:
-    case ZYDIS_MNEMONIC_SETNZ:
-    case ZYDIS_MNEMONIC_SETO:
-    case ZYDIS_MNEMONIC_SETP:
-    case ZYDIS_MNEMONIC_SETS:
-    case ZYDIS_MNEMONIC_SETZ:
-    case ZYDIS_MNEMONIC_CMOVB:
-    case ZYDIS_MNEMONIC_CMOVBE:
-    case ZYDIS_MNEMONIC_CMOVL:
-    case ZYDIS_MNEMONIC_CMOVLE:
-    case ZYDIS_MNEMONIC_CMOVNB:
-    case ZYDIS_MNEMONIC_CMOVNBE:
-    case ZYDIS_MNEMONIC_CMOVNL:
-    case ZYDIS_MNEMONIC_CMOVNLE:
-    case ZYDIS_MNEMONIC_CMOVNO:
-    case ZYDIS_MNEMONIC_CMOVNP:
-    case ZYDIS_MNEMONIC_CMOVNS:
-    case ZYDIS_MNEMONIC_CMOVNZ:
-    case ZYDIS_MNEMONIC_CMOVO:
-    case ZYDIS_MNEMONIC_CMOVP:
-    case ZYDIS_MNEMONIC_CMOVS:
-    case ZYDIS_MNEMONIC_CMOVZ:
-    case ZYDIS_MNEMONIC_DIV: // guarded: see division_guard
-    // SSE/SSE2 moves, integer and bitwise operations: none reads or writes MXCSR, so the
-    // host's MXCSR cannot change their result.
-    case ZYDIS_MNEMONIC_MOVAPS:
-    case ZYDIS_MNEMONIC_MOVAPD:
-    case ZYDIS_MNEMONIC_MOVUPS:
-    case ZYDIS_MNEMONIC_MOVUPD:
-    case ZYDIS_MNEMONIC_MOVDQA:
-    case ZYDIS_MNEMONIC_MOVDQU:
-    case ZYDIS_MNEMONIC_MOVQ:
-    case ZYDIS_MNEMONIC_MOVD:
-    case ZYDIS_MNEMONIC_MOVSD:
-    case ZYDIS_MNEMONIC_MOVSS:
-    case ZYDIS_MNEMONIC_MOVLPS:
-    case ZYDIS_MNEMONIC_MOVHPS:
-    case ZYDIS_MNEMONIC_MOVLPD:
-    case ZYDIS_MNEMONIC_MOVHPD:
-    case ZYDIS_MNEMONIC_MOVHLPS:
-    case ZYDIS_MNEMONIC_MOVLHPS:
-    case ZYDIS_MNEMONIC_MOVNTDQ:
-    case ZYDIS_MNEMONIC_MOVNTPS:
-    case ZYDIS_MNEMONIC_MOVNTPD:
-    case ZYDIS_MNEMONIC_MOVNTI:
-    case ZYDIS_MNEMONIC_MOVMSKPS:
-    case ZYDIS_MNEMONIC_MOVMSKPD:
-    case ZYDIS_MNEMONIC_PMOVMSKB:
-    case ZYDIS_MNEMONIC_PXOR:
-    case ZYDIS_MNEMONIC_POR:
-    case ZYDIS_MNEMONIC_PAND:
-    case ZYDIS_MNEMONIC_PANDN:
-    case ZYDIS_MNEMONIC_XORPS:
-    case ZYDIS_MNEMONIC_XORPD:
-    case ZYDIS_MNEMONIC_ANDPS:
-    case ZYDIS_MNEMONIC_ANDPD:
-    case ZYDIS_MNEMONIC_ANDNPS:
-    case ZYDIS_MNEMONIC_ANDNPD:
-    case ZYDIS_MNEMONIC_ORPS:
-    case ZYDIS_MNEMONIC_ORPD:
-    case ZYDIS_MNEMONIC_PCMPEQB:
-    case ZYDIS_MNEMONIC_PCMPEQW:
-    case ZYDIS_MNEMONIC_PCMPEQD:
-    case ZYDIS_MNEMONIC_PCMPGTB:
-    case ZYDIS_MNEMONIC_PCMPGTW:
-    case ZYDIS_MNEMONIC_PCMPGTD:
-    case ZYDIS_MNEMONIC_PADDB:
-    case ZYDIS_MNEMONIC_PADDW:
-    case ZYDIS_MNEMONIC_PADDD:
-    case ZYDIS_MNEMONIC_PADDQ:
-    case ZYDIS_MNEMONIC_PSUBB:
-    case ZYDIS_MNEMONIC_PSUBW:
-    case ZYDIS_MNEMONIC_PSUBD:
-    case ZYDIS_MNEMONIC_PSUBQ:
-    case ZYDIS_MNEMONIC_PADDUSB:
-    case ZYDIS_MNEMONIC_PADDUSW:
-    case ZYDIS_MNEMONIC_PSUBUSB:
-    case ZYDIS_MNEMONIC_PSUBUSW:
-    case ZYDIS_MNEMONIC_PADDSB:
-    case ZYDIS_MNEMONIC_PADDSW:
-    case ZYDIS_MNEMONIC_PSUBSB:
-    case ZYDIS_MNEMONIC_PSUBSW:
-    case ZYDIS_MNEMONIC_PMINUB:
-    case ZYDIS_MNEMONIC_PMAXUB:
-    case ZYDIS_MNEMONIC_PMINSW:
-    case ZYDIS_MNEMONIC_PMAXSW:
-    case ZYDIS_MNEMONIC_PAVGB:
-    case ZYDIS_MNEMONIC_PAVGW:
-    case ZYDIS_MNEMONIC_PSADBW:
-    case ZYDIS_MNEMONIC_PMULLW:
-    case ZYDIS_MNEMONIC_PMULHW:
-    case ZYDIS_MNEMONIC_PMULHUW:
-    case ZYDIS_MNEMONIC_PMULUDQ:
-    case ZYDIS_MNEMONIC_PMADDWD:
-    case ZYDIS_MNEMONIC_PSHUFD:
-    case ZYDIS_MNEMONIC_PSHUFLW:
-    case ZYDIS_MNEMONIC_PSHUFHW:
-    case ZYDIS_MNEMONIC_SHUFPS:
-    case ZYDIS_MNEMONIC_SHUFPD:
-    case ZYDIS_MNEMONIC_PUNPCKLBW:
-    case ZYDIS_MNEMONIC_PUNPCKLWD:
-    case ZYDIS_MNEMONIC_PUNPCKLDQ:
-    case ZYDIS_MNEMONIC_PUNPCKLQDQ:
-    case ZYDIS_MNEMONIC_PUNPCKHBW:
-    case ZYDIS_MNEMONIC_PUNPCKHWD:
-    case ZYDIS_MNEMONIC_PUNPCKHDQ:
-    case ZYDIS_MNEMONIC_PUNPCKHQDQ:
-    case ZYDIS_MNEMONIC_UNPCKLPS:
-    case ZYDIS_MNEMONIC_UNPCKHPS:
-    case ZYDIS_MNEMONIC_UNPCKLPD:
-    case ZYDIS_MNEMONIC_UNPCKHPD:
-    case ZYDIS_MNEMONIC_PACKUSWB:
-    case ZYDIS_MNEMONIC_PACKSSWB:
-    case ZYDIS_MNEMONIC_PACKSSDW:
-    case ZYDIS_MNEMONIC_PSLLW:
-    case ZYDIS_MNEMONIC_PSLLD:
-    case ZYDIS_MNEMONIC_PSLLQ:
-    case ZYDIS_MNEMONIC_PSRLW:
-    case ZYDIS_MNEMONIC_PSRLD:
-    case ZYDIS_MNEMONIC_PSRLQ:
-    case ZYDIS_MNEMONIC_PSRAW:
-    case ZYDIS_MNEMONIC_PSRAD:
-    case ZYDIS_MNEMONIC_PSLLDQ:
-    case ZYDIS_MNEMONIC_PSRLDQ:
-    case ZYDIS_MNEMONIC_PEXTRW:
-    case ZYDIS_MNEMONIC_PINSRW:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/// SSE/SSE2 floating point: runs under the guest's MXCSR (see mxcsr_enter), and only while the
-/// guest masks every SSE exception.
-bool floating_point_mnemonic(ZydisMnemonic mnemonic) {
-    switch (mnemonic) {
-    case ZYDIS_MNEMONIC_ADDSD:
-    case ZYDIS_MNEMONIC_ADDSS:
-    case ZYDIS_MNEMONIC_ADDPD:
-    case ZYDIS_MNEMONIC_ADDPS:
-    case ZYDIS_MNEMONIC_SUBSD:
-    case ZYDIS_MNEMONIC_SUBSS:
-    case ZYDIS_MNEMONIC_SUBPD:
-    case ZYDIS_MNEMONIC_SUBPS:
-    case ZYDIS_MNEMONIC_MULSD:
-    case ZYDIS_MNEMONIC_MULSS:
-    case ZYDIS_MNEMONIC_MULPD:
-    case ZYDIS_MNEMONIC_MULPS:
-    case ZYDIS_MNEMONIC_DIVSD:
-    case ZYDIS_MNEMONIC_DIVSS:
-    case ZYDIS_MNEMONIC_DIVPD:
-    case ZYDIS_MNEMONIC_DIVPS:
-    case ZYDIS_MNEMONIC_SQRTSD:
-    case ZYDIS_MNEMONIC_SQRTSS:
-    case ZYDIS_MNEMONIC_SQRTPD:
-    case ZYDIS_MNEMONIC_SQRTPS:
-    case ZYDIS_MNEMONIC_MINSD:
-    case ZYDIS_MNEMONIC_MINSS:
-    case ZYDIS_MNEMONIC_MINPD:
-    case ZYDIS_MNEMONIC_MINPS:
-    case ZYDIS_MNEMONIC_MAXSD:
-    case ZYDIS_MNEMONIC_MAXSS:
-    case ZYDIS_MNEMONIC_MAXPD:
-    case ZYDIS_MNEMONIC_MAXPS:
-    case ZYDIS_MNEMONIC_CVTSI2SD:
-    case ZYDIS_MNEMONIC_CVTSI2SS:
-    case ZYDIS_MNEMONIC_CVTSD2SS:
-    case ZYDIS_MNEMONIC_CVTSS2SD:
-    case ZYDIS_MNEMONIC_CVTTSD2SI:
-    case ZYDIS_MNEMONIC_CVTSD2SI:
-    case ZYDIS_MNEMONIC_CVTTSS2SI:
-    case ZYDIS_MNEMONIC_CVTSS2SI:
-    case ZYDIS_MNEMONIC_CVTDQ2PD:
-    case ZYDIS_MNEMONIC_CVTDQ2PS:
-    case ZYDIS_MNEMONIC_CVTPD2DQ:
-    case ZYDIS_MNEMONIC_CVTTPD2DQ:
-    case ZYDIS_MNEMONIC_CVTPS2DQ:
-    case ZYDIS_MNEMONIC_CVTTPS2DQ:
-    case ZYDIS_MNEMONIC_CVTPD2PS:
-    case ZYDIS_MNEMONIC_CVTPS2PD:
-    case ZYDIS_MNEMONIC_COMISD:
-    case ZYDIS_MNEMONIC_COMISS:
-    case ZYDIS_MNEMONIC_UCOMISD:
-    case ZYDIS_MNEMONIC_UCOMISS:
-    case ZYDIS_MNEMONIC_CMPSD:
-    case ZYDIS_MNEMONIC_CMPSS:
-    case ZYDIS_MNEMONIC_CMPPD:
-    case ZYDIS_MNEMONIC_CMPPS:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/// Moves whose destination register ends up fully written (32-bit writes zero-extend).
-bool replaces_destination(ZydisMnemonic mnemonic) {
-    switch (mnemonic) {
-    case ZYDIS_MNEMONIC_MOV:
-    case ZYDIS_MNEMONIC_MOVZX:
-    case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-    case ZYDIS_MNEMONIC_MOVD:
-    case ZYDIS_MNEMONIC_MOVQ:
-    case ZYDIS_MNEMONIC_PMOVMSKB:
-    case ZYDIS_MNEMONIC_MOVMSKPS:
-    case ZYDIS_MNEMONIC_MOVMSKPD:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/// Whether a legacy-SSE instruction's 16-byte memory operand must be 16-byte aligned (#GP
-/// otherwise; Intel SDM Vol. 1, 11.4.1): all but the explicitly unaligned moves.
-bool needs_alignment(ZydisMnemonic mnemonic) {
-    return mnemonic != ZYDIS_MNEMONIC_MOVUPS && mnemonic != ZYDIS_MNEMONIC_MOVUPD &&
-           mnemonic != ZYDIS_MNEMONIC_MOVDQU;
-}
-
-/// The condition code (Intel SDM Vol. 1, B.1) of a jcc, or -1.
-int branch_condition(ZydisMnemonic mnemonic) {
-    switch (mnemonic) {
-    case ZYDIS_MNEMONIC_JO:
-        return 0x0;
-    case ZYDIS_MNEMONIC_JNO:
-        return 0x1;
-    case ZYDIS_MNEMONIC_JB:
-        return 0x2;
-    case ZYDIS_MNEMONIC_JNB:
-        return 0x3;
-    case ZYDIS_MNEMONIC_JZ:
-        return 0x4;
-    case ZYDIS_MNEMONIC_JNZ:
-        return 0x5;
-    case ZYDIS_MNEMONIC_JBE:
-        return 0x6;
-    case ZYDIS_MNEMONIC_JNBE:
-        return 0x7;
-    case ZYDIS_MNEMONIC_JS:
-        return 0x8;
-    case ZYDIS_MNEMONIC_JNS:
-        return 0x9;
-    case ZYDIS_MNEMONIC_JP:
-        return 0xa;
-    case ZYDIS_MNEMONIC_JNP:
-        return 0xb;
-    case ZYDIS_MNEMONIC_JL:
-        return 0xc;
-    case ZYDIS_MNEMONIC_JNL:
-        return 0xd;
-    case ZYDIS_MNEMONIC_JLE:
-        return 0xe;
-    case ZYDIS_MNEMONIC_JNLE:
-        return 0xf;
-    default:
-        return -1;
-    }
-}
 
 /// Whether the host CPU has BMI2 (rorx), asked once.
 bool host_has_bmi2() {
@@ -459,21 +98,11 @@ class Emitter : public Xbyak::CodeGenerator {
         emit_restore_flags();
         m_host_flags_valid = true;
     }
-    void emit_restore_flags() {
-        mov(r13, rax);
-        mov(ax, word[r15 + m_layout.saved_flags]); // ah: SF ZF AF PF CF, al: OF
-        add(al, 0x7f);                             // OF = (al == 1)
-        sahf();
-        mov(rax, r13);
-    }
+    void emit_restore_flags() { emit_restore_guest_flags(*this, m_layout); }
     /// Copies the host flags (the guest's) into the slot, unless it already holds them. Uses r13.
     void save_flags() {
         if (m_slot_current) return;
-        mov(r13, rax);
-        lahf();
-        seto(al);
-        mov(word[r15 + m_layout.saved_flags], ax);
-        mov(rax, r13);
+        emit_save_guest_flags(*this, m_layout);
         m_slot_current = true;
     }
     /// The host flags were just changed by guest code: they are the guest's, the slot is old.
@@ -627,11 +256,7 @@ class Emitter : public Xbyak::CodeGenerator {
             interpret(k, guest);
             // The main path may reach `after` with the guest's flags only in the slot (a
             // floating-point compare): make the slot current here too.
-            mov(r13, rax);
-            lahf();
-            seto(al);
-            mov(word[r15 + m_layout.saved_flags], ax);
-            mov(rax, r13);
+            emit_save_guest_flags(*this, m_layout);
             jmp(after);
         });
     }
@@ -639,13 +264,13 @@ class Emitter : public Xbyak::CodeGenerator {
     /// How an identity-translated instruction's operands map onto host resources.
     struct IdentityPlan {
         int memory_operand{-1};
-        unsigned renamed{0};     ///< guest GPRs kept in memory, renamed to r13, then r14
+        unsigned renamed{0}; ///< guest GPRs kept in memory, renamed to r13, then r14
         int renamed_guest[2]{-1, -1};
         bool renamed_written[2]{false, false}; ///< stored back after the instruction
         /// Loaded before it; a register only written whole (32 or 64 bits) needs no load.
         bool renamed_read[2]{false, false};
         unsigned renamed_size[2]{0, 0}; ///< widest operand width using it, in bits
-        unsigned xmm_renamed{0}; ///< guest XMM registers, renamed to host xmm0-xmm2
+        unsigned xmm_renamed{0};        ///< guest XMM registers, renamed to host xmm0-xmm2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
         bool mxcsr{false}; ///< reads or writes MXCSR: floating point
@@ -693,9 +318,9 @@ class Emitter : public Xbyak::CodeGenerator {
                 plan.renamed_written[r] |= written;
                 // Only moves are sure to replace the whole register (cmov may not write, bsf
                 // keeps it for a zero source): anything else loads it first.
-                plan.renamed_read[r] |=
-                    (operand.actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0 ||
-                    operand.size < 32 || !replaces_destination(instruction.mnemonic);
+                plan.renamed_read[r] |= (operand.actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0 ||
+                                        operand.size < 32 ||
+                                        !replaces_destination(instruction.mnemonic);
                 plan.renamed_size[r] = std::max<unsigned>(plan.renamed_size[r], operand.size);
                 break;
             }
@@ -770,16 +395,14 @@ class Emitter : public Xbyak::CodeGenerator {
         request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
         if (scan) {
             request.mnemonic = instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ? ZYDIS_MNEMONIC_BSF
-                                                                           : ZYDIS_MNEMONIC_BSR;
+                                                                            : ZYDIS_MNEMONIC_BSR;
             request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_REP);
         }
         request.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
         return ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&request, bytes, &length));
     }
 
-    Xbyak::Address xmm_home(int guest) {
-        return xword[r15 + m_layout.xmm + 16 * guest];
-    }
+    Xbyak::Address xmm_home(int guest) { return xword[r15 + m_layout.xmm + 16 * guest]; }
 
     /// div traps on a zero divisor or a quotient that does not fit: both are "high half of the
     /// dividend >= divisor" (unsigned). Such a division goes to the interpreter, which raises
@@ -792,7 +415,7 @@ class Emitter : public Xbyak::CodeGenerator {
         if (size == 32) mov(r13d, edx);
         if (size == 16) movzx(r13d, dx);
         const ZydisDecodedOperand& divisor = guest.operands[0];
-        const auto high = size == 64 ? Xbyak::Operand(r13)
+        const auto high = size == 64   ? Xbyak::Operand(r13)
                           : size == 32 ? Xbyak::Operand(r13d)
                                        : Xbyak::Operand(r13w);
         if (plan.memory_operand >= 0) {
@@ -1029,7 +652,8 @@ class Emitter : public Xbyak::CodeGenerator {
 
     static bool indirect_target_supported(const ZydisDecodedOperand& operand) {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) return gpr_number(operand.reg.value) >= 0;
-        return operand.type == ZYDIS_OPERAND_TYPE_MEMORY && operand.mem.type == ZYDIS_MEMOP_TYPE_MEM;
+        return operand.type == ZYDIS_OPERAND_TYPE_MEMORY &&
+               operand.mem.type == ZYDIS_MEMOP_TYPE_MEM;
     }
 
     /// The target of an indirect jmp/call (a register or a qword in memory) into r14.
@@ -1111,7 +735,8 @@ class Emitter : public Xbyak::CodeGenerator {
     bool control_flow(std::size_t k, GuestInstruction& guest) {
         const ZydisDecodedInstruction& instruction = guest.instruction;
         const ZydisDecodedOperand& operand = guest.operands[0];
-        const bool relative = operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && operand.imm.is_relative;
+        const bool relative =
+            operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && operand.imm.is_relative;
         const std::uint64_t target = guest.next + static_cast<std::uint64_t>(operand.imm.value.s);
         const int condition = branch_condition(instruction.mnemonic);
         if (condition >= 0 && relative) {
@@ -1151,7 +776,8 @@ class Emitter : public Xbyak::CodeGenerator {
             }
             return true;
         case ZYDIS_MNEMONIC_CALL: {
-            if (instruction.operand_width != 64 || (!relative && !indirect_target_supported(operand)))
+            if (instruction.operand_width != 64 ||
+                (!relative && !indirect_target_supported(operand)))
                 return false;
             Xbyak::Label& fallback = new_label();
             Xbyak::Label& after = new_label();
@@ -1225,9 +851,8 @@ BlockTranslator::BlockTranslator(const JitLayout& layout, const JitRuntime& runt
     ZydisDecoderInit(&m_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
-bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
-                                const std::uint8_t* bytes, std::uint64_t linear, bool user,
-                                CodeCache& cache) {
+bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const std::uint8_t* bytes,
+                                std::uint64_t linear, bool user, CodeCache& cache) {
     out.linear = linear;
     out.native_ops = out.fallback_ops = 0;
     out.sites = {};
@@ -1238,16 +863,16 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
         guest.bytes = bytes + offset;
         guest.linear = linear + offset;
         guest.next = guest.linear + block.ops[k].length;
-        guest.decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&m_decoder, guest.bytes,
-                                                            block.ops[k].length, &guest.instruction,
-                                                            guest.operands)) &&
-                        guest.instruction.length == block.ops[k].length &&
-                        (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
-                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
-                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-                         guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
-                         guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
-                         guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
+        guest.decoded =
+            ZYAN_SUCCESS(ZydisDecoderDecodeFull(&m_decoder, guest.bytes, block.ops[k].length,
+                                                &guest.instruction, guest.operands)) &&
+            guest.instruction.length == block.ops[k].length &&
+            (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
+             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
+             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
+             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
         if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
             const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
             guest.flags_tested = flags.tested & arithmetic_mask;
@@ -1273,8 +898,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block,
         for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
             touches_memory |= guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
                               guest.operands[i].mem.type == ZYDIS_MEMOP_TYPE_MEM;
-        if (touches_memory || !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV)
-            break;
+        if (touches_memory || !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV) break;
         if (guest.flags_written == arithmetic_mask) {
             out.flags_dead_at_entry = true;
             break;

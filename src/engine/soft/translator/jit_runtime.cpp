@@ -82,7 +82,31 @@ void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, b
     }
 }
 
+/// Calls `function` from a stub entered by a near call (rsp 8 bytes off the 16-byte alignment).
+void call_aligned(Xbyak::CodeGenerator& code, const void* function) {
+    code.sub(rsp, 8);
+    code.mov(rax, reinterpret_cast<std::uintptr_t>(function));
+    code.call(rax);
+    code.add(rsp, 8);
+}
+
 } // namespace
+
+void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout) {
+    code.mov(r13, rax);
+    code.lahf();
+    code.seto(al);
+    code.mov(code.word[r15 + layout.saved_flags], ax);
+    code.mov(rax, r13);
+}
+
+void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout) {
+    code.mov(r13, rax);
+    code.mov(ax, code.word[r15 + layout.saved_flags]);
+    code.add(al, 0x7f); // OF = (al == 1)
+    code.sahf();
+    code.mov(rax, r13);
+}
 
 JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     Xbyak::CodeGenerator code(cache.available(), cache.current());
@@ -126,10 +150,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.mov(rdi, r15);
     code.mov(rsi, r14);
     code.mov(edx, r13d);
-    code.sub(rsp, 8);
-    code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_fill_helper));
-    code.call(rax);
-    code.add(rsp, 8);
+    call_aligned(code, reinterpret_cast<const void*>(&jit_fill_helper));
     code.mov(r14, rax);
     move_guest_registers(code, layout, false, true);
     code.ret();
@@ -139,10 +160,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     move_guest_registers(code, layout, true);
     code.mov(rdi, r15);
     code.mov(rsi, r13);
-    code.sub(rsp, 8);
-    code.mov(rax, reinterpret_cast<std::uintptr_t>(&jit_interpret_helper));
-    code.call(rax);
-    code.add(rsp, 8);
+    call_aligned(code, reinterpret_cast<const void*>(&jit_interpret_helper));
     code.test(eax, eax);
     Xbyak::Label leave;
     code.jnz(leave);
@@ -157,12 +175,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.align(16);
     runtime.m_jump_stub = code.getCurr();
     code.mov(code.qword[r15 + layout.rip], r14);
-    // The compares below clobber the flags: keep the guest's (lahf/seto, no slow popf).
-    code.mov(r13, rax);
-    code.lahf();
-    code.seto(al);
-    code.mov(code.word[r15 + layout.saved_flags], ax);
-    code.mov(rax, r13);
+    emit_save_guest_flags(code, layout); // the compares below clobber the flags
     Xbyak::Label slow;
     code.mov(r13d, r14d);
     code.and_(r13d, JitJumpTable::size - 1);
@@ -183,17 +196,10 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.je(slow, Xbyak::CodeGenerator::T_NEAR);
     code.dec(code.dword[r15 + layout.budget]);
     code.mov(r14, code.qword[r15 + r13 + layout.jumps + 16]);
-    auto restore_flags = [&] {
-        code.mov(r13, rax);
-        code.mov(ax, code.word[r15 + layout.saved_flags]);
-        code.add(al, 0x7f); // OF = (al == 1)
-        code.sahf();
-        code.mov(rax, r13);
-    };
-    restore_flags();
+    emit_restore_guest_flags(code, layout);
     code.jmp(r14);
     code.L(slow);
-    restore_flags();
+    emit_restore_guest_flags(code, layout);
     code.mov(code.qword[r15 + layout.exit_site], 0);
     code.jmp(runtime.m_common_exit);
     code.align(64);

@@ -5,6 +5,10 @@
 #include <cstdint>
 
 #include "engine/soft/cpu_core.hpp"
+
+namespace Xbyak {
+class CodeGenerator;
+}
 #include "engine/soft/translator/code_cache.hpp"
 
 namespace vessel::soft {
@@ -12,29 +16,29 @@ namespace vessel::soft {
 /// Byte offsets of CpuCore fields from the CpuCore address (held in host r15 by translated
 /// code). Measured on a live object, so CpuCore need not be standard-layout.
 struct JitLayout {
-    std::int32_t gpr{0};          ///< CpuCore::gpr[0]
-    std::int32_t rip{0};          ///< CpuCore::rip
-    std::int32_t segment_base{0}; ///< CpuCore::segment_base[0]
-    std::int32_t xmm{0};          ///< CpuCore::fpu.xmm[0]
-    std::int32_t mxcsr{0};        ///< CpuCore::fpu.mxcsr
-    std::int32_t mxcsr_scratch{0}; ///< JitContext::mxcsr_scratch
-    std::int32_t host_mxcsr{0};   ///< JitContext::host_mxcsr
-    std::int32_t flags{0};        ///< JitContext::flags
-    std::int32_t saved_flags{0};  ///< JitContext::saved_flags
-    std::int32_t spill{0};        ///< JitContext::spill
-    std::int32_t budget{0};       ///< JitContext::budget
-    std::int32_t exit_site{0};    ///< JitContext::exit_site
-    std::int32_t tlb{0};          ///< JitContext::tlb.entries[0][0][0]
-    std::int32_t jumps{0};        ///< JitContext::jumps.entries[0]
-    std::int32_t jump_stamp{0};   ///< JitContext::jump_stamp
+    std::int32_t gpr{0};               ///< CpuCore::gpr[0]
+    std::int32_t rip{0};               ///< CpuCore::rip
+    std::int32_t segment_base{0};      ///< CpuCore::segment_base[0]
+    std::int32_t xmm{0};               ///< CpuCore::fpu.xmm[0]
+    std::int32_t mxcsr{0};             ///< CpuCore::fpu.mxcsr
+    std::int32_t mxcsr_scratch{0};     ///< JitContext::mxcsr_scratch
+    std::int32_t host_mxcsr{0};        ///< JitContext::host_mxcsr
+    std::int32_t flags{0};             ///< JitContext::flags
+    std::int32_t saved_flags{0};       ///< JitContext::saved_flags
+    std::int32_t spill{0};             ///< JitContext::spill
+    std::int32_t budget{0};            ///< JitContext::budget
+    std::int32_t exit_site{0};         ///< JitContext::exit_site
+    std::int32_t tlb{0};               ///< JitContext::tlb.entries[0][0][0]
+    std::int32_t jumps{0};             ///< JitContext::jumps.entries[0]
+    std::int32_t jump_stamp{0};        ///< JitContext::jump_stamp
     std::int32_t global_jump_stamp{0}; ///< JitContext::global_jump_stamp
-    std::int32_t context{0};      ///< JitContext::context
-    std::int32_t branch_target{0}; ///< JitContext::branch_target
+    std::int32_t context{0};           ///< JitContext::context
+    std::int32_t branch_target{0};     ///< JitContext::branch_target
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {
-        return tlb + static_cast<std::int32_t>((user * 2 + write) * JitTlb::size *
-                                               sizeof(JitTlbEntry));
+        return tlb +
+               static_cast<std::int32_t>((user * 2 + write) * JitTlb::size * sizeof(JitTlbEntry));
     }
 };
 
@@ -87,6 +91,12 @@ class JitRuntime {
     const std::uint8_t* m_jump_stub{nullptr};
     std::size_t m_size{0};
 };
+
+/// The guest's arithmetic flags into JitContext::saved_flags (lahf layout: ah = SF ZF AF PF CF,
+/// al = OF) and back, with lahf/seto and add/sahf instead of the slow, microcoded popf. Both keep
+/// every register but host r13.
+void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
+void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
 
 /// Guest GPRs kept in host registers of the same number while translated code runs; the others
 /// (rsp, r13, r14, r15) live in CpuCore::gpr. Host r13 and r14 are scratch, r15 holds the

@@ -15,7 +15,7 @@ struct ChainSite {
                                       ///< short check (the next instruction) when flags are dead
     std::uint8_t* fast_jump{nullptr}; ///< the jmp after the short check
     std::uint8_t* jump{nullptr};      ///< the jmp after the flag-safe check
-    std::uint64_t target{0};     ///< guest linear address the exit goes to
+    std::uint64_t target{0};          ///< guest linear address the exit goes to
     bool chained{false};
 };
 
@@ -27,8 +27,8 @@ struct ChainSite {
 struct Translation {
     const std::uint8_t* code{nullptr};
     std::size_t code_size{0};
-    std::uint64_t linear{0};   ///< guest linear address of the first instruction
-    std::uint32_t context{0};  ///< CpuCore::fetch_context (mode and CPL) it was made for
+    std::uint64_t linear{0};  ///< guest linear address of the first instruction
+    std::uint32_t context{0}; ///< CpuCore::fetch_context (mode and CPL) it was made for
     std::uint32_t native_ops{0};
     /// The block writes every arithmetic flag before reading one or possibly faulting.
     bool flags_dead_at_entry{false};

@@ -20,8 +20,7 @@ namespace vessel::soft {
 Result<std::unique_ptr<Translator>> Translator::create(CpuCore& cpu, Interpreter& interpreter,
                                                        Options options) {
     CodeCache cache = TRY(CodeCache::create(options.cache_size));
-    return std::unique_ptr<Translator>(
-        new Translator(cpu, interpreter, options, std::move(cache)));
+    return std::unique_ptr<Translator>(new Translator(cpu, interpreter, options, std::move(cache)));
 }
 
 Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)
@@ -66,10 +65,10 @@ void Translator::drop_direct_stores() {
     for (auto& privilege : m_cpu.jit.tlb.entries)
         for (const JitTlbEntry& entry : privilege[1]) {
             if (entry.tag == JitTlbEntry::invalid_tag) continue;
-            const auto page = static_cast<std::uint64_t>(
-                                  reinterpret_cast<const std::uint8_t*>(entry.host_page) -
-                                  m_cpu.ram_base()) >>
-                              12;
+            const auto page =
+                static_cast<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(entry.host_page) -
+                                           m_cpu.ram_base()) >>
+                12;
             if (pages.holds_code(page)) pages.invalidate(page);
         }
     m_cpu.jit.tlb.flush_writes();
@@ -111,10 +110,10 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
                    linear, m_cpu.cpl);
     if (m_perf_map != nullptr) std::fflush(m_perf_map); // perf reads it after a crash too
     ++m_stats.blocks_translated;
-    m_stats.translation_nanoseconds += static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             start)
-            .count());
+    m_stats.translation_nanoseconds +=
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::steady_clock::now() - start)
+                                       .count());
     m_stats.native_ops += translation->native_ops;
     m_stats.fallback_ops += translation->fallback_ops;
     block.translation = translation.get();
@@ -220,9 +219,9 @@ std::string Translator::describe() const {
     std::sort(counts.rbegin(), counts.rend());
     std::string interpreted;
     for (std::size_t i = 0; i < counts.size() && i < 12; ++i)
-        interpreted += fmt::format(" {} {}", ZydisMnemonicGetString(static_cast<ZydisMnemonic>(
-                                                 counts[i].second)),
-                                   counts[i].first);
+        interpreted += fmt::format(
+            " {} {}", ZydisMnemonicGetString(static_cast<ZydisMnemonic>(counts[i].second)),
+            counts[i].first);
     return fmt::format("translator: exits {} unchained / {} budget / {} lookup / {} helper; "
                        "interpreted:{}; ",
                        s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
