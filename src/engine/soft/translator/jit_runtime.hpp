@@ -104,6 +104,6 @@ void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layou
 constexpr bool guest_in_host_register(unsigned guest) {
     return guest < 13 && guest != 4;
 }
-constexpr unsigned host_scratch = 13, host_address_scratch = 14, host_context = 15;
+constexpr unsigned host_scratch = 13, host_address_scratch = 14;
 
 } // namespace vessel::soft

@@ -27,6 +27,7 @@ Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, 
     : m_cpu(cpu), m_interpreter(interpreter), m_options(options), m_cache(std::move(cache)),
       m_layout(JitLayout::of(cpu)), m_runtime(JitRuntime::emit(m_cache, m_layout)),
       m_translator(m_layout, m_runtime) {
+    m_cpu.jit.host_mxcsr = _mm_getcsr(); // restored after each guest floating-point instruction
     // perf(1) reads /tmp/perf-PID.map to name JIT code: `VESSEL_PERF_MAP=1 perf record ...`.
     if (const char* wanted = std::getenv("VESSEL_PERF_MAP"); wanted != nullptr && *wanted == '1')
         m_perf_map = std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a");
@@ -183,7 +184,6 @@ void Translator::execute(unsigned& budget) {
     cpu.exit_block = false;
     cpu.jit.flags = cpu.flags() & arithmetic_flags;
     cpu.jit.exit_site = nullptr;
-    cpu.jit.host_mxcsr = _mm_getcsr();
     std::atomic_ref<std::uint32_t>(cpu.jit.budget)
         .store(m_options.chained_budget, std::memory_order_relaxed);
     const JitExit exit = m_runtime.enter(cpu, translation->code);
