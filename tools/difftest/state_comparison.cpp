@@ -40,8 +40,32 @@ std::string describe_state(const MachineState& state) {
 
 } // namespace
 
+std::uint64_t dead_flags_at(const Sequence& sequence, std::uint64_t address) {
+    ZydisDecoder decoder;
+    ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    std::uint64_t unknown = flag::arithmetic, dead = 0;
+    std::uint64_t offset = address - sequence.initial.rip;
+    while (offset < sequence.code.size() && unknown != 0) {
+        ZydisDecodedInstruction instruction;
+        ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+        if (ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, sequence.code.data() + offset,
+                                               sequence.code.size() - offset, &instruction,
+                                               operands)) ||
+            instruction.cpu_flags == nullptr)
+            break;
+        const ZydisAccessedFlags& flags = *instruction.cpu_flags;
+        unknown &= ~static_cast<std::uint64_t>(flags.tested); // read first: live
+        const auto written =
+            static_cast<std::uint64_t>(flags.modified | flags.set_0 | flags.set_1 | flags.undefined);
+        dead |= unknown & written;
+        unknown &= ~written;
+        offset += instruction.length;
+    }
+    return dead; // whatever the sequence's end reaches is live
+}
+
 std::vector<std::string> compare_states(const Sequence& sequence, const MachineState& native,
-                                        const MachineState& engine) {
+                                        const MachineState& engine, bool dead_flags_may_differ) {
     std::vector<std::string> differences;
     if (native.outcome == Outcome::Crashed || engine.outcome == Outcome::Crashed) {
         differences.push_back(fmt::format("run did not finish: native {} {}, engine {} {}",
@@ -61,7 +85,9 @@ std::vector<std::string> compare_states(const Sequence& sequence, const MachineS
         if (native.gpr[i] != engine.gpr[i])
             differences.push_back(fmt::format("{}: native {:#x}, engine {:#x}", register_names[i],
                                               native.gpr[i], engine.gpr[i]));
-    const std::uint64_t mask = flag::compared & ~sequence.undefined_flags_at(native.rip);
+    std::uint64_t mask = flag::compared & ~sequence.undefined_flags_at(native.rip);
+    if (dead_flags_may_differ && native.outcome == Outcome::Faulted)
+        mask &= ~dead_flags_at(sequence, native.rip);
     if ((native.rflags ^ engine.rflags) & mask)
         differences.push_back(fmt::format("rflags (compared bits {:#x}): native {:#x}, engine "
                                           "{:#x}, differing {:#x}",

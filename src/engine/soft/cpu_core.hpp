@@ -81,6 +81,10 @@ struct TlbEntry {
 namespace msr {
 constexpr std::uint32_t tsc = 0x10;
 constexpr std::uint32_t apic_base = 0x1b;
+constexpr std::uint32_t spec_ctrl = 0x48;
+constexpr std::uint32_t pred_cmd = 0x49;
+constexpr std::uint32_t bios_sign_id = 0x8b;
+constexpr std::uint32_t arch_capabilities = 0x10a;
 constexpr std::uint32_t tsc_adjust = 0x3b;
 constexpr std::uint32_t mtrr_cap = 0xfe;
 constexpr std::uint32_t sysenter_cs = 0x174;
@@ -134,6 +138,7 @@ class CpuCore {
     std::uint64_t star{0}, lstar{0}, cstar{0}, sfmask{0}, kernel_gs_base{0}, tsc_aux{0};
     std::uint64_t sysenter_cs{0}, sysenter_esp{0}, sysenter_eip{0};
     std::uint64_t pat{0x0007040600070406}, misc_enable{1}, mtrr_def_type{0};
+    std::uint64_t spec_ctrl{0}; ///< IBRS, STIBP, SSBD: stored, no effect (nothing speculates)
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
     std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology)

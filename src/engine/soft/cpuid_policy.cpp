@@ -33,6 +33,13 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
 constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 24) | (1u << 31);
 /// Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (MSR 0x3b).
 constexpr std::uint32_t leaf7_ebx = 1u << 1;
+/// Leaf 7 subleaf 0 EDX: IA32_SPEC_CTRL/IA32_PRED_CMD (26) and IA32_ARCH_CAPABILITIES (29),
+/// which declares the CPU immune to transient-execution attacks (see system_registers.cpp).
+constexpr std::uint32_t leaf7_edx = (1u << 26) | (1u << 29);
+/// Leaf 7 subleaf 2 EDX: BHI_CTRL (IA32_SPEC_CTRL.BHI_DIS_S), so that a kernel which assumes a
+/// virtual CPU may hide its branch history immunity sets a bit instead of running a BHB clearing
+/// loop on every system call.
+constexpr std::uint32_t leaf7_2_edx = 1u << 4;
 /// Leaf 0x80000007 EDX: invariant TSC (the TSC follows the host's monotonic clock). With
 /// TSC_ADJUST it lets Linux trust the TSC without a clocksource watchdog.
 constexpr std::uint32_t power_management_edx = 1u << 8;
@@ -82,7 +89,13 @@ CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t 
         result.edx = leaf1_edx;
         break;
     case 7:
-        if (subleaf == 0) result.ebx = leaf7_ebx; // eax 0: subleaf 0 is the last
+        if (subleaf == 0) {
+            result.eax = 2; // the last subleaf
+            result.ebx = leaf7_ebx;
+            result.edx = leaf7_edx;
+        } else if (subleaf == 2) {
+            result.edx = leaf7_2_edx;
+        }
         break;
     case 0x15:
         result.eax = tsc_ratio_denominator;

@@ -6,6 +6,20 @@ namespace vessel::soft {
 
 namespace {
 
+/// IA32_ARCH_CAPABILITIES (Intel SDM Vol. 4, 2.1): an interpreter and a translator do not
+/// speculate, so the software CPU is immune to every transient-execution attack the register
+/// can declare: RDCL_NO (Meltdown, L1TF), IBRS_ALL (enhanced IBRS, so no retpolines),
+/// SKIP_L1DFL_VMENTRY, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO
+/// (MMIO stale data), BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO and ITS_NO. Without it a guest kernel
+/// isolates its page tables (a CR3 write on every system call), clears buffers with verw on
+/// every return to user mode and routes indirect branches through retpoline thunks.
+constexpr std::uint64_t arch_capabilities_value =
+    (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 6) |
+    (1ull << 8) | (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) |
+    (1ull << 26) | (1ull << 27) | (1ull << 62);
+/// What IA32_BIOS_SIGN_ID reports as the loaded microcode revision.
+constexpr std::uint32_t microcode_revision = 1;
+
 /// Segment descriptor fields (Intel SDM Vol. 3, 3.4.5).
 x86::SegmentRegister parse_descriptor(std::uint64_t raw, std::uint16_t selector) {
     const auto low = static_cast<std::uint32_t>(raw), high = static_cast<std::uint32_t>(raw >> 32);
@@ -353,6 +367,15 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
     case msr::misc_enable:
         value = misc_enable;
         return true;
+    case msr::spec_ctrl:
+        value = spec_ctrl;
+        return true;
+    case msr::arch_capabilities:
+        value = arch_capabilities_value;
+        return true;
+    case msr::bios_sign_id:
+        value = std::uint64_t{microcode_revision} << 32; // Intel SDM Vol. 3, 10.11.7.1
+        return true;
     case msr::sysenter_cs:
         value = sysenter_cs;
         return true;
@@ -435,6 +458,14 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
     case msr::misc_enable:
         misc_enable = value;
         return true;
+    case msr::spec_ctrl:
+        if ((value & ~std::uint64_t{0x407}) != 0) return false; // IBRS STIBP SSBD BHI_DIS_S
+        spec_ctrl = value;
+        return true;
+    case msr::pred_cmd:
+        return (value & ~std::uint64_t{1}) == 0; // IBPB: no predictor to flush
+    case msr::bios_sign_id:
+        return true; // software writes 0 before CPUID to read the revision back
     case msr::sysenter_cs:
         sysenter_cs = value;
         return true;

@@ -30,6 +30,11 @@ struct GuestInstruction {
     std::uint32_t flags_tested{arithmetic_mask};
     std::uint32_t flags_written{0}; ///< always overwritten
     bool flags_may_change{true};    ///< may write some flag (a shift by a count that is not 0)
+    /// Arithmetic flags whose value may still be read before being overwritten, along the
+    /// block's path, just before and just after this instruction (the block's end counts as a
+    /// reader of every flag).
+    std::uint32_t flags_live_in{arithmetic_mask};
+    std::uint32_t flags_live_out{arithmetic_mask};
     bool decoded{false};
 };
 
@@ -78,8 +83,12 @@ class Emitter : public Xbyak::CodeGenerator {
 
     void block(std::vector<GuestInstruction>& instructions) {
         bool ended = false;
-        for (std::size_t k = 0; k < instructions.size() && !ended; ++k)
+        for (std::size_t k = 0; k < instructions.size() && !ended; ++k) {
+            m_live = instructions[k].flags_live_in;
+            m_linear = instructions[k].linear;
             ended = instruction(k, instructions[k]);
+        }
+        m_live = arithmetic_mask;
         if (!ended) exit_to(instructions.back().next);
         for (auto& cold : m_cold)
             cold();
@@ -99,9 +108,14 @@ class Emitter : public Xbyak::CodeGenerator {
         m_host_flags_valid = true;
     }
     void emit_restore_flags() { emit_restore_guest_flags(*this, m_layout); }
-    /// Copies the host flags (the guest's) into the slot, unless it already holds them. Uses r13.
-    void save_flags() {
-        if (m_slot_current) return;
+    /// Copies the host flags (the guest's) into the slot, unless it already holds them or no
+    /// flag is live here. Uses r13.
+    ///
+    /// Dead flags are not saved: nothing on the block's path reads them before overwriting them,
+    /// so the interpreter (after a TLB miss) and an exception frame may see stale values there,
+    /// and whatever runs next (the handler's return to this instruction) overwrites them first.
+    void save_flags(std::uint32_t live) {
+        if (m_slot_current || live == 0) return;
         emit_save_guest_flags(*this, m_layout);
         m_slot_current = true;
     }
@@ -213,7 +227,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// flags or one reads them (restore_host_flags): the miss path hands them to the
     /// interpreter exactly, so a fault shows the flags as they were.
     void lookup(unsigned size, bool write, Xbyak::Label& fallback) {
-        save_flags();
+        save_flags(m_live);
         const int table = m_layout.tlb_table(m_user, write);
         // Entry offset ((address >> 12) % size) << 4 in three instructions.
         static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
@@ -409,7 +423,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// #DE as the guest expects, instead of faulting on the host.
     void division_guard(const GuestInstruction& guest, const IdentityPlan& plan,
                         Xbyak::Label& fallback) {
-        save_flags(); // before r13 is used: it is save_flags' scratch
+        save_flags(m_live); // before r13 is used: it is save_flags' scratch
         const unsigned size = guest.instruction.operand_width;
         if (size == 64) mov(r13, rdx);
         if (size == 32) mov(r13d, edx);
@@ -441,7 +455,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// every SSE exception (no #XM can come of it); else the host runs it under the guest's
     /// rounding, DAZ and FTZ with the exception flags cleared, to collect what it raises.
     void mxcsr_enter(Xbyak::Label& fallback) {
-        save_flags(); // the checks below clobber the flags
+        save_flags(m_live); // the checks below clobber the flags
         mov(r13d, dword[r15 + m_layout.mxcsr]);
         and_(r13d, mxcsr_masks);
         cmp(r13d, mxcsr_masks);
@@ -489,8 +503,10 @@ class Emitter : public Xbyak::CodeGenerator {
         if (plan.mxcsr) mxcsr_enter(fallback);
         // An instruction reading flags, or writing only some (inc, dec keep CF), needs the
         // guest's flags in place.
+        // (Not when the flags it keeps are dead: inc/dec before an add.)
         if (guest.flags_tested != 0 ||
-            (guest.flags_written != 0 && guest.flags_written != arithmetic_mask))
+            (guest.flags_written != 0 && guest.flags_written != arithmetic_mask &&
+             (guest.flags_live_out & ~guest.flags_written) != 0))
             restore_host_flags();
         for (unsigned r = 0; r < plan.renamed; ++r)
             if (plan.renamed_read[r])
@@ -504,7 +520,7 @@ class Emitter : public Xbyak::CodeGenerator {
         if (plan.mxcsr && guest.flags_may_change) {
             m_host_flags_valid = true;
             m_slot_current = false;
-            save_flags(); // r13 and rax are as the instruction left them afterwards
+            save_flags(guest.flags_live_out); // r13 and rax are as the instruction left them
         }
         for (unsigned r = 0; r < plan.renamed; ++r)
             if (plan.renamed_written[r])
@@ -618,6 +634,18 @@ class Emitter : public Xbyak::CodeGenerator {
         ChainSite& site = m_out.sites[m_sites++];
         site.target = target;
         Xbyak::Label out_of_budget, out_of_budget_fast, flag_safe_check, unchained;
+        if (target > m_linear) {
+            // A forward edge needs no budget check: every cycle of direct jumps has a backward
+            // edge (to an address not above its branch), and indirect exits count in the stub.
+            site.jump = const_cast<std::uint8_t*>(getCurr());
+            db(0xe9); // jmp rel32: to the next instruction until chained
+            dd(0);
+            store_rip(target);
+            mov(r14, reinterpret_cast<std::uintptr_t>(&site));
+            mov(qword[r15 + m_layout.exit_site], r14);
+            jmp(m_runtime.common_exit());
+            return;
+        }
         // Every chained transition pays for a budget check. The flag-safe one (jrcxz touches no
         // flag) is the default; chaining switches to the short one (sub/jbe) when the target
         // overwrites the flags before it reads them or can fault.
@@ -839,6 +867,10 @@ class Emitter : public Xbyak::CodeGenerator {
     bool m_host_flags_valid{true};
     /// Whether JitContext::saved_flags holds the guest's current flags (lahf layout).
     bool m_slot_current{false};
+    /// Flags live before the instruction being emitted (see save_flags).
+    std::uint32_t m_live{arithmetic_mask};
+    /// Guest address of the instruction being emitted.
+    std::uint64_t m_linear{0};
     std::size_t m_sites{0};
     std::deque<Xbyak::Label> m_labels;
     std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
@@ -887,6 +919,25 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
             }
         }
         offset += block.ops[k].length;
+    }
+    // Flag liveness, backwards from the block's end (where every flag counts as read).
+    std::uint32_t live = arithmetic_mask;
+    for (std::size_t k = instructions.size(); k-- > 0;) {
+        GuestInstruction& guest = instructions[k];
+        guest.flags_live_out = live;
+        // Zydis's flag reads are trusted for what the translator runs itself; anything the
+        // interpreter runs counts as reading every flag (pushf, syscall and int save them).
+        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
+        const bool known = guest.decoded &&
+                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
+                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
+                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
+                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
+                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
+        const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
+        const std::uint32_t written = guest.decoded ? guest.flags_written : 0;
+        live = (live & ~written) | tested;
+        guest.flags_live_in = live;
     }
     // Whether the block overwrites all arithmetic flags before anything reads them or can fault
     // (a fault would show them): then a jump into it may clobber the flags.

@@ -12,7 +12,8 @@ namespace vessel::soft {
 /// patched to jump straight to the target's translation once that exists (chaining).
 struct ChainSite {
     std::uint8_t* check{nullptr};     ///< jmp to the flag-safe budget check; retargeted to the
-                                      ///< short check (the next instruction) when flags are dead
+                                      ///< short check (the next instruction) when flags are dead;
+                                      ///< null on a forward edge, which has no check
     std::uint8_t* fast_jump{nullptr}; ///< the jmp after the short check
     std::uint8_t* jump{nullptr};      ///< the jmp after the flag-safe check
     std::uint64_t target{0};          ///< guest linear address the exit goes to

@@ -133,7 +133,9 @@ void Translator::chain(const Translation& target) {
         const auto displacement = static_cast<std::int32_t>(to - (jump + 5));
         std::memcpy(jump + 1, &displacement, sizeof displacement);
     };
-    if (target.flags_dead_at_entry) {
+    if (site->check == nullptr) {
+        patch(site->jump, target.code); // a forward edge: no budget check
+    } else if (target.flags_dead_at_entry) {
         patch(site->fast_jump, target.code);
         // The jmp to the flag-safe check becomes a 5-byte nop: into the short check after it.
         static constexpr std::uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};

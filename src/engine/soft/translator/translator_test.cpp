@@ -269,11 +269,11 @@ TEST(Translator, PageFaultInTheMiddleOfATranslatedBlockIsPrecise) {
             c.L(loop);
             c.inc(rbx);
             c.mov(rdx, rbx);
-            c.cmp(rbx, 5); // flags the fault frame must show
+            c.cmp(rbx, 5); // flags the fault frame must show: live up to the block's end
             faulting_rip = SoftTestMachine::code_address + c.getSize();
             c.mov(rax, qword[rsi + 8]); // faults when rsi reaches 0x1f0000
             c.mov(r8, rbx);
-            c.add(rsi, 0x1000);
+            c.lea(rsi, ptr[rsi + 0x1000]);
             c.jmp(loop);
         });
         run_halted(m);
