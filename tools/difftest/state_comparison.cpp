@@ -55,8 +55,8 @@ std::uint64_t dead_flags_at(const Sequence& sequence, std::uint64_t address) {
             break;
         const ZydisAccessedFlags& flags = *instruction.cpu_flags;
         unknown &= ~static_cast<std::uint64_t>(flags.tested); // read first: live
-        const auto written =
-            static_cast<std::uint64_t>(flags.modified | flags.set_0 | flags.set_1 | flags.undefined);
+        const auto written = static_cast<std::uint64_t>(flags.modified | flags.set_0 | flags.set_1 |
+                                                        flags.undefined);
         dead |= unknown & written;
         unknown &= ~written;
         offset += instruction.length;

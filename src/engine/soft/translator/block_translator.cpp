@@ -139,8 +139,17 @@ class Emitter : public Xbyak::CodeGenerator {
     bool instruction(std::size_t k, GuestInstruction& guest) {
         if (guest.decoded) {
             const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-            if (mnemonic == ZYDIS_MNEMONIC_NOP) {
-                ++m_out.native_ops; // including the padding forms with a memory operand
+            if (mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PREFETCHT0 ||
+                mnemonic == ZYDIS_MNEMONIC_PREFETCHT1 || mnemonic == ZYDIS_MNEMONIC_PREFETCHT2 ||
+                mnemonic == ZYDIS_MNEMONIC_PREFETCHNTA || mnemonic == ZYDIS_MNEMONIC_PREFETCHW) {
+                // Including the padding forms with a memory operand; a prefetch is a hint that
+                // never faults (Intel SDM Vol. 2, PREFETCHh), and the guest has no cache to fill.
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_PAUSE) {
+                pause(); // a spin-wait hint: the host's own
+                ++m_out.native_ops;
                 return false;
             }
             if ((identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic)) &&
@@ -928,12 +937,12 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
         // Zydis's flag reads are trusted for what the translator runs itself; anything the
         // interpreter runs counts as reading every flag (pushf, syscall and int save them).
         const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        const bool known = guest.decoded &&
-                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
-                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
-                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
-                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
-                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
+        const bool known =
+            guest.decoded && (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
+                              branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
+                              mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
+                              mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
+                              mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
         const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
         const std::uint32_t written = guest.decoded ? guest.flags_written : 0;
         live = (live & ~written) | tested;

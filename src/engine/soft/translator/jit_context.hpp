@@ -87,7 +87,7 @@ struct JitJumpEntry {
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
 struct JitJumpTable {
-    static constexpr unsigned size = 4096; ///< indexed by rip % size
+    static constexpr unsigned size = 32768; ///< indexed by rip % size
     static constexpr unsigned entry_shift = 5;
     JitJumpEntry entries[size];
     static unsigned index(std::uint64_t rip) { return static_cast<unsigned>(rip % size); }

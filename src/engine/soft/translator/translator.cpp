@@ -110,6 +110,13 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
                    reinterpret_cast<std::uintptr_t>(translation->code), translation->code_size,
                    linear, m_cpu.cpl);
     if (m_perf_map != nullptr) std::fflush(m_perf_map); // perf reads it after a crash too
+    if (const char* dump = std::getenv("VESSEL_JIT_DUMP");
+        dump != nullptr && std::strtoull(dump, nullptr, 16) == linear) {
+        if (FILE* f = std::fopen(fmt::format("/tmp/jit-{:x}.bin", linear).c_str(), "w")) {
+            std::fwrite(translation->code, 1, translation->code_size, f);
+            std::fclose(f);
+        }
+    }
     ++m_stats.blocks_translated;
     m_stats.translation_nanoseconds +=
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
