@@ -52,6 +52,10 @@ BOOT_ENGINE=interp boot interpreter-only-uname 0 "^$release" "userspace in" -- -
 # digests of known data must be exact.
 boot translated-compute-digests 0 "^9ab1c76a034ecb9d31c317ffc180849e0d61ab92d80897b3ffa1ce93d8890505 .*01b2a23e74272b44e6745c851c2462da" "." -- \
   --memory 512M --exec 'seq 1 1500000 > /tmp/s; echo $(sha256sum /tmp/s) $(gzip -6 -c /tmp/s | gzip -dc | md5sum)'
+# A clean boot log (no MSR access the CPU refuses, no warning or call trace), and the kernel
+# believes the CPU's IA32_ARCH_CAPABILITIES: no page-table isolation, no retpolines.
+boot clean-boot-log-no-mitigations 0 "^clean-log pti=off v2=Enhanced" "." -- --exec \
+  'if dmesg | grep -E "unchecked MSR access|Call Trace|WARNING:|BUG:"; then echo dirty-log; else echo "clean-log pti=$(grep -qw pti /proc/cpuinfo && echo on || echo off) v2=$(cut -d" " -f2 /sys/devices/system/cpu/vulnerabilities/spectre_v2)"; fi'
 boot exit-status-passes-through 7 "before-exit" "exited with status 7" -- --exec 'echo before-exit; exit 7'
 boot one-cpu-memory 0 "^cpus=1 mem=(2[0-9]{5}) kB" "." -- --memory 256M --cpus 1 \
   --exec 'echo "cpus=$(grep -c ^processor /proc/cpuinfo) mem=$(awk "/MemTotal/ {print \$2}" /proc/meminfo) kB"'
