@@ -166,7 +166,10 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
                                         bool user) noexcept {
     if ((address & 0xfff) + size > 4096) return nullptr;
     try {
-        const TlbEntry& entry = fill_tlb(address, write ? access_write : access_read, user);
+        const AccessKind kind = write ? access_write : access_read;
+        const TlbEntry& cached = m_tlb[user][kind][(address >> 12) % tlb_size];
+        const TlbEntry& entry =
+            cached.tag == address >> 12 ? cached : fill_tlb(address, kind, user);
         if (entry.host == nullptr) return nullptr;
         const auto ram_page_index = static_cast<std::uint64_t>(entry.host - m_ram_base) >> 12;
         if (write && m_code_pages.holds_code(ram_page_index)) return nullptr;

@@ -21,7 +21,7 @@ static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a 
 /// interpreter's TLB: write entries exist only for pages that hold no decoded code, so a store
 /// through the fast path can never leave a stale translation behind.
 struct JitTlb {
-    static constexpr unsigned size = 1024;
+    static constexpr unsigned size = 4096;
     static constexpr unsigned entry_shift = 4;
     JitTlbEntry entries[2][2][size]; ///< [user][0 read, 1 write][page % size]
 
@@ -29,7 +29,7 @@ struct JitTlb {
     void filled(bool user, bool write, unsigned slot) {
         if (m_filled_count < max_tracked)
             m_filled[m_filled_count] =
-                static_cast<std::uint16_t>((user << 11) | (write << 10) | slot);
+                static_cast<std::uint16_t>((user << 13) | (write << 12) | slot);
         ++m_filled_count;
     }
     void flush() {
@@ -51,7 +51,7 @@ struct JitTlb {
                     entry.tag = JitTlbEntry::invalid_tag;
         } else {
             for (unsigned i = 0; i < m_filled_count; ++i)
-                if (m_filled[i] & (1u << 10)) slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
+                if (m_filled[i] & (1u << 12)) slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
         }
     }
     void flush_page(std::uint64_t linear) {
@@ -64,10 +64,10 @@ struct JitTlb {
     }
 
   private:
-    static constexpr unsigned max_tracked = 128;
-    static_assert(size <= 1024, "a tracked slot is 10 bits");
+    static constexpr unsigned max_tracked = 256;
+    static_assert(size <= 4096, "a tracked slot is 12 bits");
     JitTlbEntry& slot_of(std::uint16_t tracked) {
-        return entries[tracked >> 11][(tracked >> 10) & 1][tracked & (size - 1)];
+        return entries[tracked >> 13][(tracked >> 12) & 1][tracked & (size - 1)];
     }
     std::uint16_t m_filled[max_tracked]{};
     unsigned m_filled_count{0};
