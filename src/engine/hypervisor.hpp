@@ -5,10 +5,10 @@
 #include <memory>
 #include <string_view>
 
+#include "base/exit_request.hpp"
 #include "base/result.hpp"
 #include "devices/bus.hpp"
 #include "devices/doorbell.hpp"
-#include "devices/exit_request.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "engine/vcpu.hpp"
 #include "memory/guest_memory.hpp"
