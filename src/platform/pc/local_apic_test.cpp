@@ -7,6 +7,7 @@
 
 using namespace vessel;
 using namespace vessel::pc;
+using vessel::soft::StartupRequest;
 
 namespace {
 

@@ -9,6 +9,7 @@
 
 using namespace vessel;
 using namespace vessel::pc;
+using vessel::soft::StartupRequest;
 
 namespace {
 
