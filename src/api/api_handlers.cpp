@@ -88,7 +88,7 @@ Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::stri
     for (const Route& route : routes()) {
         auto id = match_path(route.pattern, request.path);
         if (!id) continue;
-        resource = route.resource; // counted even when the method is wrong, as Firecracker does
+        resource = route.resource; // a known path with another method still counts under it
         if (route.method == request.method) return (this->*route.handler)(request, *id);
     }
     for (const auto& unsupported : unsupported_resources) {
