@@ -1,14 +1,12 @@
-// ApiHandlers: the routing table and the handler of each Firecracker endpoint.
+// ApiHandlers: the route table and the handler of each Firecracker endpoint.
 #include "api/api_handlers.hpp"
 
 #include <sys/stat.h>
 
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
-#include "backends/block/sync_file_backend.hpp"
-#include "backends/net/mac_address.hpp"
-#include "backends/net/tap_backend.hpp"
 #include "base/log.hpp"
+#include "vm/host_resources.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/root_initramfs.hpp"
 
@@ -39,18 +37,43 @@ HttpResponse json_response(const nlohmann::json& json) {
                               json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-// Splits "/drives/root" into ("drives", "root"); the id is empty without a second segment.
-std::pair<std::string_view, std::string_view> split_path(std::string_view path) {
-    path.remove_prefix(1);
-    std::size_t slash = path.find('/');
-    if (slash == std::string_view::npos) return {path, {}};
-    return {path.substr(0, slash), path.substr(slash + 1)};
+/// Matches a path against a route pattern: literal, or ending in "{id}", which takes the rest
+/// of the path (at least one character; slashes included, so the id check can name it).
+std::optional<std::string_view> match_path(std::string_view pattern, std::string_view path) {
+    constexpr std::string_view id_marker = "{id}";
+    if (!pattern.ends_with(id_marker))
+        return pattern == path ? std::optional<std::string_view>(std::string_view{}) : std::nullopt;
+    const std::string_view prefix = pattern.substr(0, pattern.size() - id_marker.size());
+    if (!path.starts_with(prefix) || path.size() == prefix.size()) return std::nullopt;
+    return path.substr(prefix.size());
 }
 
 } // namespace
 
+// Firecracker's endpoints (swagger paths) with the resource names its metrics use.
+std::span<const ApiHandlers::Route> ApiHandlers::routes() {
+    static constexpr Route table[] = {
+        {"GET", "/", "instance_info", &ApiHandlers::get_instance_info},
+        {"GET", "/version", "vmm_version", &ApiHandlers::get_version},
+        {"GET", "/vm/config", "vm_config", &ApiHandlers::get_vm_config},
+        {"GET", "/machine-config", "machine_cfg", &ApiHandlers::get_machine_config},
+        {"PUT", "/machine-config", "machine_cfg", &ApiHandlers::put_machine_config},
+        {"PATCH", "/machine-config", "machine_cfg", &ApiHandlers::put_machine_config},
+        {"PUT", "/boot-source", "boot_source", &ApiHandlers::put_boot_source},
+        {"PUT", "/actions", "actions", &ApiHandlers::put_actions},
+        {"PATCH", "/vm", "vm", &ApiHandlers::patch_vm},
+        {"PUT", "/logger", "logger", &ApiHandlers::put_logger},
+        {"PUT", "/metrics", "metrics", &ApiHandlers::put_metrics},
+        {"PUT", "/drives/{id}", "drive", &ApiHandlers::put_drive},
+        {"PATCH", "/drives/{id}", "drive", &ApiHandlers::patch_drive},
+        {"PUT", "/network-interfaces/{id}", "network", &ApiHandlers::put_network_interface},
+        {"PATCH", "/network-interfaces/{id}", "network", &ApiHandlers::patch_network_interface},
+    };
+    return table;
+}
+
 HttpResponse ApiHandlers::handle(const HttpRequest& request) {
-    std::string resource = "unknown";
+    std::string_view resource = "unknown";
     auto result = dispatch(request, resource);
     m_metrics.count_request(request.method, resource, !result);
     if (result) {
@@ -61,113 +84,119 @@ HttpResponse ApiHandlers::handle(const HttpRequest& request) {
     return HttpResponse::fault(400, result.error().message);
 }
 
-Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::string& resource) {
-    const std::string& method = request.method;
-    const std::string& path = request.path;
-    auto [collection, id] = split_path(path);
-    auto body = [&](std::string_view what) { return parse_json(request.body, what); };
-
-    if (method == "GET" && path == "/") {
-        resource = "instance_info";
-        return json_response(instance_info());
-    }
-    if (method == "GET" && path == "/version") {
-        resource = "vmm_version";
-        return json_response({{"firecracker_version", vessel_version}});
-    }
-    if (method == "GET" && path == "/vm/config") {
-        resource = "vm_config";
-        return json_response(full_config());
-    }
-    if (path == "/machine-config") {
-        resource = "machine_cfg";
-        if (method == "GET") return json_response(m_machine.to_json());
-        if (method == "PUT" || method == "PATCH") {
-            auto json = TRY(body("machine-config"));
-            auto parsed =
-                method == "PUT" ? MachineConfiguration::from_json(json) : m_machine.patched(json);
-            auto config = TRY(std::move(parsed));
-            TRY(require_not_started("machine-config"));
-            m_machine = config;
-            return HttpResponse::no_content();
-        }
-    }
-    if (method == "PUT" && path == "/boot-source") {
-        resource = "boot_source";
-        auto json = TRY(body("boot-source"));
-        auto source = TRY(BootSource::from_json(json));
-        TRY(require_not_started("boot-source"));
-        m_boot_source = std::move(source);
-        return HttpResponse::no_content();
-    }
-    if (method == "PUT" && path == "/actions") {
-        resource = "actions";
-        auto json = TRY(body("actions"));
-        TRY(put_actions(json));
-        return HttpResponse::no_content();
-    }
-    if (method == "PATCH" && path == "/vm") {
-        resource = "vm";
-        auto json = TRY(body("vm"));
-        TRY(patch_vm(json));
-        return HttpResponse::no_content();
-    }
-    if (method == "PUT" && path == "/logger") {
-        resource = "logger";
-        auto json = TRY(body("logger"));
-        auto config = TRY(LoggerConfig::from_json(json));
-        TRY(require_not_started("logger"));
-        TRY(config.apply());
-        m_logger = std::move(config);
-        return HttpResponse::no_content();
-    }
-    if (method == "PUT" && path == "/metrics") {
-        resource = "metrics";
-        auto json = TRY(body("metrics"));
-        TRY(put_metrics(json));
-        return HttpResponse::no_content();
-    }
-    if (collection == "drives" && path.size() > 8) {
-        resource = "drive";
-        auto json = TRY(body("drives"));
-        if (method == "PUT") {
-            auto drive = TRY(parse_drive(id, json));
-            TRY(require_not_started(fmt::format("drives/{}", id)));
-            TRY(put_drive(std::move(drive)));
-            return HttpResponse::no_content();
-        }
-        if (method == "PATCH") {
-            const bool known = std::any_of(m_drives.begin(), m_drives.end(),
-                                           [&](const DriveConfig& d) { return d.drive_id == id; });
-            if (!known) return make_error("drives/{}: no such drive", id);
-            return make_error("drives/{}: updating a drive is not supported by Vessel", id);
-        }
-    }
-    if (collection == "network-interfaces" && path.size() > 20) {
-        resource = "network";
-        auto json = TRY(body("network-interfaces"));
-        if (method == "PUT") {
-            auto network = TRY(parse_network_interface(id, json));
-            TRY(require_not_started(fmt::format("network-interfaces/{}", id)));
-            TRY(put_network_interface(std::move(network)));
-            return HttpResponse::no_content();
-        }
-        if (method == "PATCH") {
-            const bool known =
-                std::any_of(m_networks.begin(), m_networks.end(),
-                            [&](const NetworkInterfaceConfig& n) { return n.iface_id == id; });
-            if (!known) return make_error("network-interfaces/{}: no such interface", id);
-            return make_error("network-interfaces/{}: updating an interface (rate limiters) is "
-                              "not supported by Vessel",
-                              id);
-        }
+Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::string_view& resource) {
+    for (const Route& route : routes()) {
+        auto id = match_path(route.pattern, request.path);
+        if (!id) continue;
+        resource = route.resource; // a known path with another method still counts under it
+        if (route.method == request.method) return (this->*route.handler)(request, *id);
     }
     for (const auto& unsupported : unsupported_resources) {
-        if (path.starts_with(unsupported.path_prefix))
-            return make_error("{} {}: {} is not supported by Vessel", method, path,
+        if (request.path.starts_with(unsupported.path_prefix))
+            return make_error("{} {}: {} is not supported by Vessel", request.method, request.path,
                               unsupported.feature);
     }
-    return make_error("Invalid request method and/or path: {} {}", method, path);
+    return make_error("Invalid request method and/or path: {} {}", request.method, request.path);
+}
+
+// ---- route handlers: the body is checked first, then whether the VM state allows the change ----
+
+Result<HttpResponse> ApiHandlers::get_instance_info(const HttpRequest&, std::string_view) {
+    return json_response(instance_info());
+}
+
+Result<HttpResponse> ApiHandlers::get_version(const HttpRequest&, std::string_view) {
+    return json_response({{"firecracker_version", vessel_version}});
+}
+
+Result<HttpResponse> ApiHandlers::get_vm_config(const HttpRequest&, std::string_view) {
+    return json_response(full_config());
+}
+
+Result<HttpResponse> ApiHandlers::get_machine_config(const HttpRequest&, std::string_view) {
+    return json_response(m_machine.to_json());
+}
+
+Result<HttpResponse> ApiHandlers::put_machine_config(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "machine-config"));
+    // PUT replaces the whole configuration, PATCH changes the fields it names.
+    auto config = TRY(request.method == "PUT" ? MachineConfiguration::from_json(json)
+                                              : m_machine.patched(json));
+    TRY(require_not_started("machine-config"));
+    m_machine = config;
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_boot_source(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "boot-source"));
+    auto source = TRY(BootSource::from_json(json));
+    TRY(require_not_started("boot-source"));
+    m_boot_source = std::move(source);
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_actions(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "actions"));
+    TRY(apply_action(json));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::patch_vm(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "vm"));
+    TRY(apply_vm_state(json));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_logger(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "logger"));
+    auto config = TRY(LoggerConfig::from_json(json));
+    TRY(require_not_started("logger"));
+    TRY(config.apply());
+    m_logger = std::move(config);
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_metrics(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "metrics"));
+    TRY(apply_metrics(json));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_drive(const HttpRequest& request, std::string_view id) {
+    auto json = TRY(parse_json(request.body, "drives"));
+    auto drive = TRY(parse_drive(id, json));
+    TRY(require_not_started(fmt::format("drives/{}", id)));
+    TRY(add_drive(std::move(drive)));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::patch_drive(const HttpRequest& request, std::string_view id) {
+    TRY(parse_json(request.body, "drives"));
+    const bool known = std::any_of(m_drives.begin(), m_drives.end(),
+                                   [&](const DriveConfig& d) { return d.drive_id == id; });
+    if (!known) return make_error("drives/{}: no such drive", id);
+    return make_error("drives/{}: updating a drive is not supported by Vessel", id);
+}
+
+Result<HttpResponse> ApiHandlers::put_network_interface(const HttpRequest& request,
+                                                        std::string_view id) {
+    auto json = TRY(parse_json(request.body, "network-interfaces"));
+    auto network = TRY(parse_network_interface(id, json));
+    TRY(require_not_started(fmt::format("network-interfaces/{}", id)));
+    TRY(add_network_interface(std::move(network)));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::patch_network_interface(const HttpRequest& request,
+                                                          std::string_view id) {
+    TRY(parse_json(request.body, "network-interfaces"));
+    const bool known =
+        std::any_of(m_networks.begin(), m_networks.end(),
+                    [&](const NetworkInterfaceConfig& n) { return n.iface_id == id; });
+    if (!known) return make_error("network-interfaces/{}: no such interface", id);
+    return make_error("network-interfaces/{}: updating an interface (rate limiters) is "
+                      "not supported by Vessel",
+                      id);
 }
 
 Result<void> ApiHandlers::require_not_started(std::string_view what) const {
@@ -178,7 +207,7 @@ Result<void> ApiHandlers::require_not_started(std::string_view what) const {
     return {};
 }
 
-Result<void> ApiHandlers::put_actions(const nlohmann::json& body) {
+Result<void> ApiHandlers::apply_action(const nlohmann::json& body) {
     JsonFields fields = TRY(JsonFields::of(body, "actions"));
     std::string action = TRY(fields.string("action_type"));
     TRY(fields.finish());
@@ -234,23 +263,16 @@ Result<void> ApiHandlers::start_instance() {
     }
     // Firecracker's interfaces are TAP devices; each gets its own MAC unless one is given
     // (52:54:00:12:34:56, then ...:57, as QEMU numbers its NICs).
-    for (std::size_t i = 0; i < m_networks.size(); ++i) {
-        NetworkConfig network;
-        network.kind = NetworkConfig::Kind::tap;
-        network.tap_name = m_networks[i].host_dev_name;
-        if (m_networks[i].guest_mac)
-            network.mac = TRY(MacAddress::parse(*m_networks[i].guest_mac));
-        else
-            network.mac.bytes[5] = static_cast<std::uint8_t>(network.mac.bytes[5] + i);
-        config.networks.push_back(std::move(network));
-    }
+    for (std::size_t i = 0; i < m_networks.size(); ++i)
+        config.networks.push_back(
+            TRY(tap_network(m_networks[i].host_dev_name, m_networks[i].guest_mac, i)));
     return m_vm.start(config);
 }
 
-Result<void> ApiHandlers::put_network_interface(NetworkInterfaceConfig network) {
+Result<void> ApiHandlers::add_network_interface(NetworkInterfaceConfig network) {
     // Attach to the TAP interface now, as Firecracker does, so a missing interface or missing
     // permission fails this request rather than the boot; the VM attaches again at start.
-    TRY_CONTEXT(TapBackend::create(network.host_dev_name),
+    TRY_CONTEXT(check_tap_interface(network.host_dev_name),
                 fmt::format("network-interfaces/{}", network.iface_id));
     for (auto& existing : m_networks) {
         if (existing.iface_id != network.iface_id &&
@@ -288,9 +310,9 @@ Result<void> ApiHandlers::check_image_not_shared(const DriveConfig& drive) const
     return {};
 }
 
-Result<void> ApiHandlers::put_drive(DriveConfig drive) {
+Result<void> ApiHandlers::add_drive(DriveConfig drive) {
     // Open the image now, as Firecracker does, so a bad path fails this request, not the boot.
-    TRY_CONTEXT(SyncFileBackend::open(drive.path_on_host, drive.is_read_only),
+    TRY_CONTEXT(check_disk_image(drive.path_on_host, drive.is_read_only),
                 fmt::format("drives/{}", drive.drive_id));
     for (auto& existing : m_drives) {
         if (existing.drive_id != drive.drive_id && existing.is_root_device && drive.is_root_device)
@@ -308,7 +330,7 @@ Result<void> ApiHandlers::put_drive(DriveConfig drive) {
     return {};
 }
 
-Result<void> ApiHandlers::patch_vm(const nlohmann::json& body) {
+Result<void> ApiHandlers::apply_vm_state(const nlohmann::json& body) {
     JsonFields fields = TRY(JsonFields::of(body, "vm"));
     std::string state = TRY(fields.string("state"));
     TRY(fields.finish());
@@ -317,7 +339,7 @@ Result<void> ApiHandlers::patch_vm(const nlohmann::json& body) {
     return make_error("vm: field 'state' has invalid value '{}' (Paused, Resumed)", state);
 }
 
-Result<void> ApiHandlers::put_metrics(const nlohmann::json& body) {
+Result<void> ApiHandlers::apply_metrics(const nlohmann::json& body) {
     JsonFields fields = TRY(JsonFields::of(body, "metrics"));
     std::string path = TRY(fields.string("metrics_path"));
     TRY(fields.finish());
@@ -357,7 +379,7 @@ Result<void> ApiHandlers::start_from_config_file(std::string_view text) {
         m_logger = TRY(LoggerConfig::from_json(*logger));
         TRY(m_logger->apply());
     }
-    if (auto metrics = TRY(fields.optional_object("metrics"))) TRY(put_metrics(*metrics));
+    if (auto metrics = TRY(fields.optional_object("metrics"))) TRY(apply_metrics(*metrics));
     if (auto machine = TRY(fields.optional_object("machine-config")))
         m_machine = TRY(MachineConfiguration::from_json(*machine));
     auto source = TRY(fields.optional_object("boot-source"));
@@ -391,10 +413,10 @@ Result<void> ApiHandlers::check_config_devices(JsonFields& fields) {
                 id = item[id_field].get<std::string>();
             if (drives) {
                 auto drive = TRY(parse_drive(id, item));
-                TRY(put_drive(std::move(drive)));
+                TRY(add_drive(std::move(drive)));
             } else {
                 auto network = TRY(parse_network_interface(id, item));
-                TRY(put_network_interface(std::move(network)));
+                TRY(add_network_interface(std::move(network)));
             }
         }
     }

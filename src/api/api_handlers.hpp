@@ -2,7 +2,9 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/boot_source.hpp"
@@ -41,15 +43,44 @@ class ApiHandlers {
     Result<void> start_instance();
 
   private:
-    Result<HttpResponse> dispatch(const HttpRequest& request, std::string& resource);
-    Result<void> put_actions(const nlohmann::json& body);
-    Result<void> patch_vm(const nlohmann::json& body);
-    Result<void> put_metrics(const nlohmann::json& body);
+    /// A route handler gets the request and the path's {id} (empty for literal paths).
+    using Handler = Result<HttpResponse> (ApiHandlers::*)(const HttpRequest&, std::string_view);
+    /// One endpoint: method and path pattern (literal, or ending in "{id}") to its handler.
+    struct Route {
+        std::string_view method;
+        std::string_view pattern;
+        std::string_view resource; ///< the name the metrics count requests under
+        Handler handler;
+    };
+    static std::span<const Route> routes();
+
+    /// Runs the handler of the route matching method and path; `resource` becomes the route's
+    /// name once the path matches one.
+    Result<HttpResponse> dispatch(const HttpRequest& request, std::string_view& resource);
+    Result<HttpResponse> get_instance_info(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> get_version(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> get_vm_config(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> get_machine_config(const HttpRequest& request, std::string_view id);
+    /// PUT and PATCH /machine-config.
+    Result<HttpResponse> put_machine_config(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_boot_source(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_actions(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> patch_vm(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_logger(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_metrics(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_drive(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> patch_drive(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_network_interface(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> patch_network_interface(const HttpRequest& request, std::string_view id);
+
+    Result<void> apply_action(const nlohmann::json& body);
+    Result<void> apply_vm_state(const nlohmann::json& body);
+    Result<void> apply_metrics(const nlohmann::json& body);
     /// Adds or replaces a drive (by id); at most one root device (Firecracker's rule).
-    Result<void> put_drive(DriveConfig drive);
+    Result<void> add_drive(DriveConfig drive);
     /// Refuses a second drive on the image of another drive unless both are read-only.
     Result<void> check_image_not_shared(const DriveConfig& drive) const;
-    Result<void> put_network_interface(NetworkInterfaceConfig network);
+    Result<void> add_network_interface(NetworkInterfaceConfig network);
     Result<void> check_config_devices(JsonFields& fields);
     Result<void> require_not_started(std::string_view what) const;
     nlohmann::json instance_info() const;

@@ -220,6 +220,22 @@ TEST_F(ApiHandlersTest, UnknownAndUnsupportedPaths) {
     EXPECT_NE(request("PUT", "/vsock", "{}").body.find("vsock"), std::string::npos);
 }
 
+// The route table: ids take the rest of the path, and a known path with another method is an
+// invalid request (counted under that path's resource), never a handler of another method.
+TEST_F(ApiHandlersTest, RoutesMatchMethodAndPathPattern) {
+    const std::string invalid = "Invalid request method and/or path";
+    EXPECT_NE(request("GET", "/drives/root", "{}").body.find(invalid), std::string::npos);
+    EXPECT_NE(request("PUT", "/drives/", "{}").body.find(invalid), std::string::npos);
+    EXPECT_NE(request("PUT", "/drive/x", "{}").body.find(invalid), std::string::npos);
+    EXPECT_NE(request("GET", "/version/").body.find(invalid), std::string::npos);
+    EXPECT_NE(request("PUT", "/version", "{}").body.find(invalid), std::string::npos);
+    // A slash in an id reaches the id check, which names it.
+    EXPECT_NE(request("PUT", "/drives/a/b", "{}").body.find("invalid id 'a/b'"), std::string::npos);
+    EXPECT_NE(request("PATCH", "/network-interfaces/eth0", "{}").body.find("no such interface"),
+              std::string::npos);
+    EXPECT_EQ(request("PATCH", "/vm", R"({"state": "Paused"})").status, 400); // not started
+}
+
 TEST_F(ApiHandlersTest, ConfigFileRefusesUnsupportedSections) {
     auto result = m_handlers->start_from_config_file(
         R"({"boot-source": {"kernel_image_path": "/no/kernel"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}})");

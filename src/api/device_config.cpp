@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "api/json_fields.hpp"
-#include "backends/net/mac_address.hpp"
+#include "vm/host_resources.hpp"
 
 namespace vessel::api {
 
@@ -129,7 +129,7 @@ Result<NetworkInterfaceConfig> parse_network_interface(std::string_view path_id,
     }
     if (mtu) return make_error("{}: field 'mtu' is not supported by Vessel", fields.what());
     if (config.guest_mac)
-        TRY_CONTEXT(MacAddress::parse(*config.guest_mac),
+        TRY_CONTEXT(check_mac_address(*config.guest_mac),
                     fmt::format("{}: field 'guest_mac'", fields.what()));
     return config;
 }

@@ -24,13 +24,13 @@ VmCounters machine_counters(const Machine& machine) {
 }
 } // namespace
 
-Result<std::unique_ptr<VmController>> VmController::create(Uart16550::Output console) {
+Result<std::unique_ptr<VmController>> VmController::create(ConsoleOutput console) {
     UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!event.valid()) return make_error("VM controller: eventfd: {}", strerror(errno));
     return std::unique_ptr<VmController>(new VmController(std::move(console), std::move(event)));
 }
 
-VmController::VmController(Uart16550::Output console, UniqueFd stopped_event)
+VmController::VmController(ConsoleOutput console, UniqueFd stopped_event)
     : m_console(std::move(console)), m_stopped_event(std::move(stopped_event)) {}
 
 VmController::~VmController() {

@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "api/vm_state.hpp"
+#include "base/exit_request.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
-#include "devices/exit_request.hpp"
-#include "devices/legacy/uart_16550.hpp"
+#include "vm/console_output.hpp"
 #include "vm/machine_config.hpp"
 
 namespace vessel {
@@ -40,7 +40,7 @@ struct VmCounters {
 class VmController {
   public:
     /// console receives the guest's serial output.
-    static Result<std::unique_ptr<VmController>> create(Uart16550::Output console);
+    static Result<std::unique_ptr<VmController>> create(ConsoleOutput console);
     /// Stops the VM if it still runs and joins its thread.
     ~VmController();
 
@@ -76,11 +76,11 @@ class VmController {
     std::size_t enqueue_console_input(std::span<const std::uint8_t> bytes);
 
   private:
-    VmController(Uart16550::Output console, UniqueFd stopped_event);
+    VmController(ConsoleOutput console, UniqueFd stopped_event);
     void run_thread();
     Result<void> require_started(std::string_view action) const;
 
-    Uart16550::Output m_console;
+    ConsoleOutput m_console;
     std::function<void()> m_start_observer;
     UniqueFd m_stopped_event;
     mutable std::mutex m_mutex;

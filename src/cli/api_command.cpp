@@ -10,10 +10,10 @@
 #include "api/api_handlers.hpp"
 #include "api/http_server.hpp"
 #include "base/event_fd.hpp"
+#include "base/exit_request.hpp"
 #include "base/file_contents.hpp"
 #include "base/log.hpp"
 #include "cli/terminal.hpp"
-#include "devices/exit_request.hpp"
 
 namespace vessel {
 

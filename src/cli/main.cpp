@@ -1,11 +1,11 @@
 // vessel: command-line entry point.
 #include <CLI/CLI.hpp>
 
+#include "base/exit_request.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
 #include "cli/api_command.hpp"
 #include "cli/run_command.hpp"
-#include "devices/exit_request.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"Vessel: a virtual machine monitor with KVM and a software x86 engine"};

@@ -10,9 +10,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "base/exit_request.hpp"
 #include "base/log.hpp"
 #include "base/log_sink.hpp"
-#include "devices/exit_request.hpp"
 
 namespace vessel {
 

@@ -5,10 +5,10 @@
 #include <memory>
 #include <string_view>
 
+#include "base/exit_request.hpp"
 #include "base/result.hpp"
 #include "devices/bus.hpp"
 #include "devices/doorbell.hpp"
-#include "devices/exit_request.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "engine/vcpu.hpp"
 #include "memory/guest_memory.hpp"
@@ -58,10 +58,6 @@ class Hypervisor {
 
 /// Opens the KVM engine (/dev/kvm); fails with a message naming why it is unavailable.
 Result<std::unique_ptr<Hypervisor>> open_kvm_hypervisor();
-/// Opens the software engine; always available.
-/// How the software engine runs guest code: translated to host code where it is hot (the
-/// default), or interpreted only (for debugging and comparison).
-enum class SoftTier { Translator, Interpreter };
-Result<std::unique_ptr<Hypervisor>> open_soft_hypervisor(SoftTier tier = SoftTier::Translator);
+/// The software engine opens through engine/soft/soft_hypervisor.hpp.
 
 } // namespace vessel

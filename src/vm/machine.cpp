@@ -12,7 +12,7 @@
 namespace vessel {
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
-                                                 Uart16550::Output console_output) {
+                                                 ConsoleOutput console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
     TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
     TRY(check_guest_memory_on_host(config.memory_size));
@@ -33,7 +33,7 @@ Machine::~Machine() {
     m_virtio_devices.clear();
 }
 
-Result<void> Machine::build(Uart16550::Output console_output) {
+Result<void> Machine::build(ConsoleOutput console_output) {
     m_hypervisor = TRY(open_engine(m_config.engine));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));

@@ -23,6 +23,7 @@
 #include "devices/virtio/virtio_pci_device.hpp"
 #include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"
+#include "vm/console_output.hpp"
 #include "vm/machine_config.hpp"
 #include "vm/panic_detector.hpp"
 
@@ -35,7 +36,7 @@ class Machine final : public ExitSink {
     /// Builds the VM; console_output receives the bytes the guest writes to COM1 (and to the
     /// virtio console when the config asks for one).
     static Result<std::unique_ptr<Machine>> create(const MachineConfig& config,
-                                                   Uart16550::Output console_output);
+                                                   ConsoleOutput console_output);
     ~Machine() override;
 
     /// Runs the guest to its end; returns why it ended.
@@ -72,7 +73,7 @@ class Machine final : public ExitSink {
   private:
     Machine(const MachineConfig& config, GuestMemory memory)
         : m_config(config), m_memory(std::move(memory)) {}
-    Result<void> build(Uart16550::Output console_output);
+    Result<void> build(ConsoleOutput console_output);
     Result<void> add_legacy_devices();
     /// Every guest console byte (COM1 or virtio) passes here: to the host, to the panic watch.
     void console_output(std::span<const std::uint8_t> bytes);
@@ -92,7 +93,7 @@ class Machine final : public ExitSink {
     Bus m_mmio_bus{"MMIO"};
     std::unique_ptr<Hypervisor> m_hypervisor;
     std::unique_ptr<Vm> m_vm;
-    Uart16550::Output m_console_sink;
+    ConsoleOutput m_console_sink;
     std::mutex m_console_mutex; ///< serializes console_output between the two consoles
     std::unique_ptr<Uart16550> m_serial;
     virtio::VirtioConsole* m_virtio_console{nullptr}; ///< owned by m_virtio_devices

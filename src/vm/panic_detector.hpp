@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "devices/exit_request.hpp"
+#include "base/exit_request.hpp"
 
 namespace vessel {
 

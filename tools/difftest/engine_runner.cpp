@@ -43,8 +43,8 @@ Result<std::unique_ptr<EngineRunner>> EngineRunner::create(bool translate) {
 
 EngineRunner::EngineRunner(GuestMemory memory)
     : m_memory(std::move(memory)), m_code_pages(ram_size),
-      m_cpu(std::make_unique<soft::CpuCore>(m_memory, m_io_bus, m_mmio_bus, nullptr, m_code_pages,
-                                            0)),
+      m_cpu(std::make_unique<soft::CpuCore>(m_memory, m_io_bus, m_mmio_bus, &m_platform,
+                                            m_code_pages, 0)),
       m_interpreter(std::make_unique<soft::Interpreter>(*m_cpu)) {}
 
 Result<void> EngineRunner::build_page_tables() {

@@ -9,6 +9,7 @@
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/interpreter.hpp"
+#include "engine/soft/null_soft_platform.hpp"
 #include "engine/soft/translator/translator.hpp"
 #include "machine_state.hpp"
 #include "memory/guest_memory.hpp"
@@ -31,6 +32,7 @@ class EngineRunner {
     GuestMemory m_memory;
     Bus m_io_bus{"difftest io"};
     Bus m_mmio_bus{"difftest mmio"};
+    soft::NullSoftPlatform m_platform; ///< no interrupts: sequences run from state to state
     soft::CodePages m_code_pages;
     std::unique_ptr<soft::CpuCore> m_cpu;
     std::unique_ptr<soft::Interpreter> m_interpreter;

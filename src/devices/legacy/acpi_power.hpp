@@ -4,8 +4,8 @@
 
 #include <mutex>
 
+#include "base/exit_request.hpp"
 #include "devices/bus_device.hpp"
-#include "devices/exit_request.hpp"
 
 namespace vessel {
 

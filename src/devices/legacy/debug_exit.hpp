@@ -1,8 +1,8 @@
 // DebugExit: QEMU's isa-debug-exit at port 0xf4; a guest write of V ends Vessel with (V << 1) | 1.
 #pragma once
 
+#include "base/exit_request.hpp"
 #include "devices/bus_device.hpp"
-#include "devices/exit_request.hpp"
 
 namespace vessel {
 

@@ -5,8 +5,8 @@
 #include <map>
 #include <vector>
 
+#include "base/exit_request.hpp"
 #include "devices/bus_device.hpp"
-#include "devices/exit_request.hpp"
 #include "devices/interrupt_sink.hpp"
 
 namespace vessel::testing {

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 
+#include "base/exit_request.hpp"
 #include "devices/bus_device.hpp"
-#include "devices/exit_request.hpp"
 
 namespace vessel {
 

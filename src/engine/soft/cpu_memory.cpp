@@ -141,12 +141,10 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
 }
 
 std::uint8_t* CpuCore::ram_page(std::uint64_t physical_page) {
-    if (m_platform != nullptr) {
-        const std::uint64_t base = m_platform->apic_base(m_index);
-        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
-            ((base & pte_address) >> 12) == physical_page)
-            return nullptr;
-    }
+    const std::uint64_t base = m_platform->apic_base(m_index);
+    if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+        ((base & pte_address) >> 12) == physical_page)
+        return nullptr;
     return m_memory.host_pointer(physical_page << 12, 4096);
 }
 
@@ -309,14 +307,12 @@ std::uint64_t CpuCore::physical_read(std::uint64_t address, unsigned size) {
         std::memcpy(&value, host, size);
         return value;
     }
-    if (m_platform != nullptr) {
-        const std::uint64_t base = m_platform->apic_base(m_index);
-        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
-            (address & pte_address) == (base & pte_address)) {
-            const auto offset = static_cast<std::uint32_t>(address & 0xfff);
-            const std::uint64_t value = m_platform->apic_mmio_read(m_index, offset & ~3u);
-            return (value >> (8 * (offset & 3))) & size_mask(size);
-        }
+    const std::uint64_t base = m_platform->apic_base(m_index);
+    if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+        (address & pte_address) == (base & pte_address)) {
+        const auto offset = static_cast<std::uint32_t>(address & 0xfff);
+        const std::uint64_t value = m_platform->apic_mmio_read(m_index, offset & ~3u);
+        return (value >> (8 * (offset & 3))) & size_mask(size);
     }
     std::uint8_t data[8] = {};
     m_mmio_bus.read(address, {data, size});
@@ -331,14 +327,12 @@ void CpuCore::physical_write(std::uint64_t address, unsigned size, std::uint64_t
         note_ram_write(host);
         return;
     }
-    if (m_platform != nullptr) {
-        const std::uint64_t base = m_platform->apic_base(m_index);
-        if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
-            (address & pte_address) == (base & pte_address)) {
-            m_platform->apic_mmio_write(m_index, static_cast<std::uint32_t>(address & 0xffc),
-                                        static_cast<std::uint32_t>(value));
-            return;
-        }
+    const std::uint64_t base = m_platform->apic_base(m_index);
+    if ((base & apic_base_enable) && !(base & apic_base_x2apic) &&
+        (address & pte_address) == (base & pte_address)) {
+        m_platform->apic_mmio_write(m_index, static_cast<std::uint32_t>(address & 0xffc),
+                                    static_cast<std::uint32_t>(value));
+        return;
     }
     std::uint8_t data[8] = {};
     std::memcpy(data, &value, size);

@@ -3,8 +3,7 @@
 
 #include <cstring>
 
-#include "engine/soft/local_apic.hpp"
-#include "engine/soft/pc_soft_platform.hpp"
+#include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
 
@@ -53,9 +52,9 @@ constexpr std::uint32_t tsc_ratio_numerator = 2;
 constexpr std::uint32_t base_mhz = 2000;
 constexpr std::uint32_t bus_mhz = 1000;
 static_assert(std::uint64_t{crystal_hz} * tsc_ratio_numerator / tsc_ratio_denominator ==
-              PcSoftPlatform::guest_tsc_frequency_hz);
-static_assert(crystal_hz == LocalApic::bus_frequency_hz);
-static_assert(base_mhz * 1'000'000ull == PcSoftPlatform::guest_tsc_frequency_hz);
+              SoftPlatform::guest_tsc_frequency_hz);
+static_assert(crystal_hz == SoftPlatform::apic_bus_frequency_hz);
+static_assert(base_mhz * 1'000'000ull == SoftPlatform::guest_tsc_frequency_hz);
 /// Leaf 0x80000001: lahf/sahf in 64-bit mode; syscall, nx, long mode.
 constexpr std::uint32_t extended_ecx = 1u << 0;
 constexpr std::uint32_t extended_edx = (1u << 11) | (1u << 20) | (1u << 29);

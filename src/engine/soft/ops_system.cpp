@@ -83,8 +83,7 @@ void op_mov_to_control(CpuCore& cpu, const DecodedOp& op) {
         break;
     case 8:
         cpu.cr8 = value & 0xf;
-        if (cpu.platform() != nullptr)
-            cpu.platform()->apic_mmio_write(cpu.index(), 0x80, (value & 0xf) << 4);
+        cpu.platform()->apic_mmio_write(cpu.index(), 0x80, (value & 0xf) << 4);
         break;
     default:
         cpu.raise(vector::invalid_opcode);

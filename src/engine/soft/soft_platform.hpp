@@ -1,8 +1,9 @@
-// SoftPlatform: the interrupt and timer hardware that KVM keeps in the kernel (8259 PIC pair,
-// 8254 PIT with port 0x61, IOAPIC, one local APIC per vCPU), built for the software engine.
+// SoftPlatform: what the software engine needs of the interrupt and timer hardware that KVM
+// keeps in the kernel (on a PC: platform/pc builds it from PIC, PIT, IOAPIC and local APICs).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -13,15 +14,17 @@
 
 namespace vessel::soft {
 
-/// Owned by the software engine's Vm. Devices see it only as an InterruptSink; the
-/// interpreter calls the per-CPU methods from that vCPU's own thread.
+/// Owned by the software engine's Vm, built by the layer above (the engine never names the
+/// chips). Devices see it only as an InterruptSink; the interpreter calls the per-CPU methods
+/// from that vCPU's own thread.
 class SoftPlatform : public InterruptSink, public MsiSink {
   public:
-    /// Creates the platform and registers the PIC (0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1),
-    /// PIT (0x40-0x43), system control port B (0x61) on io_bus and the IOAPIC
-    /// (0xfec00000) on mmio_bus. The local APICs are reached through apic_* below.
-    static Result<std::unique_ptr<SoftPlatform>> create(Bus& io_bus, Bus& mmio_bus,
-                                                        std::uint32_t cpu_count);
+    /// The guest TSC frequency every platform keeps (tsc_frequency_hz()); CPUID 0x15/0x16
+    /// report it.
+    static constexpr std::uint64_t guest_tsc_frequency_hz = 2'000'000'000;
+    /// The local APIC timer's bus clock, reported as CPUID 0x15's crystal frequency.
+    static constexpr std::uint64_t apic_bus_frequency_hz = 1'000'000'000;
+
     virtual ~SoftPlatform() = default;
 
     // Device side (any thread): ISA IRQ 0-15 go to PIC and IOAPIC pins, 16-23 to the IOAPIC.
@@ -69,5 +72,9 @@ class SoftPlatform : public InterruptSink, public MsiSink {
     /// True (once) when an NMI was sent to this CPU through its local APIC.
     virtual bool take_nmi(std::uint32_t) { return false; }
 };
+
+/// Builds the platform of a new software-engine VM on its buses (the vm layer supplies one).
+using SoftPlatformFactory = std::function<Result<std::unique_ptr<SoftPlatform>>(
+    Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count)>;
 
 } // namespace vessel::soft

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "engine/hypervisor.hpp"
+#include "engine/soft/soft_hypervisor.hpp"
 #include "engine/soft/soft_vcpu.hpp"
+#include "platform/pc/pc_soft_platform.hpp" // tests see every layer: interrupts need a real PC
 
 namespace vessel::soft::testing {
 
@@ -30,17 +32,19 @@ struct IgnoredExits final : ExitSink {
     void request_exit(ExitRequest) override {}
 };
 
-/// 4 MiB of RAM, test ports at 0xf0-0xff, one vCPU starting in flat 32-bit protected mode, run
-/// by the translation tier unless the interpreter alone is asked for.
+/// 4 MiB of RAM, test ports at 0xf0-0xff, the PC interrupt hardware (unless another platform is
+/// given), one vCPU starting in flat
+/// 32-bit protected mode, run by the translation tier unless the interpreter alone is asked for.
 class SoftTestMachine {
   public:
     static constexpr std::uint64_t code_address = 0x1000;
     static constexpr std::uint64_t stack_top = 0x80000;
 
-    explicit SoftTestMachine(SoftTier tier = SoftTier::Translator, std::uint32_t cpus = 1)
+    explicit SoftTestMachine(SoftTier tier = SoftTier::Translator, std::uint32_t cpus = 1,
+                             SoftPlatformFactory platform = pc::PcSoftPlatform::factory())
         : memory(GuestMemory::create(4u << 20).value()) {
         EXPECT_TRUE(io_bus.insert(ports, 0xf0, 0x10));
-        hypervisor = open_soft_hypervisor(tier).value();
+        hypervisor = open_soft_hypervisor(tier, std::move(platform)).value();
         vm = hypervisor->create_vm(VmContext{memory, io_bus, mmio_bus, exits, cpus}).value();
         vcpu = vm->create_vcpu(0).value();
         state.cs = x86::flat_segment(0x08, 0xb, false);

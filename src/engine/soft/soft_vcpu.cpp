@@ -8,10 +8,10 @@
 
 namespace vessel::soft {
 
-SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform& platform,
                    CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count)
     : m_index(index), m_platform(platform),
-      m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, platform, code_pages, index)),
+      m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, &platform, code_pages, index)),
       m_interpreter(std::make_unique<Interpreter>(*m_core)), m_executor(m_interpreter.get()) {
     m_core->cpu_count = cpu_count;
     m_waiting_for_startup = index != 0;
@@ -41,7 +41,7 @@ void SoftVcpu::kick() {
     m_kicked.store(true, std::memory_order_release);
     // Translated code checks this word at chained block transitions.
     std::atomic_ref<std::uint32_t>(m_core->jit.budget).store(0, std::memory_order_relaxed);
-    if (m_platform != nullptr) m_platform->wake(m_index);
+    m_platform.wake(m_index);
 }
 
 void SoftVcpu::clear_kick() {
@@ -55,9 +55,9 @@ void SoftVcpu::check_interrupts() {
         cpu.single_instruction = true; // and interrupts are looked at right after it
         return;
     }
-    if (m_platform == nullptr || !(cpu.rflags & x86::rflags::if_)) return;
-    if (!m_platform->has_interrupt(m_index)) return;
-    const std::uint8_t vector_number = m_platform->acknowledge_interrupt(m_index);
+    if (!(cpu.rflags & x86::rflags::if_)) return;
+    if (!m_platform.has_interrupt(m_index)) return;
+    const std::uint8_t vector_number = m_platform.acknowledge_interrupt(m_index);
     cpu.halted = false;
     cpu.instruction_rip = cpu.rip;
     try {
@@ -68,8 +68,7 @@ void SoftVcpu::check_interrupts() {
 }
 
 bool SoftVcpu::handle_startup() {
-    if (m_platform == nullptr) return m_waiting_for_startup;
-    while (auto request = m_platform->take_startup_request(m_index)) {
+    while (auto request = m_platform.take_startup_request(m_index)) {
         if (request->kind == StartupRequest::Kind::Init) {
             m_waiting_for_startup = true;
         } else if (m_waiting_for_startup) {
@@ -123,30 +122,27 @@ VcpuExit SoftVcpu::run() {
         try {
             if (until_poll == 0) {
                 until_poll = blocks_per_poll;
-                if (m_platform != nullptr) {
-                    m_platform->poll(m_index);
-                    if (handle_startup()) {
-                        m_platform->wait_for_interrupt(m_index);
-                        until_poll = 0;
-                        continue;
-                    }
-                    if (m_platform->take_nmi(m_index)) {
-                        cpu.halted = false;
-                        cpu.instruction_rip = cpu.rip;
-                        try {
-                            cpu.deliver(2, false, 0, false); // NMI, vector 2
-                        } catch (const GuestFault& fault) {
-                            cpu.deliver_fault(fault);
-                        }
+                m_platform.poll(m_index);
+                if (handle_startup()) {
+                    m_platform.wait_for_interrupt(m_index);
+                    until_poll = 0;
+                    continue;
+                }
+                if (m_platform.take_nmi(m_index)) {
+                    cpu.halted = false;
+                    cpu.instruction_rip = cpu.rip;
+                    try {
+                        cpu.deliver(2, false, 0, false); // NMI, vector 2
+                    } catch (const GuestFault& fault) {
+                        cpu.deliver_fault(fault);
                     }
                 }
             }
             if (cpu.rflags & x86::rflags::if_ || cpu.interrupt_shadow) check_interrupts();
             if (cpu.halted) {
-                if (!(cpu.rflags & x86::rflags::if_) || m_platform == nullptr)
-                    return {VcpuExit::Kind::Halted, cpu.rip, {}};
-                m_platform->wait_for_interrupt(m_index);
-                m_platform->poll(m_index);
+                if (!(cpu.rflags & x86::rflags::if_)) return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                m_platform.wait_for_interrupt(m_index);
+                m_platform.poll(m_index);
                 until_poll = 0; // look at start-up IPIs and NMIs next
                 continue;
             }

@@ -18,7 +18,7 @@ class SoftVcpu final : public Vcpu {
     /// Blocks run between platform polls (timers) and kick checks.
     static constexpr unsigned blocks_per_poll = 64;
 
-    SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
+    SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform& platform,
              CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count);
 
     ~SoftVcpu() override;
@@ -47,7 +47,7 @@ class SoftVcpu final : public Vcpu {
     std::string describe_failure(const std::string& message);
 
     std::uint32_t m_index;
-    SoftPlatform* m_platform;
+    SoftPlatform& m_platform;
     std::unique_ptr<CpuCore> m_core;
     std::unique_ptr<Interpreter> m_interpreter;
     std::unique_ptr<Translator> m_translator;

@@ -7,10 +7,11 @@
 
 namespace vessel::soft {
 
-Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier) {
+Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier,
+                                               const SoftPlatformFactory& platform_factory) {
     if (context.cpu_count == 0) return make_error("soft engine: a VM needs at least one vCPU");
     auto platform =
-        TRY_CONTEXT(SoftPlatform::create(context.io_bus, context.mmio_bus, context.cpu_count),
+        TRY_CONTEXT(platform_factory(context.io_bus, context.mmio_bus, context.cpu_count),
                     "soft engine platform");
     return std::unique_ptr<SoftVm>(new SoftVm(context, std::move(platform), tier));
 }
@@ -20,7 +21,7 @@ Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
         return make_error("soft engine: vCPU {} requested but the VM has {} vCPUs", index,
                           m_context.cpu_count);
     auto vcpu = std::unique_ptr<SoftVcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
-                                                       m_context.mmio_bus, m_platform.get(),
+                                                       m_context.mmio_bus, *m_platform,
                                                        m_code_pages, index, m_context.cpu_count));
     if (m_tier == SoftTier::Translator)
         TRY_CONTEXT(vcpu->enable_translator(), fmt::format("soft engine vCPU {}", index));

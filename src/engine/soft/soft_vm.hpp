@@ -1,18 +1,20 @@
-// SoftVm: a VM of the software engine; owns the interrupt/timer platform and the code-page map.
+// SoftVm: a VM of the software engine; owns its interrupt/timer platform and the code-page map.
 #pragma once
 
 #include <memory>
 
 #include "engine/hypervisor.hpp"
 #include "engine/soft/code_pages.hpp"
+#include "engine/soft/soft_hypervisor.hpp"
 #include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
 
 class SoftVm final : public Vm {
   public:
-    static Result<std::unique_ptr<SoftVm>> create(VmContext context,
-                                                  SoftTier tier = SoftTier::Translator);
+    /// Builds the VM and its platform (through `platform`, on the context's buses).
+    static Result<std::unique_ptr<SoftVm>> create(VmContext context, SoftTier tier,
+                                                  const SoftPlatformFactory& platform);
 
     EngineKind kind() const override { return EngineKind::Soft; }
     Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) override;

@@ -1,5 +1,5 @@
 // Pit8254: counters computed from elapsed time, control/latch/read-back decoding, port 0x61.
-#include "devices/legacy/pit_8254.hpp"
+#include "platform/pc/pit_8254.hpp"
 
 namespace vessel {
 

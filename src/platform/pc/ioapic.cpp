@@ -1,5 +1,5 @@
 // IoApic: indirect register access, redirection entries, edge/level delivery and EOI.
-#include "devices/legacy/ioapic.hpp"
+#include "platform/pc/ioapic.hpp"
 
 namespace vessel {
 

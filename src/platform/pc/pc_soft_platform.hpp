@@ -1,4 +1,5 @@
-// PcSoftPlatform: the PC interrupt and timer hardware of the software engine, wired together.
+// PcSoftPlatform: the PC interrupt and timer hardware (PIC, PIT, IOAPIC, local APICs) wired
+// together as the software engine's SoftPlatform.
 #pragma once
 
 #include <condition_variable>
@@ -9,26 +10,30 @@
 #include <vector>
 
 #include "base/monotonic_clock.hpp"
-#include "devices/legacy/ioapic.hpp"
-#include "devices/legacy/pic_8259.hpp"
-#include "devices/legacy/pit_8254.hpp"
-#include "engine/soft/local_apic.hpp"
 #include "engine/soft/soft_platform.hpp"
+#include "platform/pc/ioapic.hpp"
+#include "platform/pc/local_apic.hpp"
+#include "platform/pc/pic_8259.hpp"
+#include "platform/pc/pit_8254.hpp"
 
-namespace vessel::soft {
+namespace vessel::pc {
 
 /// The SoftPlatform of a PC: ISA IRQ n drives PIC line n and IOAPIC pin n (IRQ 0 goes to pin
 /// 2, the usual interrupt source override), GSI 16-23 only the IOAPIC; the PIC reaches CPU 0
 /// when its local APIC is disabled or LINT0 is ExtINT. The guest TSC runs at 2.0 GHz from 0 at
 /// creation, derived from the clock, identical on every CPU; the APIC timer bus runs at 1 GHz.
-class PcSoftPlatform final : public SoftPlatform {
+class PcSoftPlatform final : public soft::SoftPlatform {
   public:
-    static constexpr std::uint64_t guest_tsc_frequency_hz = 2'000'000'000;
     static constexpr std::uint32_t max_cpus = 255; ///< xAPIC IDs 0-254; 0xff is broadcast
 
-    /// As SoftPlatform::create, with an injectable clock (nanoseconds, monotonic) for tests.
+    /// Creates the platform and registers the PIC (0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1),
+    /// PIT (0x40-0x43), system control port B (0x61) on io_bus and the IOAPIC (0xfec00000) on
+    /// mmio_bus. The local APICs are reached through the SoftPlatform apic_* methods. The clock
+    /// (nanoseconds, monotonic) is injectable for tests.
     static Result<std::unique_ptr<PcSoftPlatform>>
     create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, MonotonicClock clock);
+    /// What the vm layer hands the software engine: PC platforms on the host's monotonic clock.
+    static soft::SoftPlatformFactory factory();
     ~PcSoftPlatform() override = default;
 
     void set_irq_level(std::uint32_t gsi, bool level) override;
@@ -48,7 +53,7 @@ class PcSoftPlatform final : public SoftPlatform {
     bool x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) override;
     std::uint64_t tsc_deadline(std::uint32_t cpu) const override;
     void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) override;
-    std::optional<StartupRequest> take_startup_request(std::uint32_t cpu) override;
+    std::optional<soft::StartupRequest> take_startup_request(std::uint32_t cpu) override;
     bool take_nmi(std::uint32_t cpu) override;
 
     /// Nanoseconds since creation: the time line of every timer here.
@@ -78,4 +83,4 @@ class PcSoftPlatform final : public SoftPlatform {
     std::vector<std::unique_ptr<Sleeper>> m_sleepers;
 };
 
-} // namespace vessel::soft
+} // namespace vessel::pc

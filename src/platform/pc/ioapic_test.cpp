@@ -1,5 +1,5 @@
 // IoApic: register access the way a guest does it, edge/level delivery, masking, EOI.
-#include "devices/legacy/ioapic.hpp"
+#include "platform/pc/ioapic.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Pit8254: counting against an injected clock, latches, read-back, IRQ 0 pacing, port 0x61.
-#include "devices/legacy/pit_8254.hpp"
+#include "platform/pc/pit_8254.hpp"
 
 #include <gtest/gtest.h>
 

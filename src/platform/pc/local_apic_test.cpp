@@ -1,12 +1,13 @@
 // LocalApic: registers as a guest programs them, priorities, EOI, timer modes, IPIs, x2APIC.
-#include "engine/soft/local_apic.hpp"
+#include "platform/pc/local_apic.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
 using namespace vessel;
-using namespace vessel::soft;
+using namespace vessel::pc;
+using vessel::soft::StartupRequest;
 
 namespace {
 

@@ -1,5 +1,5 @@
 // PcSoftPlatform: IRQ routing PIT->PIC/IOAPIC->LAPIC, APIC timers, IPIs, idle waits and wakeups.
-#include "engine/soft/pc_soft_platform.hpp"
+#include "platform/pc/pc_soft_platform.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,8 @@
 #include <thread>
 
 using namespace vessel;
-using namespace vessel::soft;
+using namespace vessel::pc;
+using vessel::soft::StartupRequest;
 
 namespace {
 

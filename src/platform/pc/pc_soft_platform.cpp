@@ -1,13 +1,13 @@
 // PcSoftPlatform: IRQ routing, interrupt acknowledge, timer polling and idle sleeping.
-#include "engine/soft/pc_soft_platform.hpp"
+#include "platform/pc/pc_soft_platform.hpp"
 
 #include <algorithm>
 #include <chrono>
 
 #include "base/log.hpp"
-#include "devices/legacy/msi_message.hpp"
+#include "platform/pc/msi_message.hpp"
 
-namespace vessel::soft {
+namespace vessel::pc {
 
 namespace {
 
@@ -37,6 +37,14 @@ PcSoftPlatform::create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, Mono
     std::unique_ptr<PcSoftPlatform> platform(new PcSoftPlatform(std::move(clock)));
     TRY_CONTEXT(platform->build(io_bus, mmio_bus, cpu_count), "soft platform");
     return platform;
+}
+
+soft::SoftPlatformFactory PcSoftPlatform::factory() {
+    return [](Bus& io_bus, Bus& mmio_bus,
+              std::uint32_t cpu_count) -> Result<std::unique_ptr<soft::SoftPlatform>> {
+        auto platform = TRY(create(io_bus, mmio_bus, cpu_count, steady_clock_ns));
+        return std::unique_ptr<soft::SoftPlatform>(std::move(platform));
+    };
 }
 
 Result<void> PcSoftPlatform::build(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count) {
@@ -244,7 +252,7 @@ void PcSoftPlatform::set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) {
     if (cpu < m_apics.size()) m_apics[cpu]->set_tsc_deadline(value);
 }
 
-std::optional<StartupRequest> PcSoftPlatform::take_startup_request(std::uint32_t cpu) {
+std::optional<soft::StartupRequest> PcSoftPlatform::take_startup_request(std::uint32_t cpu) {
     return cpu < m_apics.size() ? m_apics[cpu]->take_startup_request() : std::nullopt;
 }
 
@@ -252,4 +260,4 @@ bool PcSoftPlatform::take_nmi(std::uint32_t cpu) {
     return cpu < m_apics.size() && m_apics[cpu]->take_nmi();
 }
 
-} // namespace vessel::soft
+} // namespace vessel::pc

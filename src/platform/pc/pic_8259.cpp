@@ -1,5 +1,5 @@
 // Pic8259: 8259A command decoding (ICW1-4, OCW1-3), priority resolution and the INTA cycle.
-#include "devices/legacy/pic_8259.hpp"
+#include "platform/pc/pic_8259.hpp"
 
 namespace vessel {
 

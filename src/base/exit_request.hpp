@@ -1,4 +1,5 @@
-// ExitRequest and ExitSink: how devices and engines ask the VM to end, and with what status.
+// ExitRequest and ExitSink: how devices, engines and the user ask the VM (and Vessel) to end,
+// and with which process exit status.
 #pragma once
 
 #include <cstdint>

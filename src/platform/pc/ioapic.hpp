@@ -8,7 +8,7 @@
 #include <span>
 
 #include "devices/bus_device.hpp"
-#include "devices/legacy/apic_message.hpp"
+#include "platform/pc/apic_message.hpp"
 
 namespace vessel {
 

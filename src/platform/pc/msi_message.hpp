@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "devices/legacy/apic_message.hpp"
+#include "platform/pc/apic_message.hpp"
 
 namespace vessel {
 

@@ -10,10 +10,11 @@
 #include <optional>
 
 #include "base/monotonic_clock.hpp"
-#include "devices/legacy/apic_message.hpp"
+#include "engine/soft/soft_platform.hpp"
 #include "engine/soft/startup_request.hpp"
+#include "platform/pc/apic_message.hpp"
 
-namespace vessel::soft {
+namespace vessel::pc {
 
 /// The local APIC of Intel SDM Vol. 3A chapter 11 ("Advanced Programmable Interrupt
 /// Controller", chapter 10 in older editions), version 0x14 with 6 LVT entries (timer,
@@ -32,7 +33,7 @@ class LocalApic {
     };
 
     static constexpr std::uint64_t default_base = 0xfee00000;
-    static constexpr std::uint64_t bus_frequency_hz = 1'000'000'000;
+    static constexpr std::uint64_t bus_frequency_hz = soft::SoftPlatform::apic_bus_frequency_hz;
     static constexpr std::uint32_t version = 0x14;
     static constexpr std::uint32_t max_lvt_entry = 5;
     static constexpr std::uint32_t x2apic_msr_first = 0x800;
@@ -83,7 +84,7 @@ class LocalApic {
     bool has_nmi() const;
     bool take_nmi();
     /// The oldest INIT/SIPI not yet taken by the interpreter (at most 4 are kept).
-    std::optional<StartupRequest> take_startup_request();
+    std::optional<soft::StartupRequest> take_startup_request();
     bool has_startup_request() const;
 
     /// Fires the timer (one-shot, periodic, TSC-deadline) if due at now.
@@ -166,7 +167,7 @@ class LocalApic {
     std::optional<std::uint64_t> m_timer_deadline_ns;
     std::uint64_t m_tsc_deadline{0};
     bool m_nmi_pending{false};
-    std::deque<StartupRequest> m_startup_requests;
+    std::deque<soft::StartupRequest> m_startup_requests;
 };
 
-} // namespace vessel::soft
+} // namespace vessel::pc

@@ -1,10 +1,10 @@
 // LocalApic: register semantics of the xAPIC/x2APIC, interrupt acceptance and priority, timer.
-#include "engine/soft/local_apic.hpp"
+#include "platform/pc/local_apic.hpp"
 
 #include <algorithm>
 #include <utility>
 
-namespace vessel::soft {
+namespace vessel::pc {
 
 namespace {
 
@@ -346,10 +346,10 @@ bool LocalApic::take_nmi() {
     return std::exchange(m_nmi_pending, false);
 }
 
-std::optional<StartupRequest> LocalApic::take_startup_request() {
+std::optional<soft::StartupRequest> LocalApic::take_startup_request() {
     StateLock lock(*this);
     if (m_startup_requests.empty()) return std::nullopt;
-    const StartupRequest request = m_startup_requests.front();
+    const soft::StartupRequest request = m_startup_requests.front();
     m_startup_requests.pop_front();
     return request;
 }
@@ -392,11 +392,11 @@ bool LocalApic::accept(const ApicMessage& message) {
         if (message.level_triggered && !message.assert_level) return true; // INIT de-assert
         reset();
         if (m_startup_requests.size() < max_startup_requests)
-            m_startup_requests.push_back({StartupRequest::Kind::Init, 0});
+            m_startup_requests.push_back({soft::StartupRequest::Kind::Init, 0});
         return true;
     case DeliveryMode::StartUp:
         if (m_startup_requests.size() < max_startup_requests)
-            m_startup_requests.push_back({StartupRequest::Kind::StartUp, message.vector});
+            m_startup_requests.push_back({soft::StartupRequest::Kind::StartUp, message.vector});
         return true;
     default:
         return false; // SMI and ExtINT messages are not modelled
@@ -660,4 +660,4 @@ bool LocalApic::msr_write(std::uint32_t msr, std::uint64_t value) {
     return true;
 }
 
-} // namespace vessel::soft
+} // namespace vessel::pc

@@ -1,5 +1,5 @@
 // Pic8259: initialization, priorities, EOI, cascade, level triggering, poll and spurious IRQs.
-#include "devices/legacy/pic_8259.hpp"
+#include "platform/pc/pic_8259.hpp"
 
 #include <gtest/gtest.h>
 
