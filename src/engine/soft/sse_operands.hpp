@@ -13,6 +13,7 @@ inline void check_sse(CpuCore& cpu) {
     if (cpu.cr0 & x86::cr0::ts) cpu.raise(x86::vector::device_not_available);
 }
 
+/// Guest register xmm`index`.
 inline Xmm& xmm(CpuCore& cpu, unsigned index) {
     return cpu.fpu.xmm[index];
 }
