@@ -96,7 +96,8 @@ MachineState EngineRunner::run(const Sequence& sequence) {
     state.efer = x86::efer::sce | x86::efer::lme | x86::efer::lma | x86::efer::nxe;
     soft::CpuCore& cpu = *m_cpu;
     cpu.load_state(state);
-    std::memcpy(cpu.fpu.xmm, initial.xmm.data(), sizeof cpu.fpu.xmm);
+    for (std::size_t i = 0; i < initial.xmm.size(); ++i)
+        std::memcpy(cpu.fpu.xmm[i].q, initial.xmm[i].data(), sizeof cpu.fpu.xmm[i].q);
     cpu.fpu.mxcsr = initial.mxcsr;
 
     result.outcome = Outcome::Crashed;
@@ -109,7 +110,7 @@ MachineState EngineRunner::run(const Sequence& sequence) {
         } catch (const soft::GuestFault& fault) {
             cpu.rip = cpu.instruction_rip;
             result.vector = fault.vector;
-            result.outcome = fault.vector == soft::vector::invalid_opcode &&
+            result.outcome = fault.vector == x86::vector::invalid_opcode &&
                                      cpu.rip == sequence.terminator_address
                                  ? Outcome::Completed
                                  : Outcome::Faulted;
@@ -127,7 +128,8 @@ MachineState EngineRunner::run(const Sequence& sequence) {
         result.gpr[i] = cpu.gpr[i];
     result.rip = cpu.rip;
     result.rflags = cpu.flags();
-    std::memcpy(result.xmm.data(), cpu.fpu.xmm, sizeof cpu.fpu.xmm);
+    for (std::size_t i = 0; i < result.xmm.size(); ++i)
+        std::memcpy(result.xmm[i].data(), cpu.fpu.xmm[i].q, sizeof cpu.fpu.xmm[i].q);
     result.mxcsr = cpu.fpu.mxcsr;
     if (!m_memory.read_bytes(data_physical, result.data)) result.message += "; data unreadable";
     return result;

@@ -45,9 +45,15 @@ constexpr std::uint64_t cd = 1u << 30; ///< cache disable
 constexpr std::uint64_t pg = 1u << 31; ///< paging
 } // namespace cr0
 namespace cr4 {
+constexpr std::uint64_t vme = 1u << 0;         ///< virtual-8086 mode extensions
+constexpr std::uint64_t pvi = 1u << 1;         ///< protected-mode virtual interrupts
+constexpr std::uint64_t tsd = 1u << 2;         ///< rdtsc only at CPL 0
+constexpr std::uint64_t de = 1u << 3;          ///< debugging extensions
 constexpr std::uint64_t pse = 1u << 4;         ///< 4 MiB pages in 32-bit paging
 constexpr std::uint64_t pae = 1u << 5;         ///< physical address extension
+constexpr std::uint64_t mce = 1u << 6;         ///< machine-check enable
 constexpr std::uint64_t pge = 1u << 7;         ///< global pages
+constexpr std::uint64_t pce = 1u << 8;         ///< rdpmc at any CPL
 constexpr std::uint64_t osfxsr = 1u << 9;      ///< FXSAVE/SSE enabled by the OS
 constexpr std::uint64_t osxmmexcpt = 1u << 10; ///< unmasked SIMD FP exceptions
 } // namespace cr4

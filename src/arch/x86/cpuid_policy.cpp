@@ -21,6 +21,35 @@ constexpr std::uint32_t leaf_thermal_power = 0x06;
 constexpr std::uint32_t leaf_performance_monitoring = 0x0a;
 constexpr std::uint32_t leaf_extended_topology = 0x0b;
 constexpr std::uint32_t leaf_extended_topology_v2 = 0x1f;
+// CPUID.01H:EBX: bits 0-15 brand index and clflush size, 16-23 logical processor count,
+// 24-31 initial APIC ID.
+constexpr std::uint32_t leaf1_ebx_kept = 0x0000ffff;
+constexpr unsigned leaf1_ebx_count_shift = 16;
+constexpr unsigned leaf1_ebx_apic_id_shift = 24;
+// CPUID.0BH:ECX bits 8-15: level type (Intel SDM Vol. 2A, CPUID, table 3-8).
+constexpr std::uint32_t level_type_smt = 1u << 8;
+constexpr std::uint32_t level_type_core = 2u << 8;
+
+/// Leaf 0xb/0x1f subleaf `entry.index` for one thread per core, all cores in one package:
+/// level 0 SMT, level 1 core, then the invalid level that ends the list.
+void set_extended_topology(CpuidEntry& entry, std::uint32_t cpu_index, std::uint32_t cpu_count) {
+    entry.edx = cpu_index; // x2APIC ID
+    if (entry.index == 0) {
+        entry.eax = 0; // no bits of the APIC ID select the thread
+        entry.ebx = 1;
+        entry.ecx = level_type_smt | 0;
+    } else if (entry.index == 1) {
+        std::uint32_t shift = 0;
+        while ((1u << shift) < cpu_count)
+            ++shift;
+        entry.eax = shift; // APIC ID bits that select the core
+        entry.ebx = cpu_count;
+        entry.ecx = level_type_core | 1;
+    } else {
+        entry.eax = entry.ebx = 0;
+        entry.ecx = entry.index;
+    }
+}
 } // namespace
 
 void apply_cpuid_policy(std::vector<CpuidEntry>& entries, std::uint32_t cpu_index,
@@ -32,7 +61,9 @@ void apply_cpuid_policy(std::vector<CpuidEntry>& entries, std::uint32_t cpu_inde
     for (auto& entry : entries) {
         switch (entry.function) {
         case 0x01:
-            entry.ebx = (entry.ebx & 0x0000ffff) | ((cpu_count & 0xff) << 16) | (cpu_index << 24);
+            entry.ebx = (entry.ebx & leaf1_ebx_kept) |
+                        ((cpu_count & 0xff) << leaf1_ebx_count_shift) |
+                        (cpu_index << leaf1_ebx_apic_id_shift);
             entry.ecx &= ~(leaf1_ecx_monitor | leaf1_ecx_vmx | leaf1_ecx_smx | leaf1_ecx_est |
                            leaf1_ecx_tm2 | leaf1_ecx_pdcm);
             entry.ecx |= leaf1_ecx_hypervisor;
@@ -44,28 +75,20 @@ void apply_cpuid_policy(std::vector<CpuidEntry>& entries, std::uint32_t cpu_inde
             break;
         case leaf_extended_topology:
         case leaf_extended_topology_v2:
-            // One thread per core, all cores in one package: level 0 SMT, level 1 core.
-            entry.edx = cpu_index;
-            if (entry.index == 0) {
-                entry.eax = 0;
-                entry.ebx = 1;
-                entry.ecx = (1u << 8) | 0;
-            } else if (entry.index == 1) {
-                std::uint32_t shift = 0;
-                while ((1u << shift) < cpu_count)
-                    ++shift;
-                entry.eax = shift;
-                entry.ebx = cpu_count;
-                entry.ecx = (2u << 8) | 1;
-            } else {
-                entry.eax = entry.ebx = 0;
-                entry.ecx = entry.index;
-            }
+            set_extended_topology(entry, cpu_index, cpu_count);
             break;
         default:
             break;
         }
     }
+}
+
+CpuidEntry find_cpuid_entry(const std::vector<CpuidEntry>& entries, std::uint32_t function,
+                            std::uint32_t index) {
+    for (const CpuidEntry& entry : entries)
+        if (entry.function == function && (!entry.significant_index || entry.index == index))
+            return entry;
+    return CpuidEntry{function, index, false, 0, 0, 0, 0};
 }
 
 } // namespace vessel::x86

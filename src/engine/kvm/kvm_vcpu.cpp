@@ -1,14 +1,15 @@
 // KvmVcpu: register conversion, CPUID/MSR/LAPIC set-up, KVM_RUN and exit dispatch.
 #include "engine/kvm/kvm_vcpu.hpp"
 
+#include "engine/kvm/kvm_uapi.hpp"
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include "engine/kvm/kvm_uapi.hpp"
 #include <mutex>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "arch/x86/msr.hpp"
 #include "base/log.hpp"
 
 namespace vessel::kvm {
@@ -30,12 +31,6 @@ void install_kick_handler() {
         sigaction(kick_signal(), &action, nullptr);
     });
 }
-
-// MSR numbers (Intel SDM Vol. 4, table 2-2).
-constexpr std::uint32_t msr_ia32_misc_enable = 0x1a0;
-constexpr std::uint64_t misc_enable_fast_strings = 1;
-constexpr std::uint32_t msr_mtrr_default_type = 0x2ff;
-constexpr std::uint64_t mtrr_enable_write_back = (1u << 11) | 6;
 
 // Local APIC LVT registers and delivery modes (Intel SDM Vol. 3A, 10.5.1).
 constexpr std::size_t apic_lvt_lint0 = 0x350;
@@ -135,10 +130,10 @@ Result<void> KvmVcpu::set_boot_msrs() {
     // 8-byte members and the array is only accessed through this pointer.
     auto* msrs = reinterpret_cast<kvm_msrs*>(storage);
     msrs->nmsrs = 2;
-    msrs->entries[0].index = msr_ia32_misc_enable;
-    msrs->entries[0].data = misc_enable_fast_strings;
-    msrs->entries[1].index = msr_mtrr_default_type;
-    msrs->entries[1].data = mtrr_enable_write_back;
+    msrs->entries[0].index = x86::msr::misc_enable;
+    msrs->entries[0].data = x86::msr::misc_enable_fast_strings;
+    msrs->entries[1].index = x86::msr::mtrr_def_type;
+    msrs->entries[1].data = x86::msr::mtrr_def_type_enable | x86::msr::mtrr_type_write_back;
     int written = TRY(KVM_IOCTL(m_fd.get(), KVM_SET_MSRS, msrs));
     if (written != 2) return make_error("vCPU {}: KVM_SET_MSRS set {} of 2 MSRs", m_index, written);
     return {};

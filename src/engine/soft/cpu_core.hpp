@@ -4,12 +4,19 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "arch/x86/cpu_state.hpp"
+#include "arch/x86/cpuid_policy.hpp"
+#include "arch/x86/descriptors.hpp"
+#include "arch/x86/exceptions.hpp"
 #include "devices/bus.hpp"
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/decoded_op.hpp"
+#include "engine/soft/fpu_state.hpp"
+#include "engine/soft/guest_fault.hpp"
 #include "engine/soft/lazy_flags.hpp"
+#include "engine/soft/soft_tlb.hpp"
 #include "engine/soft/translator/jit_context.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -17,111 +24,11 @@ namespace vessel::soft {
 
 class SoftPlatform;
 
-/// Exception vectors (Intel SDM Vol. 3, 6.15).
-namespace vector {
-constexpr std::uint8_t divide_error = 0;
-constexpr std::uint8_t debug = 1;
-constexpr std::uint8_t breakpoint = 3;
-constexpr std::uint8_t overflow = 4;
-constexpr std::uint8_t bound_range = 5;
-constexpr std::uint8_t invalid_opcode = 6;
-constexpr std::uint8_t device_not_available = 7;
-constexpr std::uint8_t double_fault = 8;
-constexpr std::uint8_t invalid_tss = 10;
-constexpr std::uint8_t segment_not_present = 11;
-constexpr std::uint8_t stack_fault = 12;
-constexpr std::uint8_t general_protection = 13;
-constexpr std::uint8_t page_fault = 14;
-constexpr std::uint8_t x87_error = 16;
-constexpr std::uint8_t alignment_check = 17;
-constexpr std::uint8_t simd_error = 19;
-} // namespace vector
-
-/// A guest-visible exception raised while executing an instruction. Thrown by the CPU core and
-/// caught by the same vCPU's run loop before anything leaves the interpreter: it unwinds the
-/// half-executed instruction the way hardware discards it.
-struct GuestFault {
-    std::uint8_t vector;
-    std::uint32_t error_code;
-    bool has_error_code;
-};
-
-/// The engine cannot continue (unimplemented instruction, code outside RAM). Caught by the run
-/// loop.
-struct EngineFailure {
-    std::string message;
-};
-
-/// Triple fault / shutdown. Caught by the run loop.
-struct ShutdownSignal {};
-
 /// Decoding and addressing mode, derived from CR0, EFER and CS.
 enum class CpuMode : std::uint8_t { Real, Protected16, Protected32, Long64, Compat16, Compat32 };
 
-/// Page-fault error code bits (Intel SDM Vol. 3, 4.7).
-namespace page_fault_error {
-constexpr std::uint32_t present = 1u << 0;
-constexpr std::uint32_t write = 1u << 1;
-constexpr std::uint32_t user = 1u << 2;
-constexpr std::uint32_t reserved = 1u << 3;
-constexpr std::uint32_t fetch = 1u << 4;
-} // namespace page_fault_error
-
-enum AccessKind : std::uint8_t { access_read = 0, access_write = 1, access_execute = 2 };
-
-/// One software-TLB entry: a linear page and the host page (nullptr: not RAM) it maps to.
-struct TlbEntry {
-    std::uint64_t tag{~std::uint64_t{0}}; ///< linear page number
-    std::uint8_t* host{nullptr};
-    std::uint64_t physical_page{0};
-    bool global{false};
-};
-
-/// MSR numbers (Intel SDM Vol. 4, 2.1).
-namespace msr {
-constexpr std::uint32_t tsc = 0x10;
-constexpr std::uint32_t apic_base = 0x1b;
-constexpr std::uint32_t spec_ctrl = 0x48;
-constexpr std::uint32_t pred_cmd = 0x49;
-constexpr std::uint32_t bios_sign_id = 0x8b;
-constexpr std::uint32_t arch_capabilities = 0x10a;
-constexpr std::uint32_t tsc_adjust = 0x3b;
-constexpr std::uint32_t mtrr_cap = 0xfe;
-constexpr std::uint32_t sysenter_cs = 0x174;
-constexpr std::uint32_t sysenter_esp = 0x175;
-constexpr std::uint32_t sysenter_eip = 0x176;
-constexpr std::uint32_t misc_enable = 0x1a0;
-constexpr std::uint32_t pat = 0x277;
-constexpr std::uint32_t mtrr_def_type = 0x2ff;
-constexpr std::uint32_t tsc_deadline = 0x6e0;
-constexpr std::uint32_t x2apic_first = 0x800;
-constexpr std::uint32_t x2apic_last = 0x8ff;
-constexpr std::uint32_t efer = 0xc0000080;
-constexpr std::uint32_t star = 0xc0000081;
-constexpr std::uint32_t lstar = 0xc0000082;
-constexpr std::uint32_t cstar = 0xc0000083;
-constexpr std::uint32_t sfmask = 0xc0000084;
-constexpr std::uint32_t fs_base = 0xc0000100;
-constexpr std::uint32_t gs_base = 0xc0000101;
-constexpr std::uint32_t kernel_gs_base = 0xc0000102;
-constexpr std::uint32_t tsc_aux = 0xc0000103;
-} // namespace msr
-
-/// x87 and SSE register file.
-struct FpuState {
-    long double st[8]{}; ///< physical registers R0-R7
-    std::uint16_t control{0x37f};
-    std::uint16_t status{0};
-    std::uint8_t top{0};
-    std::uint8_t tag_valid{0}; ///< bit i: physical register i holds a value
-    std::uint64_t xmm[16][2]{};
-    std::uint32_t mxcsr{0x1f80};
-};
-
 class CpuCore {
   public:
-    static constexpr unsigned tlb_size = 256;
-
     CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
             CodePages& code_pages, std::uint32_t index);
 
@@ -141,7 +48,7 @@ class CpuCore {
     std::uint64_t spec_ctrl{0}; ///< IBRS, STIBP, SSBD: stored, no effect (nothing speculates)
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
-    std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology)
+    std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology): set_cpu_count()
 
     // ---- derived and interpreter state ----
     std::uint8_t cpl{0};
@@ -164,7 +71,11 @@ class CpuCore {
     std::uint32_t fetch_context{0};
     /// State shared with translated code (its TLB, flag hand-over slots, budget).
     JitContext jit;
+    /// What CPUID returns on this vCPU: the soft engine's leaves under Vessel's CPUID policy.
+    std::vector<x86::CpuidEntry> cpuid_table;
 
+    /// Sets the VM's vCPU count, which CPUID reports.
+    void set_cpu_count(std::uint32_t count);
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
     GuestMemory& memory() const { return m_memory; }
@@ -254,7 +165,7 @@ class CpuCore {
     template <unsigned S>
     [[gnu::always_inline]] std::uint64_t read_as(std::uint64_t address, bool user) {
         const std::uint64_t page = address >> 12, offset = address & 0xfff;
-        const TlbEntry& entry = m_tlb[user][access_read][page % tlb_size];
+        const TlbEntry& entry = m_tlb.entry(user, access_read, page);
         if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
             std::uint64_t value = 0;
             std::memcpy(&value, entry.host + offset, S); // little-endian host
@@ -265,7 +176,7 @@ class CpuCore {
     template <unsigned S>
     [[gnu::always_inline]] void write_as(std::uint64_t address, std::uint64_t value, bool user) {
         const std::uint64_t page = address >> 12, offset = address & 0xfff;
-        const TlbEntry& entry = m_tlb[user][access_write][page % tlb_size];
+        const TlbEntry& entry = m_tlb.entry(user, access_write, page);
         if (entry.tag == page && entry.host != nullptr && offset <= 4096 - S) [[likely]] {
             std::uint8_t* target = entry.host + offset;
             std::memcpy(target, &value, S);
@@ -369,7 +280,8 @@ class CpuCore {
     void deliver_fault(const GuestFault& fault);
     void interrupt_return(unsigned operand_size);
 
-    // ---- segments and system registers (system_registers.cpp) ----
+    // ---- segments (segment_loading.cpp), control registers (control_registers.cpp), MSRs
+    // (model_specific_registers.cpp) ----
     /// Loads a data/stack segment register with a selector (mov/pop/lds), checking it.
     void load_segment(unsigned segment, std::uint16_t selector);
     /// Loads CS for a far transfer to `selector`; fills in the descriptor cache.
@@ -385,6 +297,39 @@ class CpuCore {
     std::uint64_t tsc();
 
   private:
+    /// An interrupt or exception on its way to its handler.
+    struct InterruptEvent {
+        std::uint8_t vector;
+        bool has_error_code;
+        std::uint32_t error_code;
+        bool software; ///< int n / int3 / into
+    };
+    /// A protected-mode or long-mode handler: its IDT gate, code segment and privilege.
+    struct InterruptHandler {
+        x86::GateDescriptor gate;
+        x86::SegmentRegister code;
+        unsigned cpl;
+    };
+    /// The stack a handler's frame goes on.
+    struct InterruptStack {
+        x86::SegmentRegister segment;
+        std::uint64_t pointer;
+        unsigned width;     ///< stack pointer size: 2, 4 or 8
+        unsigned push_size; ///< bytes per frame word
+    };
+    void deliver_real_mode(std::uint8_t vector_number);
+    void deliver_protected_mode(const InterruptEvent& event);
+    void deliver_long_mode(const InterruptEvent& event);
+    /// Reads and checks the IDT gate of `event` and the code segment it names.
+    InterruptHandler interrupt_handler(const InterruptEvent& event, bool long_mode);
+    /// Pushes the interrupt frame (stack, when `with_stack`, flags, return address, error code)
+    /// below `stack.pointer`, which it updates; registers are not touched yet.
+    void push_interrupt_frame(const InterruptEvent& event, std::uint64_t old_flags, bool with_stack,
+                              InterruptStack& stack, unsigned new_cpl);
+    /// Commits the handler's stack, code segment, flags and rip.
+    void enter_interrupt_handler(const InterruptHandler& handler, const InterruptStack& stack,
+                                 std::uint64_t old_flags);
+
     std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
     void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
     TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
@@ -402,7 +347,7 @@ class CpuCore {
     std::uint32_t m_index;
     std::uint8_t* m_ram_base;
     bool m_user_access{false};
-    TlbEntry m_tlb[2][3][tlb_size];
+    SoftTlb m_tlb;
 };
 
 } // namespace vessel::soft

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "engine/soft/cpu_core.hpp"
+#include "engine/soft/cpuid_policy.hpp"
 #include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
@@ -33,45 +34,43 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
                  CodePages& code_pages, std::uint32_t index)
     : m_memory(memory), m_io_bus(io_bus), m_mmio_bus(mmio_bus), m_platform(platform),
       m_code_pages(code_pages), m_index(index), m_ram_base(memory.host_base()) {
+    set_cpu_count(cpu_count);
     update_mode();
+}
+
+void CpuCore::set_cpu_count(std::uint32_t count) {
+    cpu_count = count;
+    cpuid_table = cpuid_entries(m_index, count);
 }
 
 void CpuCore::flush_tlb(bool include_global) {
     ++fetch_epoch;
     if (include_global) ++global_fetch_epoch;
     jit.tlb.flush();
-    for (auto& privilege : m_tlb)
-        for (auto& kind : privilege)
-            for (auto& entry : kind)
-                if (include_global || !entry.global) entry.tag = ~std::uint64_t{0};
+    m_tlb.flush(include_global);
 }
 
 void CpuCore::flush_tlb_page(std::uint64_t address) {
     ++fetch_epoch;
     ++global_fetch_epoch;
     jit.tlb.flush_page(address);
-    const std::uint64_t page = address >> 12;
-    for (auto& privilege : m_tlb)
-        for (auto& kind : privilege) {
-            TlbEntry& entry = kind[page % tlb_size];
-            if (entry.tag == page) entry.tag = ~std::uint64_t{0};
-        }
+    m_tlb.flush_page(address >> 12);
 }
 
 void CpuCore::page_fault(std::uint64_t address, std::uint32_t error_code) {
     cr2 = address;
-    raise(vector::page_fault, error_code);
+    raise(x86::vector::page_fault, error_code);
 }
 
 std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, bool* global) {
     *global = false;
     if (!paging()) return long_mode_active() ? address : (address & 0xffff'ffff);
-    if (long_mode_active() && !canonical(address)) raise(vector::general_protection, 0);
+    if (long_mode_active() && !canonical(address)) raise(x86::vector::general_protection, 0);
 
     const bool nx_enabled = (efer & x86::efer::nxe) != 0;
-    std::uint32_t error = (kind == access_write ? page_fault_error::write : 0) |
-                          (user ? page_fault_error::user : 0) |
-                          (kind == access_execute && nx_enabled ? page_fault_error::fetch : 0);
+    std::uint32_t error = (kind == access_write ? x86::page_fault_error::write : 0) |
+                          (user ? x86::page_fault_error::user : 0) |
+                          (kind == access_execute && nx_enabled ? x86::page_fault_error::fetch : 0);
     bool writable = true, user_ok = true, no_execute = false;
     std::uint64_t entry_address = 0, entry = 0, physical = 0;
 
@@ -80,7 +79,8 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
         entry = physical_read(location, entry_size);
         if (!(entry & pte_present)) page_fault(address, error);
         if (entry_size == 8 && (entry & pte_no_execute) && !nx_enabled)
-            page_fault(address, error | page_fault_error::present | page_fault_error::reserved);
+            page_fault(address,
+                       error | x86::page_fault_error::present | x86::page_fault_error::reserved);
         writable &= (entry & pte_writable) != 0;
         user_ok &= (entry & pte_user) != 0;
         no_execute |= (entry & pte_no_execute) != 0 && entry_size == 8;
@@ -127,7 +127,7 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
         }
     }
 
-    error |= page_fault_error::present;
+    error |= x86::page_fault_error::present;
     if (user && !user_ok) page_fault(address, error);
     if (kind == access_write && !writable && (user || (cr0 & x86::cr0::wp)))
         page_fault(address, error);
@@ -152,7 +152,7 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     bool global = false;
     const std::uint64_t physical = walk(address, kind, user, &global);
     const std::uint64_t page = address >> 12;
-    TlbEntry& entry = m_tlb[user][kind][page % tlb_size];
+    TlbEntry& entry = m_tlb.entry(user, kind, page);
     entry.tag = page;
     entry.physical_page = physical >> 12;
     entry.host = ram_page(physical >> 12);
@@ -185,7 +185,7 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
 
 std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {
     const std::uint64_t page = address >> 12;
-    const TlbEntry& cached = m_tlb[user][kind][page % tlb_size];
+    const TlbEntry& cached = m_tlb.entry(user, kind, page);
     if (cached.tag == page) return (cached.physical_page << 12) | (address & 0xfff);
     const TlbEntry& entry = fill_tlb(address, kind, user);
     return (entry.physical_page << 12) | (address & 0xfff);
@@ -195,7 +195,7 @@ std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_o
                                      bool* global) {
     const std::uint64_t page = address >> 12;
     const bool user = cpl == 3;
-    TlbEntry* entry = &m_tlb[user][access_execute][page % tlb_size];
+    TlbEntry* entry = &m_tlb.entry(user, access_execute, page);
     if (entry->tag != page) entry = &fill_tlb(address, access_execute, user);
     if (entry->host == nullptr)
         fail(fmt::format("instruction fetch at rip {:#x} from physical {:#x}, which is not RAM",
@@ -287,7 +287,7 @@ void CpuCore::write_block(std::uint64_t address, const void* data, unsigned leng
 std::uint8_t* CpuCore::page_pointer(std::uint64_t address, unsigned size, AccessKind kind) {
     if ((address & 0xfff) + size > 4096) return nullptr;
     const std::uint64_t page = address >> 12;
-    TlbEntry* entry = &m_tlb[m_user_access][kind][page % tlb_size];
+    TlbEntry* entry = &m_tlb.entry(m_user_access, kind, page);
     if (entry->tag != page) entry = &fill_tlb(address, kind, m_user_access);
     if (entry->host == nullptr) return nullptr;
     return entry->host + (address & 0xfff);
@@ -377,13 +377,13 @@ void CpuCore::check_io_privilege(std::uint16_t port, unsigned size) {
     constexpr std::uint32_t io_map_base_offset = 102;
     const bool usable_tss =
         !tr.unusable && tr.system && (tr.type == tss_available || tr.type == tss_busy);
-    if (!usable_tss || tr.limit < io_map_base_offset + 1) raise(vector::general_protection, 0);
+    if (!usable_tss || tr.limit < io_map_base_offset + 1) raise(x86::vector::general_protection, 0);
     const auto map_base = static_cast<std::uint32_t>(read_system<2>(tr.base + io_map_base_offset));
     const std::uint32_t byte = map_base + port / 8u;
-    if (byte + 1 > tr.limit) raise(vector::general_protection, 0);
+    if (byte + 1 > tr.limit) raise(x86::vector::general_protection, 0);
     const std::uint64_t bits = read_system<2>(tr.base + byte);
     const std::uint64_t wanted = ((std::uint64_t{1} << size) - 1) << (port % 8u);
-    if (bits & wanted) raise(vector::general_protection, 0);
+    if (bits & wanted) raise(x86::vector::general_protection, 0);
 }
 
 std::uint64_t CpuCore::port_in(std::uint16_t port, unsigned size) {

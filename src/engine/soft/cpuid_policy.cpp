@@ -33,7 +33,7 @@ constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 24) | (1u << 31);
 /// Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (MSR 0x3b).
 constexpr std::uint32_t leaf7_ebx = 1u << 1;
 /// Leaf 7 subleaf 0 EDX: IA32_SPEC_CTRL/IA32_PRED_CMD (26) and IA32_ARCH_CAPABILITIES (29),
-/// which declares the CPU immune to transient-execution attacks (see system_registers.cpp).
+/// which declares the CPU immune to transient-execution attacks (see model_specific_registers.cpp).
 constexpr std::uint32_t leaf7_edx = (1u << 26) | (1u << 29);
 /// Leaf 7 subleaf 2 EDX: BHI_CTRL (IA32_SPEC_CTRL.BHI_DIS_S), so that a kernel which assumes a
 /// virtual CPU may hide its branch history immunity sets a bit instead of running a BHB clearing
@@ -62,82 +62,61 @@ constexpr std::uint32_t extended_edx = (1u << 11) | (1u << 20) | (1u << 29);
 /// Family 15, model 6, stepping 1 (the signature QEMU's kvm64 model uses).
 constexpr std::uint32_t signature = 0x00000f61;
 
-void put_string(CpuidResult& result, const char* text) {
+/// Leaf 0xb (extended topology) exists, with subleaves 0 (SMT), 1 (core) and 2 (the end of
+/// the list); x86::apply_cpuid_policy fills them in.
+constexpr std::uint32_t leaf_extended_topology = 0x0b;
+constexpr std::uint32_t extended_topology_levels = 3;
+
+/// A leaf whose subleaf does not matter.
+x86::CpuidEntry leaf(std::uint32_t function, std::uint32_t eax, std::uint32_t ebx,
+                     std::uint32_t ecx, std::uint32_t edx) {
+    return x86::CpuidEntry{function, 0, false, eax, ebx, ecx, edx};
+}
+
+/// Leaf `function` holding 16 bytes of the brand string.
+x86::CpuidEntry brand_string(std::uint32_t function, const char* text) {
     std::uint32_t words[4] = {};
     std::memcpy(words, text, std::strlen(text) < 16 ? std::strlen(text) : 16);
-    result = {words[0], words[1], words[2], words[3]};
+    return leaf(function, words[0], words[1], words[2], words[3]);
+}
+
+std::uint32_t word(const char* four_characters) {
+    std::uint32_t value = 0;
+    std::memcpy(&value, four_characters, 4);
+    return value;
 }
 
 } // namespace
 
-CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t cpu_index,
-                       std::uint32_t cpu_count) {
-    CpuidResult result;
-    switch (leaf) {
-    case 0:
-        result.eax = max_basic_leaf;
-        // "GenuineIntel" in EBX, EDX, ECX order.
-        result.ebx = 0x756e6547;
-        result.edx = 0x49656e69;
-        result.ecx = 0x6c65746e;
-        break;
-    case 1:
-        result.eax = signature;
-        result.ebx = (cpu_index << 24) | ((cpu_count & 0xff) << 16) | (8u << 8); // clflush 64 B
-        result.ecx = leaf1_ecx;
-        result.edx = leaf1_edx;
-        break;
-    case 7:
-        if (subleaf == 0) {
-            result.eax = 2; // the last subleaf
-            result.ebx = leaf7_ebx;
-            result.edx = leaf7_edx;
-        } else if (subleaf == 2) {
-            result.edx = leaf7_2_edx;
-        }
-        break;
-    case 0x15:
-        result.eax = tsc_ratio_denominator;
-        result.ebx = tsc_ratio_numerator;
-        result.ecx = crystal_hz;
-        break;
-    case 0x16:
-        result.eax = base_mhz;
-        result.ebx = base_mhz;
-        result.ecx = bus_mhz;
-        break;
-    case 0x4000'0000:
-        // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
-        result.eax = 0x4000'0000;
-        std::memcpy(&result.ebx, "Vess", 4);
-        std::memcpy(&result.ecx, "elVe", 4);
-        std::memcpy(&result.edx, "ssel", 4);
-        break;
-    case 0x8000'0000:
-        result.eax = max_extended_leaf;
-        break;
-    case 0x8000'0001:
-        result.ecx = extended_ecx;
-        result.edx = extended_edx;
-        break;
-    case 0x8000'0002:
-        put_string(result, "Vessel software ");
-        break;
-    case 0x8000'0003:
-        put_string(result, "CPU");
-        break;
-    case 0x8000'0004:
-        break;
-    case 0x8000'0007:
-        result.edx = power_management_edx;
-        break;
-    case 0x8000'0008:
-        result.eax = 0x3028;
-        break; // 48-bit linear, 40-bit physical addresses
-    default:
-        break; // leaves 2-6, 8-0x14 and others: all zero
-    }
-    return result;
+std::vector<x86::CpuidEntry> supported_cpuid() {
+    std::vector<x86::CpuidEntry> entries;
+    // "GenuineIntel" in EBX, EDX, ECX order.
+    entries.push_back(leaf(0, max_basic_leaf, word("Genu"), word("ntel"), word("ineI")));
+    entries.push_back(
+        leaf(1, signature, 8u << 8 /* clflush line: 64 bytes */, leaf1_ecx, leaf1_edx));
+    // Leaf 7: subleaf 0 (eax: 2 is the last subleaf) and subleaf 2; subleaf 1 is all zero.
+    entries.push_back(x86::CpuidEntry{7, 0, true, 2, leaf7_ebx, 0, leaf7_edx});
+    entries.push_back(x86::CpuidEntry{7, 2, true, 0, 0, 0, leaf7_2_edx});
+    for (std::uint32_t level = 0; level < extended_topology_levels; ++level)
+        entries.push_back(x86::CpuidEntry{leaf_extended_topology, level, true, 0, 0, 0, 0});
+    entries.push_back(leaf(0x15, tsc_ratio_denominator, tsc_ratio_numerator, crystal_hz, 0));
+    entries.push_back(leaf(0x16, base_mhz, base_mhz, bus_mhz, 0));
+    // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
+    entries.push_back(leaf(0x4000'0000, 0x4000'0000, word("Vess"), word("elVe"), word("ssel")));
+    entries.push_back(leaf(0x8000'0000, max_extended_leaf, 0, 0, 0));
+    entries.push_back(leaf(0x8000'0001, 0, 0, extended_ecx, extended_edx));
+    entries.push_back(brand_string(0x8000'0002, "Vessel software "));
+    entries.push_back(brand_string(0x8000'0003, "CPU"));
+    entries.push_back(leaf(0x8000'0007, 0, 0, 0, power_management_edx));
+    entries.push_back(leaf(0x8000'0008, 0x3028, 0, 0, 0)); // 48-bit linear, 40-bit physical
+    // Leaves 2-6, 8-0xa, 0xc-0x14, 0x80000004 and others: all zero.
+    return entries;
+}
+
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count) {
+    std::vector<x86::CpuidEntry> entries = supported_cpuid();
+    x86::apply_cpuid_policy(entries, cpu_index, cpu_count);
+    return entries;
 }
 
 } // namespace vessel::soft

@@ -2,15 +2,18 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "arch/x86/cpuid_policy.hpp"
 
 namespace vessel::soft {
 
-struct CpuidResult {
-    std::uint32_t eax{0}, ebx{0}, ecx{0}, edx{0};
-};
+/// The leaves the software CPU implements, before the per-vCPU policy: its counterpart of
+/// KVM_GET_SUPPORTED_CPUID. Topology fields are left for x86::apply_cpuid_policy.
+std::vector<x86::CpuidEntry> supported_cpuid();
 
-/// The CPUID leaves of vCPU `cpu_index` in a VM of `cpu_count` vCPUs.
-CpuidResult cpuid_leaf(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t cpu_index,
-                       std::uint32_t cpu_count);
+/// The CPUID leaves of vCPU `cpu_index` in a VM of `cpu_count` vCPUs: supported_cpuid() with
+/// Vessel's CPUID policy (arch/x86/cpuid_policy.hpp) applied, as the KVM engine applies it.
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count);
 
 } // namespace vessel::soft

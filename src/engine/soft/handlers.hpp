@@ -17,5 +17,10 @@ OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, Decod
 OpHandler select_x87_math_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_x87_environment_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_legacy32_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+/// SSE/SSE2: moves first, then the xmm forms of the integer and floating-point instructions.
+OpHandler select_sse_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_sse_move_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_sse_integer_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_sse_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 
 } // namespace vessel::soft

@@ -10,7 +10,7 @@ namespace vessel::soft {
 namespace {
 
 void op_invalid(CpuCore& cpu, const DecodedOp&) {
-    cpu.raise(vector::invalid_opcode);
+    cpu.raise(x86::vector::invalid_opcode);
 }
 
 void op_unsupported(CpuCore& cpu, const DecodedOp& op) {
@@ -19,7 +19,7 @@ void op_unsupported(CpuCore& cpu, const DecodedOp& op) {
 }
 
 void op_not_advertised(CpuCore& cpu, const DecodedOp&) {
-    cpu.raise(vector::invalid_opcode);
+    cpu.raise(x86::vector::invalid_opcode);
 }
 
 /// Whether the instruction belongs to an ISA extension the CPUID policy advertises (see

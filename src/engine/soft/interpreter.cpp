@@ -61,7 +61,7 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
             std::memcpy(buffer + available, next, 15 - available);
             status = m_decoder.decode(mode, buffer, 15, op);
             if (status == InstructionDecoder::Status::Truncated)
-                m_cpu.raise(vector::invalid_opcode);
+                m_cpu.raise(x86::vector::invalid_opcode);
             *cacheable = false;
             block->translatable = false;
             block->ops.push_back(op);

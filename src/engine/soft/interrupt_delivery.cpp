@@ -7,120 +7,137 @@ namespace vessel::soft {
 
 namespace {
 
-/// IDT gate types (Intel SDM Vol. 3, 6.11 and 6.14.1).
-constexpr std::uint8_t gate_task = 0x5;
-constexpr std::uint8_t gate_interrupt16 = 0x6;
-constexpr std::uint8_t gate_interrupt = 0xe;
-constexpr std::uint8_t gate_trap = 0xf;
-
 constexpr std::uint64_t cleared_on_delivery =
     x86::rflags::tf | x86::rflags::nt | x86::rflags::rf | x86::rflags::vm;
-
-bool contributory(std::uint8_t vector_number) {
-    return vector_number == vector::divide_error || (vector_number >= 10 && vector_number <= 13);
-}
 
 } // namespace
 
 void CpuCore::deliver(std::uint8_t vector_number, bool has_error_code, std::uint32_t error_code,
                       bool software) {
+    const InterruptEvent event{vector_number, has_error_code, error_code, software};
+    if (!protected_mode())
+        deliver_real_mode(vector_number);
+    else if (long_mode_active())
+        deliver_long_mode(event);
+    else
+        deliver_protected_mode(event);
+}
+
+void CpuCore::deliver_real_mode(std::uint8_t vector_number) {
+    // IVT of 4-byte far pointers (Intel SDM Vol. 3, 20.1.4).
     const std::uint64_t old_flags = flags();
-    const std::uint32_t idt_error = vector_number * 8u + 2 + (software ? 0 : 1);
+    if (vector_number * 4u + 3 > idt.limit) raise(x86::vector::general_protection, 0);
+    const std::uint64_t entry = idt.base + vector_number * 4u;
+    const std::uint64_t offset = read_system<2>(entry);
+    const auto selector = static_cast<std::uint16_t>(read_system<2>(entry + 2));
+    push(old_flags & 0xffff, 2);
+    push(segments[cs].selector, 2);
+    push(rip & 0xffff, 2);
+    load_code_segment(selector, 0);
+    rip = offset;
+    set_flags(old_flags & ~(x86::rflags::if_ | x86::rflags::tf | x86::rflags::ac));
+}
 
-    if (!protected_mode()) {
-        // Real mode: IVT of 4-byte far pointers (Intel SDM Vol. 3, 20.1.4).
-        if (vector_number * 4u + 3 > idt.limit) raise(vector::general_protection, 0);
-        const std::uint64_t entry = idt.base + vector_number * 4u;
-        const std::uint64_t offset = read_system<2>(entry);
-        const auto selector = static_cast<std::uint16_t>(read_system<2>(entry + 2));
-        push(old_flags & 0xffff, 2);
-        push(segments[cs].selector, 2);
-        push(rip & 0xffff, 2);
-        load_code_segment(selector, 0);
-        rip = offset;
-        set_flags(old_flags & ~(x86::rflags::if_ | x86::rflags::tf | x86::rflags::ac));
-        return;
+void CpuCore::deliver_protected_mode(const InterruptEvent& event) {
+    const std::uint64_t old_flags = flags();
+    const InterruptHandler handler = interrupt_handler(event, false);
+    const bool gate32 = handler.gate.type == x86::system_type::interrupt_gate ||
+                        handler.gate.type == x86::system_type::trap_gate;
+    const bool privilege_change = handler.cpl < cpl;
+    InterruptStack stack{segments[ss], gpr[x86::rsp], stack_size(), gate32 ? 4u : 2u};
+    if (privilege_change) {
+        // The inner stack from the 32-bit TSS (Intel SDM Vol. 3, 7.2.1).
+        stack.pointer = read_system<4>(tr.base + x86::tss::esp_offset(handler.cpl));
+        const auto stack_selector =
+            static_cast<std::uint16_t>(read_system<2>(tr.base + x86::tss::ss_offset(handler.cpl)));
+        if (x86::selector::is_null(stack_selector))
+            raise(x86::vector::invalid_tss, x86::selector::error_code(stack_selector));
+        stack.segment = read_descriptor(stack_selector, x86::vector::invalid_tss);
+        if (!stack.segment.present)
+            raise(x86::vector::stack_fault, x86::selector::error_code(stack_selector));
+        stack.width = stack.segment.default_big ? 4 : 2;
     }
+    push_interrupt_frame(event, old_flags, privilege_change, stack, handler.cpl);
+    enter_interrupt_handler(handler, stack, old_flags);
+}
 
-    const bool long_mode = long_mode_active();
+void CpuCore::deliver_long_mode(const InterruptEvent& event) {
+    const std::uint64_t old_flags = flags();
+    const InterruptHandler handler = interrupt_handler(event, true);
+    const bool privilege_change = handler.cpl < cpl;
+    InterruptStack stack{segments[ss], gpr[x86::rsp], 8, 8};
+    // An IST slot or, on a privilege change, RSPn of the 64-bit TSS (Intel SDM Vol. 3, 6.14.4
+    // and 6.14.5); the frame starts 16-byte aligned.
+    if (handler.gate.ist != 0)
+        stack.pointer = read_system<8>(tr.base + x86::tss::ist_offset(handler.gate.ist));
+    else if (privilege_change)
+        stack.pointer = read_system<8>(tr.base + x86::tss::rsp_offset(handler.cpl));
+    stack.pointer &= ~std::uint64_t{0xf};
+    if (privilege_change) {
+        // SS becomes a null selector with the new CPL as its RPL.
+        stack.segment = x86::SegmentRegister{};
+        stack.segment.selector = static_cast<std::uint16_t>(handler.cpl);
+        stack.segment.unusable = true;
+        stack.segment.dpl = static_cast<std::uint8_t>(handler.cpl);
+    }
+    push_interrupt_frame(event, old_flags, true, stack, handler.cpl);
+    enter_interrupt_handler(handler, stack, old_flags);
+}
+
+CpuCore::InterruptHandler CpuCore::interrupt_handler(const InterruptEvent& event, bool long_mode) {
+    using namespace x86::system_type;
+    const std::uint32_t idt_error = x86::idt_error_code(event.vector, !event.software);
     const unsigned gate_size = long_mode ? 16 : 8;
-    if (vector_number * gate_size + gate_size - 1 > idt.limit)
-        raise(vector::general_protection, idt_error);
-    const std::uint64_t gate_address = idt.base + vector_number * gate_size;
+    if (event.vector * gate_size + gate_size - 1 > idt.limit)
+        raise(x86::vector::general_protection, idt_error);
+    const std::uint64_t gate_address = idt.base + event.vector * gate_size;
     const std::uint64_t low = read_system<8>(gate_address);
     const std::uint64_t high = long_mode ? read_system<8>(gate_address + 8) : 0;
-    const auto type = static_cast<std::uint8_t>((low >> 40) & 0xf);
-    const unsigned gate_dpl = (low >> 45) & 3;
-    const bool present = (low >> 47) & 1;
-    const auto selector = static_cast<std::uint16_t>(low >> 16);
-    std::uint64_t offset = (low & 0xffff) | ((low >> 32) & 0xffff'0000);
-    if (long_mode) offset |= high << 32;
-    const unsigned ist = long_mode ? (low >> 32) & 7 : 0;
+    InterruptHandler handler{x86::decode_gate_descriptor(low, high, long_mode), {}, 0};
+    const x86::GateDescriptor& gate = handler.gate;
 
-    if (type == gate_task)
-        fail(fmt::format("task gate for vector {} is not supported", vector_number));
-    const bool gate32 = type == gate_interrupt || type == gate_trap;
-    if (!gate32 && !(type == gate_interrupt16 || type == gate_interrupt16 + 1))
-        raise(vector::general_protection, idt_error);
-    if (long_mode && !gate32) raise(vector::general_protection, idt_error);
-    if (software && gate_dpl < cpl) raise(vector::general_protection, idt_error);
-    if (!present) raise(vector::segment_not_present, idt_error);
+    if (gate.type == task_gate)
+        fail(fmt::format("task gate for vector {} is not supported", event.vector));
+    const bool gate32 = gate.type == interrupt_gate || gate.type == trap_gate;
+    if (!gate32 && !(gate.type == interrupt_gate16 || gate.type == trap_gate16))
+        raise(x86::vector::general_protection, idt_error);
+    if (long_mode && !gate32) raise(x86::vector::general_protection, idt_error);
+    if (event.software && gate.dpl < cpl) raise(x86::vector::general_protection, idt_error);
+    if (!gate.present) raise(x86::vector::segment_not_present, idt_error);
 
-    if ((selector & ~3u) == 0) raise(vector::general_protection, 0);
-    x86::SegmentRegister code = read_descriptor(selector, vector::general_protection);
-    if (code.system || !(code.type & 8)) raise(vector::general_protection, selector & ~3u);
-    if (!code.present) raise(vector::segment_not_present, selector & ~3u);
-    const bool conforming = code.type & 4;
-    const unsigned new_cpl = conforming ? cpl : code.dpl;
-    if (new_cpl > cpl) raise(vector::general_protection, selector & ~3u);
-    const bool privilege_change = new_cpl < cpl;
+    const std::uint32_t selector_error = x86::selector::error_code(gate.selector);
+    if (x86::selector::is_null(gate.selector)) raise(x86::vector::general_protection, 0);
+    handler.code = read_descriptor(gate.selector, x86::vector::general_protection);
+    if (handler.code.system || !(handler.code.type & x86::segment_type::code))
+        raise(x86::vector::general_protection, selector_error);
+    if (!handler.code.present) raise(x86::vector::segment_not_present, selector_error);
+    const bool conforming = handler.code.type & x86::segment_type::conforming;
+    handler.cpl = conforming ? cpl : handler.code.dpl;
+    if (handler.cpl > cpl) raise(x86::vector::general_protection, selector_error);
+    return handler;
+}
 
-    const unsigned push_size = long_mode ? 8 : (gate32 ? 4 : 2);
-    x86::SegmentRegister new_stack = segments[ss];
-    std::uint64_t sp = gpr[x86::rsp];
-    unsigned stack_width = stack_size();
-    if (long_mode) {
-        if (ist != 0)
-            sp = read_system<8>(tr.base + 0x24 + 8 * (ist - 1));
-        else if (privilege_change)
-            sp = read_system<8>(tr.base + 4 + 8 * new_cpl);
-        sp &= ~std::uint64_t{0xf};
-        stack_width = 8;
-        if (privilege_change) {
-            new_stack = x86::SegmentRegister{};
-            new_stack.selector = static_cast<std::uint16_t>(new_cpl);
-            new_stack.unusable = true;
-            new_stack.dpl = static_cast<std::uint8_t>(new_cpl);
-        }
-    } else if (privilege_change) {
-        // 32-bit TSS: espN at 4 + 8N, ssN at 8 + 8N (Intel SDM Vol. 3, 7.2.1).
-        sp = read_system<4>(tr.base + 4 + 8 * new_cpl);
-        const auto stack_selector =
-            static_cast<std::uint16_t>(read_system<2>(tr.base + 8 + 8 * new_cpl));
-        if ((stack_selector & ~3u) == 0) raise(vector::invalid_tss, stack_selector & ~3u);
-        new_stack = read_descriptor(stack_selector, vector::invalid_tss);
-        if (!new_stack.present) raise(vector::stack_fault, stack_selector & ~3u);
-        stack_width = new_stack.default_big ? 4 : 2;
-    }
-
+void CpuCore::push_interrupt_frame(const InterruptEvent& event, std::uint64_t old_flags,
+                                   bool with_stack, InterruptStack& stack, unsigned new_cpl) {
     // Build the frame at computed addresses before committing any register.
     std::uint64_t frame[6];
     unsigned count = 0;
-    if (long_mode || privilege_change) {
+    if (with_stack) {
         frame[count++] = segments[ss].selector;
         frame[count++] = gpr[x86::rsp];
     }
     frame[count++] = old_flags;
     frame[count++] = segments[cs].selector;
     frame[count++] = rip;
-    if (has_error_code) frame[count++] = error_code;
-    const std::uint64_t stack_base = long_mode ? 0 : new_stack.base;
+    if (event.has_error_code) frame[count++] = event.error_code;
+    const bool long_mode = long_mode_active();
+    const std::uint64_t stack_base = long_mode ? 0 : stack.segment.base;
     const bool user_stack = new_cpl == 3;
     for (unsigned i = 0; i < count; ++i) {
-        sp = (sp - push_size) & size_mask(stack_width);
-        std::uint64_t address = stack_base + sp;
+        stack.pointer = (stack.pointer - stack.push_size) & size_mask(stack.width);
+        std::uint64_t address = stack_base + stack.pointer;
         if (!long_mode) address &= 0xffff'ffff;
-        switch (push_size) {
+        switch (stack.push_size) {
         case 2:
             write_as<2>(address, frame[i], user_stack);
             break;
@@ -132,36 +149,45 @@ void CpuCore::deliver(std::uint8_t vector_number, bool has_error_code, std::uint
             break;
         }
     }
+}
 
-    segments[ss] = new_stack;
-    if (stack_width == 8)
-        gpr[x86::rsp] = sp;
+void CpuCore::enter_interrupt_handler(const InterruptHandler& handler, const InterruptStack& stack,
+                                      std::uint64_t old_flags) {
+    segments[ss] = stack.segment;
+    if (stack.width == 8)
+        gpr[x86::rsp] = stack.pointer;
     else
-        set_reg_sized(stack_width, x86::rsp, sp);
-    code.selector = static_cast<std::uint16_t>((selector & ~3u) | new_cpl);
+        set_reg_sized(stack.width, x86::rsp, stack.pointer);
+    x86::SegmentRegister code = handler.code;
+    code.selector =
+        static_cast<std::uint16_t>(x86::selector::error_code(handler.gate.selector) | handler.cpl);
     segments[cs] = code;
     std::uint64_t new_flags = old_flags & ~cleared_on_delivery;
-    if (type == gate_interrupt || type == gate_interrupt16) new_flags &= ~x86::rflags::if_;
+    // Interrupt gates (not trap gates) also mask interrupts (Intel SDM Vol. 3, 6.12.1.3).
+    if (handler.gate.type == x86::system_type::interrupt_gate ||
+        handler.gate.type == x86::system_type::interrupt_gate16)
+        new_flags &= ~x86::rflags::if_;
     set_flags(new_flags);
     update_mode();
-    rip = mode == CpuMode::Long64 ? offset : (offset & size_mask(push_size));
+    rip = mode == CpuMode::Long64 ? handler.gate.offset
+                                  : (handler.gate.offset & size_mask(stack.push_size));
 }
 
 void CpuCore::deliver_fault(const GuestFault& fault) {
     try {
         deliver(fault.vector, fault.has_error_code, fault.error_code, false);
     } catch (const GuestFault& second) {
-        if (fault.vector == vector::double_fault) throw ShutdownSignal{};
+        if (fault.vector == x86::vector::double_fault) throw ShutdownSignal{};
         const bool escalate =
-            (contributory(fault.vector) && contributory(second.vector)) ||
-            (fault.vector == vector::page_fault &&
-             (second.vector == vector::page_fault || contributory(second.vector)));
+            (x86::contributory(fault.vector) && x86::contributory(second.vector)) ||
+            (fault.vector == x86::vector::page_fault &&
+             (second.vector == x86::vector::page_fault || x86::contributory(second.vector)));
         if (!escalate) {
             deliver_fault(second);
             return;
         }
         try {
-            deliver(vector::double_fault, true, 0, false);
+            deliver(x86::vector::double_fault, true, 0, false);
         } catch (const GuestFault&) {
             throw ShutdownSignal{};
         }
@@ -190,7 +216,7 @@ void CpuCore::interrupt_return(unsigned operand_size) {
     const unsigned new_cpl = selector & 3;
     if (new_cpl < cpl) {
         gpr[x86::rsp] = sp;
-        raise(vector::general_protection, selector & ~3u);
+        raise(x86::vector::general_protection, x86::selector::error_code(selector));
     }
     if (popped & vm) {
         gpr[x86::rsp] = sp;
@@ -211,7 +237,7 @@ void CpuCore::interrupt_return(unsigned operand_size) {
     try {
         load_code_segment(selector, new_cpl);
         if (pop_stack) {
-            if ((stack_selector & ~3u) == 0 && long_mode && mode == CpuMode::Long64 &&
+            if (x86::selector::is_null(stack_selector) && long_mode && mode == CpuMode::Long64 &&
                 new_cpl != 3) {
                 segments[ss] = x86::SegmentRegister{};
                 segments[ss].selector = stack_selector;

@@ -108,7 +108,7 @@ constexpr Handler by_size(unsigned size, Handler h1, Handler h2, Handler h4, Han
 
 /// #GP(0) unless running at CPL 0 (privileged instructions, Intel SDM Vol. 3, 5.9).
 inline void require_cpl0(CpuCore& cpu) {
-    if (cpu.cpl != 0) cpu.raise(vector::general_protection, 0);
+    if (cpu.cpl != 0) cpu.raise(x86::vector::general_protection, 0);
 }
 
 /// Jumps to a new instruction pointer, truncated to the operand size outside 64-bit mode.

@@ -233,21 +233,21 @@ void op_popa(CpuCore& cpu, const DecodedOp& op) {
 
 void op_int(CpuCore& cpu, const DecodedOp& op) {
     if ((cpu.rflags & x86::rflags::vm) && ((cpu.rflags >> 12) & 3) < 3)
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     cpu.deliver(static_cast<std::uint8_t>(op.immediate), false, 0, true);
     cpu.exit_block = true;
 }
 void op_int3(CpuCore& cpu, const DecodedOp&) {
-    cpu.deliver(vector::breakpoint, false, 0, true);
+    cpu.deliver(x86::vector::breakpoint, false, 0, true);
     cpu.exit_block = true;
 }
 void op_int1(CpuCore& cpu, const DecodedOp&) {
-    cpu.deliver(vector::debug, false, 0, false);
+    cpu.deliver(x86::vector::debug, false, 0, false);
     cpu.exit_block = true;
 }
 void op_into(CpuCore& cpu, const DecodedOp&) {
     if (cpu.flags() & x86::rflags::of) {
-        cpu.deliver(vector::overflow, false, 0, true);
+        cpu.deliver(x86::vector::overflow, false, 0, true);
         cpu.exit_block = true;
     }
 }

@@ -295,7 +295,7 @@ void op_ffree(CpuCore& cpu, const DecodedOp& op) {
 
 void op_fwait(CpuCore& cpu, const DecodedOp&) {
     if ((cpu.cr0 & (x86::cr0::mp | x86::cr0::ts)) == (x86::cr0::mp | x86::cr0::ts))
-        cpu.raise(vector::device_not_available);
+        cpu.raise(x86::vector::device_not_available);
 }
 
 // ---- fxsave / fxrstor (Intel SDM Vol. 2, FXSAVE, table 3-53) ----
@@ -303,7 +303,7 @@ void op_fwait(CpuCore& cpu, const DecodedOp&) {
 void op_fxsave(CpuCore& cpu, const DecodedOp& op) {
     check_fpu(cpu);
     const std::uint64_t address = cpu.linear_address(op);
-    if (address & 15) cpu.raise(vector::general_protection, 0);
+    if (address & 15) cpu.raise(x86::vector::general_protection, 0);
     std::uint8_t area[512] = {};
     const std::uint16_t status = status_word(cpu);
     std::memcpy(area + 0, &cpu.fpu.control, 2);
@@ -319,19 +319,19 @@ void op_fxsave(CpuCore& cpu, const DecodedOp& op) {
         std::memcpy(area + 32 + 16 * i, &st(cpu, i), 10);
     const unsigned xmm_count = cpu.mode == CpuMode::Long64 ? 16 : 8;
     for (unsigned i = 0; i < xmm_count; ++i)
-        std::memcpy(area + 160 + 16 * i, cpu.fpu.xmm[i], 16);
+        std::memcpy(area + 160 + 16 * i, cpu.fpu.xmm[i].q, 16);
     cpu.write_block(address, area, 512);
 }
 
 void op_fxrstor(CpuCore& cpu, const DecodedOp& op) {
     check_fpu(cpu);
     const std::uint64_t address = cpu.linear_address(op);
-    if (address & 15) cpu.raise(vector::general_protection, 0);
+    if (address & 15) cpu.raise(x86::vector::general_protection, 0);
     std::uint8_t area[512];
     cpu.read_block(address, area, 512);
     std::uint32_t mxcsr;
     std::memcpy(&mxcsr, area + 24, 4);
-    if (mxcsr & ~0xffffu) cpu.raise(vector::general_protection, 0);
+    if (mxcsr & ~0xffffu) cpu.raise(x86::vector::general_protection, 0);
     std::uint16_t status;
     std::memcpy(&cpu.fpu.control, area + 0, 2);
     std::memcpy(&status, area + 2, 2);
@@ -346,12 +346,10 @@ void op_fxrstor(CpuCore& cpu, const DecodedOp& op) {
     }
     const unsigned xmm_count = cpu.mode == CpuMode::Long64 ? 16 : 8;
     for (unsigned i = 0; i < xmm_count; ++i)
-        std::memcpy(cpu.fpu.xmm[i], area + 160 + 16 * i, 16);
+        std::memcpy(cpu.fpu.xmm[i].q, area + 160 + 16 * i, 16);
 }
 
 } // namespace
-
-OpHandler select_sse_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 
 OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op) {
     switch (instruction.mnemonic) {

@@ -237,7 +237,7 @@ template <unsigned S> void op_cmpxchg(CpuCore& cpu, const DecodedOp& op) {
 /// cmpxchg8b (S = 4) / cmpxchg16b (S = 8): rDX:rAX against memory, rCX:rBX stored.
 template <unsigned S> void op_cmpxchg_double(CpuCore& cpu, const DecodedOp& op) {
     const std::uint64_t address = cpu.linear_address(op);
-    if (S == 8 && (address & 15)) cpu.raise(vector::general_protection, 0);
+    if (S == 8 && (address & 15)) cpu.raise(x86::vector::general_protection, 0);
     const std::uint64_t expected_low = cpu.reg<S>(x86::rax), expected_high = cpu.reg<S>(x86::rdx);
     const std::uint64_t new_low = cpu.reg<S>(x86::rbx), new_high = cpu.reg<S>(x86::rcx);
     std::uint64_t old_low = 0, old_high = 0;
@@ -448,7 +448,7 @@ template <unsigned S> void op_imul_truncating(CpuCore& cpu, const DecodedOp& op)
 
 template <unsigned S, bool Signed> void op_divide(CpuCore& cpu, const DecodedOp& op) {
     const std::uint64_t divisor = read_operand<S>(cpu, op, 0);
-    if (divisor == 0) cpu.raise(vector::divide_error);
+    if (divisor == 0) cpu.raise(x86::vector::divide_error);
     const std::uint64_t low = S == 1 ? cpu.reg<1>(x86::rax) : cpu.reg<S>(x86::rax);
     const std::uint64_t high = S == 1 ? (cpu.gpr[x86::rax] >> 8) & 0xff : cpu.reg<S>(x86::rdx);
     std::uint64_t quotient, remainder;
@@ -459,16 +459,16 @@ template <unsigned S, bool Signed> void op_divide(CpuCore& cpu, const DecodedOp&
             (128 - 16 * S);
         const __int128 d = sign_extend(divisor, S);
         if (d == -1 && dividend == -(static_cast<__int128>(1) << (16 * S - 1)))
-            cpu.raise(vector::divide_error); // would overflow the host division too
+            cpu.raise(x86::vector::divide_error); // would overflow the host division too
         const __int128 q = dividend / d, r = dividend % d;
         if (q > static_cast<__int128>(size_mask(S) >> 1) || q < -static_cast<__int128>(sign_bit(S)))
-            cpu.raise(vector::divide_error);
+            cpu.raise(x86::vector::divide_error);
         quotient = static_cast<std::uint64_t>(q) & size_mask(S);
         remainder = static_cast<std::uint64_t>(r) & size_mask(S);
     } else {
         const unsigned __int128 dividend = (static_cast<unsigned __int128>(high) << (8 * S)) | low;
         const unsigned __int128 q = dividend / divisor;
-        if (q > size_mask(S)) cpu.raise(vector::divide_error);
+        if (q > size_mask(S)) cpu.raise(x86::vector::divide_error);
         quotient = static_cast<std::uint64_t>(q);
         remainder = static_cast<std::uint64_t>(dividend % divisor);
     }

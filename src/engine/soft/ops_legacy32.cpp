@@ -69,7 +69,7 @@ template <bool Subtract> void op_ascii_adjust(CpuCore& cpu, const DecodedOp&) {
 /// aam imm8: AH = AL / base, AL = AL % base; a zero base is #DE.
 void op_aam(CpuCore& cpu, const DecodedOp& op) {
     const auto base = static_cast<std::uint8_t>(op.immediate);
-    if (base == 0) cpu.raise(vector::divide_error);
+    if (base == 0) cpu.raise(x86::vector::divide_error);
     const std::uint8_t value = al(cpu);
     set_ax(cpu, static_cast<std::uint8_t>(value % base), static_cast<std::uint8_t>(value / base));
     set_adjust_flags(cpu, al(cpu), false, false);
@@ -95,13 +95,13 @@ void op_bound(CpuCore& cpu, const DecodedOp& op) {
     const std::int64_t index = sign_extend(cpu.reg<4>(op.operands[0].index), size);
     const std::int64_t lower = sign_extend(cpu.read_sized(address, size), size);
     const std::int64_t upper = sign_extend(cpu.read_sized(address + size, size), size);
-    if (index < lower || index > upper) cpu.raise(vector::bound_range);
+    if (index < lower || index > upper) cpu.raise(x86::vector::bound_range);
 }
 
 /// arpl r/m16, r16: raises the destination selector's RPL to the source's; ZF says whether it
 /// changed. #UD in real and virtual-8086 mode.
 void op_arpl(CpuCore& cpu, const DecodedOp& op) {
-    if (cpu.mode == CpuMode::Real) cpu.raise(vector::invalid_opcode);
+    if (cpu.mode == CpuMode::Real) cpu.raise(x86::vector::invalid_opcode);
     const std::uint64_t destination = read_operand<2>(cpu, op, 0);
     const std::uint64_t source = read_operand<2>(cpu, op, 1);
     std::uint64_t flags = cpu.flags() & ~x86::rflags::zf;

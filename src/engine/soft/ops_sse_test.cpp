@@ -30,7 +30,7 @@ std::uint64_t double_bits(double value) {
 /// A machine in 32-bit protected mode with SSE enabled.
 struct SseMachine : SoftTestMachine {
     SseMachine() { state.cr4 |= x86::cr4::osfxsr; }
-    std::uint64_t* xmm(unsigned index) { return soft_vcpu().core().fpu.xmm[index]; }
+    std::uint64_t* xmm(unsigned index) { return soft_vcpu().core().fpu.xmm[index].q; }
     VcpuExit run_code(std::initializer_list<std::uint8_t> code) {
         load(code_address, code);
         EXPECT_TRUE(vcpu->set_state(state));

@@ -33,7 +33,7 @@ void op_mov_from_segment(CpuCore& cpu, const DecodedOp& op) {
 
 void op_mov_to_segment(CpuCore& cpu, const DecodedOp& op) {
     const unsigned segment = op.operands[0].index;
-    if (segment == cs) cpu.raise(vector::invalid_opcode);
+    if (segment == cs) cpu.raise(x86::vector::invalid_opcode);
     cpu.load_segment(segment, static_cast<std::uint16_t>(read_operand<2>(cpu, op, 1)));
     if (segment == ss) cpu.interrupt_shadow = true;
     cpu.exit_block = true;
@@ -59,7 +59,7 @@ void op_mov_from_control(CpuCore& cpu, const DecodedOp& op) {
         value = cpu.cr8;
         break;
     default:
-        cpu.raise(vector::invalid_opcode);
+        cpu.raise(x86::vector::invalid_opcode);
     }
     cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index, value);
 }
@@ -86,7 +86,7 @@ void op_mov_to_control(CpuCore& cpu, const DecodedOp& op) {
         cpu.platform()->apic_mmio_write(cpu.index(), 0x80, (value & 0xf) << 4);
         break;
     default:
-        cpu.raise(vector::invalid_opcode);
+        cpu.raise(x86::vector::invalid_opcode);
     }
     cpu.exit_block = true;
 }
@@ -129,32 +129,38 @@ void op_store_table(CpuCore& cpu, const DecodedOp& op) {
 void op_lldt(CpuCore& cpu, const DecodedOp& op) {
     require_cpl0(cpu);
     const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
-    if ((selector & ~3u) == 0) {
+    const std::uint32_t error_code = x86::selector::error_code(selector);
+    if (x86::selector::is_null(selector)) {
         cpu.ldt = x86::SegmentRegister{};
         cpu.ldt.unusable = true;
         cpu.ldt.selector = selector;
         return;
     }
-    if (selector & 4) cpu.raise(vector::general_protection, selector & ~3u);
-    x86::SegmentRegister table = cpu.read_descriptor(selector, vector::general_protection);
-    if (!table.system || table.type != 2) cpu.raise(vector::general_protection, selector & ~3u);
-    if (!table.present) cpu.raise(vector::segment_not_present, selector & ~3u);
+    if (selector & x86::selector::table_local)
+        cpu.raise(x86::vector::general_protection, error_code);
+    x86::SegmentRegister table = cpu.read_descriptor(selector, x86::vector::general_protection);
+    if (!table.system || table.type != x86::system_type::ldt)
+        cpu.raise(x86::vector::general_protection, error_code);
+    if (!table.present) cpu.raise(x86::vector::segment_not_present, error_code);
     cpu.ldt = table;
 }
 
 void op_ltr(CpuCore& cpu, const DecodedOp& op) {
+    using namespace x86::system_type;
     require_cpl0(cpu);
     const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
-    if ((selector & ~3u) == 0 || (selector & 4))
-        cpu.raise(vector::general_protection, selector & ~3u);
-    x86::SegmentRegister task = cpu.read_descriptor(selector, vector::general_protection);
-    // Available 16/32-bit TSS types 1 and 9 (Intel SDM Vol. 3, 3.5).
-    if (!task.system || (task.type != 9 && task.type != 1))
-        cpu.raise(vector::general_protection, selector & ~3u);
-    if (!task.present) cpu.raise(vector::segment_not_present, selector & ~3u);
-    const std::uint64_t address = cpu.descriptor_address(selector, vector::general_protection);
-    cpu.write_system<1>(address + 5, cpu.read_system<1>(address + 5) | 2); // mark busy
-    task.type |= 2;
+    const std::uint32_t error_code = x86::selector::error_code(selector);
+    if (x86::selector::is_null(selector) || (selector & x86::selector::table_local))
+        cpu.raise(x86::vector::general_protection, error_code);
+    x86::SegmentRegister task = cpu.read_descriptor(selector, x86::vector::general_protection);
+    // Only an available 16/32-bit TSS (Intel SDM Vol. 3, 3.5).
+    if (!task.system || (task.type != tss_available && task.type != tss16_available))
+        cpu.raise(x86::vector::general_protection, error_code);
+    if (!task.present) cpu.raise(x86::vector::segment_not_present, error_code);
+    const std::uint64_t address = cpu.descriptor_address(selector, x86::vector::general_protection);
+    // Mark it busy: the type field is the low nibble of descriptor byte 5.
+    cpu.write_system<1>(address + 5, cpu.read_system<1>(address + 5) | tss_busy_bit);
+    task.type |= tss_busy_bit;
     cpu.tr = task;
 }
 
@@ -194,26 +200,24 @@ void op_privileged_nop(CpuCore& cpu, const DecodedOp&) {
 template <bool Limit> void op_load_descriptor_field(CpuCore& cpu, const DecodedOp& op) {
     const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 1));
     std::uint64_t flags = cpu.flags() & ~x86::rflags::zf;
-    if ((selector & ~3u) != 0) {
+    if (!x86::selector::is_null(selector)) {
         try {
             const std::uint64_t address =
-                cpu.descriptor_address(selector, vector::general_protection);
+                cpu.descriptor_address(selector, x86::vector::general_protection);
             const std::uint64_t raw = cpu.read_system<8>(address);
-            const unsigned dpl = (raw >> 45) & 3;
-            const bool conforming_code = ((raw >> 43) & 3) == 3 && ((raw >> 44) & 1);
-            if (conforming_code || (dpl >= cpu.cpl && dpl >= (selector & 3u))) {
-                std::uint64_t value;
-                if (Limit) {
-                    value = (raw & 0xffff) | ((raw >> 32) & 0xf'0000);
-                    if ((raw >> 55) & 1) value = (value << 12) | 0xfff;
-                } else {
-                    value = (raw >> 32) & 0x00ff'ff00;
-                }
+            const x86::SegmentRegister segment = x86::decode_segment_descriptor(raw, selector);
+            // Every code segment skips the privilege check here, as this handler always did
+            // (the SDM exempts only conforming code segments).
+            const bool code_segment = !segment.system && (segment.type & x86::segment_type::code);
+            if (code_segment ||
+                (segment.dpl >= cpu.cpl && segment.dpl >= (selector & x86::selector::rpl_mask))) {
+                // lsl: the limit scaled by G; lar: the access-rights bytes of the high dword.
+                const std::uint64_t value = Limit ? segment.limit : (raw >> 32) & 0x00ff'ff00;
                 write_sized_operand(cpu, op, 0, value);
                 flags |= x86::rflags::zf;
             }
         } catch (const GuestFault& fault) {
-            if (fault.vector != vector::general_protection) throw;
+            if (fault.vector != x86::vector::general_protection) throw;
         }
     }
     cpu.set_flags(flags);
@@ -223,18 +227,22 @@ template <bool Limit> void op_load_descriptor_field(CpuCore& cpu, const DecodedO
 template <bool Write> void op_verify(CpuCore& cpu, const DecodedOp& op) {
     const auto selector = static_cast<std::uint16_t>(read_operand<2>(cpu, op, 0));
     std::uint64_t flags = cpu.flags() & ~x86::rflags::zf;
-    if ((selector & ~3u) != 0) {
+    if (!x86::selector::is_null(selector)) {
         try {
-            const std::uint64_t raw =
-                cpu.read_system<8>(cpu.descriptor_address(selector, vector::general_protection));
-            const unsigned type = (raw >> 40) & 0xf, dpl = (raw >> 45) & 3;
-            const bool segment = (raw >> 44) & 1, code = type & 8;
-            const bool allowed = Write ? (!code && (type & 2)) : (!code || (type & 2));
+            using namespace x86::segment_type;
+            const x86::SegmentRegister segment =
+                x86::decode_segment_descriptor(cpu.read_system<8>(cpu.descriptor_address(
+                                                   selector, x86::vector::general_protection)),
+                                               selector);
+            const bool is_code = segment.type & code;
+            const bool accessible = segment.type & readable_or_writable;
+            const bool allowed = Write ? (!is_code && accessible) : (!is_code || accessible);
             const bool privileged =
-                (code && (type & 4)) || (dpl >= cpu.cpl && dpl >= (selector & 3u));
-            if (segment && allowed && privileged) flags |= x86::rflags::zf;
+                (is_code && (segment.type & conforming)) ||
+                (segment.dpl >= cpu.cpl && segment.dpl >= (selector & x86::selector::rpl_mask));
+            if (!segment.system && allowed && privileged) flags |= x86::rflags::zf;
         } catch (const GuestFault& fault) {
-            if (fault.vector != vector::general_protection) throw;
+            if (fault.vector != x86::vector::general_protection) throw;
         }
     }
     cpu.set_flags(flags);
@@ -274,7 +282,7 @@ void op_rdmsr(CpuCore& cpu, const DecodedOp&) {
     require_cpl0(cpu);
     std::uint64_t value = 0;
     if (!cpu.read_msr(static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), value))
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     cpu.set_reg<4>(x86::rax, value);
     cpu.set_reg<4>(x86::rdx, value >> 32);
 }
@@ -283,14 +291,14 @@ void op_wrmsr(CpuCore& cpu, const DecodedOp&) {
     require_cpl0(cpu);
     const std::uint64_t value = (cpu.gpr[x86::rax] & 0xffff'ffff) | (cpu.gpr[x86::rdx] << 32);
     if (!cpu.write_msr(static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), value))
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     cpu.exit_block = true;
 }
 
 void op_cpuid(CpuCore& cpu, const DecodedOp&) {
-    const CpuidResult result =
-        cpuid_leaf(static_cast<std::uint32_t>(cpu.gpr[x86::rax]),
-                   static_cast<std::uint32_t>(cpu.gpr[x86::rcx]), cpu.index(), cpu.cpu_count);
+    const x86::CpuidEntry result =
+        x86::find_cpuid_entry(cpu.cpuid_table, static_cast<std::uint32_t>(cpu.gpr[x86::rax]),
+                              static_cast<std::uint32_t>(cpu.gpr[x86::rcx]));
     cpu.set_reg<4>(x86::rax, result.eax);
     cpu.set_reg<4>(x86::rbx, result.ebx);
     cpu.set_reg<4>(x86::rcx, result.ecx);
@@ -298,7 +306,8 @@ void op_cpuid(CpuCore& cpu, const DecodedOp&) {
 }
 
 void op_rdtsc(CpuCore& cpu, const DecodedOp& op) {
-    if ((cpu.cr4 & (1u << 2)) && cpu.cpl != 0) cpu.raise(vector::general_protection, 0); // CR4.TSD
+    if ((cpu.cr4 & (1u << 2)) && cpu.cpl != 0)
+        cpu.raise(x86::vector::general_protection, 0); // CR4.TSD
     const std::uint64_t value = cpu.tsc();
     cpu.set_reg<4>(x86::rax, value);
     cpu.set_reg<4>(x86::rdx, value >> 32);
@@ -309,13 +318,13 @@ void op_rdtsc(CpuCore& cpu, const DecodedOp& op) {
 
 void op_cli(CpuCore& cpu, const DecodedOp&) {
     if (cpu.protected_mode() && cpu.cpl > ((cpu.rflags >> 12) & 3))
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     cpu.rflags &= ~x86::rflags::if_;
 }
 
 void op_sti(CpuCore& cpu, const DecodedOp&) {
     if (cpu.protected_mode() && cpu.cpl > ((cpu.rflags >> 12) & 3))
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     if (!(cpu.rflags & x86::rflags::if_)) cpu.interrupt_shadow = true; // Intel SDM Vol. 2, STI
     cpu.rflags |= x86::rflags::if_;
     cpu.exit_block = true;
@@ -354,13 +363,13 @@ void op_out(CpuCore& cpu, const DecodedOp& op) {
 }
 
 void op_ud(CpuCore& cpu, const DecodedOp&) {
-    cpu.raise(vector::invalid_opcode);
+    cpu.raise(x86::vector::invalid_opcode);
 }
 
 // ---- fast system calls ----
 
 void op_swapgs(CpuCore& cpu, const DecodedOp&) {
-    if (cpu.mode != CpuMode::Long64) cpu.raise(vector::invalid_opcode);
+    if (cpu.mode != CpuMode::Long64) cpu.raise(x86::vector::invalid_opcode);
     require_cpl0(cpu);
     std::swap(cpu.segments[gs].base, cpu.kernel_gs_base);
     cpu.update_mode();
@@ -375,7 +384,8 @@ x86::SegmentRegister flat(std::uint16_t selector, bool code, bool long_mode, uns
 }
 
 void op_syscall(CpuCore& cpu, const DecodedOp&) {
-    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active()) cpu.raise(vector::invalid_opcode);
+    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active())
+        cpu.raise(x86::vector::invalid_opcode);
     const auto selector = static_cast<std::uint16_t>((cpu.star >> 32) & 0xfffc);
     cpu.gpr[x86::rcx] = cpu.rip;
     const std::uint64_t flags = cpu.flags();
@@ -390,14 +400,15 @@ void op_syscall(CpuCore& cpu, const DecodedOp&) {
 }
 
 void op_sysret(CpuCore& cpu, const DecodedOp& op) {
-    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active()) cpu.raise(vector::invalid_opcode);
+    if (!(cpu.efer & x86::efer::sce) || !cpu.long_mode_active())
+        cpu.raise(x86::vector::invalid_opcode);
     require_cpl0(cpu);
     const auto base = static_cast<std::uint16_t>((cpu.star >> 48) & 0xfffc);
     const bool to_64 = op.operand_size == 8;
     const std::uint64_t target = cpu.gpr[x86::rcx];
     if (to_64 &&
         static_cast<std::uint64_t>(static_cast<std::int64_t>(target << 16) >> 16) != target)
-        cpu.raise(vector::general_protection, 0);
+        cpu.raise(x86::vector::general_protection, 0);
     cpu.segments[cs] =
         flat(static_cast<std::uint16_t>((to_64 ? base + 16 : base) | 3), true, to_64, 3);
     cpu.segments[ss] = flat(static_cast<std::uint16_t>((base + 8) | 3), false, false, 3);

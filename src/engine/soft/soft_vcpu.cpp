@@ -13,7 +13,7 @@ SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform
     : m_index(index), m_platform(platform),
       m_core(std::make_unique<CpuCore>(memory, io_bus, mmio_bus, &platform, code_pages, index)),
       m_interpreter(std::make_unique<Interpreter>(*m_core)), m_executor(m_interpreter.get()) {
-    m_core->cpu_count = cpu_count;
+    m_core->set_cpu_count(cpu_count);
     m_waiting_for_startup = index != 0;
 }
 

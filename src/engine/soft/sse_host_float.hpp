@@ -46,7 +46,8 @@ template <typename Compute> auto under_guest_mxcsr(CpuCore& cpu, Compute&& compu
     _mm_setcsr(host);
     cpu.fpu.mxcsr |= raised;
     if (raised & ~(cpu.fpu.mxcsr >> mxcsr_mask_shift))
-        cpu.raise(cpu.cr4 & x86::cr4::osxmmexcpt ? vector::simd_error : vector::invalid_opcode);
+        cpu.raise(cpu.cr4 & x86::cr4::osxmmexcpt ? x86::vector::simd_error
+                                                 : x86::vector::invalid_opcode);
     return result;
 }
 

@@ -26,7 +26,7 @@ constexpr unsigned rounding_toward_zero = 3;
 
 /// #NM when CR0.TS or CR0.EM says the FPU is not available (Intel SDM Vol. 3, 2.5).
 inline void check_fpu(CpuCore& cpu) {
-    if (cpu.cr0 & (x86::cr0::em | x86::cr0::ts)) cpu.raise(vector::device_not_available);
+    if (cpu.cr0 & (x86::cr0::em | x86::cr0::ts)) cpu.raise(x86::vector::device_not_available);
 }
 
 /// `value` rounded to an integer as the control word's RC field says (fist, fistp, frndint).

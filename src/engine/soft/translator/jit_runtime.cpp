@@ -19,7 +19,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.gpr = offset_of(cpu, &cpu.gpr[0]);
     layout.rip = offset_of(cpu, &cpu.rip);
     layout.segment_base = offset_of(cpu, &cpu.segment_base[0]);
-    layout.xmm = offset_of(cpu, &cpu.fpu.xmm[0][0]);
+    layout.xmm = offset_of(cpu, &cpu.fpu.xmm[0]);
     layout.mxcsr = offset_of(cpu, &cpu.fpu.mxcsr);
     layout.mxcsr_scratch = offset_of(cpu, &cpu.jit.mxcsr_scratch);
     layout.host_mxcsr = offset_of(cpu, &cpu.jit.host_mxcsr);
