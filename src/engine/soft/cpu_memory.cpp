@@ -165,7 +165,7 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
     if ((address & 0xfff) + size > 4096) return nullptr;
     try {
         const AccessKind kind = write ? access_write : access_read;
-        const TlbEntry& cached = m_tlb[user][kind][(address >> 12) % tlb_size];
+        const TlbEntry& cached = m_tlb.entry(user, kind, address >> 12);
         const TlbEntry& entry =
             cached.tag == address >> 12 ? cached : fill_tlb(address, kind, user);
         if (entry.host == nullptr) return nullptr;
