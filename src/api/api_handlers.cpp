@@ -5,6 +5,7 @@
 
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
+#include "api/vsock_config.hpp"
 #include "backends/block/sync_file_backend.hpp"
 #include "backends/net/mac_address.hpp"
 #include "backends/net/tap_backend.hpp"
@@ -31,7 +32,6 @@ constexpr UnsupportedResource unsupported_resources[] = {
     {"/pmem/", "virtio-pmem devices"},
     {"/serial", "serial output redirection"},
     {"/snapshot/", "snapshots"},
-    {"/vsock", "the vsock device"},
 };
 
 HttpResponse json_response(const nlohmann::json& json) {
@@ -162,6 +162,14 @@ Result<HttpResponse> ApiHandlers::dispatch(const HttpRequest& request, std::stri
                               id);
         }
     }
+    if (method == "PUT" && path == "/vsock") {
+        resource = "vsock";
+        auto json = TRY(body("vsock"));
+        auto vsock = TRY(parse_vsock(json));
+        TRY(require_not_started("vsock"));
+        m_vsock = std::move(vsock);
+        return HttpResponse::no_content();
+    }
     for (const auto& unsupported : unsupported_resources) {
         if (path.starts_with(unsupported.path_prefix))
             return make_error("{} {}: {} is not supported by Vessel", method, path,
@@ -244,6 +252,7 @@ Result<void> ApiHandlers::start_instance() {
             network.mac.bytes[5] = static_cast<std::uint8_t>(network.mac.bytes[5] + i);
         config.networks.push_back(std::move(network));
     }
+    if (m_vsock) config.vsock = VsockConfig{m_vsock->guest_cid, m_vsock->uds_path};
     return m_vm.start(config);
 }
 
@@ -343,6 +352,7 @@ nlohmann::json ApiHandlers::full_config() const {
                              {"drives", drives},
                              {"network-interfaces", networks}};
     config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
+    config["vsock"] = m_vsock ? m_vsock->to_json() : nlohmann::json();
     config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
     auto metrics_path = m_metrics.path();
     config["metrics"] =
@@ -364,10 +374,11 @@ Result<void> ApiHandlers::start_from_config_file(std::string_view text) {
     if (!source) return make_error("config file: missing required field 'boot-source'");
     m_boot_source = TRY(BootSource::from_json(*source));
     TRY(check_config_devices(fields));
+    if (auto vsock = TRY(fields.optional_object("vsock"))) m_vsock = TRY(parse_vsock(*vsock));
     // Firecracker config files may list absent features as null or []; anything else is
     // a feature Vessel would silently lack, so it is refused.
-    for (std::string_view feature : {"balloon", "vsock", "mmds-config", "entropy", "cpu-config",
-                                     "pmem", "memory-hotplug", "serial"}) {
+    for (std::string_view feature :
+         {"balloon", "mmds-config", "entropy", "cpu-config", "pmem", "memory-hotplug", "serial"}) {
         const nlohmann::json* value = fields.raw(feature);
         if (value && !(value->is_array() && value->empty()))
             return make_error("config file: '{}' is not supported by Vessel", feature);

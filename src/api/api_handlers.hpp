@@ -14,6 +14,7 @@
 #include "api/machine_configuration.hpp"
 #include "api/metrics.hpp"
 #include "api/vm_controller.hpp"
+#include "api/vsock_config.hpp"
 #include "base/version.hpp"
 #include "vm/machine_config.hpp"
 
@@ -63,6 +64,7 @@ class ApiHandlers {
     std::optional<LoggerConfig> m_logger;
     std::vector<DriveConfig> m_drives; ///< in attach order; the root device goes first at start
     std::vector<NetworkInterfaceConfig> m_networks; ///< in attach order (PCI slot order)
+    std::optional<VsockDeviceConfig> m_vsock;
 };
 
 } // namespace vessel::api
