@@ -135,7 +135,12 @@ void VsockConnection::finish_if_done() {
             m_deadline = Clock::now() + timeout;
         return;
     }
-    if ((m_guest_shutdown & shutdown_send) != 0) ::shutdown(m_fd.get(), SHUT_WR);
+    // Once: every shutdown() wakes the socket's waiters, which re-arms its edge-triggered
+    // events and would bring us back here.
+    if ((m_guest_shutdown & shutdown_send) != 0 && !m_host_write_shut) {
+        ::shutdown(m_fd.get(), SHUT_WR);
+        m_host_write_shut = true;
+    }
     // The guest closed its socket (both directions): Firecracker ends such a stream with RST,
     // which Linux waits for before it frees its socket. A guest that only stopped sending may
     // still be reading what the host sent, so that alone ends nothing.

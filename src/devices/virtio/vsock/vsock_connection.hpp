@@ -103,6 +103,7 @@ class VsockConnection {
     bool m_host_readable{false};
     bool m_host_eof{false};            ///< the host socket ended its data (SHUTDOWN SEND queued)
     std::uint32_t m_guest_shutdown{0}; ///< shutdown flags the guest sent
+    bool m_host_write_shut{false};     ///< the host socket's write side is shut (guest's SEND)
 
     // Guest to host: credit Vessel gives.
     std::vector<std::uint8_t> m_to_host; ///< received from the guest, not yet taken by the host
