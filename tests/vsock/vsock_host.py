@@ -130,7 +130,9 @@ guest_script = f"""
 mkdir -p /mnt && mount -t ext4 -o ro /dev/vda /mnt || exit 3
 V=/mnt/vcat
 $V echo 5001 {connections} &
-echo "H2G $($V listen 5000 </dev/null | sha256sum | cut -d' ' -f1)"
+$V listen 5000 </dev/null >/tmp/h2g
+echo "H2G $(sha256sum </tmp/h2g | cut -d' ' -f1)"
+rm /tmp/h2g
 head -c {big_bytes} /dev/urandom >/tmp/big
 echo "G2H $(sha256sum </tmp/big | cut -d' ' -f1)"
 $V connect 6000 </tmp/big >/dev/null
