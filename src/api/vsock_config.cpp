@@ -20,13 +20,17 @@ Result<void> check_socket_path(const std::string& path) {
         return make_error("vsock: uds_path '{}' must be 1 to {} bytes long", path, max_path);
     struct stat existing {};
     if (::lstat(path.c_str(), &existing) == 0)
-        return make_error("vsock: uds_path '{}': Address in use (the file exists)", path);
+        return make_error("vsock: Cannot create backend for vsock device: uds_path '{}': "
+                          "Address in use (the file exists)",
+                          path);
     const std::size_t slash = path.rfind('/');
     const std::string directory =
         slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     struct stat parent {};
     if (::stat(directory.c_str(), &parent) != 0 || !S_ISDIR(parent.st_mode))
-        return make_error("vsock: uds_path '{}': directory '{}' does not exist", path, directory);
+        return make_error("vsock: Cannot create backend for vsock device: uds_path '{}': "
+                          "directory '{}' does not exist",
+                          path, directory);
     return {};
 }
 } // namespace
