@@ -30,7 +30,7 @@ build_target() {
   echo "$out/$name"
 }
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
-  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp
+  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp

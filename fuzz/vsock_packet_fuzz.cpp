@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -48,6 +49,10 @@ Harness& harness() {
         if (::bind(h.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
             ::listen(h.listener.get(), 64) != 0)
             __builtin_trap();
+        // The muxer removes its own socket when destroyed; the port's listener is ours.
+        static std::string listener_path;
+        listener_path = port_path;
+        std::atexit([] { ::unlink(listener_path.c_str()); });
         return h;
     }();
     return instance;
