@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz: Vessel's virtqueue under ASan/UBSan with gcc's trace-pc coverage,
+# Builds fuzz/virtqueue_fuzz and fuzz/vsock_packet_fuzz: Vessel's virtqueue and vsock packet
+# handling under ASan/UBSan with gcc's trace-pc coverage,
 # linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
 out=${1:-build-fuzz}
@@ -14,15 +15,22 @@ mkdir -p "$out"
 objcopy --weaken-symbol=__sanitizer_cov_trace_pc "$libfuzzer" "$out/libfuzzer.a"
 flags=(-std=gnu++23 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -I"$root/src" -Wall -Wextra -Wshadow -Werror)
-sources=(fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp src/memory/guest_memory.cpp
-         src/base/mapped_region.cpp src/base/log.cpp)
-objects=()
-for source in "${sources[@]}"; do
-  object="$out/$(basename "${source%.cpp}").o"
-  objects+=("$object")
-  g++ "${flags[@]}" -fsanitize-coverage=trace-pc -c "$root/$source" -o "$object"
-done
 g++ "${flags[@]}" -c "$root/fuzz/gcc_coverage_shim.cpp" -o "$out/gcc_coverage_shim.o"
-g++ -fsanitize=address,undefined -o "$out/virtqueue_fuzz" "${objects[@]}" "$out/gcc_coverage_shim.o" \
-  "$out/libfuzzer.a" $(pkg-config --libs spdlog fmt) -lpthread -ldl
-echo "$out/virtqueue_fuzz"
+# build_target NAME SOURCES...: one fuzz target, its sources instrumented for coverage.
+build_target() {
+  local name=$1 objects=() source object
+  shift
+  for source in "$@"; do
+    object="$out/$(basename "${source%.cpp}").o"
+    objects+=("$object")
+    g++ "${flags[@]}" -fsanitize-coverage=trace-pc -c "$root/$source" -o "$object"
+  done
+  g++ -fsanitize=address,undefined -o "$out/$name" "${objects[@]}" "$out/gcc_coverage_shim.o" \
+    "$out/libfuzzer.a" $(pkg-config --libs spdlog fmt) -lpthread -ldl
+  echo "$out/$name"
+}
+build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
+  src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
+  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp

@@ -5,6 +5,7 @@
 
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
+#include "api/vsock_config.hpp"
 #include "base/log.hpp"
 #include "vm/host_resources.hpp"
 #include "vm/kernel_loading.hpp"
@@ -29,7 +30,6 @@ constexpr UnsupportedResource unsupported_resources[] = {
     {"/pmem/", "virtio-pmem devices"},
     {"/serial", "serial output redirection"},
     {"/snapshot/", "snapshots"},
-    {"/vsock", "the vsock device"},
 };
 
 HttpResponse json_response(const nlohmann::json& json) {
@@ -68,6 +68,7 @@ std::span<const ApiHandlers::Route> ApiHandlers::routes() {
         {"PATCH", "/drives/{id}", "drive", &ApiHandlers::patch_drive},
         {"PUT", "/network-interfaces/{id}", "network", &ApiHandlers::put_network_interface},
         {"PATCH", "/network-interfaces/{id}", "network", &ApiHandlers::patch_network_interface},
+        {"PUT", "/vsock", "vsock", &ApiHandlers::put_vsock},
     };
     return table;
 }
@@ -124,6 +125,14 @@ Result<HttpResponse> ApiHandlers::put_machine_config(const HttpRequest& request,
                                               : m_machine.patched(json));
     TRY(require_not_started("machine-config"));
     m_machine = config;
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_vsock(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "vsock"));
+    auto vsock = TRY(parse_vsock(json));
+    TRY(require_not_started("vsock"));
+    m_vsock = std::move(vsock);
     return HttpResponse::no_content();
 }
 
@@ -266,6 +275,7 @@ Result<void> ApiHandlers::start_instance() {
     for (std::size_t i = 0; i < m_networks.size(); ++i)
         config.networks.push_back(
             TRY(tap_network(m_networks[i].host_dev_name, m_networks[i].guest_mac, i)));
+    if (m_vsock) config.vsock = VsockConfig{m_vsock->guest_cid, m_vsock->uds_path};
     return m_vm.start(config);
 }
 
@@ -365,6 +375,7 @@ nlohmann::json ApiHandlers::full_config() const {
                              {"drives", drives},
                              {"network-interfaces", networks}};
     config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
+    config["vsock"] = m_vsock ? m_vsock->to_json() : nlohmann::json();
     config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
     auto metrics_path = m_metrics.path();
     config["metrics"] =
@@ -386,10 +397,11 @@ Result<void> ApiHandlers::start_from_config_file(std::string_view text) {
     if (!source) return make_error("config file: missing required field 'boot-source'");
     m_boot_source = TRY(BootSource::from_json(*source));
     TRY(check_config_devices(fields));
+    if (auto vsock = TRY(fields.optional_object("vsock"))) m_vsock = TRY(parse_vsock(*vsock));
     // Firecracker config files may list absent features as null or []; anything else is
     // a feature Vessel would silently lack, so it is refused.
-    for (std::string_view feature : {"balloon", "vsock", "mmds-config", "entropy", "cpu-config",
-                                     "pmem", "memory-hotplug", "serial"}) {
+    for (std::string_view feature :
+         {"balloon", "mmds-config", "entropy", "cpu-config", "pmem", "memory-hotplug", "serial"}) {
         const nlohmann::json* value = fields.raw(feature);
         if (value && !(value->is_array() && value->empty()))
             return make_error("config file: '{}' is not supported by Vessel", feature);

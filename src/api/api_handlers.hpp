@@ -16,6 +16,7 @@
 #include "api/machine_configuration.hpp"
 #include "api/metrics.hpp"
 #include "api/vm_controller.hpp"
+#include "api/vsock_config.hpp"
 #include "base/version.hpp"
 #include "vm/machine_config.hpp"
 
@@ -68,6 +69,7 @@ class ApiHandlers {
     Result<HttpResponse> patch_vm(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_logger(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_metrics(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_vsock(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_network_interface(const HttpRequest& request, std::string_view id);
@@ -94,6 +96,7 @@ class ApiHandlers {
     std::optional<LoggerConfig> m_logger;
     std::vector<DriveConfig> m_drives; ///< in attach order; the root device goes first at start
     std::vector<NetworkInterfaceConfig> m_networks; ///< in attach order (PCI slot order)
+    std::optional<VsockDeviceConfig> m_vsock;
 };
 
 } // namespace vessel::api

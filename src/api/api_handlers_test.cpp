@@ -217,7 +217,36 @@ TEST_F(ApiHandlersTest, UnknownAndUnsupportedPaths) {
     EXPECT_NE(request("GET", "/nope").body.find("Invalid request method and/or path"),
               std::string::npos);
     EXPECT_NE(request("DELETE", "/machine-config").body.find("Invalid request"), std::string::npos);
-    EXPECT_NE(request("PUT", "/vsock", "{}").body.find("vsock"), std::string::npos);
+    EXPECT_NE(request("PUT", "/balloon", "{}").body.find("balloon"), std::string::npos);
+}
+
+TEST_F(ApiHandlersTest, VsockPutValidatesAndShowsInConfig) {
+    const std::string path = ::testing::TempDir() + "vessel-api-vsock-" + std::to_string(getpid());
+    EXPECT_EQ(request("PUT", "/vsock",
+                      R"({"vsock_id": "vsock0", "guest_cid": 3, "uds_path": ")" + path + "\"}")
+                  .status,
+              204);
+    auto config = json_of(request("GET", "/vm/config"));
+    EXPECT_EQ(config["vsock"]["guest_cid"], 3);
+    EXPECT_EQ(config["vsock"]["uds_path"], path);
+    struct Case {
+        std::string body;
+        std::string expected;
+    };
+    const Case cases[] = {
+        {R"({"guest_cid": 2, "uds_path": "/tmp/x.sock"})", "reserved"},
+        {R"({"uds_path": "/tmp/x.sock"})", "guest_cid"},
+        {R"({"guest_cid": 3})", "uds_path"},
+        {R"({"guest_cid": 3, "uds_path": "/tmp/x.sock", "extra": 1})", "extra"},
+        {R"({"guest_cid": 3, "uds_path": "/proc/self/exe"})", "Address in use"},
+        {R"({"guest_cid": 3, "uds_path": "/no/such/dir/v.sock"})", "does not exist"},
+        {R"({"guest_cid": "3", "uds_path": "/tmp/x.sock"})", "guest_cid"},
+    };
+    for (const Case& c : cases) {
+        auto response = request("PUT", "/vsock", c.body);
+        EXPECT_EQ(response.status, 400) << c.body;
+        EXPECT_NE(response.body.find(c.expected), std::string::npos) << response.body;
+    }
 }
 
 // The route table: ids take the rest of the path, and a known path with another method is an
@@ -246,9 +275,13 @@ TEST_F(ApiHandlersTest, ConfigFileRefusesUnsupportedSections) {
     ASSERT_FALSE(result);
     EXPECT_NE(result.error().message.find("boot-source"), std::string::npos);
     result = m_handlers->start_from_config_file(
-        R"({"boot-source": {"kernel_image_path": "/proc/self/exe"}, "vsock": {"guest_cid": 3, "uds_path": "x"}})");
+        R"({"boot-source": {"kernel_image_path": "/proc/self/exe"}, "vsock": {"guest_cid": 1, "uds_path": "x"}})");
     ASSERT_FALSE(result);
-    EXPECT_NE(result.error().message.find("vsock"), std::string::npos);
+    EXPECT_NE(result.error().message.find("guest_cid"), std::string::npos);
+    result = m_handlers->start_from_config_file(
+        R"({"boot-source": {"kernel_image_path": "/proc/self/exe"}, "balloon": {"amount_mib": 1}})");
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("balloon"), std::string::npos);
     EXPECT_EQ(m_vm->state(), VmState::NotStarted);
 }
 

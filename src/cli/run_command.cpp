@@ -12,6 +12,7 @@
 #include "cli/disk_option.hpp"
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
+#include "cli/vsock_option.hpp"
 #include "memory/host_memory.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/machine.hpp"
@@ -74,6 +75,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "Network interface (repeatable): user[,hostfwd=tcp:127.0.0.1:2222-:22][,mac="
                     "52:54:00:12:34:56] (NAT, the default), tap=NAME[,mac=...], or none")
         ->type_name("SPEC");
+    run->add_option("--vsock", options.vsock_text,
+                    "virtio-vsock with Firecracker's host side: the guest's CID (default 3) and "
+                    "a Unix socket to create; host clients write 'CONNECT <port>\\n' to it, "
+                    "guest connections to port P reach PATH_P")
+        ->type_name("[CID:]PATH");
     return run;
 }
 
@@ -161,6 +167,14 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
     options.config.networks = std::move(*networks);
+    if (!options.vsock_text.empty()) {
+        auto vsock = parse_vsock_option(options.vsock_text);
+        if (!vsock) {
+            log::error("{}", vsock.error().message);
+            return exit_status::usage;
+        }
+        options.config.vsock = std::move(*vsock);
+    }
     if (auto root = use_root_disk(options); !root) {
         log::error("{}", root.error().message);
         return exit_status::usage;

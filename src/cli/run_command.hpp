@@ -19,6 +19,7 @@ struct RunOptions {
     std::vector<std::string> disk_texts; ///< --disk PATH[,readonly], in order
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
+    std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
 };
 
 /// Declares the `run` subcommand and its options on app.

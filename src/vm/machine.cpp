@@ -5,6 +5,7 @@
 #include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
 #include "devices/virtio/virtio_block.hpp"
+#include "devices/virtio/vsock/virtio_vsock.hpp"
 #include "memory/host_memory.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
@@ -119,6 +120,13 @@ Result<void> Machine::add_pci_devices() {
         log::debug("network: {} back-end, guest MAC {}", backend->name(), network.mac.to_string());
         TRY(add_virtio_device(
             std::make_unique<virtio::VirtioNet>(std::move(backend), network.mac)));
+    }
+    if (m_config.vsock) {
+        auto vsock =
+            TRY(virtio::VirtioVsock::create(m_config.vsock->guest_cid, m_config.vsock->uds_path));
+        log::debug("vsock: guest CID {}, host socket {}", m_config.vsock->guest_cid,
+                   m_config.vsock->uds_path);
+        TRY(add_virtio_device(std::move(vsock)));
     }
     return {};
 }

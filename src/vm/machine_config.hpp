@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct DiskConfig {
     bool root{false}; ///< `--disk PATH,root`: the root file system (vda, root= on the cmdline)
 };
 
+/// A virtio-vsock device with Firecracker's host side: host clients connect to uds_path and
+/// write "CONNECT <port>\n"; guest connections to port P reach the socket `<uds_path>_<P>`.
+struct VsockConfig {
+    std::uint64_t guest_cid{3}; ///< at least 3 (0-2 are reserved)
+    std::string uds_path;
+};
+
 struct MachineConfig {
     std::string kernel_path;
     std::string initrd_path; ///< Linux initrd, or the first Multiboot module; empty for none
@@ -38,6 +46,7 @@ struct MachineConfig {
     ConsoleChoice console{ConsoleChoice::Serial};
     std::vector<DiskConfig> disks;
     std::vector<NetworkConfig> networks; ///< one virtio-net device each, in PCI slot order
+    std::optional<VsockConfig> vsock;
 };
 
 } // namespace vessel
