@@ -57,6 +57,10 @@ std::uint64_t dead_flags_at(const Sequence& sequence, std::uint64_t address) {
         unknown &= ~static_cast<std::uint64_t>(flags.tested); // read first: live
         const auto written = static_cast<std::uint64_t>(flags.modified | flags.set_0 | flags.set_1 |
                                                         flags.undefined);
+        const bool repeated =
+            (instruction.attributes &
+             (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+        if (repeated) break; // a count of 0 writes nothing: what follows cannot be judged
         dead |= unknown & written;
         unknown &= ~written;
         offset += instruction.length;

@@ -25,7 +25,7 @@ constexpr std::uint32_t microcode_revision = 1;
 } // namespace
 
 std::uint64_t CpuCore::tsc() {
-    const std::uint64_t base = m_platform != nullptr ? m_platform->tsc() : 0;
+    const std::uint64_t base = m_platform->tsc();
     return base + static_cast<std::uint64_t>(tsc_offset);
 }
 
@@ -38,7 +38,7 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
         value = static_cast<std::uint64_t>(tsc_offset);
         return true;
     case x86::msr::apic_base:
-        value = m_platform != nullptr ? m_platform->apic_base(m_index) : 0;
+        value = m_platform->apic_base(m_index);
         return true;
     case x86::msr::efer:
         value = efer;
@@ -98,13 +98,12 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
         value = mtrr_def_type;
         return true;
     case x86::msr::tsc_deadline:
-        value = m_platform != nullptr ? m_platform->tsc_deadline(m_index) : 0;
+        value = m_platform->tsc_deadline(m_index);
         return true;
     default:
         break;
     }
-    if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last &&
-        m_platform != nullptr)
+    if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last)
         return m_platform->x2apic_msr_read(m_index, number, value);
     return false;
 }
@@ -123,7 +122,7 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
         tsc_offset = static_cast<std::int64_t>(value);
         return true;
     case x86::msr::apic_base:
-        if (m_platform == nullptr || !m_platform->set_apic_base(m_index, value)) return false;
+        if (!m_platform->set_apic_base(m_index, value)) return false;
         flush_tlb(true);
         return true;
     case x86::msr::efer:
@@ -186,13 +185,12 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
         mtrr_def_type = value;
         return true;
     case x86::msr::tsc_deadline:
-        if (m_platform != nullptr) m_platform->set_tsc_deadline(m_index, value);
+        m_platform->set_tsc_deadline(m_index, value);
         return true;
     default:
         break;
     }
-    if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last &&
-        m_platform != nullptr)
+    if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last)
         return m_platform->x2apic_msr_write(m_index, number, value);
     return false;
 }

@@ -937,14 +937,20 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
         // Zydis's flag reads are trusted for what the translator runs itself; anything the
         // interpreter runs counts as reading every flag (pushf, syscall and int save them).
         const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        const bool known =
-            guest.decoded && (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
-                              branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
-                              mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
-                              mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
-                              mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
+        // A repeated string instruction with a count of 0 writes no flag (and cmpsd is also the
+        // name of an SSE2 compare): never trust its flag writes.
+        const bool repeated =
+            (guest.instruction.attributes &
+             (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0 ||
+            guest.instruction.meta.category == ZYDIS_CATEGORY_STRINGOP;
+        const bool known = guest.decoded && !repeated &&
+                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
+                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
+                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
+                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
+                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
         const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
-        const std::uint32_t written = guest.decoded ? guest.flags_written : 0;
+        const std::uint32_t written = guest.decoded && !repeated ? guest.flags_written : 0;
         live = (live & ~written) | tested;
         guest.flags_live_in = live;
     }
