@@ -885,6 +885,35 @@ class Emitter : public Xbyak::CodeGenerator {
     std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
 };
 
+/// Fills each instruction's flags_live_in/out: flag liveness, backwards from the block's end
+/// (where every flag counts as read).
+void compute_flag_liveness(std::vector<GuestInstruction>& instructions) {
+    std::uint32_t live = arithmetic_mask;
+    for (std::size_t k = instructions.size(); k-- > 0;) {
+        GuestInstruction& guest = instructions[k];
+        guest.flags_live_out = live;
+        // Zydis's flag reads are trusted for what the translator runs itself; anything the
+        // interpreter runs counts as reading every flag (pushf, syscall and int save them).
+        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
+        // A repeated string instruction with a count of 0 writes no flag (and cmpsd is also the
+        // name of an SSE2 compare): never trust its flag writes.
+        const bool repeated =
+            (guest.instruction.attributes &
+             (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0 ||
+            guest.instruction.meta.category == ZYDIS_CATEGORY_STRINGOP;
+        const bool known = guest.decoded && !repeated &&
+                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
+                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
+                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
+                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
+                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
+        const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
+        const std::uint32_t written = guest.decoded && !repeated ? guest.flags_written : 0;
+        live = (live & ~written) | tested;
+        guest.flags_live_in = live;
+    }
+}
+
 } // namespace
 
 BlockTranslator::BlockTranslator(const JitLayout& layout, const JitRuntime& runtime)
@@ -929,31 +958,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
         }
         offset += block.ops[k].length;
     }
-    // Flag liveness, backwards from the block's end (where every flag counts as read).
-    std::uint32_t live = arithmetic_mask;
-    for (std::size_t k = instructions.size(); k-- > 0;) {
-        GuestInstruction& guest = instructions[k];
-        guest.flags_live_out = live;
-        // Zydis's flag reads are trusted for what the translator runs itself; anything the
-        // interpreter runs counts as reading every flag (pushf, syscall and int save them).
-        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        // A repeated string instruction with a count of 0 writes no flag (and cmpsd is also the
-        // name of an SSE2 compare): never trust its flag writes.
-        const bool repeated =
-            (guest.instruction.attributes &
-             (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0 ||
-            guest.instruction.meta.category == ZYDIS_CATEGORY_STRINGOP;
-        const bool known = guest.decoded && !repeated &&
-                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
-                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
-                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
-                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
-                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
-        const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
-        const std::uint32_t written = guest.decoded && !repeated ? guest.flags_written : 0;
-        live = (live & ~written) | tested;
-        guest.flags_live_in = live;
-    }
+    compute_flag_liveness(instructions);
     // Whether the block overwrites all arithmetic flags before anything reads them or can fault
     // (a fault would show them): then a jump into it may clobber the flags.
     out.flags_dead_at_entry = false;
