@@ -23,9 +23,12 @@ guest: deps
 
 # Only what `vessel run` needs: the test binaries and guests are built by `make build` / `make test`.
 vessel: deps $(BUILD)/CMakeCache.txt
+	@[ -x $(BUILD)/vessel ] || echo "vessel: first build of $(BUILD)/vessel: about 3 minutes on 2 cores (later builds compile only what changed)"
 	cmake --build $(BUILD) -j $(JOBS) --target vessel
 
-run: vessel guest
+# The guest download runs beside the compiler (two jobs), then the VM boots.
+run: deps
+	@$(MAKE) --no-print-directory -j2 vessel guest
 	$(BUILD)/vessel run
 
 # ctest runs each test in a process of its own; the second run puts them all in one process in

@@ -2,6 +2,7 @@
 #include "devices/bus.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 #include "base/log.hpp"
 
