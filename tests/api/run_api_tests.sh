@@ -191,9 +191,10 @@ head -c 1048576 /dev/zero >"$work/held.img"
 python3 -c 'import fcntl, os, struct, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR)
 fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))  # F_OFD_SETLK
-time.sleep(30)' "$work/held.img" &
+open(sys.argv[2], "w").close()
+time.sleep(30)' "$work/held.img" "$work/holder-ready" &
 holder_pid=$!
-sleep 0.5
+for _ in $(seq 100); do [ -e "$work/holder-ready" ] && break; sleep 0.1; done  # a loaded host starts python slowly
 call drive-held-by-another-process PUT /drives/held "{\"drive_id\": \"held\", \"path_on_host\": \"$work/held.img\", \"is_root_device\": false, \"is_read_only\": true}" 400 'another user holds it'
 kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null
 call drive-patch-unknown PATCH /drives/nope '{"drive_id": "nope", "path_on_host": "/x"}' 400 'no such drive'

@@ -100,9 +100,10 @@ expect disk-twice-readonly-shared 2 "garbage.bin: not a kernel" -- run --kernel 
 python3 -c 'import fcntl, os, struct, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))  # F_OFD_SETLK: a reader
-time.sleep(30)' "$work/disk.img" &
+open(sys.argv[2], "w").close()
+time.sleep(30)' "$work/disk.img" "$work/holder-ready" &
 holder_pid=$!
-sleep 0.5
+for _ in $(seq 100); do [ -e "$work/holder-ready" ] && break; sleep 0.1; done  # a loaded host starts python slowly
 expect disk-held-by-another-process 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img"
 expect disk-read-only-beside-reader 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly"
 kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null
