@@ -79,6 +79,35 @@ Result<void> VmController::require_started(std::string_view action) const {
     return {};
 }
 
+Result<void> VmController::create_snapshot(const std::string& state_path,
+                                           const std::string& memory_path) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::Paused)
+        return make_error("snapshot/create: the microVM must be paused to take a snapshot "
+                          "(state: {})",
+                          vm_state_name(m_state));
+    // The vCPUs stay parked while the lock is held: resume() waits for it.
+    TRY_CONTEXT(m_machine->save_snapshot(state_path, memory_path), "snapshot/create");
+    return {};
+}
+
+Result<void> VmController::load_snapshot(const std::string& state_path,
+                                         const std::string& memory_path, bool resume) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::NotStarted)
+        return make_error("snapshot/load: loading a snapshot is only allowed before a microVM "
+                          "started (state: {})",
+                          vm_state_name(m_state));
+    // Everything is checked and loaded before a vCPU thread exists: on error nothing runs.
+    m_machine = TRY_CONTEXT(Machine::restore(state_path, memory_path, m_console, !resume),
+                            "snapshot/load");
+    m_state = resume ? VmState::Running : VmState::Paused;
+    m_thread = std::thread([this] { run_thread(); });
+    log::info("VM restored from {} ({})", state_path, resume ? "running" : "paused");
+    if (m_start_observer) m_start_observer();
+    return {};
+}
+
 Result<void> VmController::pause() {
     std::lock_guard lock(m_mutex);
     TRY(require_started("pause"));

@@ -55,6 +55,12 @@ class VmController {
     Result<void> pause();
     Result<void> resume();
     Result<void> send_ctrl_alt_del();
+    /// PUT /snapshot/create: saves the paused VM (state file and memory file).
+    Result<void> create_snapshot(const std::string& state_path, const std::string& memory_path);
+    /// PUT /snapshot/load: builds the VM from a snapshot (only before a VM was started) and
+    /// runs it when `resume`, else leaves it Paused. A refused load leaves NotStarted.
+    Result<void> load_snapshot(const std::string& state_path, const std::string& memory_path,
+                               bool resume);
     /// Ends a running or paused VM (as the user) and waits until it is torn down.
     void stop(int status, std::string reason);
     /// Blocks until the state is Stopped; returns why the VM ended.

@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 
@@ -112,6 +113,12 @@ class PciDevice {
     void write16(std::uint32_t offset, std::uint16_t value);
     std::uint32_t read32(std::uint32_t offset) const;
     void write32(std::uint32_t offset, std::uint32_t value);
+
+    /// Snapshot state: the configuration space (BARs, command, capabilities as the guest left
+    /// them) and the INTx level. Read-only bytes must match this device's (a snapshot of
+    /// another machine is refused). The bus remaps BARs afterwards (PciBus::remap_all).
+    void save_config_state(StateWriter& writer);
+    void load_config_state(StateReader& reader);
 
   private:
     class BarWindow;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "devices/doorbell.hpp"
 #include "devices/pci/msix_table.hpp"
 #include "devices/pci/pci_device.hpp"
@@ -69,6 +70,12 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
                    std::span<const std::uint8_t> data) override;
     void config_written(std::uint32_t offset, unsigned size) override;
     void config_reading(std::uint32_t offset, unsigned size) override;
+
+    /// Snapshot state: configuration space, MSI-X table, transport registers, queues and the
+    /// device's own state. Loading an activated device activates it again (its back-end
+    /// resumes) and puts the rings back where they were. The device must be quiesced first.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     void signal_used(std::uint16_t queue) override;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::virtio {
@@ -81,6 +82,14 @@ class Virtqueue {
     bool needs_interrupt() const;
     bool broken() const;
 
+    // ---- snapshots ----
+    /// Size, ring addresses, enabled, and the device's ring positions.
+    void save_state(StateWriter& writer);
+    /// Loads the driver setup; the positions are applied by restore_positions() after
+    /// activate() (which starts at 0).
+    void load_state(StateReader& reader);
+    void restore_positions();
+
   private:
     struct Descriptor {
         std::uint64_t address;
@@ -112,6 +121,8 @@ class Virtqueue {
     std::uint8_t* m_avail{nullptr};
     std::uint8_t* m_used{nullptr};
     std::uint64_t m_used_guest{0}; ///< guest address of the used ring, as activated
+    std::uint16_t m_saved_next_avail{0}; ///< loaded from a snapshot for restore_positions()
+    std::uint16_t m_saved_next_used{0};
 };
 
 } // namespace vessel::virtio

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/state_archive.hpp"
 #include "base/monotonic_clock.hpp"
 #include "engine/soft/soft_platform.hpp"
 #include "engine/soft/startup_request.hpp"
@@ -92,7 +93,13 @@ class LocalApic {
     /// When the timer next fires, on the clock's time line.
     std::optional<std::uint64_t> next_deadline() const;
 
+    /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
+    /// loaded before any runs; load_state leaves the chip unchanged when the reader fails.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   private:
+    template <typename Archive> void persist(Archive& archive);
     struct Actions {
         std::optional<ApicMessage> ipi;
         std::optional<std::uint8_t> eoi_vector;
