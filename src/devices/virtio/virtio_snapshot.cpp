@@ -29,13 +29,6 @@ void Virtqueue::load_state(StateReader& reader) {
     if (broken) enabled = false;
 }
 
-void Virtqueue::restore_positions() {
-    std::lock_guard lock(m_mutex);
-    if (!m_active) return;
-    m_next_avail = std::exchange(m_saved_next_avail, 0);
-    m_next_used = std::exchange(m_saved_next_used, 0);
-}
-
 void VirtioPciDevice::save_state(StateWriter& writer) {
     save_config_state(writer);
     m_msix.save_state(writer);
@@ -84,8 +77,8 @@ void VirtioPciDevice::load_state(StateReader& reader) {
         std::lock_guard isr_lock(m_isr_mutex);
         m_isr = isr;
     }
-    // The device starts again on the restored rings (and its back-end with it), each queue
-    // at its saved position.
+    // The device starts again on the restored rings (and its back-end with it); activate()
+    // puts each queue at its saved position before the device can pop.
     if (activated) activate_locked();
 }
 

@@ -85,10 +85,9 @@ class Virtqueue {
     // ---- snapshots ----
     /// Size, ring addresses, enabled, and the device's ring positions.
     void save_state(StateWriter& writer);
-    /// Loads the driver setup; the positions are applied by restore_positions() after
-    /// activate() (which starts at 0).
+    /// Loads the driver setup; the next activate() starts the rings at the saved positions
+    /// instead of 0.
     void load_state(StateReader& reader);
-    void restore_positions();
 
   private:
     struct Descriptor {

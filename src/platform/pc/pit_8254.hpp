@@ -44,7 +44,8 @@ class Pit8254 {
     void update(std::uint64_t now);
 
     /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
-    /// loaded before any runs; load_state leaves the chip unchanged when the reader fails.
+    /// loaded before any runs. A reader error (or a value out of range) makes the restore
+    /// discard the whole machine, so the chip is never run with what it loaded then.
     void save_state(StateWriter& writer);
     void load_state(StateReader& reader);
 
