@@ -63,7 +63,7 @@ TEST(StateArchive, EveryTruncationIsRefusedWithAMessage) {
     writer(original);
     const auto bytes = writer.take();
     for (std::size_t length = 0; length < bytes.size(); ++length) {
-        StateReader reader(std::span(bytes).first(length));
+        StateReader reader{std::span<const std::uint8_t>(bytes).first(length)};
         Sample loaded;
         reader(loaded);
         auto result = reader.finish("sample");

@@ -191,7 +191,7 @@ kill_pid "$refusals_pid"
 # ---- the CLI: vessel snapshot SOCKET DIR, vessel run --restore DIR ----
 timeout 20 "$vessel" run --restore "$bad/none" </dev/null >"$work/cli-bad.out" 2>&1
 code=$?
-if [ "$code" = 2 ] && grep -qF "memory file $bad/none/vm.mem: cannot open" "$work/cli-bad.out"; then
+if [ "$code" = 2 ] && grep -qF "snapshot $bad/none/vm.state: cannot open" "$work/cli-bad.out"; then
     pass cli-restore-missing
 else
     fail cli-restore-missing "exit $code: $(tail -c 300 "$work/cli-bad.out")"

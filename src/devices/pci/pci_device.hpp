@@ -87,6 +87,12 @@ class PciDevice {
     /// decoding (nullopt), with the bus's configuration lock held.
     virtual void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address);
 
+    /// Snapshot state: the configuration space (BARs, command, capabilities as the guest left
+    /// them) and the INTx level. Read-only bytes must match this device's (a snapshot of
+    /// another machine is refused). The bus remaps BARs afterwards (PciBus::remap_all).
+    void save_config_state(StateWriter& writer);
+    void load_config_state(StateReader& reader);
+
   protected:
     /// Declares BAR index as a 32-bit memory BAR of size bytes (a power of two, >= 16).
     void add_memory_bar(std::uint32_t index, std::uint32_t size);
@@ -113,12 +119,6 @@ class PciDevice {
     void write16(std::uint32_t offset, std::uint16_t value);
     std::uint32_t read32(std::uint32_t offset) const;
     void write32(std::uint32_t offset, std::uint32_t value);
-
-    /// Snapshot state: the configuration space (BARs, command, capabilities as the guest left
-    /// them) and the INTx level. Read-only bytes must match this device's (a snapshot of
-    /// another machine is refused). The bus remaps BARs afterwards (PciBus::remap_all).
-    void save_config_state(StateWriter& writer);
-    void load_config_state(StateReader& reader);
 
   private:
     class BarWindow;

@@ -96,6 +96,8 @@ class VirtioDevice {
     /// Finishes requests in flight on the back-end, so no queue has a chain popped and not yet
     /// returned and nothing writes guest memory until the next notify.
     virtual void quiesce() {}
+    /// Ends quiesce(): the device may take work from its back-end again (the VM resumes).
+    virtual void resume_io() {}
     /// Why this device cannot be saved (e.g. host connections), or empty when it can.
     virtual std::string snapshot_obstacle() const { return {}; }
 };

@@ -64,18 +64,18 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
     /// Registers the queue notify addresses as doorbells where BAR 0 decodes now.
     void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address) override;
 
+    /// Snapshot state: configuration space, MSI-X table, transport registers, queues and the
+    /// device's own state. Loading an activated device activates it again (its back-end
+    /// resumes) and puts the rings back where they were. The device must be quiesced first.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   protected:
     void bar_read(std::uint32_t index, std::uint64_t offset, std::span<std::uint8_t> data) override;
     void bar_write(std::uint32_t index, std::uint64_t offset,
                    std::span<const std::uint8_t> data) override;
     void config_written(std::uint32_t offset, unsigned size) override;
     void config_reading(std::uint32_t offset, unsigned size) override;
-
-    /// Snapshot state: configuration space, MSI-X table, transport registers, queues and the
-    /// device's own state. Loading an activated device activates it again (its back-end
-    /// resumes) and puts the rings back where they were. The device must be quiesced first.
-    void save_state(StateWriter& writer);
-    void load_state(StateReader& reader);
 
   private:
     void signal_used(std::uint16_t queue) override;

@@ -2,6 +2,7 @@
 #include <bit>
 
 #include "devices/virtio/virtio_block.hpp"
+#include "devices/virtio/virtio_net.hpp"
 #include "devices/virtio/virtio_pci_device.hpp"
 #include "devices/virtio/virtqueue.hpp"
 
@@ -83,5 +84,19 @@ void VirtioPciDevice::load_state(StateReader& reader) {
 }
 
 void VirtioBlock::quiesce() { m_backend->drain(); }
+
+void VirtioNet::quiesce() {
+    // Unregistering waits for a notifier in progress: no frame is written to guest memory after.
+    m_backend->set_receive_notifier({});
+}
+
+void VirtioNet::resume_io() {
+    {
+        std::lock_guard lock(m_receive_mutex);
+        if (!m_active) return;
+    }
+    m_backend->set_receive_notifier([this] { receive_frames(); });
+    receive_frames(); // frames that arrived meanwhile
+}
 
 } // namespace vessel::virtio

@@ -15,6 +15,8 @@ using snapshot::SnapshotFile;
 
 /// Every section is version 1 of its layout in format version 1.
 constexpr std::uint32_t section_version = 1;
+/// machine, platform, uart, i8042, rtc, fw_cfg, acpi, pci, pci-host; then cpu.N and virtio.N.
+constexpr std::size_t fixed_sections = 9;
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -50,9 +52,16 @@ Result<void> Machine::save_snapshot(const std::string& state_path,
         if (std::string obstacle = device->snapshot_obstacle(); !obstacle.empty())
             return make_error("cannot snapshot this VM: {}", obstacle);
     // A paused VM does no I/O: back-ends finish what the guest had asked for, so no ring has a
-    // request popped and not yet completed.
+    // request popped and not yet completed, and nothing writes guest memory while it is saved.
     for (const auto& device : m_virtio_devices)
         device->quiesce();
+    struct ResumeIo {
+        std::vector<std::unique_ptr<virtio::VirtioDevice>>& devices;
+        ~ResumeIo() {
+            for (const auto& device : devices)
+                device->resume_io();
+        }
+    } resume_io{m_virtio_devices};
 
     SnapshotFile file;
     snapshot::MachineSection machine{m_config, m_vm->kind()};
@@ -122,10 +131,10 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
 
 Result<void> Machine::build_restored(ConsoleOutput console_output, const SnapshotFile& file) {
     TRY(build(std::move(console_output)));
-    if (file.sections().size() != 10 + m_vcpus.size() + m_virtio_transports.size())
+    const std::size_t expected = fixed_sections + m_vcpus.size() + m_virtio_transports.size();
+    if (file.sections().size() != expected)
         return make_error("{} sections where this machine has {} (another machine's snapshot?)",
-                          file.sections().size(),
-                          10 + m_vcpus.size() + m_virtio_transports.size());
+                          file.sections().size(), expected);
     // The interrupt controllers first: loading a device never drives its IRQ line (the
     // controllers' state already holds the level), but an activated virtio device starts its
     // back-end at once, and an interrupt it raises must reach the restored controllers.

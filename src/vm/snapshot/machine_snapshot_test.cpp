@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -46,7 +47,7 @@ class RunningMachine {
   private:
     std::unique_ptr<Machine> m_machine;
     std::thread m_thread;
-    ExitRequest m_exit;
+    std::optional<ExitRequest> m_exit;
 };
 
 struct Console {
@@ -114,7 +115,9 @@ class MachineSnapshot : public ::testing::Test {
         EXPECT_TRUE(console.wait_for(ticker_line(3))) << console.text();
         auto unpaused = running.machine().save_snapshot(m_state, m_memory);
         EXPECT_FALSE(unpaused);
-        if (!unpaused) EXPECT_EQ(unpaused.error().message, "the VM must be paused to take a snapshot");
+        if (!unpaused) {
+            EXPECT_EQ(unpaused.error().message, "the VM must be paused to take a snapshot");
+        }
         running.machine().pause();
         auto saved = running.machine().save_snapshot(m_state, m_memory);
         EXPECT_TRUE(saved) << saved.error().message;
