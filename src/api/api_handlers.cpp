@@ -139,7 +139,7 @@ Result<HttpResponse> ApiHandlers::put_vsock(const HttpRequest& request, std::str
 }
 
 Result<HttpResponse> ApiHandlers::put_snapshot_create(const HttpRequest& request,
-                                                     std::string_view) {
+                                                      std::string_view) {
     auto json = TRY(parse_json(request.body, "snapshot/create"));
     const SnapshotCreateRequest create = TRY(parse_snapshot_create(json));
     TRY(m_vm.create_snapshot(create.snapshot_path, create.mem_file_path));

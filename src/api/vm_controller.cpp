@@ -99,8 +99,8 @@ Result<void> VmController::load_snapshot(const std::string& state_path,
                           "started (state: {})",
                           vm_state_name(m_state));
     // Everything is checked and loaded before a vCPU thread exists: on error nothing runs.
-    m_machine = TRY_CONTEXT(Machine::restore(state_path, memory_path, m_console, !resume),
-                            "snapshot/load");
+    m_machine =
+        TRY_CONTEXT(Machine::restore(state_path, memory_path, m_console, !resume), "snapshot/load");
     m_state = resume ? VmState::Running : VmState::Paused;
     m_thread = std::thread([this] { run_thread(); });
     log::info("VM restored from {} ({})", state_path, resume ? "running" : "paused");

@@ -20,7 +20,9 @@ namespace vessel {
 /// A piece of state that lists its fields once, for saving and loading alike:
 /// `template <typename Archive> void persist(Archive& archive) { archive(a, b, c); }`.
 template <typename T, typename Archive>
-concept Persistable = requires(T& value, Archive& archive) { value.persist(archive); };
+concept Persistable = requires(T& value, Archive& archive) {
+    value.persist(archive);
+};
 
 /// Fields are little-endian and packed: integers and enums at their own width, bool as one
 /// byte (0 or 1), long double as its 10-byte x87 extended form, containers as a u32 count and
@@ -51,7 +53,9 @@ class StateWriter {
             raw(&value, 10); // x86-64: the 80-bit extended value occupies the first 10 bytes
         } else if constexpr (std::is_integral_v<T> || std::is_floating_point_v<T>) {
             raw(&value, sizeof(T)); // little-endian host (x86-64 only)
-        } else if constexpr (requires { std::declval<T&>().persist(std::declval<StateWriter&>()); }) {
+        } else if constexpr (requires {
+                                 std::declval<T&>().persist(std::declval<StateWriter&>());
+                             }) {
             const_cast<T&>(value).persist(*this); // persist() only reads while saving
         } else {
             put_container(value);
@@ -70,10 +74,10 @@ class StateWriter {
         if (value) put(*value);
     }
     template <typename C>
-        requires requires(const C& c) {
-            c.size();
-            c.begin();
-        }
+    requires requires(const C& c) {
+        c.size();
+        c.begin();
+    }
     void put_container(const C& values) {
         put(static_cast<std::uint32_t>(values.size()));
         for (const auto& value : values)

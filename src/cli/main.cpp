@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     vessel::log::initialize(log_level);
     bool api_mode = vessel::api_mode_requested(api_options);
     if ((run->parsed() || snapshot->parsed()) && api_mode) {
-        vessel::log::error("--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
+        vessel::log::error(
+            "--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
         return vessel::exit_status::usage;
     }
     if (run->parsed()) return vessel::run_vm(run_options);

@@ -149,7 +149,7 @@ int run_to_end(Machine& vm, Terminal& terminal, bool exec) {
     const bool piped_exec = exec && !terminal.interactive();
     if (piped_exec)
         terminal.set_end_of_input({default_guest_eof_key},
-                                      {default_guest_eof_key, default_guest_eof_key});
+                                  {default_guest_eof_key, default_guest_eof_key});
     terminal.start(
         [&vm, piped_exec](std::span<const std::uint8_t> bytes) -> std::size_t {
             if (piped_exec && !vm.guest_input_ready()) return 0;

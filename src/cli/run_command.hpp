@@ -20,7 +20,7 @@ struct RunOptions {
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
     std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
-    std::string restore_dir; ///< --restore DIR: resume DIR's snapshot instead of booting
+    std::string restore_dir;            ///< --restore DIR: resume DIR's snapshot instead of booting
 };
 
 /// The files of a snapshot directory (`vessel snapshot`, `vessel run --restore`).

@@ -45,8 +45,8 @@ Result<ApiAnswer> api_request(const std::string& socket_path, std::string_view m
                                             "Connection: close\r\n\r\n{}",
                                             method, path, body.size(), body);
     for (std::size_t sent = 0; sent < request.size();) {
-        const ssize_t result = ::send(fd.get(), request.data() + sent, request.size() - sent,
-                                      MSG_NOSIGNAL);
+        const ssize_t result =
+            ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
         if (result < 0 && errno == EINTR) continue;
         if (result <= 0)
             return make_error("API socket {}: cannot send: {}", socket_path, std::strerror(errno));
@@ -78,7 +78,8 @@ Result<ApiAnswer> api_request(const std::string& socket_path, std::string_view m
 /// The request's answer when it succeeded (2xx), else an error with the API's fault_message.
 Result<ApiAnswer> api_call(const std::string& socket_path, std::string_view method,
                            std::string_view path, const nlohmann::json& body) {
-    ApiAnswer answer = TRY(api_request(socket_path, method, path, body.is_null() ? "" : body.dump()));
+    ApiAnswer answer =
+        TRY(api_request(socket_path, method, path, body.is_null() ? "" : body.dump()));
     if (answer.status / 100 == 2) return answer;
     std::string message = answer.body;
     auto json = nlohmann::json::parse(answer.body, nullptr, false);
@@ -90,14 +91,14 @@ Result<ApiAnswer> api_call(const std::string& socket_path, std::string_view meth
 Result<void> snapshot(const SnapshotOptions& options) {
     std::error_code error;
     std::filesystem::create_directories(options.directory, error);
-    if (error) return make_error("{}: cannot create the directory: {}", options.directory,
-                                 error.message());
+    if (error)
+        return make_error("{}: cannot create the directory: {}", options.directory,
+                          error.message());
     const std::string directory = std::filesystem::absolute(options.directory).string();
     ApiAnswer info = TRY(api_call(options.socket_path, "GET", "/", nullptr));
     auto state = nlohmann::json::parse(info.body, nullptr, false);
     const bool was_paused = state.is_object() && state.value("state", "") == "Paused";
-    if (!was_paused)
-        TRY(api_call(options.socket_path, "PATCH", "/vm", {{"state", "Paused"}}));
+    if (!was_paused) TRY(api_call(options.socket_path, "PATCH", "/vm", {{"state", "Paused"}}));
     auto created = api_call(options.socket_path, "PUT", "/snapshot/create",
                             {{"snapshot_type", "Full"},
                              {"snapshot_path", directory + "/" + snapshot_state_file},

@@ -4,8 +4,8 @@
 
 #include <mutex>
 
-#include "base/state_archive.hpp"
 #include "base/exit_request.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 
 namespace vessel {

@@ -5,8 +5,8 @@
 #include <deque>
 #include <mutex>
 
-#include "base/state_archive.hpp"
 #include "base/exit_request.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <optional>
 
-#include "base/state_archive.hpp"
 #include "base/result.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "devices/pci/pci_device.hpp"

@@ -29,9 +29,9 @@ void PciDevice::load_config_state(StateReader& reader) {
         }
     }
     m_config = loaded;
-    m_command.store(static_cast<std::uint16_t>(m_config[config::command] |
-                                               m_config[config::command + 1] << 8),
-                    std::memory_order_relaxed);
+    m_command.store(
+        static_cast<std::uint16_t>(m_config[config::command] | m_config[config::command + 1] << 8),
+        std::memory_order_relaxed);
     std::lock_guard lock(m_intx_mutex);
     m_intx_level = level; // the interrupt controllers' saved state holds the line's level
     m_intx_driven = driven;

@@ -18,8 +18,8 @@ void Virtqueue::load_state(StateReader& reader) {
     std::lock_guard lock(m_mutex);
     std::uint16_t size = 0, next_avail = 0, next_used = 0;
     bool broken = false;
-    reader(size, descriptor_address, driver_address, device_address, enabled, next_avail,
-           next_used, broken);
+    reader(size, descriptor_address, driver_address, device_address, enabled, next_avail, next_used,
+           broken);
     reader.check(size != 0 && size <= m_max_size && std::has_single_bit(size), "queue size");
     if (!reader.ok()) return;
     m_size = size;
@@ -83,7 +83,9 @@ void VirtioPciDevice::load_state(StateReader& reader) {
     if (activated) activate_locked();
 }
 
-void VirtioBlock::quiesce() { m_backend->drain(); }
+void VirtioBlock::quiesce() {
+    m_backend->drain();
+}
 
 void VirtioNet::quiesce() {
     // Unregistering waits for a notifier in progress: no frame is written to guest memory after.

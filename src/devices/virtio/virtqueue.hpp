@@ -119,7 +119,7 @@ class Virtqueue {
     std::uint8_t* m_descriptors{nullptr};
     std::uint8_t* m_avail{nullptr};
     std::uint8_t* m_used{nullptr};
-    std::uint64_t m_used_guest{0}; ///< guest address of the used ring, as activated
+    std::uint64_t m_used_guest{0};       ///< guest address of the used ring, as activated
     std::uint16_t m_saved_next_avail{0}; ///< from a snapshot: where activate() starts
     std::uint16_t m_saved_next_used{0};
 };

@@ -9,8 +9,8 @@
 #include <mutex>
 #include <optional>
 
-#include "base/state_archive.hpp"
 #include "base/monotonic_clock.hpp"
+#include "base/state_archive.hpp"
 #include "engine/soft/soft_platform.hpp"
 #include "engine/soft/startup_request.hpp"
 #include "platform/pc/apic_message.hpp"

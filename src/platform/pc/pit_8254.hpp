@@ -8,8 +8,8 @@
 #include <optional>
 #include <span>
 
-#include "base/state_archive.hpp"
 #include "base/monotonic_clock.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 

@@ -73,11 +73,10 @@ Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes) {
                      "console");
         reader.check(config.cpu_count >= 1 && config.cpu_count <= 255, "vCPU count");
         for (const DiskConfig& disk : config.disks)
-            reader.check(static_cast<unsigned>(disk.engine) <=
-                                 static_cast<unsigned>(BlockEngine::sync) &&
-                             static_cast<unsigned>(disk.cache) <=
-                                 static_cast<unsigned>(BlockCache::unsafe),
-                         "disk back-end");
+            reader.check(
+                static_cast<unsigned>(disk.engine) <= static_cast<unsigned>(BlockEngine::sync) &&
+                    static_cast<unsigned>(disk.cache) <= static_cast<unsigned>(BlockCache::unsafe),
+                "disk back-end");
         for (const NetworkConfig& network : config.networks)
             reader.check(static_cast<unsigned>(network.kind) <=
                              static_cast<unsigned>(NetworkConfig::Kind::tap),

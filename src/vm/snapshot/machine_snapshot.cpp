@@ -40,8 +40,7 @@ Result<void> load_section(const SnapshotFile& file, const std::string& tag, Load
 
 } // namespace
 
-Result<void> Machine::save_snapshot(const std::string& state_path,
-                                    const std::string& memory_path) {
+Result<void> Machine::save_snapshot(const std::string& state_path, const std::string& memory_path) {
     const auto start = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(m_mutex);
@@ -148,8 +147,7 @@ Result<void> Machine::build_restored(ConsoleOutput console_output, const Snapsho
     TRY(load_section(file, "i8042", [&](StateReader& reader) { m_i8042->load_state(reader); }));
     TRY(load_section(file, "rtc", [&](StateReader& reader) { m_rtc->load_state(reader); }));
     TRY(load_section(file, "fw_cfg", [&](StateReader& reader) { m_fw_cfg->load_state(reader); }));
-    TRY(load_section(file, "acpi",
-                     [&](StateReader& reader) { m_acpi_power->load_state(reader); }));
+    TRY(load_section(file, "acpi", [&](StateReader& reader) { m_acpi_power->load_state(reader); }));
     TRY(load_section(file, "pci", [&](StateReader& reader) { m_pci_bus->load_state(reader); }));
     TRY(load_section(file, "pci-host",
                      [&](StateReader& reader) { m_host_bridge->load_config_state(reader); }));

@@ -142,7 +142,8 @@ TEST_F(MachineSnapshot, TickerContinuesWhereItStoppedInEachOfTwoRestores) {
         running.stop();
         // No reboot: the first thing the restored guest prints is the line after the last one.
         EXPECT_TRUE(console.text().starts_with(ticker_line(last + 1) + ticker_line(last + 2)))
-            << "run " << run << ":\n" << console.text();
+            << "run " << run << ":\n"
+            << console.text();
     }
 }
 
@@ -187,7 +188,8 @@ TEST_F(MachineSnapshot, DamagedOrMismatchedFilesAreRefusedNamingFileAndProblem) 
     std::filesystem::copy_file(m_directory / "good.state", m_state,
                                std::filesystem::copy_options::overwrite_existing);
     std::filesystem::resize_file(m_memory, (32u << 20));
-    refuse("memory file " + m_memory.string() + ": 33554432 bytes, but the snapshot's VM has "
+    refuse("memory file " + m_memory.string() +
+           ": 33554432 bytes, but the snapshot's VM has "
            "67108864 bytes of RAM");
     std::filesystem::remove(m_memory);
     refuse("memory file " + m_memory.string() + ": cannot open");

@@ -133,15 +133,15 @@ Result<SnapshotFile> SnapshotFile::decode(std::span<const std::uint8_t> bytes,
         const std::uint8_t* header = bytes.data() + position;
         std::string tag(reinterpret_cast<const char*>(header), // Sound: bytes as characters
                         strnlen(reinterpret_cast<const char*>(header), tag_length));
-        if (!valid_tag(tag)) return make_error("snapshot {}: section {} has a bad tag", name, index);
+        if (!valid_tag(tag))
+            return make_error("snapshot {}: section {} has a bad tag", name, index);
         const std::uint32_t section_version = get32(header + tag_length);
         const std::uint64_t length = get64(header + tag_length + 8);
         position += section_header_size;
         if (length > end - position)
             return make_error("snapshot {}: section '{}' ({} bytes) runs past the end", name, tag,
                               length);
-        if (file.find(tag))
-            return make_error("snapshot {}: section '{}' appears twice", name, tag);
+        if (file.find(tag)) return make_error("snapshot {}: section '{}' appears twice", name, tag);
         file.add(std::move(tag), section_version,
                  {bytes.begin() + static_cast<std::ptrdiff_t>(position),
                   bytes.begin() + static_cast<std::ptrdiff_t>(position + length)});
@@ -156,7 +156,8 @@ Result<void> SnapshotFile::write(const std::string& path) const {
     const std::vector<std::uint8_t> bytes = encode();
     const std::string temporary = path + ".tmp";
     UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd.valid()) return make_error("snapshot {}: cannot create: {}", path, std::strerror(errno));
+    if (!fd.valid())
+        return make_error("snapshot {}: cannot create: {}", path, std::strerror(errno));
     std::size_t written = 0;
     while (written < bytes.size()) {
         const ssize_t result = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
@@ -190,7 +191,8 @@ Result<SnapshotFile> SnapshotFile::read(const std::string& path) {
     while (done < bytes.size()) {
         const ssize_t result = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
         if (result < 0 && errno == EINTR) continue;
-        if (result < 0) return make_error("snapshot {}: cannot read: {}", path, std::strerror(errno));
+        if (result < 0)
+            return make_error("snapshot {}: cannot read: {}", path, std::strerror(errno));
         if (result == 0) break;
         done += static_cast<std::size_t>(result);
     }

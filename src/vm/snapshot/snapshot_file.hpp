@@ -26,8 +26,9 @@ class SnapshotFile {
     static constexpr char magic[8] = {'V', 'E', 'S', 'S', 'E', 'L', 'S', 'N'};
     /// The format this Vessel writes and the only one it reads (see the format document).
     static constexpr std::uint32_t format_version = 1;
-    static constexpr std::size_t header_size = 24;  ///< magic, version, section count, flags, reserved
-    static constexpr std::size_t tag_length = 16;   ///< NUL-padded ASCII
+    static constexpr std::size_t header_size =
+        24; ///< magic, version, section count, flags, reserved
+    static constexpr std::size_t tag_length = 16; ///< NUL-padded ASCII
     static constexpr std::size_t section_header_size = tag_length + 4 + 4 + 8;
     static constexpr std::size_t trailer_size = 8; ///< CRC-32, then the magic "VSNEND\0\0" check
     static constexpr std::uint32_t max_sections = 4096;
