@@ -68,8 +68,11 @@ TEST(StateArchive, EveryTruncationIsRefusedWithAMessage) {
         reader(loaded);
         auto result = reader.finish("sample");
         ASSERT_FALSE(result) << "length " << length;
-        EXPECT_NE(result.error().message.find("sample: state ends at byte"), std::string::npos)
-            << result.error().message;
+        // A short field, or a count larger than the bytes that are left.
+        const std::string& message = result.error().message;
+        EXPECT_TRUE(message.starts_with("sample: state ends at byte") ||
+                    message.starts_with("sample: element count out of range"))
+            << message;
     }
 }
 
