@@ -20,7 +20,11 @@ VmCounters machine_counters(const Machine& machine) {
             machine.mmio_bus().read_count(),
             machine.mmio_bus().write_count(),
             engine.doorbell_rings,
-            engine.routed_msis};
+            engine.routed_msis,
+            machine.snapshot_statistics().state_bytes,
+            machine.snapshot_statistics().memory_bytes,
+            machine.snapshot_statistics().create_milliseconds,
+            machine.snapshot_statistics().restore_milliseconds};
 }
 } // namespace
 

@@ -110,6 +110,8 @@ start source || { echo "0 passed, 1 failed"; exit 1; }
 source_pid=$pid
 api source PUT /boot-source "{\"kernel_image_path\": \"$ticker\"}"
 api source PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+: >"$work/metrics.json"
+api source PUT /metrics "{\"metrics_path\": \"$work/metrics.json\"}"
 api source PUT /snapshot/load "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
 expect load-missing-files 400 "snapshot $snap/vm.state: cannot open"
 api source PUT /actions '{"action_type": "InstanceStart"}'
@@ -123,6 +125,12 @@ api source PATCH /vm '{"state": "Paused"}'
 expect pause 204
 api source PUT /snapshot/create "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
 expect create 204
+api source PUT /actions '{"action_type": "FlushMetrics"}'
+if python3 -c 'import json,sys; s=json.loads(open(sys.argv[1]).readlines()[-1])["snapshot"]; assert s["state_bytes"] > 1000 and s["memory_bytes"] > 0 and s["create_ms"] > 0, s' "$work/metrics.json" 2>"$work/py"; then
+    pass metrics-snapshot
+else
+    fail metrics-snapshot "$(tail -c 300 "$work/py")"
+fi
 last=$(last_tick "$work/source.out")
 api source PUT /snapshot/load "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
 expect load-after-start 400 "only allowed before a microVM started"
