@@ -47,6 +47,10 @@ Result<void> Machine::save_snapshot(const std::string& state_path, const std::st
         if (m_stopping) return make_error("the VM is shutting down");
         if (!m_paused) return make_error("the VM must be paused to take a snapshot");
     }
+    if (m_vm->kind() != EngineKind::Soft)
+        return make_error("the {} engine cannot save its state yet: snapshots need the software "
+                          "engine (--engine soft)",
+                          engine_name(m_vm->kind()));
     for (const auto& device : m_virtio_devices)
         if (std::string obstacle = device->snapshot_obstacle(); !obstacle.empty())
             return make_error("cannot snapshot this VM: {}", obstacle);
