@@ -2,7 +2,7 @@
 # End-to-end tests of snapshots on the software engine: the ticker guest is saved through the
 # API (PUT /snapshot/create), Vessel is killed, and new Vessel processes restore it (PUT
 # /snapshot/load, `vessel run --restore`): the guest's numbered, checkable lines continue from
-# where they stopped, in two independent restores. Damaged and mismatched snapshots are
+# where they stopped, in two restores one after the other and two at the same time. Damaged and mismatched snapshots are
 # refused (400 with fault_message, CLI exit 2) and leave no VM behind. With the default guest
 # built, a Linux guest is saved while it counts to its console and appends to a file on a
 # virtio-blk disk (tests/snapshot/linux_snapshot.sh).
@@ -159,6 +159,25 @@ for run in 1 2; do
     fi
     kill_pid "$restore_pid"
 done
+
+# ---- two restores of one snapshot at the same time: the memory file is mapped privately ----
+if start concurrent1 && pid1=$pid && start concurrent2 && pid2=$pid; then
+    for name in concurrent1 concurrent2; do
+        api "$name" PUT /snapshot/load "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\", \"resume_vm\": true}"
+        expect "$name-load" 204
+    done
+    for name in concurrent1 concurrent2; do
+        if wait_for "$work/$name.out" "$(tick_line $((last + 3)))" && why=$(continues "$work/$name.out" $((last + 1))); then
+            pass "$name-continues"
+        else
+            fail "$name-continues" "${why:-no tick $((last + 3))}"
+        fi
+    done
+    kill_pid "$pid1"
+    kill_pid "$pid2"
+else
+    fail concurrent "vessel did not start"
+fi
 
 # ---- refused snapshots: 400 naming the file and the problem, nothing left running ----
 bad=$work/bad
