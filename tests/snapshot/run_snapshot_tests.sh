@@ -2,10 +2,10 @@
 # End-to-end tests of snapshots on the software engine: the ticker guest is saved through the
 # API (PUT /snapshot/create), Vessel is killed, and new Vessel processes restore it (PUT
 # /snapshot/load, `vessel run --restore`): the guest's numbered, checkable lines continue from
-# where they stopped, in two restores one after the other and two at the same time. Damaged and mismatched snapshots are
-# refused (400 with fault_message, CLI exit 2) and leave no VM behind. With the default guest
-# built, a Linux guest is saved while it counts to its console and appends to a file on a
-# virtio-blk disk (tests/snapshot/linux_snapshot.sh).
+# where they stopped, in two restores one after the other and two at the same time. Damaged and
+# mismatched snapshots are refused (400 with fault_message, CLI exit 2) and leave no VM behind.
+# With the default guest built, a Linux guest is saved while it counts to its console and to
+# its virtio-blk disk (tests/snapshot/linux_snapshot.sh).
 # Usage: tests/snapshot/run_snapshot_tests.sh BUILD_DIR
 # Prints one line per case ("ok", "FAIL" or "skip" and why) and "N passed, N failed" last.
 set -u
