@@ -159,6 +159,32 @@ TEST_F(MachineSnapshot, RestoredPausedWaitsForResume) {
     EXPECT_TRUE(console.wait_for(ticker_line(last + 1))) << console.text();
 }
 
+// A VM restored from a memory file saves over that same file and runs on: the new file replaces
+// the old one, which stays mapped under the running VM.
+TEST_F(MachineSnapshot, RestoredVmSavesOverItsOwnFilesAndRunsOn) {
+    const std::uint32_t last = save_running_ticker();
+    std::uint32_t second_last = 0;
+    {
+        Console console;
+        auto machine = Machine::restore(m_state, m_memory, console.sink(), false);
+        ASSERT_TRUE(machine) << machine.error().message;
+        RunningMachine running(std::move(*machine));
+        ASSERT_TRUE(console.wait_for(ticker_line(last + 2))) << console.text();
+        running.machine().pause();
+        auto saved = running.machine().save_snapshot(m_state, m_memory);
+        ASSERT_TRUE(saved) << saved.error().message;
+        second_last = last_tick(console.text());
+        running.machine().resume();
+        EXPECT_TRUE(console.wait_for(ticker_line(second_last + 2))) << console.text();
+    }
+    Console console;
+    auto machine = Machine::restore(m_state, m_memory, console.sink(), false);
+    ASSERT_TRUE(machine) << machine.error().message;
+    RunningMachine running(std::move(*machine));
+    ASSERT_TRUE(console.wait_for(ticker_line(second_last + 2))) << console.text();
+    EXPECT_TRUE(console.text().starts_with(ticker_line(second_last + 1))) << console.text();
+}
+
 TEST_F(MachineSnapshot, DamagedOrMismatchedFilesAreRefusedNamingFileAndProblem) {
     save_running_ticker();
     auto refuse = [&](const std::string& expected) {

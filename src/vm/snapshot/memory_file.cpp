@@ -33,9 +33,8 @@ Result<void> write_all(int fd, const std::uint8_t* data, std::uint64_t length,
     return {};
 }
 
-} // namespace
-
-Result<std::uint64_t> write_memory_file(const GuestMemory& memory, const std::string& path) {
+/// Writes the non-zero pages of guest RAM at their offsets into a new sparse file.
+Result<std::uint64_t> write_pages(const GuestMemory& memory, const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd.valid())
         return make_error("memory file {}: cannot create: {}", path, std::strerror(errno));
@@ -61,6 +60,20 @@ Result<std::uint64_t> write_memory_file(const GuestMemory& memory, const std::st
     }
     if (::fsync(fd.get()) != 0)
         return make_error("memory file {}: cannot write: {}", path, std::strerror(errno));
+    return written;
+}
+
+} // namespace
+
+Result<std::uint64_t> write_memory_file(const GuestMemory& memory, const std::string& path) {
+    // A new file renamed over the old one: a VM restored from `path` keeps its mapping of the
+    // old file (truncating that in place would pull pages from under it), and a crash never
+    // leaves half a memory file under the real name.
+    const std::string temporary = path + ".tmp";
+    auto written = write_pages(memory, temporary);
+    if (written && ::rename(temporary.c_str(), path.c_str()) != 0)
+        written = make_error("memory file {}: cannot write: {}", path, std::strerror(errno));
+    if (!written) ::unlink(temporary.c_str());
     return written;
 }
 
