@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test asan clean format \
+.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test asan clean format \
 	difftest difftest-long
 
 all: build
@@ -64,7 +64,13 @@ api-test: build
 	ENGINE=soft tests/api/run_api_tests.sh $(BUILD)
 	ENGINE=kvm tests/api/run_api_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test asan
+# Snapshots on the software engine: the ticker guest saved through the API and restored in new
+# processes (twice), damaged snapshots refused, the CLI, and a Linux guest counting to its
+# console and its virtio-blk disk across a snapshot (docs/SNAPSHOT_FORMAT.md).
+snapshot-test: build guest
+	tests/snapshot/run_snapshot_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test asan
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.
@@ -82,7 +88,7 @@ asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E "^difftest$$"
 
-# libFuzzer on hostile virtqueues and vsock packets under ASan/UBSan (needs clang's libFuzzer
+# libFuzzer on hostile virtqueues, vsock packets and snapshot state files under ASan/UBSan (needs clang's libFuzzer
 # runtime: `apt-get install clang`); FUZZ_RUNS iterations each, corpora kept in
 # $(BUILD)-fuzz/corpus and $(BUILD)-fuzz/vsock-corpus. Not part of `test`.
 FUZZ_RUNS ?= 1000000
@@ -93,6 +99,8 @@ fuzz:
 	$(BUILD)-fuzz/virtqueue_fuzz -runs=$(FUZZ_RUNS) -max_len=16400 -print_final_stats=1 $(BUILD)-fuzz/corpus
 	mkdir -p $(BUILD)-fuzz/vsock-corpus
 	$(BUILD)-fuzz/vsock_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $(BUILD)-fuzz/vsock-corpus
+	mkdir -p $(BUILD)-fuzz/snapshot-corpus
+	$(BUILD)-fuzz/snapshot_file_fuzz -runs=$(FUZZ_RUNS) -max_len=8192 -print_final_stats=1 $(BUILD)-fuzz/snapshot-corpus
 
 format:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

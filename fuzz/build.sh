@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz and fuzz/vsock_packet_fuzz: Vessel's virtqueue and vsock packet
-# handling under ASan/UBSan with gcc's trace-pc coverage,
-# linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
+# Builds fuzz/virtqueue_fuzz, fuzz/vsock_packet_fuzz and fuzz/snapshot_file_fuzz: Vessel's
+# virtqueue and vsock packet handling and its snapshot state-file reader under ASan/UBSan with
+# gcc's trace-pc coverage, linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,3 +34,6 @@ build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
   src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target snapshot_file_fuzz fuzz/snapshot_file_fuzz.cpp src/vm/snapshot/snapshot_file.cpp \
+  src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp src/base/log.cpp \
+  src/base/log_sink.cpp

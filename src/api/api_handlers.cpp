@@ -5,6 +5,7 @@
 
 #include "api/device_config.hpp"
 #include "api/json_fields.hpp"
+#include "api/snapshot_config.hpp"
 #include "api/vsock_config.hpp"
 #include "base/log.hpp"
 #include "vm/host_resources.hpp"
@@ -29,7 +30,6 @@ constexpr UnsupportedResource unsupported_resources[] = {
     {"/mmds", "the microVM metadata service (MMDS)"},
     {"/pmem/", "virtio-pmem devices"},
     {"/serial", "serial output redirection"},
-    {"/snapshot/", "snapshots"},
 };
 
 HttpResponse json_response(const nlohmann::json& json) {
@@ -69,6 +69,8 @@ std::span<const ApiHandlers::Route> ApiHandlers::routes() {
         {"PUT", "/network-interfaces/{id}", "network", &ApiHandlers::put_network_interface},
         {"PATCH", "/network-interfaces/{id}", "network", &ApiHandlers::patch_network_interface},
         {"PUT", "/vsock", "vsock", &ApiHandlers::put_vsock},
+        {"PUT", "/snapshot/create", "snapshot_create", &ApiHandlers::put_snapshot_create},
+        {"PUT", "/snapshot/load", "snapshot_load", &ApiHandlers::put_snapshot_load},
     };
     return table;
 }
@@ -133,6 +135,21 @@ Result<HttpResponse> ApiHandlers::put_vsock(const HttpRequest& request, std::str
     auto vsock = TRY(parse_vsock(json));
     TRY(require_not_started("vsock"));
     m_vsock = std::move(vsock);
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_snapshot_create(const HttpRequest& request,
+                                                      std::string_view) {
+    auto json = TRY(parse_json(request.body, "snapshot/create"));
+    const SnapshotCreateRequest create = TRY(parse_snapshot_create(json));
+    TRY(m_vm.create_snapshot(create.snapshot_path, create.mem_file_path));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_snapshot_load(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "snapshot/load"));
+    const SnapshotLoadRequest load = TRY(parse_snapshot_load(json));
+    TRY(m_vm.load_snapshot(load.snapshot_path, load.mem_file_path, load.resume_vm));
     return HttpResponse::no_content();
 }
 

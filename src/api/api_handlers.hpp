@@ -70,6 +70,8 @@ class ApiHandlers {
     Result<HttpResponse> put_logger(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_metrics(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_vsock(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_snapshot_create(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_snapshot_load(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_network_interface(const HttpRequest& request, std::string_view id);

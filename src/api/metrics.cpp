@@ -69,6 +69,13 @@ nlohmann::json Metrics::snapshot(const VmController& vm) {
         {"kvm_fast_path",
          {{"ioeventfd_notifications", counters.doorbell_rings - m_last.doorbell_rings},
           {"irqfd_interrupts", counters.routed_msis - m_last.routed_msis}}},
+        // Vessel's own: the last snapshot this VM saved (sizes, PUT /snapshot/create time) and
+        // the restore it came from (PUT /snapshot/load until its vCPUs started); 0 for none.
+        {"snapshot",
+         {{"state_bytes", counters.snapshot_state_bytes},
+          {"memory_bytes", counters.snapshot_memory_bytes},
+          {"create_ms", counters.snapshot_create_milliseconds},
+          {"restore_ms", counters.snapshot_restore_milliseconds}}},
     };
     m_last = counters;
     for (auto& [group, values] : m_requests)

@@ -20,7 +20,11 @@ VmCounters machine_counters(const Machine& machine) {
             machine.mmio_bus().read_count(),
             machine.mmio_bus().write_count(),
             engine.doorbell_rings,
-            engine.routed_msis};
+            engine.routed_msis,
+            machine.snapshot_statistics().state_bytes,
+            machine.snapshot_statistics().memory_bytes,
+            machine.snapshot_statistics().create_milliseconds,
+            machine.snapshot_statistics().restore_milliseconds};
 }
 } // namespace
 
@@ -76,6 +80,35 @@ Result<void> VmController::require_started(std::string_view action) const {
                           "microVM",
                           action);
     if (m_state == VmState::Stopped) return make_error("{}: the microVM has stopped", action);
+    return {};
+}
+
+Result<void> VmController::create_snapshot(const std::string& state_path,
+                                           const std::string& memory_path) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::Paused)
+        return make_error("snapshot/create: the microVM must be paused to take a snapshot "
+                          "(state: {})",
+                          vm_state_name(m_state));
+    // The vCPUs stay parked while the lock is held: resume() waits for it.
+    TRY_CONTEXT(m_machine->save_snapshot(state_path, memory_path), "snapshot/create");
+    return {};
+}
+
+Result<void> VmController::load_snapshot(const std::string& state_path,
+                                         const std::string& memory_path, bool resume) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::NotStarted)
+        return make_error("snapshot/load: loading a snapshot is only allowed before a microVM "
+                          "started (state: {})",
+                          vm_state_name(m_state));
+    // Everything is checked and loaded before a vCPU thread exists: on error nothing runs.
+    m_machine =
+        TRY_CONTEXT(Machine::restore(state_path, memory_path, m_console, !resume), "snapshot/load");
+    m_state = resume ? VmState::Running : VmState::Paused;
+    m_thread = std::thread([this] { run_thread(); });
+    log::info("VM restored from {} ({})", state_path, resume ? "running" : "paused");
+    if (m_start_observer) m_start_observer();
     return {};
 }
 

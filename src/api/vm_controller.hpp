@@ -31,6 +31,11 @@ struct VmCounters {
     std::uint64_t mmio_writes{0};
     std::uint64_t doorbell_rings{0}; ///< device notifies taken by KVM ioeventfd (no exit)
     std::uint64_t routed_msis{0};    ///< MSIs raised through KVM irqfd routes
+    // The last snapshot this VM saved, and the restore it came from (0 for none).
+    std::uint64_t snapshot_state_bytes{0};
+    std::uint64_t snapshot_memory_bytes{0}; ///< bytes of non-zero pages in the memory file
+    double snapshot_create_milliseconds{0};
+    double snapshot_restore_milliseconds{0};
 };
 
 /// Every transition goes through here, so the API and the config-file path obey the same
@@ -55,6 +60,12 @@ class VmController {
     Result<void> pause();
     Result<void> resume();
     Result<void> send_ctrl_alt_del();
+    /// PUT /snapshot/create: saves the paused VM (state file and memory file).
+    Result<void> create_snapshot(const std::string& state_path, const std::string& memory_path);
+    /// PUT /snapshot/load: builds the VM from a snapshot (only before a VM was started) and
+    /// runs it when `resume`, else leaves it Paused. A refused load leaves NotStarted.
+    Result<void> load_snapshot(const std::string& state_path, const std::string& memory_path,
+                               bool resume);
     /// Ends a running or paused VM (as the user) and waits until it is torn down.
     void stop(int status, std::string reason);
     /// Blocks until the state is Stopped; returns why the VM ended.

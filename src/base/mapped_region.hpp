@@ -16,6 +16,9 @@ class MappedRegion {
     static Result<MappedRegion> anonymous(std::size_t size);
     /// Maps a whole file read-only (for loaders); an empty file gives an empty region.
     static Result<MappedRegion> file_read_only(int fd, std::size_t size);
+    /// Maps `size` bytes of a file copy-on-write (MAP_PRIVATE): pages are read from the file
+    /// when first touched, and writes stay in this process (snapshot restore).
+    static Result<MappedRegion> file_private(int fd, std::size_t size);
 
     MappedRegion() = default;
     MappedRegion(MappedRegion&& other) noexcept

@@ -6,6 +6,7 @@
 #include "base/version.hpp"
 #include "cli/api_command.hpp"
 #include "cli/run_command.hpp"
+#include "cli/snapshot_command.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"Vessel: a virtual machine monitor with KVM and a software x86 engine"};
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     vessel::RunOptions run_options;
     auto* run = vessel::add_run_command(app, run_options);
+    vessel::SnapshotOptions snapshot_options;
+    auto* snapshot = vessel::add_snapshot_command(app, snapshot_options);
     vessel::ApiOptions api_options;
     vessel::add_api_options(app, api_options);
     try {
@@ -31,11 +34,13 @@ int main(int argc, char** argv) {
     }
     vessel::log::initialize(log_level);
     bool api_mode = vessel::api_mode_requested(api_options);
-    if (run->parsed() && api_mode) {
-        vessel::log::error("--api-sock, --config-file and --no-api do not combine with `run`");
+    if ((run->parsed() || snapshot->parsed()) && api_mode) {
+        vessel::log::error(
+            "--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
         return vessel::exit_status::usage;
     }
     if (run->parsed()) return vessel::run_vm(run_options);
+    if (snapshot->parsed()) return vessel::take_snapshot(snapshot_options);
     if (api_mode) return vessel::run_api(api_options);
     vessel::log::error("nothing to do: use `vessel run ...`, `vessel --api-sock PATH` or "
                        "`vessel --config-file FILE --no-api` (see --help)");

@@ -40,6 +40,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "Kernel command line (Linux default: console=ttyS0, or console=hvc0 with "
                     "--console virtio)")
         ->type_name("STR");
+    run->add_option("--restore", options.restore_dir,
+                    "Resume the VM saved in snapshot directory DIR (by `vessel snapshot`): its "
+                    "configuration comes from the snapshot, so options describing the machine "
+                    "do not apply")
+        ->type_name("DIR");
     run->add_option("-e,--exec", options.exec_command,
                     "Run CMD in the default guest instead of a shell; exit with its status")
         ->type_name("CMD");
@@ -137,9 +142,65 @@ Result<void> use_root_disk(RunOptions& options) {
     config.command_line += " " + root_words;
     return {};
 }
+// Runs a built VM with this terminal as its console until it ends; returns the exit status.
+int run_to_end(Machine& vm, Terminal& terminal, bool exec) {
+    // Piped input to --exec waits until the guest set its console up for it (else the serial
+    // driver drops what arrives early), and its end becomes the tty's EOF key.
+    const bool piped_exec = exec && !terminal.interactive();
+    if (piped_exec)
+        terminal.set_end_of_input({default_guest_eof_key},
+                                  {default_guest_eof_key, default_guest_eof_key});
+    terminal.start(
+        [&vm, piped_exec](std::span<const std::uint8_t> bytes) -> std::size_t {
+            if (piped_exec && !vm.guest_input_ready()) return 0;
+            return vm.enqueue_console_input(bytes);
+        },
+        [&vm](int status, std::string reason) {
+            vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
+        });
+    ExitRequest result = vm.run();
+    terminal.stop();
+    switch (result.kind) {
+    case ExitRequest::Kind::DebugExit:
+        log::debug("{}", result.message);
+        break;
+    case ExitRequest::Kind::Reset:
+    case ExitRequest::Kind::PowerOff:
+    case ExitRequest::Kind::UserQuit:
+        log::info("{}", result.message);
+        break;
+    case ExitRequest::Kind::Halted:
+        log::warn("{}", result.message);
+        break;
+    default:
+        log::error("{}", result.message);
+        break;
+    }
+    return result.status;
+}
+
+// `vessel run --restore DIR`: the machine comes from DIR's snapshot, not from options.
+int restore_vm(const RunOptions& options) {
+    auto terminal = Terminal::open();
+    if (!terminal) {
+        log::error("console: {}", terminal.error().message);
+        return exit_status::usage;
+    }
+    auto machine = Machine::restore(options.restore_dir + "/" + snapshot_state_file,
+                                    options.restore_dir + "/" + snapshot_memory_file,
+                                    &Terminal::write_output, false);
+    if (!machine) {
+        (*terminal)->stop();
+        log::error("--restore {}: {}", options.restore_dir, machine.error().message);
+        return exit_status::usage;
+    }
+    return run_to_end(**machine, **terminal, false);
+}
+
 } // namespace
 
 int run_vm(RunOptions& options) {
+    if (!options.restore_dir.empty()) return restore_vm(options);
     auto memory = parse_memory_size(options.memory_text);
     if (!memory) {
         log::error("--memory: {}", memory.error().message);
@@ -202,40 +263,7 @@ int run_vm(RunOptions& options) {
         log::error("{}", machine.error().message);
         return exit_status::usage;
     }
-    Machine& vm = **machine;
-    // Piped input to --exec waits until the guest set its console up for it (else the serial
-    // driver drops what arrives early), and its end becomes the tty's EOF key.
-    const bool piped_exec = !options.exec_command.empty() && !(*terminal)->interactive();
-    if (piped_exec)
-        (*terminal)->set_end_of_input({default_guest_eof_key},
-                                      {default_guest_eof_key, default_guest_eof_key});
-    (*terminal)->start(
-        [&vm, piped_exec](std::span<const std::uint8_t> bytes) -> std::size_t {
-            if (piped_exec && !vm.guest_input_ready()) return 0;
-            return vm.enqueue_console_input(bytes);
-        },
-        [&vm](int status, std::string reason) {
-            vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
-        });
-    ExitRequest result = vm.run();
-    (*terminal)->stop();
-    switch (result.kind) {
-    case ExitRequest::Kind::DebugExit:
-        log::debug("{}", result.message);
-        break;
-    case ExitRequest::Kind::Reset:
-    case ExitRequest::Kind::PowerOff:
-    case ExitRequest::Kind::UserQuit:
-        log::info("{}", result.message);
-        break;
-    case ExitRequest::Kind::Halted:
-        log::warn("{}", result.message);
-        break;
-    default:
-        log::error("{}", result.message);
-        break;
-    }
-    return result.status;
+    return run_to_end(**machine, **terminal, !options.exec_command.empty());
 }
 
 } // namespace vessel

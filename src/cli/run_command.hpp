@@ -20,7 +20,12 @@ struct RunOptions {
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
     std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
+    std::string restore_dir;            ///< --restore DIR: resume DIR's snapshot instead of booting
 };
+
+/// The files of a snapshot directory (`vessel snapshot`, `vessel run --restore`).
+inline constexpr const char* snapshot_state_file = "vm.state";
+inline constexpr const char* snapshot_memory_file = "vm.mem";
 
 /// Declares the `run` subcommand and its options on app.
 CLI::App* add_run_command(CLI::App& app, RunOptions& options);

@@ -46,6 +46,16 @@ class Vm : public InterruptSink, public MsiSink, public DoorbellSink {
     /// Delivers a PCI MSI / MSI-X message (address 0xfeeXXXXX, data). Any thread.
     void signal_msi(std::uint64_t address, std::uint32_t data) override = 0;
     virtual EngineCounters engine_counters() const { return {}; }
+
+    /// Writes the engine's VM-wide state (interrupt controllers, timers, guest time) for a
+    /// snapshot; every vCPU is parked.
+    virtual Result<void> save_snapshot(StateWriter&) {
+        return make_error("the {} engine cannot take snapshots", engine_name(kind()));
+    }
+    /// Loads what save_snapshot wrote, before any vCPU runs.
+    virtual Result<void> load_snapshot(StateReader&) {
+        return make_error("the {} engine cannot restore snapshots", engine_name(kind()));
+    }
 };
 
 /// An engine: creates VMs.

@@ -6,6 +6,7 @@
 
 #include "arch/x86/cpu_state.hpp"
 #include "base/result.hpp"
+#include "base/state_archive.hpp"
 
 namespace vessel {
 
@@ -36,6 +37,17 @@ class Vcpu {
     virtual void kick() = 0;
     /// Clears a previous kick so run() can be entered again (called by the vCPU's thread).
     virtual void clear_kick() = 0;
+
+    // ---- snapshots (docs/SNAPSHOT_FORMAT.md); only while the vCPU is not running ----
+
+    /// Writes the vCPU's architectural state (registers, x87/SSE, MSRs, pending events).
+    virtual Result<void> save_snapshot(StateWriter&) {
+        return make_error("this engine cannot save vCPU state for a snapshot");
+    }
+    /// Replaces the vCPU's state with a saved one; on error the vCPU must not be run.
+    virtual Result<void> load_snapshot(StateReader&) {
+        return make_error("this engine cannot restore vCPU state from a snapshot");
+    }
 };
 
 } // namespace vessel

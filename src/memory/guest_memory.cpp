@@ -19,6 +19,18 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
     return GuestMemory(std::move(mapping), std::move(regions));
 }
 
+Result<GuestMemory> GuestMemory::map_file(int fd, std::uint64_t size) {
+    if (size < (1u << 20) || size % page_size != 0 || size > max_size)
+        return make_error("guest memory size {} is not a multiple of 4 KiB from 1 MiB to 1 TiB",
+                          size);
+    auto mapping = TRY(MappedRegion::file_private(fd, size));
+    std::vector<MemoryRegion> regions;
+    std::uint64_t low = size < mmio_hole_start ? size : mmio_hole_start;
+    regions.push_back({0, low, 0});
+    if (size > low) regions.push_back({high_ram_start, size - low, low});
+    return GuestMemory(std::move(mapping), std::move(regions));
+}
+
 Result<std::span<std::uint8_t>> GuestMemory::slice(std::uint64_t address,
                                                    std::uint64_t length) const {
     std::uint8_t* pointer = host_pointer(address, length);

@@ -32,6 +32,9 @@ class GuestMemory {
 
     /// Allocates `size` bytes of zeroed guest RAM (a multiple of 4 KiB, at least 1 MiB).
     static Result<GuestMemory> create(std::uint64_t size);
+    /// Guest RAM of `size` bytes backed by a snapshot's memory file (the mapping's bytes in
+    /// order), mapped privately and lazily: nothing is read before the guest touches it.
+    static Result<GuestMemory> map_file(int fd, std::uint64_t size);
 
     std::uint64_t size() const { return m_mapping.size(); }
     const std::vector<MemoryRegion>& regions() const { return m_regions; }

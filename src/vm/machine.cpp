@@ -41,6 +41,16 @@ Result<void> Machine::build(ConsoleOutput console_output) {
     m_console_sink = std::move(console_output);
     TRY(add_legacy_devices());
     TRY_CONTEXT(add_pci_devices(), "PCI devices");
+    if (!m_restored) TRY(load_boot_image());
+    for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
+        m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
+    log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
+              m_config.cpu_count, m_config.memory_size >> 20, m_config.kernel_path);
+    return {};
+}
+
+// The kernel and the ACPI tables (a restored VM has them in its saved RAM).
+Result<void> Machine::load_boot_image() {
     m_boot_state = TRY(load_kernel(m_memory, m_config));
     x86::PciRootDescription pci{static_cast<std::uint32_t>(pci::PciBus::mmio_window_start),
                                 static_cast<std::uint32_t>(pci::PciBus::mmio_window_end - 1),
@@ -50,10 +60,6 @@ Result<void> Machine::build(ConsoleOutput console_output) {
             pci.routes.push_back({static_cast<std::uint8_t>(slot), static_cast<std::uint8_t>(pin),
                                   pci::PciBus::intx_gsi(slot, pin)});
     TRY(x86::write_acpi_tables(m_memory, m_config.cpu_count, &pci));
-    for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
-        m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
-    log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
-              m_config.cpu_count, m_config.memory_size >> 20, m_config.kernel_path);
     return {};
 }
 
@@ -148,7 +154,7 @@ ExitRequest Machine::run() {
     }
     for (auto& vcpu : m_vcpus) {
         std::optional<x86::CpuState> boot;
-        if (vcpu->index() == 0) boot = m_boot_state;
+        if (vcpu->index() == 0 && !m_restored) boot = m_boot_state;
         threads.emplace_back([this, &vcpu, boot] { vcpu_thread(*vcpu, boot); });
     }
     wait_until_stopping();
@@ -229,6 +235,7 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
             return;
         }
     }
+    if (!park_while_paused()) return; // a VM restored paused waits for resume()
     while (true) {
         VcpuExit exit = vcpu.run();
         if (!handle_vcpu_exit(vcpu, exit)) return;

@@ -29,6 +29,10 @@
 
 namespace vessel {
 
+namespace snapshot {
+class SnapshotFile;
+}
+
 /// A built VM. create() does all the fallible work; run() starts one host thread per vCPU and
 /// returns when the guest or the host ends the VM, with every thread joined.
 class Machine final : public ExitSink {
@@ -41,6 +45,25 @@ class Machine final : public ExitSink {
 
     /// Runs the guest to its end; returns why it ended.
     ExitRequest run();
+    /// Builds the VM saved in snapshot `state_path` with guest RAM mapped privately and lazily
+    /// from `memory_path`; `paused` keeps its vCPUs parked until resume(). Every check (format,
+    /// checksum, memory file size, devices) happens before anything runs: an error leaves
+    /// nothing behind. Errors name the file and the problem.
+    static Result<std::unique_ptr<Machine>> restore(const std::string& state_path,
+                                                    const std::string& memory_path,
+                                                    ConsoleOutput console_output, bool paused);
+    /// Saves the paused VM: device back-ends are quiesced, the state goes to `state_path` and
+    /// guest RAM to `memory_path` (docs/SNAPSHOT_FORMAT.md). Only while paused.
+    Result<void> save_snapshot(const std::string& state_path, const std::string& memory_path);
+    /// What the last save or restore measured (bytes, milliseconds); zeros before any.
+    struct SnapshotStatistics {
+        std::uint64_t state_bytes{0};
+        std::uint64_t memory_bytes{0};
+        double create_milliseconds{0};
+        double restore_milliseconds{0};
+    };
+    SnapshotStatistics snapshot_statistics() const { return m_snapshot_statistics; }
+
     /// Ends the VM (first request wins). Any thread.
     void request_exit(ExitRequest request) override;
 
@@ -74,7 +97,11 @@ class Machine final : public ExitSink {
     Machine(const MachineConfig& config, GuestMemory memory)
         : m_config(config), m_memory(std::move(memory)) {}
     Result<void> build(ConsoleOutput console_output);
+    /// Like build, for a restore: no kernel or ACPI tables (they are in the restored RAM), then
+    /// every device, the platform and the vCPUs load their saved state.
+    Result<void> build_restored(ConsoleOutput console_output, const snapshot::SnapshotFile& state);
     Result<void> add_legacy_devices();
+    Result<void> load_boot_image();
     /// Every guest console byte (COM1 or virtio) passes here: to the host, to the panic watch.
     void console_output(std::span<const std::uint8_t> bytes);
     /// The PCI host bridge and the virtio devices on bus 0.
@@ -112,6 +139,8 @@ class Machine final : public ExitSink {
     PanicDetector m_panic_detector{*this};
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;
+    bool m_restored{false}; ///< vCPUs start from their loaded state, not m_boot_state
+    SnapshotStatistics m_snapshot_statistics;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_stopped;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "base/exit_request.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 
 namespace vessel {
@@ -20,6 +21,12 @@ class AcpiPower final : public BusDevice {
     std::string_view name() const override { return "acpi pm1"; }
     void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     std::uint8_t& register_byte(std::uint64_t offset);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 
 namespace vessel {
@@ -26,6 +27,12 @@ class CmosRtc final : public BusDevice {
     std::string_view name() const override { return "cmos rtc"; }
     void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
     void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     std::uint8_t read_register(std::uint8_t index);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 
 namespace vessel {
@@ -34,6 +35,12 @@ class FwCfg final : public BusDevice {
 
     /// Adds or replaces an item.
     void set_item(std::uint16_t key, std::vector<std::uint8_t> value);
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     std::mutex m_mutex;

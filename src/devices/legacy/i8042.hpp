@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "base/exit_request.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 
@@ -48,6 +49,12 @@ class I8042 final : public BusDevice {
 
     /// Queues a Ctrl+Alt+Del key sequence (set 1 scan codes) for the guest.
     void send_ctrl_alt_del();
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     void write_command(std::uint8_t command);

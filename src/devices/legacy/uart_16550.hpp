@@ -7,6 +7,7 @@
 #include <mutex>
 #include <span>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 
@@ -32,6 +33,12 @@ class Uart16550 final : public BusDevice {
     std::size_t enqueue_input(std::span<const std::uint8_t> bytes);
     /// Bytes the guest has transmitted so far (for metrics).
     std::uint64_t transmitted_bytes() const;
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     std::uint8_t read_register(std::uint64_t offset);

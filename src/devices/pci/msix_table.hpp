@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "devices/interrupt_sink.hpp"
 
 namespace vessel::pci {
@@ -51,6 +52,12 @@ class MsixTable {
     void signal(std::uint16_t vector);
     /// Back to power-on state: all masked, no pending bits, disabled.
     void reset();
+
+    /// Snapshot state (docs/SNAPSHOT_FORMAT.md): saved while the VM is paused, loaded before
+    /// it runs. The IRQ line is not driven on load: the interrupt controllers' saved state
+    /// already holds its level.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   private:
     struct Entry {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "base/result.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "devices/pci/pci_device.hpp"
@@ -50,6 +51,12 @@ class PciBus {
                               std::uint32_t offset, unsigned size);
     void config_write(std::uint32_t bus, std::uint32_t slot, std::uint32_t function,
                       std::uint32_t offset, unsigned size, std::uint32_t value);
+
+    /// Snapshot state: the CONFIG_ADDRESS latch.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+    /// Maps every device's BARs as its restored configuration space says.
+    void remap_all();
 
   private:
     class AddressPort final : public BusDevice {

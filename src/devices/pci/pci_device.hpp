@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 
@@ -85,6 +86,12 @@ class PciDevice {
     /// Told by the PciBus whenever BAR index starts decoding at address, moves, or stops
     /// decoding (nullopt), with the bus's configuration lock held.
     virtual void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address);
+
+    /// Snapshot state: the configuration space (BARs, command, capabilities as the guest left
+    /// them) and the INTx level. Read-only bytes must match this device's (a snapshot of
+    /// another machine is refused). The bus remaps BARs afterwards (PciBus::remap_all).
+    void save_config_state(StateWriter& writer);
+    void load_config_state(StateReader& reader);
 
   protected:
     /// Declares BAR index as a 32-bit memory BAR of size bytes (a power of two, >= 16).

@@ -50,6 +50,7 @@ class VirtioBlock final : public VirtioDevice {
     Result<void> activate(const VirtioActivation& activation) override;
     void queue_notify(std::uint16_t index) override;
     void reset() override;
+    void quiesce() override;
 
   private:
     void start(const DescriptorChain& chain);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -89,6 +90,16 @@ class VirtioDevice {
     virtual void queue_notify(std::uint16_t index) = 0;
     /// The driver wrote 0 to device status: forget the activation and its queues.
     virtual void reset() = 0;
+
+    // ---- snapshots (the VM is paused) ----
+
+    /// Finishes requests in flight on the back-end, so no queue has a chain popped and not yet
+    /// returned and nothing writes guest memory until the next notify.
+    virtual void quiesce() {}
+    /// Ends quiesce(): the device may take work from its back-end again (the VM resumes).
+    virtual void resume_io() {}
+    /// Why this device cannot be saved (e.g. host connections), or empty when it can.
+    virtual std::string snapshot_obstacle() const { return {}; }
 };
 
 } // namespace vessel::virtio

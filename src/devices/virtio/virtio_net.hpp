@@ -57,6 +57,9 @@ class VirtioNet final : public VirtioDevice {
     Result<void> activate(const VirtioActivation& activation) override;
     void queue_notify(std::uint16_t index) override;
     void reset() override;
+    /// Stops taking received frames (they wait in the back-end's queue) until resume_io().
+    void quiesce() override;
+    void resume_io() override;
 
     /// Plugs or unplugs the virtual cable; the driver gets a configuration-change interrupt.
     void set_link_up(bool up);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "devices/doorbell.hpp"
 #include "devices/pci/msix_table.hpp"
 #include "devices/pci/pci_device.hpp"
@@ -62,6 +63,12 @@ class VirtioPciDevice final : public pci::PciDevice, private VirtioInterrupt {
     std::uint8_t device_status() const { return m_status.load(); }
     /// Registers the queue notify addresses as doorbells where BAR 0 decodes now.
     void bar_mapped(std::uint32_t index, std::optional<std::uint64_t> address) override;
+
+    /// Snapshot state: configuration space, MSI-X table, transport registers, queues and the
+    /// device's own state. Loading an activated device activates it again (its back-end
+    /// resumes) and puts the rings back where they were. The device must be quiesced first.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
 
   protected:
     void bar_read(std::uint32_t index, std::uint64_t offset, std::span<std::uint8_t> data) override;

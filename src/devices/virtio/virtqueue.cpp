@@ -4,6 +4,7 @@
 #include <atomic>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "base/log.hpp"
 
@@ -85,7 +86,10 @@ Result<void> Virtqueue::activate(GuestMemory& memory, bool indirect_descriptors,
     m_memory = &memory;
     m_indirect = indirect_descriptors;
     m_on_error = std::move(on_error);
-    m_next_avail = m_next_used = 0;
+    // Both ring positions start at 0 (§2.7.6, §2.7.8), or where a loaded snapshot left them:
+    // set here, before the device can pop, so no chain is taken twice.
+    m_next_avail = std::exchange(m_saved_next_avail, 0);
+    m_next_used = std::exchange(m_saved_next_used, 0);
     m_broken = false;
     auto check = [&](const char* what, std::uint64_t address, std::uint64_t length,
                      std::uint64_t alignment) -> Result<std::uint8_t*> {
@@ -111,7 +115,7 @@ Result<void> Virtqueue::activate(GuestMemory& memory, bool indirect_descriptors,
     m_avail = *avail;
     m_used = *used;
     m_used_guest = device_address;
-    m_active = true; // both ring positions start at 0 (§2.7.6, §2.7.8)
+    m_active = true;
     return {};
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/state_archive.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::virtio {
@@ -81,6 +82,13 @@ class Virtqueue {
     bool needs_interrupt() const;
     bool broken() const;
 
+    // ---- snapshots ----
+    /// Size, ring addresses, enabled, and the device's ring positions.
+    void save_state(StateWriter& writer);
+    /// Loads the driver setup; the next activate() starts the rings at the saved positions
+    /// instead of 0.
+    void load_state(StateReader& reader);
+
   private:
     struct Descriptor {
         std::uint64_t address;
@@ -111,7 +119,9 @@ class Virtqueue {
     std::uint8_t* m_descriptors{nullptr};
     std::uint8_t* m_avail{nullptr};
     std::uint8_t* m_used{nullptr};
-    std::uint64_t m_used_guest{0}; ///< guest address of the used ring, as activated
+    std::uint64_t m_used_guest{0};       ///< guest address of the used ring, as activated
+    std::uint16_t m_saved_next_avail{0}; ///< from a snapshot: where activate() starts
+    std::uint16_t m_saved_next_used{0};
 };
 
 } // namespace vessel::virtio

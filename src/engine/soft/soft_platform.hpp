@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "base/result.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus.hpp"
 #include "devices/interrupt_sink.hpp"
 #include "engine/soft/startup_request.hpp"
@@ -71,6 +72,17 @@ class SoftPlatform : public InterruptSink, public MsiSink {
     virtual std::optional<StartupRequest> take_startup_request(std::uint32_t) { return {}; }
     /// True (once) when an NMI was sent to this CPU through its local APIC.
     virtual bool take_nmi(std::uint32_t) { return false; }
+
+    // ---- Snapshots (default: not supported) ----
+
+    /// Writes the chips' state and the guest time line; no vCPU runs.
+    virtual Result<void> save_snapshot(StateWriter&) {
+        return make_error("this platform cannot save its state");
+    }
+    /// Loads what save_snapshot wrote; guest time continues from the saved instant.
+    virtual Result<void> load_snapshot(StateReader&) {
+        return make_error("this platform cannot restore its state");
+    }
 };
 
 /// Builds the platform of a new software-engine VM on its buses (the vm layer supplies one).

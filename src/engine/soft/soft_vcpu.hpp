@@ -28,6 +28,8 @@ class SoftVcpu final : public Vcpu {
     VcpuExit run() override;
     void kick() override;
     void clear_kick() override;
+    Result<void> save_snapshot(StateWriter& writer) override;
+    Result<void> load_snapshot(StateReader& reader) override;
 
     /// The interpreter's CPU (tests inspect FPU/SSE registers and caches through it).
     CpuCore& core() { return *m_core; }

@@ -27,6 +27,12 @@ class SoftVm final : public Vm {
     ~SoftVm() override { m_context.memory.set_write_observer(nullptr); }
 
     SoftPlatform& platform() { return *m_platform; }
+    Result<void> save_snapshot(StateWriter& writer) override {
+        return m_platform->save_snapshot(writer);
+    }
+    Result<void> load_snapshot(StateReader& reader) override {
+        return m_platform->load_snapshot(reader);
+    }
 
   private:
     SoftVm(VmContext context, std::unique_ptr<SoftPlatform> platform, SoftTier tier)

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <span>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "platform/pc/apic_message.hpp"
 
@@ -38,7 +39,14 @@ class IoApic final : public BusDevice {
     /// EOI broadcast from a local APIC for vector: ends remote IRR of level pins using it.
     void end_of_interrupt(std::uint8_t vector);
 
+    /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
+    /// loaded before any runs. A reader error (or a value out of range) makes the restore
+    /// discard the whole machine, so the chip is never run with what it loaded then.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   private:
+    template <typename Archive> void persist(Archive& archive);
     std::uint32_t read_register(std::uint32_t index) const;
     void write_register(std::uint32_t index, std::uint32_t value);
     void end_of_interrupt_locked(std::uint8_t vector);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/monotonic_clock.hpp"
+#include "base/state_archive.hpp"
 #include "engine/soft/soft_platform.hpp"
 #include "engine/soft/startup_request.hpp"
 #include "platform/pc/apic_message.hpp"
@@ -92,7 +93,14 @@ class LocalApic {
     /// When the timer next fires, on the clock's time line.
     std::optional<std::uint64_t> next_deadline() const;
 
+    /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
+    /// loaded before any runs. A reader error (or a value out of range) makes the restore
+    /// discard the whole machine, so the chip is never run with what it loaded then.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   private:
+    template <typename Archive> void persist(Archive& archive);
     struct Actions {
         std::optional<ApicMessage> ipi;
         std::optional<std::uint8_t> eoi_vector;

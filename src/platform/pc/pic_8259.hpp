@@ -7,6 +7,7 @@
 #include <mutex>
 #include <span>
 
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 
 namespace vessel {
@@ -43,7 +44,14 @@ class Pic8259 {
     /// (base + 7 of the chip concerned) when nothing is pending any more.
     std::uint8_t acknowledge();
 
+    /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
+    /// loaded before any runs. A reader error (or a value out of range) makes the restore
+    /// discard the whole machine, so the chip is never run with what it loaded then.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   private:
+    template <typename Archive> void persist(Archive& archive);
     /// The state of one 8259A.
     struct Chip {
         std::uint8_t last_level{0}; ///< input levels seen, for edge detection

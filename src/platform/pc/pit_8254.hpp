@@ -9,6 +9,7 @@
 #include <span>
 
 #include "base/monotonic_clock.hpp"
+#include "base/state_archive.hpp"
 #include "devices/bus_device.hpp"
 #include "devices/interrupt_sink.hpp"
 
@@ -42,7 +43,14 @@ class Pit8254 {
     /// Raises IRQ 0 once if channel 0's deadline has passed (however many periods were missed).
     void update(std::uint64_t now);
 
+    /// Snapshot state (platform/pc/pc_platform_snapshot.cpp): written with every vCPU parked,
+    /// loaded before any runs. A reader error (or a value out of range) makes the restore
+    /// discard the whole machine, so the chip is never run with what it loaded then.
+    void save_state(StateWriter& writer);
+    void load_state(StateReader& reader);
+
   private:
+    template <typename Archive> void persist(Archive& archive);
     struct Channel {
         std::uint32_t count{0x10000}; ///< reload value; a written 0 means 65536 (10000 in BCD)
         std::uint8_t mode{0};

@@ -41,6 +41,9 @@ class VirtioVsock final : public VirtioDevice {
     Result<void> activate(const VirtioActivation& activation) override;
     void queue_notify(std::uint16_t index) override;
     void reset() override;
+    std::string snapshot_obstacle() const override {
+        return "virtio-vsock: its host connections cannot be saved";
+    }
 
     std::uint64_t guest_cid() const { return m_guest_cid; }
     /// Packets refused with RST so far (for tests and logs).

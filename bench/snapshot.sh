@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Snapshot numbers on the software engine: saves a running guest (the default Linux guest with
+# 256 MiB when built, else the ticker with 64 MiB) once, then restores it RUNS times (default 20)
+# in fresh Vessel processes and prints, for the restore, median and p90 of
+#   - Vessel's own restore time: reading and checking the state file, mapping the memory file,
+#     building the machine and loading every device and vCPU, until the vCPU threads start
+#     (the "restored snapshot ... in X ms" log line; the first instruction follows at once),
+#   - the PUT /snapshot/load round trip seen by the client (curl's time_total),
+# and the state and memory file sizes and the create time.
+# Usage: bench/snapshot.sh [BUILD_DIR] [RUNS]
+set -eu
+build=${1:-build}
+runs=${2:-20}
+build=$(cd "$build" && pwd)
+vessel=$build/vessel
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+start() {
+    rm -f "$work/api.sock"
+    "$vessel" --api-sock "$work/api.sock" </dev/null >"$work/out" 2>"$work/err" &
+    pid=$!
+    for _ in $(seq 200); do [ -S "$work/api.sock" ] && return 0; sleep 0.05; done
+    echo "vessel did not start: $(cat "$work/err")" >&2
+    exit 1
+}
+api() {
+    curl -s -o "$work/body" -w '%{http_code} %{time_total}' -X "$1" --unix-socket "$work/api.sock" \
+        "http://localhost$2" ${3:+-H 'Content-Type: application/json' --data-binary "$3"}
+}
+stop() { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; }
+# stats: median and p90 of the numbers on stdin.
+stats() { sort -n | awk '{ v[NR] = $1 } END { printf "median %.2f ms, p90 %.2f ms (%d runs)\n", v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.999)], NR }'; }
+
+start
+if [ -f "$build/guest/vmlinuz" ]; then
+    guest="default Linux guest, 256 MiB"
+    api PUT /boot-source "{\"kernel_image_path\": \"$build/guest/vmlinuz\", \"initrd_path\": \"$build/guest/initramfs.cpio.gz\", \"boot_args\": \"quiet console=ttyS0\"}" >/dev/null
+    api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}' >/dev/null
+    ready="# "
+else
+    guest="ticker guest, 64 MiB"
+    api PUT /boot-source "{\"kernel_image_path\": \"$build/tests/guests/ticker.elf\"}" >/dev/null
+    api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' >/dev/null
+    ready="tick 3"
+fi
+api PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+for _ in $(seq 3000); do grep -qF -- "$ready" "$work/out" && break; sleep 0.1; done
+api PATCH /vm '{"state": "Paused"}' >/dev/null
+create=$(api PUT /snapshot/create "{\"snapshot_path\": \"$work/vm.state\", \"mem_file_path\": \"$work/vm.mem\"}")
+stop
+echo "guest: $guest"
+echo "state file: $(stat -c %s "$work/vm.state") bytes; memory file: $(stat -c %s "$work/vm.mem") bytes, $(du -k "$work/vm.mem" | cut -f1) KiB on disk"
+echo "create (PUT /snapshot/create round trip): $(awk '{ printf "%.1f ms", $2 * 1000 }' <<<"$create")"
+: >"$work/inside"
+: >"$work/roundtrip"
+for _ in $(seq "$runs"); do
+    start
+    answer=$(api PUT /snapshot/load "{\"snapshot_path\": \"$work/vm.state\", \"mem_file_path\": \"$work/vm.mem\", \"resume_vm\": true}")
+    [ "${answer%% *}" = 204 ] || { echo "load failed: $answer $(cat "$work/body")" >&2; exit 1; }
+    awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$answer" >>"$work/roundtrip"
+    for _ in $(seq 100); do grep -q 'restored snapshot' "$work/err" && break; sleep 0.02; done
+    grep -o 'restored snapshot .* in [0-9.]* ms' "$work/err" | grep -o '[0-9.]* ms$' | cut -d' ' -f1 >>"$work/inside"
+    stop
+done
+echo "restore, inside Vessel (state file to vCPU threads started): $(stats <"$work/inside")"
+echo "restore, PUT /snapshot/load round trip: $(stats <"$work/roundtrip")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (numbers from a loaded machine are upper bounds)"

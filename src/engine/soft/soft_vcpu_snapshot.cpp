@@ -1,0 +1,77 @@
+// Snapshot state of a software-engine vCPU: the architectural registers of docs/SNAPSHOT_FORMAT.md
+// (section cpu.N). Decoded blocks, translated code and TLBs are caches, not state.
+#include "engine/soft/soft_vcpu.hpp"
+
+namespace vessel::soft {
+namespace {
+
+constexpr std::uint32_t cpu_magic = 0x43505531; // "CPU1": the x86-64 vCPU layout, version 1
+
+template <typename Archive> void persist_segment(Archive& archive, x86::SegmentRegister& segment) {
+    archive(segment.base, segment.limit, segment.selector, segment.type, segment.system,
+            segment.dpl, segment.present, segment.long_mode, segment.default_big,
+            segment.granularity, segment.unusable);
+}
+
+template <typename Archive> void persist_table(Archive& archive, x86::DescriptorTable& table) {
+    archive(table.base, table.limit);
+}
+
+/// The architectural state in the order the format document lists it. `rflags` is passed
+/// separately: the core keeps arithmetic flags lazily, the file holds their values.
+template <typename Archive>
+void persist_core(Archive& archive, CpuCore& core, std::uint64_t& rflags, bool& waiting) {
+    archive(core.gpr, core.rip, rflags);
+    for (x86::SegmentRegister& segment : core.segments) // es, cs, ss, ds, fs, gs
+        persist_segment(archive, segment);
+    persist_segment(archive, core.tr);
+    persist_segment(archive, core.ldt);
+    persist_table(archive, core.gdt);
+    persist_table(archive, core.idt);
+    archive(core.cr0, core.cr2, core.cr3, core.cr4, core.cr8, core.efer, core.dr);
+    // MSRs the CPU keeps itself (the APIC base and TSC deadline are the platform's).
+    archive(core.star, core.lstar, core.cstar, core.sfmask, core.kernel_gs_base, core.tsc_aux,
+            core.sysenter_cs, core.sysenter_esp, core.sysenter_eip, core.pat, core.misc_enable,
+            core.mtrr_def_type, core.spec_ctrl, core.tsc_offset);
+    // x87 (physical registers R0-R7, control, status, top, tag) and SSE.
+    archive(core.fpu.st, core.fpu.control, core.fpu.status, core.fpu.top, core.fpu.tag_valid);
+    for (Xmm& xmm : core.fpu.xmm)
+        archive(xmm.q);
+    archive(core.fpu.mxcsr);
+    // Pending events: the interrupt shadow (sti / mov ss), hlt, a pending shutdown, and
+    // whether an application processor still waits for its start-up IPI.
+    archive(core.interrupt_shadow, core.halted, core.pending_shutdown, waiting);
+}
+
+} // namespace
+
+Result<void> SoftVcpu::save_snapshot(StateWriter& writer) {
+    std::uint64_t rflags = m_core->flags();
+    bool waiting = m_waiting_for_startup;
+    writer(cpu_magic);
+    persist_core(writer, *m_core, rflags, waiting);
+    return {};
+}
+
+Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
+    std::uint32_t magic = 0;
+    reader(magic);
+    reader.check(magic == cpu_magic, "vCPU state layout");
+    if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
+    std::uint64_t rflags = 0;
+    bool waiting = false;
+    CpuCore& core = *m_core;
+    persist_core(reader, core, rflags, waiting);
+    reader.check(core.fpu.top < 8, "x87 stack top");
+    reader.check((core.efer & x86::efer::lma) == 0 || (core.cr0 & x86::cr0::pg) != 0,
+                 "EFER.LMA without paging");
+    if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
+    core.set_flags(rflags);
+    core.cr0 |= x86::cr0::et;
+    m_waiting_for_startup = waiting;
+    core.flush_tlb(true);
+    core.update_mode();
+    return {};
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,180 @@
+// Machine::save_snapshot and Machine::restore: which section holds what, in which order.
+#include <chrono>
+
+#include "base/log.hpp"
+#include "memory/host_memory.hpp"
+#include "vm/machine.hpp"
+#include "vm/snapshot/machine_config_state.hpp"
+#include "vm/snapshot/memory_file.hpp"
+#include "vm/snapshot/snapshot_file.hpp"
+
+namespace vessel {
+namespace {
+
+using snapshot::SnapshotFile;
+
+/// Every section is version 1 of its layout in format version 1.
+constexpr std::uint32_t section_version = 1;
+/// machine, platform, uart, i8042, rtc, fw_cfg, acpi, pci, pci-host; then cpu.N and virtio.N.
+constexpr std::size_t fixed_sections = 9;
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+template <typename Saver> void add_section(SnapshotFile& file, std::string tag, Saver&& save) {
+    StateWriter writer;
+    save(writer);
+    file.add(std::move(tag), section_version, writer.take());
+}
+
+/// Loads section `tag` through `load` (a function of StateReader&), which must consume it.
+template <typename Loader>
+Result<void> load_section(const SnapshotFile& file, const std::string& tag, Loader&& load) {
+    auto bytes = TRY(file.payload(tag, section_version));
+    StateReader reader(bytes);
+    load(reader);
+    return reader.finish(fmt::format("section '{}'", tag));
+}
+
+} // namespace
+
+Result<void> Machine::save_snapshot(const std::string& state_path, const std::string& memory_path) {
+    const auto start = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping) return make_error("the VM is shutting down");
+        if (!m_paused) return make_error("the VM must be paused to take a snapshot");
+    }
+    if (m_vm->kind() != EngineKind::Soft)
+        return make_error("the {} engine cannot save its state yet: snapshots need the software "
+                          "engine (--engine soft)",
+                          engine_name(m_vm->kind()));
+    for (const auto& device : m_virtio_devices)
+        if (std::string obstacle = device->snapshot_obstacle(); !obstacle.empty())
+            return make_error("cannot snapshot this VM: {}", obstacle);
+    // A paused VM does no I/O: back-ends finish what the guest had asked for, so no ring has a
+    // request popped and not yet completed, and nothing writes guest memory while it is saved.
+    for (const auto& device : m_virtio_devices)
+        device->quiesce();
+    struct ResumeIo {
+        std::vector<std::unique_ptr<virtio::VirtioDevice>>& devices;
+        ~ResumeIo() {
+            for (const auto& device : devices)
+                device->resume_io();
+        }
+    } resume_io{m_virtio_devices};
+
+    SnapshotFile file;
+    snapshot::MachineSection machine{m_config, m_vm->kind()};
+    file.add("machine", section_version, snapshot::encode_machine(machine));
+    for (auto& vcpu : m_vcpus) {
+        StateWriter writer;
+        TRY_CONTEXT(vcpu->save_snapshot(writer), fmt::format("vCPU {}", vcpu->index()));
+        file.add(fmt::format("cpu.{}", vcpu->index()), section_version, writer.take());
+    }
+    {
+        StateWriter writer;
+        TRY(m_vm->save_snapshot(writer));
+        file.add("platform", section_version, writer.take());
+    }
+    add_section(file, "uart", [&](StateWriter& writer) { m_serial->save_state(writer); });
+    add_section(file, "i8042", [&](StateWriter& writer) { m_i8042->save_state(writer); });
+    add_section(file, "rtc", [&](StateWriter& writer) { m_rtc->save_state(writer); });
+    add_section(file, "fw_cfg", [&](StateWriter& writer) { m_fw_cfg->save_state(writer); });
+    add_section(file, "acpi", [&](StateWriter& writer) { m_acpi_power->save_state(writer); });
+    add_section(file, "pci", [&](StateWriter& writer) { m_pci_bus->save_state(writer); });
+    add_section(file, "pci-host",
+                [&](StateWriter& writer) { m_host_bridge->save_config_state(writer); });
+    for (std::size_t index = 0; index < m_virtio_transports.size(); ++index)
+        add_section(file, fmt::format("virtio.{}", index),
+                    [&](StateWriter& writer) { m_virtio_transports[index]->save_state(writer); });
+
+    const std::vector<std::uint8_t> encoded = file.encode();
+    TRY(file.write(state_path));
+    const std::uint64_t memory_bytes = TRY(snapshot::write_memory_file(m_memory, memory_path));
+    m_snapshot_statistics.state_bytes = encoded.size();
+    m_snapshot_statistics.memory_bytes = memory_bytes;
+    m_snapshot_statistics.create_milliseconds = milliseconds_since(start);
+    log::info("snapshot: state {} ({} bytes), memory {} ({} MiB of RAM, {} bytes not zero), "
+              "{:.1f} ms",
+              state_path, encoded.size(), memory_path, m_memory.size() >> 20, memory_bytes,
+              m_snapshot_statistics.create_milliseconds);
+    return {};
+}
+
+Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
+                                                  const std::string& memory_path,
+                                                  ConsoleOutput console_output, bool paused) {
+    const auto start = std::chrono::steady_clock::now();
+    const SnapshotFile file = TRY(SnapshotFile::read(state_path));
+    auto machine_bytes = TRY_CONTEXT(file.payload("machine", section_version),
+                                     fmt::format("snapshot {}", state_path));
+    snapshot::MachineSection saved = TRY_CONTEXT(snapshot::decode_machine(machine_bytes),
+                                                 fmt::format("snapshot {}", state_path));
+    if (saved.engine != EngineKind::Soft)
+        return make_error("snapshot {}: saved by the {} engine, which cannot be restored here",
+                          state_path, engine_name(saved.engine));
+    // The software engine restores it (the tier as configured when it was the soft one).
+    if (saved.config.engine != EngineChoice::SoftInterpreter)
+        saved.config.engine = EngineChoice::Soft;
+    TRY(check_guest_memory_on_host(saved.config.memory_size));
+    const double checked = milliseconds_since(start);
+    auto memory = TRY(snapshot::map_memory_file(memory_path, saved.config.memory_size));
+    const double mapped = milliseconds_since(start);
+    std::unique_ptr<Machine> machine(new Machine(saved.config, std::move(memory)));
+    machine->m_restored = true;
+    machine->m_paused = paused;
+    TRY_CONTEXT(machine->build_restored(std::move(console_output), file),
+                fmt::format("snapshot {}", state_path));
+    machine->m_snapshot_statistics.restore_milliseconds = milliseconds_since(start);
+    log::info("restored snapshot {} (memory {}) in {:.2f} ms", state_path, memory_path,
+              machine->m_snapshot_statistics.restore_milliseconds);
+    log::debug("restore: state file read and checked at {:.2f} ms, memory mapped at {:.2f} ms, "
+               "machine built and loaded at {:.2f} ms",
+               checked, mapped, machine->m_snapshot_statistics.restore_milliseconds);
+    return machine;
+}
+
+Result<void> Machine::build_restored(ConsoleOutput console_output, const SnapshotFile& file) {
+    const auto start = std::chrono::steady_clock::now();
+    TRY(build(std::move(console_output)));
+    log::debug("restore: devices and vCPUs built in {:.2f} ms", milliseconds_since(start));
+    const std::size_t expected = fixed_sections + m_vcpus.size() + m_virtio_transports.size();
+    if (file.sections().size() != expected)
+        return make_error("{} sections where this machine has {} (another machine's snapshot?)",
+                          file.sections().size(), expected);
+    // The interrupt controllers first: loading a device never drives its IRQ line (the
+    // controllers' state already holds the level), but an activated virtio device starts its
+    // back-end at once, and an interrupt it raises must reach the restored controllers.
+    {
+        auto bytes = TRY(file.payload("platform", section_version));
+        StateReader reader(bytes);
+        TRY(m_vm->load_snapshot(reader));
+        TRY(reader.finish("section 'platform'"));
+    }
+    TRY(load_section(file, "uart", [&](StateReader& reader) { m_serial->load_state(reader); }));
+    TRY(load_section(file, "i8042", [&](StateReader& reader) { m_i8042->load_state(reader); }));
+    TRY(load_section(file, "rtc", [&](StateReader& reader) { m_rtc->load_state(reader); }));
+    TRY(load_section(file, "fw_cfg", [&](StateReader& reader) { m_fw_cfg->load_state(reader); }));
+    TRY(load_section(file, "acpi", [&](StateReader& reader) { m_acpi_power->load_state(reader); }));
+    TRY(load_section(file, "pci", [&](StateReader& reader) { m_pci_bus->load_state(reader); }));
+    TRY(load_section(file, "pci-host",
+                     [&](StateReader& reader) { m_host_bridge->load_config_state(reader); }));
+    for (std::size_t index = 0; index < m_virtio_transports.size(); ++index)
+        TRY(load_section(file, fmt::format("virtio.{}", index), [&](StateReader& reader) {
+            m_virtio_transports[index]->load_state(reader);
+        }));
+    m_pci_bus->remap_all();
+    for (auto& vcpu : m_vcpus) {
+        const std::string tag = fmt::format("cpu.{}", vcpu->index());
+        auto bytes = TRY(file.payload(tag, section_version));
+        StateReader reader(bytes);
+        TRY(vcpu->load_snapshot(reader));
+        TRY(reader.finish(fmt::format("section '{}'", tag)));
+    }
+    return {};
+}
+
+} // namespace vessel
