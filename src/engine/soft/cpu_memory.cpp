@@ -1,6 +1,7 @@
 // CpuCore memory path: paging walks, the software TLB, physical RAM/APIC/MMIO access, stack, ports.
 #include <fmt/format.h>
 
+#include "arch/x86/canonical.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/cpuid_policy.hpp"
 #include "engine/soft/soft_platform.hpp"
@@ -23,10 +24,6 @@ constexpr std::uint64_t pte_address = 0x000f'ffff'ffff'f000; ///< 52-bit physica
 /// IA32_APIC_BASE bits (Intel SDM Vol. 3, 10.4.4).
 constexpr std::uint64_t apic_base_enable = 1u << 11;
 constexpr std::uint64_t apic_base_x2apic = 1u << 10;
-
-bool canonical(std::uint64_t address) {
-    return static_cast<std::uint64_t>(static_cast<std::int64_t>(address << 16) >> 16) == address;
-}
 
 } // namespace
 
@@ -65,7 +62,8 @@ void CpuCore::page_fault(std::uint64_t address, std::uint32_t error_code) {
 std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, bool* global) {
     *global = false;
     if (!paging()) return long_mode_active() ? address : (address & 0xffff'ffff);
-    if (long_mode_active() && !canonical(address)) raise(x86::vector::general_protection, 0);
+    if (long_mode_active() && !x86::is_canonical(address))
+        raise(x86::vector::general_protection, 0);
 
     const bool nx_enabled = (efer & x86::efer::nxe) != 0;
     std::uint32_t error = (kind == access_write ? x86::page_fault_error::write : 0) |

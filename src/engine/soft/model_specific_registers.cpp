@@ -1,5 +1,6 @@
 // CpuCore MSRs: rdmsr/wrmsr of the MSRs the software CPU implements, the TSC, and the local APIC
 // MSRs it forwards to the platform (Intel SDM Vol. 4, 2.1).
+#include "arch/x86/canonical.hpp"
 #include "arch/x86/msr.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/soft_platform.hpp"
@@ -109,9 +110,7 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
 }
 
 bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
-    auto canonical = [](std::uint64_t v) {
-        return static_cast<std::uint64_t>(static_cast<std::int64_t>(v << 16) >> 16) == v;
-    };
+    using x86::is_canonical;
     switch (number) {
     case x86::msr::tsc:
         tsc_offset =
@@ -132,27 +131,28 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
         star = value;
         return true;
     case x86::msr::lstar:
-        if (!canonical(value)) return false;
+        if (!is_canonical(value)) return false;
         lstar = value;
         return true;
     case x86::msr::cstar:
+        if (!is_canonical(value)) return false; // as LSTAR (Intel SDM Vol. 4, 2.1)
         cstar = value;
         return true;
     case x86::msr::sfmask:
         sfmask = value & 0xffff'ffff;
         return true;
     case x86::msr::fs_base:
-        if (!canonical(value)) return false;
+        if (!is_canonical(value)) return false;
         segments[fs].base = value;
         update_mode();
         return true;
     case x86::msr::gs_base:
-        if (!canonical(value)) return false;
+        if (!is_canonical(value)) return false;
         segments[gs].base = value;
         update_mode();
         return true;
     case x86::msr::kernel_gs_base:
-        if (!canonical(value)) return false;
+        if (!is_canonical(value)) return false;
         kernel_gs_base = value;
         return true;
     case x86::msr::tsc_aux:

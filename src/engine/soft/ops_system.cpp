@@ -1,5 +1,6 @@
 // System instruction handlers: control/segment registers, descriptor tables, MSRs, CPUID, I/O, hlt,
 // syscall.
+#include "arch/x86/canonical.hpp"
 #include "engine/soft/cpuid_policy.hpp"
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
@@ -111,6 +112,9 @@ void op_load_table(CpuCore& cpu, const DecodedOp& op) {
     std::uint64_t base =
         cpu.mode == CpuMode::Long64 ? cpu.read<8>(address + 2) : cpu.read<4>(address + 2);
     if (op.operand_size == 2 && cpu.mode != CpuMode::Long64) base &= 0xff'ffff;
+    // A 64-bit base must be canonical (#GP(0), as hardware and KVM's emulator check).
+    if (cpu.mode == CpuMode::Long64 && !x86::is_canonical(base))
+        cpu.raise(x86::vector::general_protection, 0);
     x86::DescriptorTable& table = op.mnemonic == ZYDIS_MNEMONIC_LGDT ? cpu.gdt : cpu.idt;
     table.base = base;
     table.limit = limit;
@@ -142,6 +146,9 @@ void op_lldt(CpuCore& cpu, const DecodedOp& op) {
     if (!table.system || table.type != x86::system_type::ldt)
         cpu.raise(x86::vector::general_protection, error_code);
     if (!table.present) cpu.raise(x86::vector::segment_not_present, error_code);
+    // A 16-byte descriptor's 64-bit base must be canonical.
+    if (cpu.long_mode_active() && !x86::is_canonical(table.base))
+        cpu.raise(x86::vector::general_protection, error_code);
     cpu.ldt = table;
 }
 
@@ -157,6 +164,8 @@ void op_ltr(CpuCore& cpu, const DecodedOp& op) {
     if (!task.system || (task.type != tss_available && task.type != tss16_available))
         cpu.raise(x86::vector::general_protection, error_code);
     if (!task.present) cpu.raise(x86::vector::segment_not_present, error_code);
+    if (cpu.long_mode_active() && !x86::is_canonical(task.base))
+        cpu.raise(x86::vector::general_protection, error_code);
     const std::uint64_t address = cpu.descriptor_address(selector, x86::vector::general_protection);
     // Mark it busy: the type field is the low nibble of descriptor byte 5.
     cpu.write_system<1>(address + 5, cpu.read_system<1>(address + 5) | tss_busy_bit);
@@ -406,9 +415,7 @@ void op_sysret(CpuCore& cpu, const DecodedOp& op) {
     const auto base = static_cast<std::uint16_t>((cpu.star >> 48) & 0xfffc);
     const bool to_64 = op.operand_size == 8;
     const std::uint64_t target = cpu.gpr[x86::rcx];
-    if (to_64 &&
-        static_cast<std::uint64_t>(static_cast<std::int64_t>(target << 16) >> 16) != target)
-        cpu.raise(x86::vector::general_protection, 0);
+    if (to_64 && !x86::is_canonical(target)) cpu.raise(x86::vector::general_protection, 0);
     cpu.segments[cs] =
         flat(static_cast<std::uint16_t>((to_64 ? base + 16 : base) | 3), true, to_64, 3);
     cpu.segments[ss] = flat(static_cast<std::uint16_t>((base + 8) | 3), false, false, 3);
