@@ -79,7 +79,7 @@ asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E "^difftest$$"
 
-# libFuzzer on hostile virtqueues and vsock packets under ASan/UBSan (needs clang's libFuzzer
+# libFuzzer on hostile virtqueues, balloon drivers and vsock packets under ASan/UBSan (needs clang's libFuzzer
 # runtime: `apt-get install clang`); FUZZ_RUNS iterations each, corpora kept in
 # $(BUILD)-fuzz/corpus and $(BUILD)-fuzz/vsock-corpus. Not part of `test`.
 FUZZ_RUNS ?= 1000000
@@ -88,6 +88,8 @@ fuzz:
 	fuzz/build.sh $(BUILD)-fuzz
 	mkdir -p $(BUILD)-fuzz/corpus
 	$(BUILD)-fuzz/virtqueue_fuzz -runs=$(FUZZ_RUNS) -max_len=16400 -print_final_stats=1 $(BUILD)-fuzz/corpus
+	mkdir -p $(BUILD)-fuzz/balloon-corpus
+	$(BUILD)-fuzz/balloon_fuzz -runs=$(FUZZ_RUNS) -max_len=16388 -print_final_stats=1 $(BUILD)-fuzz/balloon-corpus
 	mkdir -p $(BUILD)-fuzz/vsock-corpus
 	$(BUILD)-fuzz/vsock_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $(BUILD)-fuzz/vsock-corpus
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz and fuzz/vsock_packet_fuzz: Vessel's virtqueue and vsock packet
+# Builds fuzz/virtqueue_fuzz, fuzz/balloon_fuzz and fuzz/vsock_packet_fuzz: Vessel's virtqueue, balloon and vsock packet
 # handling under ASan/UBSan with gcc's trace-pc coverage,
 # linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
@@ -30,6 +30,9 @@ build_target() {
   echo "$out/$name"
 }
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target balloon_fuzz fuzz/balloon_fuzz.cpp src/devices/virtio/balloon/virtio_balloon.cpp \
+  src/devices/virtio/balloon/balloon_statistics.cpp src/devices/virtio/virtqueue.cpp \
   src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \

@@ -20,6 +20,9 @@ struct RunOptions {
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
     std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
+    /// --balloon SPEC; empty: the default guest gets free page reporting, a --kernel none
+    std::string balloon_text;
+    bool page_sharing{false}; ///< --page-sharing: guest RAM offered to the host's KSM
 };
 
 /// Declares the `run` subcommand and its options on app.
