@@ -82,6 +82,10 @@ Result<void> VirtioBalloon::activate(const VirtioActivation& activation) {
     std::uint16_t next = deflate_queue + 1;
     m_stats_queue = (m_features & balloon_feature::stats_vq) != 0 ? next++ : no_queue;
     m_reporting_queue = (m_features & balloon_feature::page_reporting) != 0 ? next++ : no_queue;
+    // Linux posts its first statistics buffer and kicks before it sets DRIVER_OK, when the
+    // transport does not pass notifies on yet: take what the queues already hold.
+    for (std::uint16_t index = 0; index < m_activation->queues.size(); ++index)
+        process_queue_locked(index);
     return {};
 }
 
@@ -105,6 +109,10 @@ VirtioBalloon::Role VirtioBalloon::role_of(std::uint16_t index) const {
 
 void VirtioBalloon::queue_notify(std::uint16_t index) {
     std::lock_guard lock(m_mutex);
+    process_queue_locked(index);
+}
+
+void VirtioBalloon::process_queue_locked(std::uint16_t index) {
     if (!m_activation || index >= m_activation->queues.size()) return;
     Virtqueue* queue = m_activation->queues[index];
     if (queue == nullptr) return;

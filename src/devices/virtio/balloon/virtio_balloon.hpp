@@ -95,6 +95,8 @@ class VirtioBalloon final : public VirtioDevice {
   private:
     enum class Role { inflate, deflate, stats, reporting, none };
     Role role_of(std::uint16_t index) const;
+    /// Serves what queue index holds (m_mutex held).
+    void process_queue_locked(std::uint16_t index);
     void process_page_list(Virtqueue& queue, bool inflate);
     void process_reports(Virtqueue& queue);
     void process_stats(Virtqueue& queue);

@@ -256,6 +256,17 @@ TEST_F(VirtioBalloonTest, StatisticsAreParsedAndTheBufferReturnedOnTheTimer) {
     EXPECT_EQ(device->counters().reported_pages, 1u);
 }
 
+TEST_F(VirtioBalloonTest, BuffersPostedBeforeActivationAreTaken) {
+    // Linux posts its first statistics buffer and kicks before DRIVER_OK.
+    const std::uint8_t entry[10] = {5, 0, 0, 0, 0, 0x20, 0, 0, 0, 0}; // total_memory 512 MiB
+    ASSERT_TRUE(memory.write_bytes(pfn_list, entry));
+    queues[2].add(pfn_list, sizeof(entry));
+    start({0, false, 1, false}, balloon_feature::stats_vq);
+    auto statistics = device->statistics();
+    ASSERT_TRUE(statistics);
+    EXPECT_EQ((*statistics)[BalloonStatistic::total_memory], 512ull << 20);
+}
+
 TEST_F(VirtioBalloonTest, StatisticsCannotBeSwitchedOnOrOffAfterBoot) {
     VirtioBalloon without({}, memory_size);
     EXPECT_FALSE(without.set_stats_interval(5));
