@@ -10,6 +10,8 @@ the software engine, driven through Firecracker's API.
 4. Deflate to 0: MemTotal comes back, and the guest writes 400 MiB and reads back exactly that.
 5. Without reporting, freeing changes nothing on the host until an inflate takes it back.
 6. Bad requests get Firecracker's 400s.
+7. Page sharing: two identical guests with vessel_page_sharing get pages merged by KSM
+   (skipped, with the reason, where KSM is not running).
 
 Usage: balloon_e2e.py VESSEL GUEST_DIR WORK_DIR
 Prints "ok NAME" or "FAIL NAME: why" per check; exits 1 on any failure."""
@@ -49,7 +51,7 @@ class UnixConnection(http.client.HTTPConnection):
 class Vm:
     """One API-mode Vessel with the default guest; its serial console on a pipe."""
 
-    def __init__(self, name, balloon):
+    def __init__(self, name, balloon, page_sharing=False):
         self.name = name
         self.sock = os.path.join(work, name + ".sock")
         self.output = b""
@@ -65,7 +67,8 @@ class Vm:
             "kernel_image_path": os.path.join(guest, "vmlinuz"),
             "initrd_path": os.path.join(guest, "initramfs.cpio.gz"),
             "boot_args": "quiet console=ttyS0"}, 204)
-        self.call("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": memory_mib}, 204)
+        self.call("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": memory_mib,
+                                             "vessel_page_sharing": page_sharing}, 204)
         self.call("PUT", "/balloon", balloon, 204)
         self.call("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
         self.wait_shell()
@@ -282,7 +285,56 @@ def inflate_scenario():
         vm.stop()
 
 
-for scenario in (reporting_scenario, inflate_scenario):
+def read_kb(path, field):
+    with open(path) as status:
+        for line in status:
+            words = line.split()
+            if len(words) >= 2 and words[0].rstrip(":") == field:
+                return int(words[1])
+    return 0
+
+
+def sharing_scenario():
+    """Two identical guests with page sharing: KSM merges their pages, so the pair's PSS falls
+    below the sum of their resident sizes (what two lone guests would take)."""
+    try:
+        with open("/sys/kernel/mm/ksm/run") as run:
+            state = run.read().strip()
+    except OSError:
+        state = "missing"
+    if state != "1":
+        print("skip page sharing: KSM is not running on this host (/sys/kernel/mm/ksm/run: %s)"
+              % state, flush=True)
+        return
+    vms = []
+    try:
+        for name in ("share-a", "share-b"):
+            vm = Vm(name, {"amount_mib": 0, "deflate_on_oom": False}, page_sharing=True)
+            vms.append(vm)
+        deadline = time.time() + 120
+        merged = 0
+        while time.time() < deadline:
+            merged = min(read_kb("/proc/%d/ksm_stat" % vm.process.pid, "ksm_merging_pages")
+                         if os.path.exists("/proc/%d/ksm_stat" % vm.process.pid) else 0
+                         for vm in vms)
+            if merged > 0:
+                break
+            time.sleep(2)
+        check("KSM merges pages of both guests", merged > 0, "ksm_merging_pages %d" % merged)
+        pss = sum(read_kb("/proc/%d/smaps_rollup" % vm.process.pid, "Pss") for vm in vms)
+        rss = sum(read_kb("/proc/%d/smaps_rollup" % vm.process.pid, "Rss") for vm in vms)
+        print("     pair PSS %d MiB, resident %d MiB" % (pss >> 10, rss >> 10), flush=True)
+        check("the pair's PSS is below two lone guests' resident memory", pss < rss,
+              "PSS %d kB, RSS %d kB" % (pss, rss))
+        status, metrics = vms[0].call("GET", "/machine-config")
+        check("machine-config shows vessel_page_sharing", metrics.get("vessel_page_sharing"),
+              str(metrics))
+    finally:
+        for vm in vms:
+            vm.stop()
+
+
+for scenario in (reporting_scenario, inflate_scenario, sharing_scenario):
     try:
         scenario()
     except Exception as error:  # a hang or a crash is a failure of the scenario, not the runner
