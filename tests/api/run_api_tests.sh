@@ -314,6 +314,11 @@ echo '{"boot-source": {"kernel_image_path": "/nonexistent"}, "balloon": {"amount
 code=$?
 if [ "$code" = 2 ] && grep -q 'nonexistent' "$work/err"; then pass config-file-bad
 else fail config-file-bad "exit $code: $(head -c 200 "$work/err")"; fi
+echo "{\"boot-source\": {\"kernel_image_path\": \"$vessel\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}, \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false}}" >"$work/balloon.json"
+"$vessel" --config-file "$work/balloon.json" --no-api </dev/null >/dev/null 2>"$work/err"
+code=$?
+if [ "$code" = 2 ] && grep -q 'Amount of pages requested is too large.' "$work/err"; then pass config-file-balloon-too-large
+else fail config-file-balloon-too-large "exit $code: $(head -c 200 "$work/err")"; fi
 
 # ---------------------------------------------------------------------------------------
 # Boot cases: need the test guests and an engine that runs them.
