@@ -75,8 +75,7 @@ class ApiHandlers {
     Result<HttpResponse> get_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> get_balloon_statistics(const HttpRequest& request, std::string_view id);
-    Result<HttpResponse> patch_balloon_statistics(const HttpRequest& request,
-                                                  std::string_view id);
+    Result<HttpResponse> patch_balloon_statistics(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_network_interface(const HttpRequest& request, std::string_view id);

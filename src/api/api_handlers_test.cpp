@@ -2,8 +2,8 @@
 #include "api/api_handlers.hpp"
 
 #include <cstdio>
-#include <tuple>
 #include <gtest/gtest.h>
+#include <tuple>
 #include <unistd.h>
 
 #include "backends/net/tap_test_support.hpp"
@@ -235,7 +235,8 @@ TEST_F(ApiHandlersTest, BalloonPutGetAndFirecrackersErrors) {
         {R"({"deflate_on_oom": false})", "amount_mib"},
         {R"({"amount_mib": -5, "deflate_on_oom": false})", "amount_mib"},
         {R"({"amount_mib": 1.5, "deflate_on_oom": false})", "amount_mib"},
-        {R"({"amount_mib": 257, "deflate_on_oom": false})", "Amount of pages requested is too large."},
+        {R"({"amount_mib": 257, "deflate_on_oom": false})",
+         "Amount of pages requested is too large."},
         {R"({"amount_mib": 1, "deflate_on_oom": "yes"})", "deflate_on_oom"},
         {R"({"amount_mib": 1, "deflate_on_oom": true, "stats_polling_interval_s": 65536})",
          "stats_polling_interval_s"},
@@ -247,10 +248,11 @@ TEST_F(ApiHandlersTest, BalloonPutGetAndFirecrackersErrors) {
         EXPECT_EQ(response.status, 400) << item.body;
         EXPECT_NE(response.body.find(item.needle), std::string::npos) << response.body;
     }
-    EXPECT_EQ(request("PUT", "/balloon",
-                      R"({"amount_mib": 256, "deflate_on_oom": true, "stats_polling_interval_s": 5})")
-                  .status,
-              204);
+    EXPECT_EQ(
+        request("PUT", "/balloon",
+                R"({"amount_mib": 256, "deflate_on_oom": true, "stats_polling_interval_s": 5})")
+            .status,
+        204);
     auto balloon = json_of(request("GET", "/balloon"));
     EXPECT_EQ(balloon["amount_mib"], 256);
     EXPECT_EQ(balloon["deflate_on_oom"], true);

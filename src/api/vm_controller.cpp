@@ -13,7 +13,7 @@ namespace vessel::api {
 namespace {
 VmCounters machine_counters(const Machine& machine) {
     const EngineCounters engine = machine.engine_counters();
-    VmCounters counters{machine.serial().transmitted_bytes(),
+    return {machine.serial().transmitted_bytes(),
             machine.boot_milliseconds(),
             machine.io_bus().read_count(),
             machine.io_bus().write_count(),
@@ -21,6 +21,11 @@ VmCounters machine_counters(const Machine& machine) {
             machine.mmio_bus().write_count(),
             engine.doorbell_rings,
             engine.routed_msis};
+}
+
+/// machine_counters plus the balloon's.
+VmCounters all_counters(const Machine& machine) {
+    VmCounters counters = machine_counters(machine);
     if (const auto* balloon = machine.balloon()) {
         const virtio::BalloonCounters device = balloon->counters();
         counters.balloon_inflated_pages = device.inflated_pages;
@@ -78,7 +83,7 @@ Result<void> VmController::start(const MachineConfig& config) {
 void VmController::run_thread() {
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
     std::lock_guard lock(m_mutex);
-    m_final_counters = machine_counters(*m_machine);
+    m_final_counters = all_counters(*m_machine);
     m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
     m_exit = result;
     m_state = VmState::Stopped;
@@ -155,7 +160,7 @@ std::optional<VmController::HostRange> VmController::guest_ram_mapping() const {
 VmCounters VmController::counters() const {
     std::lock_guard lock(m_mutex);
     if (!m_machine) return m_final_counters;
-    return machine_counters(*m_machine);
+    return all_counters(*m_machine);
 }
 
 std::size_t VmController::enqueue_console_input(std::span<const std::uint8_t> bytes) {
@@ -195,8 +200,8 @@ Result<BalloonStatus> VmController::balloon_status() const {
     if (balloon == nullptr) return make_error("balloon/statistics: {}", balloon_not_found);
     if (balloon->stats_interval() == 0)
         return make_error("balloon/statistics: {}", balloon_stats_off);
-    BalloonStatus status{balloon->target_pages(), balloon->actual_pages(),
-                         balloon->stats_interval(), {}};
+    BalloonStatus status{
+        balloon->target_pages(), balloon->actual_pages(), balloon->stats_interval(), {}};
     if (auto statistics = balloon->statistics()) {
         for (std::size_t tag = 0; tag < virtio::BalloonStatistics::count; ++tag)
             if (statistics->values[tag])

@@ -15,8 +15,8 @@ Result<std::uint32_t> parse_interval(std::string_view text, std::string_view spe
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
     if (error != std::errc{} || end != text.data() + text.size() || seconds == 0 ||
         seconds > max_stats_interval)
-        return make_error("--balloon {}: stats interval '{}' must be 1 to {} seconds", spec,
-                          text, max_stats_interval);
+        return make_error("--balloon {}: stats interval '{}' must be 1 to {} seconds", spec, text,
+                          max_stats_interval);
     return seconds;
 }
 } // namespace

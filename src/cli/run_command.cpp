@@ -187,7 +187,7 @@ int run_vm(RunOptions& options) {
     }
     // The default guest (no --kernel) has a balloon with free page reporting unless told
     // otherwise; another kernel only with --balloon.
-    const std::string balloon_text = !options.balloon_text.empty() ? options.balloon_text
+    const std::string balloon_text = !options.balloon_text.empty()        ? options.balloon_text
                                      : options.config.kernel_path.empty() ? "reporting"
                                                                           : "none";
     auto balloon = parse_balloon_option(balloon_text, options.config.memory_size);

@@ -37,10 +37,10 @@ struct VsockConfig {
 
 /// A virtio-balloon device (Firecracker's Balloon resource; `vessel run --balloon`).
 struct BalloonConfig {
-    std::uint32_t target_mib{0};      ///< memory the balloon should take from the guest
-    bool deflate_on_oom{false};       ///< the guest may deflate under memory pressure
+    std::uint32_t target_mib{0};       ///< memory the balloon should take from the guest
+    bool deflate_on_oom{false};        ///< the guest may deflate under memory pressure
     std::uint32_t stats_interval_s{0}; ///< 0: no statistics
-    bool free_page_reporting{false};  ///< the guest returns free pages to the host on its own
+    bool free_page_reporting{false};   ///< the guest returns free pages to the host on its own
 };
 
 struct MachineConfig {

@@ -12,8 +12,8 @@ namespace vessel {
 /// What the host's KSM reports (/sys/kernel/mm/ksm) and this process's share of it
 /// (/proc/self/ksm_stat). Figures are in 4 KiB pages; absent where the host has no KSM.
 struct KsmCounters {
-    bool available{false}; ///< /sys/kernel/mm/ksm exists
-    bool running{false};   ///< its `run` is 1
+    bool available{false};          ///< /sys/kernel/mm/ksm exists
+    bool running{false};            ///< its `run` is 1
     std::uint64_t pages_shared{0};  ///< host pages holding shared content
     std::uint64_t pages_sharing{0}; ///< guest pages mapped to them (the saving)
     std::uint64_t pages_unshared{0};

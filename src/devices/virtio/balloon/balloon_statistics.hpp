@@ -11,14 +11,14 @@ namespace vessel::virtio {
 
 /// The statistics tags of §5.5.6.3 (VIRTIO_BALLOON_S_*), in tag order.
 enum class BalloonStatistic : std::uint16_t {
-    swap_in = 0,        ///< VIRTIO_BALLOON_S_SWAP_IN: bytes swapped in
-    swap_out = 1,       ///< VIRTIO_BALLOON_S_SWAP_OUT: bytes swapped out
-    major_faults = 2,   ///< VIRTIO_BALLOON_S_MAJFLT
-    minor_faults = 3,   ///< VIRTIO_BALLOON_S_MINFLT
-    free_memory = 4,    ///< VIRTIO_BALLOON_S_MEMFREE: bytes
-    total_memory = 5,   ///< VIRTIO_BALLOON_S_MEMTOT: bytes
-    available_memory = 6, ///< VIRTIO_BALLOON_S_AVAIL: bytes
-    disk_caches = 7,    ///< VIRTIO_BALLOON_S_CACHES: bytes
+    swap_in = 0,             ///< VIRTIO_BALLOON_S_SWAP_IN: bytes swapped in
+    swap_out = 1,            ///< VIRTIO_BALLOON_S_SWAP_OUT: bytes swapped out
+    major_faults = 2,        ///< VIRTIO_BALLOON_S_MAJFLT
+    minor_faults = 3,        ///< VIRTIO_BALLOON_S_MINFLT
+    free_memory = 4,         ///< VIRTIO_BALLOON_S_MEMFREE: bytes
+    total_memory = 5,        ///< VIRTIO_BALLOON_S_MEMTOT: bytes
+    available_memory = 6,    ///< VIRTIO_BALLOON_S_AVAIL: bytes
+    disk_caches = 7,         ///< VIRTIO_BALLOON_S_CACHES: bytes
     hugetlb_allocations = 8, ///< VIRTIO_BALLOON_S_HTLB_PGALLOC
     hugetlb_failures = 9,    ///< VIRTIO_BALLOON_S_HTLB_PGFAIL
 };
@@ -28,9 +28,10 @@ struct BalloonStatistics {
     static constexpr std::size_t count = 10;
     /// Firecracker's names for the tags (its BalloonStats JSON fields), by tag.
     static constexpr std::array<std::string_view, count> names = {
-        "swap_in",      "swap_out",         "major_faults", "minor_faults",
-        "free_memory",  "total_memory",     "available_memory",
-        "disk_caches",  "hugetlb_allocations", "hugetlb_failures"};
+        "swap_in",          "swap_out",    "major_faults",
+        "minor_faults",     "free_memory", "total_memory",
+        "available_memory", "disk_caches", "hugetlb_allocations",
+        "hugetlb_failures"};
     /// Size of one entry on the queue: le16 tag, le64 value, packed (§5.5.6.3).
     static constexpr std::size_t entry_size = 10;
 

@@ -63,7 +63,8 @@ void VirtioBalloon::read_config(std::uint32_t offset, std::span<std::uint8_t> da
     std::memcpy(bytes, words, sizeof(bytes)); // little-endian host, as the fields are
     std::fill(data.begin(), data.end(), 0);
     if (offset >= config_bytes) return;
-    std::memcpy(data.data(), bytes + offset, std::min<std::size_t>(data.size(), config_bytes - offset));
+    std::memcpy(data.data(), bytes + offset,
+                std::min<std::size_t>(data.size(), config_bytes - offset));
 }
 
 void VirtioBalloon::write_config(std::uint32_t offset, std::span<const std::uint8_t> data) {
@@ -155,8 +156,8 @@ std::optional<std::size_t> VirtioBalloon::page_index(std::uint32_t pfn) const {
     const std::uint64_t address = std::uint64_t{pfn} * page_size;
     const std::uint8_t* host = m_activation->memory.host_pointer(address, page_size);
     if (host == nullptr) return std::nullopt;
-    const std::size_t index = static_cast<std::size_t>(host - m_activation->memory.host_base()) /
-                              page_size;
+    const std::size_t index =
+        static_cast<std::size_t>(host - m_activation->memory.host_base()) / page_size;
     if (index >= m_inflated.size()) return std::nullopt;
     return index;
 }

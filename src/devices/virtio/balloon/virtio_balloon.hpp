@@ -27,21 +27,21 @@ constexpr std::uint64_t page_reporting = 1u << 5; ///< VIRTIO_BALLOON_F_PAGE_REP
 /// What the balloon offers; fixed for the device's life (Firecracker's rule: statistics cannot
 /// be switched on or off after boot, only their interval changed).
 struct BalloonOptions {
-    std::uint32_t target_pages{0};   ///< initial target, in 4 KiB pages
-    bool deflate_on_oom{false};      ///< offer VIRTIO_BALLOON_F_DEFLATE_ON_OOM
+    std::uint32_t target_pages{0};     ///< initial target, in 4 KiB pages
+    bool deflate_on_oom{false};        ///< offer VIRTIO_BALLOON_F_DEFLATE_ON_OOM
     std::uint32_t stats_interval_s{0}; ///< 0: no statistics queue
-    bool free_page_reporting{false}; ///< offer VIRTIO_BALLOON_F_PAGE_REPORTING
+    bool free_page_reporting{false};   ///< offer VIRTIO_BALLOON_F_PAGE_REPORTING
 };
 
 /// What the device did and what it ignored; totals since creation.
 struct BalloonCounters {
-    std::uint64_t inflated_pages{0}; ///< pages given back to the host through inflateq
-    std::uint64_t deflated_pages{0}; ///< pages the guest took back through deflateq
-    std::uint64_t reported_pages{0}; ///< free pages given back through reporting_vq
-    std::uint64_t reports{0};        ///< reporting_vq buffers (free ranges) handled
-    std::uint64_t stats_updates{0};  ///< statistics buffers received
-    std::uint64_t invalid_pfns{0};   ///< PFNs outside guest RAM, ignored
-    std::uint64_t duplicate_pfns{0}; ///< inflate of an inflated page, deflate of one that is not
+    std::uint64_t inflated_pages{0};    ///< pages given back to the host through inflateq
+    std::uint64_t deflated_pages{0};    ///< pages the guest took back through deflateq
+    std::uint64_t reported_pages{0};    ///< free pages given back through reporting_vq
+    std::uint64_t reports{0};           ///< reporting_vq buffers (free ranges) handled
+    std::uint64_t stats_updates{0};     ///< statistics buffers received
+    std::uint64_t invalid_pfns{0};      ///< PFNs outside guest RAM, ignored
+    std::uint64_t duplicate_pfns{0};    ///< inflate of an inflated page, deflate of one that is not
     std::uint64_t malformed_buffers{0}; ///< lengths that are no multiple of an entry
 };
 
@@ -55,7 +55,7 @@ struct BalloonCounters {
 /// ...) and the statistics timer take m_mutex too.
 class VirtioBalloon final : public VirtioDevice {
   public:
-    static constexpr std::uint16_t type = 5;          ///< §5.5.1
+    static constexpr std::uint16_t type = 5; ///< §5.5.1
     static constexpr std::uint16_t queue_size = 256;
     static constexpr std::uint64_t page_size = 4096;  ///< VIRTIO_BALLOON_PFN_SHIFT 12
     static constexpr std::uint32_t config_bytes = 16; ///< num_pages, actual, cmd id, poison

@@ -68,9 +68,9 @@ class VirtioBalloonTest : public ::testing::Test {
 
     VirtioBalloonTest()
         : memory(*GuestMemory::create(memory_size)), queues{{memory, 0, 0x1000},
-                                                           {memory, 1, 0x2000},
-                                                           {memory, 2, 0x3000},
-                                                           {memory, 3, 0x4000}} {}
+                                                            {memory, 1, 0x2000},
+                                                            {memory, 2, 0x3000},
+                                                            {memory, 3, 0x4000}} {}
 
     /// Builds the device and activates it with `queue_count` queues and `negotiated` features.
     void start(BalloonOptions options, std::uint64_t negotiated) {
