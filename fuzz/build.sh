@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz, fuzz/vsock_packet_fuzz and fuzz/snapshot_file_fuzz: Vessel's
-# virtqueue and vsock packet handling and its snapshot state-file reader under ASan/UBSan with
-# gcc's trace-pc coverage, linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
+# Builds fuzz/virtqueue_fuzz, fuzz/balloon_fuzz, fuzz/vsock_packet_fuzz and
+# fuzz/snapshot_file_fuzz: Vessel's virtqueue, balloon and vsock packet handling and its snapshot
+# state-file reader under ASan/UBSan with gcc's trace-pc coverage, linked against clang's
+# libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,9 @@ build_target() {
   echo "$out/$name"
 }
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target balloon_fuzz fuzz/balloon_fuzz.cpp src/devices/virtio/balloon/virtio_balloon.cpp \
+  src/devices/virtio/balloon/balloon_statistics.cpp src/devices/virtio/virtqueue.cpp \
   src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \

@@ -23,7 +23,6 @@ struct UnsupportedResource {
     std::string_view feature;
 };
 constexpr UnsupportedResource unsupported_resources[] = {
-    {"/balloon", "the balloon device"},
     {"/cpu-config", "custom CPU templates"},
     {"/entropy", "the entropy (virtio-rng) device"},
     {"/hotplug/memory", "memory hotplug (virtio-mem)"},
@@ -71,6 +70,11 @@ std::span<const ApiHandlers::Route> ApiHandlers::routes() {
         {"PUT", "/vsock", "vsock", &ApiHandlers::put_vsock},
         {"PUT", "/snapshot/create", "snapshot_create", &ApiHandlers::put_snapshot_create},
         {"PUT", "/snapshot/load", "snapshot_load", &ApiHandlers::put_snapshot_load},
+        {"PUT", "/balloon", "balloon", &ApiHandlers::put_balloon},
+        {"GET", "/balloon", "balloon", &ApiHandlers::get_balloon},
+        {"PATCH", "/balloon", "balloon", &ApiHandlers::patch_balloon},
+        {"GET", "/balloon/statistics", "balloon", &ApiHandlers::get_balloon_statistics},
+        {"PATCH", "/balloon/statistics", "balloon", &ApiHandlers::patch_balloon_statistics},
     };
     return table;
 }
@@ -150,6 +154,40 @@ Result<HttpResponse> ApiHandlers::put_snapshot_load(const HttpRequest& request, 
     auto json = TRY(parse_json(request.body, "snapshot/load"));
     const SnapshotLoadRequest load = TRY(parse_snapshot_load(json));
     TRY(m_vm.load_snapshot(load.snapshot_path, load.mem_file_path, load.resume_vm));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_balloon(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "balloon"));
+    auto balloon = TRY(parse_balloon(json, m_machine.mem_size_mib));
+    TRY(require_not_started("balloon"));
+    m_balloon = balloon;
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::get_balloon(const HttpRequest&, std::string_view) {
+    if (!m_balloon) return make_error("balloon: No balloon device found.");
+    return json_response(m_balloon->to_json());
+}
+
+Result<HttpResponse> ApiHandlers::patch_balloon(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "balloon"));
+    const std::uint32_t amount_mib = TRY(parse_balloon_update(json));
+    TRY(m_vm.set_balloon_target(amount_mib));
+    if (m_balloon) m_balloon->amount_mib = amount_mib;
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::get_balloon_statistics(const HttpRequest&, std::string_view) {
+    return json_response(balloon_statistics_json(TRY(m_vm.balloon_status())));
+}
+
+Result<HttpResponse> ApiHandlers::patch_balloon_statistics(const HttpRequest& request,
+                                                           std::string_view) {
+    auto json = TRY(parse_json(request.body, "balloon/statistics"));
+    const std::uint32_t interval = TRY(parse_balloon_stats_update(json));
+    TRY(m_vm.set_balloon_stats_interval(interval));
+    if (m_balloon) m_balloon->stats_polling_interval_s = interval;
     return HttpResponse::no_content();
 }
 
@@ -293,6 +331,16 @@ Result<void> ApiHandlers::start_instance() {
         config.networks.push_back(
             TRY(tap_network(m_networks[i].host_dev_name, m_networks[i].guest_mac, i)));
     if (m_vsock) config.vsock = VsockConfig{m_vsock->guest_cid, m_vsock->uds_path};
+    if (m_balloon) {
+        if (m_balloon->amount_mib > m_machine.mem_size_mib)
+            return make_error("InstanceStart: balloon: Amount of pages requested is too large. "
+                              "(amount_mib {} is above mem_size_mib {})",
+                              m_balloon->amount_mib, m_machine.mem_size_mib);
+        config.balloon =
+            BalloonConfig{m_balloon->amount_mib, m_balloon->deflate_on_oom,
+                          m_balloon->stats_polling_interval_s, m_balloon->free_page_reporting};
+    }
+    config.page_sharing = m_machine.page_sharing;
     return m_vm.start(config);
 }
 
@@ -393,6 +441,7 @@ nlohmann::json ApiHandlers::full_config() const {
                              {"network-interfaces", networks}};
     config["boot-source"] = m_boot_source ? m_boot_source->to_json() : nlohmann::json();
     config["vsock"] = m_vsock ? m_vsock->to_json() : nlohmann::json();
+    config["balloon"] = m_balloon ? m_balloon->to_json() : nlohmann::json();
     config["logger"] = m_logger ? m_logger->to_json() : nlohmann::json();
     auto metrics_path = m_metrics.path();
     config["metrics"] =
@@ -415,10 +464,12 @@ Result<void> ApiHandlers::start_from_config_file(std::string_view text) {
     m_boot_source = TRY(BootSource::from_json(*source));
     TRY(check_config_devices(fields));
     if (auto vsock = TRY(fields.optional_object("vsock"))) m_vsock = TRY(parse_vsock(*vsock));
+    if (auto balloon = TRY(fields.optional_object("balloon")))
+        m_balloon = TRY(parse_balloon(*balloon, m_machine.mem_size_mib));
     // Firecracker config files may list absent features as null or []; anything else is
     // a feature Vessel would silently lack, so it is refused.
     for (std::string_view feature :
-         {"balloon", "mmds-config", "entropy", "cpu-config", "pmem", "memory-hotplug", "serial"}) {
+         {"mmds-config", "entropy", "cpu-config", "pmem", "memory-hotplug", "serial"}) {
         const nlohmann::json* value = fields.raw(feature);
         if (value && !(value->is_array() && value->empty()))
             return make_error("config file: '{}' is not supported by Vessel", feature);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/balloon_config.hpp"
 #include "api/boot_source.hpp"
 #include "api/device_config.hpp"
 #include "api/http_request.hpp"
@@ -72,6 +73,11 @@ class ApiHandlers {
     Result<HttpResponse> put_vsock(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_snapshot_create(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_snapshot_load(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_balloon(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> get_balloon(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> patch_balloon(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> get_balloon_statistics(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> patch_balloon_statistics(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_drive(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_network_interface(const HttpRequest& request, std::string_view id);
@@ -99,6 +105,7 @@ class ApiHandlers {
     std::vector<DriveConfig> m_drives; ///< in attach order; the root device goes first at start
     std::vector<NetworkInterfaceConfig> m_networks; ///< in attach order (PCI slot order)
     std::optional<VsockDeviceConfig> m_vsock;
+    std::optional<BalloonDeviceConfig> m_balloon; ///< amount_mib follows PATCH /balloon
 };
 
 } // namespace vessel::api

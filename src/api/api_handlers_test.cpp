@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <gtest/gtest.h>
+#include <tuple>
 #include <unistd.h>
 
 #include "backends/net/tap_test_support.hpp"
@@ -217,7 +218,66 @@ TEST_F(ApiHandlersTest, UnknownAndUnsupportedPaths) {
     EXPECT_NE(request("GET", "/nope").body.find("Invalid request method and/or path"),
               std::string::npos);
     EXPECT_NE(request("DELETE", "/machine-config").body.find("Invalid request"), std::string::npos);
-    EXPECT_NE(request("PUT", "/balloon", "{}").body.find("balloon"), std::string::npos);
+    EXPECT_NE(request("PUT", "/snapshot/create", "{}").body.find("snapshots"), std::string::npos);
+}
+
+TEST_F(ApiHandlersTest, BalloonPutGetAndFirecrackersErrors) {
+    auto missing = request("GET", "/balloon");
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_NE(missing.body.find("No balloon device found."), std::string::npos);
+    EXPECT_EQ(request("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 256})").status,
+              204);
+    struct Case {
+        const char* body;
+        const char* needle;
+    } refused[] = {
+        {R"({"amount_mib": 10})", "deflate_on_oom"},
+        {R"({"deflate_on_oom": false})", "amount_mib"},
+        {R"({"amount_mib": -5, "deflate_on_oom": false})", "amount_mib"},
+        {R"({"amount_mib": 1.5, "deflate_on_oom": false})", "amount_mib"},
+        {R"({"amount_mib": 257, "deflate_on_oom": false})",
+         "Amount of pages requested is too large."},
+        {R"({"amount_mib": 1, "deflate_on_oom": "yes"})", "deflate_on_oom"},
+        {R"({"amount_mib": 1, "deflate_on_oom": true, "stats_polling_interval_s": 65536})",
+         "stats_polling_interval_s"},
+        {R"({"amount_mib": 1, "deflate_on_oom": true, "free_page_hinting": true})",
+         "free_page_hinting"},
+    };
+    for (const Case& item : refused) {
+        auto response = request("PUT", "/balloon", item.body);
+        EXPECT_EQ(response.status, 400) << item.body;
+        EXPECT_NE(response.body.find(item.needle), std::string::npos) << response.body;
+    }
+    EXPECT_EQ(
+        request("PUT", "/balloon",
+                R"({"amount_mib": 256, "deflate_on_oom": true, "stats_polling_interval_s": 5})")
+            .status,
+        204);
+    auto balloon = json_of(request("GET", "/balloon"));
+    EXPECT_EQ(balloon["amount_mib"], 256);
+    EXPECT_EQ(balloon["deflate_on_oom"], true);
+    EXPECT_EQ(balloon["stats_polling_interval_s"], 5);
+    EXPECT_EQ(balloon["free_page_reporting"], false);
+    EXPECT_EQ(json_of(request("GET", "/vm/config"))["balloon"]["amount_mib"], 256);
+    // Runtime-only operations before the start.
+    for (auto [method, path, body] :
+         {std::tuple{"PATCH", "/balloon", R"({"amount_mib": 5})"},
+          std::tuple{"GET", "/balloon/statistics", ""},
+          std::tuple{"PATCH", "/balloon/statistics", R"({"stats_polling_interval_s": 1})"}}) {
+        auto response = request(method, path, body);
+        EXPECT_EQ(response.status, 400) << path;
+        EXPECT_NE(response.body.find("not supported before starting"), std::string::npos)
+            << response.body;
+    }
+    auto bad_patch = request("PATCH", "/balloon", R"({"amount_mib": 5, "deflate_on_oom": true})");
+    EXPECT_NE(bad_patch.body.find("unknown field 'deflate_on_oom'"), std::string::npos);
+}
+
+TEST_F(ApiHandlersTest, PageSharingIsAMachineConfigExtension) {
+    EXPECT_EQ(json_of(request("GET", "/machine-config"))["vessel_page_sharing"], false);
+    EXPECT_EQ(request("PATCH", "/machine-config", R"({"vessel_page_sharing": true})").status, 204);
+    EXPECT_EQ(json_of(request("GET", "/machine-config"))["vessel_page_sharing"], true);
+    EXPECT_EQ(request("PATCH", "/machine-config", R"({"vessel_page_sharing": 1})").status, 400);
 }
 
 TEST_F(ApiHandlersTest, VsockPutValidatesAndShowsInConfig) {
@@ -281,7 +341,7 @@ TEST_F(ApiHandlersTest, ConfigFileRefusesUnsupportedSections) {
     result = m_handlers->start_from_config_file(
         R"({"boot-source": {"kernel_image_path": "/proc/self/exe"}, "balloon": {"amount_mib": 1}})");
     ASSERT_FALSE(result);
-    EXPECT_NE(result.error().message.find("balloon"), std::string::npos);
+    EXPECT_NE(result.error().message.find("deflate_on_oom"), std::string::npos);
     EXPECT_EQ(m_vm->state(), VmState::NotStarted);
 }
 

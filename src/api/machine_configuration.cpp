@@ -56,6 +56,8 @@ Result<void> apply_sizes(JsonFields& fields, MachineConfiguration& config) {
                     fmt::format("{}: mem_size_mib {}", what, *size));
         config.mem_size_mib = *size;
     }
+    if (auto sharing = TRY(fields.optional_bool("vessel_page_sharing")))
+        config.page_sharing = *sharing;
     return {};
 }
 
@@ -88,7 +90,8 @@ nlohmann::json MachineConfiguration::to_json() const {
             {"mem_size_mib", mem_size_mib},
             {"smt", false},
             {"track_dirty_pages", false},
-            {"huge_pages", "None"}};
+            {"huge_pages", "None"},
+            {"vessel_page_sharing", page_sharing}};
 }
 
 } // namespace vessel::api

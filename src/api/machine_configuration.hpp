@@ -17,6 +17,9 @@ struct MachineConfiguration {
 
     std::uint32_t vcpu_count{1};
     std::uint64_t mem_size_mib{128}; ///< Firecracker's default
+    /// Vessel extension field `vessel_page_sharing`: guest RAM is offered to the host's KSM
+    /// (identical pages shared copy-on-write). Default false; Firecracker has no such field.
+    bool page_sharing{false};
 
     /// PUT: vcpu_count and mem_size_mib are required; the optional fields take their defaults.
     static Result<MachineConfiguration> from_json(const nlohmann::json& body);

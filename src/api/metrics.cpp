@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fcntl.h>
 
+#include "vm/page_sharing.hpp"
+
 namespace vessel::api {
 
 Result<void> Metrics::open(const std::string& path) {
@@ -77,6 +79,27 @@ nlohmann::json Metrics::snapshot(const VmController& vm) {
           {"create_ms", counters.snapshot_create_milliseconds},
           {"restore_ms", counters.snapshot_restore_milliseconds}}},
     };
+    // Firecracker's balloon group (inflate_count, deflate_count, stats_updates_count: deltas)
+    // plus Vessel's: pages returned through free page reporting and guest input ignored.
+    line["balloon"] = {
+        {"inflate_count", counters.balloon_inflated_pages - m_last.balloon_inflated_pages},
+        {"deflate_count", counters.balloon_deflated_pages - m_last.balloon_deflated_pages},
+        {"stats_updates_count", counters.balloon_stats_updates - m_last.balloon_stats_updates},
+        {"free_page_report_count", counters.balloon_reported_pages - m_last.balloon_reported_pages},
+        {"invalid_pfn_count", counters.balloon_invalid_pfns - m_last.balloon_invalid_pfns},
+        {"duplicate_pfn_count", counters.balloon_duplicate_pfns - m_last.balloon_duplicate_pfns},
+        {"malformed_buffer_count",
+         counters.balloon_malformed_buffers - m_last.balloon_malformed_buffers}};
+    // Vessel's: the host's KSM figures (levels, not deltas) for page sharing.
+    const KsmCounters ksm = read_ksm_counters();
+    line["page_sharing"] = {{"ksm_running", ksm.running},
+                            {"host_pages_shared", ksm.pages_shared},
+                            {"host_pages_sharing", ksm.pages_sharing},
+                            {"host_pages_unshared", ksm.pages_unshared},
+                            {"host_full_scans", ksm.full_scans},
+                            {"process_merging_pages",
+                             ksm.process_merging_pages ? nlohmann::json(*ksm.process_merging_pages)
+                                                       : nlohmann::json()}};
     m_last = counters;
     for (auto& [group, values] : m_requests)
         line[group] = values;

@@ -26,6 +26,29 @@ VmCounters machine_counters(const Machine& machine) {
             machine.snapshot_statistics().create_milliseconds,
             machine.snapshot_statistics().restore_milliseconds};
 }
+
+/// machine_counters plus the balloon's.
+VmCounters all_counters(const Machine& machine) {
+    VmCounters counters = machine_counters(machine);
+    if (const auto* balloon = machine.balloon()) {
+        const virtio::BalloonCounters device = balloon->counters();
+        counters.balloon_inflated_pages = device.inflated_pages;
+        counters.balloon_deflated_pages = device.deflated_pages;
+        counters.balloon_reported_pages = device.reported_pages;
+        counters.balloon_stats_updates = device.stats_updates;
+        counters.balloon_invalid_pfns = device.invalid_pfns;
+        counters.balloon_duplicate_pfns = device.duplicate_pfns;
+        counters.balloon_malformed_buffers = device.malformed_buffers;
+    }
+    return counters;
+}
+
+// Firecracker's balloon errors (vmm_config/balloon.rs BalloonConfigError).
+constexpr const char* balloon_not_found = "No balloon device found.";
+constexpr const char* balloon_not_active =
+    "Device is inactive, check if balloon driver is enabled in guest kernel.";
+constexpr const char* balloon_too_large = "Amount of pages requested is too large.";
+constexpr const char* balloon_stats_off = "Statistics for the balloon device are not enabled";
 } // namespace
 
 Result<std::unique_ptr<VmController>> VmController::create(ConsoleOutput console) {
@@ -64,7 +87,7 @@ Result<void> VmController::start(const MachineConfig& config) {
 void VmController::run_thread() {
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
     std::lock_guard lock(m_mutex);
-    m_final_counters = machine_counters(*m_machine);
+    m_final_counters = all_counters(*m_machine);
     m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
     m_exit = result;
     m_state = VmState::Stopped;
@@ -170,13 +193,55 @@ std::optional<VmController::HostRange> VmController::guest_ram_mapping() const {
 VmCounters VmController::counters() const {
     std::lock_guard lock(m_mutex);
     if (!m_machine) return m_final_counters;
-    return machine_counters(*m_machine);
+    return all_counters(*m_machine);
 }
 
 std::size_t VmController::enqueue_console_input(std::span<const std::uint8_t> bytes) {
     std::lock_guard lock(m_mutex);
     if (!m_machine || m_state == VmState::Stopped) return 0;
     return m_machine->enqueue_console_input(bytes);
+}
+
+Result<void> VmController::set_balloon_target(std::uint32_t mib) {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("balloon"));
+    virtio::VirtioBalloon* balloon = m_machine->balloon();
+    if (balloon == nullptr) return make_error("balloon: {}", balloon_not_found);
+    if ((std::uint64_t{mib} << 20) > m_machine->memory().size())
+        return make_error("balloon: {} (amount_mib {} is above the guest's {} MiB)",
+                          balloon_too_large, mib, m_machine->memory().size() >> 20);
+    if (!balloon->active()) return make_error("balloon: {}", balloon_not_active);
+    balloon->set_target_pages(
+        static_cast<std::uint32_t>((std::uint64_t{mib} << 20) / virtio::VirtioBalloon::page_size));
+    log::info("balloon: target {} MiB", mib);
+    return {};
+}
+
+Result<void> VmController::set_balloon_stats_interval(std::uint32_t seconds) {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("balloon/statistics"));
+    virtio::VirtioBalloon* balloon = m_machine->balloon();
+    if (balloon == nullptr) return make_error("balloon/statistics: {}", balloon_not_found);
+    TRY_CONTEXT(balloon->set_stats_interval(seconds), "balloon/statistics");
+    return {};
+}
+
+Result<BalloonStatus> VmController::balloon_status() const {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("balloon/statistics"));
+    const virtio::VirtioBalloon* balloon = m_machine->balloon();
+    if (balloon == nullptr) return make_error("balloon/statistics: {}", balloon_not_found);
+    if (balloon->stats_interval() == 0)
+        return make_error("balloon/statistics: {}", balloon_stats_off);
+    BalloonStatus status{
+        balloon->target_pages(), balloon->actual_pages(), balloon->stats_interval(), {}};
+    if (auto statistics = balloon->statistics()) {
+        for (std::size_t tag = 0; tag < virtio::BalloonStatistics::count; ++tag)
+            if (statistics->values[tag])
+                status.statistics.emplace_back(virtio::BalloonStatistics::names[tag],
+                                               *statistics->values[tag]);
+    }
+    return status;
 }
 
 } // namespace vessel::api

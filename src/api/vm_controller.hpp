@@ -6,7 +6,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/vm_state.hpp"
 #include "base/exit_request.hpp"
@@ -36,6 +39,23 @@ struct VmCounters {
     std::uint64_t snapshot_memory_bytes{0}; ///< bytes of non-zero pages in the memory file
     double snapshot_create_milliseconds{0};
     double snapshot_restore_milliseconds{0};
+    // virtio-balloon (totals; zero without a balloon)
+    std::uint64_t balloon_inflated_pages{0};
+    std::uint64_t balloon_deflated_pages{0};
+    std::uint64_t balloon_reported_pages{0}; ///< free pages returned by free page reporting
+    std::uint64_t balloon_stats_updates{0};
+    std::uint64_t balloon_invalid_pfns{0};   ///< outside guest RAM, ignored
+    std::uint64_t balloon_duplicate_pfns{0}; ///< already inflated / not inflated, ignored
+    std::uint64_t balloon_malformed_buffers{0};
+};
+
+/// The running VM's balloon as the API shows it (Firecracker's BalloonStats).
+struct BalloonStatus {
+    std::uint32_t target_pages{0}; ///< 4 KiB pages
+    std::uint32_t actual_pages{0}; ///< what the driver holds now
+    std::uint32_t stats_interval_s{0};
+    /// The driver's last statistics by Firecracker's field names (only those it sent).
+    std::vector<std::pair<std::string, std::uint64_t>> statistics;
 };
 
 /// Every transition goes through here, so the API and the config-file path obey the same
@@ -85,6 +105,14 @@ class VmController {
     /// Offers console input to the guest's serial port; returns how many bytes it took (0 when
     /// no VM runs).
     std::size_t enqueue_console_input(std::span<const std::uint8_t> bytes);
+
+    /// PATCH /balloon after boot: a new target, told to the guest's driver. Fails (with
+    /// Firecracker's messages) before boot, without a balloon, or before the driver is up.
+    Result<void> set_balloon_target(std::uint32_t mib);
+    /// PATCH /balloon/statistics: a new interval; statistics cannot be switched on or off.
+    Result<void> set_balloon_stats_interval(std::uint32_t seconds);
+    /// GET /balloon/statistics; fails without a balloon or when its statistics are off.
+    Result<BalloonStatus> balloon_status() const;
 
   private:
     VmController(ConsoleOutput console, UniqueFd stopped_event);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "cli/balloon_option.hpp"
 #include "cli/default_guest.hpp"
 #include "cli/disk_option.hpp"
 #include "cli/size_option.hpp"
@@ -85,6 +86,15 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "a Unix socket to create; host clients write 'CONNECT <port>\\n' to it, "
                     "guest connections to port P reach PATH_P")
         ->type_name("[CID:]PATH");
+    run->add_option("--balloon", options.balloon_text,
+                    "virtio-balloon: 'none', or a target size the balloon takes from the guest "
+                    "(e.g. 128M) with any of deflate-on-oom, stats=SECONDS, reporting, "
+                    "no-reporting, comma-separated. The default guest gets one with free page "
+                    "reporting (freed guest memory goes back to the host) unless 'none'")
+        ->type_name("SPEC");
+    run->add_flag("--page-sharing", options.page_sharing,
+                  "Offer guest RAM to the host's KSM, which shares identical pages copy-on-write "
+                  "(within and across VMs; needs /sys/kernel/mm/ksm/run = 1)");
     return run;
 }
 
@@ -236,6 +246,18 @@ int run_vm(RunOptions& options) {
         }
         options.config.vsock = std::move(*vsock);
     }
+    // The default guest (no --kernel) has a balloon with free page reporting unless told
+    // otherwise; another kernel only with --balloon.
+    const std::string balloon_text = !options.balloon_text.empty()        ? options.balloon_text
+                                     : options.config.kernel_path.empty() ? "reporting"
+                                                                          : "none";
+    auto balloon = parse_balloon_option(balloon_text, options.config.memory_size);
+    if (!balloon) {
+        log::error("{}", balloon.error().message);
+        return exit_status::usage;
+    }
+    options.config.balloon = *balloon;
+    options.config.page_sharing = options.page_sharing;
     if (auto root = use_root_disk(options); !root) {
         log::error("{}", root.error().message);
         return exit_status::usage;

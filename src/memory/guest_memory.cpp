@@ -1,7 +1,11 @@
 // GuestMemory: allocation, layout around the 32-bit MMIO hole, checked accessors.
 #include "memory/guest_memory.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace vessel {
 
@@ -68,6 +72,30 @@ Result<void> GuestMemory::fill(std::uint64_t address, std::uint8_t value, std::u
     auto target = TRY(slice(address, length));
     std::memset(target.data(), value, length);
     mark_written(address, length);
+    return {};
+}
+
+Result<void> GuestMemory::discard(std::uint64_t address, std::uint64_t length) {
+    if (address % page_size != 0 || length % page_size != 0)
+        return make_error("guest range {:#x}+{:#x} to discard is not page-aligned", address,
+                          length);
+    auto target = TRY(slice(address, length));
+    if (length == 0) return {};
+    // A private anonymous mapping: MADV_DONTNEED frees the pages, and the next access maps a
+    // fresh zero page at the same host address, so host pointers held elsewhere (virtqueues,
+    // the software engine's TLBs) stay valid and see zeros.
+    if (::madvise(target.data(), length, MADV_DONTNEED) != 0)
+        return make_error("discarding guest range {:#x}+{:#x}: madvise: {}", address, length,
+                          std::strerror(errno));
+    mark_written(address, length);
+    return {};
+}
+
+Result<void> GuestMemory::enable_page_sharing() {
+    if (::madvise(m_mapping.data(), m_mapping.size(), MADV_MERGEABLE) != 0)
+        return make_error("guest memory: madvise(MADV_MERGEABLE) failed: {} (is the host "
+                          "kernel built with CONFIG_KSM?)",
+                          std::strerror(errno));
     return {};
 }
 

@@ -67,6 +67,15 @@ class GuestMemory {
     Result<void> write_bytes(std::uint64_t address, std::span<const std::uint8_t> data);
     Result<void> fill(std::uint64_t address, std::uint8_t value, std::uint64_t length);
 
+    /// Gives the host pages of [address, address+length) back to the host (madvise
+    /// MADV_DONTNEED): the process's resident memory falls and the pages read as zero when next
+    /// touched. The range must be page-aligned and inside one RAM region. Observers are told as
+    /// for a write, so decoded code of those pages is dropped. Any thread.
+    Result<void> discard(std::uint64_t address, std::uint64_t length);
+    /// Marks all of guest RAM mergeable (madvise MADV_MERGEABLE) so the host's KSM may share
+    /// identical pages copy-on-write, within this VM and across VMs.
+    Result<void> enable_page_sharing();
+
     template <typename T> Result<T> read(std::uint64_t address) const {
         static_assert(std::is_trivially_copyable_v<T>);
         T value;

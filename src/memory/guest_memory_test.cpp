@@ -1,6 +1,10 @@
 // GuestMemory: layout and bounds checks.
 #include "memory/guest_memory.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 using vessel::GuestMemory;
@@ -83,4 +87,45 @@ TEST(GuestMemory, DeviceWritesReachTheWriteObserverAsHostOffsets) {
     memory.set_write_observer(nullptr);
     ASSERT_TRUE(memory.write_bytes(0x2000, bytes));
     EXPECT_EQ(observer.ranges.size(), 4u);
+}
+
+TEST(GuestMemory, DiscardedPagesReadAsZeroAndAreReported) {
+    auto memory = GuestMemory::create(1 << 20).value();
+    RecordingObserver observer;
+    ASSERT_TRUE(memory.fill(0x2000, 0xaa, 0x3000));
+    memory.set_write_observer(&observer);
+    ASSERT_TRUE(memory.discard(0x3000, 0x1000));
+    EXPECT_EQ(memory.read<std::uint8_t>(0x2fff).value(), 0xaa);
+    EXPECT_EQ(memory.read<std::uint64_t>(0x3000).value(), 0u);
+    EXPECT_EQ(memory.read<std::uint8_t>(0x3fff).value(), 0);
+    EXPECT_EQ(memory.read<std::uint8_t>(0x4000).value(), 0xaa);
+    ASSERT_EQ(observer.ranges.size(), 1u);
+    EXPECT_EQ(observer.ranges[0], std::make_pair(std::uint64_t{0x3000}, std::uint64_t{0x1000}));
+    memory.set_write_observer(nullptr);
+}
+
+TEST(GuestMemory, DiscardRefusesUnalignedRangesAndRangesOutsideRam) {
+    auto memory = GuestMemory::create(1 << 20).value();
+    ASSERT_TRUE(memory.fill(0x1000, 0x55, 0x1000));
+    auto unaligned = memory.discard(0x1800, 0x1000);
+    ASSERT_FALSE(unaligned);
+    EXPECT_NE(unaligned.error().message.find("0x1800"), std::string::npos);
+    EXPECT_FALSE(memory.discard(0x1000, 0x800));
+    EXPECT_FALSE(memory.discard(1 << 20, 0x1000));
+    EXPECT_FALSE(memory.discard((1 << 20) - 0x1000, 0x2000));
+    EXPECT_EQ(memory.read<std::uint8_t>(0x1000).value(), 0x55);
+}
+
+TEST(GuestMemory, DiscardLowersResidentMemory) {
+    constexpr std::uint64_t size = 64 << 20;
+    auto memory = GuestMemory::create(size).value();
+    ASSERT_TRUE(memory.fill(0, 0x11, size));
+    auto resident = [&] {
+        std::vector<unsigned char> pages(size / GuestMemory::page_size);
+        EXPECT_EQ(::mincore(memory.host_base(), size, pages.data()), 0);
+        return std::count_if(pages.begin(), pages.end(), [](unsigned char p) { return p & 1; });
+    };
+    EXPECT_EQ(resident(), static_cast<long>(size / GuestMemory::page_size));
+    ASSERT_TRUE(memory.discard(0, size / 2));
+    EXPECT_EQ(resident(), static_cast<long>(size / GuestMemory::page_size / 2));
 }

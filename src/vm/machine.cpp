@@ -9,6 +9,7 @@
 #include "memory/host_memory.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
+#include "vm/page_sharing.hpp"
 
 namespace vessel {
 
@@ -19,6 +20,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
     TRY(check_guest_memory_on_host(config.memory_size));
     warn_about_guest_memory(config.memory_size);
     auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
+    if (config.page_sharing) TRY(enable_page_sharing(memory));
+    if (config.balloon && (std::uint64_t{config.balloon->target_mib} << 20) > config.memory_size)
+        return make_error("balloon: target {} MiB is larger than guest memory ({} MiB)",
+                          config.balloon->target_mib, config.memory_size >> 20);
     std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
     TRY(machine->build(std::move(console_output)));
     return machine;
@@ -133,6 +138,20 @@ Result<void> Machine::add_pci_devices() {
         log::debug("vsock: guest CID {}, host socket {}", m_config.vsock->guest_cid,
                    m_config.vsock->uds_path);
         TRY(add_virtio_device(std::move(vsock)));
+    }
+    if (m_config.balloon) {
+        const BalloonConfig& config = *m_config.balloon;
+        virtio::BalloonOptions options{
+            static_cast<std::uint32_t>((std::uint64_t{config.target_mib} << 20) /
+                                       virtio::VirtioBalloon::page_size),
+            config.deflate_on_oom, config.stats_interval_s, config.free_page_reporting};
+        auto balloon = std::make_unique<virtio::VirtioBalloon>(options, m_memory.size());
+        m_balloon = balloon.get();
+        log::debug("balloon: target {} MiB, deflate on OOM {}, statistics every {} s, free page "
+                   "reporting {}",
+                   config.target_mib, config.deflate_on_oom, config.stats_interval_s,
+                   config.free_page_reporting);
+        TRY(add_virtio_device(std::move(balloon)));
     }
     return {};
 }

@@ -18,6 +18,7 @@
 #include "devices/pci/pci_bus.hpp"
 #include "devices/pci/pci_host_bridge.hpp"
 #include "devices/pseudo/guest_signal.hpp"
+#include "devices/virtio/balloon/virtio_balloon.hpp"
 #include "devices/virtio/virtio_console.hpp"
 #include "devices/virtio/virtio_net.hpp"
 #include "devices/virtio/virtio_pci_device.hpp"
@@ -92,6 +93,9 @@ class Machine final : public ExitSink {
     EngineKind engine() const { return m_vm->kind(); }
     /// What the engine's in-kernel shortcuts (KVM ioeventfd doorbells, irqfd MSIs) handled.
     EngineCounters engine_counters() const { return m_vm->engine_counters(); }
+    /// The virtio-balloon device, or null when the VM has none. Its host-side methods are
+    /// thread-safe.
+    virtio::VirtioBalloon* balloon() const { return m_balloon; }
 
   private:
     Machine(const MachineConfig& config, GuestMemory memory)
@@ -124,6 +128,7 @@ class Machine final : public ExitSink {
     std::mutex m_console_mutex; ///< serializes console_output between the two consoles
     std::unique_ptr<Uart16550> m_serial;
     virtio::VirtioConsole* m_virtio_console{nullptr}; ///< owned by m_virtio_devices
+    virtio::VirtioBalloon* m_balloon{nullptr};        ///< owned by m_virtio_devices
     std::unique_ptr<DebugExit> m_debug_exit;
     std::unique_ptr<I8042> m_i8042;
     std::unique_ptr<CmosRtc> m_rtc;

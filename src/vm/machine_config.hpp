@@ -35,6 +35,14 @@ struct VsockConfig {
     std::string uds_path;
 };
 
+/// A virtio-balloon device (Firecracker's Balloon resource; `vessel run --balloon`).
+struct BalloonConfig {
+    std::uint32_t target_mib{0};       ///< memory the balloon should take from the guest
+    bool deflate_on_oom{false};        ///< the guest may deflate under memory pressure
+    std::uint32_t stats_interval_s{0}; ///< 0: no statistics
+    bool free_page_reporting{false};   ///< the guest returns free pages to the host on its own
+};
+
 struct MachineConfig {
     std::string kernel_path;
     std::string initrd_path; ///< Linux initrd, or the first Multiboot module; empty for none
@@ -47,6 +55,9 @@ struct MachineConfig {
     std::vector<DiskConfig> disks;
     std::vector<NetworkConfig> networks; ///< one virtio-net device each, in PCI slot order
     std::optional<VsockConfig> vsock;
+    std::optional<BalloonConfig> balloon;
+    /// Marks guest RAM mergeable so the host's KSM shares identical pages (Vessel extension).
+    bool page_sharing{false};
 };
 
 } // namespace vessel

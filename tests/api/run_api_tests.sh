@@ -210,7 +210,23 @@ call net-patch-unknown PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400
 call net-missing-host-dev PUT /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 'host_dev_name'
 call net-bad-mtu PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 10}' 400 'mtu'
 call vm-config-lists-drive GET /vm/config "" 200 '"drive_id":"rootfs"'
-call balloon-unsupported PUT /balloon '{"amount_mib": 10, "deflate_on_oom": false}' 400 'balloon'
+call balloon-get-none GET /balloon "" 400 'No balloon device found.'
+call balloon-missing-deflate PUT /balloon '{"amount_mib": 10}' 400 'deflate_on_oom'
+call balloon-missing-amount PUT /balloon '{"deflate_on_oom": true}' 400 'amount_mib'
+call balloon-negative PUT /balloon '{"amount_mib": -1, "deflate_on_oom": false}' 400 'amount_mib'
+call balloon-absurd PUT /balloon '{"amount_mib": 99999999999, "deflate_on_oom": false}' 400 'amount_mib'
+call balloon-too-large PUT /balloon '{"amount_mib": 100000, "deflate_on_oom": false}' 400 'Amount of pages requested is too large.'
+call balloon-huge-interval PUT /balloon '{"amount_mib": 10, "deflate_on_oom": false, "stats_polling_interval_s": 70000}' 400 'stats_polling_interval_s'
+call balloon-unknown-field PUT /balloon '{"amount_mib": 10, "deflate_on_oom": false, "size": 1}' 400 "unknown field 'size'"
+call balloon-patch-before-start PATCH /balloon '{"amount_mib": 5}' 400 'before starting'
+call balloon-stats-before-start GET /balloon/statistics "" 400 'before starting'
+call balloon-stats-patch-before-start PATCH /balloon/statistics '{"stats_polling_interval_s": 5}' 400 'before starting'
+call balloon-put PUT /balloon '{"amount_mib": 10, "deflate_on_oom": true, "stats_polling_interval_s": 1}' 204
+call balloon-get GET /balloon "" 200 '"amount_mib":10'
+call balloon-put-replaces PUT /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_reporting": true}' 204
+call balloon-get-replaced GET /balloon "" 200 '"free_page_reporting":true'
+call vm-config-lists-balloon GET /vm/config "" 200 '"stats_polling_interval_s":0'
+call balloon-unknown-subpath GET /balloon/nothing "" 400 'Invalid request method and/or path'
 call vsock-reserved-cid PUT /vsock '{"guest_cid": 2, "uds_path": "/tmp/v.sock"}' 400 'guest_cid'
 call vsock-missing-path PUT /vsock '{"guest_cid": 3}' 400 'uds_path'
 call vsock-path-in-use PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$socket\"}" 400 'Address in use'
@@ -302,6 +318,11 @@ echo '{"boot-source": {"kernel_image_path": "/nonexistent"}, "balloon": {"amount
 code=$?
 if [ "$code" = 2 ] && grep -q 'nonexistent' "$work/err"; then pass config-file-bad
 else fail config-file-bad "exit $code: $(head -c 200 "$work/err")"; fi
+echo "{\"boot-source\": {\"kernel_image_path\": \"$vessel\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}, \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false}}" >"$work/balloon.json"
+"$vessel" --config-file "$work/balloon.json" --no-api </dev/null >/dev/null 2>"$work/err"
+code=$?
+if [ "$code" = 2 ] && grep -q 'Amount of pages requested is too large.' "$work/err"; then pass config-file-balloon-too-large
+else fail config-file-balloon-too-large "exit $code: $(head -c 200 "$work/err")"; fi
 
 # ---------------------------------------------------------------------------------------
 # Boot cases: need the test guests and an engine that runs them.
@@ -365,8 +386,17 @@ JSON
     api PUT /logger "{\"level\": \"Info\", \"log_path\": \"$work/boot.log\"}"
     api PUT /metrics "{\"metrics_path\": \"$work/boot-metrics.json\"}"
     api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}'
+    api PUT /balloon '{"amount_mib": 4, "deflate_on_oom": false, "stats_polling_interval_s": 1}'
     api PUT /boot-source "{\"kernel_image_path\": \"$guests/ticker.elf\", \"boot_args\": \"ticker\"}"
     call ticker-start PUT /actions '{"action_type": "InstanceStart"}' 204
+    # The ticker has no balloon driver: the device is there but never activated.
+    call balloon-after-start PUT /balloon '{"amount_mib": 4, "deflate_on_oom": false}' 400 'after starting'
+    call balloon-patch-too-large PATCH /balloon '{"amount_mib": 64}' 400 'Amount of pages requested is too large.'
+    call balloon-patch-inactive PATCH /balloon '{"amount_mib": 8}' 400 'Device is inactive, check if balloon driver is enabled in guest kernel.'
+    call balloon-statistics GET /balloon/statistics "" 200 '"target_mib":4'
+    call balloon-stats-interval PATCH /balloon/statistics '{"stats_polling_interval_s": 2}' 204
+    call balloon-stats-switch-off PATCH /balloon/statistics '{"stats_polling_interval_s": 0}' 400 'Cannot enable/disable the statistics after boot.'
+    call balloon-stats-bad-field PATCH /balloon/statistics '{"interval": 2}' 400 'stats_polling_interval_s'
     for _ in $(seq 100); do [ "$(tick_count)" -ge 3 ] && break; sleep 0.1; done
     api GET /
     if grep -q '"state":"Running"' <<<"$body" && grep -q '^ticker: started' "$work/console" &&
@@ -402,7 +432,7 @@ JSON
     api PATCH /vm '{"state": "Resumed"}'
 
     api PUT /actions '{"action_type": "FlushMetrics"}'
-    if [ "$status" = 204 ] && python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Running", line; assert line["uart"]["total_write_count"] > 30, line; assert line["patch_api_requests"]["vm_count"] >= 2, line; assert line["vcpu"]["exit_io_out"] > 30, line; assert line["vcpu"]["exit_io_in"] > 0, line' "$work/boot-metrics.json" 2>"$work/py"; then
+    if [ "$status" = 204 ] && python3 -c 'import json,sys; line=json.loads(open(sys.argv[1]).readlines()[-1]); assert line["vmm"]["state"] == "Running", line; assert line["uart"]["total_write_count"] > 30, line; assert line["patch_api_requests"]["vm_count"] >= 2, line; assert line["vcpu"]["exit_io_out"] > 30, line; assert line["vcpu"]["exit_io_in"] > 0, line; assert line["balloon"]["inflate_count"] == 0, line; assert "ksm_running" in line["page_sharing"], line' "$work/boot-metrics.json" 2>"$work/py"; then
         pass metrics-after-boot
     else fail metrics-after-boot "$status $(tail -c 300 "$work/py")"; fi
 

@@ -74,6 +74,9 @@ expect missing-initrd 2 "$work/no-initrd" -- run --kernel "$work/garbage.bin" --
 expect bad-memory-unit 2 "12X" -- run --kernel "$work/garbage.bin" --memory 12X
 expect zero-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 0
 expect huge-memory 2 "memory" -- run --kernel "$work/garbage.bin" --memory 9999T
+expect balloon-bad-item 2 "unknown item 'bogus'" -- run --kernel "$work/garbage.bin" --balloon 64M,bogus
+expect balloon-above-memory 2 "larger than guest memory" -- run --kernel "$work/garbage.bin" --memory 128M --balloon 256M
+expect balloon-bad-stats 2 "stats interval" -- run --kernel "$work/garbage.bin" --balloon stats=0
 # Guest RAM larger than the host's physical memory is refused, naming both sizes; up to it is
 # accepted with a warning when it exceeds what is available now.
 host_mib=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
