@@ -13,6 +13,7 @@
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
 #include "cli/vsock_option.hpp"
+#include "gdb/gdb_server.hpp"
 #include "memory/host_memory.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/machine.hpp"
@@ -80,6 +81,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "a Unix socket to create; host clients write 'CONNECT <port>\\n' to it, "
                     "guest connections to port P reach PATH_P")
         ->type_name("[CID:]PATH");
+    run->add_option("--gdb", options.gdb_text,
+                    "GDB remote stub on a TCP port or a Unix socket (`target remote` there); the "
+                    "guest waits for the debugger before its first instruction")
+        ->type_name("tcp:HOST:PORT|unix:PATH");
+    run->add_flag("--gdb-no-wait", options.gdb_no_wait,
+                  "With --gdb: boot at once; a debugger may attach (and stop the guest) later");
     return run;
 }
 
@@ -191,6 +198,24 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
 
+    std::unique_ptr<gdb::GdbServer> gdb_server;
+    if (!options.gdb_text.empty()) {
+        auto address = gdb::parse_gdb_address(options.gdb_text);
+        if (!address) {
+            log::error("{}", address.error().message);
+            return exit_status::usage;
+        }
+        auto server = gdb::GdbServer::create(*address);
+        if (!server) {
+            log::error("{}", server.error().message);
+            return exit_status::usage;
+        }
+        gdb_server = std::move(*server);
+    } else if (options.gdb_no_wait) {
+        log::error("--gdb-no-wait needs --gdb");
+        return exit_status::usage;
+    }
+
     auto terminal = Terminal::open();
     if (!terminal) {
         log::error("console: {}", terminal.error().message);
@@ -217,7 +242,9 @@ int run_vm(RunOptions& options) {
         [&vm](int status, std::string reason) {
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });
+    if (gdb_server) gdb_server->start(vm, !options.gdb_no_wait);
     ExitRequest result = vm.run();
+    if (gdb_server) gdb_server->finish(result.status);
     (*terminal)->stop();
     switch (result.kind) {
     case ExitRequest::Kind::DebugExit:

@@ -20,6 +20,8 @@ struct RunOptions {
     std::string exec_command; ///< --exec: run this in the default guest instead of a shell
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
     std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
+    std::string gdb_text;               ///< --gdb tcp:HOST:PORT|unix:PATH; empty for no stub
+    bool gdb_no_wait{false};            ///< --gdb-no-wait: boot without waiting for a debugger
 };
 
 /// Declares the `run` subcommand and its options on app.
