@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test asan clean format \
+.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test gdb-test asan clean format \
 	difftest difftest-long
 
 all: build
@@ -52,6 +52,11 @@ linux-test: build guest
 vsock-test: build guest
 	tests/vsock/run_vsock_tests.sh $(BUILD)
 
+# The GDB stub with Debian's gdb in batch mode: a test guest on the software engine (and KVM
+# where it can run guests) and Debian's kernel on two vCPUs.
+gdb-test: build guest
+	tests/gdb/run_gdb_tests.sh $(BUILD)
+
 cli-test: build guest
 	tests/cli/run_cli_tests.sh $(BUILD)
 
@@ -61,7 +66,7 @@ api-test: build
 	ENGINE=soft tests/api/run_api_tests.sh $(BUILD)
 	ENGINE=kvm tests/api/run_api_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test asan
+test: unit-test cli-test guest-test api-test linux-test vsock-test gdb-test asan
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.
@@ -79,9 +84,9 @@ asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E "^difftest$$"
 
-# libFuzzer on hostile virtqueues and vsock packets under ASan/UBSan (needs clang's libFuzzer
+# libFuzzer on hostile virtqueues, vsock packets and GDB packets under ASan/UBSan (needs clang's libFuzzer
 # runtime: `apt-get install clang`); FUZZ_RUNS iterations each, corpora kept in
-# $(BUILD)-fuzz/corpus and $(BUILD)-fuzz/vsock-corpus. Not part of `test`.
+# $(BUILD)-fuzz/corpus, $(BUILD)-fuzz/vsock-corpus and $(BUILD)-fuzz/gdb-corpus. Not part of `test`.
 FUZZ_RUNS ?= 1000000
 fuzz:
 	@scripts/install-deps.sh fuzz
@@ -90,6 +95,8 @@ fuzz:
 	$(BUILD)-fuzz/virtqueue_fuzz -runs=$(FUZZ_RUNS) -max_len=16400 -print_final_stats=1 $(BUILD)-fuzz/corpus
 	mkdir -p $(BUILD)-fuzz/vsock-corpus
 	$(BUILD)-fuzz/vsock_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $(BUILD)-fuzz/vsock-corpus
+	mkdir -p $(BUILD)-fuzz/gdb-corpus
+	$(BUILD)-fuzz/gdb_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=20000 -print_final_stats=1 $(BUILD)-fuzz/gdb-corpus
 
 format:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz and fuzz/vsock_packet_fuzz: Vessel's virtqueue and vsock packet
-# handling under ASan/UBSan with gcc's trace-pc coverage,
+# Builds fuzz/virtqueue_fuzz, fuzz/vsock_packet_fuzz and fuzz/gdb_packet_fuzz: Vessel's virtqueue,
+# vsock packet and GDB stub packet handling under ASan/UBSan with gcc's trace-pc coverage,
 # linked against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
 out=${1:-build-fuzz}
@@ -34,3 +34,7 @@ build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
   src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target gdb_packet_fuzz fuzz/gdb_packet_fuzz.cpp src/gdb/gdb_packet.cpp \
+  src/gdb/gdb_session.cpp src/gdb/debug_points.cpp src/gdb/debug_memory.cpp \
+  src/gdb/target_description.cpp src/arch/x86/page_walk.cpp src/memory/guest_memory.cpp \
+  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp

@@ -36,14 +36,16 @@ Result<DebugPoint> hardware_point(unsigned type, std::uint64_t address, std::uin
 } // namespace
 
 Result<void> DebugPoints::insert(unsigned type, std::uint64_t address, std::uint64_t length) {
+    const bool full = m_limit && m_software.size() + m_hardware.size() >= *m_limit;
     if (type == static_cast<unsigned>(Type::Software)) {
-        if (!has_breakpoint_at(address)) m_software.push_back(address);
+        if (std::find(m_software.begin(), m_software.end(), address) != m_software.end()) return {};
+        if (full) return make_error("all {} hardware debug registers are in use", *m_limit);
+        m_software.push_back(address);
         return {};
     }
     const DebugPoint point = TRY(hardware_point(type, address, length));
     if (std::find(m_hardware.begin(), m_hardware.end(), point) != m_hardware.end()) return {};
-    if (m_hardware_limit && m_hardware.size() >= *m_hardware_limit)
-        return make_error("all {} hardware debug registers are in use", *m_hardware_limit);
+    if (full) return make_error("all {} hardware debug registers are in use", *m_limit);
     m_hardware.push_back(point);
     return {};
 }

@@ -18,12 +18,12 @@ class DebugPoints {
     /// The longest watched range accepted (GDB splits bigger watches itself).
     static constexpr std::uint64_t max_watch_length = 4096;
 
-    /// `limit`: at most this many hardware points (Z1-Z4) at once; nullopt for no limit.
-    explicit DebugPoints(std::optional<std::size_t> hardware_limit)
-        : m_hardware_limit(hardware_limit) {}
+    /// `limit`: at most this many points of any kind at once (KVM's debug registers hold
+    /// software breakpoints too); nullopt for no limit.
+    explicit DebugPoints(std::optional<std::size_t> limit) : m_limit(limit) {}
 
     /// Inserts a point (inserting one that exists is not an error); fails naming the problem
-    /// (unknown type, a watch length of 0 or too long, the hardware limit).
+    /// (unknown type, a watch length of 0 or too long, the limit).
     Result<void> insert(unsigned type, std::uint64_t address, std::uint64_t length);
     /// Removes a point; removing one that does not exist is not an error (GDB may repeat).
     Result<void> remove(unsigned type, std::uint64_t address, std::uint64_t length);
@@ -35,7 +35,7 @@ class DebugPoints {
     GuestDebug guest_debug(bool single_step, bool step_interrupts_off) const;
 
   private:
-    std::optional<std::size_t> m_hardware_limit;
+    std::optional<std::size_t> m_limit;
     std::vector<std::uint64_t> m_software;
     std::vector<DebugPoint> m_hardware;
 };

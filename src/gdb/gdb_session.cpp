@@ -380,8 +380,10 @@ SessionAction GdbSession::resume(std::int64_t stepping) {
     std::vector<GuestDebug> per_vcpu;
     for (std::uint32_t vcpu = 0; vcpu < m_target.vcpu_count(); ++vcpu)
         per_vcpu.push_back(m_points.guest_debug(stepping == vcpu, quiet));
-    if (auto result = m_target.resume(per_vcpu); !result)
+    if (auto result = m_target.resume(per_vcpu); !result) {
+        log::warn("gdb: cannot resume: {}", result.error().message); // the debugger shows E16
         return error(error_invalid, result.error().message);
+    }
     return {SessionAction::Kind::Resume, {}};
 }
 
