@@ -140,6 +140,15 @@ void GdbServer::serve() {
     }
 }
 
+void GdbServer::await_acknowledgement(int fd) {
+    constexpr int wait_milliseconds = 2000;
+    pollfd client{fd, POLLIN, 0};
+    while (poll(&client, 1, wait_milliseconds) > 0) {
+        char byte = 0;
+        if (recv(fd, &byte, 1, 0) != 1 || byte == '+' || byte == '-') return;
+    }
+}
+
 bool GdbServer::send_packet(int fd, std::string_view payload) {
     m_last_packet = frame_packet(payload);
     return send_all(fd, m_last_packet);
@@ -173,6 +182,7 @@ void GdbServer::serve_connection(int fd) {
             m_wake.consume();
             if (auto status = exit_status()) {
                 send_packet(fd, GdbSession::exit_reply(*status));
+                await_acknowledgement(fd); // closing first would fail GDB's ack with EPIPE
                 return;
             }
             if (take_stops() && running) {

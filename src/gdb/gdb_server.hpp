@@ -40,6 +40,8 @@ class GdbServer {
     /// Serves one connection until it detaches, kills or closes, or the VM ends.
     void serve_connection(int fd);
     bool send_packet(int fd, std::string_view payload);
+    /// Waits (briefly) for the debugger's '+' to the last packet.
+    void await_acknowledgement(int fd);
 
     GdbAddress m_address;
     UniqueFd m_listener;
