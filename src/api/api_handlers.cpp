@@ -276,7 +276,7 @@ Result<void> ApiHandlers::start_instance() {
         config.networks.push_back(
             TRY(tap_network(m_networks[i].host_dev_name, m_networks[i].guest_mac, i)));
     if (m_vsock) config.vsock = VsockConfig{m_vsock->guest_cid, m_vsock->uds_path};
-    return m_vm.start(config);
+    return m_vm.start(config, m_machine.gdb_socket_path);
 }
 
 Result<void> ApiHandlers::add_network_interface(NetworkInterfaceConfig network) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,9 @@ struct MachineConfiguration {
 
     std::uint32_t vcpu_count{1};
     std::uint64_t mem_size_mib{128}; ///< Firecracker's default
+    /// Firecracker's gdb_socket_path: a GDB stub on this Unix socket (created at InstanceStart;
+    /// the guest waits for the debugger); empty for none.
+    std::string gdb_socket_path;
 
     /// PUT: vcpu_count and mem_size_mib are required; the optional fields take their defaults.
     static Result<MachineConfiguration> from_json(const nlohmann::json& body);

@@ -156,6 +156,31 @@ else
   echo "skip kvm: the KVM engine cannot run the test guest here: $(grep -m1 -E 'error|KVM' "$work/kvm.err" | cut -c1-200)"
 fi
 
+# --- the API: machine-config's gdb_socket_path (Firecracker's field) --------------------------
+api_socket="$work/api.sock"
+timeout 120 "$vessel" --api-sock "$api_socket" </dev/null >"$work/out" 2>"$work/err" &
+vessel_pid=$!
+for _ in $(seq 1 50); do [ -S "$api_socket" ] && break; sleep 0.1; done
+api() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$api_socket" -X "$1" "http://localhost$2" -d "$3"; }
+codes="$(api PUT /boot-source "{\"kernel_image_path\": \"$guest\"}") $(api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128, "gdb_socket_path": "'"$work/api-gdb.sock"'"}') $(api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128, "gdb_socket_path": "'"$work"'"}') $(api PUT /actions '{"action_type": "InstanceStart"}')"
+cat >"$work/api.gdb" <<GDB
+set pagination off
+set architecture i386:x86-64
+file $guest
+target remote $work/api-gdb.sock
+break gdb_break_here
+continue
+print gdb_counter
+delete
+continue
+GDB
+timeout 120 gdb -batch -nx -x "$work/api.gdb" >"$work/gdb.out" 2>&1
+finish_vessel
+if [ "$codes" = "204 204 400 204" ]; then ok "api: gdb_socket_path accepted, an existing path refused"; else
+  fail "api: gdb_socket_path accepted, an existing path refused" "status codes $codes (want 204 204 400 204)"; fi
+expect "api: the guest waits for the debugger, stops at the breakpoint and exits" "$work/gdb.out" \
+  "Breakpoint 1, gdb_break_here" '^\$1 = 0$' "exited with code 01"
+
 # --- bad input: bad checksums, malformed packets, huge lengths, unmapped memory ----------------
 # send_raw TEXT...: each TEXT goes as is over one connection; the replies land in $work/raw.
 send_raw() {
