@@ -125,6 +125,7 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
 }
 
 std::string to_hex(std::string_view text) {
+    // Sound: any object may be viewed as bytes (unsigned char aliasing).
     return to_hex(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 

@@ -249,6 +249,7 @@ void GdbServer::serve_connection(int fd) {
                     log::info("gdb: debugger detached; the guest runs on");
                     return;
                 case SessionAction::Kind::Kill:
+                    if (!action.reply.empty()) send_packet(fd, action.reply);
                     log::info("gdb: the debugger killed the VM");
                     machine.request_exit({ExitRequest::Kind::UserQuit, exit_status::clean,
                                           "killed by the debugger"});

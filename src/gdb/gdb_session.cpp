@@ -108,7 +108,7 @@ SessionAction GdbSession::handle(std::string_view packet) {
     case 'v':
         if (packet == "vCont?") return reply("vCont;c;C;s;S");
         if (starts_with(packet, "vCont;")) return resume_vcont(packet.substr(6));
-        if (starts_with(packet, "vKill")) return {SessionAction::Kind::Kill, {}};
+        if (starts_with(packet, "vKill")) return {SessionAction::Kind::Kill, "OK"}; // k: no reply
         return reply(""); // vMustReplyEmpty and every unsupported v packet
     case 'D': {
         m_points.clear();
@@ -180,6 +180,7 @@ SessionAction GdbSession::read_features(std::string_view annex_and_range) {
     const std::size_t count =
         std::min<std::uint64_t>({length, xml.size() - offset, PacketReader::max_packet_size / 2});
     const bool last = offset + count >= xml.size();
+    // Sound: any object may be viewed as bytes (unsigned char aliasing).
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(xml.data() + offset);
     return reply((last ? "l" : "m") + escape_binary(std::span(bytes, count)));
 }

@@ -20,7 +20,7 @@ struct SessionAction {
         Reply,  ///< send `reply`
         Resume, ///< the VM runs: send nothing until the next stop
         Detach, ///< send `reply` (OK), the VM runs on without a debugger, close the connection
-        Kill,   ///< end the VM (no reply: GDB does not wait for one)
+        Kill,   ///< send `reply` unless empty (vKill wants OK, k nothing), end the VM
     };
     Kind kind{Kind::Reply};
     std::string reply;
@@ -45,7 +45,7 @@ class GdbSession {
     std::string take_stop_reply();
     /// W packet for the guest's end with `status`.
     static std::string exit_reply(int status);
-    /// Whether the VM may run without its debug set-up (nothing inserted, no step).
+    /// Whether memory packets use guest-physical addresses (`monitor phys on`).
     bool physical_mode() const { return m_physical; }
 
   private:

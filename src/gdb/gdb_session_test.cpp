@@ -181,6 +181,12 @@ TEST_F(GdbSessionTest, DetachKillAndUnknownPackets) {
     EXPECT_EQ(detach.reply, "OK");
     EXPECT_FALSE(target.last_resume.at(0).enabled);
     EXPECT_EQ(session.handle("k").kind, SessionAction::Kind::Kill);
+    EXPECT_EQ(session.handle("k").reply, "");
+    EXPECT_EQ(session.handle("vKill;1").reply, "OK");
+    EXPECT_NE(ask("qRcmd," + to_hex(std::string_view("bogus")))
+                  .find(to_hex(std::string_view("unknown monitor command"))),
+              std::string::npos);
+    EXPECT_EQ(ask("qRcmd,zz"), "E16");
     EXPECT_EQ(ask("vMustReplyEmpty"), "");
     EXPECT_EQ(ask("!"), "");
     EXPECT_EQ(ask(""), "");

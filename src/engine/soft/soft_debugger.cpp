@@ -2,6 +2,7 @@
 #include "engine/soft/soft_debugger.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "arch/x86/page_walk.hpp"
 
@@ -34,12 +35,13 @@ void SoftDebugger::configure(const GuestDebug& debug) {
 std::vector<std::uint8_t> SoftDebugger::read_watched(const DebugPoint& point) const {
     const x86::PagingMode paging{m_cpu.cr0, m_cpu.cr3, m_cpu.cr4, m_cpu.efer};
     std::vector<std::uint8_t> bytes(point.length);
-    for (std::uint64_t i = 0; i < point.length; ++i) {
-        auto physical = x86::translate_linear(m_cpu.memory(), paging, point.address + i);
+    for (std::uint64_t done = 0; done < point.length;) { // page by page
+        const std::uint64_t linear = point.address + done;
+        const std::uint64_t chunk = std::min(point.length - done, 4096 - (linear & 0xfff));
+        auto physical = x86::translate_linear(m_cpu.memory(), paging, linear);
         if (!physical) return {};
-        auto value = m_cpu.memory().read<std::uint8_t>(*physical);
-        if (!value) return {};
-        bytes[i] = *value;
+        if (!m_cpu.memory().read_bytes(*physical, std::span(bytes).subspan(done, chunk))) return {};
+        done += chunk;
     }
     return bytes;
 }
