@@ -58,6 +58,21 @@ expect() {
   ok "$name"
 }
 
+# --- bad options: exit status 2 and a message naming the input -----------------------------
+bad_option() {
+  local name=$1 pattern=$2
+  shift 2
+  local status=0
+  timeout 20 "$vessel" run --kernel "$guest" "$@" </dev/null >"$work/out" 2>"$work/err" || status=$?
+  if [ "$status" = 2 ] && grep -qE -- "$pattern" "$work/err"; then ok "$name"; else
+    fail "$name" "status $status, stderr: $(head -c 300 "$work/err")"; fi
+}
+bad_option "--gdb without a scheme is refused" "--gdb 'localhost:1234': expected tcp:HOST:PORT or unix:PATH" --gdb localhost:1234
+bad_option "--gdb with a bad port is refused" "port '99999' is not 1-65535" --gdb tcp:127.0.0.1:99999
+touch "$work/taken.sock"
+bad_option "--gdb on an existing Unix path is refused" "$work/taken.sock exists" --gdb "unix:$work/taken.sock"
+bad_option "--gdb-no-wait needs --gdb" "--gdb-no-wait needs --gdb" --gdb-no-wait
+
 # --- the test guest, on each engine that can run it ---------------------------------------
 guest_session() {
   local engine=$1 address=$2 target=$3
