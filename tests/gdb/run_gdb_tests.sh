@@ -242,12 +242,13 @@ if [ -f "$build/guest/vmlinuz" ] && [ "${GDB_TEST_LINUX:-1}" = 1 ]; then
   linux_port=$((port_base + 3))
   # Both vCPUs stay busy so each takes timer ticks; scheduler_tick runs on every tick.
   if start_vessel "tcp:127.0.0.1:$linux_port" --gdb-no-wait --engine soft --cpus 2 \
-       --cmdline nokaslr --exec 'echo "tick-address $(grep " scheduler_tick$" /proc/kallsyms)"; (while :; do :; done) & while :; do :; done'; then
+       --cmdline nokaslr --exec 'echo "tick-address $(grep " scheduler_tick$" /proc/kallsyms)"; echo "banner-address $(grep " linux_banner$" /proc/kallsyms)"; (while :; do :; done) & while :; do :; done'; then
     for _ in $(seq 1 1200); do
-      grep -q "^tick-address" "$work/out" && break
+      grep -q "^banner-address" "$work/out" && break
       sleep 0.1
     done
     address=$(grep -m1 "^tick-address" "$work/out" | awk '{print $2}')
+    banner=$(grep -m1 "^banner-address" "$work/out" | awk '{print $2}')
     if [ -z "$address" ]; then
       fail "linux: /proc/kallsyms names scheduler_tick" "$(tail -c 500 "$work/out")"
       kill "$vessel_pid"
@@ -259,23 +260,33 @@ set confirm off
 target remote 127.0.0.1:$linux_port
 info threads
 break *0x$address
-set \$i = 0
-while \$i < 12
-  continue
-  set \$i = \$i + 1
-end
+continue
+delete
+break *0x$address thread 2
+continue
+delete
+break *0x$address thread 1
+continue
 print/x \$pc
 print/x \$cr3
 x/2i \$pc
+stepi
+print/x \$pc - 0x$address
+x/s 0x$banner
 kill
 GDB
       timeout 600 gdb -batch -nx -x "$work/linux.gdb" >"$work/gdb.out" 2>&1
+      for _ in $(seq 1 100); do kill -0 "$vessel_pid" 2>/dev/null || break; sleep 0.1; done
+      kill "$vessel_pid" 2>/dev/null # still running: the session failed before its kill
       finish_vessel
-      threads=$(grep -oE "^Thread [0-9]+ hit Breakpoint 1" "$work/gdb.out" | sort -u | wc -l)
+      threads=$(grep -oE "^Thread [0-9]+ hit Breakpoint [0-9]" "$work/gdb.out" | cut -d' ' -f2 | sort -u | wc -l)
       if expect "linux: stop at scheduler_tick (0x$address from /proc/kallsyms)" "$work/gdb.out" \
-           "hit Breakpoint 1, 0x0*$address in" "^\\\$1 = 0x$address$"; then
-        if [ "$threads" -ge 2 ]; then ok "linux: the breakpoint stops both vCPUs ($threads threads)"
-        else fail "linux: the breakpoint stops both vCPUs" "only $threads thread(s) hit it: $(grep hit "$work/gdb.out" | head -5 | tr '\n' '|')"; fi
+           "hit Breakpoint 1, 0x0*$address in" "^Thread 2 hit Breakpoint 2, 0x0*$address in" \
+           "^Thread 1 hit Breakpoint 3, 0x0*$address in" "^\\\$1 = 0x$address$"; then
+        expect "linux: single step in the kernel, read its memory through its page tables" \
+          "$work/gdb.out" '^\$3 = 0x[1-9a-f]' "0x0*$banner.*\"Linux version $(cat "$build/guest/kernel-release")"
+        if [ "$threads" -ge 2 ]; then ok "linux: the breakpoint stops each vCPU ($threads threads)"
+        else fail "linux: the breakpoint stops each vCPU" "only $threads thread(s) hit it: $(grep hit "$work/gdb.out" | head -5 | tr '\n' '|')"; fi
       fi
       if [ "$status" = 0 ]; then ok "linux: kill from the debugger ends Vessel (status 0)"; else
         fail "linux: kill from the debugger ends Vessel" "status $status: $(tail -c 300 "$work/err")"; fi
