@@ -29,8 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto memory = GuestMemory::create(memory_size);
     if (!memory) return 0;
     // The last byte picks the paging mode of vCPU 0; up to 16 KiB before it are its tables.
-    gdb::FakeDebugTarget target(std::move(*memory), 2, size % 2 ? std::optional<std::size_t>(4)
-                                                                : std::nullopt);
+    gdb::FakeDebugTarget target(std::move(*memory), 2,
+                                size % 2 ? std::optional<std::size_t>(4) : std::nullopt);
     if (size > 0) {
         const std::uint8_t mode = data[size - 1];
         x86::CpuState& state = target.states[0];
