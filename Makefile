@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test asan clean format \
+.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format \
 	difftest difftest-long
 
 all: build
@@ -59,6 +59,10 @@ vsock-test: build guest
 # guest memory to the host, inflate/deflate through the API, statistics against /proc/meminfo.
 balloon-test: build guest
 	tests/balloon/run_balloon_tests.sh $(BUILD)
+# The GDB stub with Debian's gdb in batch mode: a test guest on the software engine (and KVM
+# where it can run guests) and Debian's kernel on two vCPUs.
+gdb-test: build guest
+	tests/gdb/run_gdb_tests.sh $(BUILD)
 
 cli-test: build guest
 	tests/cli/run_cli_tests.sh $(BUILD)
@@ -75,7 +79,7 @@ api-test: build
 snapshot-test: build guest
 	tests/snapshot/run_snapshot_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test asan
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.
@@ -93,9 +97,9 @@ asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS) --target vessel_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -E "^difftest$$"
 
-# libFuzzer on hostile virtqueues, balloon drivers, vsock packets and snapshot state files under ASan/UBSan (needs clang's libFuzzer
+# libFuzzer on hostile virtqueues, balloon drivers, vsock packets, snapshot state files and GDB packets under ASan/UBSan (needs clang's libFuzzer
 # runtime: `apt-get install clang`); FUZZ_RUNS iterations each, corpora kept in
-# $(BUILD)-fuzz/corpus and $(BUILD)-fuzz/vsock-corpus. Not part of `test`.
+# $(BUILD)-fuzz/corpus, $(BUILD)-fuzz/vsock-corpus and $(BUILD)-fuzz/gdb-corpus. Not part of `test`.
 FUZZ_RUNS ?= 1000000
 fuzz:
 	@scripts/install-deps.sh fuzz
@@ -108,6 +112,8 @@ fuzz:
 	$(BUILD)-fuzz/vsock_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $(BUILD)-fuzz/vsock-corpus
 	mkdir -p $(BUILD)-fuzz/snapshot-corpus
 	$(BUILD)-fuzz/snapshot_file_fuzz -runs=$(FUZZ_RUNS) -max_len=8192 -print_final_stats=1 $(BUILD)-fuzz/snapshot-corpus
+	mkdir -p $(BUILD)-fuzz/gdb-corpus
+	$(BUILD)-fuzz/gdb_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=20000 -print_final_stats=1 $(BUILD)-fuzz/gdb-corpus
 
 format:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz, fuzz/balloon_fuzz, fuzz/vsock_packet_fuzz and
-# fuzz/snapshot_file_fuzz: Vessel's virtqueue, balloon and vsock packet handling and its snapshot
-# state-file reader under ASan/UBSan with gcc's trace-pc coverage, linked against clang's
-# libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
+# Builds fuzz/virtqueue_fuzz, fuzz/balloon_fuzz, fuzz/vsock_packet_fuzz, fuzz/snapshot_file_fuzz
+# and fuzz/gdb_packet_fuzz: Vessel's virtqueue, balloon, vsock packet and GDB stub packet handling
+# and its snapshot state-file reader under ASan/UBSan with gcc's trace-pc coverage, linked
+# against clang's libFuzzer runtime (see gcc_coverage_shim.cpp). Usage: fuzz/build.sh OUT_DIR
 set -euo pipefail
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,3 +41,7 @@ build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
 build_target snapshot_file_fuzz fuzz/snapshot_file_fuzz.cpp src/vm/snapshot/snapshot_file.cpp \
   src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp src/base/log.cpp \
   src/base/log_sink.cpp
+build_target gdb_packet_fuzz fuzz/gdb_packet_fuzz.cpp src/gdb/gdb_packet.cpp \
+  src/gdb/gdb_session.cpp src/gdb/debug_points.cpp src/gdb/debug_memory.cpp \
+  src/gdb/target_description.cpp src/arch/x86/page_walk.cpp src/memory/guest_memory.cpp \
+  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp

@@ -341,7 +341,7 @@ Result<void> ApiHandlers::start_instance() {
                           m_balloon->stats_polling_interval_s, m_balloon->free_page_reporting};
     }
     config.page_sharing = m_machine.page_sharing;
-    return m_vm.start(config);
+    return m_vm.start(config, m_machine.gdb_socket_path);
 }
 
 Result<void> ApiHandlers::add_network_interface(NetworkInterfaceConfig network) {

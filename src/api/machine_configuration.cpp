@@ -1,6 +1,8 @@
 // MachineConfiguration: validation against the swagger definition and Vessel's abilities.
 #include "api/machine_configuration.hpp"
 
+#include <unistd.h>
+
 #include "api/json_fields.hpp"
 #include "memory/host_memory.hpp"
 
@@ -63,6 +65,19 @@ Result<void> apply_sizes(JsonFields& fields, MachineConfiguration& config) {
 
 } // namespace
 
+// gdb_socket_path: the stub's Unix socket; like vsock's uds_path it must not exist yet.
+Result<void> apply_gdb_socket(JsonFields& fields, MachineConfiguration& config) {
+    auto path = TRY(fields.optional_string("gdb_socket_path"));
+    if (!path) return {};
+    if (path->empty() || path->size() > 107)
+        return make_error("{}: gdb_socket_path must be 1-107 bytes (a Unix socket path)", what);
+    if (::access(path->c_str(), F_OK) == 0)
+        return make_error("{}: gdb_socket_path {} exists (remove it, or pick another path)", what,
+                          *path);
+    config.gdb_socket_path = *path;
+    return {};
+}
+
 Result<MachineConfiguration> MachineConfiguration::from_json(const nlohmann::json& body) {
     JsonFields fields = TRY(JsonFields::of(body, std::string(what)));
     if (!fields.has("vcpu_count"))
@@ -71,6 +86,7 @@ Result<MachineConfiguration> MachineConfiguration::from_json(const nlohmann::jso
         return make_error("{}: missing required field 'mem_size_mib'", what);
     MachineConfiguration config;
     TRY(apply_sizes(fields, config));
+    TRY(apply_gdb_socket(fields, config));
     TRY(check_unsupported_options(fields));
     TRY(fields.finish());
     return config;
@@ -80,18 +96,21 @@ Result<MachineConfiguration> MachineConfiguration::patched(const nlohmann::json&
     JsonFields fields = TRY(JsonFields::of(body, std::string(what)));
     MachineConfiguration config = *this;
     TRY(apply_sizes(fields, config));
+    TRY(apply_gdb_socket(fields, config));
     TRY(check_unsupported_options(fields));
     TRY(fields.finish());
     return config;
 }
 
 nlohmann::json MachineConfiguration::to_json() const {
-    return {{"vcpu_count", vcpu_count},
-            {"mem_size_mib", mem_size_mib},
-            {"smt", false},
-            {"track_dirty_pages", false},
-            {"huge_pages", "None"},
-            {"vessel_page_sharing", page_sharing}};
+    nlohmann::json json = {{"vcpu_count", vcpu_count},
+                           {"mem_size_mib", mem_size_mib},
+                           {"smt", false},
+                           {"track_dirty_pages", false},
+                           {"huge_pages", "None"},
+                           {"vessel_page_sharing", page_sharing}};
+    if (!gdb_socket_path.empty()) json["gdb_socket_path"] = gdb_socket_path;
+    return json;
 }
 
 } // namespace vessel::api

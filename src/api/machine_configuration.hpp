@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,9 @@ struct MachineConfiguration {
     /// Vessel extension field `vessel_page_sharing`: guest RAM is offered to the host's KSM
     /// (identical pages shared copy-on-write). Default false; Firecracker has no such field.
     bool page_sharing{false};
+    /// Firecracker's gdb_socket_path: a GDB stub on this Unix socket (created at InstanceStart;
+    /// the guest waits for the debugger); empty for none.
+    std::string gdb_socket_path;
 
     /// PUT: vcpu_count and mem_size_mib are required; the optional fields take their defaults.
     static Result<MachineConfiguration> from_json(const nlohmann::json& body);

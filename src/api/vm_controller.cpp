@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 
 #include "base/log.hpp"
+#include "gdb/gdb_server.hpp"
 #include "vm/machine.hpp"
 
 namespace vessel::api {
@@ -70,13 +71,23 @@ VmState VmController::state() const {
     return m_state;
 }
 
-Result<void> VmController::start(const MachineConfig& config) {
+Result<void> VmController::start(const MachineConfig& config, const std::string& gdb_socket_path) {
     std::lock_guard lock(m_mutex);
     if (m_state != VmState::NotStarted)
         return make_error("InstanceStart: the requested operation is not supported after "
                           "starting the microVM (state: {})",
                           vm_state_name(m_state));
+    std::unique_ptr<gdb::GdbServer> stub;
+    if (!gdb_socket_path.empty()) {
+        const gdb::GdbAddress address =
+            TRY_CONTEXT(gdb::parse_gdb_address("unix:" + gdb_socket_path), "InstanceStart");
+        stub = TRY_CONTEXT(gdb::GdbServer::create(address), "InstanceStart");
+    }
     m_machine = TRY_CONTEXT(Machine::create(config, m_console), "InstanceStart");
+    if (stub) {
+        stub->start(*m_machine, true);
+        m_gdb = std::move(stub);
+    }
     m_state = VmState::Running;
     m_thread = std::thread([this] { run_thread(); });
     log::info("VM started");
@@ -86,8 +97,10 @@ Result<void> VmController::start(const MachineConfig& config) {
 
 void VmController::run_thread() {
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
+    if (m_gdb) m_gdb->finish(result.status);
     std::lock_guard lock(m_mutex);
     m_final_counters = all_counters(*m_machine);
+    m_gdb.reset();     // before its Machine
     m_machine.reset(); // every vCPU thread is joined already; this frees memory and fds
     m_exit = result;
     m_state = VmState::Stopped;

@@ -20,7 +20,10 @@
 
 namespace vessel {
 class Machine;
+namespace gdb {
+class GdbServer;
 }
+} // namespace vessel
 
 namespace vessel::api {
 
@@ -74,8 +77,9 @@ class VmController {
     void set_start_observer(std::function<void()> observer) {
         m_start_observer = std::move(observer);
     }
-    /// Builds the VM from config and starts its vCPUs on a thread of its own.
-    Result<void> start(const MachineConfig& config);
+    /// Builds the VM from config and starts its vCPUs on a thread of its own; with a
+    /// `gdb_socket_path` a GDB stub listens there and the vCPUs wait for the debugger.
+    Result<void> start(const MachineConfig& config, const std::string& gdb_socket_path = {});
     /// Parks every vCPU at an instruction boundary; returns once they are all parked.
     Result<void> pause();
     Result<void> resume();
@@ -126,6 +130,7 @@ class VmController {
     std::condition_variable m_state_changed;
     VmState m_state{VmState::NotStarted};
     std::unique_ptr<Machine> m_machine;
+    std::unique_ptr<gdb::GdbServer> m_gdb; ///< the stub of gdb_socket_path, while the VM lives
     std::thread m_thread;
     std::optional<ExitRequest> m_exit;
     VmCounters m_final_counters; ///< counters as the VM ended, after it is torn down

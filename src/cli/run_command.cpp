@@ -14,6 +14,7 @@
 #include "cli/size_option.hpp"
 #include "cli/terminal.hpp"
 #include "cli/vsock_option.hpp"
+#include "gdb/gdb_server.hpp"
 #include "memory/host_memory.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/machine.hpp"
@@ -95,6 +96,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
     run->add_flag("--page-sharing", options.page_sharing,
                   "Offer guest RAM to the host's KSM, which shares identical pages copy-on-write "
                   "(within and across VMs; needs /sys/kernel/mm/ksm/run = 1)");
+    run->add_option("--gdb", options.gdb_text,
+                    "GDB remote stub on a TCP port or a Unix socket (`target remote` there); the "
+                    "guest waits for the debugger before its first instruction")
+        ->type_name("tcp:HOST:PORT|unix:PATH");
+    run->add_flag("--gdb-no-wait", options.gdb_no_wait,
+                  "With --gdb: boot at once; a debugger may attach (and stop the guest) later");
     return run;
 }
 
@@ -153,7 +160,8 @@ Result<void> use_root_disk(RunOptions& options) {
     return {};
 }
 // Runs a built VM with this terminal as its console until it ends; returns the exit status.
-int run_to_end(Machine& vm, Terminal& terminal, bool exec) {
+int run_to_end(Machine& vm, Terminal& terminal, bool exec, gdb::GdbServer* gdb_server = nullptr,
+               bool wait_for_debugger = false) {
     // Piped input to --exec waits until the guest set its console up for it (else the serial
     // driver drops what arrives early), and its end becomes the tty's EOF key.
     const bool piped_exec = exec && !terminal.interactive();
@@ -168,7 +176,9 @@ int run_to_end(Machine& vm, Terminal& terminal, bool exec) {
         [&vm](int status, std::string reason) {
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });
+    if (gdb_server) gdb_server->start(vm, wait_for_debugger);
     ExitRequest result = vm.run();
+    if (gdb_server) gdb_server->finish(result.status);
     terminal.stop();
     switch (result.kind) {
     case ExitRequest::Kind::DebugExit:
@@ -274,6 +284,24 @@ int run_vm(RunOptions& options) {
         return exit_status::usage;
     }
 
+    std::unique_ptr<gdb::GdbServer> gdb_server;
+    if (!options.gdb_text.empty()) {
+        auto address = gdb::parse_gdb_address(options.gdb_text);
+        if (!address) {
+            log::error("{}", address.error().message);
+            return exit_status::usage;
+        }
+        auto server = gdb::GdbServer::create(*address);
+        if (!server) {
+            log::error("{}", server.error().message);
+            return exit_status::usage;
+        }
+        gdb_server = std::move(*server);
+    } else if (options.gdb_no_wait) {
+        log::error("--gdb-no-wait needs --gdb");
+        return exit_status::usage;
+    }
+
     auto terminal = Terminal::open();
     if (!terminal) {
         log::error("console: {}", terminal.error().message);
@@ -285,7 +313,8 @@ int run_vm(RunOptions& options) {
         log::error("{}", machine.error().message);
         return exit_status::usage;
     }
-    return run_to_end(**machine, **terminal, !options.exec_command.empty());
+    return run_to_end(**machine, **terminal, !options.exec_command.empty(), gdb_server.get(),
+                      !options.gdb_no_wait);
 }
 
 } // namespace vessel

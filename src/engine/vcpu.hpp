@@ -7,6 +7,7 @@
 #include "arch/x86/cpu_state.hpp"
 #include "base/result.hpp"
 #include "base/state_archive.hpp"
+#include "engine/guest_debug.hpp"
 
 namespace vessel {
 
@@ -17,10 +18,12 @@ struct VcpuExit {
         Shutdown, ///< triple fault / shutdown condition
         Halted,   ///< hlt with interrupts disabled and nothing able to wake it
         Error,    ///< the engine cannot continue (message says why)
+        Debug,    ///< a breakpoint, watchpoint or single step of GuestDebug (see `debug`)
     };
     Kind kind;
     std::uint64_t rip{0};
     std::string message;
+    DebugEvent debug{}; ///< with Kind::Debug: what stopped the vCPU
 };
 
 /// A virtual CPU. set_state/state/run are called from the vCPU's thread; kick from any.
@@ -47,6 +50,12 @@ class Vcpu {
     /// Replaces the vCPU's state with a saved one; on error the vCPU must not be run.
     virtual Result<void> load_snapshot(StateReader&) {
         return make_error("this engine cannot restore vCPU state from a snapshot");
+    }
+    /// Sets breakpoints, watchpoints and stepping for the next run() (vCPU's thread, or any
+    /// thread while the vCPU is parked). Fails, saying why, where the engine cannot do it.
+    virtual Result<void> set_guest_debug(const GuestDebug& debug) {
+        (void)debug;
+        return make_error("this engine has no guest debugging");
     }
 };
 

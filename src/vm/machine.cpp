@@ -170,6 +170,8 @@ ExitRequest Machine::run() {
     {
         std::lock_guard lock(m_mutex);
         m_running = static_cast<std::uint32_t>(m_vcpus.size());
+        m_started = true;
+        m_pause_changed.notify_all();
     }
     for (auto& vcpu : m_vcpus) {
         std::optional<x86::CpuState> boot;
@@ -254,7 +256,7 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
             return;
         }
     }
-    if (!park_while_paused()) return; // a VM restored paused waits for resume()
+    if (!park_while_paused()) return; // restored paused, or start_paused(): wait for resume()
     while (true) {
         VcpuExit exit = vcpu.run();
         if (!handle_vcpu_exit(vcpu, exit)) return;
@@ -282,6 +284,8 @@ bool Machine::handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit) {
             log::debug("vCPU {} halted with interrupts disabled", vcpu.index());
         }
         return false; // an application processor that halted for good just ends its thread
+    case VcpuExit::Kind::Debug:
+        return debug_stop(vcpu, exit.debug);
     case VcpuExit::Kind::Error:
         request_exit(
             {ExitRequest::Kind::EngineError, exit_status::engine_error,

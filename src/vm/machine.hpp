@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -97,7 +98,29 @@ class Machine final : public ExitSink {
     /// thread-safe.
     virtio::VirtioBalloon* balloon() const { return m_balloon; }
 
+    // ---- debugging (vm/machine_debug.cpp): what a GDB stub drives ----
+    /// Told on the stopping vCPU's thread when a debugged vCPU stops (breakpoint, watchpoint,
+    /// step); the VM is then paused: the other vCPUs are being parked.
+    using DebugStopListener = std::function<void(std::uint32_t vcpu, const DebugEvent& event)>;
+    void set_debug_stop_listener(DebugStopListener listener);
+    /// Makes run() park every vCPU before its first instruction, until resume().
+    void start_paused();
+    /// Waits until every running vCPU is parked (after pause(), a debug stop or start_paused);
+    /// false when the VM is stopping instead.
+    bool wait_until_parked();
+    std::uint32_t vcpu_count() const { return static_cast<std::uint32_t>(m_vcpus.size()); }
+    /// Register state of a parked vCPU (while paused only).
+    Result<x86::CpuState> vcpu_state(std::uint32_t index);
+    Result<void> set_vcpu_state(std::uint32_t index, const x86::CpuState& state);
+    /// Breakpoints, watchpoints and stepping of a parked vCPU for its next run.
+    Result<void> set_guest_debug(std::uint32_t index, const GuestDebug& debug);
+    /// Guest RAM for a debugger's reads and writes (while paused).
+    GuestMemory& debug_memory() { return m_memory; }
+
   private:
+    /// A debugged vCPU stopped: pauses the VM, tells the listener, parks this vCPU.
+    bool debug_stop(Vcpu& vcpu, const DebugEvent& event);
+
     Machine(const MachineConfig& config, GuestMemory memory)
         : m_config(config), m_memory(std::move(memory)) {}
     Result<void> build(ConsoleOutput console_output);
@@ -157,6 +180,8 @@ class Machine final : public ExitSink {
     std::uint32_t m_parked{0};  ///< vCPU threads currently parked by pause()
     std::uint32_t m_running{0}; ///< vCPU threads that have not finished
     std::optional<ExitRequest> m_exit;
+    bool m_started{false}; ///< run() has counted its vCPU threads
+    DebugStopListener m_debug_stop_listener;
 };
 
 } // namespace vessel

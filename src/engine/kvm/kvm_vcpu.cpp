@@ -256,6 +256,22 @@ std::uint64_t KvmVcpu::current_rip() {
     return regs.rip;
 }
 
+Result<void> KvmVcpu::set_guest_debug(const GuestDebug& debug) {
+    DebugRegisterSlots slots;
+    // KVM_GUESTDBG_BLOCKIRQ needs KVM_CAP_SET_GUEST_DEBUG2 (Linux 5.15); asked for, it either
+    // works or the ioctl fails with EINVAL, and then the step runs with interrupts allowed.
+    kvm_guest_debug control = TRY(encode_guest_debug(debug, true, slots));
+    if (::ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, &control) < 0) {
+        if (!(control.control & KVM_GUESTDBG_BLOCKIRQ))
+            return make_error("KVM_SET_GUEST_DEBUG: {}", std::strerror(errno));
+        control.control &= ~KVM_GUESTDBG_BLOCKIRQ;
+        if (::ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, &control) < 0)
+            return make_error("KVM_SET_GUEST_DEBUG: {}", std::strerror(errno));
+    }
+    m_debug_slots = slots;
+    return {};
+}
+
 void KvmVcpu::kick() {
     m_kicked.store(true);
     __atomic_store_n(&m_run->immediate_exit, 1, __ATOMIC_SEQ_CST);
@@ -317,6 +333,11 @@ VcpuExit KvmVcpu::run() {
             break;
         case KVM_EXIT_HLT:
             return {VcpuExit::Kind::Halted, current_rip(), "hlt"};
+        case KVM_EXIT_DEBUG:
+            return {VcpuExit::Kind::Debug,
+                    m_run->debug.arch.pc,
+                    {},
+                    decode_debug_exit(m_run->debug.arch, m_debug_slots)};
         case KVM_EXIT_SHUTDOWN:
             return {VcpuExit::Kind::Shutdown, current_rip(), "triple fault (shutdown)"};
         case KVM_EXIT_SYSTEM_EVENT:

@@ -7,6 +7,7 @@
 
 #include "base/mapped_region.hpp"
 #include "engine/hypervisor.hpp"
+#include "engine/kvm/kvm_guest_debug.hpp"
 #include "engine/kvm/kvm_system.hpp"
 
 struct kvm_run;
@@ -25,6 +26,8 @@ class KvmVcpu final : public Vcpu {
     VcpuExit run() override;
     void kick() override;
     void clear_kick() override;
+    /// KVM_SET_GUEST_DEBUG: at most four breakpoints and watchpoints (the debug registers).
+    Result<void> set_guest_debug(const GuestDebug& debug) override;
 
   private:
     KvmVcpu(VmContext context, UniqueFd fd, std::uint32_t index)
@@ -45,6 +48,7 @@ class KvmVcpu final : public Vcpu {
     std::atomic<bool> m_kicked{false};
     std::atomic<pthread_t> m_thread{};
     std::atomic<bool> m_thread_known{false};
+    DebugRegisterSlots m_debug_slots; ///< what KVM_SET_GUEST_DEBUG put in DR0-DR3
 };
 
 } // namespace vessel::kvm

@@ -23,6 +23,7 @@
 namespace vessel::soft {
 
 class SoftPlatform;
+class SoftDebugger;
 
 /// Decoding and addressing mode, derived from CR0, EFER and CS.
 enum class CpuMode : std::uint8_t { Real, Protected16, Protected32, Long64, Compat16, Compat32 };
@@ -71,6 +72,9 @@ class CpuCore {
     std::uint32_t fetch_context{0};
     /// State shared with translated code (its TLB, flag hand-over slots, budget).
     JitContext jit;
+    /// A debugger's read/access watchpoints: while set, no data translation stays in the TLB, so
+    /// every load and store takes the slow path, which reports it here. Null otherwise.
+    SoftDebugger* access_watcher{nullptr};
     /// What CPUID returns on this vCPU: the soft engine's leaves under Vessel's CPUID policy.
     std::vector<x86::CpuidEntry> cpuid_table;
 

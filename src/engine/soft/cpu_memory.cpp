@@ -4,6 +4,7 @@
 #include "arch/x86/canonical.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/cpuid_policy.hpp"
+#include "engine/soft/soft_debugger.hpp"
 #include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
@@ -155,6 +156,8 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     entry.physical_page = physical >> 12;
     entry.host = ram_page(physical >> 12);
     entry.global = global;
+    if (access_watcher != nullptr && kind != access_execute) [[unlikely]]
+        entry.tag = ~std::uint64_t{0}; // used once: the next access reaches the watcher too
     return entry;
 }
 
@@ -204,6 +207,8 @@ std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_o
 }
 
 std::uint64_t CpuCore::read_slow(std::uint64_t address, unsigned size, bool user) {
+    if (access_watcher != nullptr) [[unlikely]]
+        access_watcher->note_access(address, size, false);
     const std::uint64_t offset = address & 0xfff;
     if (offset + size <= 4096) {
         const TlbEntry& entry = fill_tlb(address, access_read, user);
@@ -229,6 +234,8 @@ std::uint64_t CpuCore::read_slow(std::uint64_t address, unsigned size, bool user
 }
 
 void CpuCore::write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user) {
+    if (access_watcher != nullptr) [[unlikely]]
+        access_watcher->note_access(address, size, true);
     const std::uint64_t offset = address & 0xfff;
     if (offset + size <= 4096) {
         const TlbEntry& entry = fill_tlb(address, access_write, user);
@@ -283,6 +290,8 @@ void CpuCore::write_block(std::uint64_t address, const void* data, unsigned leng
 }
 
 std::uint8_t* CpuCore::page_pointer(std::uint64_t address, unsigned size, AccessKind kind) {
+    if (access_watcher != nullptr) [[unlikely]]
+        access_watcher->note_access(address, size, kind == access_write);
     if ((address & 0xfff) + size > 4096) return nullptr;
     const std::uint64_t page = address >> 12;
     TlbEntry* entry = &m_tlb.entry(m_user_access, kind, page);

@@ -85,6 +85,9 @@ void check_exit(const VcpuExit& exit, const x86::CpuState& state) {
     case VcpuExit::Kind::Kicked:   // still running when the watchdog fired
     case VcpuExit::Kind::Shutdown: // triple fault
         break;
+    case VcpuExit::Kind::Debug:
+        ADD_FAILURE() << "debug stop without a debugger";
+        break;
     case VcpuExit::Kind::Halted: // only hlt with interrupts off ends a run
         EXPECT_EQ(state.rflags & x86::rflags::if_, 0u) << "halted with IF set";
         break;

@@ -114,6 +114,27 @@ void SoftVcpu::run_blocks(unsigned& budget) {
     }
 }
 
+Result<void> SoftVcpu::set_guest_debug(const GuestDebug& debug) {
+    m_debugger.configure(debug);
+    return {};
+}
+
+std::optional<DebugEvent> SoftVcpu::run_debugged_instruction(unsigned& budget) {
+    CpuCore& cpu = *m_core;
+    if (auto event = m_debugger.before_instruction()) return event;
+    if (budget != 0) --budget;
+    try {
+        // The interpreter alone, one instruction: the translation tier would run whole blocks
+        // past breakpoints and watched stores.
+        cpu.single_instruction = true;
+        m_interpreter->execute_block();
+    } catch (const GuestFault& fault) {
+        cpu.rip = cpu.instruction_rip;
+        cpu.deliver_fault(fault);
+    }
+    return m_debugger.after_instruction();
+}
+
 VcpuExit SoftVcpu::run() {
     CpuCore& cpu = *m_core;
     unsigned until_poll = 0;
@@ -138,12 +159,19 @@ VcpuExit SoftVcpu::run() {
                     }
                 }
             }
-            if (cpu.rflags & x86::rflags::if_ || cpu.interrupt_shadow) check_interrupts();
+            if ((cpu.rflags & x86::rflags::if_ || cpu.interrupt_shadow) &&
+                !m_debugger.holds_interrupts())
+                check_interrupts();
             if (cpu.halted) {
                 if (!(cpu.rflags & x86::rflags::if_)) return {VcpuExit::Kind::Halted, cpu.rip, {}};
                 m_platform.wait_for_interrupt(m_index);
                 m_platform.poll(m_index);
                 until_poll = 0; // look at start-up IPIs and NMIs next
+                continue;
+            }
+            if (m_debugger.active()) [[unlikely]] {
+                if (auto event = run_debugged_instruction(until_poll))
+                    return {VcpuExit::Kind::Debug, cpu.rip, {}, *event};
                 continue;
             }
             run_blocks(until_poll);

@@ -6,6 +6,7 @@
 
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/interpreter.hpp"
+#include "engine/soft/soft_debugger.hpp"
 #include "engine/soft/translator/translator.hpp"
 #include "engine/vcpu.hpp"
 
@@ -30,6 +31,9 @@ class SoftVcpu final : public Vcpu {
     void clear_kick() override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
+    /// Any number of breakpoints and watchpoints; while set, the interpreter runs one
+    /// instruction at a time (the translation tier waits until the debugger clears them).
+    Result<void> set_guest_debug(const GuestDebug& debug) override;
 
     /// The interpreter's CPU (tests inspect FPU/SSE registers and caches through it).
     CpuCore& core() { return *m_core; }
@@ -47,6 +51,9 @@ class SoftVcpu final : public Vcpu {
     /// the batch; delivers a fault raised on the way.
     void run_blocks(unsigned& budget);
     std::string describe_failure(const std::string& message);
+    /// Runs one instruction under the debugger (counted against `budget`); returns the event
+    /// that stops the vCPU, if any.
+    std::optional<DebugEvent> run_debugged_instruction(unsigned& budget);
 
     std::uint32_t m_index;
     SoftPlatform& m_platform;
@@ -54,6 +61,7 @@ class SoftVcpu final : public Vcpu {
     std::unique_ptr<Interpreter> m_interpreter;
     std::unique_ptr<Translator> m_translator;
     BlockExecutor* m_executor; ///< the translator when enabled, else the interpreter
+    SoftDebugger m_debugger{*m_core};
     /// Acts on INIT / start-up IPIs; returns true while the CPU waits for a start-up IPI.
     bool handle_startup();
 
