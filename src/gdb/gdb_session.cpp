@@ -1,6 +1,7 @@
 // GdbSession: packet dispatch, registers, memory, debug points and resumption.
 #include "gdb/gdb_session.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
