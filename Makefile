@@ -23,7 +23,7 @@ guest: deps
 
 # Only what `vessel run` needs: the test binaries and guests are built by `make build` / `make test`.
 vessel: deps $(BUILD)/CMakeCache.txt
-	@[ -x $(BUILD)/vessel ] || echo "vessel: first build of $(BUILD)/vessel: about 3 minutes on 2 cores (later builds compile only what changed)"
+	@[ -x $(BUILD)/vessel ] || echo "vessel: first build of $(BUILD)/vessel: about 4 minutes on 2 cores (later builds compile only what changed)"
 	cmake --build $(BUILD) -j $(JOBS) --target vessel
 
 # The guest download runs beside the compiler (two jobs), then the VM boots.
