@@ -10,7 +10,7 @@
 
 namespace vessel::soft {
 
-/// Identity translation (docs/ARCHITECTURE.md, "Translator"): guest integer instructions run as
+/// Identity translation (docs/SOFT_CPU.md, "translation tier"): guest integer instructions run as
 /// the same host instruction on host registers holding the guest's values, memory operands are
 /// rewritten to a host address found through an inline TLB lookup, direct branches become
 /// chainable exits, and everything else calls the interpreter for that one instruction.
