@@ -92,15 +92,46 @@ void op_mov_to_control(CpuCore& cpu, const DecodedOp& op) {
     cpu.exit_block = true;
 }
 
+/// The debug register a mov names (Intel SDM Vol. 3, 18.2): DR4 and DR5 are DR6 and DR7 unless
+/// CR4.DE is set, which makes them #UD, as is any number above 7 (REX.R).
+unsigned debug_register(CpuCore& cpu, unsigned number) {
+    if (number > 7) cpu.raise(x86::vector::invalid_opcode);
+    if (number == 4 || number == 5) {
+        if (cpu.cr4 & x86::cr4::de) cpu.raise(x86::vector::invalid_opcode);
+        number += 2;
+    }
+    return number;
+}
+
+/// DR6 and DR7 bits software can change; the others read as fixed values (DR6 0xffff0ff0 with
+/// no RTM, DR7 bit 10 set; Intel SDM Vol. 3, 18.2.3-18.2.4).
+constexpr std::uint64_t dr6_volatile = 0xe00f, dr6_fixed1 = 0xffff0ff0;
+constexpr std::uint64_t dr7_volatile = 0xffff2bff, dr7_fixed1 = 0x400;
+
 void op_mov_from_debug(CpuCore& cpu, const DecodedOp& op) {
     require_cpl0(cpu);
-    cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index,
-                      cpu.dr[op.operands[1].index & 7]);
+    const unsigned number = debug_register(cpu, op.operands[1].index);
+    cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index, cpu.dr[number]);
 }
 
 void op_mov_to_debug(CpuCore& cpu, const DecodedOp& op) {
     require_cpl0(cpu);
-    cpu.dr[op.operands[0].index & 7] = cpu.gpr[op.operands[1].index];
+    const unsigned number = debug_register(cpu, op.operands[0].index);
+    std::uint64_t value = cpu.gpr[op.operands[1].index];
+    if (cpu.mode != CpuMode::Long64) value &= 0xffff'ffff;
+    switch (number) {
+    case 6:
+        if (value >> 32) cpu.raise(x86::vector::general_protection, 0); // MBZ in 64-bit mode
+        cpu.dr[6] = (value & dr6_volatile) | dr6_fixed1;
+        break;
+    case 7:
+        if (value >> 32) cpu.raise(x86::vector::general_protection, 0);
+        cpu.dr[7] = (value & dr7_volatile) | dr7_fixed1;
+        break;
+    default:
+        cpu.dr[number] = value;
+        break;
+    }
 }
 
 // ---- descriptor tables ----
