@@ -243,7 +243,8 @@ if wait_for "$work/cli.out" "$(tick_line $((cli_last + 1)))"; then pass cli-snap
 code=$?
 if [ "$code" = 2 ] && grep -qF "cannot connect" "$work/cli-snapshot.out"; then pass cli-snapshot-no-socket; else fail cli-snapshot-no-socket "exit $code"; fi
 kill_pid "$cli_pid"
-timeout 60 "$vessel" run --restore "$work/cli-snap" </dev/null >"$work/cli-restore.out" 2>"$work/cli-restore.err" &
+# Not under timeout(1): kill_pid below must reach Vessel itself (a SIGKILLed timeout leaves it running).
+"$vessel" run --restore "$work/cli-snap" </dev/null >"$work/cli-restore.out" 2>"$work/cli-restore.err" &
 restore_pid=$!
 pids+=("$restore_pid")
 # The snapshot was taken somewhere after line cli_last (the source ran on while the CLI paused it).
