@@ -218,7 +218,7 @@ TEST_F(ApiHandlersTest, UnknownAndUnsupportedPaths) {
     EXPECT_NE(request("GET", "/nope").body.find("Invalid request method and/or path"),
               std::string::npos);
     EXPECT_NE(request("DELETE", "/machine-config").body.find("Invalid request"), std::string::npos);
-    EXPECT_NE(request("PUT", "/snapshot/create", "{}").body.find("snapshots"), std::string::npos);
+    EXPECT_NE(request("PUT", "/mmds", "{}").body.find("metadata service"), std::string::npos);
 }
 
 TEST_F(ApiHandlersTest, BalloonPutGetAndFirecrackersErrors) {
