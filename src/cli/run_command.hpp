@@ -24,8 +24,8 @@ struct RunOptions {
     /// --balloon SPEC; empty: the default guest gets free page reporting, a --kernel none
     std::string balloon_text;
     bool page_sharing{false}; ///< --page-sharing: guest RAM offered to the host's KSM
-    std::string gdb_text;               ///< --gdb tcp:HOST:PORT|unix:PATH; empty for no stub
-    bool gdb_no_wait{false};            ///< --gdb-no-wait: boot without waiting for a debugger
+    std::string gdb_text;     ///< --gdb tcp:HOST:PORT|unix:PATH; empty for no stub
+    bool gdb_no_wait{false};  ///< --gdb-no-wait: boot without waiting for a debugger
 };
 
 /// The files of a snapshot directory (`vessel snapshot`, `vessel run --restore`).
