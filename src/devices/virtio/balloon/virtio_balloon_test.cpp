@@ -1,5 +1,6 @@
 // VirtioBalloon: inflate, deflate, free page reporting and statistics through real virtqueues.
 #include "devices/virtio/balloon/virtio_balloon.hpp"
+#include "devices/virtio/virtio_test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +17,6 @@ using namespace vessel::virtio;
 namespace {
 
 constexpr std::uint64_t memory_size = 4 << 20;
-constexpr std::uint16_t test_queue_size = 8;
 constexpr std::uint64_t page = VirtioBalloon::page_size;
 
 struct CountingInterrupt final : VirtioInterrupt {
@@ -26,39 +26,10 @@ struct CountingInterrupt final : VirtioInterrupt {
     std::atomic<int> config{0};
 };
 
-/// The driver side of one split queue laid out at `base` in guest memory.
-struct TestQueue {
-    GuestMemory& memory;
-    Virtqueue queue;
-    std::uint64_t base;
-    std::uint16_t next_descriptor{0};
-    std::uint16_t avail_index{0};
-
+/// A queue of this device's, driven from the test.
+struct TestQueue : vessel::testing::TestQueue {
     TestQueue(GuestMemory& guest_memory, std::uint16_t index, std::uint64_t at)
-        : memory(guest_memory), queue(index, VirtioBalloon::queue_size), base(at) {
-        queue.set_size(test_queue_size);
-        queue.descriptor_address = base;
-        queue.driver_address = base + 0x400;
-        queue.device_address = base + 0x800;
-        queue.enabled = true;
-    }
-    /// Posts a one-descriptor chain and returns its head.
-    std::uint16_t add(std::uint64_t address, std::uint32_t length, bool device_writes = false) {
-        const std::uint16_t head = next_descriptor++ % test_queue_size;
-        const std::uint64_t at = base + 16ull * head;
-        EXPECT_TRUE(memory.write<std::uint64_t>(at, address));
-        EXPECT_TRUE(memory.write<std::uint32_t>(at + 8, length));
-        EXPECT_TRUE(memory.write<std::uint16_t>(at + 12, device_writes ? 2 : 0));
-        EXPECT_TRUE(memory.write<std::uint16_t>(at + 14, 0));
-        EXPECT_TRUE(memory.write<std::uint16_t>(
-            base + 0x400 + 4 + 2 * (avail_index % test_queue_size), head));
-        EXPECT_TRUE(memory.write<std::uint16_t>(base + 0x400 + 2, ++avail_index));
-        return head;
-    }
-    std::uint16_t used_index() const { return *memory.read<std::uint16_t>(base + 0x800 + 2); }
-    std::uint32_t used_head(std::uint16_t position) const {
-        return *memory.read<std::uint32_t>(base + 0x800 + 4 + 8 * (position % test_queue_size));
-    }
+        : vessel::testing::TestQueue(guest_memory, index, at, VirtioBalloon::queue_size) {}
 };
 
 class VirtioBalloonTest : public ::testing::Test {

@@ -1,4 +1,5 @@
 // VirtioVsock: packets through real virtqueues in guest memory, served by the device's thread.
+#include "devices/virtio/virtio_test_support.hpp"
 #include "devices/virtio/vsock/virtio_vsock.hpp"
 
 #include <sys/socket.h>
@@ -19,7 +20,6 @@ using namespace vessel::virtio::vsock;
 namespace {
 
 constexpr std::uint64_t guest = 9;
-constexpr std::uint16_t test_queue_size = 8;
 
 struct CountingInterrupt final : VirtioInterrupt {
     void signal_used(std::uint16_t queue) override { ++used[queue]; }
@@ -27,36 +27,10 @@ struct CountingInterrupt final : VirtioInterrupt {
     std::atomic<int> used[3] = {0, 0, 0};
 };
 
-/// The driver side of one split queue laid out at `base` in guest memory.
-struct TestQueue {
-    GuestMemory& memory;
-    Virtqueue queue;
-    std::uint64_t base;
-    std::uint16_t next_descriptor{0};
-    std::uint16_t avail_index{0};
-
+/// A queue of this device's, driven from the test.
+struct TestQueue : vessel::testing::TestQueue {
     TestQueue(GuestMemory& guest_memory, std::uint16_t index, std::uint64_t at)
-        : memory(guest_memory), queue(index, vsock::queue_size), base(at) {
-        queue.set_size(test_queue_size);
-        queue.descriptor_address = base;
-        queue.driver_address = base + 0x400;
-        queue.device_address = base + 0x800;
-        queue.enabled = true;
-    }
-    /// Adds a one-descriptor chain and returns its head.
-    std::uint16_t add(std::uint64_t address, std::uint32_t length, bool device_writes) {
-        const std::uint16_t head = next_descriptor++ % test_queue_size;
-        const std::uint64_t at = base + 16ull * head;
-        EXPECT_TRUE(memory.write<std::uint64_t>(at, address));
-        EXPECT_TRUE(memory.write<std::uint32_t>(at + 8, length));
-        EXPECT_TRUE(memory.write<std::uint16_t>(at + 12, device_writes ? 2 : 0));
-        EXPECT_TRUE(memory.write<std::uint16_t>(at + 14, 0));
-        EXPECT_TRUE(memory.write<std::uint16_t>(
-            base + 0x400 + 4 + 2 * (avail_index % test_queue_size), head));
-        EXPECT_TRUE(memory.write<std::uint16_t>(base + 0x400 + 2, ++avail_index));
-        return head;
-    }
-    std::uint16_t used_index() const { return *memory.read<std::uint16_t>(base + 0x800 + 2); }
+        : vessel::testing::TestQueue(guest_memory, index, at, vsock::queue_size) {}
 };
 
 class VirtioVsockTest : public ::testing::Test {
