@@ -1,5 +1,6 @@
-// BlockTranslator: classification, flag liveness and emission of one guest block.
+// BlockTranslator: emission of one analysed guest block (block_analysis.hpp) as host code.
 #include "engine/soft/translator/block_translator.hpp"
+#include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
 
 #include <algorithm>
@@ -17,57 +18,12 @@ namespace {
 
 using namespace Xbyak::util;
 
-constexpr std::uint32_t arithmetic_mask = 0x8d5; // CF PF AF ZF SF OF (Intel SDM Vol. 1, 3.4.3.1)
 constexpr unsigned guest_rsp = 4;
-
-/// One guest instruction as Zydis sees it, with where it runs.
-struct GuestInstruction {
-    ZydisDecodedInstruction instruction;
-    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-    const std::uint8_t* bytes{nullptr};
-    std::uint64_t linear{0};
-    std::uint64_t next{0};
-    std::uint32_t flags_tested{arithmetic_mask};
-    std::uint32_t flags_written{0}; ///< always overwritten
-    bool flags_may_change{true};    ///< may write some flag (a shift by a count that is not 0)
-    /// Arithmetic flags whose value may still be read before being overwritten, along the
-    /// block's path, just before and just after this instruction (the block's end counts as a
-    /// reader of every flag).
-    std::uint32_t flags_live_in{arithmetic_mask};
-    std::uint32_t flags_live_out{arithmetic_mask};
-    bool decoded{false};
-};
 
 /// Whether the host CPU has BMI2 (rorx), asked once.
 bool host_has_bmi2() {
     static const bool has = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI2);
     return has;
-}
-
-/// Whether a shift or rotate may have a count of 0 after masking (Intel SDM Vol. 2, SAL/SAR/
-/// SHL/SHR: "If the count is 0, the flags are not affected"), so that it writes no flag.
-bool count_may_be_zero(const GuestInstruction& guest) {
-    switch (guest.instruction.mnemonic) {
-    case ZYDIS_MNEMONIC_SHL:
-    case ZYDIS_MNEMONIC_SHR:
-    case ZYDIS_MNEMONIC_SAR:
-    case ZYDIS_MNEMONIC_ROL:
-    case ZYDIS_MNEMONIC_ROR:
-    case ZYDIS_MNEMONIC_RCL:
-    case ZYDIS_MNEMONIC_RCR:
-    case ZYDIS_MNEMONIC_SHLD:
-    case ZYDIS_MNEMONIC_SHRD:
-        break;
-    default:
-        return false;
-    }
-    const unsigned mask = guest.instruction.operand_width == 64 ? 0x3f : 0x1f;
-    for (unsigned i = 0; i < guest.instruction.operand_count_visible; ++i) {
-        const ZydisDecodedOperand& operand = guest.operands[i];
-        if (i > 0 && operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
-            return (operand.imm.value.u & mask) == 0;
-    }
-    return true; // count in cl
 }
 
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
@@ -885,35 +841,6 @@ class Emitter : public Xbyak::CodeGenerator {
     std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
 };
 
-/// Fills each instruction's flags_live_in/out: flag liveness, backwards from the block's end
-/// (where every flag counts as read).
-void compute_flag_liveness(std::vector<GuestInstruction>& instructions) {
-    std::uint32_t live = arithmetic_mask;
-    for (std::size_t k = instructions.size(); k-- > 0;) {
-        GuestInstruction& guest = instructions[k];
-        guest.flags_live_out = live;
-        // Zydis's flag reads are trusted for what the translator runs itself; anything the
-        // interpreter runs counts as reading every flag (pushf, syscall and int save them).
-        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        // A repeated string instruction with a count of 0 writes no flag (and cmpsd is also the
-        // name of an SSE2 compare): never trust its flag writes.
-        const bool repeated =
-            (guest.instruction.attributes &
-             (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0 ||
-            guest.instruction.meta.category == ZYDIS_CATEGORY_STRINGOP;
-        const bool known = guest.decoded && !repeated &&
-                           (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic) ||
-                            branch_condition(mnemonic) >= 0 || mnemonic == ZYDIS_MNEMONIC_LEA ||
-                            mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PUSH ||
-                            mnemonic == ZYDIS_MNEMONIC_POP || mnemonic == ZYDIS_MNEMONIC_JMP ||
-                            mnemonic == ZYDIS_MNEMONIC_CALL || mnemonic == ZYDIS_MNEMONIC_RET);
-        const std::uint32_t tested = known ? guest.flags_tested : arithmetic_mask;
-        const std::uint32_t written = guest.decoded && !repeated ? guest.flags_written : 0;
-        live = (live & ~written) | tested;
-        guest.flags_live_in = live;
-    }
-}
-
 } // namespace
 
 BlockTranslator::BlockTranslator(const JitLayout& layout, const JitRuntime& runtime)
@@ -926,55 +853,8 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     out.linear = linear;
     out.native_ops = out.fallback_ops = 0;
     out.sites = {};
-    std::vector<GuestInstruction> instructions(block.ops.size());
-    std::uint64_t offset = 0;
-    for (std::size_t k = 0; k < block.ops.size(); ++k) {
-        GuestInstruction& guest = instructions[k];
-        guest.bytes = bytes + offset;
-        guest.linear = linear + offset;
-        guest.next = guest.linear + block.ops[k].length;
-        guest.decoded =
-            ZYAN_SUCCESS(ZydisDecoderDecodeFull(&m_decoder, guest.bytes, block.ops[k].length,
-                                                &guest.instruction, guest.operands)) &&
-            guest.instruction.length == block.ops[k].length &&
-            (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
-             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
-             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
-             guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
-             guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
-        if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
-            const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
-            guest.flags_tested = flags.tested & arithmetic_mask;
-            guest.flags_written =
-                (flags.modified | flags.set_0 | flags.set_1 | flags.undefined) & arithmetic_mask;
-            guest.flags_may_change = guest.flags_written != 0;
-            if (count_may_be_zero(guest)) {
-                // A shift or rotate by 0 leaves every flag as it was: the old flags flow
-                // through, so they count as read and nothing as written.
-                guest.flags_tested |= guest.flags_written;
-                guest.flags_written = 0;
-            }
-        }
-        offset += block.ops[k].length;
-    }
-    compute_flag_liveness(instructions);
-    // Whether the block overwrites all arithmetic flags before anything reads them or can fault
-    // (a fault would show them): then a jump into it may clobber the flags.
-    out.flags_dead_at_entry = false;
-    for (const GuestInstruction& guest : instructions) {
-        if (!guest.decoded || guest.flags_tested != 0) break;
-        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        bool touches_memory = false;
-        for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
-            touches_memory |= guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
-                              guest.operands[i].mem.type == ZYDIS_MEMOP_TYPE_MEM;
-        if (touches_memory || !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV) break;
-        if (guest.flags_written == arithmetic_mask) {
-            out.flags_dead_at_entry = true;
-            break;
-        }
-    }
+    std::vector<GuestInstruction> instructions = analyze_block(m_decoder, block, bytes, linear);
+    out.flags_dead_at_entry = flags_dead_at_entry(instructions);
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,

@@ -1,0 +1,43 @@
+// Block analysis for the translator: each guest instruction of a decoded block as Zydis sees
+// it, which arithmetic flags it reads and writes, and the flags live before and after it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <Zydis/Zydis.h>
+
+#include "engine/soft/block_cache.hpp"
+
+namespace vessel::soft {
+
+constexpr std::uint32_t arithmetic_mask = 0x8d5; // CF PF AF ZF SF OF (Intel SDM Vol. 1, 3.4.3.1)
+
+/// One guest instruction as Zydis sees it, with where it runs.
+struct GuestInstruction {
+    ZydisDecodedInstruction instruction;
+    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
+    const std::uint8_t* bytes{nullptr};
+    std::uint64_t linear{0};
+    std::uint64_t next{0};
+    std::uint32_t flags_tested{arithmetic_mask};
+    std::uint32_t flags_written{0}; ///< always overwritten
+    bool flags_may_change{true};    ///< may write some flag (a shift by a count that is not 0)
+    /// Arithmetic flags whose value may still be read before being overwritten, along the
+    /// block's path, just before and just after this instruction (the block's end counts as a
+    /// reader of every flag).
+    std::uint32_t flags_live_in{arithmetic_mask};
+    std::uint32_t flags_live_out{arithmetic_mask};
+    bool decoded{false};
+};
+
+/// Decodes `block` (whose bytes start at `bytes`, at guest linear `linear`) with Zydis and fills
+/// each instruction's flag reads, writes and liveness.
+std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
+                                            const std::uint8_t* bytes, std::uint64_t linear);
+
+/// Whether the block overwrites all arithmetic flags before anything reads them or can fault
+/// (a fault would show them): then a jump into it may clobber the flags.
+bool flags_dead_at_entry(const std::vector<GuestInstruction>& instructions);
+
+} // namespace vessel::soft
