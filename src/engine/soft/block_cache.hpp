@@ -16,14 +16,21 @@ namespace vessel::soft {
 struct Translation;
 
 /// A straight run of instructions from one RAM page, ending at a branch, a system instruction,
-/// the page end or a size cap.
+/// the page end or a size cap; or one instruction that crosses into the next page.
 struct CodeBlock {
+    static constexpr std::uint64_t no_page = ~std::uint64_t{0};
+
     std::uint64_t key{0};  ///< (RAM offset << 3) | CpuMode
     std::uint64_t page{0}; ///< RAM page index the bytes came from
     std::uint32_t generation{0};
+    /// For a page-crossing instruction: the RAM page its tail came from (the page the next
+    /// linear page mapped to when decoded) and that page's generation; else no_page.
+    std::uint64_t next_page{no_page};
+    std::uint32_t next_generation{0};
+    std::vector<std::uint8_t> crossing_bytes; ///< a page-crossing instruction's bytes
     std::vector<DecodedOp> ops;
-    bool translatable{true}; ///< false for a lone page-crossing instruction
-    std::uint32_t heat{0};   ///< dispatches so far, while untranslated
+    bool translatable{true};
+    std::uint32_t heat{0}; ///< dispatches so far, while untranslated
     /// Host code for this block (owned by the translator's code cache), valid while
     /// `translation_epoch` equals the cache's epoch.
     const Translation* translation{nullptr};
@@ -63,9 +70,11 @@ class BlockCache {
         m_recent[slot(stored->key)] = stored.get();
         return stored.get();
     }
-    /// Whether `block` may run: the page it was decoded from has not been stored to since.
+    /// Whether `block` may run: the pages it was decoded from have not been stored to since.
     bool fresh(const CodeBlock& block) const {
-        return m_pages.generation(block.page) == block.generation;
+        return m_pages.generation(block.page) == block.generation &&
+               (block.next_page == CodeBlock::no_page ||
+                m_pages.generation(block.next_page) == block.next_generation);
     }
 
     /// Frees every block; callers holding block pointers (the jump cache) must drop them.

@@ -59,6 +59,9 @@ struct DecodedOp {
     bool lock{false};
     std::uint8_t condition{0}; ///< condition code (Intel SDM Vol. 1, B.1) for jcc/setcc/cmovcc
     bool ends_block{false};
+    /// Ends the interpreter's block only because it may stop early and restart itself (rep
+    /// string instructions): translated code goes on after it once it has completed.
+    bool resumable{false};
     std::uint16_t mnemonic{0}; ///< ZydisMnemonic, for diagnostics and shared handlers
 };
 

@@ -14,15 +14,14 @@ CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
     const std::uint8_t* host = m_cpu.fetch_pointer(linear, &ram_offset, &global);
     const std::uint64_t key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
     CodeBlock* block = m_cache.find(key);
-    if (block == nullptr) [[unlikely]] {
-        bool cacheable = true;
-        auto decoded = decode_block(linear, ram_offset, host, &cacheable);
-        if (!cacheable) {
-            m_uncached = std::move(decoded);
-            return m_uncached.get();
-        }
-        block = m_cache.insert(std::move(decoded));
+    if (block != nullptr && block->next_page != CodeBlock::no_page) [[unlikely]] {
+        std::uint64_t next_offset = 0;
+        next_page(linear, &next_offset);
+        if (next_offset >> 12 != block->next_page)
+            block = nullptr; // the crossing instruction's tail now maps to another page
     }
+    if (block == nullptr) [[unlikely]]
+        block = m_cache.insert(decode_block(linear, ram_offset, host));
     m_jump[(linear ^ (linear >> 12)) % jump_slots] = {linear,
                                                       global ? m_cpu.global_fetch_epoch
                                                              : m_cpu.fetch_epoch,
@@ -33,8 +32,14 @@ CodeBlock* Interpreter::lookup_block(std::uint64_t linear) {
     return block;
 }
 
+const std::uint8_t* Interpreter::next_page(std::uint64_t linear, std::uint64_t* ram_offset) {
+    std::uint64_t next_linear = (linear & ~std::uint64_t{0xfff}) + 4096;
+    if (m_cpu.mode != CpuMode::Long64) next_linear &= 0xffff'ffff;
+    return m_cpu.fetch_pointer(next_linear, ram_offset);
+}
+
 std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::uint64_t ram_offset,
-                                                     const std::uint8_t* host, bool* cacheable) {
+                                                     const std::uint8_t* host) {
     auto block = std::make_unique<CodeBlock>();
     block->key = BlockCache::key(ram_offset, static_cast<unsigned>(m_cpu.mode));
     block->page = ram_offset >> 12;
@@ -50,20 +55,21 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
         auto status =
             m_decoder.decode(mode, page + offset, std::min<std::size_t>(available, 15), op);
         if (status == InstructionDecoder::Status::Truncated) {
-            // The instruction continues on the next page: decode it alone, uncached.
+            // The instruction continues on the next page: it is a block alone, which stays
+            // valid while neither page is stored to and the next page keeps its mapping.
             if (!block->ops.empty()) break;
             std::uint8_t buffer[15];
             std::memcpy(buffer, page + offset, available);
-            std::uint64_t next_linear = (linear & ~std::uint64_t{0xfff}) + 4096;
-            if (mode != CpuMode::Long64) next_linear &= 0xffff'ffff;
             std::uint64_t next_offset = 0;
-            const std::uint8_t* next = m_cpu.fetch_pointer(next_linear, &next_offset);
+            const std::uint8_t* next = next_page(linear, &next_offset);
+            block->next_page = next_offset >> 12;
+            m_cpu.code_pages().mark_code(block->next_page);
+            block->next_generation = m_cpu.code_pages().generation(block->next_page);
             std::memcpy(buffer + available, next, 15 - available);
             status = m_decoder.decode(mode, buffer, 15, op);
             if (status == InstructionDecoder::Status::Truncated)
                 m_cpu.raise(x86::vector::invalid_opcode);
-            *cacheable = false;
-            block->translatable = false;
+            block->crossing_bytes.assign(buffer, buffer + op.length);
             block->ops.push_back(op);
             break;
         }

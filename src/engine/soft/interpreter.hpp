@@ -76,12 +76,13 @@ class Interpreter final : public BlockExecutor {
     }
     CodeBlock* lookup_block(std::uint64_t linear);
     std::unique_ptr<CodeBlock> decode_block(std::uint64_t linear, std::uint64_t ram_offset,
-                                            const std::uint8_t* host, bool* cacheable);
+                                            const std::uint8_t* host);
+    /// The host address and RAM offset of the page after the one holding `linear`, as fetched.
+    const std::uint8_t* next_page(std::uint64_t linear, std::uint64_t* ram_offset);
 
     CpuCore& m_cpu;
     BlockCache m_cache;
     InstructionDecoder m_decoder;
-    std::unique_ptr<CodeBlock> m_uncached; ///< a block holding one page-crossing instruction
     std::unique_ptr<JumpEntry[]> m_jump{new JumpEntry[jump_slots]};
 };
 

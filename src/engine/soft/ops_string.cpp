@@ -152,7 +152,7 @@ template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& 
 
 OpHandler select_string_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op) {
     if (instruction.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT) return nullptr; // SSE movsd etc.
-    if (op.rep) op.ends_block = true; // may stop early and restart itself
+    if (op.rep) op.ends_block = op.resumable = true; // may stop early and restart itself
     switch (instruction.mnemonic) {
     case ZYDIS_MNEMONIC_MOVSB:
         return &op_string<1, StringOp::Movs>;

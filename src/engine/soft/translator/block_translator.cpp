@@ -590,7 +590,10 @@ class Emitter : public Xbyak::CodeGenerator {
     /// through the jump table.
     void exit_to(std::uint64_t target) {
         restore_host_flags();
-        const bool same_page = (target >> 12) == (m_out.linear >> 12);
+        // Only targets of this page are chained; one in the last 14 bytes may start a
+        // page-crossing instruction, which goes stale with the next page too.
+        const bool same_page =
+            (target >> 12) == (m_out.linear >> 12) && (target & 0xfff) <= 4096 - 15;
         if (!same_page || m_sites == m_out.sites.size()) {
             mov(r14, target);
             exit_indirect();

@@ -58,7 +58,9 @@ std::uint32_t jit_interpret_helper(CpuCore* cpu, const DecodedOp* op) {
         core.jit.deferred = std::current_exception();
         return static_cast<std::uint32_t>(HelperResult::Exit);
     }
-    if (core.exit_block || op->ends_block) return static_cast<std::uint32_t>(HelperResult::Exit);
+    // A completed rep string instruction goes on in the block (a stopped one set exit_block).
+    if (core.exit_block || (op->ends_block && !op->resumable))
+        return static_cast<std::uint32_t>(HelperResult::Exit);
     core.jit.flags = core.flags() & arithmetic_flags;
     return static_cast<std::uint32_t>(HelperResult::Continue);
 }

@@ -33,6 +33,8 @@ struct Translation {
     std::uint32_t native_ops{0};
     /// The block writes every arithmetic flag before reading one or possibly faulting.
     bool flags_dead_at_entry{false};
+    /// Made from a page-crossing instruction (CodeBlock::next_page).
+    bool crosses_page{false};
     std::uint32_t fallback_ops{0};
     /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
     /// generated code holds their addresses.

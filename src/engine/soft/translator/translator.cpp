@@ -93,10 +93,13 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
     if (!block.translatable || ++block.heat < m_options.hot_threshold) return nullptr;
     block.heat = 0;
     std::uint64_t ram_offset = 0;
-    const std::uint8_t* bytes = m_cpu.fetch_pointer(linear, &ram_offset);
+    const std::uint8_t* bytes = block.crossing_bytes.empty()
+                                    ? m_cpu.fetch_pointer(linear, &ram_offset)
+                                    : block.crossing_bytes.data();
     const auto start = std::chrono::steady_clock::now();
     auto translation = std::make_unique<Translation>();
     translation->context = m_cpu.fetch_context;
+    translation->crosses_page = block.next_page != CodeBlock::no_page;
     const bool user = m_cpu.cpl == 3;
     if (!m_translator.translate(*translation, block, bytes, linear, user, m_cache)) {
         flush();
@@ -135,7 +138,9 @@ void Translator::chain(const Translation& target) {
     // The exit was taken under the current mapping and mode, and direct exits only lead to
     // the source block's own page, so source and target were translated from one page: a store
     // to it makes both stale together, and the dispatcher never enters a stale block.
-    if (site->chained || site->target != target.linear) return;
+    // A page-crossing block goes stale with either page: never a chain target (exits to it
+    // take the jump table, see Emitter::exit_to).
+    if (site->chained || site->target != target.linear || target.crosses_page) return;
     const auto patch = [](std::uint8_t* jump, const std::uint8_t* to) {
         const auto displacement = static_cast<std::int32_t>(to - (jump + 5));
         std::memcpy(jump + 1, &displacement, sizeof displacement);

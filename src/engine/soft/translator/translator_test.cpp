@@ -258,6 +258,45 @@ TEST(Translator, PageCrossingInstructionAndOperand) {
     EXPECT_EQ(machine->reg(x86::rbx), 100 * (0x0102030405060708ull + 0x1122334455667788ull));
 }
 
+TEST(Translator, PageCrossingInstructionFollowsStoresToAndRemapsOfItsTail) {
+    auto machine = run_on_both([](Machine& m) {
+        // mov eax, imm32 at 0x4ffd: two immediate bytes on page 0x4000, two and the ret on page
+        // 0x5000, which maps physical 0x6000 (eax = 1), is stored to (eax = 0x10001) and is
+        // then remapped to physical 0x7000 (eax = 0x20001).
+        m.load(0x4ffd, {0xb8, 0x01, 0x00});
+        m.load(0x6000, {0x00, 0x00, 0xc3});
+        m.load(0x7000, {0x02, 0x00, 0xc3});
+        m.map(0x5000, 0x6000);
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, keep, stay;
+            c.mov(ecx, 100);
+            c.xor_(ebx, ebx);
+            c.mov(rdi, 0x4ffd);
+            c.L(loop);
+            c.call(rdi);
+            c.add(ebx, eax);
+            c.cmp(ecx, 70);
+            c.jne(keep);
+            c.mov(byte[rdi + 3], 1); // the tail's third immediate byte, through the mapping
+            c.L(keep);
+            c.cmp(ecx, 40);
+            c.jne(stay);
+            c.mov(rsi, page_table + 8 * 5);
+            c.mov(qword[rsi], 0x7000 | present_writable);
+            c.mov(rdx, 0x5000);
+            c.db(0x0f); // invlpg [rdx]
+            c.db(0x01);
+            c.db(0x3a);
+            c.L(stay);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 31u * 1 + 30u * 0x10001 + 39u * 0x20001);
+}
+
 TEST(Translator, PageFaultInTheMiddleOfATranslatedBlockIsPrecise) {
     std::uint64_t faulting_rip = 0;
     auto machine = run_on_both([&faulting_rip](Machine& m) {
