@@ -87,10 +87,14 @@ struct JitJumpEntry {
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
 struct JitJumpTable {
-    static constexpr unsigned size = 32768; ///< indexed by rip % size
+    static constexpr unsigned size = 32768;
     static constexpr unsigned entry_shift = 5;
     JitJumpEntry entries[size];
-    static unsigned index(std::uint64_t rip) { return static_cast<unsigned>(rip % size); }
+    /// rip folded with its page number: functions are 16-byte aligned, so rip % size alone
+    /// leaves most slots unused and makes hot targets in different pages collide.
+    static unsigned index(std::uint64_t rip) {
+        return static_cast<unsigned>((rip ^ (rip >> 12)) % size);
+    }
 };
 
 /// Slots generated code uses, reached through the vCPU pointer the translated code keeps in a

@@ -179,7 +179,9 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.mov(code.qword[r15 + layout.rip], r14);
     emit_save_guest_flags(code, layout); // the compares below clobber the flags
     Xbyak::Label slow;
-    code.mov(r13d, r14d);
+    code.mov(r13, r14); // JitJumpTable::index
+    code.shr(r13, 12);
+    code.xor_(r13d, r14d);
     code.and_(r13d, JitJumpTable::size - 1);
     code.shl(r13d, JitJumpTable::entry_shift);
     code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
