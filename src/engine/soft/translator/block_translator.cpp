@@ -1,9 +1,11 @@
 // BlockTranslator: emission of one analysed guest block (block_analysis.hpp) as host code.
 #include "engine/soft/translator/block_translator.hpp"
+
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -114,6 +116,10 @@ class Emitter : public Xbyak::CodeGenerator {
                 return false;
             }
             if (mnemonic == ZYDIS_MNEMONIC_LEA && load_effective_address(guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
+            if (string_instruction(k, guest)) {
                 ++m_out.native_ops;
                 return false;
             }
@@ -559,6 +565,111 @@ class Emitter : public Xbyak::CodeGenerator {
             mov(qword[r14], r13);
         }
         adjust_stack(-8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    /// rep movs / rep stos with 64-bit addresses whose source and destination each lie in one
+    /// page: the host's own rep movs/stos on the host addresses (the same element order, so
+    /// overlapping moves come out as the guest's). Anything else (DF set, a run crossing a
+    /// page, MMIO, a fault, a code page the helper will not hand out) goes to the interpreter.
+    bool string_instruction(std::size_t k, GuestInstruction& guest) {
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        if (!(instruction.attributes & ZYDIS_ATTRIB_HAS_REP) ||
+            instruction.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT || instruction.address_width != 64)
+            return false;
+        bool moves = false;
+        switch (instruction.mnemonic) {
+        case ZYDIS_MNEMONIC_MOVSB:
+        case ZYDIS_MNEMONIC_MOVSW:
+        case ZYDIS_MNEMONIC_MOVSD:
+        case ZYDIS_MNEMONIC_MOVSQ:
+            moves = true;
+            break;
+        case ZYDIS_MNEMONIC_STOSB:
+        case ZYDIS_MNEMONIC_STOSW:
+        case ZYDIS_MNEMONIC_STOSD:
+        case ZYDIS_MNEMONIC_STOSQ:
+            break;
+        default:
+            return false;
+        }
+        if (moves) {
+            for (unsigned i = 0; i < instruction.operand_count; ++i) {
+                const ZydisDecodedOperand& operand = guest.operands[i];
+                if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                    operand.mem.base == ZYDIS_REGISTER_RSI &&
+                    operand.mem.segment != ZYDIS_REGISTER_DS)
+                    return false; // an fs/gs source: the interpreter adds the base
+            }
+        }
+        const unsigned element = instruction.operand_width / 8;
+        const int scale_shift = std::countr_zero(element);
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        save_flags(m_live);
+        m_host_flags_valid = false;
+        test(rcx, rcx);
+        jz(after); // no element: nothing happens, not even a fault
+        test(byte[r15 + m_layout.rflags + 1], x86::rflags::df >> 8);
+        jnz(fallback, T_NEAR);
+        cmp(rcx, 4096 / element);
+        ja(fallback, T_NEAR);
+        const auto within_one_page = [&](const Xbyak::Reg64& start) {
+            lea(r14, ptr[start + rcx * static_cast<int>(element) - 1]); // the last byte
+            xor_(r14, start);
+            shr(r14, 12);
+            jnz(fallback, T_NEAR);
+        };
+        within_one_page(rdi);
+        if (moves) within_one_page(rsi);
+        mov(r14, rdi);
+        lookup(1, true, fallback);
+        if (moves) {
+            mov(qword[r15 + m_layout.spill], r14);
+            mov(r14, rsi);
+            lookup(1, false, fallback);
+        }
+        lea(r13, ptr[rdi + rcx * static_cast<int>(element)]);
+        mov(qword[r15 + m_layout.string_next + 8], r13);
+        if (moves) {
+            lea(r13, ptr[rsi + rcx * static_cast<int>(element)]);
+            mov(qword[r15 + m_layout.string_next], r13);
+            mov(rsi, r14);
+            mov(rdi, qword[r15 + m_layout.spill]);
+        } else {
+            mov(rdi, r14);
+        }
+        rep();
+        switch ((moves ? 4 : 0) + scale_shift) {
+        case 0:
+            stosb();
+            break;
+        case 1:
+            stosw();
+            break;
+        case 2:
+            stosd();
+            break;
+        case 3:
+            stosq();
+            break;
+        case 4:
+            movsb();
+            break;
+        case 5:
+            movsw();
+            break;
+        case 6:
+            movsd();
+            break;
+        default:
+            movsq();
+            break;
+        }
+        mov(rdi, qword[r15 + m_layout.string_next + 8]);
+        if (moves) mov(rsi, qword[r15 + m_layout.string_next]);
         L(after);
         fallback_path(k, guest, fallback, after);
         return true;

@@ -111,9 +111,12 @@ struct JitContext {
     /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
     /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.
     std::uint64_t flags{0};
-    std::uint64_t saved_flags{0};     ///< host flags kept around a TLB lookup while they are live
-    std::uint64_t spill{0};           ///< a host register borrowed by a block exit
-    std::uint64_t branch_target{0};   ///< an indirect call's target while it pushes
+    std::uint64_t saved_flags{0};   ///< host flags kept around a TLB lookup while they are live
+    std::uint64_t spill{0};         ///< a host register borrowed by a block exit
+    std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
+    /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
+    /// host addresses.
+    std::uint64_t string_next[2]{};
     std::uint32_t mxcsr_scratch{0};   ///< MXCSR values passing through ldmxcsr/stmxcsr
     std::uint32_t host_mxcsr{0x1f80}; ///< the host's MXCSR, restored after guest floating point
     /// Chained block transitions left before translated code returns to the run loop; another

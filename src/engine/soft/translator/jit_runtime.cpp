@@ -34,6 +34,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.global_jump_stamp = offset_of(cpu, &cpu.jit.global_jump_stamp);
     layout.context = offset_of(cpu, &cpu.jit.context);
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
+    layout.string_next = offset_of(cpu, &cpu.jit.string_next[0]);
+    layout.rflags = offset_of(cpu, &cpu.rflags);
     return layout;
 }
 

@@ -34,6 +34,8 @@ struct JitLayout {
     std::int32_t global_jump_stamp{0}; ///< JitContext::global_jump_stamp
     std::int32_t context{0};           ///< JitContext::context
     std::int32_t branch_target{0};     ///< JitContext::branch_target
+    std::int32_t string_next{0};       ///< JitContext::string_next[0]
+    std::int32_t rflags{0};            ///< CpuCore::rflags (DF; arithmetic flags are elsewhere)
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {

@@ -485,3 +485,72 @@ TEST(Translator, RepMovsAndStosCopyByPagesAndFaultWithProgress) {
     ASSERT_TRUE(machine.memory.read_bytes(0x1eff00, partial));
     EXPECT_TRUE(std::equal(partial.begin(), partial.end(), pattern.begin()));
 }
+
+TEST(Translator, TranslatedRepMovsAndStosMatchTheInterpreter) {
+    auto machine = run_on_both([](Machine& m) {
+        std::vector<std::uint8_t> pattern(0x3000);
+        for (std::size_t i = 0; i < pattern.size(); ++i)
+            pattern[i] = static_cast<std::uint8_t>(i * 13 + 5);
+        m.load(0x100000, pattern);
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r8d, 20); // hot: translated after the first runs
+            c.L(loop);
+            c.mov(rsi, 0x100010); // within one page each
+            c.mov(rdi, 0x130020);
+            c.lea(rcx, ptr[r8 + 40]);
+            c.rep();
+            c.movsb();
+            c.add(r10, rsi); // every register a string instruction moves is checked
+            c.add(r10, rdi);
+            c.add(r10, rcx);
+            c.mov(rsi, 0x131000); // overlapping forward: a run of one byte
+            c.mov(rdi, 0x131001);
+            c.mov(ecx, 200);
+            c.rep();
+            c.movsb();
+            c.add(r10, rsi); // every register a string instruction moves is checked
+            c.add(r10, rdi);
+            c.add(r10, rcx);
+            c.mov(rdi, 0x132008);
+            c.mov(rax, r8);
+            c.mov(ecx, 64);
+            c.rep();
+            c.stosq();
+            c.add(r10, rdi);
+            c.add(r10, rcx);
+            c.mov(rdi, 0x133ffc); // crosses into the next page: the interpreter's
+            c.mov(ecx, 3);
+            c.rep();
+            c.stosw();
+            c.mov(rsi, 0x100ff0); // source crosses a page
+            c.mov(rdi, 0x134000);
+            c.mov(ecx, 8);
+            c.rep();
+            c.movsd();
+            c.std(); // backwards: the interpreter's
+            c.mov(rdi, 0x135010);
+            c.mov(ecx, 5);
+            c.rep();
+            c.stosb();
+            c.cld();
+            c.xor_(ecx, ecx); // no element
+            c.rep();
+            c.movsq();
+            c.cmp(r8, 10); // flags live across the string instructions
+            c.rep();
+            c.stosb();
+            c.setb(r9b);
+            c.dec(r8d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->memory.read<std::uint8_t>(0x131000 + 200).value(),
+              machine->memory.read<std::uint8_t>(0x131000).value());
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(0x132008).value(), 1u);
+    EXPECT_EQ(machine->reg(x86::rdi), 0x135010u - 5);
+    EXPECT_NE(machine->reg(10), 0u);
+    EXPECT_GT(machine->stats().native_ops, 0u);
+}
