@@ -49,12 +49,12 @@ class BlockCache {
 
     /// The current block for key, or nullptr when absent or stale.
     CodeBlock* find(std::uint64_t key) {
-        CodeBlock* recent = m_recent[slot(key)];
-        if (recent != nullptr && recent->key == key && fresh(*recent)) [[likely]]
-            return recent;
+        const Recent& recent = m_recent[slot(key)];
+        if (recent.key == key && recent.block != nullptr && fresh(*recent.block)) [[likely]]
+            return recent.block;
         auto found = m_blocks.find(key);
         if (found == m_blocks.end() || !fresh(*found->second)) return nullptr;
-        m_recent[slot(key)] = found->second.get();
+        m_recent[slot(key)] = {key, found->second.get()};
         return found->second.get();
     }
 
@@ -67,7 +67,7 @@ class BlockCache {
             *stored = std::move(*block);
         else
             stored = std::move(block);
-        m_recent[slot(stored->key)] = stored.get();
+        m_recent[slot(stored->key)] = {stored->key, stored.get()};
         return stored.get();
     }
     /// Whether `block` may run: the pages it was decoded from have not been stored to since.
@@ -80,17 +80,23 @@ class BlockCache {
     /// Frees every block; callers holding block pointers (the jump cache) must drop them.
     void clear() {
         m_blocks.clear();
-        m_recent.fill(nullptr);
+        m_recent.fill({});
     }
     std::size_t size() const { return m_blocks.size(); }
 
   private:
-    static std::size_t slot(std::uint64_t key) { return (key ^ (key >> 15)) % recent_slots; }
+    static std::size_t slot(std::uint64_t key) { return (key ^ (key >> 17)) % recent_slots; }
 
-    static constexpr std::size_t recent_slots = 4096;
+    /// A direct-mapped front of m_blocks holding the key too, so a hit costs one cache line
+    /// before the block itself (a miss walks the hash map's nodes).
+    struct Recent {
+        std::uint64_t key{~std::uint64_t{0}};
+        CodeBlock* block{nullptr};
+    };
+    static constexpr std::size_t recent_slots = 16384;
     CodePages& m_pages;
     std::unordered_map<std::uint64_t, std::unique_ptr<CodeBlock>> m_blocks;
-    std::array<CodeBlock*, recent_slots> m_recent{};
+    std::array<Recent, recent_slots> m_recent{};
 };
 
 } // namespace vessel::soft
