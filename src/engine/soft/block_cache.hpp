@@ -79,7 +79,7 @@ class BlockCache {
 
     /// Frees every block; callers holding block pointers (the jump cache) must drop them.
     void clear() {
-        m_blocks.clear();
+        decltype(m_blocks)().swap(m_blocks); // the bucket array too
         m_recent.fill({});
     }
     std::size_t size() const { return m_blocks.size(); }

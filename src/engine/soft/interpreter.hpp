@@ -1,6 +1,7 @@
 // Interpreter: finds or decodes the block at the current instruction pointer and executes it.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 
 #include "engine/soft/block_cache.hpp"
@@ -50,6 +51,12 @@ class Interpreter final : public BlockExecutor {
     }
 
     BlockCache& cache() { return m_cache; }
+    /// Frees every decoded block (an idle vCPU's memory); the translator's code, which points
+    /// into blocks, must be gone first.
+    void release_memory() {
+        m_cache.clear();
+        std::fill_n(m_jump.get(), jump_slots, JumpEntry{});
+    }
 
   private:
     /// Linear instruction address -> block, valid while the CPU's fetch epoch (the global one

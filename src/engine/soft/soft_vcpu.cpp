@@ -1,6 +1,8 @@
 // SoftVcpu: the run loop (blocks, timers, interrupts, hlt, kicks) around the interpreter.
 #include "engine/soft/soft_vcpu.hpp"
 
+#include <malloc.h>
+
 #include <fmt/format.h>
 
 #include "base/log.hpp"
@@ -135,6 +137,28 @@ std::optional<DebugEvent> SoftVcpu::run_debugged_instruction(unsigned& budget) {
     return m_debugger.after_instruction();
 }
 
+void SoftVcpu::account_halt(std::chrono::steady_clock::duration halted) {
+    m_window_halted += halted;
+    const auto now = std::chrono::steady_clock::now();
+    const auto window = now - m_window_start;
+    if (window < idle_window) return;
+    if (m_window_halted * 100 >= window * 97 && m_interpreter->cache().size() > idle_release_blocks)
+        release_idle_memory();
+    m_window_start = now;
+    m_window_halted = {};
+}
+
+void SoftVcpu::release_idle_memory() {
+    const std::size_t blocks = m_interpreter->cache().size();
+    if (blocks == 0) return; // nothing ran since the last release
+    const std::size_t code = m_translator != nullptr ? m_translator->code_bytes() : 0;
+    if (m_translator != nullptr) m_translator->release_memory(); // first: it points into blocks
+    m_interpreter->release_memory();
+    malloc_trim(0);
+    log::debug("vCPU {}: idle: released {} decoded blocks and {} KiB of translated code", m_index,
+               blocks, code >> 10);
+}
+
 VcpuExit SoftVcpu::run() {
     CpuCore& cpu = *m_core;
     unsigned until_poll = 0;
@@ -164,7 +188,9 @@ VcpuExit SoftVcpu::run() {
                 check_interrupts();
             if (cpu.halted) {
                 if (!(cpu.rflags & x86::rflags::if_)) return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                const auto halted_at = std::chrono::steady_clock::now();
                 m_platform.wait_for_interrupt(m_index);
+                account_halt(std::chrono::steady_clock::now() - halted_at);
                 m_platform.poll(m_index);
                 until_poll = 0; // look at start-up IPIs and NMIs next
                 continue;

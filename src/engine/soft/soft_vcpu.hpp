@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "engine/soft/cpu_core.hpp"
@@ -43,6 +44,14 @@ class SoftVcpu final : public Vcpu {
     Result<void> enable_translator(Translator::Options options = {});
     /// The translation tier, or nullptr when the vCPU only interprets.
     Translator* translator() { return m_translator.get(); }
+    /// A vCPU halted for at least 97% of such a window gives its decoded and translated code
+    /// back to the host when it holds more than idle_release_blocks: an idle guest then costs
+    /// little more than its RAM, and what it still runs is decoded again on demand.
+    static constexpr std::chrono::seconds idle_window{4};
+    static constexpr std::size_t idle_release_blocks = 2000;
+    /// Frees the decoded blocks and translated code and returns the heap's free memory to the
+    /// host. Only on the vCPU's own thread, between dispatches.
+    void release_idle_memory();
 
   private:
     /// Delivers a pending external interrupt if the CPU accepts one now.
@@ -65,6 +74,12 @@ class SoftVcpu final : public Vcpu {
     /// Acts on INIT / start-up IPIs; returns true while the CPU waits for a start-up IPI.
     bool handle_startup();
 
+    /// Notes a halt of `halted` in the idle window and releases memory when the window shows
+    /// an idle vCPU.
+    void account_halt(std::chrono::steady_clock::duration halted);
+
+    std::chrono::steady_clock::time_point m_window_start{std::chrono::steady_clock::now()};
+    std::chrono::steady_clock::duration m_window_halted{};
     std::atomic<bool> m_kicked{false};
     bool m_waiting_for_startup; ///< application processors start here (Intel SDM Vol. 3, 9.4)
 };

@@ -20,6 +20,12 @@ Result<CodeCache> CodeCache::create(std::size_t size) {
     return CodeCache(static_cast<std::uint8_t*>(base), size);
 }
 
+void CodeCache::release(std::size_t keep) {
+    const std::size_t page = 4096;
+    const std::size_t from = (keep + page - 1) / page * page;
+    if (from < m_size) madvise(m_base + from, m_size - from, MADV_DONTNEED);
+}
+
 CodeCache::CodeCache(CodeCache&& other) noexcept
     : m_base(std::exchange(other.m_base, nullptr)), m_size(other.m_size), m_used(other.m_used) {}
 

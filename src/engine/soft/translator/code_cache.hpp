@@ -25,6 +25,9 @@ class CodeCache {
     void commit(std::size_t bytes) { m_used += bytes; }
     /// Everything after the first `keep` bytes (the runtime's entry and exit code) is free again.
     void reset(std::size_t keep) { m_used = keep; }
+    /// Gives the pages after the first `keep` bytes back to the host (they read as zero when
+    /// used again); everything there must be free (after reset).
+    void release(std::size_t keep);
     std::size_t used() const { return m_used; }
     std::size_t size() const { return m_size; }
 

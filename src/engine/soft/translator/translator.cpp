@@ -85,6 +85,12 @@ void Translator::flush() {
     ++m_stats.cache_flushes;
 }
 
+void Translator::release_memory() {
+    flush();
+    m_translations.shrink_to_fit();
+    m_cache.release(m_runtime.size());
+}
+
 const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t linear) {
     const Translation* current = block.translation;
     if (current != nullptr && block.translation_epoch == m_epoch && current->linear == linear &&

@@ -58,6 +58,9 @@ class Translator final : public BlockExecutor {
     std::string describe() const;
     /// Drops every translation (the code cache starts over).
     void flush();
+    /// Drops every translation and gives the code cache's pages and the bookkeeping back to
+    /// the host (an idle vCPU's memory).
+    void release_memory();
 
   private:
     Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache);

@@ -554,3 +554,32 @@ TEST(Translator, TranslatedRepMovsAndStosMatchTheInterpreter) {
     EXPECT_NE(machine->reg(10), 0u);
     EXPECT_GT(machine->stats().native_ops, 0u);
 }
+
+TEST(Translator, IdleReleaseFreesCodeAndBlocksAndTheGuestRunsOnAfterIt) {
+    Machine machine(SoftTier::Translator);
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop;
+        c.mov(ecx, 1000);
+        c.xor_(ebx, ebx);
+        c.L(loop);
+        c.add(ebx, ecx);
+        c.dec(ecx);
+        c.jnz(loop);
+        c.hlt();
+    });
+    const auto initial = machine.state;
+    run_halted(machine);
+    EXPECT_EQ(machine.reg(x86::rbx), 500500u);
+    soft::Translator& translator = *machine.soft_vcpu().translator();
+    const std::size_t code_before = translator.code_bytes();
+    const std::uint64_t translated_before = machine.stats().blocks_translated;
+    ASSERT_GT(translated_before, 0u);
+    ASSERT_GT(machine.soft_vcpu().interpreter().cache().size(), 0u);
+    machine.soft_vcpu().release_idle_memory();
+    EXPECT_EQ(machine.soft_vcpu().interpreter().cache().size(), 0u);
+    EXPECT_LT(translator.code_bytes(), code_before);
+    machine.state = initial; // runs again: decoded and translated anew
+    run_halted(machine);
+    EXPECT_EQ(machine.reg(x86::rbx), 500500u);
+    EXPECT_GT(machine.stats().blocks_translated, translated_before);
+}
