@@ -87,7 +87,7 @@ struct JitJumpEntry {
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
 struct JitJumpTable {
-    static constexpr unsigned size = 32768;
+    static constexpr unsigned size = 4096;
     static constexpr unsigned entry_shift = 5;
     JitJumpEntry entries[size];
     /// rip folded with its page number: functions are 16-byte aligned, so rip % size alone
