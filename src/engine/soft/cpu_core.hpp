@@ -250,6 +250,18 @@ class CpuCore {
                                    bool user) noexcept;
     void flush_tlb(bool include_global);
     void flush_tlb_page(std::uint64_t address);
+    /// Called before running guest code: when guest RAM's dirty log was taken since the last
+    /// call, drops every TLB write entry (interpreter and translated code), since each was
+    /// installed after marking its page in the old log; the next store to a page marks it
+    /// again (fill_tlb).
+    void follow_dirty_log() {
+        const std::uint64_t epoch = m_memory.dirty_pages().epoch();
+        if (epoch != m_dirty_epoch) [[unlikely]] {
+            m_dirty_epoch = epoch;
+            m_tlb.flush_kind(access_write);
+            jit.tlb.flush_writes();
+        }
+    }
     std::uint8_t* ram_base() const { return m_ram_base; }
 
     std::uint64_t physical_read(std::uint64_t address, unsigned size);
@@ -350,6 +362,7 @@ class CpuCore {
     CodePages& m_code_pages;
     std::uint32_t m_index;
     std::uint8_t* m_ram_base;
+    std::uint64_t m_dirty_epoch{0}; ///< the dirty log's epoch this CPU's write entries follow
     bool m_user_access{false};
     SoftTlb m_tlb;
 };
