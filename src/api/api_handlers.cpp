@@ -164,8 +164,7 @@ Result<HttpResponse> ApiHandlers::put_snapshot_load(const HttpRequest& request, 
     return HttpResponse::no_content();
 }
 
-Result<HttpResponse> ApiHandlers::put_send_migration(const HttpRequest& request,
-                                                     std::string_view) {
+Result<HttpResponse> ApiHandlers::put_send_migration(const HttpRequest& request, std::string_view) {
     auto json = TRY(parse_json(request.body, "vm.send-migration"));
     const std::string url = TRY(parse_send_migration(json));
     TRY(m_vm.send_migration(url));

@@ -163,8 +163,8 @@ Result<void> VmController::receive_migration(const std::string& url) {
                           "{})",
                           vm_state_name(m_state));
     // Blocks until a source connected and sent its VM; nothing runs before it is complete.
-    m_machine = TRY_CONTEXT(Machine::receive_migration(url, m_console, false),
-                            "vm.receive-migration");
+    m_machine =
+        TRY_CONTEXT(Machine::receive_migration(url, m_console, false), "vm.receive-migration");
     m_state = VmState::Running;
     m_thread = std::thread([this] { run_thread(); });
     log::info("VM received from {} (running)", url);

@@ -28,7 +28,7 @@ namespace {
 constexpr const char* diff_state_file = "diff.state";
 constexpr const char* diff_memory_file = "diff.mem";
 
-Result<void> snapshot(const SnapshotOptions& options) {
+Result<void> save_into_directory(const SnapshotOptions& options) {
     std::error_code error;
     std::filesystem::create_directories(options.directory, error);
     if (error)
@@ -88,7 +88,7 @@ CLI::App* add_snapshot_command(CLI::App& app, SnapshotOptions& options) {
 }
 
 int take_snapshot(const SnapshotOptions& options) {
-    if (auto result = snapshot(options); !result) {
+    if (auto result = save_into_directory(options); !result) {
         log::error("snapshot: {}", result.error().message);
         return exit_status::usage;
     }

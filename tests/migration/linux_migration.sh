@@ -14,10 +14,10 @@ counts_continue() {
     while read -r number; do
         [ "$number" = "$expected" ] || { echo "count $number where $expected was due"; return 1; }
         expected=$((expected + 1))
-    done < <(cat "$@" | tr -d '\r' | grep -ao '^count [0-9]*$' | cut -d' ' -f2)
+    done < <(cat "$@" | tr -d '\r' | grep -ao 'count [0-9]*' | cut -d' ' -f2)
     [ "$expected" -gt 2 ] || { echo "no counts"; return 1; }
 }
-last_count() { tr -d '\r' <"$1" | grep -ao '^count [0-9]*$' | tail -n 1 | cut -d' ' -f2; }
+last_count() { tr -d '\r' <"$1" | grep -ao 'count [0-9]*' | tail -n 1 | cut -d' ' -f2; }
 
 if start linux-source; then
     linux_pid=$pid

@@ -76,7 +76,7 @@ Result<std::uint64_t> Machine::send_pages(migration::StreamWriter& stream,
             TRY(stream.pages(page, end - page, base + page * 4096));
         else if (!skip_zero)
             TRY(stream.zeros(page, end - page));
-        sent += end - page;
+        if (!zero || !skip_zero) sent += end - page;
         page = end;
         if (between) between();
     }
@@ -117,7 +117,6 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
     (void)take_dirty_pages(vcpus_running);
     std::vector<std::uint64_t> all((m_memory.size() / GuestMemory::page_size + 63) / 64,
                                    ~std::uint64_t{0});
-    auto round_start = Clock::now();
     auto sent_pages = send_pages(stream, all, true, throttle);
     if (!sent_pages) return fail(sent_pages.error());
     statistics.rounds = 1;
@@ -125,11 +124,8 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
     std::uint64_t previous = ~std::uint64_t{0};
     std::vector<std::uint64_t> dirty;
     while (true) {
-        const double round_ms = milliseconds_between(round_start, Clock::now());
-        const double bytes_per_ms =
-            static_cast<double>(stream.bytes_sent()) /
-            std::max(0.001, milliseconds_between(start, Clock::now()));
-        (void)round_ms;
+        const double bytes_per_ms = static_cast<double>(stream.bytes_sent()) /
+                                    std::max(0.001, milliseconds_between(start, Clock::now()));
         dirty = take_dirty_pages(vcpus_running);
         const std::uint64_t count = DirtyBitmap::count(dirty);
         const double copy_ms = static_cast<double>(count * 4096) / std::max(1.0, bytes_per_ms);
@@ -137,9 +133,9 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
                    statistics.rounds, count, copy_ms, throttle_percent);
         if (copy_ms <= target_copy_milliseconds || statistics.rounds >= max_rounds) break;
         if (count * 10 >= previous * 9 && throttle_percent < max_throttle_percent)
-            throttle_percent = std::min(max_throttle_percent, throttle_percent + throttle_step_percent);
+            throttle_percent =
+                std::min(max_throttle_percent, throttle_percent + throttle_step_percent);
         previous = count;
-        round_start = Clock::now();
         sent_pages = send_pages(stream, dirty, false, throttle);
         if (!sent_pages) return fail(sent_pages.error());
         ++statistics.rounds;
@@ -213,9 +209,8 @@ Result<std::pair<std::uint64_t, std::uint64_t>> read_range(migration::StreamRead
 
 } // namespace
 
-Result<std::unique_ptr<Machine>> Machine::receive_migration(const std::string& url_text,
-                                                            ConsoleOutput console_output,
-                                                            bool paused) {
+Result<std::unique_ptr<Machine>>
+Machine::receive_migration(const std::string& url_text, ConsoleOutput console_output, bool paused) {
     const migration::MigrationUrl url = TRY(migration::parse_migration_url(url_text));
     UniqueFd connection = TRY(migration::accept_migration(url));
     const auto start = Clock::now();
@@ -272,8 +267,8 @@ Result<std::unique_ptr<Machine>> Machine::receive_migration(const std::string& u
         state = std::move(*decoded);
     }
     if (!state)
-        return refuse(Error{fmt::format("migration stream from {}: ended without the VM's state",
-                                        url.text)});
+        return refuse(
+            Error{fmt::format("migration stream from {}: ended without the VM's state", url.text)});
     const auto received = Clock::now();
     std::unique_ptr<Machine> machine(new Machine(saved->config, std::move(*memory)));
     machine->m_restored = true;

@@ -73,7 +73,8 @@ Result<void> StreamWriter::pages(std::uint64_t first_page, std::uint64_t count,
 Result<void> StreamWriter::zeros(std::uint64_t first_page, std::uint64_t count) {
     const WireRange range{first_page, count};
     // Sound: WireRange is two u64s, sent as its bytes (little-endian on both ends).
-    return record(RecordType::Zeros, {reinterpret_cast<const std::uint8_t*>(&range), sizeof(range)});
+    return record(RecordType::Zeros,
+                  {reinterpret_cast<const std::uint8_t*>(&range), sizeof(range)});
 }
 
 Result<void> StreamReader::read_exact(void* data, std::size_t length) {

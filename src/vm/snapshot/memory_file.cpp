@@ -73,7 +73,8 @@ Result<std::uint64_t> write_dirty_pages(const GuestMemory& memory,
     if (::ftruncate(fd.get(), static_cast<off_t>(memory.size())) != 0)
         return make_error("memory file {}: cannot size it: {}", path, std::strerror(errno));
     struct stat info {};
-    if (::fstat(fd.get(), &info) == 0 && info.st_blksize > static_cast<blksize_t>(GuestMemory::page_size))
+    if (::fstat(fd.get(), &info) == 0 &&
+        info.st_blksize > static_cast<blksize_t>(GuestMemory::page_size))
         return make_error("memory file {}: the file system's {}-byte blocks cannot keep a Diff's "
                           "4 KiB pages apart from its holes; write it to another file system",
                           path, info.st_blksize);
@@ -107,10 +108,12 @@ Result<std::uint64_t> write_dirty_pages(const GuestMemory& memory,
 Result<void> copy_range(int from, int to, std::uint64_t offset, std::uint64_t length) {
     std::vector<std::uint8_t> buffer(1u << 20);
     while (length > 0) {
-        const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+        const std::size_t chunk =
+            static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
         const ssize_t got = ::pread(from, buffer.data(), chunk, static_cast<off_t>(offset));
         if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) return make_error("read: {}", got < 0 ? std::strerror(errno) : "file ended early");
+        if (got <= 0)
+            return make_error("read: {}", got < 0 ? std::strerror(errno) : "file ended early");
         TRY(write_all(to, buffer.data(), static_cast<std::uint64_t>(got), offset));
         offset += static_cast<std::uint64_t>(got);
         length -= static_cast<std::uint64_t>(got);
@@ -182,9 +185,9 @@ Result<std::uint64_t> merge_diff_memory_file(const std::string& diff_path,
                               std::strerror(errno));
         TRY_CONTEXT(copy_data_ranges(base.get(), merged.get(), base_size),
                     fmt::format("memory file {}", base_path));
-        const std::uint64_t bytes = TRY_CONTEXT(
-            copy_data_ranges(diff.get(), merged.get(), diff_size),
-            fmt::format("memory file {}", diff_path));
+        const std::uint64_t bytes =
+            TRY_CONTEXT(copy_data_ranges(diff.get(), merged.get(), diff_size),
+                        fmt::format("memory file {}", diff_path));
         if (::fsync(merged.get()) != 0 || ::rename(temporary.c_str(), base_path.c_str()) != 0)
             return make_error("memory file {}: cannot write: {}", base_path, std::strerror(errno));
         return bytes;

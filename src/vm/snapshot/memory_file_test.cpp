@@ -40,8 +40,8 @@ TEST(MemoryFile, DiffHoldsWrittenPagesAndMergesOntoTheFull) {
     (void)memory.dirty_pages().take(); // the Full snapshot is the base
 
     ASSERT_TRUE(memory.write<std::uint32_t>(3 * 4096 + 8, 0xdeadbeef));
-    ASSERT_TRUE(memory.fill(100 * 4096, 0, 4096));      // a page that is zero now
-    ASSERT_TRUE(memory.fill(1000 * 4096, 0x77, 4096));  // a page that was zero
+    ASSERT_TRUE(memory.fill(100 * 4096, 0, 4096));     // a page that is zero now
+    ASSERT_TRUE(memory.fill(1000 * 4096, 0x77, 4096)); // a page that was zero
     const auto dirty = memory.dirty_pages().take();
     ASSERT_EQ(DirtyBitmap::count(dirty), 3u);
     ASSERT_EQ(snapshot::write_diff_memory_file(memory, dirty, diff).value(), 3u * 4096);
