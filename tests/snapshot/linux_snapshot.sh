@@ -3,8 +3,9 @@
 # shell reads the console; it is saved, Vessel is killed, and two new processes restore it in
 # turn: the count goes on from where it stopped, the disk holds every count the guest wrote
 # before the snapshot and gets the new ones, and the shell answers a command typed after the
-# restore. A Diff taken two counts after the Full snapshot is much smaller than it. (Firecracker's API offers TAP networking only, which needs privileges this test
-# does not have, so user networking after a restore is not covered here.)
+# restore. A Diff taken two counts after the Full snapshot is much smaller than it.
+# (Firecracker's API offers TAP networking only, which needs privileges this test does not
+# have, so user networking after a restore is not covered here.)
 linux=$work/linux
 mkdir -p "$linux"
 truncate -s 16M "$linux/disk.img"
