@@ -76,9 +76,9 @@ class Machine final : public ExitSink {
     // ---- live migration (vm/migration/machine_migration.cpp) ----
     /// What the last migration measured.
     struct MigrationStatistics {
-        std::uint32_t rounds{0};      ///< pre-copy rounds plus the stop-and-copy
-        std::uint64_t pages_sent{0};  ///< including pages sent again in later rounds
-        std::uint64_t bytes_sent{0};  ///< on the stream, headers included
+        std::uint32_t rounds{0};         ///< pre-copy rounds plus the stop-and-copy
+        std::uint64_t pages_sent{0};     ///< including pages sent again in later rounds
+        std::uint64_t bytes_sent{0};     ///< on the stream, headers included
         double downtime_milliseconds{0}; ///< vCPUs parked here until the destination runs
         double total_milliseconds{0};
         std::uint32_t throttle_percent{0}; ///< share of time the vCPUs were parked at the end
@@ -90,9 +90,8 @@ class Machine final : public ExitSink {
     Result<MigrationStatistics> send_migration(const std::string& url);
     /// Listens on `url`, takes one source's VM and builds it (not running until run(); parked
     /// until resume() when `paused`). A stream cut or refused leaves nothing behind.
-    static Result<std::unique_ptr<Machine>> receive_migration(const std::string& url,
-                                                              ConsoleOutput console_output,
-                                                              bool paused);
+    static Result<std::unique_ptr<Machine>>
+    receive_migration(const std::string& url, ConsoleOutput console_output, bool paused);
     MigrationStatistics migration_statistics() const { return m_migration_statistics; }
 
     /// Ends the VM (first request wins). Any thread.

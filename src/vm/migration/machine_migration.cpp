@@ -146,12 +146,23 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
     const auto downtime_start = Clock::now();
     if (vcpus_running) pause();
     quiesce_devices();
+    // Disk images are the same files at the destination, which opens (and locks) them while
+    // building the VM: written data is made durable and the locks are let go here.
+    for (const auto& device : m_virtio_devices)
+        device->release_host_locks();
     auto carry_on = [&](const Error& error) {
         m_memory.dirty_pages().mark_all(); // a later Diff cannot trust the log now
+        for (const auto& device : m_virtio_devices)
+            if (auto locked = device->retake_host_locks(); !locked)
+                log::warn("after the failed migration: {}", locked.error().message);
         resume_devices();
         if (vcpus_running) resume();
         return fail(error);
     };
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping) return carry_on(Error{"the VM stopped while it was being sent"});
+    }
     auto last = m_memory.dirty_pages().take();
     for (std::size_t i = 0; i < last.size() && i < dirty.size(); ++i)
         last[i] |= dirty[i];
