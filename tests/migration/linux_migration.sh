@@ -47,7 +47,7 @@ if start linux-source; then
         expect linux-unix-send 204
         wait "$receive_pid"
         if wait_exit "$linux_pid" 20 && [ "$code" = 0 ]; then pass linux-source-exits; else fail linux-source-exits "status $code"; fi
-        grep -ao 'migrated to .*' "$work/linux-source.err" | head -n 1 | sed 's/^/     /'
+        grep -ao 'migrat[a-z]* \(to\|downtime\).*' "$work/linux-source.err" | sed 's/^/     /'
         last=$(last_count "$work/linux-source.out")
         if wait_for "$work/linux-hop1.out" "count $((last + 3))" 120 && why=$(counts_continue "$work/linux-source.out" "$work/linux-hop1.out"); then
             pass linux-unix-continues
@@ -63,7 +63,7 @@ if start linux-source; then
         code=$?
         if [ "$code" = 0 ]; then pass linux-tcp-migrate; else fail linux-tcp-migrate "exit $code: $(tail -c 300 "$work/linux-migrate.out")"; fi
         if wait_exit "$hop1_pid" 20 && [ "$code" = 0 ]; then pass linux-hop1-exits; else fail linux-hop1-exits "status $code"; fi
-        grep -ao 'migrated to .*' "$work/linux-hop1.err" | head -n 1 | sed 's/^/     /'
+        grep -ao 'migrat[a-z]* \(to\|downtime\).*' "$work/linux-hop1.err" | sed 's/^/     /'
         last=$(last_count "$work/linux-hop1.out")
         if wait_for "$work/linux-hop2.out" "count $((last + 3))" 120 && why=$(counts_continue "$work/linux-source.out" "$work/linux-hop1.out" "$work/linux-hop2.out"); then
             pass linux-tcp-continues

@@ -163,17 +163,21 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
         std::lock_guard lock(m_mutex);
         if (m_stopping) return carry_on(Error{"the VM stopped while it was being sent"});
     }
+    const auto parked = Clock::now();
     auto last = m_memory.dirty_pages().take();
     for (std::size_t i = 0; i < last.size() && i < dirty.size(); ++i)
         last[i] |= dirty[i];
     sent_pages = send_pages(stream, last, false, {});
     if (!sent_pages) return carry_on(sent_pages.error());
     statistics.pages_sent += *sent_pages;
+    const std::uint64_t last_pages = *sent_pages;
+    const auto pages_sent = Clock::now();
     snapshot::SnapshotFile state;
     if (auto encoded = encode_state(state); !encoded) return carry_on(encoded.error());
     if (auto sent = stream.record(RecordType::State, state.encode()); !sent)
         return carry_on(sent.error());
     if (auto sent = stream.record(RecordType::End, {}); !sent) return carry_on(sent.error());
+    const auto state_sent = Clock::now();
     if (auto answer = migration::receive_result(connection.get(), url.text); !answer)
         return carry_on(answer.error());
     const auto end = Clock::now();
@@ -187,6 +191,12 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
               "ms, throttle {}%",
               url.text, statistics.rounds, statistics.pages_sent, statistics.bytes_sent,
               statistics.downtime_milliseconds, statistics.total_milliseconds, throttle_percent);
+    log::info("migration downtime: {:.1f} ms parking the vCPUs and quiescing devices, {:.1f} ms "
+              "for the last {} pages, {:.1f} ms for the device state, {:.1f} ms until the "
+              "destination ran the VM",
+              milliseconds_between(downtime_start, parked),
+              milliseconds_between(parked, pages_sent), last_pages,
+              milliseconds_between(pages_sent, state_sent), milliseconds_between(state_sent, end));
     // The destination runs the VM now; this one must never run again (its disks and network
     // belong to the destination). Devices stay quiesced and the vCPUs parked until the exit.
     request_exit({ExitRequest::Kind::UserQuit, exit_status::clean,
