@@ -33,6 +33,13 @@ class CpuCore {
     CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
             CodePages& code_pages, std::uint32_t index);
 
+    /// A CpuCore is large (over 1 MiB, mostly the translator's TLB and jump cache, all written
+    /// by the constructor), so it lives in memory the kernel may back with transparent huge
+    /// pages: building a vCPU (a boot, a restore, a migration's destination) then takes a few
+    /// page faults instead of hundreds (cpu_core_allocation.cpp).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* pointer, std::size_t size);
+
     // ---- architectural state (public: the instruction handlers are free functions) ----
     std::uint64_t gpr[16]{};
     std::uint64_t rip{0};
