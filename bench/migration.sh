@@ -64,6 +64,8 @@ run_case() {
         for _ in $(seq 50); do grep -q 'migrated to' "$work/$current.err" && break; sleep 0.1; done
         line=$(grep -ao 'migrated to .*' "$work/$current.err" | head -n 1)
         echo "  $name hop $hop: ${line#migrated to tcp:127.0.0.1:$port: }"
+        grep -ao 'migration downtime: .*' "$work/$current.err" | head -n 1 | sed 's/^migration downtime: /    (/; s/$/)/'
+        grep -ao 'received the VM from .*' "$work/$next.err" | head -n 1 | sed 's/^/    (destination: /; s/$/)/'
         grep -o 'downtime [0-9.]* ms' <<<"$line" | cut -d' ' -f2 >>"$work/$name.downtimes"
         current=$next
         sleep 1

@@ -142,6 +142,13 @@ Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& 
         statistics.pages_sent += *sent_pages;
     }
 
+    // The destination is behind by what the socket buffers hold (megabytes, each page a fresh
+    // page fault there): let it catch up while the guest still runs, so the downtime below
+    // covers only the last pages and the state.
+    if (auto sent = stream.record(RecordType::Sync, {}); !sent) return fail(sent.error());
+    if (auto synced = migration::receive_result(connection.get(), url.text); !synced)
+        return fail(synced.error());
+
     // Stop and copy: vCPUs parked, devices quiet, the last dirty pages and the device state.
     const auto downtime_start = Clock::now();
     if (vcpus_running) pause();
@@ -267,6 +274,14 @@ Machine::receive_migration(const std::string& url_text, ConsoleOutput console_ou
         auto record = stream.next();
         if (!record) return refuse(record.error());
         if (record->type == RecordType::End) break;
+        if (record->type == RecordType::Sync) {
+            if (record->length != 0)
+                return refuse(Error{fmt::format("migration stream from {}: sync record of {} bytes",
+                                                url.text, record->length)});
+            if (auto answered = migration::send_result(connection.get(), 0, "synced"); !answered)
+                return std::unexpected(answered.error());
+            continue;
+        }
         if (record->type == RecordType::Pages || record->type == RecordType::Zeros) {
             auto range = read_range(stream, *record, page_count);
             if (!range) return refuse(range.error());

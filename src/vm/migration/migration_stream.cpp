@@ -112,7 +112,7 @@ Result<RecordHeader> StreamReader::next() {
     WireRecord record{};
     TRY(read_exact(&record, sizeof(record)));
     if (record.type < static_cast<std::uint32_t>(RecordType::Machine) ||
-        record.type > static_cast<std::uint32_t>(RecordType::Result))
+        record.type > static_cast<std::uint32_t>(RecordType::Sync))
         return make_error("migration stream from {}: unknown record type {} at byte {}", m_source,
                           record.type, m_bytes_received - sizeof(record));
     if (record.length > max_record_length)

@@ -19,6 +19,7 @@ enum class RecordType : std::uint32_t {
     State = 4,   ///< a complete snapshot state file (the `machine` section included)
     End = 5,     ///< nothing follows; the destination answers with a Result record
     Result = 6,  ///< destination to source: status (u32, 0 = running), then a message
+    Sync = 7,    ///< nothing; the destination answers with a Result once it read all before
 };
 
 inline constexpr char stream_magic[8] = {'V', 'E', 'S', 'S', 'E', 'L', 'M', 'G'};
