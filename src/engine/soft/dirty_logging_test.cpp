@@ -16,16 +16,21 @@ namespace {
 constexpr std::uint64_t buffer = 0x100000; ///< 16 pages the guest keeps writing
 constexpr std::uint64_t buffer_pages = 16;
 
-/// 32-bit flat code: for (ecx = 0;; ecx = (ecx + 1) & 0x3fff) [buffer + ecx*4] = ecx;
+constexpr std::uint64_t pass_counter = 0x90000; ///< the guest counts its passes here
+
+/// 32-bit flat code: for (;;) { for (ecx = 0; ecx < 0x4000; ++ecx) [buffer + ecx*4] = ecx;
+/// ++[pass_counter]; }
 void load_writer(SoftTestMachine& machine) {
     machine.load(SoftTestMachine::code_address,
                  {
                      0xbe, 0x00, 0x00, 0x10, 0x00,       // mov esi, buffer
                      0x31, 0xc9,                         // xor ecx, ecx
                      0x89, 0x0c, 0x8e,                   // l: mov [esi+ecx*4], ecx
-                     0x41,                               // inc ecx
+                     0xff, 0xc1,                         // inc ecx
                      0x81, 0xe1, 0xff, 0x3f, 0x00, 0x00, // and ecx, 0x3fff
-                     0xeb, 0xf4,                         // jmp l
+                     0x75, 0xf3,                         // jnz l
+                     0xff, 0x05, 0x00, 0x00, 0x09, 0x00, // inc dword [pass_counter]
+                     0xeb, 0xeb,                         // jmp l
                  });
 }
 
@@ -46,23 +51,32 @@ void load_writer_64(SoftTestMachine& machine) {
     machine.state.efer = x86::efer::lme | x86::efer::lma;
     machine.load(SoftTestMachine::code_address,
                  {
-                     0xbe, 0x00, 0x00, 0x10, 0x00,       // mov esi, buffer
-                     0x31, 0xc9,                         // xor ecx, ecx
-                     0x89, 0x0c, 0x8e,                   // l: mov [rsi+rcx*4], ecx
-                     0xff, 0xc1,                         // inc ecx
-                     0x81, 0xe1, 0xff, 0x3f, 0x00, 0x00, // and ecx, 0x3fff
-                     0xeb, 0xf3,                         // jmp l
+                     0xbe, 0x00, 0x00, 0x10, 0x00,             // mov esi, buffer
+                     0x31, 0xc9,                               // xor ecx, ecx
+                     0x89, 0x0c, 0x8e,                         // l: mov [rsi+rcx*4], ecx
+                     0xff, 0xc1,                               // inc ecx
+                     0x81, 0xe1, 0xff, 0x3f, 0x00, 0x00,       // and ecx, 0x3fff
+                     0x75, 0xf3,                               // jnz l
+                     0xff, 0x04, 0x25, 0x00, 0x00, 0x09, 0x00, // inc dword [pass_counter]
+                     0xeb, 0xea,                               // jmp l
                  });
 }
 
-/// Runs the vCPU for `time`, then kicks it out of run().
-void run_for(SoftTestMachine& machine, std::chrono::milliseconds time) {
+/// Runs the vCPU until the guest finished two more passes over the buffer (so every buffer
+/// page was written after this call began, however slow the host), then kicks it out of run().
+void run_two_passes(SoftTestMachine& machine) {
+    const std::uint32_t start = machine.memory.read<std::uint32_t>(pass_counter).value();
     auto exit = std::async(std::launch::async, [&] { return machine.vcpu->run(); });
-    std::this_thread::sleep_for(time);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (machine.memory.read<std::uint32_t>(pass_counter).value() - start < 2 &&
+           std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     machine.vcpu->kick();
     ASSERT_EQ(exit.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     EXPECT_EQ(exit.get().kind, VcpuExit::Kind::Kicked);
     machine.vcpu->clear_kick();
+    EXPECT_GE(machine.memory.read<std::uint32_t>(pass_counter).value() - start, 2u)
+        << "the guest loop did not run";
 }
 
 std::uint64_t dirty_buffer_pages(const std::vector<std::uint64_t>& words) {
@@ -79,12 +93,12 @@ void stores_are_logged_in_every_round(SoftTier tier) {
     DirtyBitmap& log = machine.memory.dirty_pages();
     (void)log.take(); // the loads above
     for (int round = 0; round < 3; ++round) {
-        run_for(machine, std::chrono::milliseconds(150));
+        run_two_passes(machine);
         const auto words = log.take();
         // Every round writes the whole buffer again; write entries installed in an earlier
         // round must not let the stores slip past the new log.
         EXPECT_EQ(dirty_buffer_pages(words), buffer_pages) << "round " << round;
-        // The buffer, the stack page and the page tables' dirty bits at most.
+        // The buffer, the pass counter and the page tables' dirty bits at most.
         EXPECT_LE(DirtyBitmap::count(words), buffer_pages + 6) << "round " << round;
     }
 }
@@ -103,7 +117,7 @@ TEST(SoftDirtyLogging, TranslatedCodeRunsTheStoreLoop) {
     SoftTestMachine machine(SoftTier::Translator);
     load_writer_64(machine);
     ASSERT_TRUE(machine.vcpu->set_state(machine.state));
-    run_for(machine, std::chrono::milliseconds(150));
+    run_two_passes(machine);
     ASSERT_NE(machine.soft_vcpu().translator(), nullptr);
     EXPECT_GT(machine.soft_vcpu().translator()->stats().translated_dispatches, 0u);
 }
@@ -121,7 +135,7 @@ TEST(SoftDirtyLogging, PageTableDirtyBitUpdatesAreLogged) {
     machine.state.cr0 |= x86::cr0::pg;
     ASSERT_TRUE(machine.vcpu->set_state(machine.state));
     (void)machine.memory.dirty_pages().take();
-    run_for(machine, std::chrono::milliseconds(100));
+    run_two_passes(machine);
     const auto words = machine.memory.dirty_pages().take();
     EXPECT_EQ(dirty_buffer_pages(words), buffer_pages);
     EXPECT_TRUE((words[0] >> (table / 4096)) & 1) << "the page table's dirty bits";
