@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format \
+.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format migration-test \
 	difftest difftest-long
 
 all: build
@@ -79,7 +79,13 @@ api-test: build
 snapshot-test: build guest
 	tests/snapshot/run_snapshot_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan
+# Live migration between Vessel processes on this machine (software engine): the ticker over a
+# Unix socket (CLI) and loopback TCP (API), a cut stream, bad streams and URLs, and a Linux guest
+# writing memory and counting to its console across two hops (docs/SNAPSHOT_FORMAT.md).
+migration-test: build guest
+	tests/migration/run_migration_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.

@@ -70,6 +70,10 @@ std::span<const ApiHandlers::Route> ApiHandlers::routes() {
         {"PUT", "/vsock", "vsock", &ApiHandlers::put_vsock},
         {"PUT", "/snapshot/create", "snapshot_create", &ApiHandlers::put_snapshot_create},
         {"PUT", "/snapshot/load", "snapshot_load", &ApiHandlers::put_snapshot_load},
+        // Cloud Hypervisor's live-migration endpoints (without its /api/v1 prefix, as every
+        // path here).
+        {"PUT", "/vm.send-migration", "migration", &ApiHandlers::put_send_migration},
+        {"PUT", "/vm.receive-migration", "migration", &ApiHandlers::put_receive_migration},
         {"PUT", "/balloon", "balloon", &ApiHandlers::put_balloon},
         {"GET", "/balloon", "balloon", &ApiHandlers::get_balloon},
         {"PATCH", "/balloon", "balloon", &ApiHandlers::patch_balloon},
@@ -146,7 +150,10 @@ Result<HttpResponse> ApiHandlers::put_snapshot_create(const HttpRequest& request
                                                       std::string_view) {
     auto json = TRY(parse_json(request.body, "snapshot/create"));
     const SnapshotCreateRequest create = TRY(parse_snapshot_create(json));
-    TRY(m_vm.create_snapshot(create.snapshot_path, create.mem_file_path));
+    if (create.diff)
+        TRY(m_vm.create_diff_snapshot(create.snapshot_path, create.mem_file_path));
+    else
+        TRY(m_vm.create_snapshot(create.snapshot_path, create.mem_file_path));
     return HttpResponse::no_content();
 }
 
@@ -154,6 +161,21 @@ Result<HttpResponse> ApiHandlers::put_snapshot_load(const HttpRequest& request, 
     auto json = TRY(parse_json(request.body, "snapshot/load"));
     const SnapshotLoadRequest load = TRY(parse_snapshot_load(json));
     TRY(m_vm.load_snapshot(load.snapshot_path, load.mem_file_path, load.resume_vm));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_send_migration(const HttpRequest& request, std::string_view) {
+    auto json = TRY(parse_json(request.body, "vm.send-migration"));
+    const std::string url = TRY(parse_send_migration(json));
+    TRY(m_vm.send_migration(url));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_receive_migration(const HttpRequest& request,
+                                                        std::string_view) {
+    auto json = TRY(parse_json(request.body, "vm.receive-migration"));
+    const std::string url = TRY(parse_receive_migration(json));
+    TRY(m_vm.receive_migration(url));
     return HttpResponse::no_content();
 }
 

@@ -73,6 +73,8 @@ class ApiHandlers {
     Result<HttpResponse> put_vsock(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_snapshot_create(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_snapshot_load(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_send_migration(const HttpRequest& request, std::string_view id);
+    Result<HttpResponse> put_receive_migration(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> get_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_balloon(const HttpRequest& request, std::string_view id);

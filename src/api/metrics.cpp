@@ -78,6 +78,12 @@ nlohmann::json Metrics::snapshot(const VmController& vm) {
           {"memory_bytes", counters.snapshot_memory_bytes},
           {"create_ms", counters.snapshot_create_milliseconds},
           {"restore_ms", counters.snapshot_restore_milliseconds}}},
+        // Vessel's own: the last live migration this VM sent (PUT /vm.send-migration).
+        {"migration",
+         {{"rounds", counters.migration_rounds},
+          {"bytes_sent", counters.migration_bytes_sent},
+          {"downtime_ms", counters.migration_downtime_milliseconds},
+          {"total_ms", counters.migration_total_milliseconds}}},
     };
     // Firecracker's balloon group (inflate_count, deflate_count, stats_updates_count: deltas)
     // plus Vessel's: pages returned through free page reporting and guest input ignored.

@@ -2,6 +2,7 @@
 #include "api/snapshot_config.hpp"
 
 #include "api/json_fields.hpp"
+#include "vm/migration/migration_url.hpp"
 
 namespace vessel::api {
 namespace {
@@ -20,10 +21,8 @@ Result<SnapshotCreateRequest> parse_snapshot_create(const nlohmann::json& body) 
     request.snapshot_path = TRY(non_empty_path(fields, "snapshot_path"));
     request.mem_file_path = TRY(non_empty_path(fields, "mem_file_path"));
     const std::string type = TRY(fields.optional_string("snapshot_type")).value_or("Full");
-    if (type == "Diff")
-        return make_error("snapshot/create: snapshot_type Diff is not supported by Vessel yet "
-                          "(no dirty-page tracking); take a Full snapshot");
-    if (type != "Full")
+    request.diff = type == "Diff";
+    if (type != "Full" && type != "Diff")
         return make_error("snapshot/create: snapshot_type must be Full or Diff, not '{}'", type);
     (void)TRY(fields.optional_string("version")); // deprecated in Firecracker, ignored there too
     TRY(fields.finish());
@@ -57,11 +56,30 @@ Result<SnapshotLoadRequest> parse_snapshot_load(const nlohmann::json& body) {
             return make_error("snapshot/load: mem_file_path must not be empty");
         request.mem_file_path = *mem_file_path;
     }
-    if (TRY(fields.optional_bool("enable_diff_snapshots")).value_or(false))
-        return make_error("snapshot/load: enable_diff_snapshots is not supported by Vessel yet");
+    // Firecracker's switch for dirty-page tracking; Vessel's software engine always tracks.
+    (void)TRY(fields.optional_bool("enable_diff_snapshots"));
     request.resume_vm = TRY(fields.optional_bool("resume_vm")).value_or(false);
     TRY(fields.finish());
     return request;
+}
+
+Result<std::string> parse_send_migration(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, "vm.send-migration"));
+    std::string url = TRY(non_empty_path(fields, "destination_url"));
+    if (TRY(fields.optional_bool("local")).value_or(false))
+        return make_error("vm.send-migration: local (memory handed over as file descriptors) is "
+                          "not supported by Vessel; pages go over the stream");
+    TRY(fields.finish());
+    (void)TRY_CONTEXT(migration::parse_migration_url(url), "vm.send-migration: destination_url");
+    return url;
+}
+
+Result<std::string> parse_receive_migration(const nlohmann::json& body) {
+    JsonFields fields = TRY(JsonFields::of(body, "vm.receive-migration"));
+    std::string url = TRY(non_empty_path(fields, "receiver_url"));
+    TRY(fields.finish());
+    (void)TRY_CONTEXT(migration::parse_migration_url(url), "vm.receive-migration: receiver_url");
+    return url;
 }
 
 } // namespace vessel::api

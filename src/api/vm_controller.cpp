@@ -25,7 +25,11 @@ VmCounters machine_counters(const Machine& machine) {
             machine.snapshot_statistics().state_bytes,
             machine.snapshot_statistics().memory_bytes,
             machine.snapshot_statistics().create_milliseconds,
-            machine.snapshot_statistics().restore_milliseconds};
+            machine.snapshot_statistics().restore_milliseconds,
+            machine.migration_statistics().rounds,
+            machine.migration_statistics().bytes_sent,
+            machine.migration_statistics().downtime_milliseconds,
+            machine.migration_statistics().total_milliseconds};
 }
 
 /// machine_counters plus the balloon's.
@@ -128,6 +132,43 @@ Result<void> VmController::create_snapshot(const std::string& state_path,
                           vm_state_name(m_state));
     // The vCPUs stay parked while the lock is held: resume() waits for it.
     TRY_CONTEXT(m_machine->save_snapshot(state_path, memory_path), "snapshot/create");
+    return {};
+}
+
+Result<void> VmController::create_diff_snapshot(const std::string& state_path,
+                                                const std::string& memory_path) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::Paused)
+        return make_error("snapshot/create: the microVM must be paused to take a snapshot "
+                          "(state: {})",
+                          vm_state_name(m_state));
+    TRY_CONTEXT(m_machine->save_diff_snapshot(state_path, memory_path), "snapshot/create");
+    return {};
+}
+
+Result<void> VmController::send_migration(const std::string& url) {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("vm.send-migration"));
+    // The lock is held throughout: no pause, resume or snapshot can interleave with the
+    // rounds. On success the machine has asked to exit; run_thread then reports Stopped.
+    // The statistics stay in the machine and reach the metrics with its final counters.
+    (void)TRY_CONTEXT(m_machine->send_migration(url), "vm.send-migration");
+    return {};
+}
+
+Result<void> VmController::receive_migration(const std::string& url) {
+    std::lock_guard lock(m_mutex);
+    if (m_state != VmState::NotStarted)
+        return make_error("vm.receive-migration: only allowed before a microVM started (state: "
+                          "{})",
+                          vm_state_name(m_state));
+    // Blocks until a source connected and sent its VM; nothing runs before it is complete.
+    m_machine =
+        TRY_CONTEXT(Machine::receive_migration(url, m_console, false), "vm.receive-migration");
+    m_state = VmState::Running;
+    m_thread = std::thread([this] { run_thread(); });
+    log::info("VM received from {} (running)", url);
+    if (m_start_observer) m_start_observer();
     return {};
 }
 

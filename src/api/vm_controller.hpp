@@ -42,6 +42,11 @@ struct VmCounters {
     std::uint64_t snapshot_memory_bytes{0}; ///< bytes of non-zero pages in the memory file
     double snapshot_create_milliseconds{0};
     double snapshot_restore_milliseconds{0};
+    // The last live migration this VM made (0 for none).
+    std::uint32_t migration_rounds{0};
+    std::uint64_t migration_bytes_sent{0};
+    double migration_downtime_milliseconds{0};
+    double migration_total_milliseconds{0};
     // virtio-balloon (totals; zero without a balloon)
     std::uint64_t balloon_inflated_pages{0};
     std::uint64_t balloon_deflated_pages{0};
@@ -90,6 +95,15 @@ class VmController {
     /// runs it when `resume`, else leaves it Paused. A refused load leaves NotStarted.
     Result<void> load_snapshot(const std::string& state_path, const std::string& memory_path,
                                bool resume);
+    /// PUT /snapshot/create with snapshot_type Diff: only pages written since the last snapshot.
+    Result<void> create_diff_snapshot(const std::string& state_path,
+                                      const std::string& memory_path);
+    /// PUT /vm.send-migration: sends the running or paused VM to `url`; on success the VM
+    /// ends here (Stopped), on failure it runs on.
+    Result<void> send_migration(const std::string& url);
+    /// PUT /vm.receive-migration: waits for a source at `url` (only before a VM was started)
+    /// and runs the VM it sends.
+    Result<void> receive_migration(const std::string& url);
     /// Ends a running or paused VM (as the user) and waits until it is torn down.
     void stop(int status, std::string reason);
     /// Blocks until the state is Stopped; returns why the VM ended.

@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "base/version.hpp"
 #include "cli/api_command.hpp"
+#include "cli/migrate_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/snapshot_command.hpp"
 
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     auto* run = vessel::add_run_command(app, run_options);
     vessel::SnapshotOptions snapshot_options;
     auto* snapshot = vessel::add_snapshot_command(app, snapshot_options);
+    vessel::MigrateOptions migrate_options;
+    auto* migrate = vessel::add_migrate_command(app, migrate_options);
     vessel::ApiOptions api_options;
     vessel::add_api_options(app, api_options);
     try {
@@ -34,13 +37,14 @@ int main(int argc, char** argv) {
     }
     vessel::log::initialize(log_level);
     bool api_mode = vessel::api_mode_requested(api_options);
-    if ((run->parsed() || snapshot->parsed()) && api_mode) {
+    if ((run->parsed() || snapshot->parsed() || migrate->parsed()) && api_mode) {
         vessel::log::error(
             "--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
         return vessel::exit_status::usage;
     }
     if (run->parsed()) return vessel::run_vm(run_options);
     if (snapshot->parsed()) return vessel::take_snapshot(snapshot_options);
+    if (migrate->parsed()) return vessel::migrate(migrate_options);
     if (api_mode) return vessel::run_api(api_options);
     vessel::log::error("nothing to do: use `vessel run ...`, `vessel --api-sock PATH` or "
                        "`vessel --config-file FILE --no-api` (see --help)");

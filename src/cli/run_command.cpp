@@ -47,6 +47,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "configuration comes from the snapshot, so options describing the machine "
                     "do not apply")
         ->type_name("DIR");
+    run->add_option("--incoming", options.incoming_url,
+                    "Wait at URL for a VM that `vessel migrate` (or PUT /vm.send-migration) "
+                    "sends, then run it here; like --restore, the machine comes from the source")
+        ->type_name("unix:PATH|tcp:HOST:PORT");
     run->add_option("-e,--exec", options.exec_command,
                     "Run CMD in the default guest instead of a shell; exit with its status")
         ->type_name("CMD");
@@ -217,10 +221,28 @@ int restore_vm(const RunOptions& options) {
     return run_to_end(**machine, **terminal, false);
 }
 
+// `vessel run --incoming URL`: the machine comes from a migration stream.
+int incoming_vm(const RunOptions& options) {
+    auto terminal = Terminal::open();
+    if (!terminal) {
+        log::error("console: {}", terminal.error().message);
+        return exit_status::usage;
+    }
+    log::info("waiting for a migrating VM at {}", options.incoming_url);
+    auto machine = Machine::receive_migration(options.incoming_url, &Terminal::write_output, false);
+    if (!machine) {
+        (*terminal)->stop();
+        log::error("--incoming {}: {}", options.incoming_url, machine.error().message);
+        return exit_status::usage;
+    }
+    return run_to_end(**machine, **terminal, false);
+}
+
 } // namespace
 
 int run_vm(RunOptions& options) {
     if (!options.restore_dir.empty()) return restore_vm(options);
+    if (!options.incoming_url.empty()) return incoming_vm(options);
     auto memory = parse_memory_size(options.memory_text);
     if (!memory) {
         log::error("--memory: {}", memory.error().message);

@@ -21,6 +21,7 @@ struct RunOptions {
     std::vector<std::string> net_texts; ///< --net values; none given means one user network
     std::string vsock_text;             ///< --vsock [CID:]PATH; empty for no vsock device
     std::string restore_dir;            ///< --restore DIR: resume DIR's snapshot instead of booting
+    std::string incoming_url; ///< --incoming URL: run the VM a `vessel migrate` sends there
     /// --balloon SPEC; empty: the default guest gets free page reporting, a --kernel none
     std::string balloon_text;
     bool page_sharing{false}; ///< --page-sharing: guest RAM offered to the host's KSM

@@ -17,78 +17,18 @@
 #include "base/log.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "cli/api_client.hpp"
 #include "cli/run_command.hpp"
+#include "vm/snapshot/memory_file.hpp"
 
 namespace vessel {
 namespace {
 
-struct ApiAnswer {
-    int status{0};
-    std::string body;
-};
+/// Where `--diff` puts the Diff before merging it into vm.state and vm.mem.
+constexpr const char* diff_state_file = "diff.state";
+constexpr const char* diff_memory_file = "diff.mem";
 
-/// One HTTP/1.1 request on a fresh connection to the API socket (Connection: close).
-Result<ApiAnswer> api_request(const std::string& socket_path, std::string_view method,
-                              std::string_view path, const std::string& body) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof(address.sun_path))
-        return make_error("API socket {}: path too long", socket_path);
-    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    // Sound: sockaddr_un is the sockaddr the call expects for AF_UNIX.
-    if (!fd.valid() ||
-        ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
-        return make_error("API socket {}: cannot connect: {}", socket_path, std::strerror(errno));
-    const std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
-                                            "application/json\r\nContent-Length: {}\r\n"
-                                            "Connection: close\r\n\r\n{}",
-                                            method, path, body.size(), body);
-    for (std::size_t sent = 0; sent < request.size();) {
-        const ssize_t result =
-            ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (result < 0 && errno == EINTR) continue;
-        if (result <= 0)
-            return make_error("API socket {}: cannot send: {}", socket_path, std::strerror(errno));
-        sent += static_cast<std::size_t>(result);
-    }
-    std::string answer;
-    char buffer[4096];
-    while (true) {
-        const ssize_t result = ::recv(fd.get(), buffer, sizeof(buffer), 0);
-        if (result < 0 && errno == EINTR) continue;
-        if (result <= 0) break;
-        answer.append(buffer, static_cast<std::size_t>(result));
-        const std::size_t header_end = answer.find("\r\n\r\n");
-        if (header_end == std::string::npos) continue;
-        // Done once the body Content-Length announces is complete.
-        std::size_t length = 0;
-        const std::size_t field = answer.find("Content-Length:");
-        if (field != std::string::npos && field < header_end)
-            length = std::strtoul(answer.c_str() + field + 15, nullptr, 10);
-        if (answer.size() >= header_end + 4 + length) break;
-    }
-    int status = 0;
-    if (std::sscanf(answer.c_str(), "HTTP/1.1 %d", &status) != 1)
-        return make_error("API socket {}: no HTTP answer to {} {}", socket_path, method, path);
-    const std::size_t header_end = answer.find("\r\n\r\n");
-    return ApiAnswer{status, header_end == std::string::npos ? "" : answer.substr(header_end + 4)};
-}
-
-/// The request's answer when it succeeded (2xx), else an error with the API's fault_message.
-Result<ApiAnswer> api_call(const std::string& socket_path, std::string_view method,
-                           std::string_view path, const nlohmann::json& body) {
-    ApiAnswer answer =
-        TRY(api_request(socket_path, method, path, body.is_null() ? "" : body.dump()));
-    if (answer.status / 100 == 2) return answer;
-    std::string message = answer.body;
-    auto json = nlohmann::json::parse(answer.body, nullptr, false);
-    if (json.is_object() && json.contains("fault_message") && json["fault_message"].is_string())
-        message = json["fault_message"].get<std::string>();
-    return make_error("{} {}: {} {}", method, path, answer.status, message);
-}
-
-Result<void> snapshot(const SnapshotOptions& options) {
+Result<void> save_into_directory(const SnapshotOptions& options) {
     std::error_code error;
     std::filesystem::create_directories(options.directory, error);
     if (error)
@@ -98,14 +38,30 @@ Result<void> snapshot(const SnapshotOptions& options) {
     ApiAnswer info = TRY(api_call(options.socket_path, "GET", "/", nullptr));
     auto state = nlohmann::json::parse(info.body, nullptr, false);
     const bool was_paused = state.is_object() && state.value("state", "") == "Paused";
+    const std::string state_path = directory + "/" + snapshot_state_file;
+    const std::string memory_path = directory + "/" + snapshot_memory_file;
+    if (options.diff && !std::filesystem::exists(memory_path))
+        return make_error("--diff: {} holds no snapshot to merge into (take a Full one first)",
+                          directory);
+    // A Diff goes beside the Full files and becomes one with them below: until then, DIR
+    // still holds the last complete snapshot.
+    const std::string diff_state = directory + "/" + diff_state_file;
+    const std::string diff_memory = directory + "/" + diff_memory_file;
     if (!was_paused) TRY(api_call(options.socket_path, "PATCH", "/vm", {{"state", "Paused"}}));
     auto created = api_call(options.socket_path, "PUT", "/snapshot/create",
-                            {{"snapshot_type", "Full"},
-                             {"snapshot_path", directory + "/" + snapshot_state_file},
-                             {"mem_file_path", directory + "/" + snapshot_memory_file}});
+                            {{"snapshot_type", options.diff ? "Diff" : "Full"},
+                             {"snapshot_path", options.diff ? diff_state : state_path},
+                             {"mem_file_path", options.diff ? diff_memory : memory_path}});
     if (!was_paused && !options.leave_paused)
         TRY(api_call(options.socket_path, "PATCH", "/vm", {{"state", "Resumed"}}));
     if (!created) return std::unexpected(created.error());
+    if (!options.diff) return {};
+    const std::uint64_t merged = TRY(snapshot::merge_diff_memory_file(diff_memory, memory_path));
+    if (::rename(diff_state.c_str(), state_path.c_str()) != 0)
+        return make_error("{}: cannot rename it to {}: {}", diff_state, state_path,
+                          std::strerror(errno));
+    ::unlink(diff_memory.c_str());
+    log::info("diff snapshot: {} bytes of written pages merged into {}", merged, memory_path);
     return {};
 }
 
@@ -123,13 +79,16 @@ CLI::App* add_snapshot_command(CLI::App& app, SnapshotOptions& options) {
         ->type_name("DIR");
     command->add_flag("--leave-paused", options.leave_paused,
                       "Leave the VM paused after the snapshot (default: it runs on)");
+    command->add_flag("--diff", options.diff,
+                      "DIR holds this VM's last snapshot: save only the pages written since (a "
+                      "Diff) and merge them into it, so DIR holds the new snapshot");
     command->footer("Exit status: 0 when saved, 2 when the VM or the request refused (the "
                     "message says why).");
     return command;
 }
 
 int take_snapshot(const SnapshotOptions& options) {
-    if (auto result = snapshot(options); !result) {
+    if (auto result = save_into_directory(options); !result) {
         log::error("snapshot: {}", result.error().message);
         return exit_status::usage;
     }

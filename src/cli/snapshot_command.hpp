@@ -11,6 +11,9 @@ struct SnapshotOptions {
     std::string socket_path; ///< the VM's --api-sock
     std::string directory;   ///< gets vm.state and vm.mem (created if missing)
     bool leave_paused{false};
+    /// --diff: DIR holds this VM's last snapshot; save only the pages written since, merge
+    /// them into DIR/vm.mem, and make the new state DIR/vm.state.
+    bool diff{false};
 };
 
 /// Declares the `snapshot` subcommand and its options on app.

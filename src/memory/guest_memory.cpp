@@ -44,14 +44,15 @@ Result<std::span<std::uint8_t>> GuestMemory::slice(std::uint64_t address,
 }
 
 void GuestMemory::mark_written(std::uint64_t address, std::uint64_t length) const {
-    if (m_write_observer == nullptr || length == 0) return;
+    if (length == 0) return;
     const std::uint64_t end = address + length < address ? ~std::uint64_t{0} : address + length;
     for (const auto& region : m_regions) {
         const std::uint64_t first = std::max(address, region.guest_address);
         const std::uint64_t last = std::min(end, region.guest_address + region.size);
-        if (first < last)
-            m_write_observer->ram_written(region.host_offset + (first - region.guest_address),
-                                          last - first);
+        if (first >= last) continue;
+        const std::uint64_t host_offset = region.host_offset + (first - region.guest_address);
+        m_dirty_pages->mark_range(host_offset, last - first);
+        if (m_write_observer != nullptr) m_write_observer->ram_written(host_offset, last - first);
     }
 }
 

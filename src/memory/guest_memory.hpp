@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <vector>
 
 #include "base/mapped_region.hpp"
 #include "base/result.hpp"
+#include "memory/dirty_bitmap.hpp"
 #include "memory/ram_write_observer.hpp"
 
 namespace vessel {
@@ -59,9 +61,14 @@ class GuestMemory {
     /// Installs the observer told about device writes (nullptr for none). Set it before vCPUs
     /// and devices run; it must outlive this GuestMemory's use.
     void set_write_observer(RamWriteObserver* observer) { m_write_observer = observer; }
-    /// Reports that [address, address+length) was written through a host pointer (DMA). Parts
-    /// outside RAM are ignored. write_bytes and fill call it themselves.
+    /// Reports that [address, address+length) was written through a host pointer (DMA): the
+    /// observer is told and the pages are marked in dirty_pages(). Parts outside RAM are
+    /// ignored. write_bytes and fill call it themselves.
     void mark_written(std::uint64_t address, std::uint64_t length) const;
+
+    /// Pages written since the log was last taken (diff snapshots, live migration). Devices
+    /// mark it through mark_written; the software engine marks it for vCPU stores.
+    DirtyBitmap& dirty_pages() const { return *m_dirty_pages; }
 
     Result<void> read_bytes(std::uint64_t address, std::span<std::uint8_t> out) const;
     Result<void> write_bytes(std::uint64_t address, std::span<const std::uint8_t> data);
@@ -89,11 +96,13 @@ class GuestMemory {
 
   private:
     GuestMemory(MappedRegion mapping, std::vector<MemoryRegion> regions)
-        : m_mapping(std::move(mapping)), m_regions(std::move(regions)) {}
+        : m_mapping(std::move(mapping)), m_regions(std::move(regions)),
+          m_dirty_pages(std::make_unique<DirtyBitmap>(m_mapping.size() / page_size)) {}
 
     MappedRegion m_mapping;
     std::vector<MemoryRegion> m_regions;
     RamWriteObserver* m_write_observer{nullptr};
+    std::unique_ptr<DirtyBitmap> m_dirty_pages; ///< a pointer: GuestMemory moves, atomics do not
 };
 
 } // namespace vessel

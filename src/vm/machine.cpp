@@ -1,6 +1,8 @@
 // Machine: assembly order and the vCPU thread loop.
 #include "vm/machine.hpp"
 
+#include <chrono>
+
 #include "arch/x86/acpi_tables.hpp"
 #include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
@@ -40,15 +42,25 @@ Machine::~Machine() {
 }
 
 Result<void> Machine::build(ConsoleOutput console_output) {
+    const auto start = std::chrono::steady_clock::now();
+    auto since_start = [&start] {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
     m_hypervisor = TRY(open_engine(m_config.engine));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
+    const double engine_ready = since_start();
     m_console_sink = std::move(console_output);
     TRY(add_legacy_devices());
     TRY_CONTEXT(add_pci_devices(), "PCI devices");
+    const double devices_ready = since_start();
     if (!m_restored) TRY(load_boot_image());
     for (std::uint32_t index = 0; index < m_config.cpu_count; ++index)
         m_vcpus.push_back(TRY_CONTEXT(m_vm->create_vcpu(index), fmt::format("vCPU {}", index)));
+    log::debug("build: engine and VM {:.2f} ms, devices {:.2f} ms, {}vCPUs {:.2f} ms", engine_ready,
+               devices_ready - engine_ready, m_restored ? "" : "boot image and ",
+               since_start() - devices_ready);
     log::info("VM: {} engine, {} vCPU(s), {} MiB, kernel {}", engine_name(m_vm->kind()),
               m_config.cpu_count, m_config.memory_size >> 20, m_config.kernel_path);
     return {};

@@ -34,6 +34,9 @@ namespace vessel {
 namespace snapshot {
 class SnapshotFile;
 }
+namespace migration {
+class StreamWriter;
+}
 
 /// A built VM. create() does all the fallible work; run() starts one host thread per vCPU and
 /// returns when the guest or the host ends the VM, with every thread joined.
@@ -65,6 +68,31 @@ class Machine final : public ExitSink {
         double restore_milliseconds{0};
     };
     SnapshotStatistics snapshot_statistics() const { return m_snapshot_statistics; }
+    /// Like save_snapshot, but the memory file is a Diff: only the pages written since the
+    /// last snapshot (or since the VM was built, restored or received), at their offsets in a
+    /// sparse file (docs/SNAPSHOT_FORMAT.md). Only while paused.
+    Result<void> save_diff_snapshot(const std::string& state_path, const std::string& memory_path);
+
+    // ---- live migration (vm/migration/machine_migration.cpp) ----
+    /// What the last migration measured.
+    struct MigrationStatistics {
+        std::uint32_t rounds{0};         ///< pre-copy rounds plus the stop-and-copy
+        std::uint64_t pages_sent{0};     ///< including pages sent again in later rounds
+        std::uint64_t bytes_sent{0};     ///< on the stream, headers included
+        double downtime_milliseconds{0}; ///< vCPUs parked here until the destination runs
+        double total_milliseconds{0};
+        std::uint32_t throttle_percent{0}; ///< share of time the vCPUs were parked at the end
+    };
+    /// Sends the running (or paused) VM to a `vessel` receiving at `url` (unix:PATH,
+    /// tcp:HOST:PORT): rounds of dirty pages while the guest runs, then a stop-and-copy of the
+    /// rest and the device state. On success the destination runs the VM and this one ends
+    /// (run() returns); on any failure this VM runs on as before. Not from a vCPU thread.
+    Result<MigrationStatistics> send_migration(const std::string& url);
+    /// Listens on `url`, takes one source's VM and builds it (not running until run(); parked
+    /// until resume() when `paused`). A stream cut or refused leaves nothing behind.
+    static Result<std::unique_ptr<Machine>>
+    receive_migration(const std::string& url, ConsoleOutput console_output, bool paused);
+    MigrationStatistics migration_statistics() const { return m_migration_statistics; }
 
     /// Ends the VM (first request wins). Any thread.
     void request_exit(ExitRequest request) override;
@@ -127,6 +155,19 @@ class Machine final : public ExitSink {
     /// Like build, for a restore: no kernel or ACPI tables (they are in the restored RAM), then
     /// every device, the platform and the vCPUs load their saved state.
     Result<void> build_restored(ConsoleOutput console_output, const snapshot::SnapshotFile& state);
+    /// Why this VM's state cannot be saved now (engine, devices), or nothing.
+    Result<void> check_snapshot_allowed() const;
+    Result<void> save_snapshot_files(const std::string& state_path, const std::string& memory_path,
+                                     bool diff);
+    /// Every section of the state file (vCPUs and devices must be quiet: paused, quiesced).
+    Result<void> encode_state(snapshot::SnapshotFile& file);
+    void quiesce_devices();
+    void resume_devices();
+    /// Takes guest RAM's dirty log, parking the vCPUs around it when they run.
+    std::vector<std::uint64_t> take_dirty_pages(bool vcpus_running);
+    Result<std::uint64_t> send_pages(migration::StreamWriter& stream,
+                                     const std::vector<std::uint64_t>& pages, bool skip_zero,
+                                     const std::function<void()>& between);
     Result<void> add_legacy_devices();
     Result<void> load_boot_image();
     /// Every guest console byte (COM1 or virtio) passes here: to the host, to the panic watch.
@@ -169,6 +210,7 @@ class Machine final : public ExitSink {
     x86::CpuState m_boot_state;
     bool m_restored{false}; ///< vCPUs start from their loaded state, not m_boot_state
     SnapshotStatistics m_snapshot_statistics;
+    MigrationStatistics m_migration_statistics;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_stopped;

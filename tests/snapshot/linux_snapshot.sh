@@ -3,8 +3,9 @@
 # shell reads the console; it is saved, Vessel is killed, and two new processes restore it in
 # turn: the count goes on from where it stopped, the disk holds every count the guest wrote
 # before the snapshot and gets the new ones, and the shell answers a command typed after the
-# restore. (Firecracker's API offers TAP networking only, which needs privileges this test
-# does not have, so user networking after a restore is not covered here.)
+# restore. A Diff taken two counts after the Full snapshot is much smaller than it.
+# (Firecracker's API offers TAP networking only, which needs privileges this test does not
+# have, so user networking after a restore is not covered here.)
 linux=$work/linux
 mkdir -p "$linux"
 truncate -s 16M "$linux/disk.img"
@@ -34,6 +35,16 @@ if wait_for "$work/linux-source.out" "count 5" 300; then
     api linux-source PUT /snapshot/create "{\"snapshot_path\": \"$linux/vm.state\", \"mem_file_path\": \"$linux/vm.mem\"}"
     expect linux-create 204
     linux_last=$(last_count "$work/linux-source.out")
+    # A Diff two counts later holds only what the guest wrote meanwhile: much less than the Full.
+    api linux-source PATCH /vm '{"state": "Resumed"}'
+    wait_for "$work/linux-source.out" "count $((linux_last + 2))" 60
+    api linux-source PATCH /vm '{"state": "Paused"}'
+    api linux-source PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$linux/diff.state\", \"mem_file_path\": \"$linux/diff.mem\"}"
+    expect linux-create-diff 204
+    full_kib=$(du -k "$linux/vm.mem" | cut -f1)
+    diff_kib=$(du -k "$linux/diff.mem" | cut -f1)
+    echo "     Linux: Full memory file $full_kib KiB on disk, Diff after two counts $diff_kib KiB"
+    if [ "$diff_kib" -gt 0 ] && [ $((diff_kib * 10)) -le "$full_kib" ]; then pass linux-diff-much-smaller; else fail linux-diff-much-smaller "Diff $diff_kib KiB, Full $full_kib KiB"; fi
     kill_pid "$linux_pid"
     # The guest synced each count before printing the next one: all but possibly the last are on
     # the disk.

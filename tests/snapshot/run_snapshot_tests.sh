@@ -120,7 +120,7 @@ if wait_for "$work/source.out" "$(tick_line 3)"; then pass ticker-runs; else fai
 api source PUT /snapshot/create "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
 expect create-while-running 400 "the microVM must be paused"
 api source PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
-expect create-diff-refused 400 "snapshot_type Diff is not supported"
+expect create-diff-while-running 400 "the microVM must be paused"
 api source PATCH /vm '{"state": "Paused"}'
 expect pause 204
 api source PUT /snapshot/create "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
@@ -134,6 +134,21 @@ fi
 last=$(last_tick "$work/source.out")
 api source PUT /snapshot/load "{\"snapshot_path\": \"$snap/vm.state\", \"mem_file_path\": \"$snap/vm.mem\"}"
 expect load-after-start 400 "only allowed before a microVM started"
+# A Diff after a few more ticks holds only the pages written since the Full snapshot.
+api source PATCH /vm '{"state": "Resumed"}'
+wait_for "$work/source.out" "$(tick_line $((last + 3)))"
+api source PATCH /vm '{"state": "Paused"}'
+api source PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$snap/diff.state\", \"mem_file_path\": \"$snap/diff.mem\"}"
+expect create-diff 204
+full_kib=$(du -k "$snap/vm.mem" | cut -f1)
+diff_kib=$(du -k "$snap/diff.mem" | cut -f1)
+# The ticker's RAM is small (a few pages); the Linux guest below checks "much smaller".
+if [ "$(stat -c %s "$snap/diff.mem")" = $((64 << 20)) ] && [ "$diff_kib" -gt 0 ] && [ "$diff_kib" -lt "$full_kib" ]; then
+    pass diff-smaller
+else
+    fail diff-smaller "Diff $diff_kib KiB on disk, Full $full_kib KiB"
+fi
+echo "     Full memory file $full_kib KiB on disk, Diff $diff_kib KiB"
 kill_pid "$source_pid"
 size=$(stat -c %s "$snap/vm.mem")
 if [ "$size" = $((64 << 20)) ] && [ -s "$snap/vm.state" ]; then pass files-written; else fail files-written "vm.mem $size bytes"; fi
@@ -215,7 +230,7 @@ expect good-load-after-refusals 204
 if wait_for "$work/refusals.out" "$(tick_line $((last + 2)))"; then pass refusals-then-runs; else fail refusals-then-runs "$(tail -c 200 "$work/refusals.out")"; fi
 kill_pid "$refusals_pid"
 
-# ---- the CLI: vessel snapshot SOCKET DIR, vessel run --restore DIR ----
+# ---- the CLI: vessel snapshot SOCKET DIR, vessel snapshot --diff, vessel run --restore DIR ----
 timeout 20 "$vessel" run --restore "$bad/none" </dev/null >"$work/cli-bad.out" 2>&1
 code=$?
 if [ "$code" = 2 ] && grep -qF "snapshot $bad/none/vm.state: cannot open" "$work/cli-bad.out"; then
@@ -239,6 +254,15 @@ code=$?
 if [ "$code" = 0 ] && [ -s "$work/cli-snap/vm.state" ]; then pass cli-snapshot; else fail cli-snapshot "exit $code: $(tail -c 300 "$work/cli-snapshot.out")"; fi
 cli_last=$(last_tick "$work/cli.out")
 if wait_for "$work/cli.out" "$(tick_line $((cli_last + 1)))"; then pass cli-snapshot-resumes; else fail cli-snapshot-resumes "the source stopped"; fi
+# Full + Diff: the Diff merged into the directory is what the restore below resumes.
+wait_for "$work/cli.out" "$(tick_line $((cli_last + 3)))"
+diff_from=$(last_tick "$work/cli.out")
+"$vessel" snapshot --diff "$work/cli.sock" "$work/cli-snap" >"$work/cli-diff.out" 2>&1
+code=$?
+if [ "$code" = 0 ] && grep -q "merged into" "$work/cli-diff.out" && [ ! -e "$work/cli-snap/diff.mem" ]; then pass cli-diff-snapshot; else fail cli-diff-snapshot "exit $code: $(tail -c 300 "$work/cli-diff.out")"; fi
+"$vessel" snapshot --diff "$work/cli.sock" "$work/cli-nosnap" >"$work/cli-diff.out" 2>&1
+code=$?
+if [ "$code" = 2 ] && grep -qF "holds no snapshot to merge into" "$work/cli-diff.out"; then pass cli-diff-needs-base; else fail cli-diff-needs-base "exit $code: $(tail -c 300 "$work/cli-diff.out")"; fi
 "$vessel" snapshot "$work/nothing.sock" "$work/cli-snap2" >"$work/cli-snapshot.out" 2>&1
 code=$?
 if [ "$code" = 2 ] && grep -qF "cannot connect" "$work/cli-snapshot.out"; then pass cli-snapshot-no-socket; else fail cli-snapshot-no-socket "exit $code"; fi
@@ -251,7 +275,7 @@ pids+=("$restore_pid")
 if wait_for "$work/cli-restore.out" "tick " 60; then
     first=$(grep -o '^tick [0-9]*' "$work/cli-restore.out" | head -n 1 | cut -d' ' -f2)
     wait_for "$work/cli-restore.out" "$(tick_line $((first + 2)))"
-    if [ "$first" -gt 1 ] && why=$(continues "$work/cli-restore.out" "$first"); then pass cli-run-restore; else fail cli-run-restore "first tick $first ${why-}"; fi
+    if [ "$first" -gt "$diff_from" ] && why=$(continues "$work/cli-restore.out" "$first"); then pass cli-run-restore-full-plus-diff; else fail cli-run-restore-full-plus-diff "first tick $first (the Diff was taken after tick $diff_from) ${why-}"; fi
 else
     fail cli-run-restore "no output: $(tail -c 300 "$work/cli-restore.err")"
 fi

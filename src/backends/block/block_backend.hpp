@@ -45,6 +45,12 @@ class BlockBackend {
     virtual void discard(std::uint64_t offset, std::uint64_t length, Completion done) = 0;
     /// Waits until every submitted request has completed.
     virtual void drain() = 0;
+
+    // ---- live migration: the destination Vessel opens the same image before this one ends ----
+    /// Makes written data durable and lets go of the image lock (call only drained).
+    virtual void release_image_lock() {}
+    /// Takes the image lock again (the migration failed and this VM runs on).
+    virtual Result<void> retake_image_lock() { return {}; }
 };
 
 } // namespace vessel

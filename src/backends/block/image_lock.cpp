@@ -32,4 +32,13 @@ Result<void> lock_image(int fd, const std::string& path, bool read_only) {
     return make_error("disk {}: cannot lock the image: {}", path, std::strerror(errno));
 }
 
+void unlock_image(int fd) {
+    struct flock lock {};
+    lock.l_type = F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = 0;
+    lock.l_len = 0;
+    ::fcntl(fd, F_OFD_SETLK, &lock);
+}
+
 } // namespace vessel

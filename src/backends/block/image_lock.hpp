@@ -13,5 +13,7 @@ namespace vessel {
 /// (or a QEMU) do. The lock lives until the last duplicate of `fd` is closed. A conflict is an
 /// error naming `path` and saying another user holds the image.
 Result<void> lock_image(int fd, const std::string& path, bool read_only);
+/// Drops the lock lock_image took on `fd` (live migration hands the image to another Vessel).
+void unlock_image(int fd);
 
 } // namespace vessel

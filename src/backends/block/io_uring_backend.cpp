@@ -231,4 +231,13 @@ std::string_view IoUringBackend::operation_name(Operation operation) const {
     return "request";
 }
 
+void IoUringBackend::release_image_lock() {
+    ::fdatasync(m_fd.get()); // the destination reads what this VM wrote
+    unlock_image(m_fd.get());
+}
+
+Result<void> IoUringBackend::retake_image_lock() {
+    return lock_image(m_fd.get(), m_path, m_read_only);
+}
+
 } // namespace vessel

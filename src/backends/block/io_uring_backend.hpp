@@ -34,6 +34,8 @@ class IoUringBackend final : public BlockBackend {
 
     std::uint64_t size() const override { return m_size; }
     bool read_only() const override { return m_read_only; }
+    void release_image_lock() override;
+    Result<void> retake_image_lock() override;
     bool supports_discard() const override { return m_discard; }
     void read(std::uint64_t offset, std::span<const iovec> buffers, Completion done) override;
     void write(std::uint64_t offset, std::span<const iovec> buffers, Completion done) override;

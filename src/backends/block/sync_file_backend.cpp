@@ -104,4 +104,13 @@ void SyncFileBackend::discard(std::uint64_t offset, std::uint64_t length, Comple
     done({});
 }
 
+void SyncFileBackend::release_image_lock() {
+    ::fdatasync(m_fd.get()); // the destination reads what this VM wrote
+    unlock_image(m_fd.get());
+}
+
+Result<void> SyncFileBackend::retake_image_lock() {
+    return lock_image(m_fd.get(), m_path, m_read_only);
+}
+
 } // namespace vessel

@@ -51,6 +51,8 @@ class VirtioBlock final : public VirtioDevice {
     void queue_notify(std::uint16_t index) override;
     void reset() override;
     void quiesce() override;
+    void release_host_locks() override { m_backend->release_image_lock(); }
+    Result<void> retake_host_locks() override { return m_backend->retake_image_lock(); }
 
   private:
     void start(const DescriptorChain& chain);

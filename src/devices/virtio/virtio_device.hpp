@@ -100,6 +100,10 @@ class VirtioDevice {
     virtual void resume_io() {}
     /// Why this device cannot be saved (e.g. host connections), or empty when it can.
     virtual std::string snapshot_obstacle() const { return {}; }
+    /// Live migration, after quiesce(): lets go of host locks (disk images) the destination
+    /// Vessel must take; retake_host_locks() undoes it when the migration failed.
+    virtual void release_host_locks() {}
+    virtual Result<void> retake_host_locks() { return {}; }
 };
 
 } // namespace vessel::virtio

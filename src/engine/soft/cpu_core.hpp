@@ -33,6 +33,13 @@ class CpuCore {
     CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* platform,
             CodePages& code_pages, std::uint32_t index);
 
+    /// A CpuCore is large (over 1 MiB, mostly the translator's TLB and jump cache, all written
+    /// by the constructor), so it lives in memory the kernel may back with transparent huge
+    /// pages: building a vCPU (a boot, a restore, a migration's destination) then takes a few
+    /// page faults instead of hundreds (cpu_core_allocation.cpp).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* pointer, std::size_t size);
+
     // ---- architectural state (public: the instruction handlers are free functions) ----
     std::uint64_t gpr[16]{};
     std::uint64_t rip{0};
@@ -250,6 +257,18 @@ class CpuCore {
                                    bool user) noexcept;
     void flush_tlb(bool include_global);
     void flush_tlb_page(std::uint64_t address);
+    /// Called before running guest code: when guest RAM's dirty log was taken since the last
+    /// call, drops every TLB write entry (interpreter and translated code), since each was
+    /// installed after marking its page in the old log; the next store to a page marks it
+    /// again (fill_tlb).
+    void follow_dirty_log() {
+        const std::uint64_t epoch = m_memory.dirty_pages().epoch();
+        if (epoch != m_dirty_epoch) [[unlikely]] {
+            m_dirty_epoch = epoch;
+            m_tlb.flush_kind(access_write);
+            jit.tlb.flush_writes();
+        }
+    }
     std::uint8_t* ram_base() const { return m_ram_base; }
 
     std::uint64_t physical_read(std::uint64_t address, unsigned size);
@@ -350,6 +369,7 @@ class CpuCore {
     CodePages& m_code_pages;
     std::uint32_t m_index;
     std::uint8_t* m_ram_base;
+    std::uint64_t m_dirty_epoch{0}; ///< the dirty log's epoch this CPU's write entries follow
     bool m_user_access{false};
     SoftTlb m_tlb;
 };

@@ -156,6 +156,10 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     entry.physical_page = physical >> 12;
     entry.host = ram_page(physical >> 12);
     entry.global = global;
+    // Dirty logging: a page is marked before any write entry for it exists, so stores that hit
+    // the entry later (interpreter or translated code) need no check of their own.
+    if (kind == access_write && entry.host != nullptr)
+        m_memory.dirty_pages().mark(static_cast<std::uint64_t>(entry.host - m_ram_base) >> 12);
     if (access_watcher != nullptr && kind != access_execute) [[unlikely]]
         entry.tag = ~std::uint64_t{0}; // used once: the next access reaches the watcher too
     return entry;
@@ -331,6 +335,7 @@ std::uint64_t CpuCore::physical_read(std::uint64_t address, unsigned size) {
 void CpuCore::physical_write(std::uint64_t address, unsigned size, std::uint64_t value) {
     if (std::uint8_t* host = m_memory.host_pointer(address, size)) {
         std::memcpy(host, &value, size);
+        m_memory.dirty_pages().mark(static_cast<std::uint64_t>(host - m_ram_base) >> 12);
         note_ram_write(host);
         return;
     }

@@ -36,6 +36,13 @@ class SoftTlb {
                 for (auto& slot : kind)
                     if (include_global || !slot.global) slot.tag = invalid_tag;
     }
+    /// Drops every entry for `kind` accesses, global or not (the dirty log was taken: write
+    /// entries exist only for pages marked in it).
+    void flush_kind(AccessKind kind) {
+        for (auto& privilege : m_entries)
+            for (auto& slot : privilege[kind])
+                slot.tag = invalid_tag;
+    }
     /// Drops the entries of linear page `page`, global or not (invlpg).
     void flush_page(std::uint64_t page) {
         for (auto& privilege : m_entries)

@@ -164,6 +164,7 @@ VcpuExit SoftVcpu::run() {
     unsigned until_poll = 0;
     for (;;) {
         if (m_kicked.load(std::memory_order_acquire)) return {VcpuExit::Kind::Kicked, cpu.rip, {}};
+        cpu.follow_dirty_log();
         try {
             if (until_poll == 0) {
                 until_poll = blocks_per_poll;

@@ -41,11 +41,18 @@ Result<void> load_section(const SnapshotFile& file, const std::string& tag, Load
 } // namespace
 
 Result<void> Machine::save_snapshot(const std::string& state_path, const std::string& memory_path) {
-    const auto start = std::chrono::steady_clock::now();
+    return save_snapshot_files(state_path, memory_path, false);
+}
+
+Result<void> Machine::save_diff_snapshot(const std::string& state_path,
+                                         const std::string& memory_path) {
+    return save_snapshot_files(state_path, memory_path, true);
+}
+
+Result<void> Machine::check_snapshot_allowed() const {
     {
         std::lock_guard lock(m_mutex);
         if (m_stopping) return make_error("the VM is shutting down");
-        if (!m_paused) return make_error("the VM must be paused to take a snapshot");
     }
     if (m_vm->kind() != EngineKind::Soft)
         return make_error("the {} engine cannot save its state yet: snapshots need the software "
@@ -54,19 +61,22 @@ Result<void> Machine::save_snapshot(const std::string& state_path, const std::st
     for (const auto& device : m_virtio_devices)
         if (std::string obstacle = device->snapshot_obstacle(); !obstacle.empty())
             return make_error("cannot snapshot this VM: {}", obstacle);
+    return {};
+}
+
+void Machine::quiesce_devices() {
     // A paused VM does no I/O: back-ends finish what the guest had asked for, so no ring has a
     // request popped and not yet completed, and nothing writes guest memory while it is saved.
     for (const auto& device : m_virtio_devices)
         device->quiesce();
-    struct ResumeIo {
-        std::vector<std::unique_ptr<virtio::VirtioDevice>>& devices;
-        ~ResumeIo() {
-            for (const auto& device : devices)
-                device->resume_io();
-        }
-    } resume_io{m_virtio_devices};
+}
 
-    SnapshotFile file;
+void Machine::resume_devices() {
+    for (const auto& device : m_virtio_devices)
+        device->resume_io();
+}
+
+Result<void> Machine::encode_state(snapshot::SnapshotFile& file) {
     snapshot::MachineSection machine{m_config, m_vm->kind()};
     file.add("machine", section_version, snapshot::encode_machine(machine));
     for (auto& vcpu : m_vcpus) {
@@ -90,16 +100,47 @@ Result<void> Machine::save_snapshot(const std::string& state_path, const std::st
     for (std::size_t index = 0; index < m_virtio_transports.size(); ++index)
         add_section(file, fmt::format("virtio.{}", index),
                     [&](StateWriter& writer) { m_virtio_transports[index]->save_state(writer); });
+    return {};
+}
 
+Result<void> Machine::save_snapshot_files(const std::string& state_path,
+                                          const std::string& memory_path, bool diff) {
+    const auto start = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping) return make_error("the VM is shutting down");
+        if (!m_paused) return make_error("the VM must be paused to take a snapshot");
+    }
+    TRY(check_snapshot_allowed());
+    quiesce_devices();
+    struct ResumeIo {
+        Machine& machine;
+        ~ResumeIo() { machine.resume_devices(); }
+    } resume_io{*this};
+
+    SnapshotFile file;
+    TRY(encode_state(file));
     const std::vector<std::uint8_t> encoded = file.encode();
     TRY(file.write(state_path));
-    const std::uint64_t memory_bytes = TRY(snapshot::write_memory_file(m_memory, memory_path));
+    // The vCPUs are parked (they drop their TLB write entries before running again) and the
+    // devices quiesced: the log holds every page written since the last snapshot, and this
+    // snapshot becomes the base of the next Diff. A failed write puts the pages back.
+    DirtyBitmap& dirty = m_memory.dirty_pages();
+    const std::vector<std::uint64_t> written = dirty.take();
+    auto memory_bytes = diff ? snapshot::write_diff_memory_file(m_memory, written, memory_path)
+                             : snapshot::write_memory_file(m_memory, memory_path);
+    if (!memory_bytes) {
+        dirty.restore(written);
+        return std::unexpected(memory_bytes.error());
+    }
     m_snapshot_statistics.state_bytes = encoded.size();
-    m_snapshot_statistics.memory_bytes = memory_bytes;
+    m_snapshot_statistics.memory_bytes = *memory_bytes;
     m_snapshot_statistics.create_milliseconds = milliseconds_since(start);
-    log::info("snapshot: state {} ({} bytes), memory {} ({} MiB of RAM, {} bytes not zero), "
+    log::info("{} snapshot: state {} ({} bytes), memory {} ({} MiB of RAM, {} bytes {}), "
               "{:.1f} ms",
-              state_path, encoded.size(), memory_path, m_memory.size() >> 20, memory_bytes,
+              diff ? "diff" : "full", state_path, encoded.size(), memory_path,
+              m_memory.size() >> 20, *memory_bytes,
+              diff ? "in pages written since the last snapshot" : "not zero",
               m_snapshot_statistics.create_milliseconds);
     return {};
 }
