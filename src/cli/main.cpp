@@ -7,6 +7,8 @@
 #include "cli/api_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/snapshot_command.hpp"
+#include "cli/terminal.hpp"
+#include "sandbox/seccomp_sandbox.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"Vessel: a virtual machine monitor with KVM and a software x86 engine"};
@@ -26,6 +28,13 @@ int main(int argc, char** argv) {
     auto* snapshot = vessel::add_snapshot_command(app, snapshot_options);
     vessel::ApiOptions api_options;
     vessel::add_api_options(app, api_options);
+    // Seccomp filters are on unless turned off (before or after `run`); VESSEL_SECCOMP=log
+    // (for building the lists) and =off do the same from the environment.
+    bool no_seccomp = false;
+    const char* no_seccomp_help = "Run without seccomp filters (debugging only: every thread "
+                                  "may then make any system call)";
+    app.add_flag("--no-seccomp", no_seccomp, no_seccomp_help);
+    run->add_flag("--no-seccomp", no_seccomp, no_seccomp_help);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -38,6 +47,19 @@ int main(int argc, char** argv) {
         vessel::log::error(
             "--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
         return vessel::exit_status::usage;
+    }
+    if (run->parsed() || api_mode) {
+        auto mode = vessel::sandbox::seccomp_mode_from_environment(
+            no_seccomp ? vessel::sandbox::SeccompMode::Off : vessel::sandbox::SeccompMode::Enforce);
+        if (!mode) {
+            vessel::log::error("{}", mode.error().message);
+            return vessel::exit_status::usage;
+        }
+        if (auto active = vessel::sandbox::activate_seccomp(*mode); !active) {
+            vessel::log::error("{} (--no-seccomp runs without filters)", active.error().message);
+            return vessel::exit_status::usage;
+        }
+        vessel::sandbox::set_violation_cleanup(&vessel::Terminal::restore_modes_at_fatal_exit);
     }
     if (run->parsed()) return vessel::run_vm(run_options);
     if (snapshot->parsed()) return vessel::take_snapshot(snapshot_options);
