@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "base/version.hpp"
 #include "cli/api_command.hpp"
+#include "cli/jail_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/snapshot_command.hpp"
 #include "cli/terminal.hpp"
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     auto* snapshot = vessel::add_snapshot_command(app, snapshot_options);
     vessel::ApiOptions api_options;
     vessel::add_api_options(app, api_options);
+    vessel::JailOptions jail_options;
+    auto* jail = vessel::add_jail_command(app, jail_options);
     // Seccomp filters are on unless turned off (before or after `run`); VESSEL_SECCOMP=log
     // (for building the lists) and =off do the same from the environment.
     bool no_seccomp = false;
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
     }
     vessel::log::initialize(log_level);
     bool api_mode = vessel::api_mode_requested(api_options);
+    if (jail->parsed()) return vessel::run_jail_command(jail_options);
     if ((run->parsed() || snapshot->parsed()) && api_mode) {
         vessel::log::error(
             "--api-sock, --config-file and --no-api do not combine with `run` or `snapshot`");
