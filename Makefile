@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format \
-	difftest difftest-long
+	difftest difftest-long sandbox-test
 
 all: build
 
@@ -79,7 +79,13 @@ api-test: build
 snapshot-test: build guest
 	tests/snapshot/run_snapshot_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan
+# Isolation: every thread of a running VM under its seccomp filter (run and API mode), and
+# `vessel jail` running the default guest as nobody in a chroot with new PID and mount
+# namespaces and a cgroup (the jail cases need root and are skipped without it).
+sandbox-test: build guest
+	tests/sandbox/run_sandbox_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan sandbox-test
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.

@@ -40,11 +40,10 @@ CLI::App* add_jail_command(CLI::App& app, JailOptions& options) {
     command->add_option("--file", options.files,
                         "HOST_PATH[:/PATH/IN/JAIL]: a file the VM needs (kernel, initrd, disk), "
                         "hard-linked or copied in and owned by --uid/--gid; repeatable");
-    command->add_option("vessel_arguments", options.vessel_arguments,
-                        "Vessel's arguments, after `--` (e.g. -- --api-sock /run/api.sock)");
     command->footer("Inside the jail: the exec file at /, the files at their paths, /dev/kvm, "
                     "/dev/net/tun, /dev/null and /dev/urandom as the host has them, /proc, and "
-                    "/run writable for the API socket. Vessel gets `--id ID` first.");
+                    "/run writable for the API socket. Vessel's own arguments follow `--` (e.g. -- "
+                    "--api-sock /run/api.sock) and get `--id ID` in front.");
     return command;
 }
 

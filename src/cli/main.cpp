@@ -38,6 +38,16 @@ int main(int argc, char** argv) {
                                   "may then make any system call)";
     app.add_flag("--no-seccomp", no_seccomp, no_seccomp_help);
     run->add_flag("--no-seccomp", no_seccomp, no_seccomp_help);
+    // `vessel jail ... -- VESSEL ARGS`: everything after the first `--` is the jailed Vessel's,
+    // options and subcommands included, so CLI11 sees only what comes before it.
+    if (argc > 1 && std::string_view(argv[1]) == "jail") {
+        for (int index = 2; index < argc; ++index) {
+            if (std::string_view(argv[index]) != "--") continue;
+            jail_options.vessel_arguments.assign(argv + index + 1, argv + argc);
+            argc = index;
+            break;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

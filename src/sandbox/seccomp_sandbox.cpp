@@ -170,6 +170,14 @@ extern "C" void report_violation(int, siginfo_t* info, void*) {
     ::_exit(violation_exit_status);
 }
 
+// "vessel" or "vessel-<role>": a name the thread got from its creator, not one of its own.
+bool inherited_name(std::string_view name) {
+    if (name == "vessel") return true;
+    for (ThreadRole role : all_thread_roles())
+        if (name == fmt::format("vessel-{}", thread_role_name(role)).substr(0, 15)) return true;
+    return false;
+}
+
 void install_on_thread_start(ThreadRole role) {
     if (auto installed = install_thread_filter(role); !installed) {
         log::error("{}", installed.error().message);
@@ -212,11 +220,12 @@ Result<void> install_thread_filter(ThreadRole role) {
     const auto& program = compiled_filters[role_index(role)];
     const std::string_view role_name = thread_role_name(role);
     if (program.empty()) return make_error("seccomp: the {} filter was not compiled", role_name);
-    // Threads without a name of their own get one after their role (ps -L, dmesg, reports);
-    // the main thread keeps the process's name.
+    // Threads get a name after their role (ps -L, dmesg, reports) unless they were given one
+    // of their own; a new thread starts with its creator's name, which is not its role's. The
+    // main thread keeps the process's name.
     std::array<char, 16> name{};
     ::prctl(PR_GET_NAME, name.data(), 0, 0, 0);
-    if (::syscall(SYS_gettid) != ::getpid() && std::string_view(name.data()) == "vessel") {
+    if (::syscall(SYS_gettid) != ::getpid() && inherited_name(name.data())) {
         const std::string role_thread_name = fmt::format("vessel-{}", role_name).substr(0, 15);
         ::prctl(PR_SET_NAME, role_thread_name.c_str(), 0, 0, 0);
         ::prctl(PR_GET_NAME, name.data(), 0, 0, 0);
