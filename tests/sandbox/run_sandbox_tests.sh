@@ -48,6 +48,58 @@ unfiltered_threads() {
 }
 thread_names() { cat /proc/"$1"/task/*/comm 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ','; }
 
+# cgroup_cpu_seconds VERSION ID: CPU time (s) used so far by the jail's processes.
+group_cpu_seconds() {
+    local group
+    if [ "$1" = 2 ]; then group=/sys/fs/cgroup/vessel/$2; else group=/sys/fs/cgroup/cpu/vessel/$2; fi
+    local ticks=0
+    for pid in $(cat "$group/cgroup.procs"); do
+        set -- $(sed 's/.*) //' /proc/"$pid"/stat 2>/dev/null) # fields from 3 on: state ...
+        [ $# -ge 13 ] && ticks=$((ticks + ${12} + ${13}))   # utime + stime
+    done
+    echo "$ticks $(getconf CLK_TCK)" | awk '{printf "%.2f", $1 / $2}'
+}
+
+# cpu_ratio_case BASE VERSION: two jailed default guests spinning in a shell loop, both pinned
+# to CPU 0 (cpuset), with CPU weights 1:3 (v1 cpu.shares 256/768, v2 cpu.weight 100/300).
+cpu_ratio_case() {
+    local base=$1 version=$2 light heavy
+    if [ "$version" = 2 ]; then light=cpu.weight=100; heavy=cpu.weight=300; else
+        light=cpu.shares=256; heavy=cpu.shares=768; fi
+    local ids=(sbx-w1 sbx-w3) settings=("$light" "$heavy") jail_pids=()
+    for index in 0 1; do
+        "$vessel" jail --id "${ids[$index]}" --exec-file "$vessel" --uid $jail_uid --gid $jail_uid \
+            --chroot-base-dir "$base" --new-pid-ns --cgroup "${settings[$index]}" \
+            --cgroup cpuset.cpus=0 --file "$guest/vmlinuz:/guest/vmlinuz" \
+            --file "$guest/initramfs.cpio.gz:/guest/initramfs.cpio.gz" -- run --engine soft \
+            --exec 'while :; do :; done' </dev/null >"$work/${ids[$index]}.out" 2>&1 &
+        jail_pids+=($!)
+        pids+=($!)
+    done
+    sleep 4 # both running (booting is as busy as the loop)
+    local start_light start_heavy end_light end_heavy
+    start_light=$(group_cpu_seconds "$version" sbx-w1)
+    start_heavy=$(group_cpu_seconds "$version" sbx-w3)
+    sleep "${CPU_RATIO_SECONDS:-15}"
+    end_light=$(group_cpu_seconds "$version" sbx-w1)
+    end_heavy=$(group_cpu_seconds "$version" sbx-w3)
+    kill "${jail_pids[@]}" 2>/dev/null
+    wait "${jail_pids[@]}" 2>/dev/null
+    local verdict
+    verdict=$(awk -v a="$start_light" -v b="$end_light" -v c="$start_heavy" -v d="$end_heavy" \
+        'BEGIN { l = b - a; h = d - c; r = l > 0 ? h / l : 0;
+                 printf "%s %.2f (%.1f s vs %.1f s)", (r >= 2.55 && r <= 3.45) ? "ok" : "bad", r, h, l }')
+    if [ "${verdict%% *}" = ok ]; then
+        pass "jail: CPU weights 1:3 on one CPU give CPU time ${verdict#* } (within 15% of 3)"
+    else
+        fail "jail: CPU weights 1:3" "ratio ${verdict#* }, expected 3 within 15%"
+    fi
+    for id in "${ids[@]}"; do
+        for hierarchy in cpu cpuset; do rmdir /sys/fs/cgroup/$hierarchy/vessel/$id 2>/dev/null; done
+        rmdir /sys/fs/cgroup/vessel/$id 2>/dev/null
+    done
+}
+
 # A VM with every kind of thread run mode has: vCPUs, user network, io_uring disk, vsock,
 # balloon statistics timer, GDB stub, terminal.
 truncate -s 16M "$work/disk.img"
@@ -195,6 +247,9 @@ else
     [ $status = 130 ] && pass "jail: SIGTERM to the jailer ends the jailed Vessel (status 130)" ||
         fail "jail: SIGTERM" "status $status"
     rmdir "${group:-/nonexistent}" 2>/dev/null
+
+    # CPU weight: two busy VMs on one host CPU, weights 1:3, get CPU time 1:3 within 15%.
+    cpu_ratio_case "$base" "$version"
 fi
 
 [ $skipped -gt 0 ] && echo "$skipped skipped"
