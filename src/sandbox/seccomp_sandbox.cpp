@@ -2,6 +2,7 @@
 // libseccomp, installed by each thread when it takes up its role, and the SIGSYS report.
 #include "sandbox/seccomp_sandbox.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <ctime>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <malloc.h>
 #include <map>
 #include <pthread.h>
 #include <seccomp.h>
@@ -19,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -251,6 +254,10 @@ Result<void> activate_seccomp(SeccompMode mode) {
     // glibc reads /etc/localtime on the first local-time conversion (log time stamps, the
     // RTC): do it now, while files may still be opened.
     ::tzset();
+    // glibc's malloc reads /sys/devices/system/cpu/online the first time it has more than 8
+    // arenas (8 vCPUs and more), on whichever thread that is: fix its limit now, to the value
+    // it would compute (8 arenas per CPU on 64-bit hosts).
+    ::mallopt(M_ARENA_MAX, 8 * std::max(::get_nprocs(), 1));
     install_violation_handler();
     set_thread_role_hook(install_on_thread_start);
     active_mode.store(mode);
