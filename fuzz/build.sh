@@ -45,3 +45,10 @@ build_target gdb_packet_fuzz fuzz/gdb_packet_fuzz.cpp src/gdb/gdb_packet.cpp \
   src/gdb/gdb_session.cpp src/gdb/debug_points.cpp src/gdb/debug_memory.cpp \
   src/gdb/target_description.cpp src/arch/x86/page_walk.cpp src/memory/guest_memory.cpp \
   src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target http_parser_fuzz fuzz/http_parser_fuzz.cpp src/api/http_parser.cpp
+build_target kernel_loader_fuzz fuzz/kernel_loader_fuzz.cpp src/arch/x86/bzimage_loader.cpp \
+  src/arch/x86/multiboot_loader.cpp src/arch/x86/elf_image.cpp src/arch/x86/boot_gdt.cpp \
+  src/arch/x86/boot_page_tables.cpp src/arch/x86/boot_placement.cpp src/arch/x86/e820.cpp \
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+build_target msix_table_fuzz fuzz/msix_table_fuzz.cpp src/devices/pci/msix_table.cpp \
+  src/base/log.cpp src/base/log_sink.cpp
