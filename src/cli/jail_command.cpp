@@ -39,7 +39,8 @@ CLI::App* add_jail_command(CLI::App& app, JailOptions& options) {
                         "NAME=VALUE: fsize, no-file, nproc, memlock, as, core; repeatable");
     command->add_option("--file", options.files,
                         "HOST_PATH[:/PATH/IN/JAIL]: a file the VM needs (kernel, initrd, disk), "
-                        "hard-linked or copied in and owned by --uid/--gid; repeatable");
+                        "owned by --uid/--gid inside: hard-linked when the host file is theirs "
+                        "already, else copied; repeatable");
     command->footer("Inside the jail: the exec file at /, the files at their paths, /dev/kvm, "
                     "/dev/net/tun, /dev/null and /dev/urandom as the host has them, /proc, and "
                     "/run writable for the API socket. Vessel's own arguments follow `--` (e.g. -- "

@@ -58,6 +58,26 @@ Result<void> place_file(const fs::path& source, const fs::path& target) {
     return {};
 }
 
+// A VM file the jailed uid must own: a hard link when the host file is the uid's already,
+// else a copy given to it (a hard link would share, and so change, the original's owner).
+Result<void> place_owned_file(const fs::path& source, const fs::path& target, uid_t uid,
+                              gid_t gid) {
+    struct stat host {};
+    if (::stat(source.c_str(), &host) != 0)
+        return make_error("--file {}: {}", source.string(), std::strerror(errno));
+    if (host.st_uid == uid && host.st_gid == gid) return place_file(source, target);
+    std::error_code error;
+    fs::create_directories(target.parent_path(), error);
+    fs::remove(target, error);
+    fs::copy_file(source, target, error);
+    if (error)
+        return make_error("jail: cannot copy {} to {}: {}", source.string(), target.string(),
+                          error.message());
+    if (::chown(target.c_str(), uid, gid) != 0)
+        return make_error("jail: chown {}: {}", target.string(), std::strerror(errno));
+    return {};
+}
+
 // The shared libraries (and the dynamic loader) this process has loaded: the jailed Vessel is
 // the same binary and needs the same ones inside the chroot.
 int collect_library(dl_phdr_info* info, std::size_t, void* data) {
@@ -102,12 +122,9 @@ Result<void> prepare_root(const JailConfig& config, const fs::path& root) {
     const fs::path exec_target = root / fs::path(config.exec_file).filename();
     TRY(place_file(config.exec_file, exec_target));
     TRY(place_libraries(root));
-    for (const auto& file : config.files) {
-        const fs::path target = root / fs::path(file.jail_path).relative_path();
-        TRY(place_file(file.host_path, target));
-        if (::chown(target.c_str(), config.uid, config.gid) != 0)
-            return make_error("jail: chown {}: {}", target.string(), std::strerror(errno));
-    }
+    for (const auto& file : config.files)
+        TRY(place_owned_file(file.host_path, root / fs::path(file.jail_path).relative_path(),
+                             config.uid, config.gid));
     TRY(make_devices(root, config.uid, config.gid));
     fs::create_directories(root / "proc", error);
     const fs::path run = root / api_socket_directory;

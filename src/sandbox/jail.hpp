@@ -37,7 +37,7 @@ struct JailConfig {
     std::optional<CgroupVersion> cgroup_version; ///< unset: as the host has it
     std::vector<CgroupSetting> cgroups;
     std::vector<ResourceLimit> resource_limits;
-    std::vector<JailFile> files;             ///< hard-linked (or copied) in, owned by uid:gid
+    std::vector<JailFile> files; ///< owned by uid:gid inside (linked if theirs, else copied)
     std::vector<std::string> exec_arguments; ///< after `--`: Vessel's own arguments
 };
 

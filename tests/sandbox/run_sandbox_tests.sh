@@ -184,6 +184,7 @@ else
         fail "jail: bad --cgroup" "$(cat "$work/bad-cg.out")"
 
     # --exec in the jail: the default guest from /guest in the chroot, as nobody.
+    owner_before=$(stat -c %u:%g "$guest/vmlinuz")
     out=$("$vessel" jail --id sbx-exec --exec-file "$vessel" --uid $jail_uid --gid $jail_uid \
         --chroot-base-dir "$base" --new-pid-ns --file "$guest/vmlinuz:/guest/vmlinuz" \
         --file "$guest/initramfs.cpio.gz:/guest/initramfs.cpio.gz" -- run --engine soft \
@@ -191,6 +192,11 @@ else
     status=$?
     [ $status = 0 ] && grep -q jailed-guest-ok <<<"$out" && pass "jail: --exec runs the default guest" ||
         fail "jail: --exec" "status $status: $(tail -c 400 <<<"$out")"
+    owner_after=$(stat -c %u:%g "$guest/vmlinuz")
+    jailed_owner=$(stat -c %u:%g "$base/vessel/sbx-exec/root/guest/vmlinuz" 2>/dev/null)
+    [ "$owner_after" = "$owner_before" ] && [ "$jailed_owner" = $jail_uid:$jail_uid ] &&
+        pass "jail: --file is the jailed uid's inside, the host file keeps its owner" ||
+        fail "jail: --file ownership" "host $owner_before -> $owner_after, jailed $jailed_owner"
 
     # API mode in the jail: the socket is inside the chroot; check uid, namespaces, root, cgroup.
     version=$([ -e /sys/fs/cgroup/cgroup.controllers ] && echo 2 || echo 1)
