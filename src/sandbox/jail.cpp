@@ -325,6 +325,7 @@ Result<int> run_jail(const JailConfig& config) {
     const pid_t init = ::fork();
     if (init < 0) return make_error("jail: fork: {}", std::strerror(errno));
     if (init == 0) {
+        if (config.daemonize) detach_from_terminal(); // the init holds no terminal either
         const pid_t vessel = ::fork();
         if (vessel < 0) ::_exit(2);
         if (vessel == 0) {
