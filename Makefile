@@ -128,7 +128,7 @@ FUZZ_ISOLATION_TARGETS := http_parser:20000 kernel_loader:65536 msix_table:4096
 fuzz-isolation-targets:
 	@for entry in $(FUZZ_ISOLATION_TARGETS); do \
 	  name=$${entry%%:*}; max_len=$${entry#*:}; corpus=$(BUILD)-fuzz/$$name-corpus; \
-	  mkdir -p $$corpus && cp -n fuzz/corpus/$$name/* $$corpus/ && \
+	  mkdir -p $$corpus && { cp -n fuzz/corpus/$$name/* $$corpus/ 2>/dev/null || true; } && \
 	  $(BUILD)-fuzz/$${name}_fuzz -runs=$(FUZZ_RUNS) -max_len=$$max_len -timeout=10 \
 	    -print_final_stats=1 $$corpus || exit 1; \
 	done
