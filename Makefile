@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format migration-test \
-	difftest difftest-long
+	difftest difftest-long sandbox-test fuzz-smoke
 
 all: build
 
@@ -85,7 +85,13 @@ snapshot-test: build guest
 migration-test: build guest
 	tests/migration/run_migration_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test
+# Isolation: every thread of a running VM under its seccomp filter (run and API mode), and
+# `vessel jail` running the default guest as nobody in a chroot with new PID and mount
+# namespaces and a cgroup (the jail cases need root and are skipped without it).
+sandbox-test: build guest
+	tests/sandbox/run_sandbox_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test sandbox-test fuzz-smoke
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.
@@ -120,6 +126,27 @@ fuzz:
 	$(BUILD)-fuzz/snapshot_file_fuzz -runs=$(FUZZ_RUNS) -max_len=8192 -print_final_stats=1 $(BUILD)-fuzz/snapshot-corpus
 	mkdir -p $(BUILD)-fuzz/gdb-corpus
 	$(BUILD)-fuzz/gdb_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=20000 -print_final_stats=1 $(BUILD)-fuzz/gdb-corpus
+	@$(MAKE) --no-print-directory fuzz-isolation-targets FUZZ_RUNS=$(FUZZ_RUNS)
+
+# The API's HTTP parser, the kernel loaders (bzImage, Multiboot ELF/a.out) and MSI-X table
+# accesses, each from its seed corpus in fuzz/corpus/NAME (copied into $(BUILD)-fuzz).
+FUZZ_ISOLATION_TARGETS := http_parser:20000 kernel_loader:65536 msix_table:4096
+fuzz-isolation-targets:
+	@for entry in $(FUZZ_ISOLATION_TARGETS); do \
+	  name=$${entry%%:*}; max_len=$${entry#*:}; corpus=$(BUILD)-fuzz/$$name-corpus; \
+	  mkdir -p $$corpus && { cp -n fuzz/corpus/$$name/* $$corpus/ 2>/dev/null || true; } && \
+	  $(BUILD)-fuzz/$${name}_fuzz -runs=$(FUZZ_RUNS) -max_len=$$max_len -timeout=10 \
+	    -print_final_stats=1 $$corpus || exit 1; \
+	done
+
+# A short run of the fuzz targets above (part of `make test` when clang's libFuzzer runtime is
+# installed, `scripts/install-deps.sh fuzz`; skipped with a note otherwise).
+FUZZ_SMOKE_RUNS ?= 5000
+fuzz-smoke:
+	@if ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
+	  fuzz/build.sh $(BUILD)-fuzz http_parser_fuzz kernel_loader_fuzz msix_table_fuzz >/dev/null && \
+	  $(MAKE) --no-print-directory fuzz-isolation-targets FUZZ_RUNS=$(FUZZ_SMOKE_RUNS); \
+	else echo "fuzz-smoke: skipped (no libFuzzer runtime: scripts/install-deps.sh fuzz)"; fi
 
 format:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

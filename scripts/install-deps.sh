@@ -2,7 +2,7 @@
 # Installs the Debian packages Vessel needs to build and test, only those missing.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libgtest-dev libbenchmark-dev libzydis-dev libxbyak-dev
-          libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libslirp-dev libglib2.0-dev xz-utils
+          libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev liburing-dev libseccomp-dev libslirp-dev libglib2.0-dev xz-utils
           busybox-static cpio curl bc gdb)
 # `install-deps.sh fuzz`: also clang's libFuzzer runtime for `make fuzz`.
 if [ "${1:-}" = fuzz ]; then packages+=(clang libclang-rt-14-dev); fi

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "gdb/gdb_server.hpp"
 #include "vm/machine.hpp"
 
@@ -100,6 +101,7 @@ Result<void> VmController::start(const MachineConfig& config, const std::string&
 }
 
 void VmController::run_thread() {
+    enter_thread_role(ThreadRole::Vmm);
     ExitRequest result = m_machine->run(); // m_machine is only reset by this thread, below
     if (m_gdb) m_gdb->finish(result.status);
     std::lock_guard lock(m_mutex);

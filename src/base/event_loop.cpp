@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel {
 
@@ -26,7 +27,10 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(const std::string& thread_n
     event.data.u64 = wake_id;
     if (::epoll_ctl(loop->m_epoll.get(), EPOLL_CTL_ADD, loop->m_wake.fd(), &event) < 0)
         return make_error("epoll_ctl: {}", std::strerror(errno));
-    loop->m_thread = std::thread([raw = loop.get()] { raw->run(); });
+    loop->m_thread = std::thread([raw = loop.get()] {
+        enter_thread_role(ThreadRole::Io);
+        raw->run();
+    });
     ::pthread_setname_np(loop->m_thread.native_handle(), thread_name.substr(0, 15).c_str());
     return loop;
 }

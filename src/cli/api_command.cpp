@@ -13,6 +13,7 @@
 #include "base/exit_request.hpp"
 #include "base/file_contents.hpp"
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "cli/terminal.hpp"
 
 namespace vessel {
@@ -180,7 +181,10 @@ int run_api(const ApiOptions& options) {
             return exit_status::usage;
         }
         server = std::move(*bound);
-        server_thread = std::thread([&server] { server->serve(); });
+        server_thread = std::thread([&server] {
+            enter_thread_role(ThreadRole::Api);
+            server->serve();
+        });
         log::info("API listening on {}", options.api_socket);
     }
     int status = exit_status::usage;
@@ -196,6 +200,9 @@ int run_api(const ApiOptions& options) {
             configured = false;
         }
     }
+    // Set-up is over (a --config-file VM was built on this thread): the main thread takes the
+    // VMM's seccomp filter for the rest of its life.
+    enter_thread_role(ThreadRole::Vmm);
     if (configured)
         status = wait_for_end(**vm, metrics, signal_fd->get(), quit,
                               std::chrono::seconds(options.metrics_period_seconds));

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "cli/balloon_option.hpp"
 #include "cli/default_guest.hpp"
 #include "cli/disk_option.hpp"
@@ -181,6 +182,9 @@ int run_to_end(Machine& vm, Terminal& terminal, bool exec, gdb::GdbServer* gdb_s
             vm.request_exit({ExitRequest::Kind::UserQuit, status, std::move(reason)});
         });
     if (gdb_server) gdb_server->start(vm, wait_for_debugger);
+    // The VM is built: from here the main thread is the VMM (its seccomp filter; the vCPU
+    // threads Machine::run starts add their own under it).
+    enter_thread_role(ThreadRole::Vmm);
     ExitRequest result = vm.run();
     if (gdb_server) gdb_server->finish(result.status);
     terminal.stop();

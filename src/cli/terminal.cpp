@@ -13,6 +13,7 @@
 #include "base/exit_request.hpp"
 #include "base/log.hpp"
 #include "base/log_sink.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel {
 
@@ -61,6 +62,10 @@ void install_fatal_signal_handlers() {
     });
 }
 } // namespace
+
+void Terminal::restore_modes_at_fatal_exit() {
+    restore_saved_modes();
+}
 
 sigset_t Terminal::quit_signals() {
     sigset_t signals;
@@ -140,7 +145,10 @@ void Terminal::set_end_of_input(std::vector<std::uint8_t> marker,
 void Terminal::start(InputSink input, QuitHandler quit) {
     m_input = std::move(input);
     m_quit = std::move(quit);
-    m_thread = std::thread([this] { input_loop(); });
+    m_thread = std::thread([this] {
+        enter_thread_role(ThreadRole::Terminal);
+        input_loop();
+    });
 }
 
 void Terminal::stop() {

@@ -35,6 +35,10 @@ class Terminal {
     /// SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2.
     static sigset_t quit_signals();
 
+    /// Puts the terminal's saved modes back now, if raw mode changed them: for a handler about
+    /// to end Vessel (the seccomp violation report). Async-signal-safe.
+    static void restore_modes_at_fatal_exit();
+
     /// Blocks quit_signals() for the process (call before starting other threads). With
     /// handle_signals false the caller watches the signals itself and the terminal only
     /// forwards input (API mode). With console_active false the terminal stays as it is (not

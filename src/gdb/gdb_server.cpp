@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "gdb/gdb_packet.hpp"
 #include "gdb/gdb_session.hpp"
 #include "gdb/machine_debug_target.hpp"
@@ -104,7 +105,10 @@ void GdbServer::start(Machine& machine, bool wait_for_debugger) {
     });
     log::info("gdb: listening on {}{}", m_address.to_string(),
               wait_for_debugger ? "; the guest starts when a debugger continues it" : "");
-    m_thread = std::thread([this] { serve(); });
+    m_thread = std::thread([this] {
+        enter_thread_role(ThreadRole::Gdb);
+        serve();
+    });
 }
 
 void GdbServer::finish(int status) {

@@ -6,6 +6,7 @@
 #include "arch/x86/acpi_tables.hpp"
 #include "backends/block/block_backend_factory.hpp"
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "devices/virtio/virtio_block.hpp"
 #include "devices/virtio/vsock/virtio_vsock.hpp"
 #include "memory/host_memory.hpp"
@@ -188,7 +189,10 @@ ExitRequest Machine::run() {
     for (auto& vcpu : m_vcpus) {
         std::optional<x86::CpuState> boot;
         if (vcpu->index() == 0 && !m_restored) boot = m_boot_state;
-        threads.emplace_back([this, &vcpu, boot] { vcpu_thread(*vcpu, boot); });
+        threads.emplace_back([this, &vcpu, boot] {
+            enter_thread_role(ThreadRole::Vcpu); // its seccomp filter, before any guest code
+            vcpu_thread(*vcpu, boot);
+        });
     }
     wait_until_stopping();
     for (auto& vcpu : m_vcpus)

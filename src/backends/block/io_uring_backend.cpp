@@ -12,6 +12,7 @@
 
 #include "backends/block/image_lock.hpp"
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel {
 
@@ -57,7 +58,10 @@ Result<std::unique_ptr<IoUringBackend>> IoUringBackend::open(const std::string& 
     if (const int error = io_uring_queue_init(ring_entries, &backend->m_ring, 0); error < 0)
         return make_error("disk {}: io_uring_queue_init: {}", path, std::strerror(-error));
     backend->m_ring_ready = true;
-    backend->m_reaper = std::thread([raw = backend.get()] { raw->reap(); });
+    backend->m_reaper = std::thread([raw = backend.get()] {
+        enter_thread_role(ThreadRole::Block);
+        raw->reap();
+    });
     return backend;
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel {
 
@@ -96,7 +97,10 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const SlirpOptions& o
         TRY_CONTEXT(backend->add_host_forward(forward), "user network");
 
     // The thread starts last: until then this thread alone touched the slirp state.
-    backend->m_thread = std::thread([raw = backend.get()] { raw->run(); });
+    backend->m_thread = std::thread([raw = backend.get()] {
+        enter_thread_role(ThreadRole::Net);
+        raw->run();
+    });
     log::debug("user network: libslirp {} on 10.0.2.0/24", slirp_version_string());
     return backend;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel {
 
@@ -66,7 +67,10 @@ Result<std::unique_ptr<TapBackend>> TapBackend::create(const std::string& interf
                                          : "");
     }
     backend->m_stop = TRY_CONTEXT(EventFd::create(), "TAP interface " + interface_name);
-    backend->m_thread = std::thread([raw = backend.get()] { raw->run(); });
+    backend->m_thread = std::thread([raw = backend.get()] {
+        enter_thread_role(ThreadRole::Net);
+        raw->run();
+    });
     log::debug("network: attached to TAP interface {}", interface_name);
     return backend;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 #include "devices/virtio/virtqueue.hpp"
 
 namespace vessel::virtio {
@@ -27,7 +28,11 @@ constexpr std::uint64_t max_stats_bytes = 4096;
 VirtioBalloon::VirtioBalloon(BalloonOptions options, std::uint64_t guest_memory_size)
     : m_options(options), m_target_pages(options.target_pages),
       m_inflated(guest_memory_size / page_size), m_stats_interval_s(options.stats_interval_s) {
-    if (m_options.stats_interval_s != 0) m_timer = std::thread([this] { stats_timer(); });
+    if (m_options.stats_interval_s != 0)
+        m_timer = std::thread([this] {
+            enter_thread_role(ThreadRole::Balloon);
+            stats_timer();
+        });
 }
 
 VirtioBalloon::~VirtioBalloon() {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/log.hpp"
+#include "base/thread_role.hpp"
 
 namespace vessel::virtio {
 
@@ -28,7 +29,10 @@ Result<std::unique_ptr<VirtioVsock>> VirtioVsock::create(std::uint64_t guest_cid
     std::unique_ptr<VirtioVsock> device(new VirtioVsock(guest_cid, std::move(muxer)));
     device->m_wake = TRY(EventFd::create());
     TRY(device->m_muxer->watch_wake(device->m_wake.fd()));
-    device->m_thread = std::thread([raw = device.get()] { raw->run(); });
+    device->m_thread = std::thread([raw = device.get()] {
+        enter_thread_role(ThreadRole::Vsock);
+        raw->run();
+    });
     ::pthread_setname_np(device->m_thread.native_handle(), "vessel-vsock");
     return device;
 }
