@@ -12,6 +12,7 @@
 #include "arch/x86/exceptions.hpp"
 #include "devices/bus.hpp"
 #include "engine/soft/code_pages.hpp"
+#include "engine/soft/cpu_model.hpp"
 #include "engine/soft/decoded_op.hpp"
 #include "engine/soft/fpu_state.hpp"
 #include "engine/soft/guest_fault.hpp"
@@ -77,9 +78,21 @@ class CpuCore {
     SoftDebugger* access_watcher{nullptr};
     /// What CPUID returns on this vCPU: the soft engine's leaves under Vessel's CPUID policy.
     std::vector<x86::CpuidEntry> cpuid_table;
+    /// The CPU model (cpu_model.hpp) and its extensions (isa:: bits), which CPUID advertises and
+    /// the handlers of those extensions check (#UD when absent): set_cpu_model().
+    CpuModel cpu_model{CpuModel::Baseline};
+    std::uint32_t isa_features{0};
 
     /// Sets the VM's vCPU count, which CPUID reports.
     void set_cpu_count(std::uint32_t count);
+    /// Sets the CPU model (CPUID and instruction availability); the constructor picks
+    /// default_cpu_model().
+    void set_cpu_model(CpuModel model);
+    bool has_feature(std::uint32_t feature) const { return (isa_features & feature) != 0; }
+    /// #UD unless the model holds `feature` (an instruction of an extension not advertised).
+    void require_feature(std::uint32_t feature) {
+        if (!has_feature(feature)) raise(x86::vector::invalid_opcode);
+    }
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
     GuestMemory& memory() const { return m_memory; }

@@ -67,6 +67,20 @@ constexpr std::uint32_t signature = 0x00000f61;
 constexpr std::uint32_t leaf_extended_topology = 0x0b;
 constexpr std::uint32_t extended_topology_levels = 3;
 
+/// CPUID bits of the model-dependent extensions (Intel SDM Vol. 2, CPUID; AMD APM Vol. 3, E.3).
+struct FeatureBit {
+    std::uint32_t feature;  ///< isa:: bit
+    std::uint32_t function; ///< leaf (subleaf 0)
+    unsigned reg;           ///< 1 ebx, 2 ecx, 3 edx
+    unsigned bit;
+};
+constexpr FeatureBit feature_bits[] = {
+    {isa::sse3, 1, 2, 0},         {isa::ssse3, 1, 2, 9},         {isa::sse41, 1, 2, 19},
+    {isa::sse42, 1, 2, 20},       {isa::movbe, 1, 2, 22},        {isa::popcnt, 1, 2, 23},
+    {isa::bmi1, 7, 1, 3},         {isa::bmi2, 7, 1, 8},          {isa::lzcnt, 0x8000'0001, 2, 5},
+    {isa::rdtscp, 0x8000'0001, 3, 27},
+};
+
 /// A leaf whose subleaf does not matter.
 x86::CpuidEntry leaf(std::uint32_t function, std::uint32_t eax, std::uint32_t ebx,
                      std::uint32_t ecx, std::uint32_t edx) {
@@ -113,8 +127,27 @@ std::vector<x86::CpuidEntry> supported_cpuid() {
     return entries;
 }
 
-std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count) {
+std::vector<x86::CpuidEntry> supported_cpuid(CpuModel model) {
     std::vector<x86::CpuidEntry> entries = supported_cpuid();
+    const std::uint32_t features = model_features(model);
+    for (const FeatureBit& bit : feature_bits) {
+        if (!(features & bit.feature)) continue;
+        for (x86::CpuidEntry& entry : entries) {
+            if (entry.function != bit.function || entry.index != 0) continue;
+            std::uint32_t& target = bit.reg == 1 ? entry.ebx : bit.reg == 2 ? entry.ecx : entry.edx;
+            target |= 1u << bit.bit;
+        }
+    }
+    return entries;
+}
+
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count) {
+    return cpuid_entries(cpu_index, cpu_count, CpuModel::Baseline);
+}
+
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count,
+                                           CpuModel model) {
+    std::vector<x86::CpuidEntry> entries = supported_cpuid(model);
     x86::apply_cpuid_policy(entries, cpu_index, cpu_count);
     return entries;
 }
