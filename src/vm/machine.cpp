@@ -40,7 +40,7 @@ Machine::~Machine() {
 }
 
 Result<void> Machine::build(ConsoleOutput console_output) {
-    m_hypervisor = TRY(open_engine(m_config.engine));
+    m_hypervisor = TRY(open_engine(m_config.engine, m_config.cpu_model));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
     m_console_sink = std::move(console_output);

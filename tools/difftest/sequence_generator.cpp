@@ -218,6 +218,11 @@ const std::vector<std::pair<SequenceGenerator::Family, unsigned>>& SequenceGener
         {&SequenceGenerator::sse_shift_shuffle, 3},
         {&SequenceGenerator::sse_float, 5},
         {&SequenceGenerator::sse_convert, 3},
+        {&SequenceGenerator::bit_count,
+         host_has("popcnt") && host_has("lzcnt") && host_has("bmi") ? 3u : 0u},
+        {&SequenceGenerator::byte_swapping_move, host_has("movbe") ? 1u : 0u},
+        {&SequenceGenerator::bit_manipulation, host_has("bmi") ? 4u : 0u},
+        {&SequenceGenerator::sse_extension, host_has("sse4.2") ? 8u : 0u},
     };
     return table;
 }

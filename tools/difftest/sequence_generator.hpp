@@ -101,6 +101,13 @@ class SequenceGenerator {
     void sse_shift_shuffle();
     void sse_float();
     void sse_convert();
+    // extension_families.cpp (x86-64-v2 and later; drawn only where the host has them)
+    void bit_count();
+    void byte_swapping_move();
+    void bit_manipulation();
+    void sse_extension();
+    /// Whether the host CPU has `feature` (popcnt, lzcnt, bmi, bmi2, movbe, sse4.2).
+    static bool host_has(const char* feature);
 
     static const std::vector<std::pair<Family, unsigned>>& families();
 

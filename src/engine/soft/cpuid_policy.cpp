@@ -75,9 +75,15 @@ struct FeatureBit {
     unsigned bit;
 };
 constexpr FeatureBit feature_bits[] = {
-    {isa::sse3, 1, 2, 0},         {isa::ssse3, 1, 2, 9},         {isa::sse41, 1, 2, 19},
-    {isa::sse42, 1, 2, 20},       {isa::movbe, 1, 2, 22},        {isa::popcnt, 1, 2, 23},
-    {isa::bmi1, 7, 1, 3},         {isa::bmi2, 7, 1, 8},          {isa::lzcnt, 0x8000'0001, 2, 5},
+    {isa::sse3, 1, 2, 0},
+    {isa::ssse3, 1, 2, 9},
+    {isa::sse41, 1, 2, 19},
+    {isa::sse42, 1, 2, 20},
+    {isa::movbe, 1, 2, 22},
+    {isa::popcnt, 1, 2, 23},
+    {isa::bmi1, 7, 1, 3},
+    {isa::bmi2, 7, 1, 8},
+    {isa::lzcnt, 0x8000'0001, 2, 5},
     {isa::rdtscp, 0x8000'0001, 3, 27},
 };
 

@@ -87,7 +87,8 @@ template <unsigned S, Bmi K> void op_bmi(CpuCore& cpu, const DecodedOp& op) {
     cpu.require_feature(bmi2 ? isa::bmi2 : isa::bmi1);
     const std::uint64_t mask = size_mask(S);
     const std::uint64_t a = read_operand<S>(cpu, op, 1);
-    const std::uint64_t b = op.operands[2].kind == OperandKind::None ? 0 : read_operand<S>(cpu, op, 2);
+    const std::uint64_t b =
+        op.operands[2].kind == OperandKind::None ? 0 : read_operand<S>(cpu, op, 2);
     std::uint64_t result = 0;
     switch (K) {
     case Bmi::Andn:
@@ -149,8 +150,7 @@ template <unsigned S, Bmi K> void op_bmi(CpuCore& cpu, const DecodedOp& op) {
 template <unsigned S> void op_mulx(CpuCore& cpu, const DecodedOp& op) {
     cpu.require_feature(isa::bmi2);
     const std::uint64_t source = read_operand<S>(cpu, op, 2);
-    const unsigned __int128 product =
-        static_cast<unsigned __int128>(cpu.reg<S>(x86::rdx)) * source;
+    const unsigned __int128 product = static_cast<unsigned __int128>(cpu.reg<S>(x86::rdx)) * source;
     write_operand<S>(cpu, op, 1, static_cast<std::uint64_t>(product));
     write_operand<S>(cpu, op, 0, static_cast<std::uint64_t>(product >> (8 * S)));
 }

@@ -98,23 +98,19 @@ StringResult string_kernel(__m128i a, __m128i b, std::int32_t la, std::int32_t l
     StringResult r{};
     if constexpr (K == StringCompare::ExplicitIndex)
         asm("pcmpestri %[imm], %[b], %[a]"
-            : "=c"(r.index), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign),
-              "=@cco"(r.overflow)
+            : "=c"(r.index), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign), "=@cco"(r.overflow)
             : [a] "x"(a), [b] "x"(b), "a"(la), "d"(lb), [imm] "i"(I));
     else if constexpr (K == StringCompare::ExplicitMask)
         asm("pcmpestrm %[imm], %[b], %[a]"
-            : "=Yz"(r.mask), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign),
-              "=@cco"(r.overflow)
+            : "=Yz"(r.mask), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign), "=@cco"(r.overflow)
             : [a] "x"(a), [b] "x"(b), "a"(la), "d"(lb), [imm] "i"(I));
     else if constexpr (K == StringCompare::ImplicitIndex)
         asm("pcmpistri %[imm], %[b], %[a]"
-            : "=c"(r.index), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign),
-              "=@cco"(r.overflow)
+            : "=c"(r.index), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign), "=@cco"(r.overflow)
             : [a] "x"(a), [b] "x"(b), [imm] "i"(I));
     else
         asm("pcmpistrm %[imm], %[b], %[a]"
-            : "=Yz"(r.mask), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign),
-              "=@cco"(r.overflow)
+            : "=Yz"(r.mask), "=@ccc"(r.carry), "=@ccz"(r.zero), "=@ccs"(r.sign), "=@cco"(r.overflow)
             : [a] "x"(a), [b] "x"(b), [imm] "i"(I));
     (void)la;
     (void)lb;
@@ -129,14 +125,13 @@ constexpr StringTable string_table_of(std::index_sequence<I...>) {
     return {{&string_kernel<K, static_cast<int>(I)>...}};
 }
 template <StringCompare K>
-constexpr StringTable string_table =
-    string_table_of<K>(std::make_index_sequence<256>());
+constexpr StringTable string_table = string_table_of<K>(std::make_index_sequence<256>());
 
 /// An explicit string length from rax/rdx: its absolute value, saturated at 16 (the host
 /// saturates further to 8 for word elements).
 std::int32_t string_length(CpuCore& cpu, unsigned reg, bool wide) {
-    std::int64_t value = wide ? static_cast<std::int64_t>(cpu.gpr[reg])
-                              : static_cast<std::int32_t>(cpu.gpr[reg]);
+    std::int64_t value =
+        wide ? static_cast<std::int64_t>(cpu.gpr[reg]) : static_cast<std::int32_t>(cpu.gpr[reg]);
     if (value < 0) value = value == std::numeric_limits<std::int64_t>::min() ? 16 : -value;
     return static_cast<std::int32_t>(value > 16 ? 16 : value);
 }
@@ -145,11 +140,14 @@ template <StringCompare K> void op_string_compare(CpuCore& cpu, const DecodedOp&
     check_extension(cpu, isa::sse42);
     const Xmm b = read_kernel_source(cpu, op, Source::Unaligned);
     const Xmm& a = xmm(cpu, op.operands[0].index);
-    const bool explicit_length = K == StringCompare::ExplicitIndex || K == StringCompare::ExplicitMask;
-    const std::int32_t la = explicit_length ? string_length(cpu, x86::rax, op.operand_size == 8) : 0;
-    const std::int32_t lb = explicit_length ? string_length(cpu, x86::rdx, op.operand_size == 8) : 0;
-    const StringResult r =
-        string_table<K>.entries[op.immediate & 0xff](sse_host::load(a.q), sse_host::load(b.q), la, lb);
+    const bool explicit_length =
+        K == StringCompare::ExplicitIndex || K == StringCompare::ExplicitMask;
+    const std::int32_t la =
+        explicit_length ? string_length(cpu, x86::rax, op.operand_size == 8) : 0;
+    const std::int32_t lb =
+        explicit_length ? string_length(cpu, x86::rdx, op.operand_size == 8) : 0;
+    const StringResult r = string_table<K>.entries[op.immediate & 0xff](
+        sse_host::load(a.q), sse_host::load(b.q), la, lb);
     if (K == StringCompare::ExplicitIndex || K == StringCompare::ImplicitIndex)
         cpu.set_reg<4>(x86::rcx, r.index);
     else

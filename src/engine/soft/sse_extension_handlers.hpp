@@ -79,7 +79,8 @@ void op_binary(CpuCore& cpu, const DecodedOp& op) {
 }
 
 /// xmm1 = K(xmm1, xmm2/m, xmm0): the variable blends.
-template <std::uint32_t Feature, Kernel3 K> void op_blend_variable(CpuCore& cpu, const DecodedOp& op) {
+template <std::uint32_t Feature, Kernel3 K>
+void op_blend_variable(CpuCore& cpu, const DecodedOp& op) {
     check_extension(cpu, Feature);
     const Xmm b = read_kernel_source(cpu, op, Source::Aligned);
     Xmm& a = xmm(cpu, op.operands[0].index);
@@ -118,7 +119,7 @@ void op_binary_immediate(CpuCore& cpu, const DecodedOp& op) {
     }                                                                                              \
     template <std::size_t... I>                                                                    \
     constexpr sse_extension::KernelTable<N> name##_table_of(std::index_sequence<I...>) {           \
-        return {{&name##_kernel<static_cast<int>(I)>...}};                                           \
+        return {{&name##_kernel<static_cast<int>(I)>...}};                                         \
     }                                                                                              \
     constexpr sse_extension::KernelTable<N> name##_table =                                         \
         name##_table_of(std::make_index_sequence<N>());
