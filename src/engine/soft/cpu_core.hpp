@@ -48,6 +48,11 @@ class CpuCore {
     std::uint64_t sysenter_cs{0}, sysenter_esp{0}, sysenter_eip{0};
     std::uint64_t pat{0x0007040600070406}, misc_enable{1}, mtrr_def_type{0};
     std::uint64_t spec_ctrl{0}; ///< IBRS, STIBP, SSBD: stored, no effect (nothing speculates)
+    /// Machine-check architecture (model_specific_registers.cpp): IA32_MCG_STATUS, IA32_MCG_CTL
+    /// and each bank's CTL, STATUS, ADDR, MISC. Nothing ever reports an error in them.
+    static constexpr unsigned machine_check_banks = 10;
+    std::uint64_t mcg_status{0}, mcg_ctl{~std::uint64_t{0}};
+    std::uint64_t machine_check_bank[machine_check_banks][4]{};
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
     std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology): set_cpu_count()
@@ -63,6 +68,9 @@ class CpuCore {
     bool single_instruction{false};
     bool exit_block{false}; ///< stop the current block after this instruction
     bool halted{false};
+    /// An NMI handler runs: further NMIs stay pending until the next iret (Intel SDM Vol. 3,
+    /// 6.7.1).
+    bool nmi_blocked{false};
     bool pending_shutdown{false};
     /// The interpreter's jump cache (linear address -> block) is valid while these match:
     /// fetch_epoch is bumped by every TLB flush, global_fetch_epoch only by flushes that drop

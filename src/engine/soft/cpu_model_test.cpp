@@ -49,6 +49,7 @@ TEST(CpuModel, TheDefaultIsTheHighestTheHostRuns) {
     EXPECT_TRUE(host_cannot_run(CpuModel::Baseline).empty());
     const CpuModel model = default_cpu_model();
     EXPECT_TRUE(host_cannot_run(model).empty());
-    if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt"))
+    if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
         EXPECT_EQ(model, CpuModel::Max);
+    }
 }

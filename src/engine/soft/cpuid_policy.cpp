@@ -18,9 +18,11 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
                                     | (1u << 4)   // tsc
                                     | (1u << 5)   // msr: rdmsr/wrmsr
                                     | (1u << 6)   // pae
+                                    | (1u << 7)   // mce: machine-check exception (CR4.MCE)
                                     | (1u << 8)   // cx8: cmpxchg8b
                                     | (1u << 9)   // apic: local APIC present
                                     | (1u << 13)  // pge: global pages
+                                    | (1u << 14)  // mca: IA32_MCG_CAP and the error banks
                                     | (1u << 15)  // cmov
                                     | (1u << 16)  // pat
                                     | (1u << 19)  // clfsh: clflush (a no-op here)

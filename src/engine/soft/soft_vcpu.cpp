@@ -149,10 +149,11 @@ VcpuExit SoftVcpu::run() {
                     until_poll = 0;
                     continue;
                 }
-                if (m_platform.take_nmi(m_index)) {
+                if (!cpu.nmi_blocked && m_platform.take_nmi(m_index)) {
                     cpu.halted = false;
                     cpu.instruction_rip = cpu.rip;
                     try {
+                        cpu.nmi_blocked = true;
                         cpu.deliver(2, false, 0, false); // NMI, vector 2
                     } catch (const GuestFault& fault) {
                         cpu.deliver_fault(fault);
