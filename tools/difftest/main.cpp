@@ -79,8 +79,7 @@ int main(int argc, char** argv) {
     std::string families;
     for (const auto& [name, picks] : generator.family_counts())
         families += fmt::format("{}{} {}", families.empty() ? "" : ", ", name, picks);
-    fmt::print("instructions per family: {}
-", families);
+    fmt::print("family picks: {}\n", families);
     std::fflush(stdout);
     return divergences == 0 ? 0 : 1;
 }
