@@ -71,6 +71,9 @@ class CpuCore {
     /// An NMI handler runs: further NMIs stay pending until the next iret (Intel SDM Vol. 3,
     /// 6.7.1).
     bool nmi_blocked{false};
+    /// Counts interrupt and exception deliveries (deliver()): a single-stepped instruction
+    /// that delivered one (int n, a fault) takes no single-step trap after it.
+    std::uint64_t deliveries{0};
     bool pending_shutdown{false};
     /// The interpreter's jump cache (linear address -> block) is valid while these match:
     /// fetch_epoch is bumped by every TLB flush, global_fetch_epoch only by flushes that drop

@@ -15,6 +15,7 @@ constexpr std::uint64_t cleared_on_delivery =
 void CpuCore::deliver(std::uint8_t vector_number, bool has_error_code, std::uint32_t error_code,
                       bool software) {
     const InterruptEvent event{vector_number, has_error_code, error_code, software};
+    ++deliveries;
     if (!protected_mode())
         deliver_real_mode(vector_number);
     else if (long_mode_active())
