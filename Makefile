@@ -91,7 +91,13 @@ migration-test: build guest
 sandbox-test: build guest
 	tests/sandbox/run_sandbox_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test sandbox-test fuzz-smoke
+# The software CPU's models (--cpu-model) on Debian's kernel: CPUID in /proc/cpuinfo, and an
+# x86-64-v2 (+BMI/LZCNT/MOVBE) program built by the host's gcc gives the host's output.
+.PHONY: cpu-model-test
+cpu-model-test: build guest
+	tests/linux/run_cpu_model_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test sandbox-test fuzz-smoke cpu-model-test
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.

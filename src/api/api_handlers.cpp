@@ -363,6 +363,7 @@ Result<void> ApiHandlers::start_instance() {
                           m_balloon->stats_polling_interval_s, m_balloon->free_page_reporting};
     }
     config.page_sharing = m_machine.page_sharing;
+    config.cpu_model = m_machine.cpu_model;
     return m_vm.start(config, m_machine.gdb_socket_path);
 }
 

@@ -280,6 +280,16 @@ TEST_F(ApiHandlersTest, PageSharingIsAMachineConfigExtension) {
     EXPECT_EQ(request("PATCH", "/machine-config", R"({"vessel_page_sharing": 1})").status, 400);
 }
 
+TEST_F(ApiHandlersTest, CpuModelIsAMachineConfigExtension) {
+    EXPECT_FALSE(json_of(request("GET", "/machine-config")).contains("vessel_cpu_model"));
+    EXPECT_EQ(request("PATCH", "/machine-config", R"({"vessel_cpu_model": "x86-64-v2"})").status,
+              204);
+    EXPECT_EQ(json_of(request("GET", "/machine-config"))["vessel_cpu_model"], "x86-64-v2");
+    auto unknown = request("PATCH", "/machine-config", R"({"vessel_cpu_model": "pentium"})");
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_NE(unknown.body.find("pentium"), std::string::npos) << unknown.body;
+}
+
 TEST_F(ApiHandlersTest, VsockPutValidatesAndShowsInConfig) {
     const std::string path = ::testing::TempDir() + "vessel-api-vsock-" + std::to_string(getpid());
     EXPECT_EQ(request("PUT", "/vsock",

@@ -5,6 +5,7 @@
 
 #include "api/json_fields.hpp"
 #include "memory/host_memory.hpp"
+#include "vm/engine_selection.hpp"
 
 namespace vessel::api {
 
@@ -60,6 +61,10 @@ Result<void> apply_sizes(JsonFields& fields, MachineConfiguration& config) {
     }
     if (auto sharing = TRY(fields.optional_bool("vessel_page_sharing")))
         config.page_sharing = *sharing;
+    if (auto model = TRY(fields.optional_string("vessel_cpu_model"))) {
+        TRY_CONTEXT(check_cpu_model(*model), std::string(what));
+        config.cpu_model = *model;
+    }
     return {};
 }
 
@@ -110,6 +115,7 @@ nlohmann::json MachineConfiguration::to_json() const {
                            {"huge_pages", "None"},
                            {"vessel_page_sharing", page_sharing}};
     if (!gdb_socket_path.empty()) json["gdb_socket_path"] = gdb_socket_path;
+    if (!cpu_model.empty()) json["vessel_cpu_model"] = cpu_model;
     return json;
 }
 

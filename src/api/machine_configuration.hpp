@@ -24,6 +24,10 @@ struct MachineConfiguration {
     /// Firecracker's gdb_socket_path: a GDB stub on this Unix socket (created at InstanceStart;
     /// the guest waits for the debugger); empty for none.
     std::string gdb_socket_path;
+    /// Vessel extension field `vessel_cpu_model`: the software CPU's model (baseline,
+    /// x86-64-v2, max; as `--cpu-model`), in the spirit of Firecracker's CPU templates; empty:
+    /// the highest the host can run.
+    std::string cpu_model;
 
     /// PUT: vcpu_count and mem_size_mib are required; the optional fields take their defaults.
     static Result<MachineConfiguration> from_json(const nlohmann::json& body);

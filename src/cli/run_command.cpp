@@ -17,6 +17,7 @@
 #include "cli/vsock_option.hpp"
 #include "gdb/gdb_server.hpp"
 #include "memory/host_memory.hpp"
+#include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/machine.hpp"
 #include "vm/root_initramfs.hpp"
@@ -70,6 +71,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->type_name("auto|kvm|soft|interp")
         ->check(CLI::IsMember({"auto", "kvm", "soft", "interp"}))
         ->capture_default_str();
+    run->add_option("--cpu-model", options.config.cpu_model,
+                    "The software CPU's model: baseline (x86-64), x86-64-v2 (+ SSE3-SSE4.2, "
+                    "POPCNT) or max (+ LZCNT, MOVBE, BMI1/2, RDTSCP); CPUID and the "
+                    "instructions follow it. Default: the highest this host can run")
+        ->type_name("NAME");
     run->add_option("--disk", options.disk_texts,
                     "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "
                     "the guest's writes fail; ',root' boots the file system on it (it becomes "
@@ -258,6 +264,10 @@ int run_vm(RunOptions& options) {
     }
     options.config.memory_size = *memory;
     options.config.engine = parse_engine(options.engine_text);
+    if (auto model = check_cpu_model(options.config.cpu_model); !model) {
+        log::error("{}", model.error().message);
+        return exit_status::usage;
+    }
     for (const auto& text : options.disk_texts) {
         auto disk = parse_disk_option(text);
         if (!disk) {

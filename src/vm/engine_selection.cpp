@@ -12,8 +12,11 @@ namespace vessel {
 
 namespace {
 /// The software engine on the PC platform (PIC, PIT, IOAPIC, local APICs) the vm layer gives it.
-Result<std::unique_ptr<Hypervisor>> open_soft_engine(SoftTier tier = SoftTier::Translator) {
-    return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory());
+Result<std::unique_ptr<Hypervisor>> open_soft_engine(SoftTier tier = SoftTier::Translator,
+                                                     const std::string& cpu_model = {}) {
+    if (cpu_model.empty()) return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory());
+    const soft::CpuModel model = TRY_CONTEXT(soft::parse_cpu_model(cpu_model), "--cpu-model");
+    return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), model);
 }
 
 bool host_has_hardware_virtualization() {
@@ -28,20 +31,37 @@ bool host_has_hardware_virtualization() {
 } // namespace
 
 Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice) {
+    return open_engine(choice, std::string{});
+}
+
+Result<void> check_cpu_model(const std::string& cpu_model) {
+    if (cpu_model.empty()) return {};
+    const soft::CpuModel model = TRY_CONTEXT(soft::parse_cpu_model(cpu_model), "--cpu-model");
+    if (const std::string problem = soft::host_cannot_run(model); !problem.empty())
+        return make_error("--cpu-model: {}", problem);
+    return {};
+}
+
+Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice, const std::string& cpu_model) {
+    TRY(check_cpu_model(cpu_model));
     switch (choice) {
     case EngineChoice::Kvm:
+        if (!cpu_model.empty())
+            log::warn("--cpu-model {}: KVM passes the host's CPU features through; the model "
+                      "applies to the software engine only",
+                      cpu_model);
         return open_kvm_hypervisor();
     case EngineChoice::Soft:
-        return open_soft_engine(SoftTier::Translator);
+        return open_soft_engine(SoftTier::Translator, cpu_model);
     case EngineChoice::SoftInterpreter:
-        return open_soft_engine(SoftTier::Interpreter);
+        return open_soft_engine(SoftTier::Interpreter, cpu_model);
     case EngineChoice::Auto:
         break;
     }
     if (!host_has_hardware_virtualization()) {
         log::info("engine: soft (the host CPU has no VT-x/AMD-V; KVM would emulate guest "
                   "kernel code)");
-        return open_soft_engine();
+        return open_soft_engine(SoftTier::Translator, cpu_model);
     }
     auto kvm = open_kvm_hypervisor();
     if (kvm) {
@@ -49,7 +69,7 @@ Result<std::unique_ptr<Hypervisor>> open_engine(EngineChoice choice) {
         return kvm;
     }
     log::info("engine: soft (KVM unavailable: {})", kvm.error().message);
-    return open_soft_engine();
+    return open_soft_engine(SoftTier::Translator, cpu_model);
 }
 
 } // namespace vessel

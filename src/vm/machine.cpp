@@ -48,7 +48,7 @@ Result<void> Machine::build(ConsoleOutput console_output) {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
             .count();
     };
-    m_hypervisor = TRY(open_engine(m_config.engine));
+    m_hypervisor = TRY(open_engine(m_config.engine, m_config.cpu_model));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
     const double engine_ready = since_start();

@@ -39,7 +39,19 @@ void InstructionEmitter::emit(const Encoding& encoding) {
     if (!rm.is_memory && (rm.reg & 8)) rex |= rex_b_bit;
     if (rm.is_memory && rm.base && (*rm.base & 8)) rex |= rex_b_bit;
     if (rm.is_memory && rm.index && (*rm.index & 8)) rex |= rex_x_bit;
-    if (rex != 0 || encoding.force_rex) m_code.push_back(rex_base | rex);
+    if (encoding.vex) {
+        // C4, then inverted R X B with the map, then W, inverted vvvv, L and pp.
+        const Vex& vex = *encoding.vex;
+        m_code.push_back(0xc4);
+        m_code.push_back(static_cast<std::uint8_t>(((rex & rex_r_bit) ? 0 : 0x80) |
+                                                   ((rex & rex_x_bit) ? 0 : 0x40) |
+                                                   ((rex & rex_b_bit) ? 0 : 0x20) | vex.map));
+        m_code.push_back(static_cast<std::uint8_t>((encoding.rex_w ? 0x80 : 0) |
+                                                   ((~vex.vvvv & 15) << 3) | (vex.l ? 4 : 0) |
+                                                   (vex.pp & 3)));
+    } else if (rex != 0 || encoding.force_rex) {
+        m_code.push_back(rex_base | rex);
+    }
     m_code.insert(m_code.end(), encoding.opcode.begin(), encoding.opcode.end());
 
     std::size_t displacement_offset = 0;

@@ -44,6 +44,14 @@ struct RegisterOrMemory {
     }
 };
 
+/// A three-byte VEX prefix (Intel SDM Vol. 2, 2.3.5): it replaces REX and the 0F escapes.
+struct Vex {
+    unsigned map;     ///< 1: 0F, 2: 0F 38, 3: 0F 3A
+    unsigned pp;      ///< implied prefix: 0 none, 1 66, 2 F3, 3 F2
+    bool l{false};    ///< 256-bit vector length
+    unsigned vvvv{0}; ///< the extra register operand (stored inverted)
+};
+
 /// One instruction in the common "prefixes [REX] opcode ModRM [SIB] [disp] [imm]" shape.
 struct Encoding {
     std::vector<std::uint8_t> prefixes; ///< legacy prefixes (66, F2, F3, F0, 67), in order
@@ -54,6 +62,8 @@ struct Encoding {
     RegisterOrMemory rm;
     unsigned immediate_size{0}; ///< bytes
     std::uint64_t immediate{0};
+    /// VEX-encoded: `opcode` is the byte after the VEX prefix; rex_w is VEX.W.
+    std::optional<Vex> vex;
 };
 
 class InstructionEmitter {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "engine_runner.hpp"
 #include "native_runner.hpp"
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
     fmt::print("{} sequences ({} instructions, {} ended in an exception), {} divergences "
                "[seed {}, {:.1f} s]\n",
                count, instructions, faulted, divergences, seed, seconds);
+    std::string families;
+    for (const auto& [name, picks] : generator.family_counts())
+        families += fmt::format("{}{} {}", families.empty() ? "" : ", ", name, picks);
+    fmt::print("family picks: {}\n", families);
     std::fflush(stdout);
     return divergences == 0 ? 0 : 1;
 }

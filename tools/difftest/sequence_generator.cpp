@@ -191,35 +191,48 @@ void SequenceGenerator::require_flags(std::uint64_t read) {
     writes_flags(0);
 }
 
-const std::vector<std::pair<SequenceGenerator::Family, unsigned>>& SequenceGenerator::families() {
-    static const std::vector<std::pair<Family, unsigned>> table = {
-        {&SequenceGenerator::arithmetic_logic, 14},
-        {&SequenceGenerator::test_instruction, 3},
-        {&SequenceGenerator::unary, 5},
-        {&SequenceGenerator::multiply, 5},
-        {&SequenceGenerator::divide, 4},
-        {&SequenceGenerator::shift_rotate, 10},
-        {&SequenceGenerator::double_shift, 4},
-        {&SequenceGenerator::bit_test, 4},
-        {&SequenceGenerator::bit_scan, 3},
-        {&SequenceGenerator::byte_swap, 2},
-        {&SequenceGenerator::extend_move, 3},
-        {&SequenceGenerator::conditional, 5},
-        {&SequenceGenerator::load_effective_address, 3},
-        {&SequenceGenerator::exchange, 5},
-        {&SequenceGenerator::compare_exchange_wide, 2},
-        {&SequenceGenerator::sign_extend_accumulator, 2},
-        {&SequenceGenerator::string_operation, 5},
-        {&SequenceGenerator::push_pop, 4},
-        {&SequenceGenerator::flag_operation, 4},
-        {&SequenceGenerator::move, 4},
-        {&SequenceGenerator::sse_move, 4},
-        {&SequenceGenerator::sse_integer, 5},
-        {&SequenceGenerator::sse_shift_shuffle, 3},
-        {&SequenceGenerator::sse_float, 5},
-        {&SequenceGenerator::sse_convert, 3},
+const std::vector<SequenceGenerator::FamilyEntry>& SequenceGenerator::families() {
+    static const std::vector<FamilyEntry> table = {
+        {&SequenceGenerator::arithmetic_logic, 14, "arithmetic_logic"},
+        {&SequenceGenerator::test_instruction, 3, "test_instruction"},
+        {&SequenceGenerator::unary, 5, "unary"},
+        {&SequenceGenerator::multiply, 5, "multiply"},
+        {&SequenceGenerator::divide, 4, "divide"},
+        {&SequenceGenerator::shift_rotate, 10, "shift_rotate"},
+        {&SequenceGenerator::double_shift, 4, "double_shift"},
+        {&SequenceGenerator::bit_test, 4, "bit_test"},
+        {&SequenceGenerator::bit_scan, 3, "bit_scan"},
+        {&SequenceGenerator::byte_swap, 2, "byte_swap"},
+        {&SequenceGenerator::extend_move, 3, "extend_move"},
+        {&SequenceGenerator::conditional, 5, "conditional"},
+        {&SequenceGenerator::load_effective_address, 3, "load_effective_address"},
+        {&SequenceGenerator::exchange, 5, "exchange"},
+        {&SequenceGenerator::compare_exchange_wide, 2, "compare_exchange_wide"},
+        {&SequenceGenerator::sign_extend_accumulator, 2, "sign_extend_accumulator"},
+        {&SequenceGenerator::string_operation, 5, "string_operation"},
+        {&SequenceGenerator::push_pop, 4, "push_pop"},
+        {&SequenceGenerator::flag_operation, 4, "flag_operation"},
+        {&SequenceGenerator::move, 4, "move"},
+        {&SequenceGenerator::sse_move, 4, "sse_move"},
+        {&SequenceGenerator::sse_integer, 5, "sse_integer"},
+        {&SequenceGenerator::sse_shift_shuffle, 3, "sse_shift_shuffle"},
+        {&SequenceGenerator::sse_float, 5, "sse_float"},
+        {&SequenceGenerator::sse_convert, 3, "sse_convert"},
+        {&SequenceGenerator::bit_count,
+         host_has("popcnt") && host_has("lzcnt") && host_has("bmi") ? 3u : 0u, "bit_count"},
+        {&SequenceGenerator::byte_swapping_move, host_has("movbe") ? 1u : 0u, "byte_swapping_move"},
+        {&SequenceGenerator::bit_manipulation, host_has("bmi") ? 4u : 0u, "bit_manipulation"},
+        {&SequenceGenerator::sse_extension, host_has("sse4.2") ? 8u : 0u, "sse_extension"},
     };
     return table;
+}
+
+std::vector<std::pair<const char*, std::uint64_t>> SequenceGenerator::family_counts() const {
+    std::vector<std::pair<const char*, std::uint64_t>> counts;
+    for (std::size_t f = 0; f < families().size(); ++f)
+        counts.emplace_back(families()[f].name,
+                            f < m_family_counts.size() ? m_family_counts[f] : 0);
+    return counts;
 }
 
 Sequence SequenceGenerator::generate(std::uint64_t seed, std::uint64_t index) {
@@ -248,17 +261,21 @@ Sequence SequenceGenerator::generate(std::uint64_t seed, std::uint64_t index) {
     m_sequence = &sequence;
     m_undefined = 0;
     unsigned total_weight = 0;
-    for (const auto& [family, weight] : families())
-        total_weight += weight;
+    for (const FamilyEntry& entry : families())
+        total_weight += entry.weight;
     const unsigned length = 1 + static_cast<unsigned>(random(m_max_length));
     for (unsigned i = 0; i < length; ++i) {
         auto pick = static_cast<unsigned>(random(total_weight));
-        for (const auto& [family, weight] : families()) {
-            if (pick < weight) {
-                (this->*family)();
+        for (std::size_t f = 0; f < families().size(); ++f) {
+            const FamilyEntry& entry = families()[f];
+            if (pick < entry.weight) {
+                (this->*entry.family)();
+                if (m_family_counts.size() < families().size())
+                    m_family_counts.resize(families().size());
+                ++m_family_counts[f];
                 break;
             }
-            pick -= weight;
+            pick -= entry.weight;
         }
     }
     sequence.terminator_address = emitter.next_address();

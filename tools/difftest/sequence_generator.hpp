@@ -41,6 +41,8 @@ class SequenceGenerator {
 
     /// The sequence for (seed, index): the same pair always gives the same sequence.
     Sequence generate(std::uint64_t seed, std::uint64_t index);
+    /// How often each family was drawn (one or a few instructions each) in the sequences so far.
+    std::vector<std::pair<const char*, std::uint64_t>> family_counts() const;
 
   private:
     using Family = void (SequenceGenerator::*)();
@@ -101,8 +103,21 @@ class SequenceGenerator {
     void sse_shift_shuffle();
     void sse_float();
     void sse_convert();
+    // extension_families.cpp (x86-64-v2 and later; drawn only where the host has them)
+    void bit_count();
+    void byte_swapping_move();
+    void bit_manipulation();
+    void sse_extension();
+    /// Whether the host CPU has `feature` (popcnt, lzcnt, bmi, bmi2, movbe, sse4.2).
+    static bool host_has(const char* feature);
 
-    static const std::vector<std::pair<Family, unsigned>>& families();
+    struct FamilyEntry {
+        Family family;
+        unsigned weight; ///< 0: not drawn (the host lacks the extension)
+        const char* name;
+    };
+    static const std::vector<FamilyEntry>& families();
+    std::vector<std::uint64_t> m_family_counts;
 
     unsigned m_max_length;
     std::mt19937_64 m_random;

@@ -5,13 +5,18 @@
 
 namespace vessel::x86::msr {
 
-constexpr std::uint32_t tsc = 0x10;                  ///< IA32_TIME_STAMP_COUNTER
-constexpr std::uint32_t apic_base = 0x1b;            ///< IA32_APIC_BASE
-constexpr std::uint32_t tsc_adjust = 0x3b;           ///< IA32_TSC_ADJUST
-constexpr std::uint32_t spec_ctrl = 0x48;            ///< IA32_SPEC_CTRL
-constexpr std::uint32_t pred_cmd = 0x49;             ///< IA32_PRED_CMD
-constexpr std::uint32_t bios_sign_id = 0x8b;         ///< IA32_BIOS_SIGN_ID (microcode revision)
-constexpr std::uint32_t mtrr_cap = 0xfe;             ///< IA32_MTRRCAP
+constexpr std::uint32_t tsc = 0x10;          ///< IA32_TIME_STAMP_COUNTER
+constexpr std::uint32_t apic_base = 0x1b;    ///< IA32_APIC_BASE
+constexpr std::uint32_t tsc_adjust = 0x3b;   ///< IA32_TSC_ADJUST
+constexpr std::uint32_t spec_ctrl = 0x48;    ///< IA32_SPEC_CTRL
+constexpr std::uint32_t pred_cmd = 0x49;     ///< IA32_PRED_CMD
+constexpr std::uint32_t bios_sign_id = 0x8b; ///< IA32_BIOS_SIGN_ID (microcode revision)
+constexpr std::uint32_t mtrr_cap = 0xfe;     ///< IA32_MTRRCAP
+constexpr std::uint32_t mcg_cap = 0x179;     ///< IA32_MCG_CAP (bank count, MCG_CTL_P)
+constexpr std::uint32_t mcg_status = 0x17a;  ///< IA32_MCG_STATUS
+constexpr std::uint32_t mcg_ctl = 0x17b;     ///< IA32_MCG_CTL
+/// IA32_MCi_CTL/STATUS/ADDR/MISC of bank i: mc_bank_first + 4 * i + 0..3.
+constexpr std::uint32_t mc_bank_first = 0x400;
 constexpr std::uint32_t arch_capabilities = 0x10a;   ///< IA32_ARCH_CAPABILITIES
 constexpr std::uint32_t sysenter_cs = 0x174;         ///< IA32_SYSENTER_CS
 constexpr std::uint32_t sysenter_esp = 0x175;        ///< IA32_SYSENTER_ESP

@@ -12,6 +12,7 @@
 #include "arch/x86/exceptions.hpp"
 #include "devices/bus.hpp"
 #include "engine/soft/code_pages.hpp"
+#include "engine/soft/cpu_model.hpp"
 #include "engine/soft/decoded_op.hpp"
 #include "engine/soft/fpu_state.hpp"
 #include "engine/soft/guest_fault.hpp"
@@ -54,6 +55,11 @@ class CpuCore {
     std::uint64_t sysenter_cs{0}, sysenter_esp{0}, sysenter_eip{0};
     std::uint64_t pat{0x0007040600070406}, misc_enable{1}, mtrr_def_type{0};
     std::uint64_t spec_ctrl{0}; ///< IBRS, STIBP, SSBD: stored, no effect (nothing speculates)
+    /// Machine-check architecture (model_specific_registers.cpp): IA32_MCG_STATUS, IA32_MCG_CTL
+    /// and each bank's CTL, STATUS, ADDR, MISC. Nothing ever reports an error in them.
+    static constexpr unsigned machine_check_banks = 10;
+    std::uint64_t mcg_status{0}, mcg_ctl{~std::uint64_t{0}};
+    std::uint64_t machine_check_bank[machine_check_banks][4]{};
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
     std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology): set_cpu_count()
@@ -69,6 +75,12 @@ class CpuCore {
     bool single_instruction{false};
     bool exit_block{false}; ///< stop the current block after this instruction
     bool halted{false};
+    /// An NMI handler runs: further NMIs stay pending until the next iret (Intel SDM Vol. 3,
+    /// 6.7.1).
+    bool nmi_blocked{false};
+    /// Counts interrupt and exception deliveries (deliver()): a single-stepped instruction
+    /// that delivered one (int n, a fault) takes no single-step trap after it.
+    std::uint64_t deliveries{0};
     bool pending_shutdown{false};
     /// The interpreter's jump cache (linear address -> block) is valid while these match:
     /// fetch_epoch is bumped by every TLB flush, global_fetch_epoch only by flushes that drop
@@ -84,9 +96,21 @@ class CpuCore {
     SoftDebugger* access_watcher{nullptr};
     /// What CPUID returns on this vCPU: the soft engine's leaves under Vessel's CPUID policy.
     std::vector<x86::CpuidEntry> cpuid_table;
+    /// The CPU model (cpu_model.hpp) and its extensions (isa:: bits), which CPUID advertises and
+    /// the handlers of those extensions check (#UD when absent): set_cpu_model().
+    CpuModel cpu_model{CpuModel::Baseline};
+    std::uint32_t isa_features{0};
 
     /// Sets the VM's vCPU count, which CPUID reports.
     void set_cpu_count(std::uint32_t count);
+    /// Sets the CPU model (CPUID and instruction availability); the constructor picks
+    /// default_cpu_model().
+    void set_cpu_model(CpuModel model);
+    bool has_feature(std::uint32_t feature) const { return (isa_features & feature) != 0; }
+    /// #UD unless the model holds `feature` (an instruction of an extension not advertised).
+    void require_feature(std::uint32_t feature) {
+        if (!has_feature(feature)) raise(x86::vector::invalid_opcode);
+    }
     std::uint32_t index() const { return m_index; }
     SoftPlatform* platform() const { return m_platform; }
     GuestMemory& memory() const { return m_memory; }

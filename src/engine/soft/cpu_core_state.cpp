@@ -28,6 +28,7 @@ void CpuCore::load_state(const x86::CpuState& state) {
     if ((efer & x86::efer::lme) && (cr0 & x86::cr0::pg)) efer |= x86::efer::lma;
     interrupt_shadow = false;
     halted = false;
+    nmi_blocked = false;
     flush_tlb(true);
     update_mode();
 }

@@ -32,13 +32,19 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
                  CodePages& code_pages, std::uint32_t index)
     : m_memory(memory), m_io_bus(io_bus), m_mmio_bus(mmio_bus), m_platform(platform),
       m_code_pages(code_pages), m_index(index), m_ram_base(memory.host_base()) {
-    set_cpu_count(cpu_count);
+    set_cpu_model(default_cpu_model());
     update_mode();
 }
 
 void CpuCore::set_cpu_count(std::uint32_t count) {
     cpu_count = count;
-    cpuid_table = cpuid_entries(m_index, count);
+    cpuid_table = cpuid_entries(m_index, count, cpu_model);
+}
+
+void CpuCore::set_cpu_model(CpuModel model) {
+    cpu_model = model;
+    isa_features = model_features(model);
+    set_cpu_count(cpu_count);
 }
 
 void CpuCore::flush_tlb(bool include_global) {

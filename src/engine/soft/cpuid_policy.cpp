@@ -18,9 +18,11 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
                                     | (1u << 4)   // tsc
                                     | (1u << 5)   // msr: rdmsr/wrmsr
                                     | (1u << 6)   // pae
+                                    | (1u << 7)   // mce: machine-check exception (CR4.MCE)
                                     | (1u << 8)   // cx8: cmpxchg8b
                                     | (1u << 9)   // apic: local APIC present
                                     | (1u << 13)  // pge: global pages
+                                    | (1u << 14)  // mca: IA32_MCG_CAP and the error banks
                                     | (1u << 15)  // cmov
                                     | (1u << 16)  // pat
                                     | (1u << 19)  // clfsh: clflush (a no-op here)
@@ -66,6 +68,26 @@ constexpr std::uint32_t signature = 0x00000f61;
 /// the list); x86::apply_cpuid_policy fills them in.
 constexpr std::uint32_t leaf_extended_topology = 0x0b;
 constexpr std::uint32_t extended_topology_levels = 3;
+
+/// CPUID bits of the model-dependent extensions (Intel SDM Vol. 2, CPUID; AMD APM Vol. 3, E.3).
+struct FeatureBit {
+    std::uint32_t feature;  ///< isa:: bit
+    std::uint32_t function; ///< leaf (subleaf 0)
+    unsigned reg;           ///< 1 ebx, 2 ecx, 3 edx
+    unsigned bit;
+};
+constexpr FeatureBit feature_bits[] = {
+    {isa::sse3, 1, 2, 0},
+    {isa::ssse3, 1, 2, 9},
+    {isa::sse41, 1, 2, 19},
+    {isa::sse42, 1, 2, 20},
+    {isa::movbe, 1, 2, 22},
+    {isa::popcnt, 1, 2, 23},
+    {isa::bmi1, 7, 1, 3},
+    {isa::bmi2, 7, 1, 8},
+    {isa::lzcnt, 0x8000'0001, 2, 5},
+    {isa::rdtscp, 0x8000'0001, 3, 27},
+};
 
 /// A leaf whose subleaf does not matter.
 x86::CpuidEntry leaf(std::uint32_t function, std::uint32_t eax, std::uint32_t ebx,
@@ -113,8 +135,27 @@ std::vector<x86::CpuidEntry> supported_cpuid() {
     return entries;
 }
 
-std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count) {
+std::vector<x86::CpuidEntry> supported_cpuid(CpuModel model) {
     std::vector<x86::CpuidEntry> entries = supported_cpuid();
+    const std::uint32_t features = model_features(model);
+    for (const FeatureBit& bit : feature_bits) {
+        if (!(features & bit.feature)) continue;
+        for (x86::CpuidEntry& entry : entries) {
+            if (entry.function != bit.function || entry.index != 0) continue;
+            std::uint32_t& target = bit.reg == 1 ? entry.ebx : bit.reg == 2 ? entry.ecx : entry.edx;
+            target |= 1u << bit.bit;
+        }
+    }
+    return entries;
+}
+
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count) {
+    return cpuid_entries(cpu_index, cpu_count, CpuModel::Baseline);
+}
+
+std::vector<x86::CpuidEntry> cpuid_entries(std::uint32_t cpu_index, std::uint32_t cpu_count,
+                                           CpuModel model) {
+    std::vector<x86::CpuidEntry> entries = supported_cpuid(model);
     x86::apply_cpuid_policy(entries, cpu_index, cpu_count);
     return entries;
 }

@@ -22,5 +22,11 @@ OpHandler select_sse_handler(const ZydisDecodedInstruction& instruction, Decoded
 OpHandler select_sse_move_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_sse_integer_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_sse_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+/// SSE3 and SSSE3 (ops_sse3.cpp), SSE4.1 and SSE4.2 (ops_sse4.cpp), and the GPR bit-manipulation
+/// extensions POPCNT, LZCNT, MOVBE, BMI1, BMI2 (ops_bit_manipulation.cpp).
+OpHandler select_sse3_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_sse4_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+OpHandler select_bit_manipulation_handler(const ZydisDecodedInstruction& instruction,
+                                          DecodedOp& op);
 
 } // namespace vessel::soft

@@ -34,10 +34,30 @@ bool advertised_extension(ZydisISAExt extension) {
     case ZYDIS_ISA_EXT_LONGMODE:
     case ZYDIS_ISA_EXT_CLFSH:
     case ZYDIS_ISA_EXT_PAUSE:
+    // Implemented for the models that hold them (cpu_model.hpp); the handlers raise #UD on the
+    // others.
+    case ZYDIS_ISA_EXT_SSE3:
+    case ZYDIS_ISA_EXT_SSSE3:
+    case ZYDIS_ISA_EXT_SSE4:
+    case ZYDIS_ISA_EXT_LZCNT:
+    case ZYDIS_ISA_EXT_MOVBE:
+    case ZYDIS_ISA_EXT_BMI1:
+    case ZYDIS_ISA_EXT_BMI2:
+    case ZYDIS_ISA_EXT_RDTSCP:
         return true;
     default:
         return false;
     }
+}
+
+/// Whether the instruction names an MMX register: MMX is not implemented (nor advertised), so
+/// the MMX forms of the SSSE3 instructions are #UD as well.
+bool uses_mmx(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
+    for (unsigned i = 0; i < instruction.operand_count; ++i)
+        if (operands[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            ZydisRegisterGetClass(operands[i].reg.value) == ZYDIS_REGCLASS_MMX)
+            return true;
+    return false;
 }
 
 bool fill_register(ZydisRegister reg, Operand& operand, unsigned size) {
@@ -224,10 +244,13 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
         if (handler == nullptr) handler = select_x87_math_handler(instruction, op);
         if (handler == nullptr) handler = select_x87_environment_handler(instruction, op);
         if (handler == nullptr) handler = select_legacy32_handler(instruction, op);
+        if (handler == nullptr) handler = select_bit_manipulation_handler(instruction, op);
+        if (handler == nullptr) handler = select_sse3_handler(instruction, op);
+        if (handler == nullptr) handler = select_sse4_handler(instruction, op);
     }
     if (handler == nullptr) {
         op.ends_block = true;
-        if (!advertised_extension(instruction.meta.isa_ext)) {
+        if (!advertised_extension(instruction.meta.isa_ext) || uses_mmx(instruction, operands)) {
             op.handler = &op_not_advertised;
             return Status::Ok;
         }

@@ -15,6 +15,7 @@ constexpr std::uint64_t cleared_on_delivery =
 void CpuCore::deliver(std::uint8_t vector_number, bool has_error_code, std::uint32_t error_code,
                       bool software) {
     const InterruptEvent event{vector_number, has_error_code, error_code, software};
+    ++deliveries;
     if (!protected_mode())
         deliver_real_mode(vector_number);
     else if (long_mode_active())
@@ -174,6 +175,20 @@ void CpuCore::enter_interrupt_handler(const InterruptHandler& handler, const Int
 }
 
 void CpuCore::deliver_fault(const GuestFault& fault) {
+    // The RFLAGS image of a fault-class exception has RF set, so that returning to the faulting
+    // instruction does not take an instruction breakpoint twice (Intel SDM Vol. 3, 17.3.1.1);
+    // traps (#DB, #BP, #OF) and #DF leave it as it was. Delivery clears RF again.
+    switch (fault.vector) {
+    case x86::vector::debug:
+    case x86::vector::breakpoint:
+    case x86::vector::overflow:
+    case x86::vector::double_fault:
+        break;
+    default:
+        flags();
+        rflags |= x86::rflags::rf;
+        break;
+    }
     try {
         deliver(fault.vector, fault.has_error_code, fault.error_code, false);
     } catch (const GuestFault& second) {
@@ -203,8 +218,9 @@ void CpuCore::interrupt_return(unsigned operand_size) {
         const std::uint64_t popped = pop(size);
         load_code_segment(selector, 0);
         rip = new_ip;
-        const std::uint64_t writable = size == 2 ? 0xffff : (0x3f'7fff & ~vm);
+        const std::uint64_t writable = size == 2 ? 0xffff : (0x3f'7fff & ~(vm | rf));
         set_flags((flags() & ~writable) | (popped & writable));
+        nmi_blocked = false;
         return;
     }
     if (rflags & nt) fail("iret with NT set (task return) is not supported");
@@ -230,7 +246,9 @@ void CpuCore::interrupt_return(unsigned operand_size) {
         stack_selector = static_cast<std::uint16_t>(pop(size));
     }
     const std::uint64_t old_flags = flags();
-    std::uint64_t writable = cf | pf | af | zf | sf | tf | df | of | nt | rf | ac | id;
+    // RF is not restored: it only suppresses instruction breakpoints, which clear it after the
+    // next instruction; kept, it would leak into later interrupt frames.
+    std::uint64_t writable = cf | pf | af | zf | sf | tf | df | of | nt | ac | id;
     if (cpl <= ((old_flags >> 12) & 3)) writable |= if_;
     if (cpl == 0) writable |= iopl | if_;
     if (size == 2) writable &= 0xffff;
@@ -260,6 +278,7 @@ void CpuCore::interrupt_return(unsigned operand_size) {
     }
     update_mode();
     rip = mode == CpuMode::Long64 ? new_ip : (new_ip & size_mask(size));
+    nmi_blocked = false; // any iret ends NMI blocking, even one of another handler
 }
 
 } // namespace vessel::soft

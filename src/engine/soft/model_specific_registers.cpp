@@ -23,6 +23,13 @@ constexpr std::uint64_t arch_capabilities_value =
 /// What IA32_BIOS_SIGN_ID reports as the loaded microcode revision.
 constexpr std::uint32_t microcode_revision = 1;
 
+/// IA32_MCG_CAP (Intel SDM Vol. 3, 15.3.1.1): the bank count and MCG_CTL_P (IA32_MCG_CTL exists).
+constexpr std::uint64_t mcg_ctl_present = 1u << 8;
+constexpr std::uint64_t mcg_cap_value = CpuCore::machine_check_banks | mcg_ctl_present;
+constexpr std::uint32_t mc_bank_end = x86::msr::mc_bank_first + 4 * CpuCore::machine_check_banks;
+/// Register of a bank MSR: 0 CTL, 1 STATUS, 2 ADDR, 3 MISC.
+enum BankRegister : unsigned { bank_ctl, bank_status, bank_address, bank_misc };
+
 } // namespace
 
 std::uint64_t CpuCore::tsc() {
@@ -101,8 +108,22 @@ bool CpuCore::read_msr(std::uint32_t number, std::uint64_t& value) {
     case x86::msr::tsc_deadline:
         value = m_platform->tsc_deadline(m_index);
         return true;
+    case x86::msr::mcg_cap:
+        value = mcg_cap_value;
+        return true;
+    case x86::msr::mcg_status:
+        value = mcg_status;
+        return true;
+    case x86::msr::mcg_ctl:
+        value = mcg_ctl;
+        return true;
     default:
         break;
+    }
+    if (number >= x86::msr::mc_bank_first && number < mc_bank_end) {
+        const unsigned offset = number - x86::msr::mc_bank_first;
+        value = machine_check_bank[offset / 4][offset % 4];
+        return true;
     }
     if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last)
         return m_platform->x2apic_msr_read(m_index, number, value);
@@ -187,8 +208,24 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
     case x86::msr::tsc_deadline:
         m_platform->set_tsc_deadline(m_index, value);
         return true;
+    case x86::msr::mcg_status:
+        mcg_status = value;
+        return true;
+    case x86::msr::mcg_ctl:
+        if (value != 0 && value != ~std::uint64_t{0}) return false;
+        mcg_ctl = value;
+        return true;
     default:
         break;
+    }
+    if (number >= x86::msr::mc_bank_first && number < mc_bank_end) {
+        // Error-reporting enables are all or nothing, and software may only clear a status
+        // (Intel SDM Vol. 3, 15.3.2.1-2; as KVM enforces).
+        const unsigned offset = number - x86::msr::mc_bank_first;
+        if (offset % 4 == bank_ctl && value != 0 && value != ~std::uint64_t{0}) return false;
+        if (offset % 4 == bank_status && value != 0) return false;
+        machine_check_bank[offset / 4][offset % 4] = value;
+        return true;
     }
     if (number >= x86::msr::x2apic_first && number <= x86::msr::x2apic_last)
         return m_platform->x2apic_msr_write(m_index, number, value);

@@ -707,12 +707,10 @@ OpHandler select_integer_handler(const ZydisDecodedInstruction& instruction, Dec
         return BY_SIZE(size, op_bit, BitOp::Reset);
     case ZYDIS_MNEMONIC_BTC:
         return BY_SIZE(size, op_bit, BitOp::Complement);
-    // Without BMI1/ABM in CPUID, f3 0f bc/bd run as bsf/bsr (Linux relies on "rep; bsf").
+    // tzcnt/lzcnt (bsf/bsr on a model without them): ops_bit_manipulation.cpp.
     case ZYDIS_MNEMONIC_BSF:
-    case ZYDIS_MNEMONIC_TZCNT:
         return BY_SIZE(size, op_bit_scan, false);
     case ZYDIS_MNEMONIC_BSR:
-    case ZYDIS_MNEMONIC_LZCNT:
         return BY_SIZE(size, op_bit_scan, true);
     case ZYDIS_MNEMONIC_CLC:
         return &op_clc;

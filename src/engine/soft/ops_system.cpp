@@ -346,6 +346,7 @@ void op_cpuid(CpuCore& cpu, const DecodedOp&) {
 }
 
 void op_rdtsc(CpuCore& cpu, const DecodedOp& op) {
+    if (op.mnemonic == ZYDIS_MNEMONIC_RDTSCP) cpu.require_feature(isa::rdtscp);
     if ((cpu.cr4 & (1u << 2)) && cpu.cpl != 0)
         cpu.raise(x86::vector::general_protection, 0); // CR4.TSD
     const std::uint64_t value = cpu.tsc();

@@ -130,3 +130,20 @@ TEST(SoftExceptions, LongModeSwitchAndSixtyFourBitCode) {
     EXPECT_EQ(machine.reg(x86::rdx), 0x3000u + 26 + 0x10);
     EXPECT_EQ(machine.state.rip, 0x3000u + 27);
 }
+
+TEST(SoftExceptions, FaultFramesCarryRfAndIretDropsIt) {
+    SoftTestMachine machine;
+    machine.install_gdt();
+    machine.set_idt_gate(6, 0x2000);
+    // #UD handler: eax = pushed EFLAGS; skip the ud2; iret.
+    machine.load(0x2000, {0x8b, 0x44, 0x24, 0x08, 0x83, 0x04, 0x24, 0x02, 0xcf});
+    // ud2; pushfd; pop ebx; hlt
+    machine.load(SoftTestMachine::code_address, {0x0f, 0x0b, 0x9c, 0x5b, 0xf4});
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    ASSERT_EQ(machine.vcpu->run().kind, VcpuExit::Kind::Halted);
+    const x86::CpuState state = machine.vcpu->state().value();
+    EXPECT_EQ(state.rip, SoftTestMachine::code_address + 5);
+    EXPECT_NE(state.gpr[x86::rax] & x86::rflags::rf, 0u); // the fault frame
+    EXPECT_EQ(state.gpr[x86::rbx] & x86::rflags::rf, 0u); // after iret
+    EXPECT_EQ(state.rflags & x86::rflags::rf, 0u);
+}

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "engine/hypervisor.hpp"
+#include "engine/soft/cpu_model.hpp"
 #include "engine/soft/soft_platform.hpp"
 
 namespace vessel {
@@ -16,5 +17,8 @@ enum class SoftTier { Translator, Interpreter };
 /// timer hardware from `platform` (the vm layer passes the PC platform, platform/pc).
 Result<std::unique_ptr<Hypervisor>> open_soft_hypervisor(SoftTier tier,
                                                          soft::SoftPlatformFactory platform);
+/// As above, with the vCPUs of every VM being `model` (the other form uses default_cpu_model()).
+Result<std::unique_ptr<Hypervisor>>
+open_soft_hypervisor(SoftTier tier, soft::SoftPlatformFactory platform, soft::CpuModel model);
 
 } // namespace vessel

@@ -159,6 +159,34 @@ void SoftVcpu::release_idle_memory() {
                blocks, code >> 10);
 }
 
+void SoftVcpu::run_single_step(unsigned& budget) {
+    // RFLAGS.TF was set when the instruction began: one instruction in the interpreter, then a
+    // single-step trap, #DB with DR6.BS and the next instruction's address (Intel SDM Vol. 3,
+    // 17.3.1.4). popf, iret and sysret that set TF end their block, so the trap comes after the
+    // instruction that follows them. An instruction that delivered an event (a fault, int n)
+    // does not trap: delivery clears TF and the handler runs first.
+    CpuCore& cpu = *m_core;
+    if (budget != 0) --budget;
+    const std::uint64_t deliveries = cpu.deliveries;
+    try {
+        cpu.single_instruction = true;
+        m_interpreter->execute_block();
+    } catch (const GuestFault& fault) {
+        cpu.rip = cpu.instruction_rip;
+        cpu.deliver_fault(fault);
+        return;
+    }
+    if (cpu.deliveries != deliveries || cpu.halted) return;
+    constexpr std::uint64_t dr6_single_step = 1u << 14; // DR6.BS
+    cpu.dr[6] |= dr6_single_step;
+    cpu.instruction_rip = cpu.rip;
+    try {
+        cpu.deliver(x86::vector::debug, false, 0, false);
+    } catch (const GuestFault& fault) {
+        cpu.deliver_fault(fault);
+    }
+}
+
 VcpuExit SoftVcpu::run() {
     CpuCore& cpu = *m_core;
     unsigned until_poll = 0;
@@ -174,10 +202,11 @@ VcpuExit SoftVcpu::run() {
                     until_poll = 0;
                     continue;
                 }
-                if (m_platform.take_nmi(m_index)) {
+                if (!cpu.nmi_blocked && m_platform.take_nmi(m_index)) {
                     cpu.halted = false;
                     cpu.instruction_rip = cpu.rip;
                     try {
+                        cpu.nmi_blocked = true;
                         cpu.deliver(2, false, 0, false); // NMI, vector 2
                     } catch (const GuestFault& fault) {
                         cpu.deliver_fault(fault);
@@ -199,6 +228,10 @@ VcpuExit SoftVcpu::run() {
             if (m_debugger.active()) [[unlikely]] {
                 if (auto event = run_debugged_instruction(until_poll))
                     return {VcpuExit::Kind::Debug, cpu.rip, {}, *event};
+                continue;
+            }
+            if (cpu.rflags & x86::rflags::tf) [[unlikely]] {
+                run_single_step(until_poll);
                 continue;
             }
             run_blocks(until_poll);

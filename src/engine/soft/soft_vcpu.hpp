@@ -63,6 +63,8 @@ class SoftVcpu final : public Vcpu {
     /// Runs one instruction under the debugger (counted against `budget`); returns the event
     /// that stops the vCPU, if any.
     std::optional<DebugEvent> run_debugged_instruction(unsigned& budget);
+    /// Runs one instruction with RFLAGS.TF set and takes the single-step trap after it.
+    void run_single_step(unsigned& budget);
 
     std::uint32_t m_index;
     SoftPlatform& m_platform;

@@ -6,6 +6,8 @@ namespace vessel::soft {
 namespace {
 
 constexpr std::uint32_t cpu_magic = 0x43505531; // "CPU1": the x86-64 vCPU layout, version 1
+/// "CPU2": version 1 followed by the CPU model (u8, cpu_model.hpp), which a restore must provide.
+constexpr std::uint32_t cpu_magic_with_model = 0x43505532;
 
 template <typename Archive> void persist_segment(Archive& archive, x86::SegmentRegister& segment) {
     archive(segment.base, segment.limit, segment.selector, segment.type, segment.system,
@@ -48,20 +50,31 @@ void persist_core(Archive& archive, CpuCore& core, std::uint64_t& rflags, bool& 
 Result<void> SoftVcpu::save_snapshot(StateWriter& writer) {
     std::uint64_t rflags = m_core->flags();
     bool waiting = m_waiting_for_startup;
-    writer(cpu_magic);
+    writer(cpu_magic_with_model);
     persist_core(writer, *m_core, rflags, waiting);
+    writer(static_cast<std::uint8_t>(m_core->cpu_model));
     return {};
 }
 
 Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     std::uint32_t magic = 0;
     reader(magic);
-    reader.check(magic == cpu_magic, "vCPU state layout");
+    reader.check(magic == cpu_magic || magic == cpu_magic_with_model, "vCPU state layout");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
     std::uint64_t rflags = 0;
     bool waiting = false;
     CpuCore& core = *m_core;
     persist_core(reader, core, rflags, waiting);
+    // A CPU1 snapshot comes from a software CPU that was always the baseline model.
+    std::uint8_t model = static_cast<std::uint8_t>(CpuModel::Baseline);
+    if (magic == cpu_magic_with_model) reader(model);
+    reader.check(model <= static_cast<std::uint8_t>(CpuModel::Max), "CPU model");
+    if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
+    const auto cpu_model = static_cast<CpuModel>(model);
+    if (const std::string problem = host_cannot_run(cpu_model); !problem.empty())
+        return make_error("vCPU {}: the snapshot's {}: this host cannot restore it", m_index,
+                          problem);
+    core.set_cpu_model(cpu_model);
     reader.check(core.fpu.top < 8, "x87 stack top");
     reader.check((core.efer & x86::efer::lma) == 0 || (core.cr0 & x86::cr0::pg) != 0,
                  "EFER.LMA without paging");

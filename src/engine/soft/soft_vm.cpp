@@ -16,6 +16,14 @@ Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier,
     return std::unique_ptr<SoftVm>(new SoftVm(context, std::move(platform), tier));
 }
 
+Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier,
+                                               const SoftPlatformFactory& platform_factory,
+                                               CpuModel model) {
+    auto vm = TRY(create(context, tier, platform_factory));
+    vm->m_model = model;
+    return vm;
+}
+
 Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
     if (index >= m_context.cpu_count)
         return make_error("soft engine: vCPU {} requested but the VM has {} vCPUs", index,
@@ -23,6 +31,7 @@ Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
     auto vcpu = std::unique_ptr<SoftVcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
                                                        m_context.mmio_bus, *m_platform,
                                                        m_code_pages, index, m_context.cpu_count));
+    vcpu->core().set_cpu_model(m_model);
     if (m_tier == SoftTier::Translator)
         TRY_CONTEXT(vcpu->enable_translator(), fmt::format("soft engine vCPU {}", index));
     return std::unique_ptr<Vcpu>(std::move(vcpu));

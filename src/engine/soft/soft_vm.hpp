@@ -5,6 +5,7 @@
 
 #include "engine/hypervisor.hpp"
 #include "engine/soft/code_pages.hpp"
+#include "engine/soft/cpu_model.hpp"
 #include "engine/soft/soft_hypervisor.hpp"
 #include "engine/soft/soft_platform.hpp"
 
@@ -15,6 +16,9 @@ class SoftVm final : public Vm {
     /// Builds the VM and its platform (through `platform`, on the context's buses).
     static Result<std::unique_ptr<SoftVm>> create(VmContext context, SoftTier tier,
                                                   const SoftPlatformFactory& platform);
+    /// As above, with vCPUs of CPU model `model` (the other form: default_cpu_model()).
+    static Result<std::unique_ptr<SoftVm>>
+    create(VmContext context, SoftTier tier, const SoftPlatformFactory& platform, CpuModel model);
 
     EngineKind kind() const override { return EngineKind::Soft; }
     Result<std::unique_ptr<Vcpu>> create_vcpu(std::uint32_t index) override;
@@ -46,6 +50,7 @@ class SoftVm final : public Vm {
     std::unique_ptr<SoftPlatform> m_platform;
     CodePages m_code_pages;
     SoftTier m_tier;
+    CpuModel m_model{default_cpu_model()};
 };
 
 } // namespace vessel::soft

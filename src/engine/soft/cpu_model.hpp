@@ -1,0 +1,46 @@
+// CpuModel: the named feature sets of the software CPU (x86-64 micro-architecture levels); CPUID
+// and instruction availability (#UD when absent) follow the model a VM runs with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace vessel::soft {
+
+/// Instruction-set extensions beyond the x86-64 baseline that a model may hold (bit set).
+namespace isa {
+constexpr std::uint32_t sse3 = 1u << 0;   ///< SSE3 (pni)
+constexpr std::uint32_t ssse3 = 1u << 1;  ///< supplemental SSE3
+constexpr std::uint32_t sse41 = 1u << 2;  ///< SSE4.1
+constexpr std::uint32_t sse42 = 1u << 3;  ///< SSE4.2: pcmpgtq, crc32, pcmpXstrX
+constexpr std::uint32_t popcnt = 1u << 4; ///< popcnt
+constexpr std::uint32_t lzcnt = 1u << 5;  ///< lzcnt (CPUID 0x80000001:ECX.ABM)
+constexpr std::uint32_t movbe = 1u << 6;  ///< movbe
+constexpr std::uint32_t bmi1 = 1u << 7;   ///< andn, bextr, blsi, blsmsk, blsr, tzcnt
+constexpr std::uint32_t bmi2 = 1u << 8;   ///< bzhi, mulx, pdep, pext, rorx, sarx, shlx, shrx
+constexpr std::uint32_t rdtscp = 1u << 9; ///< rdtscp and IA32_TSC_AUX
+} // namespace isa
+
+/// The models, lowest first. x86-64-v3 names the level of the psABI; the software CPU does not
+/// implement AVX yet, so it is refused by parse_cpu_model.
+enum class CpuModel : std::uint8_t {
+    Baseline, ///< x86-64: SSE2, cx8, cmov, fxsr (the original AMD64 set)
+    V2,       ///< x86-64-v2: + SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF
+    Max,      ///< everything the software CPU implements: v2 + LZCNT, MOVBE, BMI1, BMI2, RDTSCP
+};
+
+/// Extensions of `model` (isa:: bits).
+std::uint32_t model_features(CpuModel model);
+/// "baseline", "x86-64-v2", "max".
+std::string_view cpu_model_name(CpuModel model);
+/// The model called `name`; an error naming it and the known models otherwise.
+Result<CpuModel> parse_cpu_model(std::string_view name);
+/// Why this host cannot run `model` (its SIMD paths use the host's own instructions), or "".
+std::string host_cannot_run(CpuModel model);
+/// The highest model this host can run.
+CpuModel default_cpu_model();
+
+} // namespace vessel::soft

@@ -1,0 +1,55 @@
+// CpuModel: names, the CPUID bits each model advertises, and the host check.
+#include <gtest/gtest.h>
+
+#include "engine/soft/cpu_model.hpp"
+#include "engine/soft/cpuid_policy.hpp"
+
+using namespace vessel;
+using namespace vessel::soft;
+
+namespace {
+
+x86::CpuidEntry leaf(CpuModel model, std::uint32_t function) {
+    return x86::find_cpuid_entry(cpuid_entries(0, 1, model), function, 0);
+}
+
+} // namespace
+
+TEST(CpuModel, ParsesKnownNamesAndRefusesOthersByName) {
+    EXPECT_EQ(parse_cpu_model("baseline").value(), CpuModel::Baseline);
+    EXPECT_EQ(parse_cpu_model("x86-64").value(), CpuModel::Baseline);
+    EXPECT_EQ(parse_cpu_model("x86-64-v2").value(), CpuModel::V2);
+    EXPECT_EQ(parse_cpu_model("max").value(), CpuModel::Max);
+    const auto unknown = parse_cpu_model("pentium");
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message.find("pentium"), std::string::npos);
+    const auto v3 = parse_cpu_model("x86-64-v3");
+    ASSERT_FALSE(v3);
+    EXPECT_NE(v3.error().message.find("AVX"), std::string::npos);
+}
+
+TEST(CpuModel, CpuidFollowsTheModel) {
+    constexpr std::uint32_t sse3 = 1u << 0, ssse3 = 1u << 9, sse41 = 1u << 19, sse42 = 1u << 20,
+                            movbe = 1u << 22, popcnt = 1u << 23, cx16 = 1u << 13;
+    constexpr std::uint32_t v2 = sse3 | ssse3 | sse41 | sse42 | popcnt;
+    EXPECT_EQ(leaf(CpuModel::Baseline, 1).ecx & (v2 | movbe), 0u);
+    EXPECT_EQ(leaf(CpuModel::Baseline, 1).ecx & cx16, cx16);
+    EXPECT_EQ(leaf(CpuModel::V2, 1).ecx & (v2 | movbe), v2);
+    EXPECT_EQ(leaf(CpuModel::Max, 1).ecx & (v2 | movbe), v2 | movbe);
+    constexpr std::uint32_t bmi1 = 1u << 3, bmi2 = 1u << 8;
+    EXPECT_EQ(leaf(CpuModel::V2, 7).ebx & (bmi1 | bmi2), 0u);
+    EXPECT_EQ(leaf(CpuModel::Max, 7).ebx & (bmi1 | bmi2), bmi1 | bmi2);
+    constexpr std::uint32_t abm = 1u << 5, rdtscp = 1u << 27, lahf = 1u << 0;
+    EXPECT_EQ(leaf(CpuModel::V2, 0x8000'0001).ecx & (abm | lahf), lahf);
+    EXPECT_EQ(leaf(CpuModel::Max, 0x8000'0001).ecx & abm, abm);
+    EXPECT_EQ(leaf(CpuModel::Max, 0x8000'0001).edx & rdtscp, rdtscp);
+}
+
+TEST(CpuModel, TheDefaultIsTheHighestTheHostRuns) {
+    EXPECT_TRUE(host_cannot_run(CpuModel::Baseline).empty());
+    const CpuModel model = default_cpu_model();
+    EXPECT_TRUE(host_cannot_run(model).empty());
+    if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
+        EXPECT_EQ(model, CpuModel::Max);
+    }
+}
