@@ -79,9 +79,11 @@ std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const C
             (guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
              guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
              guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2);
-        // tzcnt/lzcnt are left to the interpreter: they are bsf/bsr or the real counts
-        // depending on the CPU model (cpu_model.hpp), which the translator does not see.
+             guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
+        // tzcnt/lzcnt are bsf/bsr or the real counts depending on the CPU model: the emitter
+        // (encode_identity) picks.
         if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
             const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
             guest.flags_tested = flags.tested & arithmetic_mask;

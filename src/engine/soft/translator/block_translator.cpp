@@ -28,14 +28,21 @@ bool host_has_bmi2() {
     return has;
 }
 
+/// Whether the host runs tzcnt (BMI1) or lzcnt (LZCNT) as such, asked once.
+bool host_counts(ZydisMnemonic mnemonic) {
+    static const bool tzcnt = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI1);
+    static const bool lzcnt = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tLZCNT);
+    return mnemonic == ZYDIS_MNEMONIC_TZCNT ? tzcnt : lzcnt;
+}
+
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
 /// same number; r15 holds the CpuCore; r13 and r14 are scratch (see jit_runtime.hpp).
 class Emitter : public Xbyak::CodeGenerator {
   public:
     Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
-            Translation& out, const DecodedOp* ops, bool user)
+            Translation& out, const DecodedOp* ops, bool user, std::uint32_t isa_features)
         : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
-          m_ops(ops), m_user(user) {
+          m_ops(ops), m_user(user), m_isa_features(isa_features) {
         setDefaultJmpNEAR(true);
     }
 
@@ -341,12 +348,19 @@ class Emitter : public Xbyak::CodeGenerator {
     /// The host encoding of the instruction with renamed registers and [r14] for its memory
     /// operand (the guest bytes when nothing changes); false when it cannot be encoded.
     static bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
-                                std::uint8_t* bytes, ZyanUSize& length) {
+                                std::uint32_t isa_features, std::uint8_t* bytes,
+                                ZyanUSize& length) {
         const ZydisDecodedInstruction& instruction = guest.instruction;
-        // Without BMI1/LZCNT in the guest's CPUID, f3 0f bc/bd are bsf/bsr (as the interpreter
-        // runs them): never hand them to a host that has tzcnt/lzcnt.
-        const bool scan = instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
-                          instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT;
+        // Without BMI1/LZCNT in the guest's CPU model, f3 0f bc/bd are bsf/bsr (as the
+        // interpreter runs them): never hand them to a host that has tzcnt/lzcnt. With them,
+        // they run as themselves where the host has them too.
+        const bool counts = instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+                            instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT;
+        const std::uint32_t feature =
+            instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ? isa::bmi1 : isa::lzcnt;
+        if (counts && (isa_features & feature) != 0 && !host_counts(instruction.mnemonic))
+            return false; // the interpreter counts
+        const bool scan = counts && (isa_features & feature) == 0;
         if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0 && !scan) {
             length = instruction.length;
             std::memcpy(bytes, guest.bytes, length);
@@ -455,7 +469,7 @@ class Emitter : public Xbyak::CodeGenerator {
         if (!plan_identity(guest, plan)) return false;
         std::uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
         ZyanUSize length = sizeof bytes;
-        if (!encode_identity(guest, plan, bytes, length)) return false;
+        if (!encode_identity(guest, plan, m_isa_features, bytes, length)) return false;
 
         const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
         Xbyak::Label& fallback = new_label();
@@ -941,6 +955,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// outlives every way into this code (see Translation).
     const DecodedOp* m_ops;
     bool m_user;
+    std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
     bool m_host_flags_valid{true};
@@ -972,7 +987,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
-                        block.ops.data(), user);
+                        block.ops.data(), user, m_isa_features);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

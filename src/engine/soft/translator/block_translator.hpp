@@ -24,8 +24,13 @@ class BlockTranslator {
     bool translate(Translation& out, const CodeBlock& block, const std::uint8_t* bytes,
                    std::uint64_t linear, bool user, CodeCache& cache);
 
+    /// The guest CPU model's extensions (isa:: bits): tzcnt/lzcnt run as themselves only where
+    /// the model has them (else f3 0f bc/bd are bsf/bsr).
+    void set_isa_features(std::uint32_t features) { m_isa_features = features; }
+
   private:
     JitLayout m_layout;
+    std::uint32_t m_isa_features{0};
     const JitRuntime& m_runtime;
     ZydisDecoder m_decoder;
 };

@@ -83,7 +83,7 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     case ZYDIS_MNEMONIC_BTC:
     case ZYDIS_MNEMONIC_BSF:
     case ZYDIS_MNEMONIC_BSR:
-    case ZYDIS_MNEMONIC_TZCNT: // run as bsf/bsr, see encode_identity
+    case ZYDIS_MNEMONIC_TZCNT: // as bsf/bsr without BMI1/LZCNT in the model: encode_identity
     case ZYDIS_MNEMONIC_LZCNT:
     case ZYDIS_MNEMONIC_BSWAP:
     case ZYDIS_MNEMONIC_XCHG:

@@ -76,22 +76,31 @@ void Translator::drop_direct_stores() {
 }
 
 void Translator::flush() {
+    drop_translations();
+    ++m_stats.cache_flushes;
+}
+
+void Translator::drop_translations() {
     m_cpu.jit.jump_stamp += 2;
     m_cpu.jit.global_jump_stamp += 2;
     m_cache.reset(m_runtime.size());
     m_translations.clear();
     ++m_epoch;
     m_pending_site = nullptr;
-    ++m_stats.cache_flushes;
 }
 
 void Translator::release_memory() {
-    flush();
+    drop_translations();
     m_translations.shrink_to_fit();
     m_cache.release(m_runtime.size());
 }
 
 const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t linear) {
+    if (m_cpu.isa_features != m_isa_features) [[unlikely]] {
+        drop_translations(); // tzcnt/lzcnt translate differently under another model
+        m_isa_features = m_cpu.isa_features;
+        m_translator.set_isa_features(m_isa_features);
+    }
     const Translation* current = block.translation;
     if (current != nullptr && block.translation_epoch == m_epoch && current->linear == linear &&
         current->context == m_cpu.fetch_context) [[likely]]

@@ -73,6 +73,8 @@ class Translator final : public BlockExecutor {
     /// A page became code: drops the direct-store TLB entries, treating code pages they reach
     /// as written.
     void drop_direct_stores();
+    /// Forgets every translation (flush() without counting it as a full cache).
+    void drop_translations();
 
     CpuCore& m_cpu;
     Interpreter& m_interpreter;
@@ -84,6 +86,8 @@ class Translator final : public BlockExecutor {
     std::vector<std::unique_ptr<Translation>> m_translations;
     std::uint64_t m_epoch{1}; ///< CodeBlock::translation_epoch of live translations
     std::uint64_t m_code_epoch{0};
+    /// The CPU model's extensions the translations were made for (a restore may change them).
+    std::uint32_t m_isa_features{~std::uint32_t{0}};
     ChainSite* m_pending_site{nullptr};
     /// What the jump table's entries were made under; a change renews JitContext::jump_stamp.
     std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};

@@ -583,3 +583,40 @@ TEST(Translator, IdleReleaseFreesCodeAndBlocksAndTheGuestRunsOnAfterIt) {
     EXPECT_EQ(machine.reg(x86::rbx), 500500u);
     EXPECT_GT(machine.stats().blocks_translated, translated_before);
 }
+
+TEST(Translator, TzcntAndLzcntFollowTheCpuModel) {
+    // f3 0f bc / bd are tzcnt/lzcnt with BMI1/LZCNT in the model, bsf/bsr without: on a zero
+    // source the first give the operand width and CF, the second keep the destination and ZF.
+    for (const soft::CpuModel model : {soft::CpuModel::Baseline, soft::CpuModel::Max}) {
+        if (!soft::host_cannot_run(model).empty()) continue;
+        Machine machine(SoftTier::Translator);
+        machine.soft_vcpu().core().set_cpu_model(model);
+        machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 20); // hot: translated after the first runs
+            c.L(loop);
+            c.mov(eax, 0x1234);
+            c.mov(edx, 0x5678);
+            c.xor_(ecx, ecx);
+            c.tzcnt(eax, ecx);
+            c.setc(r8b);
+            c.lzcnt(edx, ecx);
+            c.setz(r9b);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(machine);
+        EXPECT_GT(machine.stats().native_ops, 0u);
+        if (model == soft::CpuModel::Max) {
+            EXPECT_EQ(machine.reg(x86::rax), 32u);
+            EXPECT_EQ(machine.reg(x86::rdx), 32u);
+            EXPECT_EQ(machine.reg(8) & 0xff, 1u); // tzcnt of 0: CF
+            EXPECT_EQ(machine.reg(9) & 0xff, 0u); // lzcnt of 0 is 32: ZF clear
+        } else {
+            EXPECT_EQ(machine.reg(x86::rax), 0x1234u); // bsf of 0 leaves the destination
+            EXPECT_EQ(machine.reg(x86::rdx), 0x5678u);
+            EXPECT_EQ(machine.reg(9) & 0xff, 1u); // bsr of 0: ZF
+        }
+    }
+}
