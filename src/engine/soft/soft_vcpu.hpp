@@ -45,10 +45,10 @@ class SoftVcpu final : public Vcpu {
     /// The translation tier, or nullptr when the vCPU only interprets.
     Translator* translator() { return m_translator.get(); }
     /// A vCPU halted for at least 97% of such a window gives its decoded and translated code
-    /// back to the host when it holds more than idle_release_blocks: an idle guest then costs
-    /// little more than its RAM, and what it still runs is decoded again on demand.
+    /// back to the host when it holds more than idle_release_blocks, once per idle spell: an
+    /// idle guest then costs little more than its RAM, and what it still runs is decoded again.
     static constexpr std::chrono::seconds idle_window{4};
-    static constexpr std::size_t idle_release_blocks = 2000;
+    static constexpr std::size_t idle_release_blocks = 8000;
     /// Frees the decoded blocks and translated code and returns the heap's free memory to the
     /// host. Only on the vCPU's own thread, between dispatches.
     void release_idle_memory();
@@ -82,6 +82,7 @@ class SoftVcpu final : public Vcpu {
 
     std::chrono::steady_clock::time_point m_window_start{std::chrono::steady_clock::now()};
     std::chrono::steady_clock::duration m_window_halted{};
+    bool m_release_armed{true}; ///< the vCPU was busy since the last release
     std::atomic<bool> m_kicked{false};
     bool m_waiting_for_startup; ///< application processors start here (Intel SDM Vol. 3, 9.4)
 };
