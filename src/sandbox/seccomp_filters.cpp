@@ -66,6 +66,9 @@ std::vector<SyscallRule> shared_rules() {
         any("exit"),
         any("exit_group"),
         any("tgkill"), // abort() and raise() end a failed assertion as SIGABRT, as without filters
+        // The calling thread's own signal stack: AddressSanitizer asks for it before every
+        // noreturn call (a C++ throw included), so an ASan build needs it on every thread.
+        any("sigaltstack"),
         only("ioctl", 1,
              {terminal_get_modes, terminal_set_modes, terminal_set_drained, terminal_set_flushed}),
     };
