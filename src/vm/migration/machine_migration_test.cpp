@@ -87,7 +87,9 @@ TEST(MigrationReceive, PagesOutsideRamAreRefusedAndTheSourceToldWhy) {
         ASSERT_TRUE(writer.header());
         ASSERT_TRUE(writer.record(RecordType::Machine, machine_record()));
         std::vector<std::uint8_t> page(4096, 0xab);
-        ASSERT_TRUE(writer.pages(4096, 1, page.data())); // one past the last page
+        // One past the last page. The receiver may refuse and close while the payload is still
+        // being written, so this write's own result depends on timing (seen under ASan).
+        (void)writer.pages(4096, 1, page.data());
     });
     EXPECT_NE(error_of(result).find("pages 4096+1 are outside the VM's 4096 pages"),
               std::string::npos)
@@ -127,7 +129,7 @@ TEST(MigrationReceive, PagesBeforeTheMachineRecordAreRefused) {
     Receiver receiver;
     auto [result, answer] = receiver.send([](migration::StreamWriter& writer) {
         ASSERT_TRUE(writer.header());
-        ASSERT_TRUE(writer.zeros(0, 16));
+        (void)writer.zeros(0, 16); // refused as it arrives: the write may see the close
     });
     EXPECT_NE(error_of(result).find("does not start with the machine record"), std::string::npos)
         << error_of(result);
@@ -138,7 +140,7 @@ TEST(MigrationReceive, AnUnknownRecordTypeIsRefused) {
     auto [result, answer] = receiver.send([](migration::StreamWriter& writer) {
         ASSERT_TRUE(writer.header());
         ASSERT_TRUE(writer.record(RecordType::Machine, machine_record()));
-        ASSERT_TRUE(writer.record(static_cast<RecordType>(99), {}));
+        (void)writer.record(static_cast<RecordType>(99), {}); // refused as it arrives
     });
     EXPECT_NE(error_of(result).find("unknown record type 99"), std::string::npos)
         << error_of(result);
