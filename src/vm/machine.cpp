@@ -275,8 +275,11 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
     if (!park_while_paused()) return; // restored paused, or start_paused(): wait for resume()
     while (true) {
         VcpuExit exit = vcpu.run();
-        if (!handle_vcpu_exit(vcpu, exit)) return;
+        // Cleared before the pause and stop flags are looked at: a kick that comes after this
+        // (a pause right after a resume, as migration's rounds and throttling make them) stays
+        // set for the next run(). Cleared after them, it was lost and pause() waited forever.
         vcpu.clear_kick();
+        if (!handle_vcpu_exit(vcpu, exit)) return;
     }
 }
 
