@@ -11,7 +11,7 @@ namespace vessel::soft {
 /// No interrupt sources, no local APIC (IA32_APIC_BASE reads 0, so no address is the APIC
 /// page, and writing it raises #GP), x2APIC MSRs raise #GP, the TSC stays at 0. A CPU halted
 /// with interrupts enabled sleeps until wake(), as a real one would with nothing to wake it.
-class NullSoftPlatform final : public SoftPlatform {
+class NullSoftPlatform : public SoftPlatform {
   public:
     void set_irq_level(std::uint32_t, bool) override {}
     void signal_msi(std::uint64_t, std::uint32_t) override {}

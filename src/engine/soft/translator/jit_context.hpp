@@ -87,11 +87,13 @@ struct JitJumpEntry {
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
 struct JitJumpTable {
-    static constexpr unsigned size = 4096;
+    static constexpr unsigned size = 16384;
     static constexpr unsigned entry_shift = 5;
     JitJumpEntry entries[size];
     /// rip folded with its page number: functions are 16-byte aligned, so rip % size alone
-    /// leaves most slots unused and makes hot targets in different pages collide.
+    /// leaves most slots unused and makes hot targets in different pages collide. 16384 entries
+    /// (512 KiB): with 4096, a gunzip | md5sum pipeline missed 13 times as often (conflicts
+    /// between the kernel's and both processes' targets).
     static unsigned index(std::uint64_t rip) {
         return static_cast<unsigned>((rip ^ (rip >> 12)) % size);
     }

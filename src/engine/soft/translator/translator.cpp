@@ -128,11 +128,18 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
                    reinterpret_cast<std::uintptr_t>(translation->code), translation->code_size,
                    linear, m_cpu.cpl);
     if (m_perf_map != nullptr) std::fflush(m_perf_map); // perf reads it after a crash too
-    if (const char* dump = std::getenv("VESSEL_JIT_DUMP");
-        dump != nullptr && std::strtoull(dump, nullptr, 16) == linear) {
-        if (FILE* f = std::fopen(fmt::format("/tmp/jit-{:x}.bin", linear).c_str(), "w")) {
-            std::fwrite(translation->code, 1, translation->code_size, f);
-            std::fclose(f);
+    if (const char* dump = std::getenv("VESSEL_JIT_DUMP")) {
+        // A comma-separated list of guest addresses (hex).
+        for (const char* at = dump; *at != '\0';) {
+            char* end = nullptr;
+            if (std::strtoull(at, &end, 16) == linear) {
+                if (FILE* f = std::fopen(fmt::format("/tmp/jit-{:x}.bin", linear).c_str(), "w")) {
+                    std::fwrite(translation->code, 1, translation->code_size, f);
+                    std::fclose(f);
+                }
+            }
+            if (end == at) break;
+            at = *end == ',' ? end + 1 : end;
         }
     }
     ++m_stats.blocks_translated;
@@ -221,9 +228,12 @@ void Translator::execute(unsigned& budget) {
         m_pending_site = static_cast<ChainSite*>(const_cast<void*>(cpu.jit.exit_site));
         if (m_pending_site != nullptr)
             ++m_stats.exits_unchained;
-        else if (cpu.jit.budget == 0)
+        else if (cpu.jit.budget == 0) {
+            // The budget ran out or a kick zeroed it: the batch ends, so the run loop polls the
+            // timers and looks at kicks now rather than after 64 more dispatches.
             ++m_stats.exits_budget;
-        else
+            budget = 0;
+        } else
             ++m_stats.exits_lookup;
         return;
     }

@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "engine/soft/null_soft_platform.hpp"
 #include "engine/soft/soft_test_machine.hpp"
 
 using namespace vessel;
@@ -24,7 +25,9 @@ constexpr std::uint64_t present_writable = 0x3;
 /// A 64-bit CPL 0 machine with 4 KiB identity pages over the first 2 MiB (so tests can unmap
 /// and remap single pages) and a 2 MiB page above; hlt with IF clear ends a run.
 struct Machine : SoftTestMachine {
-    explicit Machine(SoftTier tier, std::uint32_t cpus = 1) : SoftTestMachine(tier, cpus) {
+    explicit Machine(SoftTier tier, std::uint32_t cpus = 1,
+                     soft::SoftPlatformFactory platform = pc::PcSoftPlatform::factory())
+        : SoftTestMachine(tier, cpus, std::move(platform)) {
         install_gdt();
         EXPECT_TRUE(memory.write<std::uint64_t>(page_tables, (page_tables + 0x1000) | 3));
         EXPECT_TRUE(memory.write<std::uint64_t>(page_tables + 0x1000, (page_tables + 0x2000) | 3));
@@ -344,6 +347,35 @@ TEST(Translator, KickStopsATightLoopQuickly) {
     // for a loaded CI machine.
     EXPECT_LT(latency, std::chrono::milliseconds(50));
     EXPECT_GT(machine.stats().translated_dispatches, 0u);
+}
+
+/// No interrupt hardware; counts the run loop's timer polls.
+struct PollCountingPlatform final : soft::NullSoftPlatform {
+    explicit PollCountingPlatform(std::shared_ptr<std::atomic<std::uint64_t>> counter)
+        : polls(std::move(counter)) {}
+    void poll(std::uint32_t) override { polls->fetch_add(1, std::memory_order_relaxed); }
+    std::shared_ptr<std::atomic<std::uint64_t>> polls;
+};
+
+TEST(Translator, TimersArePolledEachTimeTheBudgetRunsOut) {
+    // A tight loop never leaves translated code by itself: the budget makes it return, and the
+    // run loop must then poll the timers (a due timer interrupt waits at most one budget).
+    auto polls = std::make_shared<std::atomic<std::uint64_t>>(0);
+    Machine machine(
+        SoftTier::Translator, 1,
+        [polls](Bus&, Bus&, std::uint32_t) -> Result<std::unique_ptr<soft::SoftPlatform>> {
+            return std::make_unique<PollCountingPlatform>(polls);
+        });
+    machine.load(SoftTestMachine::code_address, {0xeb, 0xfe}); // jmp $
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    auto exit = std::async(std::launch::async, [&] { return machine.vcpu->run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    machine.vcpu->kick();
+    ASSERT_EQ(exit.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_EQ(exit.get().kind, VcpuExit::Kind::Kicked);
+    const std::uint64_t budget_exits = machine.stats().exits_budget;
+    EXPECT_GT(budget_exits, 10u);
+    EXPECT_GE(polls->load(), budget_exits) << "budget exits without a timer poll after them";
 }
 
 TEST(Translator, FullCodeCacheIsFlushedAndCodeStillRuns) {
