@@ -81,9 +81,11 @@ std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const C
              guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
              guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
              guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
-             guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT);
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT ||
+             extension_of(guest.instruction.mnemonic) != 0);
         // tzcnt/lzcnt are bsf/bsr or the real counts depending on the CPU model: the emitter
-        // (encode_identity) picks.
+        // (encode_identity) picks. Other extensions run as is only under a model with them
+        // (the emitter checks).
         if (guest.decoded && guest.instruction.cpu_flags != nullptr) {
             const ZydisAccessedFlags& flags = *guest.instruction.cpu_flags;
             guest.flags_tested = flags.tested & arithmetic_mask;

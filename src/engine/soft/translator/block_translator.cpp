@@ -35,6 +35,23 @@ bool host_counts(ZydisMnemonic mnemonic) {
     return mnemonic == ZYDIS_MNEMONIC_TZCNT ? tzcnt : lzcnt;
 }
 
+/// Whether the host runs the instructions of extension `bit` (an isa:: bit), asked once.
+bool host_has_extension(std::uint32_t bit) {
+    static const std::uint32_t host = [] {
+        const Xbyak::util::Cpu cpu;
+        using C = Xbyak::util::Cpu;
+        std::uint32_t bits = 0;
+        const std::pair<std::uint32_t, Xbyak::util::Cpu::Type> table[] = {
+            {isa::sse3, C::tSSE3},   {isa::ssse3, C::tSSSE3},   {isa::sse41, C::tSSE41},
+            {isa::sse42, C::tSSE42}, {isa::popcnt, C::tPOPCNT}, {isa::movbe, C::tMOVBE},
+            {isa::bmi1, C::tBMI1},   {isa::bmi2, C::tBMI2}};
+        for (const auto& [isa_bit, type] : table)
+            if (cpu.has(type)) bits |= isa_bit;
+        return bits;
+    }();
+    return (host & bit) == bit;
+}
+
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
 /// same number; r15 holds the CpuCore; r13 and r14 are scratch (see jit_runtime.hpp).
 class Emitter : public Xbyak::CodeGenerator {
@@ -117,7 +134,12 @@ class Emitter : public Xbyak::CodeGenerator {
                 ++m_out.native_ops;
                 return false;
             }
-            if ((identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic)) &&
+            // An extension's instruction runs as is only where the guest's CPU model has it
+            // (else the interpreter raises #UD) and the host does.
+            const std::uint32_t extension = extension_of(mnemonic);
+            const bool runnable = extension == 0 || ((m_isa_features & extension) == extension &&
+                                                     host_has_extension(extension));
+            if (runnable && (identity_mnemonic(mnemonic) || floating_point_mnemonic(mnemonic)) &&
                 identity(k, guest)) {
                 ++m_out.native_ops;
                 return false;

@@ -1,6 +1,8 @@
 // Instruction classes: the mnemonic tables behind identity translation and GPR numbering.
 #include "engine/soft/translator/instruction_classes.hpp"
 
+#include "engine/soft/cpu_model.hpp"
+
 namespace vessel::soft {
 
 /// Guest GPR number (0-15) of a general-purpose register of any width, or -1. `high` is set
@@ -234,7 +236,95 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     case ZYDIS_MNEMONIC_PINSRW:
         return true;
     default:
-        return false;
+        return extension_of(mnemonic) != 0;
+    }
+}
+
+/// Later extensions the translator runs as is where the guest's CPU model has them (else the
+/// interpreter raises #UD) and so does the host. Integer and move instructions only: none
+/// reads or writes MXCSR.
+std::uint32_t extension_of(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_LDDQU:
+    case ZYDIS_MNEMONIC_MOVDDUP:
+    case ZYDIS_MNEMONIC_MOVSHDUP:
+    case ZYDIS_MNEMONIC_MOVSLDUP:
+        return isa::sse3;
+    case ZYDIS_MNEMONIC_PSHUFB:
+    case ZYDIS_MNEMONIC_PALIGNR:
+    case ZYDIS_MNEMONIC_PABSB:
+    case ZYDIS_MNEMONIC_PABSW:
+    case ZYDIS_MNEMONIC_PABSD:
+    case ZYDIS_MNEMONIC_PMADDUBSW:
+    case ZYDIS_MNEMONIC_PMULHRSW:
+    case ZYDIS_MNEMONIC_PHADDW:
+    case ZYDIS_MNEMONIC_PHADDD:
+    case ZYDIS_MNEMONIC_PHADDSW:
+    case ZYDIS_MNEMONIC_PHSUBW:
+    case ZYDIS_MNEMONIC_PHSUBD:
+    case ZYDIS_MNEMONIC_PHSUBSW:
+    case ZYDIS_MNEMONIC_PSIGNB:
+    case ZYDIS_MNEMONIC_PSIGNW:
+    case ZYDIS_MNEMONIC_PSIGND:
+        return isa::ssse3;
+    case ZYDIS_MNEMONIC_PMINSB:
+    case ZYDIS_MNEMONIC_PMINSD:
+    case ZYDIS_MNEMONIC_PMINUW:
+    case ZYDIS_MNEMONIC_PMINUD:
+    case ZYDIS_MNEMONIC_PMAXSB:
+    case ZYDIS_MNEMONIC_PMAXSD:
+    case ZYDIS_MNEMONIC_PMAXUW:
+    case ZYDIS_MNEMONIC_PMAXUD:
+    case ZYDIS_MNEMONIC_PMULLD:
+    case ZYDIS_MNEMONIC_PMULDQ:
+    case ZYDIS_MNEMONIC_PCMPEQQ:
+    case ZYDIS_MNEMONIC_PACKUSDW:
+    case ZYDIS_MNEMONIC_PMOVZXBW:
+    case ZYDIS_MNEMONIC_PMOVZXBD:
+    case ZYDIS_MNEMONIC_PMOVZXBQ:
+    case ZYDIS_MNEMONIC_PMOVZXWD:
+    case ZYDIS_MNEMONIC_PMOVZXWQ:
+    case ZYDIS_MNEMONIC_PMOVZXDQ:
+    case ZYDIS_MNEMONIC_PMOVSXBW:
+    case ZYDIS_MNEMONIC_PMOVSXBD:
+    case ZYDIS_MNEMONIC_PMOVSXBQ:
+    case ZYDIS_MNEMONIC_PMOVSXWD:
+    case ZYDIS_MNEMONIC_PMOVSXWQ:
+    case ZYDIS_MNEMONIC_PMOVSXDQ:
+    case ZYDIS_MNEMONIC_PEXTRB:
+    case ZYDIS_MNEMONIC_PEXTRD:
+    case ZYDIS_MNEMONIC_PEXTRQ:
+    case ZYDIS_MNEMONIC_PINSRB:
+    case ZYDIS_MNEMONIC_PINSRD:
+    case ZYDIS_MNEMONIC_PINSRQ:
+    case ZYDIS_MNEMONIC_PTEST:
+    case ZYDIS_MNEMONIC_PBLENDW:
+    case ZYDIS_MNEMONIC_PHMINPOSUW:
+        return isa::sse41;
+    case ZYDIS_MNEMONIC_PCMPGTQ:
+    case ZYDIS_MNEMONIC_PCMPISTRI:
+        return isa::sse42;
+    case ZYDIS_MNEMONIC_POPCNT:
+        return isa::popcnt;
+    case ZYDIS_MNEMONIC_MOVBE:
+        return isa::movbe;
+    case ZYDIS_MNEMONIC_ANDN:
+    case ZYDIS_MNEMONIC_BEXTR:
+    case ZYDIS_MNEMONIC_BLSI:
+    case ZYDIS_MNEMONIC_BLSMSK:
+    case ZYDIS_MNEMONIC_BLSR:
+        return isa::bmi1;
+    case ZYDIS_MNEMONIC_BZHI:
+    case ZYDIS_MNEMONIC_MULX:
+    case ZYDIS_MNEMONIC_PDEP:
+    case ZYDIS_MNEMONIC_PEXT:
+    case ZYDIS_MNEMONIC_RORX:
+    case ZYDIS_MNEMONIC_SARX:
+    case ZYDIS_MNEMONIC_SHLX:
+    case ZYDIS_MNEMONIC_SHRX:
+        return isa::bmi2;
+    default:
+        return 0;
     }
 }
 
@@ -321,8 +411,11 @@ bool replaces_destination(ZydisMnemonic mnemonic) {
 /// Whether a legacy-SSE instruction's 16-byte memory operand must be 16-byte aligned (#GP
 /// otherwise; Intel SDM Vol. 1, 11.4.1): all but the explicitly unaligned moves.
 bool needs_alignment(ZydisMnemonic mnemonic) {
+    // lddqu is an unaligned load by design; the string compares take any address (SDM Vol. 2,
+    // PCMPISTRI: "no alignment requirement").
     return mnemonic != ZYDIS_MNEMONIC_MOVUPS && mnemonic != ZYDIS_MNEMONIC_MOVUPD &&
-           mnemonic != ZYDIS_MNEMONIC_MOVDQU;
+           mnemonic != ZYDIS_MNEMONIC_MOVDQU && mnemonic != ZYDIS_MNEMONIC_LDDQU &&
+           mnemonic != ZYDIS_MNEMONIC_PCMPISTRI;
 }
 
 /// The condition code (Intel SDM Vol. 1, B.1) of a jcc, or -1.

@@ -1,6 +1,8 @@
 // Instruction classes: what the translator may run as is, and the register arithmetic it needs.
 #pragma once
 
+#include <cstdint>
+
 #include <Zydis/Zydis.h>
 
 namespace vessel::soft {
@@ -12,7 +14,11 @@ int gpr_number(ZydisRegister reg, bool* high = nullptr);
 ZydisRegister with_number(ZydisRegister reg, unsigned number);
 /// Instructions whose effect is the same on host registers and host memory as on the guest's:
 /// they run unchanged (identity translation).
+/// (Including the extensions below: check extension_of first.)
 bool identity_mnemonic(ZydisMnemonic mnemonic);
+/// The isa:: bit (cpu_model.hpp) of an identity instruction from a later extension (SSE3 to
+/// SSE4.2, POPCNT, MOVBE, BMI1, BMI2), 0 for the baseline.
+std::uint32_t extension_of(ZydisMnemonic mnemonic);
 /// SSE/SSE2 floating point: runs under the guest's MXCSR, only while it masks every exception.
 bool floating_point_mnemonic(ZydisMnemonic mnemonic);
 /// Moves whose destination register ends up fully written (32-bit writes zero-extend).

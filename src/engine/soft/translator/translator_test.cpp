@@ -652,3 +652,42 @@ TEST(Translator, TzcntAndLzcntFollowTheCpuModel) {
         }
     }
 }
+
+TEST(Translator, ExtensionInstructionsRunAsIsOnlyWhereTheCpuModelHasThem) {
+    // popcnt, pshufb (SSSE3) and pmulld (SSE4.1) are translated as themselves under a model
+    // with them; under the baseline model the first of them raises #UD, as on a CPU without.
+    for (const soft::CpuModel model : {soft::CpuModel::Baseline, soft::CpuModel::Max}) {
+        if (!soft::host_cannot_run(model).empty()) continue;
+        Machine machine(SoftTier::Translator);
+        machine.set_idt_gate(6, handler_address, true, 0x18);
+        machine.soft_vcpu().core().set_cpu_model(model);
+        machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 20); // hot: translated after the first runs
+            c.mov(eax, 0x1234);
+            c.L(loop);
+            c.mov(ecx, 0xf0f0);
+            c.popcnt(eax, ecx);
+            c.mov(edx, 0x03020100);
+            c.movd(xmm1, edx);
+            c.mov(edx, 0x0c0d0e0f);
+            c.movd(xmm0, edx);
+            c.pshufb(xmm0, xmm1); // bytes 0f 0e 0d 0c picked by indices 0-3
+            c.pmulld(xmm0, xmm0);
+            c.movd(r8d, xmm0);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(machine);
+        if (model == soft::CpuModel::Max) {
+            EXPECT_EQ(machine.reg(x86::rax), 8u);
+            EXPECT_EQ(machine.reg(8), std::uint64_t{0x0c0d0e0fu * 0x0c0d0e0fu});
+            EXPECT_GT(machine.stats().native_ops, 0u);
+            EXPECT_EQ(machine.stats().fallback_ops, 0u) << "an extension went to the interpreter";
+        } else {
+            EXPECT_EQ(machine.state.rip, handler_address + 1) << "no #UD";
+            EXPECT_EQ(machine.reg(x86::rax), 0x1234u);
+        }
+    }
+}
