@@ -77,6 +77,13 @@ class Emitter : public Xbyak::CodeGenerator {
     }
 
   private:
+    /// The host register of guest GPR `number` (which must live in one).
+    static Xbyak::Reg64 host64(int number) {
+        return Xbyak::Reg64(host_register_of(static_cast<unsigned>(number)));
+    }
+    /// Guest rsp's host register.
+    static Xbyak::Reg64 stack_pointer() { return host64(guest_rsp); }
+
     Xbyak::Address home(unsigned guest) {
         return qword[r15 + m_layout.gpr + static_cast<int>(8 * guest)];
     }
@@ -192,7 +199,7 @@ class Emitter : public Xbyak::CodeGenerator {
             Xbyak::RegExp expression(static_cast<std::int32_t>(displacement));
             if (base >= 0) {
                 if (guest_in_host_register(base)) {
-                    expression = expression + Xbyak::Reg64(base);
+                    expression = expression + host64(base);
                 } else {
                     mov(r14, home(static_cast<unsigned>(base)));
                     expression = expression + r14;
@@ -201,7 +208,7 @@ class Emitter : public Xbyak::CodeGenerator {
             if (index >= 0) {
                 const int scale = memory.scale == 0 ? 1 : memory.scale;
                 if (guest_in_host_register(index)) {
-                    expression = expression + Xbyak::Reg64(index) * scale;
+                    expression = expression + host64(index) * scale;
                 } else {
                     mov(r13, home(static_cast<unsigned>(index)));
                     expression = expression + r13 * scale;
@@ -278,7 +285,8 @@ class Emitter : public Xbyak::CodeGenerator {
     /// How an identity-translated instruction's operands map onto host resources.
     struct IdentityPlan {
         int memory_operand{-1};
-        unsigned renamed{0}; ///< guest GPRs kept in memory, renamed to r13, then r14
+        unsigned renamed{0};  ///< guest GPRs kept in memory, renamed to r13, then r14
+        bool remapped{false}; ///< uses a guest GPR held in a host register of another number
         int renamed_guest[2]{-1, -1};
         bool renamed_written[2]{false, false}; ///< stored back after the instruction
         /// Loaded before it; a register only written whole (32 or 64 bits) needs no load.
@@ -320,7 +328,14 @@ class Emitter : public Xbyak::CodeGenerator {
                 }
                 const int number = gpr_number(operand.reg.value);
                 if (number < 0) return false;
-                if (guest_in_host_register(static_cast<unsigned>(number))) break;
+                if (guest_in_same_register(static_cast<unsigned>(number))) break;
+                if (guest_in_host_register(static_cast<unsigned>(number))) {
+                    // Guest rsp in another host register: only as an explicit operand (an
+                    // implicit one, as push's, would be the host's own rsp).
+                    if (!explicit_operand) return false;
+                    plan.remapped = true;
+                    break;
+                }
                 if (!explicit_operand) return false;
                 unsigned r = 0;
                 while (r < plan.renamed && plan.renamed_guest[r] != number)
@@ -383,7 +398,8 @@ class Emitter : public Xbyak::CodeGenerator {
         if (counts && (isa_features & feature) != 0 && !host_counts(instruction.mnemonic))
             return false; // the interpreter counts
         const bool scan = counts && (isa_features & feature) == 0;
-        if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0 && !scan) {
+        if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0 &&
+            !plan.remapped && !scan) {
             length = instruction.length;
             std::memcpy(bytes, guest.bytes, length);
             return true;
@@ -406,6 +422,11 @@ class Emitter : public Xbyak::CodeGenerator {
                 for (unsigned r = 0; r < plan.renamed; ++r)
                     if (number >= 0 && number == plan.renamed_guest[r])
                         operand.reg.value = with_number(operand.reg.value, rename_host[r]);
+                if (number >= 0 && guest_in_host_register(static_cast<unsigned>(number)) &&
+                    !guest_in_same_register(static_cast<unsigned>(number)))
+                    operand.reg.value = with_number(
+                        operand.reg.value,
+                        static_cast<unsigned>(host_register_of(static_cast<unsigned>(number))));
             } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
                 operand.mem.base = ZYDIS_REGISTER_R14;
                 operand.mem.index = ZYDIS_REGISTER_NONE;
@@ -444,9 +465,10 @@ class Emitter : public Xbyak::CodeGenerator {
         } else {
             const int number = gpr_number(divisor.reg.value);
             if (guest_in_host_register(static_cast<unsigned>(number))) {
-                if (size == 64) cmp(r13, Xbyak::Reg64(number));
-                if (size == 32) cmp(r13d, Xbyak::Reg32(number));
-                if (size == 16) cmp(r13w, Xbyak::Reg16(number));
+                const int host = host_register_of(static_cast<unsigned>(number));
+                if (size == 64) cmp(r13, Xbyak::Reg64(host));
+                if (size == 32) cmp(r13d, Xbyak::Reg32(host));
+                if (size == 16) cmp(r13w, Xbyak::Reg16(host));
             } else {
                 const auto slot = r15 + m_layout.gpr + 8 * number; // low bytes first
                 cmp(high, size == 64 ? qword[slot] : size == 32 ? dword[slot] : word[slot]);
@@ -554,9 +576,9 @@ class Emitter : public Xbyak::CodeGenerator {
         const auto in_host = [](ZydisRegister reg) {
             return reg == ZYDIS_REGISTER_NONE ||
                    (gpr_number(reg) >= 0 &&
-                    guest_in_host_register(static_cast<unsigned>(gpr_number(reg))));
+                    guest_in_same_register(static_cast<unsigned>(gpr_number(reg))));
         };
-        if (guest_in_host_register(static_cast<unsigned>(number)) && in_host(source.mem.base) &&
+        if (guest_in_same_register(static_cast<unsigned>(number)) && in_host(source.mem.base) &&
             in_host(source.mem.index)) {
             for (unsigned i = 0; i < instruction.length; ++i) // runs as is
                 db(guest.bytes[i]);
@@ -565,18 +587,14 @@ class Emitter : public Xbyak::CodeGenerator {
         address(guest, source, false);
         if (destination.size == 32) mov(r14d, r14d);
         if (guest_in_host_register(static_cast<unsigned>(number)))
-            mov(Xbyak::Reg64(number), r14);
+            mov(host64(number), r14);
         else
             mov(home(static_cast<unsigned>(number)), r14);
         return true;
     }
 
     /// rsp += delta, without touching flags.
-    void adjust_stack(int delta) {
-        mov(r13, home(guest_rsp));
-        lea(r13, ptr[r13 + delta]);
-        mov(home(guest_rsp), r13);
-    }
+    void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
 
     bool push_instruction(std::size_t k, GuestInstruction& guest) {
         const ZydisDecodedOperand& operand = guest.operands[0];
@@ -589,13 +607,12 @@ class Emitter : public Xbyak::CodeGenerator {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && number < 0) return false;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        mov(r14, home(guest_rsp));
-        lea(r14, ptr[r14 - 8]);
+        lea(r14, ptr[stack_pointer() - 8]);
         lookup(8, true, fallback);
         if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
             mov(qword[r14], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
         } else if (guest_in_host_register(static_cast<unsigned>(number))) {
-            mov(qword[r14], Xbyak::Reg64(number));
+            mov(qword[r14], host64(number)); // push rsp stores the old value
         } else {
             mov(r13, home(static_cast<unsigned>(number))); // push rsp stores the old value
             mov(qword[r14], r13);
@@ -719,10 +736,10 @@ class Emitter : public Xbyak::CodeGenerator {
         if (number < 0 || number == static_cast<int>(guest_rsp)) return false;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        mov(r14, home(guest_rsp));
+        mov(r14, stack_pointer());
         lookup(8, false, fallback);
         if (guest_in_host_register(static_cast<unsigned>(number))) {
-            mov(Xbyak::Reg64(number), qword[r14]);
+            mov(host64(number), qword[r14]);
         } else {
             mov(r13, qword[r14]);
             mov(home(static_cast<unsigned>(number)), r13);
@@ -805,7 +822,7 @@ class Emitter : public Xbyak::CodeGenerator {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
             const int number = gpr_number(operand.reg.value);
             if (guest_in_host_register(static_cast<unsigned>(number)))
-                mov(r14, Xbyak::Reg64(number));
+                mov(r14, host64(number));
             else
                 mov(r14, home(static_cast<unsigned>(number)));
             return;
@@ -928,8 +945,7 @@ class Emitter : public Xbyak::CodeGenerator {
                 load_branch_target(guest, operand, fallback);
                 mov(qword[r15 + m_layout.branch_target], r14);
             }
-            mov(r14, home(guest_rsp));
-            lea(r14, ptr[r14 - 8]);
+            lea(r14, ptr[stack_pointer() - 8]);
             lookup(8, true, fallback);
             mov(r13, guest.next);
             mov(qword[r14], r13);
@@ -951,12 +967,10 @@ class Emitter : public Xbyak::CodeGenerator {
                 operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? operand.imm.value.u : 0;
             Xbyak::Label& fallback = new_label();
             Xbyak::Label& after = new_label();
-            mov(r14, home(guest_rsp));
+            mov(r14, stack_pointer());
             lookup(8, false, fallback);
             mov(r13, qword[r14]);
-            mov(r14, home(guest_rsp));
-            lea(r14, ptr[r14 + static_cast<int>(8 + extra)]);
-            mov(home(guest_rsp), r14);
+            adjust_stack(static_cast<int>(8 + extra));
             mov(r14, r13);
             exit_indirect();
             L(after);

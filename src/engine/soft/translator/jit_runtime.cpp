@@ -76,13 +76,14 @@ using namespace Xbyak::util;
 void move_guest_registers(Xbyak::CodeGenerator& code, const JitLayout& layout, bool store,
                           bool caller_saved_only = false) {
     for (unsigned guest = 0; guest < 16; ++guest) {
-        if (!guest_in_host_register(guest)) continue;
-        if (caller_saved_only && (guest == 3 || guest == 5 || guest == 12)) continue;
+        const int host = host_register_of(guest);
+        if (host < 0) continue;
+        if (caller_saved_only && (host == 3 || host == 5 || host == 12)) continue;
         const auto slot = code.qword[r15 + layout.gpr + static_cast<int>(8 * guest)];
         if (store)
-            code.mov(slot, Xbyak::Reg64(static_cast<int>(guest)));
+            code.mov(slot, Xbyak::Reg64(host));
         else
-            code.mov(Xbyak::Reg64(static_cast<int>(guest)), slot);
+            code.mov(Xbyak::Reg64(host), slot);
     }
 }
 

@@ -100,11 +100,22 @@ class JitRuntime {
 void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
 void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
 
-/// Guest GPRs kept in host registers of the same number while translated code runs; the others
-/// (rsp, r13, r14, r15) live in CpuCore::gpr. Host r13 and r14 are scratch, r15 holds the
-/// CpuCore.
+/// The host register holding guest GPR `guest` while translated code runs, or -1 for the four
+/// kept in CpuCore::gpr (r10, r13, r14, r15). Guest rsp, the most used of them in compiled code
+/// (every push, pop, call, return and stack slot), lives in host r10; the other guest registers
+/// in the host register of the same number. Host r13 and r14 are scratch, r15 holds the
+/// CpuCore, and host rsp is the host's stack.
+constexpr int host_register_of(unsigned guest) {
+    if (guest == 4) return 10;
+    return guest < 13 && guest != 10 ? static_cast<int>(guest) : -1;
+}
 constexpr bool guest_in_host_register(unsigned guest) {
-    return guest < 13 && guest != 4;
+    return host_register_of(guest) >= 0;
+}
+/// Whether guest GPR `guest` runs in the host register of the same number (so an instruction
+/// using only such registers runs with its own encoding).
+constexpr bool guest_in_same_register(unsigned guest) {
+    return host_register_of(guest) == static_cast<int>(guest);
 }
 constexpr unsigned host_scratch = 13, host_address_scratch = 14;
 
