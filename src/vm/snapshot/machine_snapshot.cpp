@@ -13,7 +13,7 @@ namespace {
 
 using snapshot::SnapshotFile;
 
-/// Every section is version 1 of its layout in format version 1.
+/// Every section but `machine` (snapshot::machine_section_version) is version 1 of its layout.
 constexpr std::uint32_t section_version = 1;
 /// machine, platform, uart, i8042, rtc, fw_cfg, acpi, pci, pci-host; then cpu.N and virtio.N.
 constexpr std::size_t fixed_sections = 9;
@@ -78,7 +78,7 @@ void Machine::resume_devices() {
 
 Result<void> Machine::encode_state(snapshot::SnapshotFile& file) {
     snapshot::MachineSection machine{m_config, m_vm->kind()};
-    file.add("machine", section_version, snapshot::encode_machine(machine));
+    file.add("machine", snapshot::machine_section_version, snapshot::encode_machine(machine));
     for (auto& vcpu : m_vcpus) {
         StateWriter writer;
         TRY_CONTEXT(vcpu->save_snapshot(writer), fmt::format("vCPU {}", vcpu->index()));
@@ -150,10 +150,11 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
                                                   ConsoleOutput console_output, bool paused) {
     const auto start = std::chrono::steady_clock::now();
     const SnapshotFile file = TRY(SnapshotFile::read(state_path));
-    auto machine_bytes = TRY_CONTEXT(file.payload("machine", section_version),
-                                     fmt::format("snapshot {}", state_path));
-    snapshot::MachineSection saved = TRY_CONTEXT(snapshot::decode_machine(machine_bytes),
-                                                 fmt::format("snapshot {}", state_path));
+    const snapshot::Section* machine_section =
+        TRY_CONTEXT(file.find("machine"), fmt::format("snapshot {}", state_path));
+    snapshot::MachineSection saved =
+        TRY_CONTEXT(snapshot::decode_machine(machine_section->payload, machine_section->version),
+                    fmt::format("snapshot {}", state_path));
     if (saved.engine != EngineKind::Soft)
         return make_error("snapshot {}: saved by the {} engine, which cannot be restored here",
                           state_path, engine_name(saved.engine));
@@ -166,6 +167,7 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
     const double mapped = milliseconds_since(start);
     std::unique_ptr<Machine> machine(new Machine(saved.config, std::move(memory)));
     machine->m_restored = true;
+    machine->m_restore_started = start;
     machine->m_paused = paused;
     TRY_CONTEXT(machine->build_restored(std::move(console_output), file),
                 fmt::format("snapshot {}", state_path));
