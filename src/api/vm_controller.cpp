@@ -286,6 +286,17 @@ Result<void> VmController::set_balloon_stats_interval(std::uint32_t seconds) {
     return {};
 }
 
+std::optional<BalloonConfig> VmController::balloon_config() const {
+    std::lock_guard lock(m_mutex);
+    const virtio::VirtioBalloon* balloon = m_machine ? m_machine->balloon() : nullptr;
+    if (balloon == nullptr) return std::nullopt;
+    const std::uint64_t target_bytes =
+        std::uint64_t{balloon->target_pages()} * virtio::VirtioBalloon::page_size;
+    return BalloonConfig{static_cast<std::uint32_t>(target_bytes >> 20),
+                         balloon->options().deflate_on_oom, balloon->stats_interval(),
+                         balloon->options().free_page_reporting};
+}
+
 Result<BalloonStatus> VmController::balloon_status() const {
     std::lock_guard lock(m_mutex);
     TRY(require_started("balloon/statistics"));
