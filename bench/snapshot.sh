@@ -8,6 +8,8 @@
 #   - the time to the restored guest's first instruction (the vCPU thread about to enter the
 #     guest: "restore: first guest instruction at X ms", --log-level debug),
 #   - the PUT /snapshot/load round trip seen by the client (curl's time_total),
+#   - the CPU time the restoring thread used (what the restore costs without the waits for a
+#     CPU that a busy host adds to the wall-clock figures),
 #   - where the restore's time went, per phase (median and p90 of each): reading and checking
 #     the state file, mapping the memory file, the engine and VM, the devices, the vCPUs, and
 #     loading the saved state into them,
@@ -59,7 +61,7 @@ stop
 echo "guest: $guest"
 echo "state file: $(stat -c %s "$work/vm.state") bytes; memory file: $(stat -c %s "$work/vm.mem") bytes, $(du -k "$work/vm.mem" | cut -f1) KiB on disk"
 echo "create (PUT /snapshot/create round trip): $(awk '{ printf "%.1f ms", $2 * 1000 }' <<<"$create")"
-phases="inside first roundtrip read map engine devices vcpus load"
+phases="inside first roundtrip read map engine devices vcpus load cpu"
 for phase in $phases; do : >"$work/$phase"; done
 for _ in $(seq "$runs"); do
     start --log-level debug
@@ -71,22 +73,23 @@ for _ in $(seq "$runs"); do
     # checked at R ms, memory mapped at M ms, machine built and loaded at T ms"; "first guest
     # instruction at F ms".
     awk -v dir="$work" '
-        /restored snapshot .* in [0-9.]+ ms/ { v = $NF == "ms" ? $(NF - 1) : $NF; print v > dir "/inside" }
-        /first guest instruction at/ { print $(NF - 1) > dir "/first" }
+        /restored snapshot .* in [0-9.]+ ms/ { v = $NF == "ms" ? $(NF - 1) : $NF; print v >> dir "/inside" }
+        /first guest instruction at/ { print $(NF - 1) >> dir "/first" }
         /build: engine and VM/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "VM") engine = $(i + 1); if ($i == "devices") devices = $(i + 1);
             if ($i == "vCPUs") vcpus = $(i + 1) } }
         /restore: state file read and checked at/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "checked") read = $(i + 2); if ($i == "mapped") mapped = $(i + 2);
-            if ($i == "loaded") total = $(i + 2) } }
-        END { print read > dir "/read"; print mapped - read > dir "/map"; print engine > dir "/engine";
-              print devices > dir "/devices"; print vcpus > dir "/vcpus";
-              print total - mapped - engine - devices - vcpus > dir "/load" }' "$work/err"
+            if ($i == "loaded") total = $(i + 2); if ($i == "using") cpu = $(i + 1) } }
+        END { print read >> dir "/read"; print mapped - read >> dir "/map"; print engine >> dir "/engine";
+              print devices >> dir "/devices"; print vcpus >> dir "/vcpus";
+              print total - mapped - engine - devices - vcpus >> dir "/load"; print cpu >> dir "/cpu" }' "$work/err"
     stop
 done
 echo "restore, inside Vessel (state file to vCPU threads ready): $(stats <"$work/inside")"
 echo "restore, to the guest's first instruction:              $(stats <"$work/first")"
 echo "restore, PUT /snapshot/load round trip:                 $(stats <"$work/roundtrip")"
+echo "restore, CPU time of the restoring thread:              $(stats <"$work/cpu")"
 echo "phases of a restore (median and p90 of each):"
 echo "  read and check the state file: $(stats <"$work/read")"
 echo "  map the memory file:           $(stats <"$work/map")"
