@@ -5,7 +5,14 @@
 #   - Vessel's own restore time: reading and checking the state file, mapping the memory file,
 #     building the machine and loading every device and vCPU, until the vCPU threads start
 #     (the "restored snapshot ... in X ms" log line; the first instruction follows at once),
+#   - the time to the restored guest's first instruction (the vCPU thread about to enter the
+#     guest: "restore: first guest instruction at X ms", --log-level debug),
 #   - the PUT /snapshot/load round trip seen by the client (curl's time_total),
+#   - the CPU time the restoring thread used (what the restore costs without the waits for a
+#     CPU that a busy host adds to the wall-clock figures),
+#   - where the restore's time went, per phase (median and p90 of each): reading and checking
+#     the state file, mapping the memory file, the engine and VM, the devices, the vCPUs, and
+#     loading the saved state into them,
 # and the state and memory file sizes and the create time.
 # Usage: bench/snapshot.sh [BUILD_DIR] [RUNS]
 set -eu
@@ -20,7 +27,7 @@ trap cleanup EXIT
 
 start() {
     rm -f "$work/api.sock"
-    "$vessel" --api-sock "$work/api.sock" </dev/null >"$work/out" 2>"$work/err" &
+    "$vessel" "$@" --api-sock "$work/api.sock" </dev/null >"$work/out" 2>"$work/err" &
     pid=$!
     for _ in $(seq 200); do [ -S "$work/api.sock" ] && return 0; sleep 0.05; done
     echo "vessel did not start: $(cat "$work/err")" >&2
@@ -54,17 +61,40 @@ stop
 echo "guest: $guest"
 echo "state file: $(stat -c %s "$work/vm.state") bytes; memory file: $(stat -c %s "$work/vm.mem") bytes, $(du -k "$work/vm.mem" | cut -f1) KiB on disk"
 echo "create (PUT /snapshot/create round trip): $(awk '{ printf "%.1f ms", $2 * 1000 }' <<<"$create")"
-: >"$work/inside"
-: >"$work/roundtrip"
+phases="inside first roundtrip read map engine devices vcpus load cpu"
+for phase in $phases; do : >"$work/$phase"; done
 for _ in $(seq "$runs"); do
-    start
+    start --log-level debug
     answer=$(api PUT /snapshot/load "{\"snapshot_path\": \"$work/vm.state\", \"mem_file_path\": \"$work/vm.mem\", \"resume_vm\": true}")
     [ "${answer%% *}" = 204 ] || { echo "load failed: $answer $(cat "$work/body")" >&2; exit 1; }
     awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$answer" >>"$work/roundtrip"
-    for _ in $(seq 100); do grep -q 'restored snapshot' "$work/err" && break; sleep 0.02; done
-    grep -o 'restored snapshot .* in [0-9.]* ms' "$work/err" | grep -o '[0-9.]* ms$' | cut -d' ' -f1 >>"$work/inside"
+    for _ in $(seq 100); do grep -q 'first guest instruction' "$work/err" && break; sleep 0.02; done
+    # "build: engine and VM A ms, devices B ms, vCPUs C ms"; "restore: state file read and
+    # checked at R ms, memory mapped at M ms, machine built and loaded at T ms"; "first guest
+    # instruction at F ms".
+    awk -v dir="$work" '
+        /restored snapshot .* in [0-9.]+ ms/ { v = $NF == "ms" ? $(NF - 1) : $NF; print v >> dir "/inside" }
+        /first guest instruction at/ { print $(NF - 1) >> dir "/first" }
+        /build: engine and VM/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
+            if ($i == "VM") engine = $(i + 1); if ($i == "devices") devices = $(i + 1);
+            if ($i == "vCPUs") vcpus = $(i + 1) } }
+        /restore: state file read and checked at/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
+            if ($i == "checked") read = $(i + 2); if ($i == "mapped") mapped = $(i + 2);
+            if ($i == "loaded") total = $(i + 2); if ($i == "using") cpu = $(i + 1) } }
+        END { print read >> dir "/read"; print mapped - read >> dir "/map"; print engine >> dir "/engine";
+              print devices >> dir "/devices"; print vcpus >> dir "/vcpus";
+              print total - mapped - engine - devices - vcpus >> dir "/load"; print cpu >> dir "/cpu" }' "$work/err"
     stop
 done
-echo "restore, inside Vessel (state file to vCPU threads started): $(stats <"$work/inside")"
-echo "restore, PUT /snapshot/load round trip: $(stats <"$work/roundtrip")"
+echo "restore, inside Vessel (state file to vCPU threads ready): $(stats <"$work/inside")"
+echo "restore, to the guest's first instruction:              $(stats <"$work/first")"
+echo "restore, PUT /snapshot/load round trip:                 $(stats <"$work/roundtrip")"
+echo "restore, CPU time of the restoring thread:              $(stats <"$work/cpu")"
+echo "phases of a restore (median and p90 of each):"
+echo "  read and check the state file: $(stats <"$work/read")"
+echo "  map the memory file:           $(stats <"$work/map")"
+echo "  engine and VM:                 $(stats <"$work/engine")"
+echo "  devices:                       $(stats <"$work/devices")"
+echo "  vCPUs:                         $(stats <"$work/vcpus")"
+echo "  load the saved state:          $(stats <"$work/load")"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (numbers from a loaded machine are upper bounds)"

@@ -161,6 +161,7 @@ Result<HttpResponse> ApiHandlers::put_snapshot_load(const HttpRequest& request, 
     auto json = TRY(parse_json(request.body, "snapshot/load"));
     const SnapshotLoadRequest load = TRY(parse_snapshot_load(json));
     TRY(m_vm.load_snapshot(load.snapshot_path, load.mem_file_path, load.resume_vm));
+    adopt_restored_balloon();
     return HttpResponse::no_content();
 }
 
@@ -176,6 +177,7 @@ Result<HttpResponse> ApiHandlers::put_receive_migration(const HttpRequest& reque
     auto json = TRY(parse_json(request.body, "vm.receive-migration"));
     const std::string url = TRY(parse_receive_migration(json));
     TRY(m_vm.receive_migration(url));
+    adopt_restored_balloon();
     return HttpResponse::no_content();
 }
 
@@ -185,6 +187,13 @@ Result<HttpResponse> ApiHandlers::put_balloon(const HttpRequest& request, std::s
     TRY(require_not_started("balloon"));
     m_balloon = balloon;
     return HttpResponse::no_content();
+}
+
+void ApiHandlers::adopt_restored_balloon() {
+    // The VM came with its balloon (a snapshot, a migration): GET /balloon describes it.
+    if (auto balloon = m_vm.balloon_config())
+        m_balloon = BalloonDeviceConfig{balloon->target_mib, balloon->deflate_on_oom,
+                                        balloon->stats_interval_s, balloon->free_page_reporting};
 }
 
 Result<HttpResponse> ApiHandlers::get_balloon(const HttpRequest&, std::string_view) {

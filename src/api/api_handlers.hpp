@@ -77,6 +77,8 @@ class ApiHandlers {
     Result<HttpResponse> put_receive_migration(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> get_balloon(const HttpRequest& request, std::string_view id);
+    /// After a snapshot load or a received migration: the VM's balloon becomes m_balloon.
+    void adopt_restored_balloon();
     Result<HttpResponse> patch_balloon(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> get_balloon_statistics(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_balloon_statistics(const HttpRequest& request, std::string_view id);

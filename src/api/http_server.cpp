@@ -72,7 +72,10 @@ void HttpServer::serve() {
             log::error("API server: poll: {}", strerror(errno));
             return;
         }
-        if (fds[0].revents) return;
+        if (fds[0].revents) {
+            flush_before_stop();
+            return;
+        }
         // Service existing clients first: indexes in fds match m_connections before accept.
         for (std::size_t index = 0; index < m_connections.size(); ++index) {
             short revents = fds[index + 2].revents;
@@ -88,6 +91,32 @@ void HttpServer::serve() {
         std::erase_if(m_connections,
                       [](const auto& connection) { return !connection->fd.valid(); });
         if (fds[1].revents & POLLIN) accept_client();
+    }
+}
+
+void HttpServer::flush_before_stop() {
+    const auto deadline = std::chrono::steady_clock::now() + stop_flush_timeout;
+    std::vector<pollfd> fds;
+    while (true) {
+        std::erase_if(m_connections, [](const auto& connection) {
+            return !connection->fd.valid() || connection->outgoing.empty();
+        });
+        if (m_connections.empty()) return;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            log::warn("API: {} answer(s) not written out when the server stopped",
+                      m_connections.size());
+            return;
+        }
+        fds.clear();
+        for (auto& connection : m_connections)
+            fds.push_back({connection->fd.get(), POLLOUT, 0});
+        if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR)
+            return;
+        for (std::size_t index = 0; index < m_connections.size(); ++index)
+            if (fds[index].revents != 0 && !send_pending(*m_connections[index]))
+                m_connections[index]->fd.reset();
     }
 }
 

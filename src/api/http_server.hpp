@@ -36,6 +36,8 @@ class HttpServer {
     static constexpr std::chrono::seconds request_timeout{10};
     /// After its last answer a closing connection waits this long for the client's close.
     static constexpr std::chrono::seconds close_linger{2};
+    /// On stop(), answers not yet written out get this long to reach their clients.
+    static constexpr std::chrono::seconds stop_flush_timeout{1};
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -44,7 +46,9 @@ class HttpServer {
 
     /// Serves until stop() is called. Runs on one thread.
     void serve();
-    /// Makes serve() return soon. Any thread.
+    /// Makes serve() return soon, once the answers given so far are written (at most
+    /// stop_flush_timeout more): a request whose handler ends Vessel, such as PUT
+    /// /vm.send-migration, still gets its answer. Any thread.
     void stop();
 
     const std::string& path() const { return m_path; }
@@ -72,6 +76,8 @@ class HttpServer {
     /// Closes the connection that has waited longest without progress, to make room.
     void evict_one();
     void start_closing(Connection& connection);
+    /// Writes what is left of every answer, for at most stop_flush_timeout.
+    void flush_before_stop();
 
     std::string m_path;
     Handler m_handler;

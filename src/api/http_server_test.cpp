@@ -81,6 +81,42 @@ TEST_F(HttpServerTest, OversizedBodyIsRefusedWithoutReadingIt) {
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 413 ")) << reply;
 }
 
+TEST(HttpServerStopTest, AnAnswerGivenBeforeStopIsWrittenWhole) {
+    // As PUT /vm.send-migration: the handler's work ends Vessel (stop() comes while the answer
+    // is still being written), and the client must get the whole answer, here bigger than the
+    // socket buffer.
+    const std::string path = ::testing::TempDir() + "/vessel_http_server_stop_test." +
+                             std::to_string(::getpid()) + ".sock";
+    ::unlink(path.c_str());
+    HttpServer* raw = nullptr;
+    const std::string big(4 << 20, 'x');
+    auto server = HttpServer::bind(path, [&](const HttpRequest&) {
+        raw->stop();
+        return HttpResponse::json(200, "\"" + big + "\"");
+    });
+    ASSERT_TRUE(server) << server.error().message;
+    raw = server->get();
+    std::thread thread([&] { (*server)->serve(); });
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    timeval timeout{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string received;
+    char buffer[65536];
+    ssize_t count;
+    while ((count = ::recv(fd.get(), buffer, sizeof(buffer), 0)) > 0)
+        received.append(buffer, static_cast<std::size_t>(count));
+    thread.join();
+    EXPECT_EQ(received.find("HTTP/1.1 200"), 0u);
+    EXPECT_NE(received.find(big), std::string::npos) << received.size() << " bytes received";
+}
+
 TEST(HttpServerBindTest, RefusesExistingPathAndOverlongPath) {
     std::string path = ::testing::TempDir() + "/vessel_http_server_taken";
     FILE* file = std::fopen(path.c_str(), "w");

@@ -131,6 +131,9 @@ class VmController {
     Result<void> set_balloon_stats_interval(std::uint32_t seconds);
     /// GET /balloon/statistics; fails without a balloon or when its statistics are off.
     Result<BalloonStatus> balloon_status() const;
+    /// The VM's balloon as PUT /balloon describes one (its current target and interval), or
+    /// nothing before a VM exists or without a balloon: what a restored or received VM brought.
+    std::optional<BalloonConfig> balloon_config() const;
 
   private:
     VmController(ConsoleOutput console, UniqueFd stopped_event);

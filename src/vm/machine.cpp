@@ -33,6 +33,11 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
 }
 
 Machine::~Machine() {
+    // Threads start() began for a Machine that never ran: they stop before anything goes.
+    if (!m_threads.empty()) {
+        request_exit({ExitRequest::Kind::UserQuit, exit_status::clean, "the VM was discarded"});
+        join_vcpu_threads();
+    }
     // Explicit order. The PCI bus unmaps BAR windows of its devices, so it goes while they
     // live. Each transport drops its doorbells, waiting for a ring in progress on the engine's
     // I/O thread (which may be printing through console_output), while everything a ring can
@@ -178,10 +183,10 @@ Result<void> Machine::add_virtio_device(std::unique_ptr<virtio::VirtioDevice> de
     return {};
 }
 
-ExitRequest Machine::run() {
-    std::vector<std::thread> threads;
+void Machine::start() {
     {
         std::lock_guard lock(m_mutex);
+        if (m_started) return;
         m_running = static_cast<std::uint32_t>(m_vcpus.size());
         m_started = true;
         m_pause_changed.notify_all();
@@ -189,18 +194,27 @@ ExitRequest Machine::run() {
     for (auto& vcpu : m_vcpus) {
         std::optional<x86::CpuState> boot;
         if (vcpu->index() == 0 && !m_restored) boot = m_boot_state;
-        threads.emplace_back([this, &vcpu, boot] {
+        m_threads.emplace_back([this, &vcpu, boot] {
             enter_thread_role(ThreadRole::Vcpu); // its seccomp filter, before any guest code
             vcpu_thread(*vcpu, boot);
         });
     }
+}
+
+ExitRequest Machine::run() {
+    start();
     wait_until_stopping();
-    for (auto& vcpu : m_vcpus)
-        vcpu->kick();
-    for (auto& thread : threads)
-        thread.join();
+    join_vcpu_threads();
     std::lock_guard lock(m_mutex);
     return *m_exit;
+}
+
+void Machine::join_vcpu_threads() {
+    for (auto& vcpu : m_vcpus)
+        vcpu->kick();
+    for (auto& thread : m_threads)
+        thread.join();
+    m_threads.clear();
 }
 
 void Machine::request_exit(ExitRequest request) {
@@ -273,6 +287,11 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
         }
     }
     if (!park_while_paused()) return; // restored paused, or start_paused(): wait for resume()
+    if (m_restore_started && vcpu.index() == 0)
+        log::debug("restore: first guest instruction at {:.2f} ms",
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                             *m_restore_started)
+                       .count());
     while (true) {
         VcpuExit exit = vcpu.run();
         // Cleared before the pause and stop flags are looked at: a kick that comes after this

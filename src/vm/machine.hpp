@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -48,8 +49,14 @@ class Machine final : public ExitSink {
                                                    ConsoleOutput console_output);
     ~Machine() override;
 
-    /// Runs the guest to its end; returns why it ended.
+    /// Runs the guest to its end; returns why it ended. Starts the vCPU threads unless start()
+    /// did.
     ExitRequest run();
+    /// Starts the vCPU threads and returns at once (run() then only waits for the end). A
+    /// restore's caller uses it to have the guest running before it does anything else: each
+    /// thread hop before the first instruction costs a scheduling delay on a busy host. Not
+    /// from a vCPU thread; a second call does nothing.
+    void start();
     /// Builds the VM saved in snapshot `state_path` with guest RAM mapped privately and lazily
     /// from `memory_path`; `paused` keeps its vCPUs parked until resume(). Every check (format,
     /// checksum, memory file size, devices) happens before anything runs: an error leaves
@@ -179,6 +186,8 @@ class Machine final : public ExitSink {
     void vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state);
     bool handle_vcpu_exit(Vcpu& vcpu, const VcpuExit& exit);
     void wait_until_stopping();
+    /// Stops and joins the vCPU threads (run()'s end, or a started Machine discarded unrun).
+    void join_vcpu_threads();
     /// Parks the calling vCPU thread while paused; returns false when the VM is stopping.
     bool park_while_paused();
 
@@ -209,6 +218,8 @@ class Machine final : public ExitSink {
     std::vector<std::unique_ptr<Vcpu>> m_vcpus;
     x86::CpuState m_boot_state;
     bool m_restored{false}; ///< vCPUs start from their loaded state, not m_boot_state
+    /// When restore() began (for the "first guest instruction" time); unset otherwise.
+    std::optional<std::chrono::steady_clock::time_point> m_restore_started;
     SnapshotStatistics m_snapshot_statistics;
     MigrationStatistics m_migration_statistics;
 
@@ -222,7 +233,8 @@ class Machine final : public ExitSink {
     std::uint32_t m_parked{0};  ///< vCPU threads currently parked by pause()
     std::uint32_t m_running{0}; ///< vCPU threads that have not finished
     std::optional<ExitRequest> m_exit;
-    bool m_started{false}; ///< run() has counted its vCPU threads
+    bool m_started{false};              ///< run() has counted its vCPU threads
+    std::vector<std::thread> m_threads; ///< the vCPU threads start() began, joined by run()
     DebugStopListener m_debug_stop_listener;
 };
 

@@ -10,6 +10,11 @@
 #include "base/result.hpp"
 #include "memory/guest_memory.hpp"
 
+namespace vessel {
+class StateWriter;
+class StateReader;
+} // namespace vessel
+
 namespace vessel::virtio {
 
 class Virtqueue;
@@ -100,6 +105,14 @@ class VirtioDevice {
     virtual void resume_io() {}
     /// Why this device cannot be saved (e.g. host connections), or empty when it can.
     virtual std::string snapshot_obstacle() const { return {}; }
+    /// Why a VM with this device cannot be live-migrated, or empty when it can.
+    virtual std::string migration_obstacle() const { return snapshot_obstacle(); }
+    /// The device's own state beyond the transport's registers and rings, appended to its
+    /// `virtio.N` section (docs/SNAPSHOT_FORMAT.md). Most devices have none and write nothing.
+    virtual void save_device_state(StateWriter&) {}
+    /// Loads what save_device_state wrote, on a device built for a restore, before the
+    /// transport activates it again; a value out of range fails the reader.
+    virtual void load_device_state(StateReader&) {}
     /// Live migration, after quiesce(): lets go of host locks (disk images) the destination
     /// Vessel must take; retake_host_locks() undoes it when the migration failed.
     virtual void release_host_locks() {}

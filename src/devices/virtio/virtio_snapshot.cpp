@@ -45,6 +45,7 @@ void VirtioPciDevice::save_state(StateWriter& writer) {
         writer(m_queue_vectors[index].load());
         m_queues[index]->save_state(writer);
     }
+    m_device.save_device_state(writer); // nothing for most devices
 }
 
 void VirtioPciDevice::load_state(StateReader& reader) {
@@ -71,6 +72,9 @@ void VirtioPciDevice::load_state(StateReader& reader) {
     }
     reader.check(config_vector == no_vector || config_vector < m_msix.vector_count(),
                  "configuration MSI-X vector");
+    if (!reader.ok()) return;
+    // Before the activation below: an activated device starts from its loaded state.
+    m_device.load_device_state(reader);
     if (!reader.ok()) return;
     m_status.store(status);
     m_config_vector.store(config_vector);

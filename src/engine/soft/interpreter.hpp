@@ -8,6 +8,7 @@
 #include "engine/soft/block_executor.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/instruction_decoder.hpp"
+#include "engine/soft/prefaulted_memory.hpp"
 
 namespace vessel::soft {
 
@@ -16,6 +17,11 @@ class Interpreter final : public BlockExecutor {
     static constexpr std::size_t max_block_ops = 64;
 
     explicit Interpreter(CpuCore& cpu) : m_cpu(cpu), m_cache(cpu.code_pages()) {}
+
+    // Prefaulted: the block cache's direct-mapped front (256 KiB) and the jump cache are
+    // written whole while the vCPU is created (before a restored VM's first instruction).
+    static void* operator new(std::size_t size) { return allocate_prefaulted(size); }
+    static void operator delete(void* pointer, std::size_t size) { free_prefaulted(pointer, size); }
 
     void execute(unsigned& budget) override {
         --budget;
@@ -90,7 +96,7 @@ class Interpreter final : public BlockExecutor {
     CpuCore& m_cpu;
     BlockCache m_cache;
     InstructionDecoder m_decoder;
-    std::unique_ptr<JumpEntry[]> m_jump{new JumpEntry[jump_slots]};
+    PrefaultedArray<JumpEntry> m_jump{make_prefaulted_array<JumpEntry>(jump_slots)};
 };
 
 } // namespace vessel::soft

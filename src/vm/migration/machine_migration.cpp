@@ -86,6 +86,9 @@ Result<std::uint64_t> Machine::send_pages(migration::StreamWriter& stream,
 Result<Machine::MigrationStatistics> Machine::send_migration(const std::string& url_text) {
     const auto start = Clock::now();
     TRY(check_snapshot_allowed());
+    for (const auto& device : m_virtio_devices)
+        if (std::string obstacle = device->migration_obstacle(); !obstacle.empty())
+            return make_error("cannot migrate this VM: {}", obstacle);
     const migration::MigrationUrl url = TRY(migration::parse_migration_url(url_text));
     UniqueFd connection = TRY(migration::connect_migration(url));
     const bool vcpus_running = !paused();
@@ -256,7 +259,9 @@ Machine::receive_migration(const std::string& url_text, ConsoleOutput console_ou
                                         url.text)});
     auto machine_bytes = stream.payload(first->length);
     if (!machine_bytes) return refuse(machine_bytes.error());
-    auto saved = snapshot::decode_machine(*machine_bytes);
+    // A version 1 stream carries a version 1 machine section; later ones the current layout.
+    auto saved = snapshot::decode_machine(
+        *machine_bytes, stream.version() == 1 ? 1 : snapshot::machine_section_version);
     if (!saved) return refuse(saved.error());
     if (saved->engine != EngineKind::Soft)
         return refuse(Error{fmt::format("migration from {}: the {} engine's VM cannot run here",
@@ -300,6 +305,12 @@ Machine::receive_migration(const std::string& url_text, ConsoleOutput console_ou
         if (!bytes) return refuse(bytes.error());
         auto decoded = snapshot::SnapshotFile::decode(*bytes, "migration state from " + url.text);
         if (!decoded) return refuse(decoded.error());
+        // The state must describe the machine the first record built RAM for.
+        auto state_machine = decoded->find("machine");
+        if (!state_machine || (*state_machine)->payload != *machine_bytes)
+            return refuse(Error{fmt::format("migration stream from {}: the state's machine "
+                                            "section differs from the machine record",
+                                            url.text)});
         state = std::move(*decoded);
     }
     if (!state)

@@ -15,6 +15,7 @@
 #include "vm/machine.hpp"
 #include "vm/migration/migration_stream.hpp"
 #include "vm/snapshot/machine_config_state.hpp"
+#include "vm/snapshot/snapshot_file.hpp"
 
 namespace vessel {
 namespace {
@@ -144,6 +145,47 @@ TEST(MigrationReceive, AnUnknownRecordTypeIsRefused) {
     });
     EXPECT_NE(error_of(result).find("unknown record type 99"), std::string::npos)
         << error_of(result);
+}
+
+TEST(MigrationReceive, AStateOfAnotherMachineIsRefused) {
+    Receiver receiver;
+    auto [result, answer] = receiver.send([](migration::StreamWriter& writer) {
+        ASSERT_TRUE(writer.header());
+        ASSERT_TRUE(writer.record(RecordType::Machine, machine_record()));
+        snapshot::MachineSection other;
+        other.config.memory_size = 32u << 20;
+        other.engine = EngineKind::Soft;
+        snapshot::SnapshotFile state;
+        state.add("machine", snapshot::machine_section_version, snapshot::encode_machine(other));
+        ASSERT_TRUE(writer.record(RecordType::State, state.encode()));
+        (void)writer.record(RecordType::End, {});
+    });
+    EXPECT_NE(error_of(result).find("the state's machine section differs from the machine record"),
+              std::string::npos)
+        << error_of(result);
+}
+
+TEST(MigrationStream, ReadsVersions1And2AndRefusesNewer) {
+    for (std::uint32_t version : {1u, 2u, 3u, 0u}) {
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        UniqueFd reading(fds[0]), writing(fds[1]);
+        std::uint8_t header[16] = {};
+        std::memcpy(header, migration::stream_magic, 8);
+        std::memcpy(header + 8, &version, 4);
+        ASSERT_EQ(::write(writing.get(), header, sizeof(header)), 16);
+        migration::StreamReader reader(reading.get(), "test");
+        auto read = reader.header();
+        if (version == 1 || version == 2) {
+            ASSERT_TRUE(read) << read.error().message;
+            EXPECT_EQ(reader.version(), version);
+        } else {
+            ASSERT_FALSE(read);
+            EXPECT_NE(read.error().message.find("this Vessel reads versions 1 to 2"),
+                      std::string::npos)
+                << read.error().message;
+        }
+    }
 }
 
 } // namespace vessel

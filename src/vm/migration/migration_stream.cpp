@@ -102,9 +102,11 @@ Result<void> StreamReader::header() {
     if (std::memcmp(header.magic, stream_magic, sizeof(stream_magic)) != 0)
         return make_error("migration stream from {}: not a Vessel migration stream (bad magic)",
                           m_source);
-    if (header.version != stream_version)
-        return make_error("migration stream from {}: version {}, this Vessel reads version {}",
+    if (header.version == 0 || header.version > stream_version)
+        return make_error("migration stream from {}: version {}, this Vessel reads versions 1 to "
+                          "{}",
                           m_source, header.version, stream_version);
+    m_version = header.version;
     return {};
 }
 

@@ -23,7 +23,9 @@ enum class RecordType : std::uint32_t {
 };
 
 inline constexpr char stream_magic[8] = {'V', 'E', 'S', 'S', 'E', 'L', 'M', 'G'};
-inline constexpr std::uint32_t stream_version = 1;
+/// Version 2: the Machine record is the machine section of layout 2 (with the balloon);
+/// version 1 streams (layout 1) are still read.
+inline constexpr std::uint32_t stream_version = 2;
 /// Pages per Pages record (1 MiB): big enough for few syscalls, small enough to bound memory.
 inline constexpr std::uint64_t max_pages_per_record = 256;
 /// Longest record the reader accepts (a state file is at most 256 MiB, see SnapshotFile).
@@ -57,7 +59,10 @@ struct RecordHeader {
 class StreamReader {
   public:
     StreamReader(int fd, std::string source) : m_fd(fd), m_source(std::move(source)) {}
+    /// Reads and checks the stream header (versions 1 to stream_version).
     Result<void> header();
+    /// The version the header named (after header()).
+    std::uint32_t version() const { return m_version; }
     Result<RecordHeader> next();
     Result<void> read_exact(void* data, std::size_t length);
     Result<std::vector<std::uint8_t>> payload(std::uint64_t length);
@@ -68,6 +73,7 @@ class StreamReader {
     int m_fd;
     std::string m_source;
     std::uint64_t m_bytes_received{0};
+    std::uint32_t m_version{stream_version};
 };
 
 /// The destination's answer after End: 0 and "running", or non-zero and why it refused.

@@ -23,7 +23,19 @@ template <typename Archive> void persist_network(Archive& archive, NetworkConfig
     archive(network.tap_name, network.mac.bytes);
 }
 
-template <typename Archive> void persist_machine(Archive& archive, MachineSection& machine) {
+template <typename Archive> void persist_balloon(Archive& archive, MachineConfig& config) {
+    bool balloon = config.balloon.has_value();
+    archive(balloon);
+    if (balloon) {
+        if constexpr (!Archive::saving) config.balloon.emplace();
+        archive(config.balloon->target_mib, config.balloon->deflate_on_oom,
+                config.balloon->stats_interval_s, config.balloon->free_page_reporting);
+    }
+    archive(config.page_sharing);
+}
+
+template <typename Archive>
+void persist_machine(Archive& archive, MachineSection& machine, std::uint32_t version) {
     MachineConfig& config = machine.config;
     archive(machine.engine, config.kernel_path, config.initrd_path, config.command_line,
             config.memory_size, config.cpu_count, config.engine, config.console);
@@ -46,6 +58,7 @@ template <typename Archive> void persist_machine(Archive& archive, MachineSectio
         if constexpr (!Archive::saving) config.vsock.emplace();
         archive(config.vsock->guest_cid, config.vsock->uds_path);
     }
+    if (version >= 2) persist_balloon(archive, config);
 }
 
 } // namespace
@@ -53,14 +66,17 @@ template <typename Archive> void persist_machine(Archive& archive, MachineSectio
 std::vector<std::uint8_t> encode_machine(const MachineSection& machine) {
     StateWriter writer;
     MachineSection copy = machine;
-    persist_machine(writer, copy);
+    persist_machine(writer, copy, machine_section_version);
     return writer.take();
 }
 
-Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes) {
+Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes, std::uint32_t version) {
+    if (version == 0 || version > machine_section_version)
+        return make_error("section 'machine' has version {}, this Vessel reads versions 1 to {}",
+                          version, machine_section_version);
     StateReader reader(bytes);
     MachineSection machine;
-    persist_machine(reader, machine);
+    persist_machine(reader, machine, version);
     if (reader.ok()) {
         const MachineConfig& config = machine.config;
         reader.check(machine.engine == EngineKind::Soft || machine.engine == EngineKind::Kvm,
@@ -81,6 +97,9 @@ Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes) {
             reader.check(static_cast<unsigned>(network.kind) <=
                              static_cast<unsigned>(NetworkConfig::Kind::tap),
                          "network kind");
+        if (config.balloon)
+            reader.check((std::uint64_t{config.balloon->target_mib} << 20) <= config.memory_size,
+                         "balloon target");
     }
     TRY(reader.finish("section 'machine'"));
     return machine;

@@ -14,8 +14,14 @@ struct MachineSection {
     EngineKind engine{EngineKind::Soft};
 };
 
+/// The layout this Vessel writes: version 2 added the balloon and page sharing to version 1.
+inline constexpr std::uint32_t machine_section_version = 2;
+
+/// Encodes the section in layout machine_section_version.
 std::vector<std::uint8_t> encode_machine(const MachineSection& machine);
-/// Fails with a description when the bytes are not a machine section.
-Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes);
+/// Fails with a description when the bytes are not a machine section of layout `version` (1 or
+/// 2; a version 1 section has no balloon and no page sharing).
+Result<MachineSection> decode_machine(std::span<const std::uint8_t> bytes,
+                                      std::uint32_t version = machine_section_version);
 
 } // namespace vessel::snapshot

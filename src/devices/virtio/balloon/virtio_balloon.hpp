@@ -75,10 +75,10 @@ class VirtioBalloon final : public VirtioDevice {
     Result<void> activate(const VirtioActivation& activation) override;
     void queue_notify(std::uint16_t index) override;
     void reset() override;
-    /// Which pages are in the balloon is not part of the state format yet.
-    std::string snapshot_obstacle() const override {
-        return "virtio-balloon (its inflated pages are not saved yet)";
-    }
+    /// Target and actual sizes, statistics interval, the statistics buffer held, the last
+    /// report, the counters and which pages are inflated (balloon_snapshot.cpp).
+    void save_device_state(StateWriter& writer) override;
+    void load_device_state(StateReader& reader) override;
 
     // ---- host side (API, CLI) ----
     const BalloonOptions& options() const { return m_options; }

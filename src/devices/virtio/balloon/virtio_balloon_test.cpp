@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/state_archive.hpp"
 #include "devices/virtio/virtqueue.hpp"
 
 using namespace vessel;
@@ -248,6 +249,68 @@ TEST_F(VirtioBalloonTest, StatisticsCannotBeSwitchedOnOrOffAfterBoot) {
     EXPECT_NE(refused.error().message.find("Cannot enable/disable"), std::string::npos);
     EXPECT_TRUE(with.set_stats_interval(10));
     EXPECT_EQ(with.stats_interval(), 10u);
+}
+
+TEST_F(VirtioBalloonTest, SavedStateBringsBackTargetActualAndInflatedPages) {
+    start({8, false, 0, false}, 0);
+    device->set_target_pages(5);
+    const std::uint32_t actual = 2;
+    device->write_config(4, {reinterpret_cast<const std::uint8_t*>(&actual), 4});
+    send_pfns(0, {pfn(data), pfn(data + 2 * page)});
+    StateWriter writer;
+    device->save_device_state(writer);
+    const std::vector<std::uint8_t> bytes = writer.take();
+
+    // A device built for the restore, loaded before its activation (as the transport does).
+    VirtioBalloon restored({8, false, 0, false}, memory_size);
+    StateReader reader(bytes);
+    restored.load_device_state(reader);
+    ASSERT_TRUE(reader.finish("balloon"));
+    EXPECT_EQ(restored.target_pages(), 5u);
+    EXPECT_EQ(restored.actual_pages(), 2u);
+    EXPECT_EQ(restored.counters().inflated_pages, 2u);
+    VirtioActivation activation{memory, {&queues[0].queue, &queues[1].queue}, 0, interrupt};
+    ASSERT_TRUE(restored.activate(activation));
+    // It knows which pages are inflated: deflating them is no duplicate, another page is.
+    device.reset();
+    const std::uint16_t before = queues[1].used_index();
+    for (std::size_t i = 0; i < 3; ++i)
+        ASSERT_TRUE(memory.write<std::uint32_t>(pfn_list + 4 * i, pfn(data + i * page)));
+    queues[1].add(pfn_list, 12);
+    restored.queue_notify(1);
+    EXPECT_EQ(queues[1].used_index(), before + 1);
+    EXPECT_EQ(restored.counters().deflated_pages, 2u);
+    EXPECT_EQ(restored.counters().duplicate_pfns, 1u);
+}
+
+TEST_F(VirtioBalloonTest, SavedStateOfAnotherBalloonIsRefused) {
+    start({0, false, 0, false}, 0);
+    StateWriter writer;
+    device->save_device_state(writer);
+    const std::vector<std::uint8_t> bytes = writer.take();
+    {
+        // Statistics on here, off in the saved device: the timer would be wrong.
+        VirtioBalloon with_statistics({0, false, 1, false}, memory_size);
+        StateReader reader(bytes);
+        with_statistics.load_device_state(reader);
+        auto result = reader.finish("balloon");
+        ASSERT_FALSE(result);
+        EXPECT_NE(result.error().message.find("balloon statistics interval"), std::string::npos);
+    }
+    {
+        VirtioBalloon bigger({0, false, 0, false}, 2 * memory_size);
+        StateReader reader(bytes);
+        bigger.load_device_state(reader);
+        auto result = reader.finish("balloon");
+        ASSERT_FALSE(result);
+        EXPECT_NE(result.error().message.find("balloon page map size"), std::string::npos);
+    }
+    {
+        StateReader reader{std::span<const std::uint8_t>(bytes).first(bytes.size() - 3)};
+        VirtioBalloon cut({0, false, 0, false}, memory_size);
+        cut.load_device_state(reader);
+        EXPECT_FALSE(reader.finish("balloon"));
+    }
 }
 
 TEST(BalloonStatistics, ParsesPackedEntriesAndFlagsATruncatedTail) {

@@ -63,7 +63,8 @@ Result<void> VirtioVsock::activate(const VirtioActivation& activation) {
     {
         std::lock_guard lock(m_mutex);
         m_active = Active{&activation.memory, activation.queues[vsock::receive_queue],
-                          activation.queues[vsock::transmit_queue], &activation.interrupt};
+                          activation.queues[vsock::transmit_queue], &activation.interrupt,
+                          activation.queues[vsock::event_queue]};
     }
     m_wake.signal();
     return {};
@@ -78,9 +79,10 @@ void VirtioVsock::reset() {
     m_muxer->reset();
 }
 
-// The event queue carries only transport resets (after migration), which never happen here.
+// The event queue carries only transport resets (after a restore): a driver posting event
+// buffers may be what a pending one waits for.
 void VirtioVsock::queue_notify(std::uint16_t index) {
-    if (index == vsock::receive_queue || index == vsock::transmit_queue) m_wake.signal();
+    if (index < vsock::queue_count) m_wake.signal();
 }
 
 void VirtioVsock::run() {
@@ -98,8 +100,9 @@ void VirtioVsock::run() {
 }
 
 void VirtioVsock::process() {
-    if (!m_active) return;
+    if (!m_active || m_quiesced) return;
     const Active active = *m_active;
+    send_reset_event(active);
     for (int round = 0; round < max_rounds; ++round) {
         const bool transmitted = process_transmit(active);
         const bool received = process_receive(active);

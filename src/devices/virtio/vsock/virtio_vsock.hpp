@@ -41,9 +41,18 @@ class VirtioVsock final : public VirtioDevice {
     Result<void> activate(const VirtioActivation& activation) override;
     void queue_notify(std::uint16_t index) override;
     void reset() override;
-    std::string snapshot_obstacle() const override {
-        return "virtio-vsock: its host connections cannot be saved";
-    }
+    // Snapshots (vsock_snapshot.cpp), as Firecracker does them: the rings are saved, host
+    // connections are not; a restored device tells the driver with a transport reset event
+    // (virtio 1.2 §5.10.6.7), so the guest's sockets see a reset and new connections work.
+    /// Stops the device thread from touching the rings and hands back the rx buffer it held.
+    void quiesce() override;
+    void resume_io() override;
+    /// Nothing is saved beyond the transport's state; loading arms the transport reset event.
+    void load_device_state(StateReader& reader) override;
+    /// The host socket stays with this Vessel: a destination on the same host could not bind it.
+    std::string migration_obstacle() const override;
+    /// Transport reset events written to the event queue (for tests and logs).
+    std::uint64_t reset_events() const { return m_reset_events.load(); }
 
     std::uint64_t guest_cid() const { return m_guest_cid; }
     /// Packets refused with RST so far (for tests and logs).
@@ -55,6 +64,7 @@ class VirtioVsock final : public VirtioDevice {
         Virtqueue* receive;
         Virtqueue* transmit;
         VirtioInterrupt* interrupt;
+        Virtqueue* event; ///< null when the driver did not enable it
     };
 
     VirtioVsock(std::uint64_t guest_cid, std::unique_ptr<vsock::VsockMuxer> muxer);
@@ -68,6 +78,8 @@ class VirtioVsock final : public VirtioDevice {
     /// Writes header + payload into an rx chain; returns the bytes written.
     std::uint32_t fill_chain(const Active& active, const DescriptorChain& chain,
                              const vsock::PacketHeader& header);
+    /// Writes a pending transport reset event when the driver has posted an event buffer.
+    void send_reset_event(const Active& active);
 
     const std::uint64_t m_guest_cid;
     std::unique_ptr<vsock::VsockMuxer> m_muxer;
@@ -79,6 +91,9 @@ class VirtioVsock final : public VirtioDevice {
     std::vector<std::uint8_t> m_payload; ///< staging for one packet's payload
     std::atomic<bool> m_stopping{false};
     std::atomic<std::uint64_t> m_refused_packets{0};
+    bool m_quiesced{false};            ///< a snapshot is being taken: the rings are left alone
+    bool m_reset_event_pending{false}; ///< restored: the driver must hear of the lost connections
+    std::atomic<std::uint64_t> m_reset_events{0};
     std::thread m_thread;
 };
 

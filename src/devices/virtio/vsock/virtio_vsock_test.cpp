@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+
+#include "base/state_archive.hpp"
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -133,6 +135,50 @@ TEST_F(VirtioVsockTest, BadPacketsGetResetAndTheDeviceCarriesOn) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(transmit.used_index(), 3);
     EXPECT_GE(device->refused_packets(), 2u);
+}
+
+TEST_F(VirtioVsockTest, QuiescedDeviceLeavesTheRingsAloneUntilResumed) {
+    device->quiesce();
+    receive.add(0x20000, header_bytes + 4096, true);
+    send(guest_packet(Op::request, 1000, 80)); // nothing listens: answered with RST
+    device->queue_notify(vsock::receive_queue);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(transmit.used_index(), 0);
+    EXPECT_EQ(receive.used_index(), 0);
+    device->resume_io();
+    for (int i = 0; i < 200 && receive.used_index() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(transmit.used_index(), 1);
+    ASSERT_EQ(receive.used_index(), 1);
+    std::array<std::uint8_t, header_bytes> bytes{};
+    ASSERT_TRUE(memory.read_bytes(0x20000, bytes));
+    EXPECT_EQ(decode_header(bytes).operation(), Op::rst);
+}
+
+TEST_F(VirtioVsockTest, RestoredDeviceSendsATransportResetEventOnceABufferIsPosted) {
+    // As the transport restores it: loaded before it is activated again.
+    device->reset();
+    StateReader reader({});
+    device->load_device_state(reader);
+    ASSERT_TRUE(reader.finish("vsock"));
+    ASSERT_TRUE(device->activate(
+        VirtioActivation{memory, {&receive.queue, &transmit.queue, &events.queue}, 0, interrupt}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(device->reset_events(), 0u); // no event buffer yet
+    ASSERT_TRUE(memory.write<std::uint32_t>(0x30000, 0xffffffff));
+    events.add(0x30000, 4, true);
+    device->queue_notify(vsock::event_queue);
+    for (int i = 0; i < 200 && events.used_index() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(events.used_index(), 1);
+    EXPECT_EQ(*memory.read<std::uint32_t>(0x30000), 0u); // VIRTIO_VSOCK_EVENT_TRANSPORT_RESET
+    EXPECT_EQ(device->reset_events(), 1u);
+    EXPECT_GE(interrupt.used[vsock::event_queue].load(), 1);
+    // Once only.
+    events.add(0x30000, 4, true);
+    device->queue_notify(vsock::event_queue);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(events.used_index(), 1);
 }
 
 TEST_F(VirtioVsockTest, GuestConnectIsAnsweredWithResponse) {
