@@ -290,7 +290,7 @@ void SequenceGenerator::avx_vector() {
 void SequenceGenerator::fma_vector() {
     // VEX.66.0F38 96-9F, A6-AF, B6-BF: fmaddsub, fmsubadd, fmadd, fmsub, fnmadd, fnmsub in the
     // 132/213/231 orders; the odd opcodes from 99 up are the scalar forms (LIG). W: ps/pd.
-    const std::uint8_t order = static_cast<std::uint8_t>(0x90 + 0x10 * (1 + random(3)));
+    const std::uint8_t order = static_cast<std::uint8_t>(0x90 + 0x10 * random(3));
     const std::uint8_t operation = static_cast<std::uint8_t>(6 + random(10));
     const bool scalar = operation >= 9 && (operation & 1);
     const bool double_precision = chance(50);
