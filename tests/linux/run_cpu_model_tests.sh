@@ -3,6 +3,8 @@
 # the model's CPUID, and a static program built by the host's gcc for x86-64-v2 plus BMI1/BMI2,
 # LZCNT and MOVBE (auto-vectorized loops, crc32, glibc's SSE4.2 string functions) prints in the
 # guest exactly what it prints on the host; on the baseline model glibc refuses to start it.
+# Likewise for x86-64-v3 (AVX2, FMA, F16C, BMI: tests/linux/avx_program.c) on the default model,
+# with the kernel's XSAVE set-up (YMM state) checked in its log; on x86-64-v2 it is refused.
 # Usage: tests/linux/run_cpu_model_tests.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -43,6 +45,12 @@ guest --exec "$flags"
 ok=0; grep -q "^abm bmi1 bmi2 movbe pni popcnt rdtscp sse4_1 sse4_2 ssse3 $" "$work/out" && ok=1
 result max-model-cpuinfo-flags $ok "$(detail)"
 
+v3_flags='grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -x -E "avx|avx2|bmi1|bmi2|fma|f16c|movbe|abm|xsave|xsaveopt|rdtscp" | sort | tr "\n" " "; echo'
+guest --cpu-model x86-64-v3 --exec "$v3_flags; dmesg | grep -o \"Enabled xstate features 0x7, context size is 832 bytes\""
+ok=0; grep -q "^abm avx avx2 bmi1 bmi2 f16c fma movbe xsave xsaveopt $" "$work/out" &&
+  grep -q "^Enabled xstate features 0x7, context size is 832 bytes$" "$work/out" && ok=1
+result v3-model-cpuinfo-flags-and-xsave $ok "$(detail)"
+
 guest --cpu-model x86-64-v2 --exec "$flags"
 ok=0; grep -q "^pni popcnt sse4_1 sse4_2 ssse3 $" "$work/out" && ok=1
 result v2-model-cpuinfo-flags $ok "$(detail)"
@@ -73,6 +81,27 @@ if gcc -O3 -march=x86-64-v2 -mbmi -mbmi2 -mlzcnt -mmovbe -static -o "$work/progr
   result x86-64-v2-program-refused-on-baseline $ok "status $status $(detail)"
 else
   echo "skip x86-64-v2 program: the host cannot build or run it ($(head -c 200 "$work/gcc"))"
+fi
+
+if gcc -O3 -march=x86-64-v3 -static -o "$work/avx_program" "$here/avx_program.c" -lm \
+     2>"$work/gcc" && native=$("$work/avx_program"); then
+  size=$(stat -c %s "$work/avx_program")
+  cp "$work/avx_program" "$work/avx_disk.img"
+  truncate -s %4096 "$work/avx_disk.img"
+  run="head -c $size /dev/vda >/tmp/p && chmod +x /tmp/p && /tmp/p"
+  # The default model (the highest the host runs), with the translator and with the interpreter.
+  for engine in soft interp; do
+    timeout 240 "$vessel" run --engine $engine --disk "$work/avx_disk.img,readonly" --exec "$run" \
+      </dev/null 2>"$work/err" | tr -d '\r' >"$work/out"
+    ok=0; [ "$(grep -E '^(int|float|libc):' "$work/out")" = "$native" ] && ok=1
+    result "x86-64-v3-program-output-matches-host-$engine" $ok "native: $native $(detail)"
+  done
+  guest --cpu-model x86-64-v2 --disk "$work/avx_disk.img,readonly" --exec "$run"
+  status=$?
+  ok=0; [ "$status" != 0 ] && ! grep -q "^int:" "$work/out" && ok=1
+  result x86-64-v3-program-refused-on-v2 $ok "status $status $(detail)"
+else
+  echo "skip x86-64-v3 program: the host cannot build or run it ($(head -c 200 "$work/gcc"))"
 fi
 
 echo "$passed passed, $failed failed"

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "engine/soft/xsave_state.hpp"
+
 namespace vessel::difftest {
 
 namespace {
@@ -99,6 +101,14 @@ MachineState EngineRunner::run(const Sequence& sequence) {
     for (std::size_t i = 0; i < initial.xmm.size(); ++i)
         std::memcpy(cpu.fpu.xmm[i].q, initial.xmm[i].data(), sizeof cpu.fpu.xmm[i].q);
     cpu.fpu.mxcsr = initial.mxcsr;
+    // AVX enabled as Linux enables it: CR4.OSXSAVE and XCR0 = x87 | SSE | YMM.
+    if (cpu.has_feature(soft::isa::xsave)) {
+        cpu.cr4 |= soft::xsave::cr4_osxsave;
+        cpu.xcr0 = soft::xsave::supported_with_avx;
+    }
+    for (std::size_t i = 0; i < initial.ymm_upper.size(); ++i)
+        std::memcpy(cpu.fpu.ymm_upper[i].q, initial.ymm_upper[i].data(),
+                    sizeof cpu.fpu.ymm_upper[i].q);
 
     result.outcome = Outcome::Crashed;
     result.message = "engine: sequence did not end";
@@ -131,6 +141,9 @@ MachineState EngineRunner::run(const Sequence& sequence) {
     for (std::size_t i = 0; i < result.xmm.size(); ++i)
         std::memcpy(result.xmm[i].data(), cpu.fpu.xmm[i].q, sizeof cpu.fpu.xmm[i].q);
     result.mxcsr = cpu.fpu.mxcsr;
+    for (std::size_t i = 0; i < result.ymm_upper.size(); ++i)
+        std::memcpy(result.ymm_upper[i].data(), cpu.fpu.ymm_upper[i].q,
+                    sizeof cpu.fpu.ymm_upper[i].q);
     if (!m_memory.read_bytes(data_physical, result.data)) result.message += "; data unreadable";
     return result;
 }

@@ -122,6 +122,13 @@ bool SequenceGenerator::host_has(const char* feature) {
     if (name == "bmi2") return __builtin_cpu_supports("bmi2");
     if (name == "movbe") return __builtin_cpu_supports("movbe");
     if (name == "sse4.2") return __builtin_cpu_supports("sse4.2");
+    if (name == "avx2") return __builtin_cpu_supports("avx2");
+    if (name == "fma") return __builtin_cpu_supports("fma");
+    if (name == "f16c") {
+        unsigned eax = 1, ebx = 0, ecx = 0, edx = 0;
+        asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "c"(0));
+        return __builtin_cpu_supports("avx") && ((ecx >> 29) & 1);
+    }
     return false;
 }
 

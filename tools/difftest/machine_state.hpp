@@ -33,6 +33,7 @@ struct MachineState {
     std::uint64_t rflags{0x2};
     std::array<std::array<std::uint64_t, 2>, 16> xmm{};
     std::uint32_t mxcsr{0x1f80};
+    std::array<std::array<std::uint64_t, 2>, 16> ymm_upper{}; ///< bits 128-255 of ymm0-15
     std::array<std::uint8_t, layout::data_size> data{};
 
     Outcome outcome{Outcome::Completed};

@@ -27,6 +27,10 @@ constexpr int child_timeout_ms = 5000;
 constexpr rlim_t child_cpu_seconds = 600;
 constexpr std::uint32_t xsave_magic = 0x46505853;      ///< FP_XSTATE_MAGIC1 (Linux sigcontext.h)
 constexpr std::uint64_t xsave_sse_component = 1u << 1; ///< XSTATE_BV bit for the XMM registers
+constexpr std::uint64_t xsave_ymm_component = 1u << 2; ///< XSTATE_BV bit for the YMM upper halves
+/// The YMM_Hi128 component's offset in the standard-format XSAVE area (CPUID.(0DH,2):EBX), which
+/// Linux's signal frames use.
+constexpr std::size_t xsave_ymm_offset = 576;
 constexpr std::size_t legacy_fxsave_size = 512;
 /// struct _fpx_sw_bytes sits in the FXSAVE area's last 48 bytes (Linux sigcontext.h).
 constexpr std::size_t software_reserved_offset = 464;
@@ -62,6 +66,10 @@ void load_frame(mcontext_t& context, const RegisterFile& registers) {
         std::uint64_t features;
         std::memcpy(&features, header, 8);
         features |= xsave_sse_component;
+        if (registers.avx) {
+            features |= xsave_ymm_component;
+            std::memcpy(frame + xsave_ymm_offset, registers.ymm_upper, sizeof registers.ymm_upper);
+        }
         std::memcpy(header, &features, 8);
     }
 }
@@ -73,6 +81,17 @@ void store_frame(const mcontext_t& context, RegisterFile& registers) {
     registers.rflags = static_cast<std::uint64_t>(context.gregs[REG_EFL]);
     registers.mxcsr = context.fpregs->mxcsr;
     std::memcpy(registers.xmm, context.fpregs->_xmm, sizeof registers.xmm);
+    // A YMM component absent from XSTATE_BV is in its initial state: zero.
+    std::memset(registers.ymm_upper, 0, sizeof registers.ymm_upper);
+    const auto* frame = reinterpret_cast<const std::uint8_t*>(context.fpregs);
+    std::uint32_t magic;
+    std::memcpy(&magic, frame + software_reserved_offset, 4);
+    if (magic == xsave_magic && registers.avx) {
+        std::uint64_t features;
+        std::memcpy(&features, frame + legacy_fxsave_size, 8);
+        if (features & xsave_ymm_component)
+            std::memcpy(registers.ymm_upper, frame + xsave_ymm_offset, sizeof registers.ymm_upper);
+    }
 }
 
 /// SIGILL from the harness's own ud2 swaps the test state in; the next fault or the sequence's
@@ -88,6 +107,7 @@ void child_signal(int signal, siginfo_t*, void* raw_context) {
         return;
     }
     if (child_phase != running) syscall(SYS_exit, 100 + signal);
+    child_exchange->end.avx = child_exchange->start.avx;
     store_frame(machine, child_exchange->end);
     child_exchange->signal = signal;
     child_exchange->trap_number = static_cast<std::int32_t>(machine.gregs[REG_TRAPNO]);
@@ -212,6 +232,10 @@ MachineState NativeRunner::run(const Sequence& sequence) {
     exchange.start.rflags = initial.rflags;
     std::memcpy(exchange.start.xmm, initial.xmm.data(), sizeof exchange.start.xmm);
     exchange.start.mxcsr = initial.mxcsr;
+    std::memcpy(exchange.start.ymm_upper, initial.ymm_upper.data(),
+                sizeof exchange.start.ymm_upper);
+    __builtin_cpu_init();
+    exchange.start.avx = __builtin_cpu_supports("avx");
     std::memcpy(exchange.start_data, initial.data.data(), layout::data_size);
     exchange.signal = 0;
 
@@ -241,6 +265,7 @@ MachineState NativeRunner::run(const Sequence& sequence) {
     result.rflags = end.rflags;
     std::memcpy(result.xmm.data(), end.xmm, sizeof end.xmm);
     result.mxcsr = end.mxcsr;
+    std::memcpy(result.ymm_upper.data(), end.ymm_upper, sizeof end.ymm_upper);
     std::memcpy(result.data.data(), exchange.end_data, layout::data_size);
     result.vector = static_cast<std::uint8_t>(exchange.trap_number);
     result.outcome = exchange.signal == SIGILL && end.rip == sequence.terminator_address

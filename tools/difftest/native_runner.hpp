@@ -19,6 +19,8 @@ struct RegisterFile {
     std::uint64_t rflags;
     std::uint64_t xmm[16][2];
     std::uint32_t mxcsr;
+    std::uint64_t ymm_upper[16][2]; ///< bits 128-255 of ymm0-15
+    bool avx;                       ///< the host saves YMM state in signal frames
 };
 
 /// Shared between the parent and the child: the job and its result.

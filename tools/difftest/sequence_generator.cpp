@@ -223,6 +223,9 @@ const std::vector<SequenceGenerator::FamilyEntry>& SequenceGenerator::families()
         {&SequenceGenerator::byte_swapping_move, host_has("movbe") ? 1u : 0u, "byte_swapping_move"},
         {&SequenceGenerator::bit_manipulation, host_has("bmi") ? 4u : 0u, "bit_manipulation"},
         {&SequenceGenerator::sse_extension, host_has("sse4.2") ? 8u : 0u, "sse_extension"},
+        {&SequenceGenerator::avx_vector, host_has("avx2") ? 10u : 0u, "avx_vector"},
+        {&SequenceGenerator::fma_vector, host_has("fma") ? 3u : 0u, "fma_vector"},
+        {&SequenceGenerator::f16c_vector, host_has("f16c") ? 1u : 0u, "f16c_vector"},
     };
     return table;
 }
@@ -250,6 +253,13 @@ Sequence SequenceGenerator::generate(std::uint64_t seed, std::uint64_t index) {
         for (auto& half : state.xmm[i])
             half = kind == 0 ? m_random() : float_pattern(m_random, kind == 2);
     }
+    // The YMM upper halves come from a generator of their own, so that the sequences of the
+    // families older than AVX stay what they were for a seed.
+    std::mt19937_64 upper_random(mix(seed * 0x100000001b3 ^ mix(index)) ^ 0x594d4d);
+    for (auto& upper : state.ymm_upper)
+        for (auto& half : upper)
+            half = upper_random() % 3 == 0 ? upper_random()
+                                           : float_pattern(upper_random, upper_random() % 2);
     for (std::size_t i = 0; i < state.data.size(); i += 8) {
         const std::uint64_t value = chance(30) ? float_pattern(m_random, chance(50)) : m_random();
         std::memcpy(&state.data[i], &value, 8);

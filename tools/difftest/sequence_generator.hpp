@@ -35,6 +35,9 @@ struct Sequence {
     std::uint64_t undefined_flags_at(std::uint64_t address) const;
 };
 
+/// A VEX vector instruction form (avx_families.cpp).
+struct AvxVectorForm;
+
 class SequenceGenerator {
   public:
     explicit SequenceGenerator(unsigned max_length) : m_max_length(max_length) {}
@@ -108,6 +111,11 @@ class SequenceGenerator {
     void byte_swapping_move();
     void bit_manipulation();
     void sse_extension();
+    // avx_families.cpp (x86-64-v3: VEX.128 and VEX.256, YMM upper halves, vzeroupper)
+    void avx_vector();
+    void fma_vector();
+    void f16c_vector();
+    void emit_avx(const AvxVectorForm& form);
     /// Whether the host CPU has `feature` (popcnt, lzcnt, bmi, bmi2, movbe, sse4.2).
     static bool host_has(const char* feature);
 

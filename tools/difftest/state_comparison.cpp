@@ -102,6 +102,12 @@ std::vector<std::string> compare_states(const Sequence& sequence, const MachineS
             differences.push_back(fmt::format("xmm{}: native {:016x}{:016x}, engine {:016x}{:016x}",
                                               i, native.xmm[i][1], native.xmm[i][0],
                                               engine.xmm[i][1], engine.xmm[i][0]));
+    for (int i = 0; i < 16; ++i)
+        if (native.ymm_upper[i] != engine.ymm_upper[i])
+            differences.push_back(
+                fmt::format("ymm{} bits 128-255: native {:016x}{:016x}, engine {:016x}{:016x}", i,
+                            native.ymm_upper[i][1], native.ymm_upper[i][0], engine.ymm_upper[i][1],
+                            engine.ymm_upper[i][0]));
     if (native.mxcsr != engine.mxcsr)
         differences.push_back(
             fmt::format("mxcsr: native {:#x}, engine {:#x}", native.mxcsr, engine.mxcsr));

@@ -1,6 +1,7 @@
 // CpuCore control registers: writes to CR0, CR3, CR4 and EFER with their checks and the TLB
 // flushes and mode changes they cause (Intel SDM Vol. 3, 2.5 and 2.2.1).
 #include "engine/soft/cpu_core.hpp"
+#include "engine/soft/xsave_state.hpp"
 
 namespace vessel::soft {
 
@@ -33,7 +34,9 @@ void CpuCore::set_cr4(std::uint64_t value) {
     using namespace x86::cr4;
     constexpr std::uint64_t supported =
         vme | pvi | tsd | de | pse | pae | mce | pge | pce | osfxsr | osxmmexcpt;
-    if (value & ~supported) raise(x86::vector::general_protection, 0);
+    // CR4.OSXSAVE only on a model with XSAVE (Intel SDM Vol. 3, 2.5).
+    const std::uint64_t osxsave = has_feature(isa::xsave) ? xsave::cr4_osxsave : 0;
+    if (value & ~(supported | osxsave)) raise(x86::vector::general_protection, 0);
     if (long_mode_active() && !(value & x86::cr4::pae)) raise(x86::vector::general_protection, 0);
     const std::uint64_t changed = cr4 ^ value;
     cr4 = value;

@@ -62,6 +62,8 @@ class CpuCore {
     std::uint64_t machine_check_bank[machine_check_banks][4]{};
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
     FpuState fpu;
+    /// XCR0, the state components XSAVE manages and AVX needs enabled (xsave_state.hpp).
+    std::uint64_t xcr0{1};
     std::uint32_t cpu_count{1}; ///< vCPUs in the VM (CPUID topology): set_cpu_count()
 
     // ---- derived and interpreter state ----

@@ -7,10 +7,22 @@ namespace {
 
 constexpr std::uint32_t v2_features =
     isa::sse3 | isa::ssse3 | isa::sse41 | isa::sse42 | isa::popcnt;
-constexpr std::uint32_t max_features =
-    v2_features | isa::lzcnt | isa::movbe | isa::bmi1 | isa::bmi2 | isa::rdtscp;
+/// Executed on the host's AVX2, FMA and F16C units (ops_avx*.cpp).
+constexpr std::uint32_t avx_features = isa::avx | isa::avx2 | isa::fma | isa::f16c;
+constexpr std::uint32_t v3_features =
+    v2_features | isa::lzcnt | isa::movbe | isa::bmi1 | isa::bmi2 | isa::xsave | avx_features;
+constexpr std::uint32_t max_features = v3_features | isa::rdtscp;
 
-constexpr CpuModel all_models[] = {CpuModel::Max, CpuModel::V2, CpuModel::Baseline};
+/// Highest first: default_cpu_model() takes the first one the host can run.
+constexpr CpuModel all_models[] = {CpuModel::Max, CpuModel::V3, CpuModel::V2, CpuModel::Baseline};
+
+/// CPUID.1:ECX.F16C (bit 29); __builtin_cpu_supports has no name for it. AVX being usable
+/// (checked by the caller) already says the OS saves YMM state.
+bool host_has_f16c() {
+    unsigned eax = 1, ebx = 0, ecx = 0, edx = 0;
+    asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "c"(0));
+    return (ecx >> 29) & 1;
+}
 
 } // namespace
 
@@ -20,6 +32,8 @@ std::uint32_t model_features(CpuModel model) {
         return 0;
     case CpuModel::V2:
         return v2_features;
+    case CpuModel::V3:
+        return v3_features;
     case CpuModel::Max:
         return max_features;
     }
@@ -32,6 +46,8 @@ std::string_view cpu_model_name(CpuModel model) {
         return "baseline";
     case CpuModel::V2:
         return "x86-64-v2";
+    case CpuModel::V3:
+        return "x86-64-v3";
     case CpuModel::Max:
         return "max";
     }
@@ -42,11 +58,12 @@ Result<CpuModel> parse_cpu_model(std::string_view name) {
     for (CpuModel model : all_models)
         if (name == cpu_model_name(model)) return model;
     if (name == "x86-64") return CpuModel::Baseline;
-    if (name == "x86-64-v3" || name == "x86-64-v4")
-        return make_error("CPU model {}: the software CPU does not implement AVX yet (known "
-                          "models: baseline, x86-64-v2, max)",
+    if (name == "x86-64-v4")
+        return make_error("CPU model {}: the software CPU does not implement AVX-512 (known "
+                          "models: baseline, x86-64-v2, x86-64-v3, max)",
                           name);
-    return make_error("unknown CPU model '{}' (known models: baseline, x86-64-v2, max)", name);
+    return make_error("unknown CPU model '{}' (known models: baseline, x86-64-v2, x86-64-v3, max)",
+                      name);
 }
 
 std::string host_cannot_run(CpuModel model) {
@@ -59,6 +76,14 @@ std::string host_cannot_run(CpuModel model) {
             !__builtin_cpu_supports("popcnt"))
             return std::string{"CPU model "} + std::string{cpu_model_name(model)} +
                    " needs a host CPU with SSE3, SSSE3, SSE4.1, SSE4.2 and POPCNT";
+    }
+    if (model_features(model) & avx_features) {
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx") || !__builtin_cpu_supports("avx2") ||
+            !__builtin_cpu_supports("fma") || !host_has_f16c())
+            return std::string{"CPU model "} + std::string{cpu_model_name(model)} +
+                   " needs a host CPU with AVX, AVX2, FMA and F16C (and an OS that enabled "
+                   "their state)";
     }
     return {};
 }

@@ -22,19 +22,27 @@ constexpr std::uint32_t movbe = 1u << 6;  ///< movbe
 constexpr std::uint32_t bmi1 = 1u << 7;   ///< andn, bextr, blsi, blsmsk, blsr, tzcnt
 constexpr std::uint32_t bmi2 = 1u << 8;   ///< bzhi, mulx, pdep, pext, rorx, sarx, shlx, shrx
 constexpr std::uint32_t rdtscp = 1u << 9; ///< rdtscp and IA32_TSC_AUX
+constexpr std::uint32_t xsave = 1u << 10; ///< xsave, xrstor, xsaveopt, xgetbv, xsetbv, CR4.OSXSAVE
+constexpr std::uint32_t avx = 1u << 11;   ///< AVX: VEX encoding, YMM registers, float ops
+constexpr std::uint32_t avx2 = 1u << 12;  ///< AVX2: 256-bit integer ops, permutes, broadcasts
+constexpr std::uint32_t fma = 1u << 13;   ///< FMA3: vfmadd/vfmsub/vfnmadd/vfnmsub
+constexpr std::uint32_t f16c = 1u << 14;  ///< vcvtph2ps, vcvtps2ph
 } // namespace isa
 
-/// The models, lowest first. x86-64-v3 names the level of the psABI; the software CPU does not
-/// implement AVX yet, so it is refused by parse_cpu_model.
+/// The models. The values are the snapshot encoding (docs/SNAPSHOT_FORMAT.md), so V3, added
+/// later, comes after Max; model_rank() orders them.
 enum class CpuModel : std::uint8_t {
-    Baseline, ///< x86-64: SSE2, cx8, cmov, fxsr (the original AMD64 set)
-    V2,       ///< x86-64-v2: + SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF
-    Max,      ///< everything the software CPU implements: v2 + LZCNT, MOVBE, BMI1, BMI2, RDTSCP
+    Baseline = 0, ///< x86-64: SSE2, cx8, cmov, fxsr (the original AMD64 set)
+    V2 = 1,       ///< x86-64-v2: + SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF
+    Max = 2,      ///< everything the software CPU implements: v3 + RDTSCP
+    V3 = 3, ///< x86-64-v3: v2 + AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE (YMM state)
 };
+/// The highest snapshot encoding of a model.
+constexpr std::uint8_t last_cpu_model_value = 3;
 
 /// Extensions of `model` (isa:: bits).
 std::uint32_t model_features(CpuModel model);
-/// "baseline", "x86-64-v2", "max".
+/// "baseline", "x86-64-v2", "x86-64-v3", "max".
 std::string_view cpu_model_name(CpuModel model);
 /// The model called `name`; an error naming it and the known models otherwise.
 Result<CpuModel> parse_cpu_model(std::string_view name);

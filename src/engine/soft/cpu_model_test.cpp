@@ -23,9 +23,10 @@ TEST(CpuModel, ParsesKnownNamesAndRefusesOthersByName) {
     const auto unknown = parse_cpu_model("pentium");
     ASSERT_FALSE(unknown);
     EXPECT_NE(unknown.error().message.find("pentium"), std::string::npos);
-    const auto v3 = parse_cpu_model("x86-64-v3");
-    ASSERT_FALSE(v3);
-    EXPECT_NE(v3.error().message.find("AVX"), std::string::npos);
+    EXPECT_EQ(parse_cpu_model("x86-64-v3").value(), CpuModel::V3);
+    const auto v4 = parse_cpu_model("x86-64-v4");
+    ASSERT_FALSE(v4);
+    EXPECT_NE(v4.error().message.find("AVX-512"), std::string::npos);
 }
 
 TEST(CpuModel, CpuidFollowsTheModel) {
@@ -43,13 +44,29 @@ TEST(CpuModel, CpuidFollowsTheModel) {
     EXPECT_EQ(leaf(CpuModel::V2, 0x8000'0001).ecx & (abm | lahf), lahf);
     EXPECT_EQ(leaf(CpuModel::Max, 0x8000'0001).ecx & abm, abm);
     EXPECT_EQ(leaf(CpuModel::Max, 0x8000'0001).edx & rdtscp, rdtscp);
+    constexpr std::uint32_t fma = 1u << 12, xsave = 1u << 26, avx = 1u << 28, f16c = 1u << 29,
+                            avx2 = 1u << 5;
+    constexpr std::uint32_t v3 = fma | xsave | avx | f16c;
+    EXPECT_EQ(leaf(CpuModel::V2, 1).ecx & v3, 0u);
+    EXPECT_EQ(leaf(CpuModel::V2, 7).ebx & avx2, 0u);
+    EXPECT_EQ(leaf(CpuModel::V2, 0xd).eax, 0u) << "no XSAVE leaf without XSAVE";
+    for (const CpuModel model : {CpuModel::V3, CpuModel::Max}) {
+        EXPECT_EQ(leaf(model, 1).ecx & (v2 | movbe | v3), v2 | movbe | v3);
+        EXPECT_EQ(leaf(model, 7).ebx & (bmi1 | bmi2 | avx2), bmi1 | bmi2 | avx2);
+        EXPECT_EQ(leaf(model, 0x8000'0001).ecx & abm, abm);
+        EXPECT_EQ(leaf(model, 0xd).eax, 7u) << "x87, SSE and YMM state";
+        EXPECT_EQ(leaf(model, 0xd).ecx, 832u);
+    }
+    EXPECT_EQ(leaf(CpuModel::V3, 0x8000'0001).edx & rdtscp, 0u) << "RDTSCP is not in x86-64-v3";
 }
 
 TEST(CpuModel, TheDefaultIsTheHighestTheHostRuns) {
     EXPECT_TRUE(host_cannot_run(CpuModel::Baseline).empty());
     const CpuModel model = default_cpu_model();
     EXPECT_TRUE(host_cannot_run(model).empty());
-    if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         EXPECT_EQ(model, CpuModel::Max);
+    } else if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) {
+        EXPECT_EQ(model, CpuModel::V2);
     }
 }

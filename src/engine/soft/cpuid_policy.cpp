@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/soft/soft_platform.hpp"
+#include "engine/soft/xsave_state.hpp"
 
 namespace vessel::soft {
 
@@ -83,6 +84,11 @@ constexpr FeatureBit feature_bits[] = {
     {isa::sse42, 1, 2, 20},
     {isa::movbe, 1, 2, 22},
     {isa::popcnt, 1, 2, 23},
+    {isa::fma, 1, 2, 12},
+    {isa::xsave, 1, 2, 26},
+    {isa::avx, 1, 2, 28},
+    {isa::f16c, 1, 2, 29},
+    {isa::avx2, 7, 1, 5},
     {isa::bmi1, 7, 1, 3},
     {isa::bmi2, 7, 1, 8},
     {isa::lzcnt, 0x8000'0001, 2, 5},
@@ -106,6 +112,20 @@ std::uint32_t word(const char* four_characters) {
     std::uint32_t value = 0;
     std::memcpy(&value, four_characters, 4);
     return value;
+}
+
+/// Leaf 0xD (Intel SDM Vol. 2, CPUID; Vol. 1, 13.2): subleaf 0 lists the XCR0 components and
+/// the area sizes (EBX follows XCR0: op_cpuid fills it in), subleaf 1 the XSAVE variants
+/// (XSAVEOPT only: no XSAVEC, XSAVES, XGETBV with ECX=1), subleaf 2 the YMM component.
+void append_xsave_leaf(std::vector<x86::CpuidEntry>& entries, std::uint32_t features) {
+    const std::uint64_t components =
+        (features & isa::avx) ? xsave::supported_with_avx : (xsave::x87 | xsave::sse);
+    const unsigned size = xsave::area_size(components);
+    entries.push_back(x86::CpuidEntry{0xd, 0, true, static_cast<std::uint32_t>(components),
+                                      xsave::area_size(xsave::x87), size, 0});
+    entries.push_back(x86::CpuidEntry{0xd, 1, true, 1 /* xsaveopt */, 0, 0, 0});
+    if (components & xsave::ymm)
+        entries.push_back(x86::CpuidEntry{0xd, 2, true, xsave::ymm_size, xsave::ymm_offset, 0, 0});
 }
 
 } // namespace
@@ -146,6 +166,7 @@ std::vector<x86::CpuidEntry> supported_cpuid(CpuModel model) {
             target |= 1u << bit.bit;
         }
     }
+    if (features & isa::xsave) append_xsave_leaf(entries, features);
     return entries;
 }
 

@@ -37,6 +37,9 @@ struct FpuState {
     std::uint8_t tag_valid{0}; ///< bit i: physical register i holds a value
     Xmm xmm[16]{};
     std::uint32_t mxcsr{0x1f80};
+    /// Bits 128-255 of ymm0-ymm15 (AVX). Legacy SSE instructions leave them alone; VEX.128
+    /// instructions zero them.
+    Xmm ymm_upper[16]{};
 };
 static_assert(offsetof(FpuState, xmm) == 136, "the layout the translator was written against");
 

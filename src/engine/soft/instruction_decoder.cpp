@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/soft/avx_operands.hpp"
 #include "engine/soft/handlers.hpp"
 
 namespace vessel::soft {
@@ -20,6 +21,19 @@ void op_unsupported(CpuCore& cpu, const DecodedOp& op) {
 
 void op_not_advertised(CpuCore& cpu, const DecodedOp&) {
     cpu.raise(x86::vector::invalid_opcode);
+}
+
+/// A VEX instruction of AVX, AVX2, FMA or F16C without a handler: #UD where the model lacks
+/// the extension or AVX is not enabled (as on such a CPU), an engine error otherwise.
+void op_avx_unsupported(CpuCore& cpu, const DecodedOp& op) {
+    check_avx_state(cpu, isa::avx);
+    op_unsupported(cpu, op);
+}
+
+bool avx_extension(ZydisISAExt extension) {
+    return extension == ZYDIS_ISA_EXT_AVX || extension == ZYDIS_ISA_EXT_AVX2 ||
+           extension == ZYDIS_ISA_EXT_AVX2GATHER || extension == ZYDIS_ISA_EXT_FMA ||
+           extension == ZYDIS_ISA_EXT_F16C;
 }
 
 /// Whether the instruction belongs to an ISA extension the CPUID policy advertises (see
@@ -44,6 +58,8 @@ bool advertised_extension(ZydisISAExt extension) {
     case ZYDIS_ISA_EXT_BMI1:
     case ZYDIS_ISA_EXT_BMI2:
     case ZYDIS_ISA_EXT_RDTSCP:
+    case ZYDIS_ISA_EXT_XSAVE:
+    case ZYDIS_ISA_EXT_XSAVEOPT:
         return true;
     default:
         return false;
@@ -95,6 +111,7 @@ bool fill_register(ZydisRegister reg, Operand& operand, unsigned size) {
         operand.index = id;
         return true;
     case ZYDIS_REGCLASS_XMM:
+    case ZYDIS_REGCLASS_YMM: // a ymm operand is an Xmm one of size 32
         operand.kind = OperandKind::Xmm;
         operand.index = id;
         return true;
@@ -199,7 +216,17 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
             }
             continue;
         }
-        if (next >= 3) break;
+        if (next >= 3) {
+            // A fourth operand (VEX): an imm8 (vpblendd, vperm2i128) or the register of an
+            // is4 byte (vblendvps), which the handlers read from op.immediate.
+            if (source.type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+                op.immediate = source.imm.value.u;
+            else if (source.type == ZYDIS_OPERAND_TYPE_REGISTER)
+                op.immediate = ZydisRegisterGetId(source.reg.value);
+            else
+                supported = false;
+            break;
+        }
         Operand& operand = op.operands[next++];
         switch (source.type) {
         case ZYDIS_OPERAND_TYPE_REGISTER:
@@ -247,9 +274,16 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
         if (handler == nullptr) handler = select_bit_manipulation_handler(instruction, op);
         if (handler == nullptr) handler = select_sse3_handler(instruction, op);
         if (handler == nullptr) handler = select_sse4_handler(instruction, op);
+        if (handler == nullptr) handler = select_xsave_handler(instruction, op);
+        if (handler == nullptr && (instruction.attributes & ZYDIS_ATTRIB_HAS_VEX))
+            handler = select_avx_handler(instruction, op);
     }
     if (handler == nullptr) {
         op.ends_block = true;
+        if (avx_extension(instruction.meta.isa_ext)) {
+            op.handler = &op_avx_unsupported;
+            return Status::Unsupported;
+        }
         if (!advertised_extension(instruction.meta.isa_ext) || uses_mmx(instruction, operands)) {
             op.handler = &op_not_advertised;
             return Status::Ok;

@@ -5,6 +5,7 @@
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
 #include "engine/soft/soft_platform.hpp"
+#include "engine/soft/xsave_state.hpp"
 
 namespace vessel::soft {
 
@@ -339,9 +340,16 @@ void op_cpuid(CpuCore& cpu, const DecodedOp&) {
     const x86::CpuidEntry result =
         x86::find_cpuid_entry(cpu.cpuid_table, static_cast<std::uint32_t>(cpu.gpr[x86::rax]),
                               static_cast<std::uint32_t>(cpu.gpr[x86::rcx]));
+    std::uint32_t ebx = result.ebx, ecx = result.ecx;
+    // The fields that follow the OS's settings: CPUID.1:ECX.OSXSAVE mirrors CR4.OSXSAVE, and
+    // CPUID.(0DH,0):EBX is the XSAVE area size for the components enabled in XCR0.
+    if (result.function == 1 && cpu.has_feature(isa::xsave) && (cpu.cr4 & xsave::cr4_osxsave))
+        ecx |= 1u << 27;
+    if (result.function == 0xd && result.index == 0 && cpu.has_feature(isa::xsave))
+        ebx = xsave::area_size(cpu.xcr0);
     cpu.set_reg<4>(x86::rax, result.eax);
-    cpu.set_reg<4>(x86::rbx, result.ebx);
-    cpu.set_reg<4>(x86::rcx, result.ecx);
+    cpu.set_reg<4>(x86::rbx, ebx);
+    cpu.set_reg<4>(x86::rcx, ecx);
     cpu.set_reg<4>(x86::rdx, result.edx);
 }
 

@@ -1,6 +1,7 @@
 // Snapshot state of a software-engine vCPU: the architectural registers of docs/SNAPSHOT_FORMAT.md
 // (section cpu.N). Decoded blocks, translated code and TLBs are caches, not state.
 #include "engine/soft/soft_vcpu.hpp"
+#include "engine/soft/xsave_state.hpp"
 
 namespace vessel::soft {
 namespace {
@@ -8,6 +9,8 @@ namespace {
 constexpr std::uint32_t cpu_magic = 0x43505531; // "CPU1": the x86-64 vCPU layout, version 1
 /// "CPU2": version 1 followed by the CPU model (u8, cpu_model.hpp), which a restore must provide.
 constexpr std::uint32_t cpu_magic_with_model = 0x43505532;
+/// "CPU3": version 2 followed by XCR0 (u64) and the upper halves of ymm0-ymm15 (16 x 2 u64).
+constexpr std::uint32_t cpu_magic_with_avx = 0x43505533;
 
 template <typename Archive> void persist_segment(Archive& archive, x86::SegmentRegister& segment) {
     archive(segment.base, segment.limit, segment.selector, segment.type, segment.system,
@@ -50,16 +53,20 @@ void persist_core(Archive& archive, CpuCore& core, std::uint64_t& rflags, bool& 
 Result<void> SoftVcpu::save_snapshot(StateWriter& writer) {
     std::uint64_t rflags = m_core->flags();
     bool waiting = m_waiting_for_startup;
-    writer(cpu_magic_with_model);
+    writer(cpu_magic_with_avx);
     persist_core(writer, *m_core, rflags, waiting);
     writer(static_cast<std::uint8_t>(m_core->cpu_model));
+    writer(m_core->xcr0);
+    for (Xmm& upper : m_core->fpu.ymm_upper)
+        writer(upper.q);
     return {};
 }
 
 Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     std::uint32_t magic = 0;
     reader(magic);
-    reader.check(magic == cpu_magic || magic == cpu_magic_with_model, "vCPU state layout");
+    reader.check(magic == cpu_magic || magic == cpu_magic_with_model || magic == cpu_magic_with_avx,
+                 "vCPU state layout");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
     std::uint64_t rflags = 0;
     bool waiting = false;
@@ -67,14 +74,28 @@ Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     persist_core(reader, core, rflags, waiting);
     // A CPU1 snapshot comes from a software CPU that was always the baseline model.
     std::uint8_t model = static_cast<std::uint8_t>(CpuModel::Baseline);
-    if (magic == cpu_magic_with_model) reader(model);
-    reader.check(model <= static_cast<std::uint8_t>(CpuModel::Max), "CPU model");
+    if (magic != cpu_magic) reader(model);
+    // Older layouts: XCR0 at its reset value (x87 only) and YMM upper halves zero.
+    core.xcr0 = xsave::x87;
+    for (Xmm& upper : core.fpu.ymm_upper)
+        upper = Xmm{};
+    if (magic == cpu_magic_with_avx) {
+        reader(core.xcr0);
+        for (Xmm& upper : core.fpu.ymm_upper)
+            reader(upper.q);
+    }
+    reader.check(model <= last_cpu_model_value, "CPU model");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
     const auto cpu_model = static_cast<CpuModel>(model);
     if (const std::string problem = host_cannot_run(cpu_model); !problem.empty())
         return make_error("vCPU {}: the snapshot's {}: this host cannot restore it", m_index,
                           problem);
     core.set_cpu_model(cpu_model);
+    const std::uint64_t xcr0_allowed =
+        core.has_feature(isa::avx) ? xsave::supported_with_avx : (xsave::x87 | xsave::sse);
+    reader.check((core.xcr0 & xsave::x87) && !(core.xcr0 & ~xcr0_allowed) &&
+                     (!(core.xcr0 & xsave::ymm) || (core.xcr0 & xsave::sse)),
+                 "XCR0 for the CPU model");
     reader.check(core.fpu.top < 8, "x87 stack top");
     reader.check((core.efer & x86::efer::lma) == 0 || (core.cr0 & x86::cr0::pg) != 0,
                  "EFER.LMA without paging");

@@ -1,5 +1,6 @@
-// A software vCPU's snapshot state carries its CPU model (layout CPU2): a restore takes the
-// model from it, an unknown model is refused, and an older CPU1 state restores as baseline.
+// A software vCPU's snapshot state carries its CPU model, XCR0 and the YMM upper halves (layout
+// CPU3): a restore takes them from it, an unknown model is refused, and older CPU1 and CPU2
+// states restore (as baseline, and with XCR0 = x87 and zero upper halves).
 #include <gtest/gtest.h>
 
 #include "base/state_archive.hpp"
@@ -11,9 +12,16 @@ using vessel::soft::testing::SoftTestMachine;
 
 namespace {
 
+/// Bytes after the model in a CPU3 state: XCR0 and 16 upper halves.
+constexpr std::size_t avx_fields = 8 + 16 * 16;
+
 std::vector<std::uint8_t> saved_state(CpuModel model) {
     SoftTestMachine machine;
     machine.soft_vcpu().core().set_cpu_model(model);
+    if (model == CpuModel::Max || model == CpuModel::V3) {
+        machine.soft_vcpu().core().xcr0 = 7;
+        machine.soft_vcpu().core().fpu.ymm_upper[9].q[1] = 0x1234'5678'9abc'def0;
+    }
     EXPECT_TRUE(machine.vcpu->set_state(machine.state));
     StateWriter writer;
     EXPECT_TRUE(machine.soft_vcpu().save_snapshot(writer));
@@ -37,7 +45,7 @@ TEST(SoftVcpuSnapshot, RestoreTakesTheSavedCpuModel) {
 
 TEST(SoftVcpuSnapshot, AnUnknownCpuModelIsRefused) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes.back() = 7; // the model is the last field
+    bytes[bytes.size() - avx_fields - 1] = 7; // the model is followed by XCR0 and YMM
     SoftTestMachine restored;
     StateReader reader(bytes);
     const auto loaded = restored.soft_vcpu().load_snapshot(reader);
@@ -48,10 +56,43 @@ TEST(SoftVcpuSnapshot, AnUnknownCpuModelIsRefused) {
 
 TEST(SoftVcpuSnapshot, AnOlderLayoutRestoresAsBaseline) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes.pop_back(); // CPU1 had no model field
-    bytes[0] = '1';   // "CPU2" -> "CPU1" (little-endian u32: the digit comes first)
+    bytes.resize(bytes.size() - avx_fields - 1); // CPU1 had no model, XCR0 or YMM field
+    bytes[0] = '1'; // "CPU3" -> "CPU1" (little-endian u32: the digit comes first)
     SoftTestMachine restored;
     StateReader reader(bytes);
     ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
     EXPECT_EQ(restored.soft_vcpu().core().cpu_model, CpuModel::Baseline);
+}
+
+TEST(SoftVcpuSnapshot, XcrZeroAndYmmUpperHalvesRoundTrip) {
+    const std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
+    EXPECT_EQ(reader.remaining(), 0u);
+    EXPECT_EQ(restored.soft_vcpu().core().xcr0, 7u);
+    EXPECT_EQ(restored.soft_vcpu().core().fpu.ymm_upper[9].q[1], 0x1234'5678'9abc'def0u);
+}
+
+TEST(SoftVcpuSnapshot, ACpu2StateRestoresWithoutYmmState) {
+    std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
+    bytes.resize(bytes.size() - avx_fields);
+    bytes[0] = '2'; // "CPU3" -> "CPU2"
+    SoftTestMachine restored;
+    restored.soft_vcpu().core().fpu.ymm_upper[9].q[1] = 1;
+    StateReader reader(bytes);
+    ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
+    EXPECT_EQ(restored.soft_vcpu().core().cpu_model, CpuModel::Max);
+    EXPECT_EQ(restored.soft_vcpu().core().xcr0, 1u);
+    EXPECT_EQ(restored.soft_vcpu().core().fpu.ymm_upper[9].q[1], 0u);
+}
+
+TEST(SoftVcpuSnapshot, AnXcrZeroTheModelCannotHoldIsRefused) {
+    std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
+    bytes[bytes.size() - avx_fields] = 5; // XCR0 = x87 | YMM without SSE
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    const auto loaded = restored.soft_vcpu().load_snapshot(reader);
+    ASSERT_FALSE(loaded);
+    EXPECT_NE(loaded.error().message.find("XCR0"), std::string::npos) << loaded.error().message;
 }
