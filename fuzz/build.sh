@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds fuzz/virtqueue_fuzz, fuzz/balloon_fuzz, fuzz/vsock_packet_fuzz, fuzz/snapshot_file_fuzz
-# and fuzz/gdb_packet_fuzz: Vessel's virtqueue, balloon, vsock packet and GDB stub packet handling
-# and its snapshot state-file reader under ASan/UBSan with gcc's trace-pc coverage, linked
-# against clang's libFuzzer runtime (see gcc_coverage_shim.cpp); also the HTTP parser, kernel
-# loader and MSI-X table targets. Usage: fuzz/build.sh OUT_DIR [TARGET...] (default: all)
+# Builds Vessel's libFuzzer targets under ASan/UBSan with gcc's trace-pc coverage, linked against
+# clang's libFuzzer runtime (see gcc_coverage_shim.cpp): virtqueue, balloon, vsock packets, GDB
+# stub packets, snapshot state files, the HTTP parser, kernel loaders, MSI-X tables, and the
+# JSON/API readers, PCI configuration space and BARs, virtio devices (rng, console, net, blk), the
+# software CPU on random code and the migration stream reader.
+# Usage: fuzz/build.sh OUT_DIR [TARGET...] (default: all). Each source is compiled once per run.
 set -euo pipefail
 out=${1:-build-fuzz}
 only=("${@:2}")
@@ -19,20 +20,39 @@ objcopy --weaken-symbol=__sanitizer_cov_trace_pc "$libfuzzer" "$out/libfuzzer.a"
 flags=(-std=gnu++23 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -I"$root/src" -Wall -Wextra -Wshadow -Werror)
 g++ "${flags[@]}" -c "$root/fuzz/gcc_coverage_shim.cpp" -o "$out/gcc_coverage_shim.o"
-# build_target NAME SOURCES...: one fuzz target, its sources instrumented for coverage.
+declare -A compiled=()
+# build_target NAME SOURCES...: one fuzz target, its sources instrumented for coverage; a
+# source two targets share is compiled once. LINK_EXTRA: more libraries for the link.
 build_target() {
   local name=$1 objects=() source object
   shift
   if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then return 0; fi
+  local -A listed=()
   for source in "$@"; do
-    object="$out/$(basename "${source%.cpp}").o"
+    object="$out/objects/${source%.cpp}.o"
+    [ -n "${listed[$object]:-}" ] && continue
+    listed[$object]=1
     objects+=("$object")
+    [ -n "${compiled[$object]:-}" ] && continue
+    mkdir -p "$(dirname "$object")"
     g++ "${flags[@]}" -fsanitize-coverage=trace-pc -c "$root/$source" -o "$object"
+    compiled[$object]=1
   done
   g++ -fsanitize=address,undefined -o "$out/$name" "${objects[@]}" "$out/gcc_coverage_shim.o" \
-    "$out/libfuzzer.a" $(pkg-config --libs spdlog fmt) -lpthread -ldl
+    "$out/libfuzzer.a" $(pkg-config --libs spdlog fmt) ${LINK_EXTRA:-} -lpthread -ldl
   echo "$out/$name"
 }
+# sources_in DIR...: the product sources (not the tests) directly in each folder.
+sources_in() {
+  local folder file
+  for folder in "$@"; do
+    for file in "$root/$folder"/*.cpp; do
+      [[ $file == *_test.cpp ]] || echo "${file#$root/}"
+    done
+  done
+}
+base_sources="src/base/log.cpp src/base/log_sink.cpp"
+memory_sources="$(sources_in src/memory) src/base/mapped_region.cpp"
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
   src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
 build_target balloon_fuzz fuzz/balloon_fuzz.cpp src/devices/virtio/balloon/virtio_balloon.cpp \
@@ -55,3 +75,25 @@ build_target kernel_loader_fuzz fuzz/kernel_loader_fuzz.cpp src/arch/x86/bzimage
   src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
 build_target msix_table_fuzz fuzz/msix_table_fuzz.cpp src/devices/pci/msix_table.cpp \
   src/base/log.cpp src/base/log_sink.cpp
+# The API's JSON readers: a whole config file and every request body.
+build_target api_config_fuzz fuzz/api_config_fuzz.cpp src/api/json_fields.cpp \
+  src/api/boot_source.cpp src/api/machine_configuration.cpp src/api/device_config.cpp \
+  src/api/logger_config.cpp src/api/vsock_config.cpp src/api/balloon_config.cpp \
+  src/api/snapshot_config.cpp src/backends/net/mac_address.cpp $base_sources
+# The devices layer whole (PCI, virtio transport and devices) over guest RAM and a block image.
+devices=$(sources_in src/devices src/devices/pci src/devices/virtio src/devices/virtio/balloon \
+  src/devices/virtio/vsock src/devices/legacy src/devices/pseudo)
+backends=$(sources_in src/backends/block src/backends/net)
+base_layer=$(sources_in src/base)
+LINK_EXTRA="$(pkg-config --libs liburing slirp)" build_target pci_config_fuzz \
+  fuzz/pci_config_fuzz.cpp $devices $backends $base_layer $memory_sources
+LINK_EXTRA="$(pkg-config --libs liburing slirp)" build_target virtio_device_fuzz \
+  fuzz/virtio_device_fuzz.cpp $devices $backends $base_layer $memory_sources
+# The software CPU (interpreter and translator) with its architecture helpers.
+LINK_EXTRA="-lZydis -lZycore" build_target soft_cpu_fuzz fuzz/soft_cpu_fuzz.cpp \
+  $(sources_in src/engine/soft src/engine/soft/translator src/arch/x86) \
+  src/devices/bus.cpp $base_layer $memory_sources
+build_target migration_stream_fuzz fuzz/migration_stream_fuzz.cpp \
+  src/vm/migration/migration_stream.cpp src/vm/snapshot/snapshot_file.cpp \
+  src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp $base_layer \
+  $memory_sources

@@ -19,6 +19,10 @@ def role_of(name):
 
 
 def main():
+    show = None  # --show ROLE CALL: print those calls' lines (under the role's filter)
+    if len(sys.argv) > 3 and sys.argv[1] == "--show":
+        show = (sys.argv[2], sys.argv[3])
+        del sys.argv[1:4]
     used = collections.defaultdict(collections.Counter)
     pre = collections.defaultdict(collections.Counter)
     for directory in sys.argv[1:]:
@@ -42,6 +46,10 @@ def main():
                     pre["main (unfiltered)" if tid == pid else (role or "unfiltered")][call.group(1)] += 1
                 else:
                     used[role][call.group(1)] += 1
+                    if show and show == (role, call.group(1)):
+                        print(f"{path.name}: {line}")
+    if show:
+        return
     for title, table in (("filtered", used), ("pre-filter", pre)):
         for role in sorted(table):
             calls = table[role]
