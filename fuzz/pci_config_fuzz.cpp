@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const unsigned width = 1u << (selector % 4); // 1, 2, 4 or 8 bytes
         const bool write = (operation & 0x80) != 0;
         const std::uint32_t slot = slots[(selector >> 2) & 1];
-        switch (operation % 6) {
+        switch ((operation & 0x7f) % 6) { // bit 7: write
         case 0: // configuration space of a function (or of an empty slot, or another bus)
             select((selector & 8) ? (selector >> 4) : slot, offset & 0xff);
             if (write)
