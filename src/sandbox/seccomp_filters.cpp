@@ -248,11 +248,12 @@ std::vector<SyscallRule> gdb_rules() {
 // and what a new thread does before its filter is in place.
 std::vector<SyscallRule> thread_start_rules() {
     return {
-        only("clone", 0, {thread_clone_flags}),
-        any("set_robust_list"),
-        any("rseq"),
-        only("prctl", 0, {PR_SET_NO_NEW_PRIVS, PR_SET_NAME, PR_GET_NAME}),
-        any("seccomp"),
+        only("clone", 0, {thread_clone_flags}), any("set_robust_list"), any("rseq"),
+        only("prctl", 0, {PR_SET_NO_NEW_PRIVS, PR_SET_NAME, PR_GET_NAME}), any("seccomp"),
+        // AddressSanitizer's pthread_create checks memory is readable by writing it to a pipe
+        // (an ASan build of Vessel starts its vCPU threads under the vmm filter).
+        any("pipe2"),
+        any("sched_getaffinity"), // pthread_getattr_np, which ASan calls as a thread starts
     };
 }
 
