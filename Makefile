@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: fuzz all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format migration-test \
+.PHONY: fuzz fuzz-asan-libraries fuzz-isolation-targets all deps guest build vessel run test unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan clean format migration-test \
 	difftest difftest-long sandbox-test fuzz-smoke
 
 all: build
@@ -119,9 +119,16 @@ asan: deps
 # runtime: `apt-get install clang`); FUZZ_RUNS iterations each, corpora kept in
 # $(BUILD)-fuzz/corpus, $(BUILD)-fuzz/vsock-corpus and $(BUILD)-fuzz/gdb-corpus. Not part of `test`.
 FUZZ_RUNS ?= 1000000
-fuzz:
+# The ASan build's layer libraries the pci_config, virtio_device and soft_cpu targets link
+# (fuzz/build.sh); `make asan` builds them too, so this is quick after it.
+FUZZ_ASAN_LIBRARIES := vessel_engine_soft vessel_devices vessel_backends vessel_arch vessel_memory vessel_base
+fuzz-asan-libraries:
+	cmake -S . -B $(BUILD)-asan -DVESSEL_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD)-asan -j $(JOBS) $(foreach library,$(FUZZ_ASAN_LIBRARIES),--target $(library)) >/dev/null
+
+fuzz: fuzz-asan-libraries
 	@scripts/install-deps.sh fuzz
-	fuzz/build.sh $(BUILD)-fuzz
+	ASAN_BUILD=$(BUILD)-asan fuzz/build.sh $(BUILD)-fuzz
 	mkdir -p $(BUILD)-fuzz/corpus
 	$(BUILD)-fuzz/virtqueue_fuzz -runs=$(FUZZ_RUNS) -max_len=16400 -print_final_stats=1 $(BUILD)-fuzz/corpus
 	mkdir -p $(BUILD)-fuzz/balloon-corpus
@@ -134,9 +141,12 @@ fuzz:
 	$(BUILD)-fuzz/gdb_packet_fuzz -runs=$(FUZZ_RUNS) -max_len=20000 -print_final_stats=1 $(BUILD)-fuzz/gdb-corpus
 	@$(MAKE) --no-print-directory fuzz-isolation-targets FUZZ_RUNS=$(FUZZ_RUNS)
 
-# The API's HTTP parser, the kernel loaders (bzImage, Multiboot ELF/a.out) and MSI-X table
-# accesses, each from its seed corpus in fuzz/corpus/NAME (copied into $(BUILD)-fuzz).
-FUZZ_ISOLATION_TARGETS := http_parser:20000 kernel_loader:65536 msix_table:4096
+# The API's HTTP parser, the kernel loaders (bzImage, Multiboot ELF/a.out), MSI-X table
+# accesses, the API's JSON readers, PCI configuration space and BARs, virtio-rng/console/net/blk
+# requests, the software CPU on random code (interpreter and translator) and the migration
+# stream reader, each from its seed corpus in fuzz/corpus/NAME (copied into $(BUILD)-fuzz).
+FUZZ_ISOLATION_TARGETS := http_parser:20000 kernel_loader:65536 msix_table:4096 api_config:8192 \
+	pci_config:4096 virtio_device:20000 soft_cpu:16521 migration_stream:65536
 fuzz-isolation-targets:
 	@for entry in $(FUZZ_ISOLATION_TARGETS); do \
 	  name=$${entry%%:*}; max_len=$${entry#*:}; corpus=$(BUILD)-fuzz/$$name-corpus; \
@@ -145,12 +155,13 @@ fuzz-isolation-targets:
 	    -print_final_stats=1 $$corpus || exit 1; \
 	done
 
-# A short run of the fuzz targets above (part of `make test` when clang's libFuzzer runtime is
+# A short run of each fuzz target above (part of `make test` when clang's libFuzzer runtime is
 # installed, `scripts/install-deps.sh fuzz`; skipped with a note otherwise).
 FUZZ_SMOKE_RUNS ?= 5000
 fuzz-smoke:
 	@if ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
-	  fuzz/build.sh $(BUILD)-fuzz http_parser_fuzz kernel_loader_fuzz msix_table_fuzz >/dev/null && \
+	  $(MAKE) --no-print-directory fuzz-asan-libraries && \
+	  ASAN_BUILD=$(BUILD)-asan fuzz/build.sh $(BUILD)-fuzz $(foreach entry,$(FUZZ_ISOLATION_TARGETS),$(firstword $(subst :, ,$(entry)))_fuzz) >/dev/null && \
 	  $(MAKE) --no-print-directory fuzz-isolation-targets FUZZ_RUNS=$(FUZZ_SMOKE_RUNS); \
 	else echo "fuzz-smoke: skipped (no libFuzzer runtime: scripts/install-deps.sh fuzz)"; fi
 

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <tuple>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -35,7 +36,6 @@ namespace {
 
 constexpr std::size_t syscall_name_table_size = 512; ///< x86-64 numbers are below this
 constexpr std::size_t syscall_name_length = 24;
-constexpr std::uint64_t low_32_bits = 0xffffffffu; // ioctl requests, families: C ints
 
 // Built before any thread is filtered, read-only afterwards (also from the SIGSYS handler).
 std::array<std::vector<sock_filter>, thread_role_count> compiled_filters;
@@ -69,27 +69,40 @@ Result<std::vector<sock_filter>> compile_role(ThreadRole role, SeccompMode mode)
     if (!filter.context) return make_error("seccomp {} filter: seccomp_init failed", role_name);
     // no_new_privs is set by install_thread_filter itself, per thread.
     seccomp_attr_set(filter.context, SCMP_FLTATR_CTL_NNP, 0);
-    // Merge the rules per call: one without an argument condition allows every value.
-    std::map<int, std::pair<bool, std::set<std::pair<unsigned, std::uint64_t>>>> calls;
+    // Merge the rules per call: one without an argument condition allows every value; a
+    // call refused with an errno has that one rule.
+    struct Allowed {
+        bool unconditional{false};
+        int error_number{0};
+        std::set<std::tuple<unsigned, std::uint64_t, std::uint64_t>>
+            conditions; // index, mask, value
+    };
+    std::map<int, Allowed> calls;
     for (const auto& rule : syscall_rules(role)) {
         const std::string name(rule.name);
         const int number = seccomp_syscall_resolve_name(name.c_str());
         if (number == __NR_SCMP_ERROR)
             return make_error("seccomp {} filter: unknown system call '{}'", role_name, name);
-        auto& [unconditional, conditions] = calls[number];
-        if (rule.argument_values.empty()) unconditional = true;
+        Allowed& allowed = calls[number];
+        if (rule.error_number != 0) {
+            allowed.error_number = rule.error_number;
+            continue;
+        }
+        if (rule.argument_values.empty()) allowed.unconditional = true;
         for (std::uint64_t value : rule.argument_values)
-            conditions.insert({rule.argument_index, value});
+            allowed.conditions.insert({rule.argument_index, rule.argument_mask, value});
     }
     for (const auto& [number, allowed] : calls) {
-        const auto& [unconditional, conditions] = allowed;
         int error = 0;
-        if (unconditional) {
+        if (allowed.error_number != 0) {
+            error =
+                seccomp_rule_add(filter.context, SCMP_ACT_ERRNO(allowed.error_number), number, 0);
+        } else if (allowed.unconditional) {
             error = seccomp_rule_add(filter.context, SCMP_ACT_ALLOW, number, 0);
         } else {
-            for (const auto& [index, value] : conditions) {
+            for (const auto& [index, mask, value] : allowed.conditions) {
                 error = seccomp_rule_add(filter.context, SCMP_ACT_ALLOW, number, 1,
-                                         SCMP_CMP(index, SCMP_CMP_MASKED_EQ, low_32_bits, value));
+                                         SCMP_CMP(index, SCMP_CMP_MASKED_EQ, mask, value));
                 if (error != 0) break;
             }
         }

@@ -168,6 +168,38 @@ else
         fail "VESSEL_SECCOMP=maybe" "$(cat "$work/bad.out")"
 fi
 
+# A hostile guest (tests/guests/hostile.c): random values on every port and emulated MMIO
+# register, virtio rings pointing outside RAM, into the hole, looping, overlapping, indirect into
+# themselves, random PCI configuration, a UART flood; every thread under its filter. Vessel must
+# stay up (the guest ends with its own verdict), its peak RSS bounded, nothing leaked to stderr
+# but warnings. Two seeds, on the software engine (translator and interpreter).
+hostile_case() { # SEED ENGINE
+    local seed=$1 engine=$2 out=$work/hostile-$1.out err=$work/hostile-$1.err
+    rm -f "$work/hostile.sock"
+    truncate -s 16M "$work/hostile.img"
+    "$vessel" run --engine "$engine" --kernel "$build/tests/guests/hostile.elf" --memory 128M \
+        --cmdline "hostile seed=$seed" --disk "$work/hostile.img" --net user \
+        --vsock "3:$work/hostile.sock" </dev/null >"$out" 2>"$err" &
+    local pid=$! peak=0 hwm
+    pids+=("$pid")
+    while kill -0 "$pid" 2>/dev/null; do # VmHWM: the process's peak RSS so far (KiB)
+        hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status 2>/dev/null)
+        [ -n "$hwm" ] && [ "$hwm" -gt "$peak" ] && peak=$hwm
+        sleep 0.05
+    done
+    wait "$pid"
+    local status=$? limit=$((HOSTILE_RSS_LIMIT_MIB * 1024))
+    if [ $status = 1 ] && grep -q '^PASS: UART flood' "$out" && ! grep -q '^FAIL' "$out" &&
+        [ "$peak" -le $limit ] && ! grep -qiE 'seccomp|sanitizer|fatal|error' "$err"; then
+        pass "hostile guest (seed $seed, $engine): Vessel stays up, peak RSS $((peak / 1024)) MiB, $(grep -c '^PASS' "$out") checks"
+    else
+        fail "hostile guest (seed $seed, $engine)" "status $status, peak RSS $((peak / 1024)) MiB (limit $HOSTILE_RSS_LIMIT_MIB), $(grep -am3 '^FAIL' "$out" | tr '\n' ' ') $(grep -viE 'warning' "$err" | tail -c 300)"
+    fi
+}
+HOSTILE_RSS_LIMIT_MIB=${HOSTILE_RSS_LIMIT_MIB:-256} # 128 MiB of guest RAM, mostly untouched
+hostile_case 1 soft
+hostile_case 2 interp
+
 # The jailer.
 if [ "$(id -u)" != 0 ]; then
     skip "jail" "needs root (namespaces, cgroups, mknod)"
