@@ -373,7 +373,9 @@ std::span<const ThreadRole> all_thread_roles() {
 std::vector<ThreadRole> creator_roles(ThreadRole role) {
     switch (role) {
     case ThreadRole::Vcpu:
-        return {ThreadRole::Vmm}; // Machine::run on a VMM thread
+        // Machine::run on a VMM thread; Machine::start on the API thread for a VM restored
+        // from a snapshot or received by migration.
+        return {ThreadRole::Vmm, ThreadRole::Api};
     case ThreadRole::Vmm:
         return {ThreadRole::Api}; // the API starts the VM's thread
     case ThreadRole::Io:
