@@ -9,8 +9,14 @@
 
 namespace vessel {
 
-/// Kernel command line the default guest boots with, before the console arguments.
-inline constexpr const char* default_guest_command_line = "quiet";
+/// Kernel command line the default guest boots with, before the console arguments. Besides
+/// `quiet`, it turns off what would wake an idle guest for nothing a shell needs (each wake-up
+/// costs a software vCPU about a millisecond of host CPU, see bench/density.sh): the soft-lockup
+/// watchdog's 4 s hrtimer (`nowatchdog`), pressure stall accounting's averaging work 2 s after
+/// any activity (`psi=0`), and kcompactd's proactive compaction check every 500 ms
+/// (`vm.compaction_proactiveness=0`; on demand compaction still runs).
+inline constexpr const char* default_guest_command_line =
+    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0";
 
 /// The default guest's tty EOF key (VEOF, ^D): piped input to `--exec` ends with it.
 inline constexpr std::uint8_t default_guest_eof_key = 0x04;
