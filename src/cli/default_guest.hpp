@@ -14,9 +14,11 @@ namespace vessel {
 /// costs a software vCPU about a millisecond of host CPU, see bench/density.sh): the soft-lockup
 /// watchdog's 4 s hrtimer (`nowatchdog`), pressure stall accounting's averaging work 2 s after
 /// any activity (`psi=0`), and kcompactd's proactive compaction check every 500 ms
-/// (`vm.compaction_proactiveness=0`; on demand compaction still runs).
+/// (`vm.compaction_proactiveness=0`; on demand compaction still runs). `nokaslr` keeps the
+/// kernel at one address, so its text is the same bytes in every VM and KSM page sharing
+/// (`--page-sharing`) keeps one copy for all of them (KASLR relocates it differently in each).
 inline constexpr const char* default_guest_command_line =
-    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0";
+    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0 nokaslr";
 
 /// The default guest's tty EOF key (VEOF, ^D): piped input to `--exec` ends with it.
 inline constexpr std::uint8_t default_guest_eof_key = 0x04;
