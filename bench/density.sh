@@ -13,18 +13,22 @@
 #   KSM=1            as root: switch KSM on for the "on" fleet (pages_to_scan KSM_PAGES, default
 #                    1000) and put run and pages_to_scan back as they were on every way out
 #   WINDOW=30        seconds over which the idle fleet's CPU is measured
+#   BOOT_PARALLEL=1  guests booted at a time (on a loaded host 2-4 shorten the fleet's boot)
 # Without KSM=1 and with KSM off on the host, page sharing is marked but nothing merges: the
-# bench says so and measures the rest. Every VM is killed on exit, Ctrl-C or TERM.
+# bench says so and measures the rest. Every VM is killed on exit, Ctrl-C or TERM (a bench
+# started in the background of a script ignores Ctrl-C: stop it with kill -TERM).
 set -euo pipefail
 build=${1:-build}
 count=${2:-10}
 settle=${3:-30}
 window=${WINDOW:-30}
 modes=${MODES:-on off}
+parallel=${BOOT_PARALLEL:-1}
 guest="$build/guest"
 [ -x "$build/vessel" ] || { echo "missing $build/vessel: build it first" >&2; exit 2; }
 [ -f "$guest/vmlinuz" ] || { echo "missing $guest/vmlinuz: run make guest" >&2; exit 2; }
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || { echo "N must be a positive number, not '$count'" >&2; exit 2; }
+[[ "$parallel" =~ ^[1-9][0-9]*$ ]] || { echo "BOOT_PARALLEL must be a positive number, not '$parallel'" >&2; exit 2; }
 [[ "$settle" =~ ^[0-9]+$ ]] || { echo "SETTLE_SECONDS must be a number, not '$settle'" >&2; exit 2; }
 for mode in $modes; do
   [ "$mode" = on ] || [ "$mode" = off ] || { echo "MODES: unknown fleet '$mode' (on, off)" >&2; exit 2; }
@@ -90,21 +94,29 @@ fleet() {
   sync
   before=$(mem_available_kb)
   started=$(date +%s.%N)
-  for index in $(seq "$count"); do
-    local log="$work/$mode-$index.log" began
+  # One after another (BOOT_PARALLEL=P: P at a time): the next boots once these reached their
+  # shells.
+  local first=1
+  while [ "$first" -le "$count" ]; do
+    local last=$((first + parallel - 1)) began
+    [ "$last" -le "$count" ] || last=$count
     began=$(date +%s.%N)
-    "$build/vessel" run --engine soft --memory 256M "$@" <&3 >"$log" 2>&1 &
-    pids+=($!)
-    # One after another: the next boots once this one reached its shell.
-    local waited=0
-    until grep -q "Welcome to Vessel's default guest" "$log" 2>/dev/null; do
-      kill -0 "${pids[-1]}" 2>/dev/null || { echo "guest $index ($mode) exited: $(tail -c 300 "$log")" >&2; return 1; }
-      [ "$waited" -lt 3000 ] || { echo "guest $index ($mode) never reached its shell in 300 s" >&2; return 1; }
-      sleep 0.1
-      waited=$((waited + 1))
+    for index in $(seq "$first" "$last"); do
+      "$build/vessel" run --engine soft --memory 256M "$@" <&3 >"$work/$mode-$index.log" 2>&1 &
+      pids+=($!)
     done
-    printf '\r  %s: %d/%d at their shell (last boot %.1f s, MemAvailable %d MiB)  ' "$mode" "$index" \
+    for index in $(seq "$first" "$last"); do
+      local log="$work/$mode-$index.log" pid=${pids[$((index - 1))]} waited=0
+      until grep -q "Welcome to Vessel's default guest" "$log" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { echo "guest $index ($mode) exited: $(tail -c 300 "$log")" >&2; return 1; }
+        [ "$waited" -lt 3000 ] || { echo "guest $index ($mode) never reached its shell in 300 s" >&2; return 1; }
+        sleep 0.1
+        waited=$((waited + 1))
+      done
+    done
+    printf '\r  %s: %d/%d at their shell (last boot %.1f s, MemAvailable %d MiB)  ' "$mode" "$last" \
       "$count" "$(echo "$(date +%s.%N) - $began" | bc -l)" $(($(mem_available_kb) / 1024)) >&2
+    first=$((last + 1))
   done
   echo >&2
   local booted

@@ -17,8 +17,12 @@ namespace vessel {
 /// (`vm.compaction_proactiveness=0`; on demand compaction still runs). `nokaslr` keeps the
 /// kernel at one address, so its text is the same bytes in every VM and KSM page sharing
 /// (`--page-sharing`) keeps one copy for all of them (KASLR relocates it differently in each).
+/// `no_timer_check` skips the boot-time check that the PIT ticks through the IOAPIC while the
+/// kernel spins 10 ticks on the TSC: a vCPU thread descheduled on a loaded host gets the PIT's
+/// missed ticks as one interrupt, and the kernel panicked with "IO-APIC + timer doesn't work!"
+/// (seen booting 4 guests at once on a 2-core host at load 9).
 inline constexpr const char* default_guest_command_line =
-    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0 nokaslr";
+    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0 nokaslr no_timer_check";
 
 /// The default guest's tty EOF key (VEOF, ^D): piped input to `--exec` ends with it.
 inline constexpr std::uint8_t default_guest_eof_key = 0x04;
