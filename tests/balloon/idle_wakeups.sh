@@ -8,7 +8,7 @@
 # Usage: tests/balloon/idle_wakeups.sh BUILD_DIR
 set -u
 build=${1:-build}
-settle=${SETTLE:-25}
+settle=${SETTLE:-40}
 window=${WINDOW:-20}
 work=$(mktemp -d)
 pid=""
