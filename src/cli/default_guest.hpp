@@ -9,8 +9,20 @@
 
 namespace vessel {
 
-/// Kernel command line the default guest boots with, before the console arguments.
-inline constexpr const char* default_guest_command_line = "quiet";
+/// Kernel command line the default guest boots with, before the console arguments. Besides
+/// `quiet`, it turns off what would wake an idle guest for nothing a shell needs (each wake-up
+/// costs a software vCPU about a millisecond of host CPU, see bench/density.sh): the soft-lockup
+/// watchdog's 4 s hrtimer (`nowatchdog`), pressure stall accounting's averaging work 2 s after
+/// any activity (`psi=0`), and kcompactd's proactive compaction check every 500 ms
+/// (`vm.compaction_proactiveness=0`; on demand compaction still runs). `nokaslr` keeps the
+/// kernel at one address, so its text is the same bytes in every VM and KSM page sharing
+/// (`--page-sharing`) keeps one copy for all of them (KASLR relocates it differently in each).
+/// `no_timer_check` skips the boot-time check that the PIT ticks through the IOAPIC while the
+/// kernel spins 10 ticks on the TSC: a vCPU thread descheduled on a loaded host gets the PIT's
+/// missed ticks as one interrupt, and the kernel panicked with "IO-APIC + timer doesn't work!"
+/// (seen booting 4 guests at once on a 2-core host at load 9).
+inline constexpr const char* default_guest_command_line =
+    "quiet nowatchdog psi=0 sysctl.vm.compaction_proactiveness=0 nokaslr no_timer_check";
 
 /// The default guest's tty EOF key (VEOF, ^D): piped input to `--exec` ends with it.
 inline constexpr std::uint8_t default_guest_eof_key = 0x04;

@@ -19,7 +19,9 @@ constexpr const char* network_mask = "255.255.255.0";
 constexpr const char* host_address = "10.0.2.2";
 constexpr const char* dns_address = "10.0.2.3";
 constexpr const char* dhcp_start_address = "10.0.2.15";
-constexpr int idle_poll_ms = 1000; // upper bound on a poll when nothing is scheduled
+/// What libslirp is asked for at each turn, and the most it ever answers (slirp.c,
+/// slirp_update_timeout): an answer of exactly this means nothing in it is timed.
+constexpr std::uint32_t slirp_timeout_cap_ms = 1000;
 
 in_addr ipv4(const char* text) {
     in_addr address{};
@@ -65,6 +67,8 @@ struct SlirpBackend::Timer {
 Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const SlirpOptions& options) {
     std::unique_ptr<SlirpBackend> backend(new SlirpBackend());
     backend->m_wake = TRY_CONTEXT(EventFd::create(), "user network");
+    backend->m_quiet_after_ms = options.quiet_after.count();
+    backend->m_last_activity_ms = monotonic_ns() / 1'000'000;
 
     SlirpConfig config{};
     config.version = slirp_config_version;
@@ -138,10 +142,14 @@ void SlirpBackend::run() {
     while (!m_stopping.load()) {
         m_poll_fds.clear();
         m_poll_fds.push_back(pollfd{.fd = m_wake.fd(), .events = POLLIN, .revents = 0});
-        std::uint32_t slirp_timeout_ms = idle_poll_ms;
+        std::uint32_t slirp_timeout_ms = slirp_timeout_cap_ms;
         slirp_pollfds_fill(m_slirp, &slirp_timeout_ms, add_poll, this);
         const int ready =
             ::poll(m_poll_fds.data(), m_poll_fds.size(), poll_timeout_ms(slirp_timeout_ms));
+        m_loop_turns.fetch_add(1, std::memory_order_relaxed);
+        if (ready > 0 && std::any_of(m_poll_fds.begin() + 1, m_poll_fds.end(),
+                                     [](const pollfd& fd) { return fd.revents != 0; }))
+            note_activity(); // a host socket spoke
         slirp_pollfds_poll(m_slirp, ready < 0 ? 1 : 0, get_revents, this);
         if (m_poll_fds[0].revents & POLLIN) m_wake.consume();
         input_pending_frames();
@@ -149,12 +157,32 @@ void SlirpBackend::run() {
     }
 }
 
-int SlirpBackend::poll_timeout_ms(std::uint32_t slirp_timeout_ms) const {
-    std::int64_t timeout = std::min<std::int64_t>(slirp_timeout_ms, idle_poll_ms);
-    const std::int64_t now_ms = monotonic_ns() / 1'000'000;
-    for (const auto& timer : m_timers)
-        if (timer->expire_ms >= 0) timeout = std::min(timeout, timer->expire_ms - now_ms);
+int SlirpBackend::poll_timeout_ms(std::uint32_t slirp_timeout_ms,
+                                  std::optional<std::int64_t> next_timer_ms, std::int64_t now_ms,
+                                  std::int64_t last_activity_ms, std::int64_t quiet_after_ms) {
+    std::int64_t timeout = std::min<std::int64_t>(slirp_timeout_ms, slirp_timeout_cap_ms);
+    if (next_timer_ms)
+        return static_cast<int>(
+            std::clamp<std::int64_t>(std::min(timeout, *next_timer_ms - now_ms), 0, timeout));
+    const bool slirp_idle = slirp_timeout_ms >= slirp_timeout_cap_ms;
+    const std::int64_t quiet_for = now_ms - last_activity_ms;
+    if (slirp_idle && quiet_for >= quiet_after_ms) return -1; // until a frame or a socket event
+    // Not quiet long enough yet: poll again when it will be.
+    if (slirp_idle) timeout = std::min(timeout, quiet_after_ms - quiet_for);
     return static_cast<int>(std::max<std::int64_t>(timeout, 0));
+}
+
+int SlirpBackend::poll_timeout_ms(std::uint32_t slirp_timeout_ms) const {
+    std::optional<std::int64_t> next_timer;
+    for (const auto& timer : m_timers)
+        if (timer->expire_ms >= 0)
+            next_timer = next_timer ? std::min(*next_timer, timer->expire_ms) : timer->expire_ms;
+    return poll_timeout_ms(slirp_timeout_ms, next_timer, monotonic_ns() / 1'000'000,
+                           m_last_activity_ms, m_quiet_after_ms);
+}
+
+void SlirpBackend::note_activity() {
+    m_last_activity_ms = monotonic_ns() / 1'000'000;
 }
 
 void SlirpBackend::fire_expired_timers() {
@@ -176,6 +204,7 @@ void SlirpBackend::input_pending_frames() {
         std::lock_guard lock(m_outgoing_mutex);
         frames.swap(m_outgoing);
     }
+    if (!frames.empty()) note_activity();
     for (const EthernetFrame& frame : frames)
         slirp_input(m_slirp, frame.data(), static_cast<int>(frame.size()));
 }
@@ -183,6 +212,7 @@ void SlirpBackend::input_pending_frames() {
 ssize_t SlirpBackend::send_packet(const void* buffer, std::size_t length, void* opaque) {
     // SAFETY of the cast: libslirp hands back the opaque given to slirp_new, which is `this`.
     auto* backend = static_cast<SlirpBackend*>(opaque);
+    backend->note_activity();
     backend->deliver({static_cast<const std::uint8_t*>(buffer), length});
     return static_cast<ssize_t>(length);
 }

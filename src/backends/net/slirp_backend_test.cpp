@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <thread>
 
 #include "base/unique_fd.hpp"
 
@@ -258,4 +259,35 @@ TEST(SlirpBackend, BusyHostPortIsAClearError) {
         << backend.error().message;
     EXPECT_NE(backend.error().message.find(std::to_string(ntohs(address.sin_port))),
               std::string::npos);
+}
+
+TEST(SlirpBackend, PollTimeoutFollowsSlirpTimersAndQuiet) {
+    constexpr std::int64_t quiet = 5000;
+    // libslirp asks for a TCP or expiry timeout: exactly that.
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(2, std::nullopt, 100'000, 0, quiet), 2);
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(499, std::nullopt, 100'000, 0, quiet), 499);
+    // An armed libslirp timer: until it is due (now if overdue), at most libslirp's answer.
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(1000, 100'250, 100'000, 0, quiet), 250);
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(1000, 99'000, 100'000, 0, quiet), 0);
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(499, 200'000, 100'000, 0, quiet), 499);
+    // Nothing timed and quiet long enough: no timeout at all.
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(1000, std::nullopt, 100'000, 95'000, quiet), -1);
+    // Nothing timed, but traffic 4.5 s ago: look again when the quiet period is over.
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(1000, std::nullopt, 100'000, 95'500, quiet), 500);
+    EXPECT_EQ(SlirpBackend::poll_timeout_ms(1000, std::nullopt, 100'000, 99'900, quiet), 1000);
+}
+
+TEST(SlirpBackend, AnIdleNetworkSleepsUntilAFrameArrives) {
+    auto backend = SlirpBackend::create({.quiet_after = std::chrono::milliseconds(100)});
+    ASSERT_TRUE(backend.has_value()) << backend.error().message;
+    FrameWaiter waiter(**backend);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400)); // quiet for 100 ms by now
+    const std::uint64_t quiet_turns = (*backend)->loop_turns();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500)); // was 2 turns at 1 s polls
+    EXPECT_EQ((*backend)->loop_turns(), quiet_turns) << "the idle network's thread woke up";
+    // A frame from the guest still wakes it, and it answers.
+    (*backend)->send(arp_request_frame(0x0a000202));
+    EXPECT_TRUE(
+        waiter.wait_for([](const EthernetFrame& f) { return is_ethertype(f, ethertype_arp); }));
+    EXPECT_GT((*backend)->loop_turns(), quiet_turns);
 }
