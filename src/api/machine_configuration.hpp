@@ -25,8 +25,8 @@ struct MachineConfiguration {
     /// the guest waits for the debugger); empty for none.
     std::string gdb_socket_path;
     /// Vessel extension field `vessel_cpu_model`: the software CPU's model (baseline,
-    /// x86-64-v2, max; as `--cpu-model`), in the spirit of Firecracker's CPU templates; empty:
-    /// the highest the host can run.
+    /// x86-64-v2, x86-64-v3, max; as `--cpu-model`), in the spirit of Firecracker's CPU
+    /// templates; empty: as `--cpu-model`'s default (engine_selection.cpp).
     std::string cpu_model;
 
     /// PUT: vcpu_count and mem_size_mib are required; the optional fields take their defaults.

@@ -73,8 +73,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
         ->capture_default_str();
     run->add_option("--cpu-model", options.config.cpu_model,
                     "The software CPU's model: baseline (x86-64), x86-64-v2 (+ SSE3-SSE4.2, "
-                    "POPCNT) or max (+ LZCNT, MOVBE, BMI1/2, RDTSCP); CPUID and the "
-                    "instructions follow it. Default: the highest this host can run")
+                    "POPCNT), x86-64-v3 (+ AVX, AVX2, FMA, F16C, XSAVE, LZCNT, MOVBE, BMI1/2) "
+                    "or max (+ RDTSCP); CPUID and the instructions follow it. Default: "
+                    "x86-64-v2 (the translator runs its SSE natively, AVX not yet); with "
+                    "--engine interp the highest this host can run")
         ->type_name("NAME");
     run->add_option("--disk", options.disk_texts,
                     "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "

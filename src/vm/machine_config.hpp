@@ -50,8 +50,9 @@ struct MachineConfig {
     std::uint64_t memory_size{256u << 20};
     std::uint32_t cpu_count{1};
     EngineChoice engine{EngineChoice::Auto};
-    /// The software CPU's model (`--cpu-model`: baseline, x86-64-v2, max); empty: the highest
-    /// the host can run. CPUID and instruction availability follow it (Vessel extension).
+    /// The software CPU's model (`--cpu-model`: baseline, x86-64-v2, x86-64-v3, max); empty:
+    /// x86-64-v2 on the translator, the highest the host can run on the interpreter alone.
+    /// CPUID and instruction availability follow it (Vessel extension).
     std::string cpu_model;
     /// Virtio adds a virtio-console (Linux's hvc0) and sends console input to it.
     ConsoleChoice console{ConsoleChoice::Serial};
