@@ -64,6 +64,9 @@ struct Engine {
         // it points to would look leaked, since this engine is never destroyed.
         __lsan_register_root_region(cpu.get(), sizeof(soft::CpuCore));
         interpreter = std::make_unique<soft::Interpreter>(*cpu);
+        // So does the interpreter (prefaulted memory, engine/soft/prefaulted_memory.hpp): its
+        // block cache's heap nodes are reachable only from there.
+        __lsan_register_root_region(interpreter.get(), sizeof(soft::Interpreter));
         soft::Translator::Options options;
         options.hot_threshold = 1;
         options.cache_size = 4u << 20;
