@@ -28,13 +28,6 @@ bool host_has_bmi2() {
     return has;
 }
 
-/// Whether the host runs tzcnt (BMI1) or lzcnt (LZCNT) as such, asked once.
-bool host_counts(ZydisMnemonic mnemonic) {
-    static const bool tzcnt = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI1);
-    static const bool lzcnt = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tLZCNT);
-    return mnemonic == ZYDIS_MNEMONIC_TZCNT ? tzcnt : lzcnt;
-}
-
 /// Whether the host runs the instructions of extension `bit` (an isa:: bit), asked once.
 bool host_has_extension(std::uint32_t bit) {
     static const std::uint32_t host = [] {
@@ -44,12 +37,17 @@ bool host_has_extension(std::uint32_t bit) {
         const std::pair<std::uint32_t, Xbyak::util::Cpu::Type> table[] = {
             {isa::sse3, C::tSSE3},   {isa::ssse3, C::tSSSE3},   {isa::sse41, C::tSSE41},
             {isa::sse42, C::tSSE42}, {isa::popcnt, C::tPOPCNT}, {isa::movbe, C::tMOVBE},
-            {isa::bmi1, C::tBMI1},   {isa::bmi2, C::tBMI2}};
+            {isa::bmi1, C::tBMI1},   {isa::lzcnt, C::tLZCNT},   {isa::bmi2, C::tBMI2}};
         for (const auto& [isa_bit, type] : table)
             if (cpu.has(type)) bits |= isa_bit;
         return bits;
     }();
     return (host & bit) == bit;
+}
+
+/// Whether the host runs tzcnt (BMI1) or lzcnt (LZCNT) as such.
+bool host_counts(ZydisMnemonic mnemonic) {
+    return host_has_extension(mnemonic == ZYDIS_MNEMONIC_TZCNT ? isa::bmi1 : isa::lzcnt);
 }
 
 /// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
