@@ -49,16 +49,19 @@ __attribute__((noinline)) static void integer_loops(void) {
         int32_t m = a[i] < b[i] ? a[i] : b[i];
         c[i] = a[i] * b[i] + (m > 0 ? m : -m);
     }
-    for (int i = 0; i < N; ++i) hash = mix(hash, (uint32_t)c[i]);
+    for (int i = 0; i < N; ++i)
+        hash = mix(hash, (uint32_t)c[i]);
     int64_t sum = 0;
-    for (int i = 0; i < N; ++i) sum += c[i];
+    for (int i = 0; i < N; ++i)
+        sum += c[i];
     // 16-bit saturating and multiply-high ops, shifts (vpmulhw, vpsraw, vpaddsw).
     for (int i = 0; i < N; ++i) {
         int32_t v = ((int32_t)h[i] * k[i]) >> 16;
         int32_t s = h[i] + (k[i] >> 3);
         h[i] = (int16_t)(s > 32767 ? 32767 : s < -32768 ? -32768 : s) ^ (int16_t)v;
     }
-    for (int i = 0; i < N; ++i) hash = mix(hash, (uint16_t)h[i]);
+    for (int i = 0; i < N; ++i)
+        hash = mix(hash, (uint16_t)h[i]);
     // Bytes: vpavgb, vpmaxub, vpsadbw-style sums, vpshufb (reversal).
     uint32_t byte_sum = 0;
     for (int i = 0; i < N; ++i) {
@@ -71,7 +74,8 @@ __attribute__((noinline)) static void integer_loops(void) {
         int64_t v = q[i];
         q[i] = (v << (i & 31)) + ((uint64_t)v >> (b[i] & 31)) + (v > c[i] ? 1 : -1);
     }
-    for (int i = 0; i < N; ++i) hash = mix(hash, (uint64_t)q[i]);
+    for (int i = 0; i < N; ++i)
+        hash = mix(hash, (uint64_t)q[i]);
     // Variable 32-bit shifts (vpsllvd, vpsravd) and a widening multiply.
     int64_t wide = 0;
     for (int i = 0; i < N; ++i) {
@@ -80,7 +84,8 @@ __attribute__((noinline)) static void integer_loops(void) {
     }
     // Conditional counting (vpcmpeqd + vpmovmskb or masked adds).
     int matches = 0;
-    for (int i = 0; i < N; ++i) matches += ((a[i] & 0xff) == (b[i] & 0xff)) | (c[i] < 0);
+    for (int i = 0; i < N; ++i)
+        matches += ((a[i] & 0xff) == (b[i] & 0xff)) | (c[i] < 0);
     // BMI1/BMI2/LZCNT/TZCNT/POPCNT on scalars.
     uint64_t bits = 0;
     for (int i = 0; i < N; ++i) {
@@ -101,21 +106,26 @@ __attribute__((noinline)) static void float_loops(void) {
         y[i] = sqrtf(fabsf(x[i])) / (1.0f + fabsf(y[i]));
         x[i] = fmaxf(x[i], y[i]) - fminf(z[i], 0.5f);
     }
-    for (int i = 0; i < N; ++i) hash = mix(hash, float_bits(x[i]) ^ float_bits(y[i]) << 1 ^ float_bits(z[i]) << 2);
+    for (int i = 0; i < N; ++i)
+        hash = mix(hash, float_bits(x[i]) ^ float_bits(y[i]) << 1 ^ float_bits(z[i]) << 2);
     // Doubles: vfmadd/vfmsub, conversions to and from int and float.
     for (int i = 0; i < N; ++i) {
         d[i] = fma(d[i], e[i], -0.25 * e[i]) + (double)c[i] * 1e-9;
         e[i] = (double)(float)d[i] - (double)(int32_t)(d[i] * 0.001);
     }
     double dsum = 0;
-    for (int i = 0; i < N; ++i) dsum += d[i] * e[i];
-    for (int i = 0; i < N; ++i) hash = mix(hash, double_bits(d[i]) ^ double_bits(e[i]));
+    for (int i = 0; i < N; ++i)
+        dsum += d[i] * e[i];
+    for (int i = 0; i < N; ++i)
+        hash = mix(hash, double_bits(d[i]) ^ double_bits(e[i]));
     // A float reduction and a dot product (horizontal adds, vextractf128, shuffles).
     float dot = 0;
-    for (int i = 0; i < N; ++i) dot += x[i] * y[i];
+    for (int i = 0; i < N; ++i)
+        dot += x[i] * y[i];
     // Rounding (vroundps) and float <-> int conversions (vcvttps2dq, vcvtdq2ps).
     int32_t rounded = 0;
-    for (int i = 0; i < N; ++i) rounded += (int32_t)floorf(z[i] * 3.0f) + (int32_t)nearbyintf(y[i] * 100.0f);
+    for (int i = 0; i < N; ++i)
+        rounded += (int32_t)floorf(z[i] * 3.0f) + (int32_t)nearbyintf(y[i] * 100.0f);
     // F16C: half precision round trips.
     uint64_t halves = 0;
     for (int i = 0; i < N; ++i) {
@@ -137,9 +147,13 @@ __attribute__((noinline)) static void library_calls(void) {
     const char* found = strchr(copy + 3, 'q');
     int order = memcmp(copy + 3, text, N);
     double s = 0;
-    for (int i = 1; i < 200; ++i) s += sin(i * 0.1) * exp(-i * 0.01) + log(i) * pow(1.0001, i);
+    for (int i = 1; i < 200; ++i)
+        s += sin(i * 0.1) * exp(-i * 0.01) + log(i) * pow(1.0001, i);
     printf("libc: length=%zu found=%td order=%d math=%016llx\n", length,
-           found ? found - (copy + 3) : (ptrdiff_t)-1, order > 0 ? 1 : order < 0 ? -1 : 0,
+           found ? found - (copy + 3) : (ptrdiff_t)-1,
+           order > 0   ? 1
+           : order < 0 ? -1
+                       : 0,
            (unsigned long long)double_bits(s));
 }
 

@@ -23,25 +23,22 @@ using avx::op_ternary;
 using avx::op_unary;
 using avx::op_unary_immediate;
 
+// The X-macro lists keep their rows (clang-format would stair-step them).
+// clang-format off
 // ---- instruction lists (X macros): the mnemonic is the kernel's name and the table key ----
 
 /// Integer ops of both lengths: AVX for VEX.128, AVX2 for VEX.256.
 #define VESSEL_INTEGER_BINARY(X)                                                                   \
-    X(vpaddb)                                                                                      \
-    X(vpaddw)                                                                                      \
-    X(vpaddd) X(vpaddq) X(vpaddsb) X(vpaddsw) X(vpaddusb) X(vpaddusw) X(vpsubb) X(vpsubw)          \
-        X(vpsubd) X(vpsubq) X(vpsubsb) X(vpsubsw) X(vpsubusb) X(vpsubusw) X(vpmullw) X(vpmulld)    \
-            X(vpmulhw) X(vpmulhuw) X(vpmuludq) X(vpmuldq) X(vpmaddwd) X(vpmaddubsw) X(vpmulhrsw)   \
-                X(vpand) X(vpandn) X(vpor) X(vpxor) X(vpcmpeqb) X(vpcmpeqw) X(vpcmpeqd)            \
-                    X(vpcmpeqq) X(vpcmpgtb) X(vpcmpgtw) X(vpcmpgtd) X(vpcmpgtq) X(vpmaxsb)         \
-                        X(vpmaxsw) X(vpmaxsd) X(vpmaxub) X(vpmaxuw) X(vpmaxud) X(vpminsb)          \
-                            X(vpminsw) X(vpminsd) X(vpminub) X(vpminuw) X(vpminud) X(vpavgb)       \
-                                X(vpavgw) X(vpsadbw) X(vpshufb) X(vpsignb) X(vpsignw) X(vpsignd)   \
-                                    X(vphaddw) X(vphaddd) X(vphaddsw) X(vphsubw) X(vphsubd)        \
-                                        X(vphsubsw) X(vpunpcklbw) X(vpunpcklwd) X(vpunpckldq)      \
-                                            X(vpunpcklqdq) X(vpunpckhbw) X(vpunpckhwd)             \
-                                                X(vpunpckhdq) X(vpunpckhqdq) X(vpacksswb)          \
-                                                    X(vpackssdw) X(vpackuswb) X(vpackusdw)
+    X(vpaddb) X(vpaddw) X(vpaddd) X(vpaddq) X(vpaddsb) X(vpaddsw) X(vpaddusb) X(vpaddusw)          \
+    X(vpsubb) X(vpsubw) X(vpsubd) X(vpsubq) X(vpsubsb) X(vpsubsw) X(vpsubusb) X(vpsubusw)          \
+    X(vpmullw) X(vpmulld) X(vpmulhw) X(vpmulhuw) X(vpmuludq) X(vpmuldq) X(vpmaddwd)                \
+    X(vpmaddubsw) X(vpmulhrsw) X(vpand) X(vpandn) X(vpor) X(vpxor) X(vpcmpeqb) X(vpcmpeqw)         \
+    X(vpcmpeqd) X(vpcmpeqq) X(vpcmpgtb) X(vpcmpgtw) X(vpcmpgtd) X(vpcmpgtq) X(vpmaxsb)             \
+    X(vpmaxsw) X(vpmaxsd) X(vpmaxub) X(vpmaxuw) X(vpmaxud) X(vpminsb) X(vpminsw) X(vpminsd)        \
+    X(vpminub) X(vpminuw) X(vpminud) X(vpavgb) X(vpavgw) X(vpsadbw) X(vpshufb) X(vpsignb)          \
+    X(vpsignw) X(vpsignd) X(vphaddw) X(vphaddd) X(vphaddsw) X(vphsubw) X(vphsubd) X(vphsubsw)      \
+    X(vpunpcklbw) X(vpunpcklwd) X(vpunpckldq) X(vpunpcklqdq) X(vpunpckhbw) X(vpunpckhwd)           \
+    X(vpunpckhdq) X(vpunpckhqdq) X(vpacksswb) X(vpackssdw) X(vpackuswb) X(vpackusdw)
 /// AVX2 at both lengths.
 #define VESSEL_AVX2_BINARY(X) X(vpsllvd) X(vpsllvq) X(vpsrlvd) X(vpsrlvq) X(vpsravd)
 /// AVX2, VEX.256 only (the VEX.128 encodings are invalid: Zydis never hands them over).
@@ -51,31 +48,23 @@ using avx::op_unary_immediate;
     X(vpsllw) X(vpslld) X(vpsllq) X(vpsrlw) X(vpsrld) X(vpsrlq) X(vpsraw) X(vpsrad)
 /// Packed float ops (AVX at both lengths), under the guest's MXCSR.
 #define VESSEL_FLOAT_BINARY(X)                                                                     \
-    X(vaddps)                                                                                      \
-    X(vaddpd)                                                                                      \
-    X(vsubps) X(vsubpd) X(vmulps) X(vmulpd) X(vdivps) X(vdivpd) X(vmaxps) X(vmaxpd) X(vminps)      \
-        X(vminpd) X(vandps) X(vandpd) X(vandnps) X(vandnpd) X(vorps) X(vorpd) X(vxorps) X(vxorpd)  \
-            X(vunpcklps) X(vunpcklpd) X(vunpckhps) X(vunpckhpd) X(vaddsubps) X(vaddsubpd)          \
-                X(vhaddps) X(vhaddpd) X(vhsubps) X(vhsubpd) X(vpermilps) X(vpermilpd)
+    X(vaddps) X(vaddpd) X(vsubps) X(vsubpd) X(vmulps) X(vmulpd) X(vdivps) X(vdivpd) X(vmaxps)      \
+    X(vmaxpd) X(vminps) X(vminpd) X(vandps) X(vandpd) X(vandnps) X(vandnpd) X(vorps) X(vorpd)      \
+    X(vxorps) X(vxorpd) X(vunpcklps) X(vunpcklpd) X(vunpckhps) X(vunpckhpd) X(vaddsubps)           \
+    X(vaddsubpd) X(vhaddps) X(vhaddpd) X(vhsubps) X(vhsubpd) X(vpermilps) X(vpermilpd)
 /// Scalar float ops (VEX.128 only; bits 32/64-127 from src1).
 #define VESSEL_SCALAR_BINARY(X)                                                                    \
-    X(vaddss)                                                                                      \
-    X(vaddsd)                                                                                      \
-    X(vsubss) X(vsubsd) X(vmulss) X(vmulsd) X(vdivss) X(vdivsd) X(vmaxss) X(vmaxsd) X(vminss)      \
-        X(vminsd) X(vsqrtss) X(vsqrtsd) X(vcvtss2sd) X(vcvtsd2ss) X(vrcpss) X(vrsqrtss) X(vmovss)  \
-            X(vmovsd)
+    X(vaddss) X(vaddsd) X(vsubss) X(vsubsd) X(vmulss) X(vmulsd) X(vdivss) X(vdivsd) X(vmaxss)      \
+    X(vmaxsd) X(vminss) X(vminsd) X(vsqrtss) X(vsqrtsd) X(vcvtss2sd) X(vcvtsd2ss) X(vrcpss)        \
+    X(vrsqrtss) X(vmovss) X(vmovsd)
 #define VESSEL_FLOAT_UNARY(X)                                                                      \
-    X(vsqrtps)                                                                                     \
-    X(vsqrtpd)                                                                                     \
-    X(vrcpps) X(vrsqrtps) X(vcvtdq2ps) X(vcvtps2dq) X(vcvttps2dq) X(vmovshdup) X(vmovsldup)        \
-        X(vmovddup)
+    X(vsqrtps) X(vsqrtpd) X(vrcpps) X(vrsqrtps) X(vcvtdq2ps) X(vcvtps2dq) X(vcvttps2dq)            \
+    X(vmovshdup) X(vmovsldup) X(vmovddup)
 #define VESSEL_INTEGER_UNARY(X) X(vpabsb) X(vpabsw) X(vpabsd)
 /// 256-bit results from a 128-bit source.
 #define VESSEL_WIDENING(X)                                                                         \
-    X(vpmovsxbw)                                                                                   \
-    X(vpmovsxbd)                                                                                   \
-    X(vpmovsxbq) X(vpmovsxwd) X(vpmovsxwq) X(vpmovsxdq) X(vpmovzxbw) X(vpmovzxbd) X(vpmovzxbq)     \
-        X(vpmovzxwd) X(vpmovzxwq) X(vpmovzxdq)
+    X(vpmovsxbw) X(vpmovsxbd) X(vpmovsxbq) X(vpmovsxwd) X(vpmovsxwq) X(vpmovsxdq) X(vpmovzxbw)     \
+    X(vpmovzxbd) X(vpmovzxbq) X(vpmovzxwd) X(vpmovzxwq) X(vpmovzxdq)
 #define VESSEL_AVX2_WIDENING(X) X(vpbroadcastb) X(vpbroadcastw) X(vpbroadcastd) X(vpbroadcastq)
 #define VESSEL_FLOAT_WIDENING(X) X(vcvtps2pd) X(vcvtdq2pd) X(vbroadcastss)
 /// 128-bit results from a 256-bit source.
@@ -85,14 +74,12 @@ using avx::op_unary_immediate;
 #define VESSEL_FMA_SCALAR_FORMS(X, base)                                                           \
     X(base##132ss) X(base##132sd) X(base##213ss) X(base##213sd) X(base##231ss) X(base##231sd)
 #define VESSEL_FMA_PACKED(X)                                                                       \
-    VESSEL_FMA_FORMS(X, vfmadd)                                                                    \
-    VESSEL_FMA_FORMS(X, vfmsub)                                                                    \
-    VESSEL_FMA_FORMS(X, vfnmadd) VESSEL_FMA_FORMS(X, vfnmsub) VESSEL_FMA_FORMS(X, vfmaddsub)       \
-        VESSEL_FMA_FORMS(X, vfmsubadd)
+    VESSEL_FMA_FORMS(X, vfmadd) VESSEL_FMA_FORMS(X, vfmsub) VESSEL_FMA_FORMS(X, vfnmadd)           \
+    VESSEL_FMA_FORMS(X, vfnmsub) VESSEL_FMA_FORMS(X, vfmaddsub) VESSEL_FMA_FORMS(X, vfmsubadd)
 #define VESSEL_FMA_SCALAR(X)                                                                       \
-    VESSEL_FMA_SCALAR_FORMS(X, vfmadd)                                                             \
-    VESSEL_FMA_SCALAR_FORMS(X, vfmsub)                                                             \
+    VESSEL_FMA_SCALAR_FORMS(X, vfmadd) VESSEL_FMA_SCALAR_FORMS(X, vfmsub)                          \
     VESSEL_FMA_SCALAR_FORMS(X, vfnmadd) VESSEL_FMA_SCALAR_FORMS(X, vfnmsub)
+// clang-format on
 
 // ---- kernels ----
 #define VESSEL_DEFINE_BINARY(name) VESSEL_AVX_BINARY(name, #name, "%x2, %x1, %x0", "%2, %1, %0")
