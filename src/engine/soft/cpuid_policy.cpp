@@ -33,6 +33,8 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
 /// Leaf 1 ECX: cx16 (cmpxchg16b), TSC-deadline APIC timer (so Linux needs no APIC timer
 /// calibration) and the hypervisor-present bit.
 constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 24) | (1u << 31);
+/// Leaf 1 ECX: x2APIC (the local APIC's MSR interface, IA32_APIC_BASE.EXTD).
+constexpr std::uint32_t leaf1_ecx_x2apic = 1u << 21;
 /// Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (MSR 0x3b).
 constexpr std::uint32_t leaf7_ebx = 1u << 1;
 /// Leaf 7 subleaf 0 EDX: IA32_SPEC_CTRL/IA32_PRED_CMD (26) and IA32_ARCH_CAPABILITIES (29),
@@ -167,6 +169,11 @@ std::vector<x86::CpuidEntry> supported_cpuid(CpuModel model) {
         }
     }
     if (features & isa::xsave) append_xsave_leaf(entries, features);
+    // x2APIC (CPUID.1:ECX bit 21): the processors of the v2 level and later have it (Nehalem
+    // onwards); the baseline model stays an xAPIC-only CPU.
+    if (model != CpuModel::Baseline)
+        for (x86::CpuidEntry& entry : entries)
+            if (entry.function == 1) entry.ecx |= leaf1_ecx_x2apic;
     return entries;
 }
 
