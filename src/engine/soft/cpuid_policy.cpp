@@ -145,8 +145,14 @@ std::vector<x86::CpuidEntry> supported_cpuid() {
         entries.push_back(x86::CpuidEntry{leaf_extended_topology, level, true, 0, 0, 0, 0});
     entries.push_back(leaf(0x15, tsc_ratio_denominator, tsc_ratio_numerator, crystal_hz, 0));
     entries.push_back(leaf(0x16, base_mhz, base_mhz, bus_mhz, 0));
-    // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
-    entries.push_back(leaf(0x4000'0000, 0x4000'0000, word("Vess"), word("elVe"), word("ssel")));
+    // Hypervisor leaves: KVM's paravirtual interface signature with no paravirtual features
+    // (leaf 0x40000001 all zero: no kvmclock, no PV EOI/IPI/TLB flush, no hypercalls), what
+    // KVM itself shows a guest with every PV feature off. It tells a guest kernel that x2APIC
+    // works without interrupt remapping (Linux's x86_init.hyper.x2apic_available(): under an
+    // unknown hypervisor it keeps the xAPIC). Vessel still names itself in the brand string
+    // and the ACPI tables' OEM fields, and guests see the same signature on the KVM engine.
+    entries.push_back(leaf(0x4000'0000, 0x4000'0001, word("KVMK"), word("VMKV"), word("M\0\0\0")));
+    entries.push_back(leaf(0x4000'0001, 0, 0, 0, 0));
     entries.push_back(leaf(0x8000'0000, max_extended_leaf, 0, 0, 0));
     entries.push_back(leaf(0x8000'0001, 0, 0, extended_ecx, extended_edx));
     entries.push_back(brand_string(0x8000'0002, "Vessel software "));
