@@ -2,7 +2,7 @@
 # Guest-side cost of one ACPI PM timer read (`inl` of port 0x608) in the default Debian guest on
 # the software engine, next to a port no device backs; with QEMU TCG's figure for the same
 # program when qemu-system-x86_64 and the guest's kernel are usable together (not run here).
-# Usage: bench/pm_timer.sh [BUILD_DIR] [READS]
+# Usage: [CPUS=N] [ENGINE=soft|interp] bench/pm_timer.sh [BUILD_DIR] [READS]
 set -euo pipefail
 build=${1:-build}
 reads=${2:-200000}
@@ -13,6 +13,6 @@ gcc -O2 -static -o "$work/program" "$here/pm_timer_read.c"
 size=$(stat -c %s "$work/program")
 cp "$work/program" "$work/disk.img"
 truncate -s %4096 "$work/disk.img"
-"$build/vessel" --log-level warn run --engine "${ENGINE:-soft}" --disk "$work/disk.img,readonly" \
+"$build/vessel" --log-level warn run --engine "${ENGINE:-soft}" ${CPUS:+--cpus "$CPUS"} --disk "$work/disk.img,readonly" \
   --exec "head -c $size /dev/vda >/tmp/p && chmod +x /tmp/p && /tmp/p $reads" </dev/null |
   tr -d '\r' | grep -E '^(pm timer|unbacked)'

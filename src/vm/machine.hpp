@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "devices/legacy/acpi_power.hpp"
 #include "devices/legacy/acpi_pm_timer.hpp"
+#include "devices/legacy/acpi_power.hpp"
 #include "devices/legacy/cmos_rtc.hpp"
 #include "devices/legacy/debug_exit.hpp"
 #include "devices/legacy/fw_cfg.hpp"
