@@ -5,6 +5,7 @@
 # guest exactly what it prints on the host; on the baseline model glibc refuses to start it.
 # Likewise for x86-64-v3 (AVX2, FMA, F16C, BMI: tests/linux/avx_program.c) on the max model,
 # with the kernel's XSAVE set-up (YMM state) checked in its log; on x86-64-v2 it is refused.
+# The kernel runs its local APICs in x2APIC mode where the model offers it (2 vCPUs).
 # Usage: tests/linux/run_cpu_model_tests.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -68,6 +69,18 @@ result v2-model-cpuinfo-flags $ok "$(detail)"
 guest --cpu-model baseline --exec "echo \"[\$($flags)]\""
 ok=0; grep -q "^\[ *\]$" "$work/out" && ok=1
 result baseline-model-cpuinfo-flags $ok "$(detail)"
+
+# x2APIC: the default model offers it, and Debian's kernel on 2 vCPUs runs both local APICs in
+# x2APIC mode (physical destinations: no interrupt remapping) and brings up both CPUs; the
+# baseline model has no x2APIC, so the same kernel keeps the xAPIC. The ACPI PM timer (port
+# 0x608) is there as a clocksource. Boot log clean.
+apic='echo "apic=$(dmesg | grep -c -e "x2apic enabled" -e "Switched APIC routing to physical x2apic") cpus=$(grep -c ^processor /proc/cpuinfo) flag=$(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -c -x x2apic) pm=$(grep -c -w acpi_pm /sys/devices/system/clocksource/clocksource0/available_clocksource)"; dmesg | grep -E "unchecked MSR access|Call Trace|WARNING:|BUG:" || echo clean-log'
+guest --cpus 2 --exec "$apic"
+ok=0; grep -q "^apic=2 cpus=2 flag=1 pm=1$" "$work/out" && grep -q "^clean-log$" "$work/out" && ok=1
+result x2apic-mode-smp-and-pm-timer $ok "$(detail)"
+guest --cpu-model baseline --exec "$apic"
+ok=0; grep -q "^apic=0 cpus=1 flag=0 pm=1$" "$work/out" && ok=1
+result baseline-model-keeps-xapic $ok "$(detail)"
 
 # Machine-check architecture in CPUID (Debian's cloud kernel is built without MCE support, so the
 # MSRs themselves are covered by the unit tests), and a clean boot log with it.
