@@ -176,6 +176,19 @@ class Emitter : public Xbyak::CodeGenerator {
                 ++m_out.native_ops;
                 return false;
             }
+            if (mnemonic == ZYDIS_MNEMONIC_CLI && !m_user) {
+                // At CPL 0 (64-bit mode: protected, CPL <= IOPL) cli only clears IF; sti stays
+                // with the interpreter, which ends the block to let a pending interrupt in.
+                save_flags(m_live);
+                and_(dword[r15 + m_layout.rflags], static_cast<std::uint32_t>(~x86::rflags::if_));
+                m_host_flags_valid = false;
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_PUSHFQ && push_flags(k, guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
             if ((mnemonic == ZYDIS_MNEMONIC_PUSH && push_instruction(k, guest)) ||
                 (mnemonic == ZYDIS_MNEMONIC_POP && pop_instruction(k, guest))) {
                 ++m_out.native_ops;
@@ -705,6 +718,32 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// rsp += delta, without touching flags.
     void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
+
+    /// pushfq (64-bit mode, where it is never privileged): the guest's arithmetic flags from the
+    /// host's, the rest (IF, DF, IOPL, AC, ID) from CpuCore::rflags, RF and VM cleared in the
+    /// image (Intel SDM Vol. 2, PUSHF). Kernels run it in every local_irq_save.
+    bool push_flags(std::size_t k, const GuestInstruction& guest) {
+        if (guest.instruction.operand_width != 64) return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        lea(r14, ptr[stack_pointer() - 8]);
+        lookup(8, true, fallback);
+        restore_host_flags();
+        pushfq();
+        pop(r13);
+        and_(r13d, arithmetic_mask);
+        m_host_flags_valid = false; // the slot holds them (the lookup saved them: pushfq reads)
+        mov(qword[r15 + m_layout.spill], r13);
+        mov(r13, qword[r15 + m_layout.rflags]);
+        and_(r13,
+             static_cast<std::uint32_t>(~(arithmetic_mask | x86::rflags::rf | x86::rflags::vm)));
+        or_(r13, qword[r15 + m_layout.spill]);
+        mov(qword[r14], r13);
+        adjust_stack(-8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
 
     bool push_instruction(std::size_t k, GuestInstruction& guest) {
         const ZydisDecodedOperand& operand = guest.operands[0];

@@ -879,3 +879,40 @@ TEST(Translator, FnstcwIsTranslatedAndRaisesDeviceNotAvailableUnderCr0Ts) {
     EXPECT_EQ(machine.soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_FNSTCW], 1u)
         << "only the #NM run goes to the interpreter";
 }
+
+TEST(Translator, PushfqAndCliMatchTheInterpreter) {
+    // pushfq from translated code: arithmetic flags as the host computed them, DF and IF from
+    // the CPU's state (cli translated at CPL 0 clears IF), RF clear; the flags stay the
+    // guest's for the adc after it.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 30);
+            c.mov(rsp, 0x8000);
+            c.xor_(r8d, r8d);
+            c.xor_(r9d, r9d);
+            c.L(loop);
+            c.sti(); // IF in the next image (the interpreter ends the block here)
+            c.std();
+            c.mov(eax, r10d);
+            c.sub(eax, 15); // CF, SF, ZF, OF, PF vary with the count
+            c.pushfq();
+            c.pop(rbx);
+            c.add(r8, rbx);
+            c.adc(r9, 0); // reads CF across the pushfq
+            c.cld();
+            c.cli(); // translated at CPL 0: IF clear in this image
+            c.pushfq();
+            c.pop(rcx);
+            c.xor_(r8, rcx);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_GT(machine->stats().native_ops, 0u);
+    const auto& interpreted = machine->soft_vcpu().core().jit.interpreted_by_mnemonic;
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_PUSHFQ], 0u) << "pushfq went to the interpreter";
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_CLI], 0u) << "cli went to the interpreter";
+}
