@@ -86,7 +86,10 @@ std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const C
              extension_of(guest.instruction.mnemonic) != 0 ||
              vex_extension(guest.instruction) != 0 ||
              guest.instruction.mnemonic == ZYDIS_MNEMONIC_VZEROUPPER ||
-             guest.instruction.mnemonic == ZYDIS_MNEMONIC_FNSTCW);
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_FNSTCW ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG16B ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_PAUSE);
         // tzcnt/lzcnt are bsf/bsr or the real counts depending on the CPU model: the emitter
         // (encode_identity) picks. Other extensions run as is only under a model with them
         // (the emitter checks).

@@ -90,7 +90,12 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     case ZYDIS_MNEMONIC_BSWAP:
     case ZYDIS_MNEMONIC_XCHG:
     case ZYDIS_MNEMONIC_CMPXCHG:
+    case ZYDIS_MNEMONIC_CMPXCHG8B:
+    case ZYDIS_MNEMONIC_CMPXCHG16B: // its 16-byte operand is alignment-checked (needs_alignment)
     case ZYDIS_MNEMONIC_XADD:
+    case ZYDIS_MNEMONIC_LFENCE:
+    case ZYDIS_MNEMONIC_MFENCE:
+    case ZYDIS_MNEMONIC_SFENCE:
     case ZYDIS_MNEMONIC_CBW:
     case ZYDIS_MNEMONIC_CWDE:
     case ZYDIS_MNEMONIC_CDQE:

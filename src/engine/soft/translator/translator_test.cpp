@@ -916,3 +916,50 @@ TEST(Translator, PushfqAndCliMatchTheInterpreter) {
     EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_PUSHFQ], 0u) << "pushfq went to the interpreter";
     EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_CLI], 0u) << "cli went to the interpreter";
 }
+
+TEST(Translator, Cmpxchg16bFencesAndPauseRunAsIsAndAMisalignedOperandRaisesGp) {
+    // cmpxchg16b (SLUB's per-CPU freelist update, on every slab allocation) and cmpxchg8b,
+    // succeeding and failing, with and without lock, keep CF & co. from before (only ZF
+    // changes); a misaligned cmpxchg16b operand is #GP from the interpreter, never a host fault.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 30);
+            c.mov(rsi, 0x6000);
+            c.xor_(r8d, r8d);
+            c.L(loop);
+            c.mov(rax, r10);
+            c.xor_(edx, edx);
+            c.lea(rbx, ptr[r10 + 1]);
+            c.mov(rcx, 7);
+            c.xor_(edi, edi);
+            c.mov(r11d, 8);
+            c.cmp(r10d, 1);
+            c.cmove(edi, r11d); // the last round's operand is misaligned: #GP
+            c.add(rdi, rsi);
+            c.stc();
+            c.lock();
+            c.cmpxchg16b(ptr[rdi]); // equal when memory holds (r10, 0): every other round
+            c.adc(r8, rax);         // CF survives; rax is the old value when not equal
+            c.setz(r9b);
+            c.add(r8, r9);
+            c.cmpxchg8b(ptr[rsi + 20]); // unaligned is fine for the 8-byte form
+            c.setz(r9b);
+            c.add(r8, r9);
+            c.mfence();
+            c.lfence();
+            c.sfence();
+            c.pause(); // a spin-wait hint: the host's own
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->state.rip, handler_address + 1) << "no #GP for the misaligned operand";
+    const auto& interpreted = machine->soft_vcpu().core().jit.interpreted_by_mnemonic;
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_CMPXCHG16B], 1u) << "only the misaligned one";
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_CMPXCHG8B], 0u);
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_MFENCE], 0u);
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_PAUSE], 0u);
+}
