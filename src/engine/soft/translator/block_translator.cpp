@@ -185,6 +185,10 @@ class Emitter : public Xbyak::CodeGenerator {
                 ++m_out.native_ops;
                 return false;
             }
+            if (mnemonic == ZYDIS_MNEMONIC_MOV && read_segment_selector(guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
             if (mnemonic == ZYDIS_MNEMONIC_PUSHFQ && push_flags(k, guest)) {
                 ++m_out.native_ops;
                 return false;
@@ -718,6 +722,26 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// rsp += delta, without touching flags.
     void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
+
+    /// mov r32/r64, Sreg: the selector, zero-extended (Intel SDM Vol. 2, MOV). Kernels read
+    /// cs and ss this way before every iret to self (sync_core).
+    bool read_segment_selector(const GuestInstruction& guest) {
+        const ZydisDecodedOperand& destination = guest.operands[0];
+        const ZydisDecodedOperand& source = guest.operands[1];
+        if (destination.type != ZYDIS_OPERAND_TYPE_REGISTER || destination.size < 32 ||
+            source.type != ZYDIS_OPERAND_TYPE_REGISTER ||
+            ZydisRegisterGetClass(source.reg.value) != ZYDIS_REGCLASS_SEGMENT)
+            return false;
+        const int number = gpr_number(destination.reg.value);
+        if (number < 0) return false;
+        const int segment = source.reg.value - ZYDIS_REGISTER_ES;
+        movzx(r13d, word[r15 + m_layout.segment_selector + segment * m_layout.segment_stride]);
+        if (guest_in_host_register(static_cast<unsigned>(number)))
+            mov(host64(number), r13);
+        else
+            mov(home(static_cast<unsigned>(number)), r13);
+        return true;
+    }
 
     /// pushfq (64-bit mode, where it is never privileged): the guest's arithmetic flags from the
     /// host's, the rest (IF, DF, IOPL, AC, ID) from CpuCore::rflags, RF and VM cleared in the

@@ -41,6 +41,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.cr4 = offset_of(cpu, &cpu.cr4);
     layout.xcr0 = offset_of(cpu, &cpu.xcr0);
     layout.fpu_control = offset_of(cpu, &cpu.fpu.control);
+    layout.segment_selector = offset_of(cpu, &cpu.segments[0].selector);
+    layout.segment_stride = static_cast<std::int32_t>(sizeof cpu.segments[0]);
     return layout;
 }
 

@@ -41,6 +41,8 @@ struct JitLayout {
     std::int32_t cr4{0};               ///< CpuCore::cr4
     std::int32_t xcr0{0};              ///< CpuCore::xcr0
     std::int32_t fpu_control{0};       ///< CpuCore::fpu.control (the x87 control word)
+    std::int32_t segment_selector{0};  ///< CpuCore::segments[0].selector
+    std::int32_t segment_stride{0};    ///< sizeof(x86::SegmentRegister)
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {

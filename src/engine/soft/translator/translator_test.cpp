@@ -963,3 +963,30 @@ TEST(Translator, Cmpxchg16bFencesAndPauseRunAsIsAndAMisalignedOperandRaisesGp) {
     EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_MFENCE], 0u);
     EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_PAUSE], 0u);
 }
+
+TEST(Translator, SegmentSelectorReadsRunInTranslatedCode) {
+    // mov r32/r64, Sreg (a kernel's sync_core reads ss and cs before its iret to self): the
+    // selector zero-extended, into host-held and memory-held guest registers alike.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 30);
+            c.mov(rax, ~0ull);
+            c.mov(r13, ~0ull);
+            c.xor_(r8d, r8d);
+            c.L(loop);
+            c.mov(eax, ss);
+            c.add(r8, rax);
+            c.mov(rbx, cs);
+            c.add(r8, rbx);
+            c.mov(r13d, ds);
+            c.add(r8, r13);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(8), 30u * (0x10 + 0x18 + 0x10));
+    EXPECT_EQ(machine->soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_MOV], 0u);
+}
