@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds Vessel's libFuzzer targets under ASan/UBSan with gcc's trace-pc coverage, linked against
 # clang's libFuzzer runtime (see gcc_coverage_shim.cpp): virtqueue, balloon, vsock packets, GDB
-# stub packets, snapshot state files, the HTTP parser, kernel loaders, MSI-X tables, and the
-# JSON/API readers, PCI configuration space and BARs, virtio devices (rng, console, net, blk), the
-# software CPU on random code and the migration stream reader.
+# stub packets, snapshot state files, the HTTP parser, the API's route handlers, kernel loaders,
+# MSI-X tables, and the JSON/API readers, PCI configuration space and BARs, virtio devices (rng,
+# console, net, blk), the software CPU on random code and the migration stream reader.
 # Usage: fuzz/build.sh OUT_DIR [TARGET...] (default: all). Each source is compiled once per run.
 # pci_config, virtio_device and soft_cpu instrument for coverage the code they exercise and take
 # the rest of their layers (still under ASan/UBSan) from the static libraries of an ASan build:
@@ -109,6 +109,9 @@ wanted() { [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $1 "* ]]; }
 if wanted pci_config_fuzz || wanted virtio_device_fuzz || wanted soft_cpu_fuzz; then
   asan_libs engine_soft devices backends arch memory base >/dev/null || exit 1
 fi
+if wanted api_handlers_fuzz; then
+  asan_libs vm gdb engine_kvm engine_soft platform devices backends arch memory base >/dev/null || exit 1
+fi
 # PCI configuration space, BARs, MSI-X and the virtio PCI transport (over virtio-rng and console).
 if wanted pci_config_fuzz; then
   LINK_EXTRA="$(device_libs)" build_target pci_config_fuzz fuzz/pci_config_fuzz.cpp \
@@ -132,3 +135,9 @@ build_target migration_stream_fuzz fuzz/migration_stream_fuzz.cpp \
   src/vm/migration/migration_stream.cpp src/vm/snapshot/snapshot_file.cpp \
   src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp \
   $(sources_in src/base) $memory_sources
+# The API's route handlers over a real VmController (its VM never starts): the API layer is
+# instrumented, the layers below it come from the ASan build.
+if wanted api_handlers_fuzz; then
+  LINK_EXTRA="$(asan_libs vm gdb engine_kvm engine_soft platform devices backends arch memory base) -lZydis -lZycore $(pkg-config --libs liburing slirp)" \
+    build_target api_handlers_fuzz fuzz/api_handlers_fuzz.cpp $(sources_in src/api)
+fi
