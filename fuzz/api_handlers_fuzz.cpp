@@ -103,6 +103,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     if (::mkdtemp(pattern) == nullptr) std::abort();
     scratch = pattern;
     std::filesystem::current_path(scratch);
+    std::atexit([] {
+        std::error_code error;
+        std::filesystem::remove_all(scratch, error);
+    });
     // No TAP interface or TCP peer of the host is reachable from here (root, or a user namespace).
     if (::unshare(CLONE_NEWNET) != 0) (void)::unshare(CLONE_NEWUSER | CLONE_NEWNET);
     log::initialize("off");
