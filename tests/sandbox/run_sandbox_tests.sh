@@ -203,8 +203,8 @@ hostile_case 2 interp
 # An API flood while the hostile guest runs (tests/sandbox/api_flood.py): many connections,
 # garbage, huge heads and bodies, pipelined requests never read, slowloris half requests; the
 # guest is configured and started through the flooded socket. Vessel must stay up, answer a valid
-# GET / at the end, keep its peak RSS bounded and its log short (guest- and client-triggered
-# warnings are rate limited), and the guest must still pass.
+# GET / half-way through the flood and again while the guest runs, keep its peak RSS bounded and
+# its log short (guest- and client-triggered warnings are rate limited), and the guest must pass.
 api_flood_case() {
     local out=$work/flood.out err=$work/flood.err config=$work/flood.json
     rm -f "$work/flood.sock" "$work/flood-vsock.sock"
