@@ -59,30 +59,30 @@ sources_in() {
     done
   done
 }
-base_sources="src/base/log.cpp src/base/log_sink.cpp"
+base_sources="src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp"
 memory_sources="$(sources_in src/memory) src/base/mapped_region.cpp"
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target balloon_fuzz fuzz/balloon_fuzz.cpp src/devices/virtio/balloon/virtio_balloon.cpp \
   src/devices/virtio/balloon/balloon_statistics.cpp src/devices/virtio/virtqueue.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
-  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target snapshot_file_fuzz fuzz/snapshot_file_fuzz.cpp src/vm/snapshot/snapshot_file.cpp \
   src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp src/base/log.cpp \
-  src/base/log_sink.cpp
+  src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target gdb_packet_fuzz fuzz/gdb_packet_fuzz.cpp src/gdb/gdb_packet.cpp \
   src/gdb/gdb_session.cpp src/gdb/debug_points.cpp src/gdb/debug_memory.cpp \
   src/gdb/target_description.cpp src/arch/x86/page_walk.cpp src/memory/guest_memory.cpp \
-  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target http_parser_fuzz fuzz/http_parser_fuzz.cpp src/api/http_parser.cpp
 build_target kernel_loader_fuzz fuzz/kernel_loader_fuzz.cpp src/arch/x86/bzimage_loader.cpp \
   src/arch/x86/multiboot_loader.cpp src/arch/x86/elf_image.cpp src/arch/x86/boot_gdt.cpp \
   src/arch/x86/boot_page_tables.cpp src/arch/x86/boot_placement.cpp src/arch/x86/e820.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target msix_table_fuzz fuzz/msix_table_fuzz.cpp src/devices/pci/msix_table.cpp \
-  src/base/log.cpp src/base/log_sink.cpp
+  src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 # The API's JSON readers: a whole config file and every request body.
 LINK_EXTRA="$(pkg-config --libs liburing slirp)" build_target api_config_fuzz \
   fuzz/api_config_fuzz.cpp src/api/json_fields.cpp src/api/boot_source.cpp \
