@@ -221,11 +221,14 @@ EOF
     for _ in $(seq 100); do [ -S "$work/flood.sock" ] && break; sleep 0.1; done
     python3 "$(dirname "$0")/api_flood.py" "$work/flood.sock" "${API_FLOOD_SECONDS:-6}" \
         --start-guest "$config" >"$work/flood-client.out" 2>&1 &
-    local client=$!
+    local client=$! ticks=0
+    # Vessel ends with the guest; if the guest never started, it is stopped 30 s after the client.
     while kill -0 "$pid" 2>/dev/null; do
         hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status 2>/dev/null)
         [ -n "$hwm" ] && [ "$hwm" -gt "$peak" ] && peak=$hwm
         sleep 0.05
+        kill -0 "$client" 2>/dev/null || ticks=$((ticks + 1))
+        [ $ticks -eq 600 ] && kill "$pid"
     done
     wait "$pid"
     local status=$? limit=$((HOSTILE_RSS_LIMIT_MIB * 1024)) lines
