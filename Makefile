@@ -121,7 +121,8 @@ asan: deps
 FUZZ_RUNS ?= 1000000
 # The ASan build's layer libraries the pci_config, virtio_device and soft_cpu targets link
 # (fuzz/build.sh); `make asan` builds them too, so this is quick after it.
-FUZZ_ASAN_LIBRARIES := vessel_engine_soft vessel_devices vessel_backends vessel_arch vessel_memory vessel_base
+FUZZ_ASAN_LIBRARIES := vessel_engine_soft vessel_devices vessel_backends vessel_arch vessel_memory vessel_base \
+	vessel_vm vessel_gdb vessel_engine_kvm vessel_platform
 fuzz-asan-libraries:
 	cmake -S . -B $(BUILD)-asan -DVESSEL_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS) $(foreach library,$(FUZZ_ASAN_LIBRARIES),--target $(library)) >/dev/null
@@ -143,10 +144,11 @@ fuzz: fuzz-asan-libraries
 
 # The API's HTTP parser, the kernel loaders (bzImage, Multiboot ELF/a.out), MSI-X table
 # accesses, the API's JSON readers, PCI configuration space and BARs, virtio-rng/console/net/blk
-# requests, the software CPU on random code (interpreter and translator) and the migration
-# stream reader, each from its seed corpus in fuzz/corpus/NAME (copied into $(BUILD)-fuzz).
+# requests, the software CPU on random code (interpreter and translator), the migration
+# stream reader and the API's route handlers (api_handlers: a client's byte stream through the
+# HTTP parser into every route, over a VmController whose VM never starts), each from its seed corpus in fuzz/corpus/NAME (copied into $(BUILD)-fuzz).
 FUZZ_ISOLATION_TARGETS := http_parser:20000 kernel_loader:65536 msix_table:4096 api_config:8192 \
-	pci_config:4096 virtio_device:20000 soft_cpu:16521 migration_stream:65536
+	pci_config:4096 virtio_device:20000 soft_cpu:16521 migration_stream:65536 api_handlers:20000
 fuzz-isolation-targets:
 	@for entry in $(FUZZ_ISOLATION_TARGETS); do \
 	  name=$${entry%%:*}; max_len=$${entry#*:}; corpus=$(BUILD)-fuzz/$$name-corpus; \

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds Vessel's libFuzzer targets under ASan/UBSan with gcc's trace-pc coverage, linked against
 # clang's libFuzzer runtime (see gcc_coverage_shim.cpp): virtqueue, balloon, vsock packets, GDB
-# stub packets, snapshot state files, the HTTP parser, kernel loaders, MSI-X tables, and the
-# JSON/API readers, PCI configuration space and BARs, virtio devices (rng, console, net, blk), the
-# software CPU on random code and the migration stream reader.
+# stub packets, snapshot state files, the HTTP parser, the API's route handlers, kernel loaders,
+# MSI-X tables, and the JSON/API readers, PCI configuration space and BARs, virtio devices (rng,
+# console, net, blk), the software CPU on random code and the migration stream reader.
 # Usage: fuzz/build.sh OUT_DIR [TARGET...] (default: all). Each source is compiled once per run.
 # pci_config, virtio_device and soft_cpu instrument for coverage the code they exercise and take
 # the rest of their layers (still under ASan/UBSan) from the static libraries of an ASan build:
@@ -59,30 +59,30 @@ sources_in() {
     done
   done
 }
-base_sources="src/base/log.cpp src/base/log_sink.cpp"
+base_sources="src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp"
 memory_sources="$(sources_in src/memory) src/base/mapped_region.cpp"
 build_target virtqueue_fuzz fuzz/virtqueue_fuzz.cpp src/devices/virtio/virtqueue.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target balloon_fuzz fuzz/balloon_fuzz.cpp src/devices/virtio/balloon/virtio_balloon.cpp \
   src/devices/virtio/balloon/balloon_statistics.cpp src/devices/virtio/virtqueue.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target vsock_packet_fuzz fuzz/vsock_packet_fuzz.cpp \
   src/devices/virtio/vsock/vsock_packet.cpp src/devices/virtio/vsock/vsock_connection.cpp \
-  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/devices/virtio/vsock/vsock_muxer.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target snapshot_file_fuzz fuzz/snapshot_file_fuzz.cpp src/vm/snapshot/snapshot_file.cpp \
   src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp src/base/log.cpp \
-  src/base/log_sink.cpp
+  src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target gdb_packet_fuzz fuzz/gdb_packet_fuzz.cpp src/gdb/gdb_packet.cpp \
   src/gdb/gdb_session.cpp src/gdb/debug_points.cpp src/gdb/debug_memory.cpp \
   src/gdb/target_description.cpp src/arch/x86/page_walk.cpp src/memory/guest_memory.cpp \
-  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target http_parser_fuzz fuzz/http_parser_fuzz.cpp src/api/http_parser.cpp
 build_target kernel_loader_fuzz fuzz/kernel_loader_fuzz.cpp src/arch/x86/bzimage_loader.cpp \
   src/arch/x86/multiboot_loader.cpp src/arch/x86/elf_image.cpp src/arch/x86/boot_gdt.cpp \
   src/arch/x86/boot_page_tables.cpp src/arch/x86/boot_placement.cpp src/arch/x86/e820.cpp \
-  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp
+  src/memory/guest_memory.cpp src/base/mapped_region.cpp src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 build_target msix_table_fuzz fuzz/msix_table_fuzz.cpp src/devices/pci/msix_table.cpp \
-  src/base/log.cpp src/base/log_sink.cpp
+  src/base/log.cpp src/base/log_sink.cpp src/base/log_rate_limiter.cpp
 # The API's JSON readers: a whole config file and every request body.
 LINK_EXTRA="$(pkg-config --libs liburing slirp)" build_target api_config_fuzz \
   fuzz/api_config_fuzz.cpp src/api/json_fields.cpp src/api/boot_source.cpp \
@@ -109,6 +109,9 @@ wanted() { [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $1 "* ]]; }
 if wanted pci_config_fuzz || wanted virtio_device_fuzz || wanted soft_cpu_fuzz; then
   asan_libs engine_soft devices backends arch memory base >/dev/null || exit 1
 fi
+if wanted api_handlers_fuzz; then
+  asan_libs vm gdb engine_kvm engine_soft platform devices backends arch memory base >/dev/null || exit 1
+fi
 # PCI configuration space, BARs, MSI-X and the virtio PCI transport (over virtio-rng and console).
 if wanted pci_config_fuzz; then
   LINK_EXTRA="$(device_libs)" build_target pci_config_fuzz fuzz/pci_config_fuzz.cpp \
@@ -132,3 +135,9 @@ build_target migration_stream_fuzz fuzz/migration_stream_fuzz.cpp \
   src/vm/migration/migration_stream.cpp src/vm/snapshot/snapshot_file.cpp \
   src/vm/snapshot/machine_config_state.cpp src/backends/net/mac_address.cpp \
   $(sources_in src/base) $memory_sources
+# The API's route handlers over a real VmController (its VM never starts): the API layer is
+# instrumented, the layers below it come from the ASan build.
+if wanted api_handlers_fuzz; then
+  LINK_EXTRA="$(asan_libs vm gdb engine_kvm engine_soft platform devices backends arch memory base) -lZydis -lZycore $(pkg-config --libs liburing slirp)" \
+    build_target api_handlers_fuzz fuzz/api_handlers_fuzz.cpp $(sources_in src/api)
+fi

@@ -85,6 +85,10 @@ void HttpServer::serve() {
             if (revents) connection.last_active = now;
             if (revents & (POLLIN | POLLHUP | POLLERR)) keep = receive(connection);
             if (keep && (revents & POLLOUT)) keep = send_pending(connection);
+            // Answers out: the pipelined requests held back for them are answered now.
+            if (keep && (revents & POLLOUT) && connection.outgoing.empty() && !connection.closing &&
+                connection.parser.buffered() > 0)
+                keep = answer(connection);
             if (keep) keep = within_deadlines(connection, now);
             if (!keep) connection.fd.reset();
         }
@@ -180,20 +184,30 @@ bool HttpServer::receive(Connection& connection) {
     const std::size_t before = connection.parser.buffered();
     if (before == 0) connection.started = std::chrono::steady_clock::now();
     connection.parser.append(std::string_view(buffer, static_cast<std::size_t>(count)));
-    process(connection);
+    const bool held_back = process(connection);
     // A request was consumed and the next one has begun: its clock starts now.
     const std::size_t after = connection.parser.buffered();
     if (after > 0 && after < before + static_cast<std::size_t>(count))
         connection.started = std::chrono::steady_clock::now();
-    return send_pending(connection);
+    if (!send_pending(connection)) return false;
+    return held_back && connection.outgoing.empty() ? answer(connection) : true;
 }
 
-void HttpServer::process(Connection& connection) {
+bool HttpServer::answer(Connection& connection) {
+    while (true) {
+        const bool held_back = process(connection);
+        if (!send_pending(connection)) return false;
+        if (!held_back || !connection.outgoing.empty()) return true;
+    }
+}
+
+bool HttpServer::process(Connection& connection) {
     while (!connection.closing) {
+        if (connection.outgoing.size() >= max_pending_output) return true;
         HttpParser::Outcome outcome = connection.parser.next();
         if (connection.parser.take_continue_request())
             connection.outgoing += "HTTP/1.1 100 Continue\r\n\r\n";
-        if (outcome.kind == HttpParser::Outcome::Kind::NeedMore) return;
+        if (outcome.kind == HttpParser::Outcome::Kind::NeedMore) return false;
         HttpResponse response;
         if (outcome.kind == HttpParser::Outcome::Kind::Error) {
             log::warn("API: bad HTTP request: {}", outcome.message);
@@ -206,6 +220,7 @@ void HttpServer::process(Connection& connection) {
         connection.outgoing += response.serialize();
         if (response.close) start_closing(connection);
     }
+    return false;
 }
 
 // Returns false when the connection is finished (closed after its last answer, or broken).

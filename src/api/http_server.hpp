@@ -38,6 +38,10 @@ class HttpServer {
     static constexpr std::chrono::seconds close_linger{2};
     /// On stop(), answers not yet written out get this long to reach their clients.
     static constexpr std::chrono::seconds stop_flush_timeout{1};
+    /// Pipelined requests are answered only while a connection's unsent answers are below this:
+    /// a client that sends many small requests for large answers and reads none cannot make
+    /// the server buffer without bound. The rest wait in the parser until the answers are out.
+    static constexpr std::size_t max_pending_output = 256 * 1024;
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -69,7 +73,12 @@ class HttpServer {
     void accept_client();
     /// Returns false when the connection should be dropped now.
     bool receive(Connection& connection);
-    void process(Connection& connection);
+    /// Answers the complete requests buffered; true when it stopped at max_pending_output with
+    /// requests possibly left.
+    bool process(Connection& connection);
+    /// process and send_pending until every buffered request is answered or the answers are not
+    /// all out; false: drop the connection.
+    bool answer(Connection& connection);
     bool send_pending(Connection& connection);
     /// Enforces request_timeout, idle_timeout and close_linger; false: drop the connection.
     bool within_deadlines(Connection& connection, std::chrono::steady_clock::time_point now);

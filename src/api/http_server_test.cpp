@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
@@ -134,6 +136,56 @@ TEST(HttpServerBindTest, RefusesExistingPathAndOverlongPath) {
     EXPECT_EQ(::access(path.c_str(), F_OK), 0); // someone else's file is left alone
     std::remove(path.c_str());
     EXPECT_FALSE(HttpServer::bind("/tmp/" + std::string(200, 'x'), handler));
+}
+
+// A client pipelining requests for large answers and reading none: the server answers only
+// while its unsent answers are below max_pending_output, then the rest once the client reads.
+TEST(HttpServerPipelining, UnreadAnswersStayBounded) {
+    const std::string path =
+        ::testing::TempDir() + "/vessel_http_pipelining." + std::to_string(::getpid()) + ".sock";
+    ::unlink(path.c_str());
+    std::atomic<int> calls{0};
+    const std::string big(128 * 1024, 'x');
+    auto server = HttpServer::bind(path, [&](const HttpRequest&) {
+        ++calls;
+        return HttpResponse::json(200, "\"" + big + "\"");
+    });
+    ASSERT_TRUE(server) << server.error().message;
+    std::thread thread([&] { (*server)->serve(); });
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    constexpr int requests = 200;
+    std::string text;
+    for (int i = 0; i < requests; ++i)
+        text += "GET /vm/config HTTP/1.1\r\n\r\n";
+    ASSERT_EQ(::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // What fits in the socket's buffer plus max_pending_output: a few answers, not 200 (25 MiB).
+    EXPECT_LE(calls.load(), 10);
+    timeval timeout{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::size_t answers = 0;
+    std::string window;
+    std::vector<char> buffer(1 << 16);
+    while (answers < requests) {
+        const ssize_t count = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0) break;
+        window.append(buffer.data(), static_cast<std::size_t>(count));
+        for (std::size_t at; (at = window.find("HTTP/1.1 200 OK")) != std::string::npos;) {
+            ++answers;
+            window.erase(0, at + 15);
+        }
+        if (window.size() > 16) window.erase(0, window.size() - 16);
+    }
+    EXPECT_EQ(answers, static_cast<std::size_t>(requests)) << "the held-back requests resume";
+    EXPECT_EQ(calls.load(), requests);
+    (*server)->stop();
+    thread.join();
 }
 
 } // namespace

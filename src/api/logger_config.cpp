@@ -65,29 +65,41 @@ nlohmann::json LoggerConfig::to_json() const {
 }
 
 Result<void> LoggerConfig::apply() const {
-    std::shared_ptr<spdlog::logger> logger;
+    spdlog::sink_ptr target;
     if (log_path) {
-        spdlog::sink_ptr sink;
         // spdlog reports a file it cannot open only by throwing; turn that into an error here.
         try {
-            sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*log_path, false);
+            target = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*log_path, false);
         } catch (const spdlog::spdlog_ex& error) {
             return make_error("logger: log_path '{}' cannot be opened: {}", *log_path,
                               error.what());
         }
-        logger = std::make_shared<spdlog::logger>("vessel", sink);
-        logger->flush_on(spdlog::level::trace); // each line is visible at once, like Firecracker
     } else {
-        logger = std::make_shared<spdlog::logger>("vessel", log::make_stderr_sink());
+        target = log::make_stderr_sink();
     }
-    logger->set_pattern(show_level ? "%Y-%m-%dT%H:%M:%S.%f [vessel] %^%l%$: %v"
-                                   : "%Y-%m-%dT%H:%M:%S.%f [vessel] %v");
-    logger->set_level(spdlog_level(level));
-    static std::mutex retired_mutex;
+    // One configured logger for the process, its target switched in place: another thread may
+    // be writing through the default logger right now, so a logger once the default is never
+    // freed, and only the first configuration (or a log::initialize since) replaces it.
+    static std::mutex mutex;
+    static std::shared_ptr<log::SwitchableSink> switchable;
+    static std::shared_ptr<spdlog::logger> configured;
     static std::vector<std::shared_ptr<spdlog::logger>> retired;
-    std::lock_guard lock(retired_mutex);
-    retired.push_back(spdlog::default_logger());
-    spdlog::set_default_logger(logger);
+    std::lock_guard lock(mutex);
+    if (!configured) {
+        switchable = std::make_shared<log::SwitchableSink>(target);
+        configured = std::make_shared<spdlog::logger>("vessel", switchable);
+    } else {
+        switchable->set_target(target);
+    }
+    configured->set_pattern(show_level ? "%Y-%m-%dT%H:%M:%S.%f [vessel] %^%l%$: %v"
+                                       : "%Y-%m-%dT%H:%M:%S.%f [vessel] %v");
+    configured->set_level(spdlog_level(level));
+    // A file shows each line at once, like Firecracker's; stderr flushes itself.
+    configured->flush_on(log_path ? spdlog::level::trace : spdlog::level::off);
+    if (spdlog::default_logger_raw() != configured.get()) {
+        retired.push_back(spdlog::default_logger());
+        spdlog::set_default_logger(configured);
+    }
     return {};
 }
 

@@ -19,8 +19,9 @@ struct LoggerConfig {
 
     static Result<LoggerConfig> from_json(const nlohmann::json& body);
     nlohmann::json to_json() const;
-    /// Replaces the process's logger (sink, pattern, level). The previous logger is kept alive,
-    /// since other threads may be logging through it at this moment.
+    /// Configures the process's logger (destination, pattern, level). The first call makes it
+    /// the default logger; later calls switch its destination in place (the previous file is
+    /// closed), so repeated PUT /logger requests leave nothing behind.
     Result<void> apply() const;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace vessel::log {
@@ -47,6 +48,36 @@ void note_console_output(std::span<const std::uint8_t> bytes) {
 
 spdlog::sink_ptr make_stderr_sink() {
     return std::make_shared<FreshLineSink>();
+}
+
+void SwitchableSink::set_target(spdlog::sink_ptr target) {
+    spdlog::sink_ptr old;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_formatter) target->set_formatter(m_formatter->clone());
+        old = std::exchange(m_target, std::move(target));
+    }
+    if (old) old->flush(); // released (its file closed) once the last line through it is done
+}
+
+void SwitchableSink::log(const spdlog::details::log_msg& message) {
+    std::lock_guard lock(m_mutex);
+    m_target->log(message);
+}
+
+void SwitchableSink::flush() {
+    std::lock_guard lock(m_mutex);
+    m_target->flush();
+}
+
+void SwitchableSink::set_pattern(const std::string& pattern) {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+}
+
+void SwitchableSink::set_formatter(std::unique_ptr<spdlog::formatter> formatter) {
+    std::lock_guard lock(m_mutex);
+    m_target->set_formatter(formatter->clone());
+    m_formatter = std::move(formatter);
 }
 
 } // namespace vessel::log

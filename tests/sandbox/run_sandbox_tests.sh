@@ -200,6 +200,51 @@ HOSTILE_RSS_LIMIT_MIB=${HOSTILE_RSS_LIMIT_MIB:-256} # 128 MiB of guest RAM, most
 hostile_case 1 soft
 hostile_case 2 interp
 
+# An API flood while the hostile guest runs (tests/sandbox/api_flood.py): many connections,
+# garbage, huge heads and bodies, pipelined requests never read, slowloris half requests; the
+# guest is configured and started through the flooded socket. Vessel must stay up, answer a valid
+# GET / half-way through the flood and again while the guest runs, keep its peak RSS bounded and
+# its log short (guest- and client-triggered warnings are rate limited), and the guest must pass.
+api_flood_case() {
+    local out=$work/flood.out err=$work/flood.err config=$work/flood.json
+    rm -f "$work/flood.sock" "$work/flood-vsock.sock"
+    truncate -s 16M "$work/flood.img"
+    cat >"$config" <<EOF
+{"/machine-config": {"vcpu_count": 1, "mem_size_mib": 128},
+ "/boot-source": {"kernel_image_path": "$build/tests/guests/hostile.elf", "boot_args": "hostile seed=3"},
+ "/drives/disk": {"drive_id": "disk", "path_on_host": "$work/flood.img", "is_root_device": false, "is_read_only": false},
+ "/vsock": {"guest_cid": 3, "uds_path": "$work/flood-vsock.sock"}}
+EOF
+    "$vessel" --api-sock "$work/flood.sock" --engine soft </dev/null >"$out" 2>"$err" &
+    local pid=$! peak=0 hwm
+    pids+=("$pid")
+    for _ in $(seq 100); do [ -S "$work/flood.sock" ] && break; sleep 0.1; done
+    python3 "$(dirname "$0")/api_flood.py" "$work/flood.sock" "${API_FLOOD_SECONDS:-6}" \
+        --start-guest "$config" >"$work/flood-client.out" 2>&1 &
+    local client=$! ticks=0
+    # Vessel ends with the guest; if the guest never started, it is stopped 30 s after the client.
+    while kill -0 "$pid" 2>/dev/null; do
+        hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status 2>/dev/null)
+        [ -n "$hwm" ] && [ "$hwm" -gt "$peak" ] && peak=$hwm
+        sleep 0.05
+        kill -0 "$client" 2>/dev/null || ticks=$((ticks + 1))
+        [ $ticks -eq 600 ] && kill "$pid"
+    done
+    wait "$pid"
+    local status=$? limit=$((HOSTILE_RSS_LIMIT_MIB * 1024)) lines
+    wait "$client"
+    local client_status=$?
+    lines=$(wc -l <"$err")
+    if [ $client_status = 0 ] && [ $status = 1 ] && grep -q '^PASS: UART flood' "$out" &&
+        ! grep -q '^FAIL' "$out" && [ "$peak" -le $limit ] && [ "$lines" -le 600 ] &&
+        ! grep -qiE 'seccomp|sanitizer|fatal' "$err"; then
+        pass "API flood during the hostile guest: $(tail -n 1 "$work/flood-client.out"); peak RSS $((peak / 1024)) MiB, $lines log lines"
+    else
+        fail "API flood during the hostile guest" "client $client_status, status $status, peak RSS $((peak / 1024)) MiB (limit $HOSTILE_RSS_LIMIT_MIB), $lines log lines (at most 600); $(grep -v '^ok' "$work/flood-client.out" | tr '\n' ' ') $(grep -am3 '^FAIL' "$out" | tr '\n' ' ') $(grep -viE 'warning' "$err" | tail -c 300)"
+    fi
+}
+api_flood_case
+
 # The jailer.
 if [ "$(id -u)" != 0 ]; then
     skip "jail" "needs root (namespaces, cgroups, mknod)"

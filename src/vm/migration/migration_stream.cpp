@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -124,8 +125,16 @@ Result<RecordHeader> StreamReader::next() {
 }
 
 Result<std::vector<std::uint8_t>> StreamReader::payload(std::uint64_t length) {
-    std::vector<std::uint8_t> bytes(length);
-    TRY(read_exact(bytes.data(), bytes.size()));
+    // The length is the peer's word: grow the buffer only as the bytes arrive, so a record that
+    // declares 256 MiB and then stalls or ends holds at most one chunk more than it sent.
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(static_cast<std::size_t>(std::min(length, payload_chunk_size)));
+    while (bytes.size() < length) {
+        const std::size_t done = bytes.size();
+        const auto chunk = static_cast<std::size_t>(std::min(length - done, payload_chunk_size));
+        bytes.resize(done + chunk);
+        TRY(read_exact(bytes.data() + done, chunk));
+    }
     return bytes;
 }
 

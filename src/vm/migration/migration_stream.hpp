@@ -30,6 +30,8 @@ inline constexpr std::uint32_t stream_version = 2;
 inline constexpr std::uint64_t max_pages_per_record = 256;
 /// Longest record the reader accepts (a state file is at most 256 MiB, see SnapshotFile).
 inline constexpr std::uint64_t max_record_length = 256u << 20;
+/// StreamReader::payload reads a record in pieces of this size, its buffer growing with them.
+inline constexpr std::uint64_t payload_chunk_size = 1u << 20;
 
 /// Blocking writer of a migration stream on a connected socket. Counts the bytes it sent.
 class StreamWriter {
@@ -65,6 +67,8 @@ class StreamReader {
     std::uint32_t version() const { return m_version; }
     Result<RecordHeader> next();
     Result<void> read_exact(void* data, std::size_t length);
+    /// A record's payload of `length` bytes (at most max_record_length); memory grows with the
+    /// bytes received, never ahead of them by more than payload_chunk_size.
     Result<std::vector<std::uint8_t>> payload(std::uint64_t length);
     const std::string& source() const { return m_source; }
     std::uint64_t bytes_received() const { return m_bytes_received; }
