@@ -193,6 +193,10 @@ class Emitter : public Xbyak::CodeGenerator {
                 ++m_out.native_ops;
                 return false;
             }
+            if (mnemonic == ZYDIS_MNEMONIC_LEAVE && leave_instruction(k, guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
             if ((mnemonic == ZYDIS_MNEMONIC_PUSH && push_instruction(k, guest)) ||
                 (mnemonic == ZYDIS_MNEMONIC_POP && pop_instruction(k, guest))) {
                 ++m_out.native_ops;
@@ -918,6 +922,22 @@ class Emitter : public Xbyak::CodeGenerator {
             mov(home(static_cast<unsigned>(number)), r13);
         }
         adjust_stack(8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    /// leave (64-bit): rsp = rbp, then pop rbp. The load comes first, so a fault leaves both
+    /// as they were for the interpreter.
+    bool leave_instruction(std::size_t k, const GuestInstruction& guest) {
+        if (guest.instruction.operand_width != 64) return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        mov(r14, rbp);
+        lookup(8, false, fallback);
+        mov(r13, qword[r14]);
+        lea(stack_pointer(), ptr[rbp + 8]);
+        mov(rbp, r13);
         L(after);
         fallback_path(k, guest, fallback, after);
         return true;

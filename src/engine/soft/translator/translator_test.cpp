@@ -990,3 +990,37 @@ TEST(Translator, SegmentSelectorReadsRunInTranslatedCode) {
     EXPECT_EQ(machine->reg(8), 30u * (0x10 + 0x18 + 0x10));
     EXPECT_EQ(machine->soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_MOV], 0u);
 }
+
+TEST(Translator, LeaveRunsInTranslatedCodeAndAFaultingLeaveChangesNothing) {
+    // enter-style frames left with leave in a hot loop; then a leave whose frame pointer points
+    // at an unmapped page faults with rsp and rbp as they were.
+    auto machine = run_on_both([](Machine& m) {
+        m.unmap(0x7000);
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 30);
+            c.mov(rsp, 0x9000);
+            c.mov(rbp, 0x1234);
+            c.xor_(r8d, r8d);
+            c.L(loop);
+            c.push(rbp);
+            c.mov(rbp, rsp);
+            c.sub(rsp, 0x40);
+            c.mov(qword[rbp - 8], r10);
+            c.add(r8, qword[rbp - 8]);
+            c.cmp(r10d, 1);
+            c.mov(eax, 0x7008);
+            c.cmove(rbp, rax); // the last round leaves through an unmapped frame: #PF
+            c.leave();
+            c.add(r8, rbp);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->state.rip, handler_address + 1) << "no #PF";
+    EXPECT_EQ(machine->state.cr2, 0x7008u);
+    EXPECT_EQ(machine->soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_LEAVE], 1u)
+        << "only the faulting leave goes to the interpreter";
+}
