@@ -378,9 +378,8 @@ class CpuCore {
     /// Records user page `page`, which a supervisor access reached through SMAP's AC window.
     void open_user_window(std::uint64_t page);
     /// The permission checks of a walk that reached its leaf entry (cpu_memory.cpp).
-    void check_permissions(std::uint64_t address, AccessKind kind, bool user,
-                           std::uint64_t leaf, bool writable, bool user_page, bool no_execute,
-                           std::uint32_t error);
+    void check_permissions(std::uint64_t address, AccessKind kind, bool user, std::uint64_t leaf,
+                           bool writable, bool user_page, bool no_execute, std::uint32_t error);
 
     /// An interrupt or exception on its way to its handler.
     struct InterruptEvent {

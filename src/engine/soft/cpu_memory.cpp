@@ -117,8 +117,7 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
         // 32-bit paging (Intel SDM Vol. 3, 4.3): bit 21 of a 4 MiB PDE is reserved.
         visit((cr3 & 0xffff'f000) + ((address >> 22) & 0x3ff) * 4, 4, 0);
         if ((entry & pte_large) && (cr4 & x86::cr4::pse)) {
-            if (entry & large_4m_reserved)
-                page_fault(address, reserved_error);
+            if (entry & large_4m_reserved) page_fault(address, reserved_error);
             physical = (entry & 0xffc0'0000) | (address & 0x3f'ffff);
         } else {
             visit((entry & 0xffff'f000) + ((address >> 12) & 0x3ff) * 4, 4, 0);
@@ -127,9 +126,8 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
     } else {
         // Address bits at or above MAXPHYADDR are reserved, and so is XD without EFER.NXE; PAE
         // entries reserve bits 62:52 too, which 4-level paging ignores (Intel SDM Vol. 3, 4.4-4.5).
-        const std::uint64_t above_maximum =
-            ~((std::uint64_t{1} << physical_address_bits) - 1) &
-            (long_mode_active() ? pte_address : ~pte_no_execute);
+        const std::uint64_t above_maximum = ~((std::uint64_t{1} << physical_address_bits) - 1) &
+                                            (long_mode_active() ? pte_address : ~pte_no_execute);
         const std::uint64_t reserved = above_maximum | (nx_enabled ? 0 : pte_no_execute);
         std::uint64_t table;
         int level;
@@ -175,8 +173,8 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
 }
 
 void CpuCore::check_permissions(std::uint64_t address, AccessKind kind, bool user,
-                                std::uint64_t leaf, bool writable, bool user_page,
-                                bool no_execute, std::uint32_t error) {
+                                std::uint64_t leaf, bool writable, bool user_page, bool no_execute,
+                                std::uint32_t error) {
     const bool write_protect = user || (cr0 & x86::cr0::wp);
     if (user && !user_page) page_fault(address, error);
     if (kind == access_write && !writable && write_protect) page_fault(address, error);
