@@ -238,19 +238,24 @@ TEST(PagingProtectionTranslator, SmapViolationInATranslatedBlockAfterClac) {
     machine.state.cr4 |= soft::protection::cr4_smap;
     machine.map(data_page, data_page, present | writable | user);
     machine.assemble([](Xbyak::CodeGenerator& c) {
-        Xbyak::Label loop, skip;
+        Xbyak::Label loop, access, missed;
         c.mov(rsi, data_page);
         c.xor_(ebx, ebx);
         c.L(loop);
         c.inc(rbx);
+        c.cmp(rbx, 50);
+        c.je(missed); // the refused load did not fault: stop without a fault frame
         c.cmp(rbx, 40);
-        c.je(skip);
+        c.je(access);
         c.stac();
-        c.L(skip);
+        c.jmp(access); // every round enters the block below by a jump: one translation
+        c.L(access);
         c.mov(eax, dword[rsi]);
         c.add(dword[rsi + 8], 1);
         emit(c, {0x0f, 0x01, 0xca}); // clac
         c.jmp(loop);
+        c.L(missed);
+        c.hlt();
     });
     machine.run_halted();
     ASSERT_TRUE(machine.faulted());
