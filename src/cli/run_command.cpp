@@ -75,8 +75,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
                     "The software CPU's model: baseline (x86-64), x86-64-v2 (+ SSE3-SSE4.2, "
                     "POPCNT), x86-64-v3 (+ AVX, AVX2, FMA, F16C, XSAVE, LZCNT, MOVBE, BMI1/2) "
                     "or max (+ RDTSCP); CPUID and the instructions follow it. Default: "
-                    "x86-64-v2 (the translator runs its SSE natively, AVX not yet); with "
-                    "--engine interp the highest this host can run")
+                    "x86-64-v3 where the host has AVX2, else the highest it can run")
         ->type_name("NAME");
     run->add_option("--disk", options.disk_texts,
                     "Raw disk image as virtio-blk (vda, vdb, ... in order); ',readonly' makes "

@@ -15,13 +15,13 @@ namespace {
 Result<std::unique_ptr<Hypervisor>> open_soft_engine(SoftTier tier = SoftTier::Translator,
                                                      const std::string& cpu_model = {}) {
     if (cpu_model.empty()) {
-        // The translator runs SSE up to SSE4.2 as the host's own instructions but AVX through
-        // the interpreter, and a guest's libc picks its AVX2 string functions when CPUID offers
-        // AVX2 (`seq 1 1500000` took 4.0 s under max, 2.3 s under x86-64-v2). So translated
-        // VMs default to x86-64-v2 where the host runs it; --cpu-model x86-64-v3/max for AVX.
-        if (tier == SoftTier::Translator && soft::host_cannot_run(soft::CpuModel::V2).empty())
-            return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), soft::CpuModel::V2);
-        return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory());
+        // x86-64-v3 (AVX2, FMA, BMI) where the host runs it: the translator runs its vector
+        // integer and move instructions as the host's own, as it does SSE. A host without AVX2
+        // gets the highest model it can run.
+        const soft::CpuModel model = soft::host_cannot_run(soft::CpuModel::V3).empty()
+                                         ? soft::CpuModel::V3
+                                         : soft::default_cpu_model();
+        return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), model);
     }
     const soft::CpuModel model = TRY_CONTEXT(soft::parse_cpu_model(cpu_model), "--cpu-model");
     return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), model);

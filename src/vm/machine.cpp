@@ -110,6 +110,9 @@ Result<void> Machine::add_legacy_devices() {
     m_acpi_power = std::make_unique<AcpiPower>(*this);
     m_reset_control = std::make_unique<ResetControl>(*this);
     TRY(m_io_bus.insert(*m_acpi_power, x86::acpi_hardware::pm1_event_port, AcpiPower::window_size));
+    m_acpi_pm_timer = std::make_unique<AcpiPmTimer>(steady_clock_ns);
+    TRY(m_io_bus.insert(*m_acpi_pm_timer, x86::acpi_hardware::pm_timer_port,
+                        AcpiPmTimer::window_size));
     TRY(m_io_bus.insert(*m_reset_control, x86::acpi_hardware::reset_port, 1));
     m_guest_signal = std::make_unique<GuestSignal>(*this);
     TRY(m_mmio_bus.insert(*m_guest_signal, GuestSignal::base_address, GuestSignal::window_size));

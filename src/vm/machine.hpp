@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "devices/legacy/acpi_pm_timer.hpp"
 #include "devices/legacy/acpi_power.hpp"
 #include "devices/legacy/cmos_rtc.hpp"
 #include "devices/legacy/debug_exit.hpp"
@@ -209,6 +210,7 @@ class Machine final : public ExitSink {
     std::unique_ptr<GuestSignal> m_guest_signal;
     std::unique_ptr<AcpiPower> m_acpi_power;
     std::unique_ptr<ResetControl> m_reset_control;
+    std::unique_ptr<AcpiPmTimer> m_acpi_pm_timer;
     std::unique_ptr<pci::PciBus> m_pci_bus;
     std::unique_ptr<pci::PciHostBridge> m_host_bridge;
     // Devices before their transports: a transport resets its device when destroyed.

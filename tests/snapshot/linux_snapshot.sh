@@ -3,7 +3,8 @@
 # shell reads the console; it is saved, Vessel is killed, and two new processes restore it in
 # turn: the count goes on from where it stopped, the disk holds every count the guest wrote
 # before the snapshot and gets the new ones, and the shell answers a command typed after the
-# restore. A Diff taken two counts after the Full snapshot is much smaller than it.
+# restore. A Diff taken two counts after the Full snapshot is much smaller than it. The guest
+# runs its local APIC in x2APIC mode, restored as such.
 # (Firecracker's API offers TAP networking only, which needs privileges this test does not
 # have, so user networking after a restore is not covered here.)
 linux=$work/linux
@@ -67,6 +68,11 @@ if wait_for "$work/linux-source.out" "count 5" 300; then
             if why=$(disk_holds $((linux_last + 1)) $((linux_last + 2))); then pass "$name-disk-after"; else fail "$name-disk-after" "$why"; fi
             echo 'echo shell-$((6*7))' >&4
             if wait_for "$work/$name.out" "shell-42" 60; then pass "$name-shell"; else fail "$name-shell" "no answer: $(tail -c 200 "$work/$name.out")"; fi
+            # The guest booted with its local APIC in x2APIC mode (IA32_APIC_BASE.EXTD, saved
+            # with the APIC): its timer interrupts and EOIs after the restore went through the
+            # x2APIC MSRs, or the counting above would have stopped.
+            echo 'echo "apic-mode-$(dmesg | grep -c -e "x2apic enabled" -e "physical x2apic")"' >&4
+            if wait_for "$work/$name.out" "apic-mode-2" 60; then pass "$name-x2apic"; else fail "$name-x2apic" "$(grep -a apic-mode "$work/$name.out" | tail -n 1)"; fi
         else
             fail "$name-continues" "no count $((linux_last + 3)): $(tail -c 300 "$work/$name.out") $(tail -c 300 "$work/$name.err")"
         fi

@@ -285,6 +285,7 @@ kill_pid "$restore_pid"
 if [ -f "$build/guest/vmlinuz" ] && [ -f "$build/guest/initramfs.cpio.gz" ]; then
     source "$here/linux_snapshot.sh"
     source "$here/linux_devices_snapshot.sh"
+    source "$here/linux_smp_snapshot.sh"
 else
     skip linux-guest "the default guest is not built ($build/guest)"
 fi

@@ -135,13 +135,15 @@ std::vector<std::uint8_t> build_fadt(std::uint64_t facs_address, std::uint64_t d
     // SMI_CMD (48) = 0: no SMM, the hardware is always in ACPI mode.
     table.put32_at(56, pm1_event_port);   // PM1a_EVT_BLK
     table.put32_at(64, pm1_control_port); // PM1a_CNT_BLK
+    table.put32_at(76, pm_timer_port);    // PM_TMR_BLK
     table.at(88) = 4;                     // PM1_EVT_LEN
     table.at(89) = 2;                     // PM1_CNT_LEN
+    table.at(91) = 4;                     // PM_TMR_LEN
     table.at(108) = 0x32;                 // CENTURY: CMOS index of the century byte
     table.at(109) = 0x03;                 // IAPC_BOOT_ARCH: legacy devices, 8042
     // Flags (table 5.10): WBINVD, PROC_C1, PWR_BUTTON and SLP_BUTTON as control methods (none),
-    // RESET_REG_SUP.
-    table.put32_at(112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
+    // TMR_VAL_EXT (a 32-bit PM timer), RESET_REG_SUP.
+    table.put32_at(112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 10));
     table.put_io_address_at(116, reset_port, 8);        // RESET_REG
     table.at(128) = reset_value;                        // RESET_VALUE
     table.at(131) = 5;                                  // FADT minor version (6.5)
@@ -149,6 +151,7 @@ std::vector<std::uint8_t> build_fadt(std::uint64_t facs_address, std::uint64_t d
     table.put64_at(140, dsdt_address);                  // X_DSDT
     table.put_io_address_at(148, pm1_event_port, 32);   // X_PM1a_EVT_BLK
     table.put_io_address_at(172, pm1_control_port, 16); // X_PM1a_CNT_BLK
+    table.put_io_address_at(208, pm_timer_port, 32);    // X_PM_TMR_BLK
     std::memcpy(&table.at(268), "VESSELVM", 8);         // hypervisor vendor identity
     return table.finish();
 }

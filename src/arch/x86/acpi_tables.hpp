@@ -13,6 +13,7 @@ namespace vessel::x86 {
 namespace acpi_hardware {
 constexpr std::uint16_t pm1_event_port = 0x600;   ///< PM1a_EVT_BLK: status (2) + enable (2)
 constexpr std::uint16_t pm1_control_port = 0x604; ///< PM1a_CNT_BLK: 2 bytes
+constexpr std::uint16_t pm_timer_port = 0x608;    ///< PM_TMR_BLK: 4 bytes, 32-bit counter
 constexpr std::uint16_t reset_port = 0xcf9;       ///< FADT RESET_REG (PCI reset control)
 constexpr std::uint8_t reset_value = 0x06;        ///< hard reset + CPU reset
 constexpr std::uint8_t sci_irq = 9;

@@ -57,6 +57,23 @@ TEST(AcpiTables, RsdpFoundByScanAndTablesChecksum) {
     EXPECT_EQ(sum(memory, madt, length(memory, madt)), 0);
 }
 
+// The PM timer (ACPI 6.5 table 5.9): PM_TMR_BLK and X_PM_TMR_BLK name port 0x608, 4 bytes,
+// and TMR_VAL_EXT declares its 32-bit counter.
+TEST(AcpiTables, FadtDescribesThe32BitPmTimer) {
+    auto memory = GuestMemory::create(64 << 20).value();
+    auto layout = write_acpi_tables(memory, 1).value();
+    std::uint64_t xsdt = memory.read<std::uint64_t>(layout.rsdp_address + 24).value();
+    std::uint64_t fadt = memory.read<std::uint64_t>(xsdt + 36).value();
+    ASSERT_EQ(signature(memory, fadt), "FACP");
+    EXPECT_EQ(memory.read<std::uint32_t>(fadt + 76).value(), acpi_hardware::pm_timer_port);
+    EXPECT_EQ(memory.read<std::uint8_t>(fadt + 91).value(), 4);
+    EXPECT_NE(memory.read<std::uint32_t>(fadt + 112).value() & (1u << 8), 0u); // TMR_VAL_EXT
+    EXPECT_EQ(memory.read<std::uint8_t>(fadt + 208).value(), 1);               // system I/O space
+    EXPECT_EQ(memory.read<std::uint8_t>(fadt + 209).value(), 32);              // register bit width
+    EXPECT_EQ(memory.read<std::uint64_t>(fadt + 212).value(), acpi_hardware::pm_timer_port);
+    EXPECT_EQ(acpi_hardware::pm_timer_port, 0x608);
+}
+
 TEST(AcpiTables, MadtListsEveryCpuAndTheIoapic) {
     auto memory = GuestMemory::create(64 << 20).value();
     auto layout = write_acpi_tables(memory, 4).value();

@@ -33,6 +33,8 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
 /// Leaf 1 ECX: cx16 (cmpxchg16b), TSC-deadline APIC timer (so Linux needs no APIC timer
 /// calibration) and the hypervisor-present bit.
 constexpr std::uint32_t leaf1_ecx = (1u << 13) | (1u << 24) | (1u << 31);
+/// Leaf 1 ECX: x2APIC (the local APIC's MSR interface, IA32_APIC_BASE.EXTD).
+constexpr std::uint32_t leaf1_ecx_x2apic = 1u << 21;
 /// Leaf 7 subleaf 0 EBX: IA32_TSC_ADJUST (MSR 0x3b).
 constexpr std::uint32_t leaf7_ebx = 1u << 1;
 /// Leaf 7 subleaf 0 EDX: IA32_SPEC_CTRL/IA32_PRED_CMD (26) and IA32_ARCH_CAPABILITIES (29),
@@ -152,8 +154,14 @@ std::vector<x86::CpuidEntry> supported_cpuid() {
         entries.push_back(x86::CpuidEntry{leaf_extended_topology, level, true, 0, 0, 0, 0});
     entries.push_back(leaf(0x15, tsc_ratio_denominator, tsc_ratio_numerator, crystal_hz, 0));
     entries.push_back(leaf(0x16, base_mhz, base_mhz, bus_mhz, 0));
-    // Hypervisor leaf: "VesselVessel", no paravirtual interfaces.
-    entries.push_back(leaf(0x4000'0000, 0x4000'0000, word("Vess"), word("elVe"), word("ssel")));
+    // Hypervisor leaves: KVM's paravirtual interface signature with no paravirtual features
+    // (leaf 0x40000001 all zero: no kvmclock, no PV EOI/IPI/TLB flush, no hypercalls), what
+    // KVM itself shows a guest with every PV feature off. It tells a guest kernel that x2APIC
+    // works without interrupt remapping (Linux's x86_init.hyper.x2apic_available(): under an
+    // unknown hypervisor it keeps the xAPIC). Vessel still names itself in the brand string
+    // and the ACPI tables' OEM fields, and guests see the same signature on the KVM engine.
+    entries.push_back(leaf(0x4000'0000, 0x4000'0001, word("KVMK"), word("VMKV"), word("M\0\0\0")));
+    entries.push_back(leaf(0x4000'0001, 0, 0, 0, 0));
     entries.push_back(leaf(0x8000'0000, max_extended_leaf, 0, 0, 0));
     entries.push_back(leaf(0x8000'0001, 0, 0, extended_ecx, extended_edx));
     entries.push_back(brand_string(0x8000'0002, "Vessel software "));
@@ -176,6 +184,11 @@ std::vector<x86::CpuidEntry> supported_cpuid(CpuModel model) {
         }
     }
     if (features & isa::xsave) append_xsave_leaf(entries, features);
+    // x2APIC (CPUID.1:ECX bit 21): the processors of the v2 level and later have it (Nehalem
+    // onwards); the baseline model stays an xAPIC-only CPU.
+    if (model != CpuModel::Baseline)
+        for (x86::CpuidEntry& entry : entries)
+            if (entry.function == 1) entry.ecx |= leaf1_ecx_x2apic;
     return entries;
 }
 

@@ -30,6 +30,24 @@ constexpr std::uint32_t mc_bank_end = x86::msr::mc_bank_first + 4 * CpuCore::mac
 /// Register of a bank MSR: 0 CTL, 1 STATUS, 2 ADDR, 3 MISC.
 enum BankRegister : unsigned { bank_ctl, bank_status, bank_address, bank_misc };
 
+/// IA32_APIC_BASE (Intel SDM Vol. 3A 11.4.4) and the CPUID bits that go with it.
+constexpr std::uint64_t apic_base_extd = 1u << 10;
+constexpr std::uint64_t apic_base_enable = 1u << 11;
+constexpr std::uint32_t cpuid1_ecx_x2apic = 1u << 21;
+constexpr std::uint32_t cpuid1_edx_apic = 1u << 9;
+
+/// CPUID.1:EDX.APIC reads 0 while IA32_APIC_BASE.EN is clear (SDM Vol. 3A 11.4.3), as KVM
+/// updates its CPUID table when the guest writes the MSR.
+void follow_apic_enable(std::vector<x86::CpuidEntry>& table, std::uint64_t apic_base) {
+    for (x86::CpuidEntry& entry : table) {
+        if (entry.function != 1) continue;
+        if (apic_base & apic_base_enable)
+            entry.edx |= cpuid1_edx_apic;
+        else
+            entry.edx &= ~cpuid1_edx_apic;
+    }
+}
+
 } // namespace
 
 std::uint64_t CpuCore::tsc() {
@@ -142,7 +160,13 @@ bool CpuCore::write_msr(std::uint32_t number, std::uint64_t value) {
         tsc_offset = static_cast<std::int64_t>(value);
         return true;
     case x86::msr::apic_base:
+        // EXTD (x2APIC mode) exists only where CPUID offers x2APIC (Intel SDM Vol. 3A 11.12.1);
+        // the platform refuses the other invalid values and transitions (SDM 11.12.5).
+        if ((value & apic_base_extd) &&
+            !(x86::find_cpuid_entry(cpuid_table, 1, 0).ecx & cpuid1_ecx_x2apic))
+            return false;
         if (!m_platform->set_apic_base(m_index, value)) return false;
+        follow_apic_enable(cpuid_table, m_platform->apic_base(m_index));
         flush_tlb(true);
         return true;
     case x86::msr::efer:

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 using namespace vessel;
@@ -296,4 +297,36 @@ TEST_F(LocalApicTest, BadMmioOffsetsAreHarmless) {
     apic.mmio_write(0x3f0, 1);
     apic.mmio_write(esr, 0);
     EXPECT_EQ(apic.mmio_read(esr), 0x80u); // illegal register address
+}
+
+// The mode is part of the saved state (the base MSR): an x2APIC restored is an x2APIC, its
+// MSRs answer and its MMIO page does not; a base MSR with EXTD but not EN (no such mode) or a
+// reserved bit is refused by the load.
+TEST_F(LocalApicTest, SnapshotKeepsX2apicModeAndRefusesImpossibleBases) {
+    ASSERT_TRUE(apic.set_apic_base(0xfee00c00));
+    enable();
+    ASSERT_TRUE(apic.msr_write(0x808, 0x20)); // TPR
+    StateWriter writer;
+    apic.save_state(writer);
+    const std::vector<std::uint8_t> saved = writer.take();
+
+    LocalApic restored{0, true, 2'000'000'000, [this] { return now; }, LocalApic::Hooks{}};
+    StateReader reader(saved);
+    restored.load_state(reader);
+    ASSERT_TRUE(reader.finish("apic")) << reader.error();
+    EXPECT_EQ(restored.mode(), LocalApic::Mode::X2Apic);
+    EXPECT_EQ(restored.apic_base(), 0xfee00d00u);
+    std::uint64_t value = 0;
+    EXPECT_TRUE(restored.msr_read(0x808, value));
+    EXPECT_EQ(value, 0x20u);
+    EXPECT_FALSE(restored.set_apic_base(0xfee00900)); // x2APIC -> xAPIC stays illegal
+
+    for (std::uint64_t bad : {0xfee00500ull, 0xfee00d01ull, (1ull << 60) | 0xfee00900ull}) {
+        std::vector<std::uint8_t> bytes = saved;
+        std::memcpy(bytes.data(), &bad, sizeof bad); // the base MSR is the first field
+        LocalApic target{0, true, 2'000'000'000, [this] { return now; }, LocalApic::Hooks{}};
+        StateReader bad_reader(bytes);
+        target.load_state(bad_reader);
+        EXPECT_FALSE(bad_reader.finish("apic")) << std::hex << bad;
+    }
 }

@@ -109,6 +109,12 @@ void LocalApic::load_state(StateReader& reader) {
         reader.check(request.kind == soft::StartupRequest::Kind::Init ||
                          request.kind == soft::StartupRequest::Kind::StartUp,
                      "start-up IPI kind");
+    // IA32_APIC_BASE holds the mode (EN, EXTD): only disabled, xAPIC and x2APIC exist, and the
+    // reserved bits are clear (SDM Vol. 3A 11.4.4, 11.12.5), as set_apic_base enforces.
+    constexpr std::uint64_t base_extd = 1u << 10, base_enable = 1u << 11;
+    constexpr std::uint64_t base_reserved = 0xfff00000000002ffULL;
+    reader.check(!(m_base & base_reserved) && (!(m_base & base_extd) || (m_base & base_enable)),
+                 "local APIC base MSR");
     m_published_base.store(m_base, std::memory_order_release);
 }
 

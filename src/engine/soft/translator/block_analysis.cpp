@@ -1,6 +1,7 @@
 // Block analysis: Zydis decoding, flag reads and writes, backward flag liveness.
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
+#include "engine/soft/translator/vex_instructions.hpp"
 
 namespace vessel::soft {
 
@@ -82,7 +83,10 @@ std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const C
              guest.instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
              guest.instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
              guest.instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT ||
-             extension_of(guest.instruction.mnemonic) != 0);
+             extension_of(guest.instruction.mnemonic) != 0 ||
+             vex_extension(guest.instruction) != 0 ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_VZEROUPPER ||
+             guest.instruction.mnemonic == ZYDIS_MNEMONIC_FNSTCW);
         // tzcnt/lzcnt are bsf/bsr or the real counts depending on the CPU model: the emitter
         // (encode_identity) picks. Other extensions run as is only under a model with them
         // (the emitter checks).

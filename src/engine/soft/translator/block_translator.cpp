@@ -3,6 +3,8 @@
 
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
+#include "engine/soft/translator/vex_instructions.hpp"
+#include "engine/soft/xsave_state.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -37,7 +39,8 @@ bool host_has_extension(std::uint32_t bit) {
         const std::pair<std::uint32_t, Xbyak::util::Cpu::Type> table[] = {
             {isa::sse3, C::tSSE3},   {isa::ssse3, C::tSSSE3},   {isa::sse41, C::tSSE41},
             {isa::sse42, C::tSSE42}, {isa::popcnt, C::tPOPCNT}, {isa::movbe, C::tMOVBE},
-            {isa::bmi1, C::tBMI1},   {isa::lzcnt, C::tLZCNT},   {isa::bmi2, C::tBMI2}};
+            {isa::bmi1, C::tBMI1},   {isa::lzcnt, C::tLZCNT},   {isa::bmi2, C::tBMI2},
+            {isa::avx, C::tAVX},     {isa::avx2, C::tAVX2}};
         for (const auto& [isa_bit, type] : table)
             if (cpu.has(type)) bits |= isa_bit;
         return bits;
@@ -141,6 +144,22 @@ class Emitter : public Xbyak::CodeGenerator {
             }
             // An extension's instruction runs as is only where the guest's CPU model has it
             // (else the interpreter raises #UD) and the host does.
+            if (const std::uint32_t vex = vex_extension(guest.instruction); vex != 0) {
+                if ((m_isa_features & vex) == vex && host_has_extension(vex) &&
+                    identity(k, guest)) {
+                    ++m_out.native_ops;
+                    return false;
+                }
+            } else if (mnemonic == ZYDIS_MNEMONIC_VZEROUPPER && (m_isa_features & isa::avx) != 0 &&
+                       host_has_extension(isa::avx)) {
+                zero_upper_halves(k, guest);
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_FNSTCW && store_control_word(k, guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
             const std::uint32_t extension = extension_of(mnemonic);
             const bool runnable = extension == 0 || ((m_isa_features & extension) == extension &&
                                                      host_has_extension(extension));
@@ -154,6 +173,19 @@ class Emitter : public Xbyak::CodeGenerator {
                 return false;
             }
             if (string_instruction(k, guest)) {
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_CLI && !m_user) {
+                // At CPL 0 (64-bit mode: protected, CPL <= IOPL) cli only clears IF; sti stays
+                // with the interpreter, which ends the block to let a pending interrupt in.
+                save_flags(m_live);
+                and_(dword[r15 + m_layout.rflags], static_cast<std::uint32_t>(~x86::rflags::if_));
+                m_host_flags_valid = false;
+                ++m_out.native_ops;
+                return false;
+            }
+            if (mnemonic == ZYDIS_MNEMONIC_PUSHFQ && push_flags(k, guest)) {
                 ++m_out.native_ops;
                 return false;
             }
@@ -290,7 +322,8 @@ class Emitter : public Xbyak::CodeGenerator {
         /// Loaded before it; a register only written whole (32 or 64 bits) needs no load.
         bool renamed_read[2]{false, false};
         unsigned renamed_size[2]{0, 0}; ///< widest operand width using it, in bits
-        unsigned xmm_renamed{0};        ///< guest XMM registers, renamed to host xmm0-xmm2
+        unsigned vector_bytes{0};       ///< VEX: 16 (VEX.128) or 32 (VEX.256); 0: legacy SSE
+        unsigned xmm_renamed{0};        ///< guest XMM/YMM registers, renamed to host 0-2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
         bool mxcsr{false}; ///< reads or writes MXCSR: floating point
@@ -311,9 +344,14 @@ class Emitter : public Xbyak::CodeGenerator {
                 const ZydisRegisterClass register_class = ZydisRegisterGetClass(operand.reg.value);
                 if (register_class == ZYDIS_REGCLASS_FLAGS) break;
                 if (operand.reg.value == ZYDIS_REGISTER_MXCSR) break; // see floating_point_mnemonic
-                if (register_class == ZYDIS_REGCLASS_XMM) {
-                    const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
-                    if (!explicit_operand) return false;
+                if (register_class == ZYDIS_REGCLASS_XMM || register_class == ZYDIS_REGCLASS_YMM) {
+                    const int number = operand.reg.value - (register_class == ZYDIS_REGCLASS_YMM
+                                                                ? ZYDIS_REGISTER_YMM0
+                                                                : ZYDIS_REGISTER_XMM0);
+                    if (!explicit_operand || number > 15) return false;
+                    if (instruction.attributes & ZYDIS_ATTRIB_HAS_VEX)
+                        plan.vector_bytes = std::max(
+                            plan.vector_bytes, register_class == ZYDIS_REGCLASS_YMM ? 32u : 16u);
                     unsigned x = 0;
                     while (x < plan.xmm_renamed && plan.xmm_guest[x] != number)
                         ++x;
@@ -409,11 +447,15 @@ class Emitter : public Xbyak::CodeGenerator {
         for (unsigned i = 0; i < request.operand_count; ++i) {
             ZydisEncoderOperand& operand = request.operands[i];
             if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) {
-                if (ZydisRegisterGetClass(operand.reg.value) == ZYDIS_REGCLASS_XMM) {
-                    const int number = operand.reg.value - ZYDIS_REGISTER_XMM0;
+                const ZydisRegisterClass register_class = ZydisRegisterGetClass(operand.reg.value);
+                if (register_class == ZYDIS_REGCLASS_XMM || register_class == ZYDIS_REGCLASS_YMM) {
+                    const ZydisRegister first = register_class == ZYDIS_REGCLASS_YMM
+                                                    ? ZYDIS_REGISTER_YMM0
+                                                    : ZYDIS_REGISTER_XMM0;
+                    const int number = operand.reg.value - first;
                     for (unsigned x = 0; x < plan.xmm_renamed; ++x)
                         if (plan.xmm_guest[x] == number)
-                            operand.reg.value = static_cast<ZydisRegister>(ZYDIS_REGISTER_XMM0 + x);
+                            operand.reg.value = static_cast<ZydisRegister>(first + x);
                     continue;
                 }
                 const int number = gpr_number(operand.reg.value);
@@ -443,6 +485,60 @@ class Emitter : public Xbyak::CodeGenerator {
     }
 
     Xbyak::Address xmm_home(int guest) { return xword[r15 + m_layout.xmm + 16 * guest]; }
+    /// Bits 128-255 of guest ymm`guest`.
+    Xbyak::Address upper_home(int guest) { return xword[r15 + m_layout.ymm_upper + 16 * guest]; }
+
+    /// Before the block's first VEX instruction: the interpreter takes it (and raises #NM or
+    /// #UD) unless CR0.TS is clear, CR4.OSXSAVE is set and XCR0 enables SSE and YMM state
+    /// (Intel SDM Vol. 2, 2.8). Nothing later in the block can change them: writes to CR0, CR4
+    /// and XCR0 end translated code.
+    void vex_guard(Xbyak::Label& fallback) {
+        save_flags(m_live); // the tests below clobber the flags
+        m_host_flags_valid = false;
+        test(byte[r15 + m_layout.cr0], static_cast<std::uint8_t>(x86::cr0::ts));
+        jnz(fallback);
+        test(dword[r15 + m_layout.cr4], static_cast<std::uint32_t>(xsave::cr4_osxsave));
+        jz(fallback);
+        mov(r13d, dword[r15 + m_layout.xcr0]);
+        not_(r13d);
+        test(r13d, static_cast<std::uint32_t>(xsave::sse | xsave::ymm));
+        jnz(fallback);
+        m_vex_checked = true;
+    }
+
+    /// fnstcw m16: the x87 control word stored, unless CR0.EM or CR0.TS make it #NM (then the
+    /// interpreter raises it). Compilers emit it around every float-to-integer conversion.
+    bool store_control_word(std::size_t k, const GuestInstruction& guest) {
+        const ZydisDecodedOperand& operand = guest.operands[0];
+        if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || guest.instruction.address_width == 16)
+            return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        save_flags(m_live); // the test clobbers the flags
+        m_host_flags_valid = false;
+        test(byte[r15 + m_layout.cr0], static_cast<std::uint8_t>(x86::cr0::em | x86::cr0::ts));
+        jnz(fallback);
+        address(guest, operand, true);
+        lookup(2, true, fallback);
+        mov(r13w, word[r15 + m_layout.fpu_control]);
+        mov(word[r14], r13w);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
+
+    /// vzeroupper: zeroes bits 128-255 of every guest YMM register.
+    void zero_upper_halves(std::size_t k, const GuestInstruction& guest) {
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        const bool guarded = !m_vex_checked;
+        if (guarded) vex_guard(fallback);
+        vpxor(xmm3, xmm3, xmm3);
+        for (int i = 0; i < 16; ++i)
+            vmovdqu(upper_home(i), xmm3);
+        L(after);
+        if (guarded) fallback_path(k, guest, fallback, after);
+    }
 
     /// div traps on a zero divisor or a quotient that does not fit: both are "high half of the
     /// dividend >= divisor" (unsigned). Such a division goes to the interpreter, which raises
@@ -514,15 +610,20 @@ class Emitter : public Xbyak::CodeGenerator {
         if (!encode_identity(guest, plan, m_isa_features, bytes, length)) return false;
 
         const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
+        const bool vex = plan.vector_bytes != 0;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
+        const bool guarded = vex && !m_vex_checked;
+        if (guarded) vex_guard(fallback);
         if (plan.memory_operand >= 0) {
             const ZydisDecodedOperand& operand = guest.operands[plan.memory_operand];
             address(guest, operand, true);
             const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
             lookup(operand.size / 8, write, fallback);
-            if (operand.size == 128 && needs_alignment(guest.instruction.mnemonic)) {
-                test(r14b, 15); // misaligned: #GP from the interpreter, not a host fault
+            const ZydisMnemonic m = guest.instruction.mnemonic;
+            if (vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m)) {
+                // misaligned: #GP from the interpreter, not a host fault
+                test(r14b, static_cast<std::uint8_t>(operand.size / 8 - 1));
                 jnz(fallback);
             }
         }
@@ -539,8 +640,17 @@ class Emitter : public Xbyak::CodeGenerator {
             if (plan.renamed_read[r])
                 mov(Xbyak::Reg64(static_cast<int>(rename_host[r])),
                     home(static_cast<unsigned>(plan.renamed_guest[r])));
-        for (unsigned x = 0; x < plan.xmm_renamed; ++x)
-            movdqu(Xbyak::Xmm(static_cast<int>(x)), xmm_home(plan.xmm_guest[x]));
+        for (unsigned x = 0; x < plan.xmm_renamed; ++x) {
+            const int host = static_cast<int>(x);
+            if (!vex) {
+                movdqu(Xbyak::Xmm(host), xmm_home(plan.xmm_guest[x]));
+                continue;
+            }
+            // VEX encodings only, so the host never pays for mixing them with legacy SSE.
+            vmovdqu(Xbyak::Xmm(host), xmm_home(plan.xmm_guest[x]));
+            if (plan.vector_bytes == 32)
+                vinsertf128(Xbyak::Ymm(host), Xbyak::Ymm(host), upper_home(plan.xmm_guest[x]), 1);
+        }
         for (ZyanUSize i = 0; i < length; ++i)
             db(bytes[i]);
         // A compare's flags must reach the slot before anything else touches the flags.
@@ -553,13 +663,28 @@ class Emitter : public Xbyak::CodeGenerator {
             if (plan.renamed_written[r])
                 mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
                     Xbyak::Reg64(static_cast<int>(rename_host[r])));
-        for (unsigned x = 0; x < plan.xmm_renamed; ++x)
-            if (plan.xmm_written[x])
-                movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(static_cast<int>(x)));
-        if (plan.mxcsr) mxcsr_leave(); // after the write-backs: it uses r13
+        const bool any_written = std::any_of(plan.xmm_written, plan.xmm_written + plan.xmm_renamed,
+                                             [](bool w) { return w; });
+        if (plan.vector_bytes == 16 && any_written)
+            vpxor(xmm3, xmm3, xmm3); // VEX.128 zeroes 128-255
+        for (unsigned x = 0; x < plan.xmm_renamed; ++x) {
+            if (!plan.xmm_written[x]) continue;
+            const int host = static_cast<int>(x);
+            if (!vex) {
+                movdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(host));
+                continue;
+            }
+            vmovdqu(xmm_home(plan.xmm_guest[x]), Xbyak::Xmm(host));
+            if (plan.vector_bytes == 32)
+                vextractf128(upper_home(plan.xmm_guest[x]), Xbyak::Ymm(host), 1);
+            else
+                vmovdqu(upper_home(plan.xmm_guest[x]), xmm3);
+        }
+        if (plan.vector_bytes == 32) vzeroupper(); // no dirty upper state for the host's code
+        if (plan.mxcsr) mxcsr_leave();             // after the write-backs: it uses r13
         if (guest.flags_may_change && !plan.mxcsr) flags_written();
         L(after);
-        if (plan.memory_operand >= 0 || division || plan.mxcsr)
+        if (plan.memory_operand >= 0 || division || plan.mxcsr || guarded)
             fallback_path(k, guest, fallback, after);
         return true;
     }
@@ -593,6 +718,32 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// rsp += delta, without touching flags.
     void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
+
+    /// pushfq (64-bit mode, where it is never privileged): the guest's arithmetic flags from the
+    /// host's, the rest (IF, DF, IOPL, AC, ID) from CpuCore::rflags, RF and VM cleared in the
+    /// image (Intel SDM Vol. 2, PUSHF). Kernels run it in every local_irq_save.
+    bool push_flags(std::size_t k, const GuestInstruction& guest) {
+        if (guest.instruction.operand_width != 64) return false;
+        Xbyak::Label& fallback = new_label();
+        Xbyak::Label& after = new_label();
+        lea(r14, ptr[stack_pointer() - 8]);
+        lookup(8, true, fallback);
+        restore_host_flags();
+        pushfq();
+        pop(r13);
+        and_(r13d, arithmetic_mask);
+        m_host_flags_valid = false; // the slot holds them (the lookup saved them: pushfq reads)
+        mov(qword[r15 + m_layout.spill], r13);
+        mov(r13, qword[r15 + m_layout.rflags]);
+        and_(r13,
+             static_cast<std::uint32_t>(~(arithmetic_mask | x86::rflags::rf | x86::rflags::vm)));
+        or_(r13, qword[r15 + m_layout.spill]);
+        mov(qword[r14], r13);
+        adjust_stack(-8);
+        L(after);
+        fallback_path(k, guest, fallback, after);
+        return true;
+    }
 
     bool push_instruction(std::size_t k, GuestInstruction& guest) {
         const ZydisDecodedOperand& operand = guest.operands[0];
@@ -990,6 +1141,7 @@ class Emitter : public Xbyak::CodeGenerator {
     const DecodedOp* m_ops;
     bool m_user;
     std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
+    bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
     bool m_host_flags_valid{true};

@@ -36,6 +36,11 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     layout.string_next = offset_of(cpu, &cpu.jit.string_next[0]);
     layout.rflags = offset_of(cpu, &cpu.rflags);
+    layout.ymm_upper = offset_of(cpu, &cpu.fpu.ymm_upper[0]);
+    layout.cr0 = offset_of(cpu, &cpu.cr0);
+    layout.cr4 = offset_of(cpu, &cpu.cr4);
+    layout.xcr0 = offset_of(cpu, &cpu.xcr0);
+    layout.fpu_control = offset_of(cpu, &cpu.fpu.control);
     return layout;
 }
 

@@ -36,6 +36,11 @@ struct JitLayout {
     std::int32_t branch_target{0};     ///< JitContext::branch_target
     std::int32_t string_next{0};       ///< JitContext::string_next[0]
     std::int32_t rflags{0};            ///< CpuCore::rflags (DF; arithmetic flags are elsewhere)
+    std::int32_t ymm_upper{0};         ///< CpuCore::fpu.ymm_upper[0]
+    std::int32_t cr0{0};               ///< CpuCore::cr0
+    std::int32_t cr4{0};               ///< CpuCore::cr4
+    std::int32_t xcr0{0};              ///< CpuCore::xcr0
+    std::int32_t fpu_control{0};       ///< CpuCore::fpu.control (the x87 control word)
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {

@@ -691,3 +691,228 @@ TEST(Translator, ExtensionInstructionsRunAsIsOnlyWhereTheCpuModelHasThem) {
         }
     }
 }
+
+namespace {
+
+/// Guest code enabling AVX state (CR4.OSXSAVE, XCR0 = x87 | SSE | YMM), as an OS does.
+void enable_avx_state(Xbyak::CodeGenerator& c) {
+    const auto bytes = [&c](std::initializer_list<std::uint8_t> list) {
+        for (const std::uint8_t b : list)
+            c.db(b);
+    };
+    bytes({0x0f, 0x20, 0xe0}); // mov rax, cr4
+    c.bts(rax, 18);
+    bytes({0x0f, 0x22, 0xe0}); // mov cr4, rax
+    c.xor_(ecx, ecx);
+    c.mov(eax, 7);
+    c.xor_(edx, edx);
+    bytes({0x0f, 0x01, 0xd1}); // xsetbv
+}
+
+} // namespace
+
+TEST(Translator, AvxIntegerInstructionsRunAsIsWithTheirUpperHalves) {
+    // A strlen-like AVX2 loop body: 256-bit loads, byte compares, masks, logic, an extract and
+    // vzeroupper run as themselves, with the guest's bits 128-255 kept in ymm_upper.
+    if (!soft::host_cannot_run(soft::CpuModel::V3).empty()) GTEST_SKIP() << "host lacks AVX2";
+    Machine machine(SoftTier::Translator);
+    machine.soft_vcpu().core().set_cpu_model(soft::CpuModel::V3);
+    constexpr std::uint64_t data = 0x5000;
+    std::vector<std::uint8_t> bytes(64);
+    for (unsigned i = 0; i < 64; ++i)
+        bytes[i] = static_cast<std::uint8_t>(i == 40 ? 0 : 0x41 + i % 26);
+    machine.load(data, bytes);
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        enable_avx_state(c);
+        Xbyak::Label loop;
+        c.mov(r10d, 20); // hot: translated after the first runs
+        c.L(loop);
+        c.mov(rsi, data);
+        c.vpxor(xmm7, xmm7, xmm7);
+        c.vmovdqu(ymm0, c.ptr[rsi + 32]);
+        c.vpcmpeqb(ymm1, ymm0, ymm7); // the zero byte at 40: bit 8 of the mask
+        c.vpmovmskb(eax, ymm1);
+        c.vpor(ymm2, ymm0, c.ptr[rsi]);
+        c.vextracti128(xmm3, ymm2, 1);
+        c.vmovq(r8, xmm3);
+        c.vpbroadcastb(ymm4, c.ptr[rsi + 1]); // 'B' in all 32 bytes
+        c.vpaddb(xmm5, xmm4, xmm4);           // VEX.128: bits 128-255 of ymm5 become 0
+        c.vmovdqu(c.ptr[rsi + 64], ymm4);
+        c.dec(r10d);
+        c.jnz(loop);
+        c.vmovdqu(ymm6, ymm4); // ymm6 keeps its upper half until vzeroupper
+        c.vmovq(r9, xmm6);
+        c.vzeroupper();
+        c.hlt();
+    });
+    run_halted(machine);
+    const soft::CpuCore& core = machine.soft_vcpu().core();
+    EXPECT_EQ(machine.reg(x86::rax), 1u << 8);
+    std::uint64_t expected_r8 = 0;
+    for (unsigned i = 0; i < 8; ++i)
+        expected_r8 |= std::uint64_t{static_cast<std::uint8_t>(bytes[48 + i] | bytes[16 + i])}
+                       << (8 * i);
+    EXPECT_EQ(machine.reg(8), expected_r8);
+    EXPECT_EQ(machine.reg(9), 0x4242424242424242u);
+    std::vector<std::uint8_t> stored(32);
+    ASSERT_TRUE(machine.memory.read_bytes(data + 64, stored));
+    EXPECT_EQ(stored, std::vector<std::uint8_t>(32, 0x42));
+    EXPECT_EQ(core.fpu.xmm[5].q[0], 0x8484848484848484u);
+    for (unsigned i = 0; i < 16; ++i)
+        EXPECT_EQ(core.fpu.ymm_upper[i].q[0] | core.fpu.ymm_upper[i].q[1], 0u) << "ymm" << i;
+    EXPECT_GT(machine.stats().native_ops, 0u);
+    EXPECT_EQ(machine.stats().fallback_ops, 0u) << "a VEX instruction went to the interpreter";
+}
+
+TEST(Translator, AvxUpperHalvesSurviveUntilOverwritten) {
+    // Bits 128-255 written by one translated VEX.256 instruction are read back by the next
+    // block; a VEX.128 write clears them, a legacy SSE write keeps them.
+    if (!soft::host_cannot_run(soft::CpuModel::V3).empty()) GTEST_SKIP() << "host lacks AVX2";
+    Machine machine(SoftTier::Translator);
+    machine.soft_vcpu().core().set_cpu_model(soft::CpuModel::V3);
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        enable_avx_state(c);
+        Xbyak::Label loop;
+        c.mov(r10d, 20);
+        c.L(loop);
+        c.mov(eax, 0x11);
+        c.vmovd(xmm0, eax);
+        c.vpbroadcastb(ymm1, xmm0); // 0x11 in all 32 bytes
+        c.vpbroadcastb(ymm2, xmm0);
+        c.vpaddb(xmm2, xmm2, xmm2); // VEX.128: upper half of ymm2 cleared
+        c.vpbroadcastb(ymm3, xmm0);
+        c.paddb(xmm3, xmm3); // legacy SSE: upper half of ymm3 kept
+        c.dec(r10d);
+        c.jnz(loop);
+        c.hlt();
+    });
+    run_halted(machine);
+    const soft::CpuCore& core = machine.soft_vcpu().core();
+    EXPECT_EQ(core.fpu.ymm_upper[1].q[0], 0x1111111111111111u);
+    EXPECT_EQ(core.fpu.ymm_upper[1].q[1], 0x1111111111111111u);
+    EXPECT_EQ(core.fpu.xmm[2].q[0], 0x2222222222222222u);
+    EXPECT_EQ(core.fpu.ymm_upper[2].q[0] | core.fpu.ymm_upper[2].q[1], 0u);
+    EXPECT_EQ(core.fpu.xmm[3].q[1], 0x2222222222222222u);
+    EXPECT_EQ(core.fpu.ymm_upper[3].q[1], 0x1111111111111111u);
+    EXPECT_EQ(machine.stats().fallback_ops, 0u);
+}
+
+TEST(Translator, TranslatedAvxRaisesDeviceNotAvailableOnceCr0TsIsSet) {
+    // The block is hot and translated while CR0.TS is clear; once the guest sets TS, the same
+    // translated block raises #NM at its VEX instruction (an OS's lazy FPU switch), not the
+    // host's AVX result.
+    if (!soft::host_cannot_run(soft::CpuModel::V3).empty()) GTEST_SKIP() << "host lacks AVX2";
+    Machine machine(SoftTier::Translator);
+    machine.soft_vcpu().core().set_cpu_model(soft::CpuModel::V3);
+    constexpr std::uint64_t nm_handler = 0x3800;
+    machine.set_idt_gate(7, nm_handler, true, 0x18);
+    machine.load(nm_handler, {0xf4});
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        enable_avx_state(c);
+        Xbyak::Label loop, body, again;
+        c.mov(r10d, 20);
+        c.xor_(r11d, r11d);
+        c.L(loop);
+        c.call(body);
+        c.dec(r10d);
+        c.jnz(loop);
+        c.db(0x0f); // mov rax, cr0
+        c.db(0x20);
+        c.db(0xc0);
+        c.or_(eax, 8); // TS
+        c.db(0x0f);    // mov cr0, rax
+        c.db(0x22);
+        c.db(0xc0);
+        c.call(body);
+        c.hlt(); // not reached: #NM first
+        c.L(body);
+        c.inc(r11d);
+        c.vpcmpeqb(ymm0, ymm0, ymm0);
+        c.ret();
+    });
+    run_halted(machine);
+    EXPECT_EQ(machine.state.rip, nm_handler + 1) << "no #NM";
+    EXPECT_EQ(machine.reg(11), 21u);
+    EXPECT_GT(machine.stats().native_ops, 0u);
+}
+
+TEST(Translator, FnstcwIsTranslatedAndRaisesDeviceNotAvailableUnderCr0Ts) {
+    // fnstcw (around every float-to-integer conversion a compiler emits) stores the control
+    // word from translated code; once the guest sets CR0.TS the same block raises #NM.
+    Machine machine(SoftTier::Translator);
+    constexpr std::uint64_t nm_handler = 0x3800, data = 0x5000;
+    machine.set_idt_gate(7, nm_handler, true, 0x18);
+    machine.load(nm_handler, {0xf4});
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop, body;
+        c.mov(r10d, 20);
+        c.mov(rsi, data);
+        c.mov(word[rsi + 8], 0x27f); // round to nearest, double precision
+        c.fldcw(word[rsi + 8]);
+        c.L(loop);
+        c.call(body);
+        c.dec(r10d);
+        c.jnz(loop);
+        c.mov(ax, word[rsi]);
+        c.mov(word[rsi + 16], ax); // what the translated fnstcw stored
+        c.db(0x0f);                // mov rax, cr0
+        c.db(0x20);
+        c.db(0xc0);
+        c.or_(eax, 8); // TS
+        c.db(0x0f);    // mov cr0, rax
+        c.db(0x22);
+        c.db(0xc0);
+        c.mov(word[rsi], 0);
+        c.call(body);
+        c.hlt(); // not reached: #NM first
+        c.L(body);
+        c.fnstcw(word[rsi]);
+        c.ret();
+    });
+    run_halted(machine);
+    EXPECT_EQ(machine.state.rip, nm_handler + 1) << "no #NM";
+    const auto translated = machine.memory.read<std::uint16_t>(data + 16);
+    const auto under_ts = machine.memory.read<std::uint16_t>(data);
+    ASSERT_TRUE(translated && under_ts);
+    EXPECT_EQ(*translated, 0x27fu);
+    EXPECT_EQ(*under_ts, 0u) << "fnstcw stored under CR0.TS";
+    EXPECT_EQ(machine.soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_FNSTCW], 1u)
+        << "only the #NM run goes to the interpreter";
+}
+
+TEST(Translator, PushfqAndCliMatchTheInterpreter) {
+    // pushfq from translated code: arithmetic flags as the host computed them, DF and IF from
+    // the CPU's state (cli translated at CPL 0 clears IF), RF clear; the flags stay the
+    // guest's for the adc after it.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r10d, 30);
+            c.mov(rsp, 0x8000);
+            c.xor_(r8d, r8d);
+            c.xor_(r9d, r9d);
+            c.L(loop);
+            c.sti(); // IF in the next image (the interpreter ends the block here)
+            c.std();
+            c.mov(eax, r10d);
+            c.sub(eax, 15); // CF, SF, ZF, OF, PF vary with the count
+            c.pushfq();
+            c.pop(rbx);
+            c.add(r8, rbx);
+            c.adc(r9, 0); // reads CF across the pushfq
+            c.cld();
+            c.cli(); // translated at CPL 0: IF clear in this image
+            c.pushfq();
+            c.pop(rcx);
+            c.xor_(r8, rcx);
+            c.dec(r10d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_GT(machine->stats().native_ops, 0u);
+    const auto& interpreted = machine->soft_vcpu().core().jit.interpreted_by_mnemonic;
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_PUSHFQ], 0u) << "pushfq went to the interpreter";
+    EXPECT_EQ(interpreted[ZYDIS_MNEMONIC_CLI], 0u) << "cli went to the interpreter";
+}

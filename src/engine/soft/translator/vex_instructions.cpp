@@ -1,0 +1,228 @@
+// VEX-encoded vector instructions the translator runs as themselves (see vex_instructions.hpp).
+#include "engine/soft/translator/vex_instructions.hpp"
+
+#include "engine/soft/cpu_model.hpp"
+
+namespace vessel::soft {
+
+namespace {
+
+/// The translated VEX mnemonics: their results depend on nothing but their operands (no MXCSR,
+/// no flags read), so the host computes them exactly as the guest's CPU would.
+bool translated_vex_mnemonic(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    // Moves and loads.
+    case ZYDIS_MNEMONIC_VMOVDQU:
+    case ZYDIS_MNEMONIC_VMOVDQA:
+    case ZYDIS_MNEMONIC_VMOVUPS:
+    case ZYDIS_MNEMONIC_VMOVUPD:
+    case ZYDIS_MNEMONIC_VMOVAPS:
+    case ZYDIS_MNEMONIC_VMOVAPD:
+    case ZYDIS_MNEMONIC_VMOVNTDQ:
+    case ZYDIS_MNEMONIC_VMOVNTDQA:
+    case ZYDIS_MNEMONIC_VMOVNTPS:
+    case ZYDIS_MNEMONIC_VMOVNTPD:
+    case ZYDIS_MNEMONIC_VLDDQU:
+    case ZYDIS_MNEMONIC_VMOVD:
+    case ZYDIS_MNEMONIC_VMOVQ:
+    case ZYDIS_MNEMONIC_VMOVSS:
+    case ZYDIS_MNEMONIC_VMOVSD:
+    case ZYDIS_MNEMONIC_VMOVDDUP:
+    case ZYDIS_MNEMONIC_VMOVSHDUP:
+    case ZYDIS_MNEMONIC_VMOVSLDUP:
+    case ZYDIS_MNEMONIC_VMOVHLPS:
+    case ZYDIS_MNEMONIC_VMOVLHPS:
+    // Broadcasts, inserts, extracts, permutes, shuffles, blends.
+    case ZYDIS_MNEMONIC_VPBROADCASTB:
+    case ZYDIS_MNEMONIC_VPBROADCASTW:
+    case ZYDIS_MNEMONIC_VPBROADCASTD:
+    case ZYDIS_MNEMONIC_VPBROADCASTQ:
+    case ZYDIS_MNEMONIC_VBROADCASTSS:
+    case ZYDIS_MNEMONIC_VBROADCASTSD:
+    case ZYDIS_MNEMONIC_VBROADCASTI128:
+    case ZYDIS_MNEMONIC_VBROADCASTF128:
+    case ZYDIS_MNEMONIC_VINSERTI128:
+    case ZYDIS_MNEMONIC_VINSERTF128:
+    case ZYDIS_MNEMONIC_VEXTRACTI128:
+    case ZYDIS_MNEMONIC_VEXTRACTF128:
+    case ZYDIS_MNEMONIC_VPERMQ:
+    case ZYDIS_MNEMONIC_VPERMD:
+    case ZYDIS_MNEMONIC_VPERM2I128:
+    case ZYDIS_MNEMONIC_VPERM2F128:
+    case ZYDIS_MNEMONIC_VPERMILPS:
+    case ZYDIS_MNEMONIC_VPERMILPD:
+    case ZYDIS_MNEMONIC_VPSHUFB:
+    case ZYDIS_MNEMONIC_VPSHUFD:
+    case ZYDIS_MNEMONIC_VPSHUFLW:
+    case ZYDIS_MNEMONIC_VPSHUFHW:
+    case ZYDIS_MNEMONIC_VPALIGNR:
+    case ZYDIS_MNEMONIC_VSHUFPS:
+    case ZYDIS_MNEMONIC_VSHUFPD:
+    case ZYDIS_MNEMONIC_VUNPCKLPS:
+    case ZYDIS_MNEMONIC_VUNPCKHPS:
+    case ZYDIS_MNEMONIC_VUNPCKLPD:
+    case ZYDIS_MNEMONIC_VUNPCKHPD:
+    case ZYDIS_MNEMONIC_VPUNPCKLBW:
+    case ZYDIS_MNEMONIC_VPUNPCKLWD:
+    case ZYDIS_MNEMONIC_VPUNPCKLDQ:
+    case ZYDIS_MNEMONIC_VPUNPCKLQDQ:
+    case ZYDIS_MNEMONIC_VPUNPCKHBW:
+    case ZYDIS_MNEMONIC_VPUNPCKHWD:
+    case ZYDIS_MNEMONIC_VPUNPCKHDQ:
+    case ZYDIS_MNEMONIC_VPUNPCKHQDQ:
+    case ZYDIS_MNEMONIC_VPACKUSWB:
+    case ZYDIS_MNEMONIC_VPACKSSWB:
+    case ZYDIS_MNEMONIC_VPACKSSDW:
+    case ZYDIS_MNEMONIC_VPACKUSDW:
+    case ZYDIS_MNEMONIC_VPBLENDD:
+    case ZYDIS_MNEMONIC_VPBLENDW:
+    case ZYDIS_MNEMONIC_VPBLENDVB:
+    case ZYDIS_MNEMONIC_VBLENDPS:
+    case ZYDIS_MNEMONIC_VBLENDPD:
+    case ZYDIS_MNEMONIC_VBLENDVPS:
+    case ZYDIS_MNEMONIC_VBLENDVPD:
+    case ZYDIS_MNEMONIC_VPEXTRB:
+    case ZYDIS_MNEMONIC_VPEXTRW:
+    case ZYDIS_MNEMONIC_VPEXTRD:
+    case ZYDIS_MNEMONIC_VPEXTRQ:
+    case ZYDIS_MNEMONIC_VPINSRB:
+    case ZYDIS_MNEMONIC_VPINSRW:
+    case ZYDIS_MNEMONIC_VPINSRD:
+    case ZYDIS_MNEMONIC_VPINSRQ:
+    case ZYDIS_MNEMONIC_VPMOVZXBW:
+    case ZYDIS_MNEMONIC_VPMOVZXBD:
+    case ZYDIS_MNEMONIC_VPMOVZXBQ:
+    case ZYDIS_MNEMONIC_VPMOVZXWD:
+    case ZYDIS_MNEMONIC_VPMOVZXWQ:
+    case ZYDIS_MNEMONIC_VPMOVZXDQ:
+    case ZYDIS_MNEMONIC_VPMOVSXBW:
+    case ZYDIS_MNEMONIC_VPMOVSXBD:
+    case ZYDIS_MNEMONIC_VPMOVSXBQ:
+    case ZYDIS_MNEMONIC_VPMOVSXWD:
+    case ZYDIS_MNEMONIC_VPMOVSXWQ:
+    case ZYDIS_MNEMONIC_VPMOVSXDQ:
+    // Compares, masks and tests (vptest writes the arithmetic flags, reads none).
+    case ZYDIS_MNEMONIC_VPCMPEQB:
+    case ZYDIS_MNEMONIC_VPCMPEQW:
+    case ZYDIS_MNEMONIC_VPCMPEQD:
+    case ZYDIS_MNEMONIC_VPCMPEQQ:
+    case ZYDIS_MNEMONIC_VPCMPGTB:
+    case ZYDIS_MNEMONIC_VPCMPGTW:
+    case ZYDIS_MNEMONIC_VPCMPGTD:
+    case ZYDIS_MNEMONIC_VPCMPGTQ:
+    case ZYDIS_MNEMONIC_VPMOVMSKB:
+    case ZYDIS_MNEMONIC_VMOVMSKPS:
+    case ZYDIS_MNEMONIC_VMOVMSKPD:
+    case ZYDIS_MNEMONIC_VPTEST:
+    case ZYDIS_MNEMONIC_VPMINUB:
+    case ZYDIS_MNEMONIC_VPMAXUB:
+    case ZYDIS_MNEMONIC_VPMINSB:
+    case ZYDIS_MNEMONIC_VPMAXSB:
+    case ZYDIS_MNEMONIC_VPMINUW:
+    case ZYDIS_MNEMONIC_VPMAXUW:
+    case ZYDIS_MNEMONIC_VPMINSW:
+    case ZYDIS_MNEMONIC_VPMAXSW:
+    case ZYDIS_MNEMONIC_VPMINUD:
+    case ZYDIS_MNEMONIC_VPMAXUD:
+    case ZYDIS_MNEMONIC_VPMINSD:
+    case ZYDIS_MNEMONIC_VPMAXSD:
+    // Logic (the float-domain forms too: bitwise, no MXCSR).
+    case ZYDIS_MNEMONIC_VPAND:
+    case ZYDIS_MNEMONIC_VPANDN:
+    case ZYDIS_MNEMONIC_VPOR:
+    case ZYDIS_MNEMONIC_VPXOR:
+    case ZYDIS_MNEMONIC_VANDPS:
+    case ZYDIS_MNEMONIC_VANDPD:
+    case ZYDIS_MNEMONIC_VANDNPS:
+    case ZYDIS_MNEMONIC_VANDNPD:
+    case ZYDIS_MNEMONIC_VORPS:
+    case ZYDIS_MNEMONIC_VORPD:
+    case ZYDIS_MNEMONIC_VXORPS:
+    case ZYDIS_MNEMONIC_VXORPD:
+    // Integer arithmetic and shifts.
+    case ZYDIS_MNEMONIC_VPADDB:
+    case ZYDIS_MNEMONIC_VPADDW:
+    case ZYDIS_MNEMONIC_VPADDD:
+    case ZYDIS_MNEMONIC_VPADDQ:
+    case ZYDIS_MNEMONIC_VPSUBB:
+    case ZYDIS_MNEMONIC_VPSUBW:
+    case ZYDIS_MNEMONIC_VPSUBD:
+    case ZYDIS_MNEMONIC_VPSUBQ:
+    case ZYDIS_MNEMONIC_VPADDSB:
+    case ZYDIS_MNEMONIC_VPADDSW:
+    case ZYDIS_MNEMONIC_VPADDUSB:
+    case ZYDIS_MNEMONIC_VPADDUSW:
+    case ZYDIS_MNEMONIC_VPSUBSB:
+    case ZYDIS_MNEMONIC_VPSUBSW:
+    case ZYDIS_MNEMONIC_VPSUBUSB:
+    case ZYDIS_MNEMONIC_VPSUBUSW:
+    case ZYDIS_MNEMONIC_VPMULLW:
+    case ZYDIS_MNEMONIC_VPMULLD:
+    case ZYDIS_MNEMONIC_VPMULHW:
+    case ZYDIS_MNEMONIC_VPMULHUW:
+    case ZYDIS_MNEMONIC_VPMULUDQ:
+    case ZYDIS_MNEMONIC_VPMULDQ:
+    case ZYDIS_MNEMONIC_VPMADDWD:
+    case ZYDIS_MNEMONIC_VPMADDUBSW:
+    case ZYDIS_MNEMONIC_VPSADBW:
+    case ZYDIS_MNEMONIC_VPAVGB:
+    case ZYDIS_MNEMONIC_VPAVGW:
+    case ZYDIS_MNEMONIC_VPABSB:
+    case ZYDIS_MNEMONIC_VPABSW:
+    case ZYDIS_MNEMONIC_VPABSD:
+    case ZYDIS_MNEMONIC_VPSIGNB:
+    case ZYDIS_MNEMONIC_VPSIGNW:
+    case ZYDIS_MNEMONIC_VPSIGND:
+    case ZYDIS_MNEMONIC_VPSLLW:
+    case ZYDIS_MNEMONIC_VPSLLD:
+    case ZYDIS_MNEMONIC_VPSLLQ:
+    case ZYDIS_MNEMONIC_VPSRLW:
+    case ZYDIS_MNEMONIC_VPSRLD:
+    case ZYDIS_MNEMONIC_VPSRLQ:
+    case ZYDIS_MNEMONIC_VPSRAW:
+    case ZYDIS_MNEMONIC_VPSRAD:
+    case ZYDIS_MNEMONIC_VPSLLDQ:
+    case ZYDIS_MNEMONIC_VPSRLDQ:
+    case ZYDIS_MNEMONIC_VPSLLVD:
+    case ZYDIS_MNEMONIC_VPSLLVQ:
+    case ZYDIS_MNEMONIC_VPSRLVD:
+    case ZYDIS_MNEMONIC_VPSRLVQ:
+    case ZYDIS_MNEMONIC_VPSRAVD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+std::uint32_t vex_extension(const ZydisDecodedInstruction& instruction) {
+    if (!(instruction.attributes & ZYDIS_ATTRIB_HAS_VEX) ||
+        !translated_vex_mnemonic(instruction.mnemonic))
+        return 0;
+    switch (instruction.meta.isa_ext) {
+    case ZYDIS_ISA_EXT_AVX:
+        return isa::avx;
+    case ZYDIS_ISA_EXT_AVX2:
+        return isa::avx | isa::avx2;
+    default:
+        return 0;
+    }
+}
+
+bool vex_needs_alignment(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_VMOVDQA:
+    case ZYDIS_MNEMONIC_VMOVAPS:
+    case ZYDIS_MNEMONIC_VMOVAPD:
+    case ZYDIS_MNEMONIC_VMOVNTDQ:
+    case ZYDIS_MNEMONIC_VMOVNTDQA:
+    case ZYDIS_MNEMONIC_VMOVNTPS:
+    case ZYDIS_MNEMONIC_VMOVNTPD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace vessel::soft
