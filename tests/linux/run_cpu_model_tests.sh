@@ -82,6 +82,14 @@ guest --cpu-model baseline --exec "$apic"
 ok=0; grep -q "^apic=0 cpus=1 flag=0 pm=1$" "$work/out" && ok=1
 result baseline-model-keeps-xapic $ok "$(detail)"
 
+# The max model's supervisor protections and system instructions: the kernel sees and enables
+# them (SMEP, SMAP with stac/clac on every user copy, UMIP, protection keys) and boots cleanly.
+protection_flags='grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -x -E "smep|smap|umip|pku|ospke|rdrand|rdseed|rdpid|clflushopt|clwb" | sort | tr "\n" " "; echo; dmesg | grep -E "unchecked MSR access|Call Trace|WARNING:|BUG:|Oops" || echo clean-log'
+guest --cpu-model max --exec "$protection_flags"
+ok=0; grep -q "^clflushopt clwb ospke pku rdpid rdrand rdseed smap smep umip $" "$work/out" &&
+  grep -q "^clean-log$" "$work/out" && ok=1
+result max-model-protections-cpuinfo-and-clean-log $ok "$(detail)"
+
 # Machine-check architecture in CPUID (Debian's cloud kernel is built without MCE support, so the
 # MSRs themselves are covered by the unit tests), and a clean boot log with it.
 guest --exec 'echo "flags=$(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -x -E "mce|mca" | tr "\n" ,)"; dmesg | grep -E "unchecked MSR access|Call Trace|WARNING:|BUG:" || echo clean-log'

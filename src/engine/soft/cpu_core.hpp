@@ -61,6 +61,9 @@ class CpuCore {
     std::uint64_t mcg_status{0}, mcg_ctl{~std::uint64_t{0}};
     std::uint64_t machine_check_bank[machine_check_banks][4]{};
     std::int64_t tsc_offset{0}; ///< also IA32_TSC_ADJUST: both start at 0, move together
+    /// PKRU: access-disable and write-disable bits per protection key (Intel SDM Vol. 3, 4.6.2).
+    /// Not an XSAVE component here (XCR0 bit 9 stays unsupported).
+    std::uint32_t pkru{0};
     FpuState fpu;
     /// XCR0, the state components XSAVE manages and AVX needs enabled (xsave_state.hpp).
     std::uint64_t xcr0{1};
@@ -102,6 +105,8 @@ class CpuCore {
     /// the handlers of those extensions check (#UD when absent): set_cpu_model().
     CpuModel cpu_model{CpuModel::Baseline};
     std::uint32_t isa_features{0};
+    /// MAXPHYADDR, from CPUID 0x80000008: paging-entry address bits at or above it are reserved.
+    unsigned physical_address_bits{40};
 
     /// Sets the VM's vCPU count, which CPUID reports.
     void set_cpu_count(std::uint32_t count);
@@ -143,6 +148,8 @@ class CpuCore {
             (1u << 3) | (1u << 5) | (1u << 15) | ~std::uint64_t{0x3fffff};
         lazy.op = FlagOp::None;
         rflags = (value & ~reserved_zero) | x86::rflags::fixed1;
+        if (m_user_window_count != 0 && !(rflags & x86::rflags::ac)) [[unlikely]]
+            close_user_windows();
     }
     bool carry() const {
         return lazy.op == FlagOp::None ? (rflags & x86::rflags::cf) != 0 : lazy.carry();
@@ -222,11 +229,14 @@ class CpuCore {
         }
         write_slow(address, S, value, user);
     }
-    /// Supervisor-privilege accesses the CPU makes itself (descriptor tables, TSS, IDT).
+    /// Supervisor-privilege accesses the CPU makes itself (descriptor tables, TSS, IDT): implicit
+    /// supervisor-mode accesses, which SMAP refuses on user pages whatever RFLAGS.AC says.
     template <unsigned S> std::uint64_t read_system(std::uint64_t address) {
+        const ImplicitAccess implicit(*this);
         return read_as<S>(address, false);
     }
     template <unsigned S> void write_system(std::uint64_t address, std::uint64_t value) {
+        const ImplicitAccess implicit(*this);
         write_as<S>(address, value, false);
     }
     std::uint64_t read_sized(std::uint64_t address, unsigned size) {
@@ -346,6 +356,31 @@ class CpuCore {
     std::uint64_t tsc();
 
   private:
+    /// Marks the accesses made during its lifetime as implicit supervisor-mode accesses; first
+    /// drops the TLB entries RFLAGS.AC opened, which such accesses may not use.
+    class ImplicitAccess {
+      public:
+        explicit ImplicitAccess(CpuCore& cpu) : m_cpu(cpu) {
+            if (m_cpu.m_user_window_count != 0) [[unlikely]]
+                m_cpu.close_user_windows();
+            m_cpu.m_implicit_access = true;
+        }
+        ~ImplicitAccess() { m_cpu.m_implicit_access = false; }
+        ImplicitAccess(const ImplicitAccess&) = delete;
+        ImplicitAccess& operator=(const ImplicitAccess&) = delete;
+
+      private:
+        CpuCore& m_cpu;
+    };
+    /// Drops the supervisor TLB entries of user pages that SMAP allowed only because RFLAGS.AC
+    /// was set (RFLAGS.AC was cleared, or an implicit access follows).
+    void close_user_windows();
+    /// Records user page `page`, which a supervisor access reached through SMAP's AC window.
+    void open_user_window(std::uint64_t page);
+    /// The permission checks of a walk that reached its leaf entry (cpu_memory.cpp).
+    void check_permissions(std::uint64_t address, AccessKind kind, bool user, std::uint64_t leaf,
+                           bool writable, bool user_page, bool no_execute, std::uint32_t error);
+
     /// An interrupt or exception on its way to its handler.
     struct InterruptEvent {
         std::uint8_t vector;
@@ -397,6 +432,14 @@ class CpuCore {
     std::uint8_t* m_ram_base;
     std::uint64_t m_dirty_epoch{0}; ///< the dirty log's epoch this CPU's write entries follow
     bool m_user_access{false};
+    /// Set while the CPU accesses system structures (ImplicitAccess).
+    bool m_implicit_access{false};
+    /// User pages SMAP let supervisor data accesses reach because RFLAGS.AC was set: their TLB
+    /// entries must go when AC is cleared (close_user_windows). A count above the array's size
+    /// means some were not recorded, and the whole TLB goes.
+    static constexpr unsigned max_user_windows = 16;
+    std::uint64_t m_user_windows[max_user_windows]{};
+    unsigned m_user_window_count{0};
     SoftTlb m_tlb;
 };
 

@@ -4,6 +4,7 @@
 #include "arch/x86/canonical.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/cpuid_policy.hpp"
+#include "engine/soft/protection_bits.hpp"
 #include "engine/soft/soft_debugger.hpp"
 #include "engine/soft/soft_platform.hpp"
 
@@ -21,6 +22,12 @@ constexpr std::uint64_t pte_large = 1u << 7;
 constexpr std::uint64_t pte_global = 1u << 8;
 constexpr std::uint64_t pte_no_execute = std::uint64_t{1} << 63;
 constexpr std::uint64_t pte_address = 0x000f'ffff'ffff'f000; ///< 52-bit physical addresses
+/// Bit 12 of a large-page entry is its PAT bit, not an address bit (Intel SDM Vol. 3, 4.4-4.5).
+constexpr std::uint64_t large_page_pat = 1u << 12;
+/// 32-bit paging: bit 21 of a 4 MiB PDE is reserved (Intel SDM Vol. 3, table 4-4).
+constexpr std::uint64_t large_4m_reserved = 1u << 21;
+/// PAE PDPTE bits 2:1 and 8:5 are reserved (Intel SDM Vol. 3, table 4-8).
+constexpr std::uint64_t pae_pdpte_reserved = 0x1e6;
 
 /// IA32_APIC_BASE bits (Intel SDM Vol. 3, 10.4.4).
 constexpr std::uint64_t apic_base_enable = 1u << 11;
@@ -39,6 +46,10 @@ CpuCore::CpuCore(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform* 
 void CpuCore::set_cpu_count(std::uint32_t count) {
     cpu_count = count;
     cpuid_table = cpuid_entries(m_index, count, cpu_model);
+    // CPUID 0x80000008:EAX[7:0] is MAXPHYADDR, which bounds paging-entry addresses.
+    const x86::CpuidEntry sizes = x86::find_cpuid_entry(cpuid_table, 0x8000'0008, 0);
+    if (sizes.function == 0x8000'0008 && (sizes.eax & 0xff) >= 32 && (sizes.eax & 0xff) <= 52)
+        physical_address_bits = sizes.eax & 0xff;
 }
 
 void CpuCore::set_cpu_model(CpuModel model) {
@@ -67,46 +78,57 @@ void CpuCore::page_fault(std::uint64_t address, std::uint32_t error_code) {
 }
 
 std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, bool* global) {
+    namespace fault = x86::page_fault_error;
     *global = false;
     if (!paging()) return long_mode_active() ? address : (address & 0xffff'ffff);
     if (long_mode_active() && !x86::is_canonical(address))
         raise(x86::vector::general_protection, 0);
 
     const bool nx_enabled = (efer & x86::efer::nxe) != 0;
-    std::uint32_t error = (kind == access_write ? x86::page_fault_error::write : 0) |
-                          (user ? x86::page_fault_error::user : 0) |
-                          (kind == access_execute && nx_enabled ? x86::page_fault_error::fetch : 0);
-    bool writable = true, user_ok = true, no_execute = false;
-    std::uint64_t entry_address = 0, entry = 0, physical = 0;
+    // I/D is reported for fetches when NX or SMEP can refuse them (Intel SDM Vol. 3, 4.7).
+    const bool report_fetch = nx_enabled || (cr4 & protection::cr4_smep);
+    const std::uint32_t error = (kind == access_write ? fault::write : 0) |
+                                (user ? fault::user : 0) |
+                                (kind == access_execute && report_fetch ? fault::fetch : 0);
+    const std::uint32_t reserved_error = error | fault::present | fault::reserved;
+    bool writable = true, user_page = true, no_execute = false;
+    // The entries of the walk: their Accessed bits are set only once it succeeded, so an access
+    // that faults leaves the tables as they were.
+    struct Visited {
+        std::uint64_t location;
+        std::uint64_t entry;
+        unsigned size;
+    };
+    Visited visited[4];
+    unsigned visited_count = 0;
+    std::uint64_t entry = 0, physical = 0;
 
-    auto visit = [&](std::uint64_t location, unsigned entry_size) {
-        entry_address = location;
+    auto visit = [&](std::uint64_t location, unsigned entry_size, std::uint64_t reserved) {
         entry = physical_read(location, entry_size);
         if (!(entry & pte_present)) page_fault(address, error);
-        if (entry_size == 8 && (entry & pte_no_execute) && !nx_enabled)
-            page_fault(address,
-                       error | x86::page_fault_error::present | x86::page_fault_error::reserved);
+        if (entry & reserved) page_fault(address, reserved_error);
         writable &= (entry & pte_writable) != 0;
-        user_ok &= (entry & pte_user) != 0;
+        user_page &= (entry & pte_user) != 0;
         no_execute |= (entry & pte_no_execute) != 0 && entry_size == 8;
-        if (!(entry & pte_accessed)) {
-            entry |= pte_accessed;
-            physical_write(location, entry_size, entry);
-        }
+        visited[visited_count++] = {location, entry, entry_size};
     };
 
-    unsigned entry_size = 8;
     if (!(cr4 & x86::cr4::pae)) {
-        // 32-bit paging (Intel SDM Vol. 3, 4.3).
-        entry_size = 4;
-        visit((cr3 & 0xffff'f000) + ((address >> 22) & 0x3ff) * 4, 4);
+        // 32-bit paging (Intel SDM Vol. 3, 4.3): bit 21 of a 4 MiB PDE is reserved.
+        visit((cr3 & 0xffff'f000) + ((address >> 22) & 0x3ff) * 4, 4, 0);
         if ((entry & pte_large) && (cr4 & x86::cr4::pse)) {
+            if (entry & large_4m_reserved) page_fault(address, reserved_error);
             physical = (entry & 0xffc0'0000) | (address & 0x3f'ffff);
         } else {
-            visit((entry & 0xffff'f000) + ((address >> 12) & 0x3ff) * 4, 4);
+            visit((entry & 0xffff'f000) + ((address >> 12) & 0x3ff) * 4, 4, 0);
             physical = (entry & 0xffff'f000) | (address & 0xfff);
         }
     } else {
+        // Address bits at or above MAXPHYADDR are reserved, and so is XD without EFER.NXE; PAE
+        // entries reserve bits 62:52 too, which 4-level paging ignores (Intel SDM Vol. 3, 4.4-4.5).
+        const std::uint64_t above_maximum = ~((std::uint64_t{1} << physical_address_bits) - 1) &
+                                            (long_mode_active() ? pte_address : ~pte_no_execute);
+        const std::uint64_t reserved = above_maximum | (nx_enabled ? 0 : pte_no_execute);
         std::uint64_t table;
         int level;
         if (long_mode_active()) {
@@ -117,14 +139,20 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
             const std::uint64_t pdpte =
                 physical_read((cr3 & 0xffff'ffe0) + ((address >> 30) & 3) * 8, 8);
             if (!(pdpte & pte_present)) page_fault(address, error);
+            if (pdpte & (above_maximum | pte_no_execute | pae_pdpte_reserved))
+                page_fault(address, reserved_error);
             table = pdpte & pte_address;
             level = 2;
         }
         for (;; --level) {
             const unsigned shift = 12 + 9 * (level - 1);
-            visit(table + ((address >> shift) & 0x1ff) * 8, 8);
+            visit(table + ((address >> shift) & 0x1ff) * 8, 8,
+                  reserved | (level == 4 ? pte_large : 0));
             if (level == 1 || ((entry & pte_large) && level <= 3)) {
                 const std::uint64_t page_mask = (std::uint64_t{1} << shift) - 1;
+                // A large page's address bits below its size are reserved, but bit 12 (PAT).
+                if (level > 1 && (entry & page_mask & ~std::uint64_t{0xfff} & ~large_page_pat))
+                    page_fault(address, reserved_error);
                 physical = ((entry & pte_address) & ~page_mask) | (address & page_mask);
                 break;
             }
@@ -132,17 +160,62 @@ std::uint64_t CpuCore::walk(std::uint64_t address, AccessKind kind, bool user, b
         }
     }
 
-    error |= x86::page_fault_error::present;
-    if (user && !user_ok) page_fault(address, error);
-    if (kind == access_write && !writable && (user || (cr0 & x86::cr0::wp)))
-        page_fault(address, error);
-    if (kind == access_execute && no_execute && nx_enabled) page_fault(address, error);
-    if (kind == access_write && !(entry & pte_dirty)) {
-        entry |= pte_dirty | pte_accessed;
-        physical_write(entry_address, entry_size, entry);
-    }
+    check_permissions(address, kind, user, entry, writable, user_page, no_execute,
+                      error | fault::present);
+    for (unsigned i = 0; i < visited_count; ++i)
+        if (!(visited[i].entry & pte_accessed))
+            physical_write(visited[i].location, visited[i].size, visited[i].entry | pte_accessed);
+    const Visited& leaf = visited[visited_count - 1];
+    if (kind == access_write && !(leaf.entry & pte_dirty))
+        physical_write(leaf.location, leaf.size, leaf.entry | pte_dirty | pte_accessed);
     *global = (entry & pte_global) && (cr4 & x86::cr4::pge);
     return physical;
+}
+
+void CpuCore::check_permissions(std::uint64_t address, AccessKind kind, bool user,
+                                std::uint64_t leaf, bool writable, bool user_page, bool no_execute,
+                                std::uint32_t error) {
+    const bool write_protect = user || (cr0 & x86::cr0::wp);
+    if (user && !user_page) page_fault(address, error);
+    if (kind == access_write && !writable && write_protect) page_fault(address, error);
+    if (kind == access_execute) {
+        if (no_execute && (efer & x86::efer::nxe)) page_fault(address, error);
+        // SMEP: supervisor fetches from user pages (Intel SDM Vol. 3, 4.6.1).
+        if (!user && user_page && (cr4 & protection::cr4_smep)) page_fault(address, error);
+        return;
+    }
+    if (!user_page) return;
+    // SMAP: supervisor data accesses to user pages, unless explicit ones with RFLAGS.AC set.
+    if (!user && (cr4 & protection::cr4_smap)) {
+        if (m_implicit_access || !(rflags & x86::rflags::ac)) page_fault(address, error);
+        open_user_window(address >> 12);
+    }
+    // Protection keys of user pages, for accesses at any privilege (Intel SDM Vol. 3, 4.6.2).
+    if ((cr4 & protection::cr4_pke) && long_mode_active()) {
+        const unsigned key = (leaf >> protection::protection_key_shift) & 0xf;
+        const bool access_disabled = (pkru >> (2 * key)) & 1;
+        const bool write_disabled = (pkru >> (2 * key + 1)) & 1;
+        if (access_disabled || (kind == access_write && write_disabled && write_protect))
+            page_fault(address, error | protection::page_fault_protection_key);
+    }
+}
+
+void CpuCore::open_user_window(std::uint64_t page) {
+    if (m_user_window_count < max_user_windows) m_user_windows[m_user_window_count] = page;
+    if (m_user_window_count <= max_user_windows) ++m_user_window_count;
+}
+
+void CpuCore::close_user_windows() {
+    if (m_user_window_count > max_user_windows) {
+        m_user_window_count = 0;
+        flush_tlb(true);
+        return;
+    }
+    for (unsigned i = 0; i < m_user_window_count; ++i) {
+        m_tlb.flush_data_page(false, m_user_windows[i]);
+        jit.tlb.flush_page(m_user_windows[i] << 12);
+    }
+    m_user_window_count = 0;
 }
 
 std::uint8_t* CpuCore::ram_page(std::uint64_t physical_page) {

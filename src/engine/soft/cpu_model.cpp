@@ -11,7 +11,11 @@ constexpr std::uint32_t v2_features =
 constexpr std::uint32_t avx_features = isa::avx | isa::avx2 | isa::fma | isa::f16c;
 constexpr std::uint32_t v3_features =
     v2_features | isa::lzcnt | isa::movbe | isa::bmi1 | isa::bmi2 | isa::xsave | avx_features;
-constexpr std::uint32_t max_features = v3_features | isa::rdtscp;
+/// Supervisor protections and the system instructions x86-64-v3 does not include.
+constexpr std::uint32_t beyond_v3_features = isa::rdtscp | isa::smep | isa::smap | isa::umip |
+                                             isa::pku | isa::rdrand | isa::rdseed | isa::rdpid |
+                                             isa::clflushopt | isa::clwb;
+constexpr std::uint32_t max_features = v3_features | beyond_v3_features;
 
 /// Highest first: default_cpu_model() takes the first one the host can run.
 constexpr CpuModel all_models[] = {CpuModel::Max, CpuModel::V3, CpuModel::V2, CpuModel::Baseline};

@@ -27,6 +27,16 @@ constexpr std::uint32_t avx = 1u << 11;   ///< AVX: VEX encoding, YMM registers,
 constexpr std::uint32_t avx2 = 1u << 12;  ///< AVX2: 256-bit integer ops, permutes, broadcasts
 constexpr std::uint32_t fma = 1u << 13;   ///< FMA3: vfmadd/vfmsub/vfnmadd/vfnmsub
 constexpr std::uint32_t f16c = 1u << 14;  ///< vcvtph2ps, vcvtps2ph
+// Beyond x86-64-v3 (the max model); bits from 16 up.
+constexpr std::uint32_t smep = 1u << 16;       ///< CR4.SMEP
+constexpr std::uint32_t smap = 1u << 17;       ///< CR4.SMAP, stac, clac
+constexpr std::uint32_t umip = 1u << 18;       ///< CR4.UMIP
+constexpr std::uint32_t pku = 1u << 19;        ///< CR4.PKE, rdpkru, wrpkru (PKRU not in XSAVE)
+constexpr std::uint32_t rdrand = 1u << 20;     ///< rdrand
+constexpr std::uint32_t rdseed = 1u << 21;     ///< rdseed
+constexpr std::uint32_t rdpid = 1u << 22;      ///< rdpid (IA32_TSC_AUX)
+constexpr std::uint32_t clflushopt = 1u << 23; ///< clflushopt
+constexpr std::uint32_t clwb = 1u << 24;       ///< clwb
 } // namespace isa
 
 /// The models. The values are the snapshot encoding (docs/SNAPSHOT_FORMAT.md), so V3, added
@@ -34,7 +44,8 @@ constexpr std::uint32_t f16c = 1u << 14;  ///< vcvtph2ps, vcvtps2ph
 enum class CpuModel : std::uint8_t {
     Baseline = 0, ///< x86-64: SSE2, cx8, cmov, fxsr (the original AMD64 set)
     V2 = 1,       ///< x86-64-v2: + SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF
-    Max = 2,      ///< everything the software CPU implements: v3 + RDTSCP
+    Max = 2,      ///< everything the software CPU implements: v3 + RDTSCP, SMEP, SMAP, UMIP, PKU,
+                  ///< RDRAND, RDSEED, RDPID, CLFLUSHOPT, CLWB
     V3 = 3, ///< x86-64-v3: v2 + AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE (YMM state)
 };
 /// The highest snapshot encoding of a model.

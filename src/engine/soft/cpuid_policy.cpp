@@ -95,6 +95,15 @@ constexpr FeatureBit feature_bits[] = {
     {isa::bmi2, 7, 1, 8},
     {isa::lzcnt, 0x8000'0001, 2, 5},
     {isa::rdtscp, 0x8000'0001, 3, 27},
+    {isa::rdrand, 1, 2, 30},
+    {isa::smep, 7, 1, 7},
+    {isa::rdseed, 7, 1, 18},
+    {isa::smap, 7, 1, 20},
+    {isa::clflushopt, 7, 1, 23},
+    {isa::clwb, 7, 1, 24},
+    {isa::umip, 7, 2, 2},
+    {isa::pku, 7, 2, 3},
+    {isa::rdpid, 7, 2, 22},
 };
 
 /// A leaf whose subleaf does not matter.

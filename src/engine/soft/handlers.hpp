@@ -13,6 +13,9 @@ OpHandler select_integer_handler(const ZydisDecodedInstruction& instruction, Dec
 OpHandler select_control_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_string_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+/// STAC, CLAC, RDPKRU, WRPKRU, RDRAND, RDSEED, RDPID, CLFLUSH, CLFLUSHOPT, CLWB
+/// (ops_protection.cpp).
+OpHandler select_protection_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_float_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_x87_math_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_x87_environment_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);

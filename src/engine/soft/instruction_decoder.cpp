@@ -60,6 +60,13 @@ bool advertised_extension(ZydisISAExt extension) {
     case ZYDIS_ISA_EXT_RDTSCP:
     case ZYDIS_ISA_EXT_XSAVE:
     case ZYDIS_ISA_EXT_XSAVEOPT:
+    case ZYDIS_ISA_EXT_SMAP:
+    case ZYDIS_ISA_EXT_PKU:
+    case ZYDIS_ISA_EXT_RDRAND:
+    case ZYDIS_ISA_EXT_RDSEED:
+    case ZYDIS_ISA_EXT_RDPID:
+    case ZYDIS_ISA_EXT_CLFLUSHOPT:
+    case ZYDIS_ISA_EXT_CLWB:
         return true;
     default:
         return false;
@@ -267,6 +274,7 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
         if (handler == nullptr) handler = select_integer_handler(instruction, op);
         if (handler == nullptr) handler = select_control_handler(instruction, op);
         if (handler == nullptr) handler = select_system_handler(instruction, op);
+        if (handler == nullptr) handler = select_protection_handler(instruction, op);
         if (handler == nullptr) handler = select_float_handler(instruction, op);
         if (handler == nullptr) handler = select_x87_math_handler(instruction, op);
         if (handler == nullptr) handler = select_x87_environment_handler(instruction, op);

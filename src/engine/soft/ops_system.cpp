@@ -4,6 +4,7 @@
 #include "engine/soft/cpuid_policy.hpp"
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
+#include "engine/soft/protection_bits.hpp"
 #include "engine/soft/soft_platform.hpp"
 #include "engine/soft/xsave_state.hpp"
 
@@ -152,7 +153,14 @@ void op_load_table(CpuCore& cpu, const DecodedOp& op) {
     table.limit = limit;
 }
 
+/// CR4.UMIP: sgdt, sidt, sldt, smsw and str are #GP(0) above CPL 0 (Intel SDM Vol. 3, 2.5).
+void check_umip(CpuCore& cpu) {
+    if ((cpu.cr4 & protection::cr4_umip) && cpu.cpl > 0)
+        cpu.raise(x86::vector::general_protection, 0);
+}
+
 void op_store_table(CpuCore& cpu, const DecodedOp& op) {
+    check_umip(cpu);
     const std::uint64_t address = cpu.linear_address(op);
     const x86::DescriptorTable& table = op.mnemonic == ZYDIS_MNEMONIC_SGDT ? cpu.gdt : cpu.idt;
     cpu.write<2>(address, table.limit);
@@ -206,13 +214,16 @@ void op_ltr(CpuCore& cpu, const DecodedOp& op) {
 }
 
 void op_sldt(CpuCore& cpu, const DecodedOp& op) {
+    check_umip(cpu);
     write_sized_operand(cpu, op, 0, cpu.ldt.selector);
 }
 void op_str(CpuCore& cpu, const DecodedOp& op) {
+    check_umip(cpu);
     write_sized_operand(cpu, op, 0, cpu.tr.selector);
 }
 
 void op_smsw(CpuCore& cpu, const DecodedOp& op) {
+    check_umip(cpu);
     write_sized_operand(cpu, op, 0, cpu.cr0 & 0xffff'ffff);
 }
 
@@ -347,6 +358,9 @@ void op_cpuid(CpuCore& cpu, const DecodedOp&) {
         ecx |= 1u << 27;
     if (result.function == 0xd && result.index == 0 && cpu.has_feature(isa::xsave))
         ebx = xsave::area_size(cpu.xcr0);
+    // CPUID.(07H,0):ECX.OSPKE (bit 4) mirrors CR4.PKE.
+    if (result.function == 7 && result.index == 0 && (cpu.cr4 & protection::cr4_pke))
+        ecx |= 1u << 4;
     cpu.set_reg<4>(x86::rax, result.eax);
     cpu.set_reg<4>(x86::rbx, ebx);
     cpu.set_reg<4>(x86::rcx, ecx);
@@ -551,10 +565,6 @@ OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, Deco
         return &op_syscall;
     case ZYDIS_MNEMONIC_SYSRET:
         return &op_sysret;
-    case ZYDIS_MNEMONIC_CLFLUSH:
-    case ZYDIS_MNEMONIC_CLFLUSHOPT:
-        op.ends_block = false;
-        return [](CpuCore&, const DecodedOp&) {};
     default:
         break;
     }

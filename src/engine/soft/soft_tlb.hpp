@@ -52,6 +52,15 @@ class SoftTlb {
             }
     }
 
+    /// Drops the read and write entries of linear page `page` at privilege `user` (RFLAGS.AC
+    /// closed a SMAP window: instruction fetches never depended on it).
+    void flush_data_page(bool user, std::uint64_t page) {
+        for (AccessKind kind : {access_read, access_write}) {
+            TlbEntry& slot = m_entries[user][kind][page % size];
+            if (slot.tag == page) slot.tag = invalid_tag;
+        }
+    }
+
   private:
     static constexpr std::uint64_t invalid_tag = ~std::uint64_t{0};
     TlbEntry m_entries[2][3][size];

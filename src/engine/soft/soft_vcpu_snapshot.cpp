@@ -11,6 +11,8 @@ constexpr std::uint32_t cpu_magic = 0x43505531; // "CPU1": the x86-64 vCPU layou
 constexpr std::uint32_t cpu_magic_with_model = 0x43505532;
 /// "CPU3": version 2 followed by XCR0 (u64) and the upper halves of ymm0-ymm15 (16 x 2 u64).
 constexpr std::uint32_t cpu_magic_with_avx = 0x43505533;
+/// "CPU4": version 3 followed by PKRU (u32), the protection-key rights (not an XSAVE component).
+constexpr std::uint32_t cpu_magic_with_pkru = 0x43505534;
 
 template <typename Archive> void persist_segment(Archive& archive, x86::SegmentRegister& segment) {
     archive(segment.base, segment.limit, segment.selector, segment.type, segment.system,
@@ -53,19 +55,21 @@ void persist_core(Archive& archive, CpuCore& core, std::uint64_t& rflags, bool& 
 Result<void> SoftVcpu::save_snapshot(StateWriter& writer) {
     std::uint64_t rflags = m_core->flags();
     bool waiting = m_waiting_for_startup;
-    writer(cpu_magic_with_avx);
+    writer(cpu_magic_with_pkru);
     persist_core(writer, *m_core, rflags, waiting);
     writer(static_cast<std::uint8_t>(m_core->cpu_model));
     writer(m_core->xcr0);
     for (Xmm& upper : m_core->fpu.ymm_upper)
         writer(upper.q);
+    writer(m_core->pkru);
     return {};
 }
 
 Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     std::uint32_t magic = 0;
     reader(magic);
-    reader.check(magic == cpu_magic || magic == cpu_magic_with_model || magic == cpu_magic_with_avx,
+    reader.check(magic == cpu_magic || magic == cpu_magic_with_model ||
+                     magic == cpu_magic_with_avx || magic == cpu_magic_with_pkru,
                  "vCPU state layout");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
     std::uint64_t rflags = 0;
@@ -79,11 +83,14 @@ Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     core.xcr0 = xsave::x87;
     for (Xmm& upper : core.fpu.ymm_upper)
         upper = Xmm{};
-    if (magic == cpu_magic_with_avx) {
+    if (magic == cpu_magic_with_avx || magic == cpu_magic_with_pkru) {
         reader(core.xcr0);
         for (Xmm& upper : core.fpu.ymm_upper)
             reader(upper.q);
     }
+    // Older layouts: PKRU at its reset value, 0.
+    core.pkru = 0;
+    if (magic == cpu_magic_with_pkru) reader(core.pkru);
     reader.check(model <= last_cpu_model_value, "CPU model");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
     const auto cpu_model = static_cast<CpuModel>(model);

@@ -1,6 +1,6 @@
-// A software vCPU's snapshot state carries its CPU model, XCR0 and the YMM upper halves (layout
-// CPU3): a restore takes them from it, an unknown model is refused, and older CPU1 and CPU2
-// states restore (as baseline, and with XCR0 = x87 and zero upper halves).
+// A software vCPU's snapshot state carries its CPU model, XCR0, the YMM upper halves and PKRU
+// (layout CPU4): a restore takes them from it, an unknown model is refused, and older CPU1, CPU2
+// and CPU3 states restore (as baseline, with XCR0 = x87 and zero upper halves, with PKRU = 0).
 #include <gtest/gtest.h>
 
 #include "base/state_archive.hpp"
@@ -12,8 +12,9 @@ using vessel::soft::testing::SoftTestMachine;
 
 namespace {
 
-/// Bytes after the model in a CPU3 state: XCR0 and 16 upper halves.
+/// Bytes after the model in a CPU3 state: XCR0 and 16 upper halves; a CPU4 state adds PKRU.
 constexpr std::size_t avx_fields = 8 + 16 * 16;
+constexpr std::size_t pkru_fields = 4;
 
 std::vector<std::uint8_t> saved_state(CpuModel model) {
     SoftTestMachine machine;
@@ -45,7 +46,7 @@ TEST(SoftVcpuSnapshot, RestoreTakesTheSavedCpuModel) {
 
 TEST(SoftVcpuSnapshot, AnUnknownCpuModelIsRefused) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes[bytes.size() - avx_fields - 1] = 7; // the model is followed by XCR0 and YMM
+    bytes[bytes.size() - pkru_fields - avx_fields - 1] = 7; // followed by XCR0, YMM, PKRU
     SoftTestMachine restored;
     StateReader reader(bytes);
     const auto loaded = restored.soft_vcpu().load_snapshot(reader);
@@ -56,8 +57,8 @@ TEST(SoftVcpuSnapshot, AnUnknownCpuModelIsRefused) {
 
 TEST(SoftVcpuSnapshot, AnOlderLayoutRestoresAsBaseline) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes.resize(bytes.size() - avx_fields - 1); // CPU1 had no model, XCR0 or YMM field
-    bytes[0] = '1'; // "CPU3" -> "CPU1" (little-endian u32: the digit comes first)
+    bytes.resize(bytes.size() - pkru_fields - avx_fields - 1); // CPU1: no model, XCR0, YMM, PKRU
+    bytes[0] = '1'; // "CPU4" -> "CPU1" (little-endian u32: the digit comes first)
     SoftTestMachine restored;
     StateReader reader(bytes);
     ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
@@ -76,8 +77,8 @@ TEST(SoftVcpuSnapshot, XcrZeroAndYmmUpperHalvesRoundTrip) {
 
 TEST(SoftVcpuSnapshot, ACpu2StateRestoresWithoutYmmState) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes.resize(bytes.size() - avx_fields);
-    bytes[0] = '2'; // "CPU3" -> "CPU2"
+    bytes.resize(bytes.size() - pkru_fields - avx_fields);
+    bytes[0] = '2'; // "CPU4" -> "CPU2"
     SoftTestMachine restored;
     restored.soft_vcpu().core().fpu.ymm_upper[9].q[1] = 1;
     StateReader reader(bytes);
@@ -89,10 +90,35 @@ TEST(SoftVcpuSnapshot, ACpu2StateRestoresWithoutYmmState) {
 
 TEST(SoftVcpuSnapshot, AnXcrZeroTheModelCannotHoldIsRefused) {
     std::vector<std::uint8_t> bytes = saved_state(CpuModel::Max);
-    bytes[bytes.size() - avx_fields] = 5; // XCR0 = x87 | YMM without SSE
+    bytes[bytes.size() - pkru_fields - avx_fields] = 5; // XCR0 = x87 | YMM without SSE
     SoftTestMachine restored;
     StateReader reader(bytes);
     const auto loaded = restored.soft_vcpu().load_snapshot(reader);
     ASSERT_FALSE(loaded);
     EXPECT_NE(loaded.error().message.find("XCR0"), std::string::npos) << loaded.error().message;
+}
+
+TEST(SoftVcpuSnapshot, PkruRoundTripsAndACpu3StateHasItAtZero) {
+    SoftTestMachine machine;
+    machine.soft_vcpu().core().set_cpu_model(CpuModel::Max);
+    EXPECT_TRUE(machine.vcpu->set_state(machine.state));
+    machine.soft_vcpu().core().pkru = 0x5555'5554;
+    StateWriter writer;
+    ASSERT_TRUE(machine.soft_vcpu().save_snapshot(writer));
+    std::vector<std::uint8_t> bytes = writer.take();
+    {
+        SoftTestMachine restored;
+        StateReader reader(bytes);
+        ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
+        EXPECT_EQ(reader.remaining(), 0u);
+        EXPECT_EQ(restored.soft_vcpu().core().pkru, 0x5555'5554u);
+    }
+    bytes.resize(bytes.size() - pkru_fields);
+    bytes[0] = '3'; // "CPU4" -> "CPU3"
+    SoftTestMachine restored;
+    restored.soft_vcpu().core().pkru = 12;
+    StateReader reader(bytes);
+    ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
+    EXPECT_EQ(reader.remaining(), 0u);
+    EXPECT_EQ(restored.soft_vcpu().core().pkru, 0u);
 }
