@@ -1,7 +1,7 @@
-// SequenceGenerator: the MMX family (mm registers: MMX, the SSE/SSE2 mm forms and SSSE3's), on
-// registers it loads first (an mm register's start value is the host process's x87 state natively
-// and zero in the engine) and with results stored to general registers or memory, which the
-// comparison covers.
+// SequenceGenerator: the MMX family (mm registers: MMX, the SSE/SSE2 mm forms and conversions,
+// SSSE3's), on registers it loads first (an mm register's start value is the host process's x87
+// state natively and zero in the engine), with results stored to general registers or memory,
+// which the comparison covers.
 #include "sequence_generator.hpp"
 
 namespace vessel::difftest {
@@ -89,7 +89,7 @@ void SequenceGenerator::mmx_vector() {
     load_mm(destination_mm);
     if (source_mm != destination_mm) load_mm(source_mm);
     const RegisterOrMemory source_operand = RegisterOrMemory::register_operand(source_mm);
-    const std::uint64_t kind = random(20);
+    const std::uint64_t kind = random(23);
     if (kind < 10) {
         const std::uint8_t opcode = mmx_opcodes[random(std::size(mmx_opcodes))];
         Encoding encoding = mmx_encoding({0x0f, opcode}, destination_mm);
@@ -144,6 +144,25 @@ void SequenceGenerator::mmx_vector() {
         }
         emit(encoding);
         return;
+    } else if (kind >= 20) {
+        // Conversions: cvtpi2ps / cvtpi2pd xmm, mm/m64 (NP / 66 0F 2A); cvt(t)ps2pi mm, xmm/m64
+        // (NP 0F 2D / 2C), cvt(t)pd2pi mm, xmm/m128 (66 0F 2D / 2C).
+        const bool is_double = chance(50);
+        const std::uint64_t form = random(3);
+        const std::uint8_t opcode = form == 0 ? 0x2a : form == 1 ? 0x2d : 0x2c;
+        Encoding encoding = mmx_encoding({0x0f, opcode}, destination_mm);
+        if (is_double) encoding.prefixes = {0x66};
+        if (form == 0) {
+            encoding.reg_field = static_cast<unsigned>(random(16));
+            encoding.rm = chance(30) ? memory_operand(8, false) : source_operand;
+            emit(encoding);
+            if (chance(30)) raw({0x0f, 0x77}); // emms
+            return;
+        }
+        encoding.rm = chance(30)
+                          ? memory_operand(is_double ? 16 : 8, false, is_double ? 16 : 1)
+                          : RegisterOrMemory::register_operand(static_cast<unsigned>(random(16)));
+        emit(encoding);
     } else { // movdq2q mm, xmm
         Encoding encoding = mmx_encoding({0x0f, 0xd6}, destination_mm);
         encoding.prefixes = {0xf2};

@@ -7,14 +7,16 @@
 // Every MMX instruction checks CR0.EM (#UD), CR0.TS (#NM) and a pending unmasked x87 exception
 // (#MF) first, and once done leaves TOP = 0 and every tag valid; a write to mm sets the register's
 // exponent and sign bits (64-79) to ones; emms marks every tag empty (9.5.1).
-// Not implemented (stay #UD): the SSE/SSE2 float conversions with mm operands (cvtpi2ps,
-// cvtps2pi, cvttps2pi, cvtpi2pd, cvtpd2pi, cvttpd2pi).
+// The SSE/SSE2 conversions between mm and xmm (cvtpi2ps, cvtps2pi, cvttps2pi, cvtpi2pd, cvtpd2pi,
+// cvttpd2pi) run on the host's SSE unit under the guest's MXCSR (sse_host_float.hpp); they enter
+// the MMX state only when they name an mm register (a memory source leaves the x87 state alone).
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/handlers.hpp"
+#include "engine/soft/sse_host_float.hpp"
 
 namespace vessel::soft {
 
@@ -480,6 +482,72 @@ void op_maskmovq(CpuCore& cpu, const DecodedOp& op) {
     enter_mmx_state(cpu);
 }
 
+/// cvtpi2ps, cvtpi2pd, cvtps2pi, cvttps2pi, cvtpd2pi, cvttpd2pi.
+void op_mmx_convert(CpuCore& cpu, const DecodedOp& op) {
+    // SSE instructions: #UD with CR0.EM or without CR4.OSFXSR, #NM with CR0.TS; naming an mm
+    // register they are MMX instructions too (a pending x87 exception is #MF).
+    if ((cpu.cr0 & x86::cr0::em) || !(cpu.cr4 & x86::cr4::osfxsr))
+        cpu.raise(x86::vector::invalid_opcode);
+    const bool names_mm =
+        op.operands[0].kind == OperandKind::Mmx || op.operands[1].kind == OperandKind::Mmx;
+    if (names_mm)
+        check_mmx(cpu);
+    else if (cpu.cr0 & x86::cr0::ts)
+        cpu.raise(x86::vector::device_not_available);
+    const Operand& source = op.operands[1];
+    const bool double_source =
+        op.mnemonic == ZYDIS_MNEMONIC_CVTPD2PI || op.mnemonic == ZYDIS_MNEMONIC_CVTTPD2PI;
+    __m128i value = _mm_setzero_si128();
+    if (source.kind == OperandKind::Xmm) {
+        value = sse_host::load(cpu.fpu.xmm[source.index].q);
+        if (!double_source) value = _mm_move_epi64(value); // the low two floats only
+    } else if (source.kind == OperandKind::Memory && double_source) {
+        const std::uint64_t address = cpu.linear_address(op);
+        if (address & 15) cpu.raise(x86::vector::general_protection, 0);
+        std::uint64_t q[2] = {cpu.read<8>(address), cpu.read<8>(address + 8)};
+        value = sse_host::load(q);
+    } else {
+        value = _mm_cvtsi64_si128(static_cast<long long>(read_source(cpu, op, 1)));
+    }
+    __m128i result;
+    switch (op.mnemonic) {
+    case ZYDIS_MNEMONIC_CVTPI2PS:
+        result = sse_host::under_guest_mxcsr(
+            cpu, [&] { return sse_host::as_bits(_mm_cvtepi32_ps(value)); });
+        break;
+    case ZYDIS_MNEMONIC_CVTPI2PD:
+        result = sse_host::as_bits(_mm_cvtepi32_pd(value)); // exact
+        break;
+    case ZYDIS_MNEMONIC_CVTPS2PI:
+        result = sse_host::under_guest_mxcsr(
+            cpu, [&] { return _mm_cvtps_epi32(sse_host::as_float(value)); });
+        break;
+    case ZYDIS_MNEMONIC_CVTTPS2PI:
+        result = sse_host::under_guest_mxcsr(
+            cpu, [&] { return _mm_cvttps_epi32(sse_host::as_float(value)); });
+        break;
+    case ZYDIS_MNEMONIC_CVTPD2PI:
+        result = sse_host::under_guest_mxcsr(
+            cpu, [&] { return _mm_cvtpd_epi32(sse_host::as_double(value)); });
+        break;
+    default: // cvttpd2pi
+        result = sse_host::under_guest_mxcsr(
+            cpu, [&] { return _mm_cvttpd_epi32(sse_host::as_double(value)); });
+        break;
+    }
+    const Operand& destination = op.operands[0];
+    std::uint64_t q[2];
+    sse_host::store(q, result);
+    if (destination.kind == OperandKind::Mmx) {
+        set_mm(cpu, destination.index, q[0]);
+    } else if (op.mnemonic == ZYDIS_MNEMONIC_CVTPI2PD) {
+        cpu.fpu.xmm[destination.index] = Xmm{{q[0], q[1]}};
+    } else {
+        cpu.fpu.xmm[destination.index].q[0] = q[0]; // cvtpi2ps keeps the high two floats
+    }
+    if (names_mm) enter_mmx_state(cpu);
+}
+
 void op_emms(CpuCore& cpu, const DecodedOp&) {
     check_mmx(cpu);
     cpu.fpu.tag_valid = 0;
@@ -488,7 +556,19 @@ void op_emms(CpuCore& cpu, const DecodedOp&) {
 } // namespace
 
 OpHandler select_mmx_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op) {
-    if (instruction.mnemonic == ZYDIS_MNEMONIC_EMMS) return &op_emms;
+    switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_EMMS:
+        return &op_emms;
+    case ZYDIS_MNEMONIC_CVTPI2PS:
+    case ZYDIS_MNEMONIC_CVTPI2PD:
+    case ZYDIS_MNEMONIC_CVTPS2PI:
+    case ZYDIS_MNEMONIC_CVTTPS2PI:
+    case ZYDIS_MNEMONIC_CVTPD2PI:
+    case ZYDIS_MNEMONIC_CVTTPD2PI:
+        return &op_mmx_convert;
+    default:
+        break;
+    }
     bool names_mm = false;
     for (const Operand& operand : op.operands)
         names_mm = names_mm || operand.kind == OperandKind::Mmx;

@@ -172,3 +172,25 @@ TEST(OpsMmx, PendingX87ExceptionIsAMathFault) {
     });
     EXPECT_EQ(m.reg(8), 16u);
 }
+
+TEST(OpsMmx, ConversionsBetweenMmAndXmm) {
+    MmxMachine m;
+    m.run_program([](Xbyak::CodeGenerator& c) {
+        c.mov(rax, 0xffff'fffd'0000'0007); // -3, 7
+        c.movq(mm0, rax);
+        c.mov(rax, 0x4049'0fdb'4049'0fdb); // pi, pi
+        c.movq(xmm1, rax);
+        c.cvtpi2ps(xmm1, mm0); // low two floats: 7.0, -3.0; high two kept
+        c.movq(rbx, xmm1);
+        c.mov(rax, 0xc020'0000'3fc0'0000); // 1.5, -2.5
+        c.movq(xmm2, rax);
+        c.cvttps2pi(mm1, xmm2); // truncated: 1, -2
+        c.movq(rcx, mm1);
+        c.cvtps2pi(mm2, xmm2); // rounded to nearest even: 2, -2
+        c.movq(rdx, mm2);
+        c.hlt();
+    });
+    EXPECT_EQ(m.reg(x86::rbx), 0xc040'0000'40e0'0000u);
+    EXPECT_EQ(m.reg(x86::rcx), 0xffff'fffe'0000'0001u);
+    EXPECT_EQ(m.reg(x86::rdx), 0xffff'fffe'0000'0002u);
+}
