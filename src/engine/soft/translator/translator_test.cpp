@@ -878,6 +878,7 @@ TEST(Translator, FnstcwIsTranslatedAndRaisesDeviceNotAvailableUnderCr0Ts) {
     EXPECT_EQ(*under_ts, 0u) << "fnstcw stored under CR0.TS";
     EXPECT_EQ(machine.soft_vcpu().core().jit.interpreted_by_mnemonic[ZYDIS_MNEMONIC_FNSTCW], 1u)
         << "only the #NM run goes to the interpreter";
+}
 
 TEST(Translator, DataBreakpointArmedByTranslatedCodeFiresAndStopsTranslation) {
     // A hot store loop runs translated; half-way it arms a DR0 write breakpoint on a slot the
