@@ -122,6 +122,7 @@ bool SequenceGenerator::host_has(const char* feature) {
     if (name == "bmi2") return __builtin_cpu_supports("bmi2");
     if (name == "movbe") return __builtin_cpu_supports("movbe");
     if (name == "sse4.2") return __builtin_cpu_supports("sse4.2");
+    if (name == "ssse3") return __builtin_cpu_supports("ssse3");
     if (name == "avx2") return __builtin_cpu_supports("avx2");
     if (name == "fma") return __builtin_cpu_supports("fma");
     if (name == "f16c") {

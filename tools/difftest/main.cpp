@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 1, count = 20000, first = 0;
     unsigned max_length = 8, max_reports = 10;
     bool verbose = false;
+    std::string family;
     app.add_option("--seed", seed, "generator seed");
     app.add_option("--count", count, "number of sequences");
     app.add_option("--first", first, "index of the first sequence (to reproduce one)");
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 64u));
     app.add_option("--max-reports", max_reports, "full divergence reports to print, at most");
     app.add_flag("--verbose", verbose, "print every sequence and both end states");
+    app.add_option("--family", family, "draw only this family (a name from 'family picks')");
     CLI11_PARSE(app, argc, argv);
 
     auto native = NativeRunner::create();
@@ -42,6 +44,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     SequenceGenerator generator(max_length);
+    if (!family.empty() && !generator.restrict_to(family)) {
+        fmt::print(stderr,
+                   "vessel_difftest: --family {}: no such family, or the host cannot run it\n",
+                   family);
+        return 2;
+    }
     std::uint64_t divergences = 0, faulted = 0, instructions = 0;
     const auto start = std::chrono::steady_clock::now();
     for (std::uint64_t index = first; index < first + count; ++index) {

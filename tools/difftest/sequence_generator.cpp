@@ -226,6 +226,7 @@ const std::vector<SequenceGenerator::FamilyEntry>& SequenceGenerator::families()
         {&SequenceGenerator::avx_vector, host_has("avx2") ? 10u : 0u, "avx_vector"},
         {&SequenceGenerator::fma_vector, host_has("fma") ? 3u : 0u, "fma_vector"},
         {&SequenceGenerator::f16c_vector, host_has("f16c") ? 1u : 0u, "f16c_vector"},
+        {&SequenceGenerator::mmx_vector, 4, "mmx_vector"},
     };
     return table;
 }
@@ -236,6 +237,15 @@ std::vector<std::pair<const char*, std::uint64_t>> SequenceGenerator::family_cou
         counts.emplace_back(families()[f].name,
                             f < m_family_counts.size() ? m_family_counts[f] : 0);
     return counts;
+}
+
+bool SequenceGenerator::restrict_to(const std::string& name) {
+    for (const FamilyEntry& entry : families())
+        if (name == entry.name && entry.weight != 0) {
+            m_only_family = name;
+            return true;
+        }
+    return false;
 }
 
 Sequence SequenceGenerator::generate(std::uint64_t seed, std::uint64_t index) {
@@ -270,22 +280,25 @@ Sequence SequenceGenerator::generate(std::uint64_t seed, std::uint64_t index) {
     m_emitter = &emitter;
     m_sequence = &sequence;
     m_undefined = 0;
+    const auto weight_of = [this](const FamilyEntry& entry) {
+        return m_only_family.empty() || m_only_family == entry.name ? entry.weight : 0u;
+    };
     unsigned total_weight = 0;
     for (const FamilyEntry& entry : families())
-        total_weight += entry.weight;
+        total_weight += weight_of(entry);
     const unsigned length = 1 + static_cast<unsigned>(random(m_max_length));
     for (unsigned i = 0; i < length; ++i) {
         auto pick = static_cast<unsigned>(random(total_weight));
         for (std::size_t f = 0; f < families().size(); ++f) {
             const FamilyEntry& entry = families()[f];
-            if (pick < entry.weight) {
+            if (pick < weight_of(entry)) {
                 (this->*entry.family)();
                 if (m_family_counts.size() < families().size())
                     m_family_counts.resize(families().size());
                 ++m_family_counts[f];
                 break;
             }
-            pick -= entry.weight;
+            pick -= weight_of(entry);
         }
     }
     sequence.terminator_address = emitter.next_address();

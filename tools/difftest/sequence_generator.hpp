@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,9 @@ class SequenceGenerator {
 
     /// The sequence for (seed, index): the same pair always gives the same sequence.
     Sequence generate(std::uint64_t seed, std::uint64_t index);
+    /// Draws only the family called `name` (family_counts() lists the names); false when there
+    /// is none by that name or the host cannot run it.
+    bool restrict_to(const std::string& name);
     /// How often each family was drawn (one or a few instructions each) in the sequences so far.
     std::vector<std::pair<const char*, std::uint64_t>> family_counts() const;
 
@@ -116,6 +120,10 @@ class SequenceGenerator {
     void fma_vector();
     void f16c_vector();
     void emit_avx(const AvxVectorForm& form);
+    // mmx_families.cpp (mm registers: MMX, the SSE/SSE2 mm forms, SSSE3's)
+    void mmx_vector();
+    void load_mm(unsigned reg);  ///< movd/movq from a general register or memory
+    void store_mm(unsigned reg); ///< movd/movq/movntq/movq2dq to a register or memory
     /// Whether the host CPU has `feature` (popcnt, lzcnt, bmi, bmi2, movbe, sse4.2).
     static bool host_has(const char* feature);
 
@@ -126,6 +134,7 @@ class SequenceGenerator {
     };
     static const std::vector<FamilyEntry>& families();
     std::vector<std::uint64_t> m_family_counts;
+    std::string m_only_family; ///< restrict_to(); empty: every family
 
     unsigned m_max_length;
     std::mt19937_64 m_random;

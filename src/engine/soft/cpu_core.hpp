@@ -99,6 +99,30 @@ class CpuCore {
     /// A debugger's read/access watchpoints: while set, no data translation stays in the TLB, so
     /// every load and store takes the slow path, which reports it here. Null otherwise.
     SoftDebugger* access_watcher{nullptr};
+    // ---- guest breakpoints (debug_breakpoints.cpp; Intel SDM Vol. 3, 18.2-18.3) ----
+    /// DR7's enabled data breakpoints (bit i: DRi watches writes, or reads and writes): while
+    /// nonzero no data translation stays in the TLB, so every load and store reaches
+    /// note_data_access. Set by update_breakpoints().
+    std::uint8_t data_breakpoints{0};
+    /// DR6 B0-B3 bits of the data breakpoints the current instruction hit.
+    std::uint8_t data_breakpoint_hits{0};
+    /// Set by mov ss / pop ss: the debug traps of that instruction wait until the next one has
+    /// run (Intel SDM Vol. 3, 6.8.3). Looked at only while the vCPU runs traced.
+    bool ss_shadow{false};
+    /// DR6 bits of debug traps a mov ss / pop ss held back.
+    std::uint64_t pending_debug_traps{0};
+    /// Whether the next instruction must run alone in the interpreter with the debug checks:
+    /// an enabled DR0-DR3 breakpoint, TF or RF set, or a held-back trap.
+    bool debug_traced() const {
+        return (dr[7] & 0xff) != 0 || (rflags & (x86::rflags::tf | x86::rflags::rf)) != 0 ||
+               pending_debug_traps != 0;
+    }
+    /// Recomputes data_breakpoints from DR7 (after a mov to DR7 or a restore).
+    void update_breakpoints();
+    /// DR6 B0-B3 bits of the enabled instruction breakpoints at linear address `address`.
+    std::uint64_t instruction_breakpoint_hits(std::uint64_t address) const;
+    /// A load or store of `size` bytes at linear `address` (memory slow path).
+    void note_data_access(std::uint64_t address, unsigned size, bool write);
     /// What CPUID returns on this vCPU: the soft engine's leaves under Vessel's CPUID policy.
     std::vector<x86::CpuidEntry> cpuid_table;
     /// The CPU model (cpu_model.hpp) and its extensions (isa:: bits), which CPUID advertises and

@@ -27,6 +27,7 @@ void CpuCore::load_state(const x86::CpuState& state) {
     efer = state.efer;
     if ((efer & x86::efer::lme) && (cr0 & x86::cr0::pg)) efer |= x86::efer::lma;
     interrupt_shadow = false;
+    pending_debug_traps = 0;
     halted = false;
     nmi_blocked = false;
     flush_tlb(true);

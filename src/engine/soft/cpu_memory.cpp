@@ -239,8 +239,8 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     // the entry later (interpreter or translated code) need no check of their own.
     if (kind == access_write && entry.host != nullptr)
         m_memory.dirty_pages().mark(static_cast<std::uint64_t>(entry.host - m_ram_base) >> 12);
-    if (access_watcher != nullptr && kind != access_execute) [[unlikely]]
-        entry.tag = ~std::uint64_t{0}; // used once: the next access reaches the watcher too
+    if ((access_watcher != nullptr || data_breakpoints != 0) && kind != access_execute) [[unlikely]]
+        entry.tag = ~std::uint64_t{0}; // used once: the next access is seen too
     return entry;
 }
 
@@ -292,6 +292,8 @@ std::uint8_t* CpuCore::fetch_pointer(std::uint64_t address, std::uint64_t* ram_o
 std::uint64_t CpuCore::read_slow(std::uint64_t address, unsigned size, bool user) {
     if (access_watcher != nullptr) [[unlikely]]
         access_watcher->note_access(address, size, false);
+    if (data_breakpoints != 0) [[unlikely]]
+        note_data_access(address, size, false);
     const std::uint64_t offset = address & 0xfff;
     if (offset + size <= 4096) {
         const TlbEntry& entry = fill_tlb(address, access_read, user);
@@ -319,6 +321,8 @@ std::uint64_t CpuCore::read_slow(std::uint64_t address, unsigned size, bool user
 void CpuCore::write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user) {
     if (access_watcher != nullptr) [[unlikely]]
         access_watcher->note_access(address, size, true);
+    if (data_breakpoints != 0) [[unlikely]]
+        note_data_access(address, size, true);
     const std::uint64_t offset = address & 0xfff;
     if (offset + size <= 4096) {
         const TlbEntry& entry = fill_tlb(address, access_write, user);
@@ -375,6 +379,8 @@ void CpuCore::write_block(std::uint64_t address, const void* data, unsigned leng
 std::uint8_t* CpuCore::page_pointer(std::uint64_t address, unsigned size, AccessKind kind) {
     if (access_watcher != nullptr) [[unlikely]]
         access_watcher->note_access(address, size, kind == access_write);
+    if (data_breakpoints != 0) [[unlikely]]
+        note_data_access(address, size, kind == access_write);
     if ((address & 0xfff) + size > 4096) return nullptr;
     const std::uint64_t page = address >> 12;
     TlbEntry* entry = &m_tlb.entry(m_user_access, kind, page);

@@ -70,3 +70,9 @@ TEST(CpuModel, TheDefaultIsTheHighestTheHostRuns) {
         EXPECT_EQ(model, CpuModel::V2);
     }
 }
+
+TEST(CpuModel, EveryModelHasMmx) {
+    constexpr std::uint32_t mmx = 1u << 23; // CPUID.1:EDX, part of the x86-64 baseline
+    for (const CpuModel model : {CpuModel::Baseline, CpuModel::V2, CpuModel::V3, CpuModel::Max})
+        EXPECT_EQ(leaf(model, 1).edx & mmx, mmx);
+}

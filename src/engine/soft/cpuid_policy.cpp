@@ -27,6 +27,7 @@ constexpr std::uint32_t leaf1_edx = (1u << 0)     // fpu: x87
                                     | (1u << 15)  // cmov
                                     | (1u << 16)  // pat
                                     | (1u << 19)  // clfsh: clflush (a no-op here)
+                                    | (1u << 23)  // mmx (ops_mmx.cpp)
                                     | (1u << 24)  // fxsr: fxsave/fxrstor
                                     | (1u << 25)  // sse
                                     | (1u << 26); // sse2

@@ -20,7 +20,7 @@ TEST(SoftCpuid, ReportsTheSoftwareCpuFeatureSet) {
     EXPECT_EQ(leaf1.eax, 0x00000f61u);
     EXPECT_EQ(leaf1.ebx, 0x00010800u); // APIC ID 0, one logical CPU, 64-byte clflush
     EXPECT_EQ(leaf1.ecx, (1u << 13) | (1u << 24) | (1u << 31));
-    EXPECT_EQ(leaf1.edx, 0x0709a379u | (1u << 7) | (1u << 14)); // with MCE and MCA
+    EXPECT_EQ(leaf1.edx, 0x0709a379u | (1u << 7) | (1u << 14) | (1u << 23)); // MCE, MCA, MMX
     EXPECT_EQ(x86::find_cpuid_entry(entries, 0x8000'0001, 0).edx,
               (1u << 11) | (1u << 20) | (1u << 29));
 }

@@ -23,6 +23,7 @@ enum class OperandKind : std::uint8_t {
     Debug,   ///< drN
     Xmm,     ///< xmmN
     X87,     ///< st(N)
+    Mmx,     ///< mmN (the significand of x87 physical register N)
 };
 
 struct Operand {

@@ -31,6 +31,8 @@ OpHandler select_sse3_handler(const ZydisDecodedInstruction& instruction, Decode
 OpHandler select_sse4_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_bit_manipulation_handler(const ZydisDecodedInstruction& instruction,
                                           DecodedOp& op);
+/// Instructions naming mm registers, and emms (ops_mmx.cpp).
+OpHandler select_mmx_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 /// XGETBV, XSETBV, XSAVE, XSAVEOPT, XRSTOR (ops_xsave.cpp).
 OpHandler select_xsave_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 /// VEX-encoded AVX, AVX2, FMA and F16C instructions: moves and the rest (ops_avx_move.cpp), and

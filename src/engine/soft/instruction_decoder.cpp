@@ -43,6 +43,7 @@ bool advertised_extension(ZydisISAExt extension) {
     switch (extension) {
     case ZYDIS_ISA_EXT_BASE:
     case ZYDIS_ISA_EXT_X87:
+    case ZYDIS_ISA_EXT_MMX:
     case ZYDIS_ISA_EXT_SSE:
     case ZYDIS_ISA_EXT_SSE2:
     case ZYDIS_ISA_EXT_LONGMODE:
@@ -73,8 +74,8 @@ bool advertised_extension(ZydisISAExt extension) {
     }
 }
 
-/// Whether the instruction names an MMX register: MMX is not implemented (nor advertised), so
-/// the MMX forms of the SSSE3 instructions are #UD as well.
+/// Whether the instruction names an MMX register: the mm forms without a handler (the float
+/// conversions cvtpi2ps and the like) are #UD.
 bool uses_mmx(const ZydisDecodedInstruction& instruction, const ZydisDecodedOperand* operands) {
     for (unsigned i = 0; i < instruction.operand_count; ++i)
         if (operands[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
@@ -124,6 +125,10 @@ bool fill_register(ZydisRegister reg, Operand& operand, unsigned size) {
         return true;
     case ZYDIS_REGCLASS_X87:
         operand.kind = OperandKind::X87;
+        operand.index = id;
+        return true;
+    case ZYDIS_REGCLASS_MMX:
+        operand.kind = OperandKind::Mmx;
         operand.index = id;
         return true;
     default:
@@ -270,7 +275,8 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
 
     OpHandler handler = nullptr;
     if (supported) {
-        handler = select_string_handler(instruction, op);
+        handler = select_mmx_handler(instruction, op);
+        if (handler == nullptr) handler = select_string_handler(instruction, op);
         if (handler == nullptr) handler = select_integer_handler(instruction, op);
         if (handler == nullptr) handler = select_control_handler(instruction, op);
         if (handler == nullptr) handler = select_system_handler(instruction, op);

@@ -246,9 +246,9 @@ void CpuCore::interrupt_return(unsigned operand_size) {
         stack_selector = static_cast<std::uint16_t>(pop(size));
     }
     const std::uint64_t old_flags = flags();
-    // RF is not restored: it only suppresses instruction breakpoints, which clear it after the
-    // next instruction; kept, it would leak into later interrupt frames.
-    std::uint64_t writable = cf | pf | af | zf | sf | tf | df | of | nt | ac | id;
+    // RF is restored: the instruction returned to takes no instruction breakpoint, and the run
+    // loop runs it traced (CpuCore::debug_traced), which clears RF once it completes.
+    std::uint64_t writable = cf | pf | af | zf | sf | tf | df | of | nt | rf | ac | id;
     if (cpl <= ((old_flags >> 12) & 3)) writable |= if_;
     if (cpl == 0) writable |= iopl | if_;
     if (size == 2) writable &= 0xffff;

@@ -147,7 +147,7 @@ void op_pop(CpuCore& cpu, const DecodedOp& op) {
         const auto selector = static_cast<std::uint16_t>(cpu.read_sized(cpu.linear(ss, sp), size));
         cpu.load_segment(operand.index, selector);
         cpu.set_stack_pointer(sp + size);
-        if (operand.index == ss) cpu.interrupt_shadow = true;
+        if (operand.index == ss) cpu.interrupt_shadow = cpu.ss_shadow = true;
         cpu.exit_block = true;
         return;
     }

@@ -1,4 +1,4 @@
-// SSE3 and SSSE3 handlers (xmm forms; the MMX forms are #UD, as MMX is not implemented): horizontal
+// SSE3 and SSSE3 handlers (xmm forms; the mm forms are in ops_mmx.cpp): horizontal
 // and alternating float arithmetic, duplicating moves, lddqu, and the SSSE3 byte shuffle, align,
 // absolute value, sign, horizontal integer and multiply instructions. Each runs on the host's unit.
 #include "engine/soft/handlers.hpp"

@@ -38,7 +38,7 @@ void op_mov_to_segment(CpuCore& cpu, const DecodedOp& op) {
     const unsigned segment = op.operands[0].index;
     if (segment == cs) cpu.raise(x86::vector::invalid_opcode);
     cpu.load_segment(segment, static_cast<std::uint16_t>(read_operand<2>(cpu, op, 1)));
-    if (segment == ss) cpu.interrupt_shadow = true;
+    if (segment == ss) cpu.interrupt_shadow = cpu.ss_shadow = true;
     cpu.exit_block = true;
 }
 
@@ -110,15 +110,27 @@ unsigned debug_register(CpuCore& cpu, unsigned number) {
 constexpr std::uint64_t dr6_volatile = 0xe00f, dr6_fixed1 = 0xffff0ff0;
 constexpr std::uint64_t dr7_volatile = 0xffff2bff, dr7_fixed1 = 0x400;
 
+/// DR7.GD (general detect): a mov to or from any debug register is a fault-class #DB with DR6.BD,
+/// and delivering it clears GD so the handler can use the registers (Intel SDM Vol. 3, 18.2.4).
+void check_general_detect(CpuCore& cpu) {
+    constexpr std::uint64_t dr7_general_detect = 1u << 13, dr6_debug_register_access = 1u << 13;
+    if (!(cpu.dr[7] & dr7_general_detect)) return;
+    cpu.dr[6] |= dr6_debug_register_access;
+    cpu.dr[7] &= ~dr7_general_detect;
+    cpu.raise(x86::vector::debug);
+}
+
 void op_mov_from_debug(CpuCore& cpu, const DecodedOp& op) {
     require_cpl0(cpu);
     const unsigned number = debug_register(cpu, op.operands[1].index);
+    check_general_detect(cpu);
     cpu.set_reg_sized(cpu.mode == CpuMode::Long64 ? 8 : 4, op.operands[0].index, cpu.dr[number]);
 }
 
 void op_mov_to_debug(CpuCore& cpu, const DecodedOp& op) {
     require_cpl0(cpu);
     const unsigned number = debug_register(cpu, op.operands[0].index);
+    check_general_detect(cpu);
     std::uint64_t value = cpu.gpr[op.operands[1].index];
     if (cpu.mode != CpuMode::Long64) value &= 0xffff'ffff;
     switch (number) {
@@ -129,6 +141,8 @@ void op_mov_to_debug(CpuCore& cpu, const DecodedOp& op) {
     case 7:
         if (value >> 32) cpu.raise(x86::vector::general_protection, 0);
         cpu.dr[7] = (value & dr7_volatile) | dr7_fixed1;
+        cpu.update_breakpoints();
+        cpu.exit_block = true; // the run loop decides again whether to trace
         break;
     default:
         cpu.dr[number] = value;

@@ -3,6 +3,8 @@
 
 #include <malloc.h>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "base/log.hpp"
@@ -166,26 +168,58 @@ void SoftVcpu::release_idle_memory() {
                blocks, code >> 10);
 }
 
-void SoftVcpu::run_single_step(unsigned& budget) {
-    // RFLAGS.TF was set when the instruction began: one instruction in the interpreter, then a
-    // single-step trap, #DB with DR6.BS and the next instruction's address (Intel SDM Vol. 3,
-    // 17.3.1.4). popf, iret and sysret that set TF end their block, so the trap comes after the
-    // instruction that follows them. An instruction that delivered an event (a fault, int n)
-    // does not trap: delivery clears TF and the handler runs first.
+void SoftVcpu::run_traced(unsigned& budget) {
+    // The guest's debug architecture (Intel SDM Vol. 3, 17.2-17.3), one instruction at a time in
+    // the interpreter (the translation tier would run whole blocks past breakpoints):
+    // - an enabled instruction breakpoint at cs:rip is a fault-class #DB before the instruction,
+    //   unless RFLAGS.RF is set (a handler returning to the instruction sets RF in its frame;
+    //   RF is cleared once an instruction completes);
+    // - data breakpoints hit by the instruction's loads and stores, and the single-step trap of
+    //   an instruction that began with TF set, are one trap-class #DB after it (DR6 B0-B3, BS),
+    //   with the next instruction's address; popf, iret and sysret that set TF end their block,
+    //   so the step trap comes after the instruction that follows them;
+    // - an instruction that delivered an event (a fault, int n) takes no trap: delivery clears
+    //   TF and the handler runs first;
+    // - the traps of a mov ss / pop ss wait until the next instruction has run (6.8.3).
     CpuCore& cpu = *m_core;
+    constexpr std::uint64_t dr6_single_step = 1u << 14; // DR6.BS
     if (budget != 0) --budget;
+    const bool after_ss_load = cpu.pending_debug_traps != 0;
+    if (!(cpu.rflags & x86::rflags::rf) && !after_ss_load) {
+        if (const std::uint64_t hits = cpu.instruction_breakpoint_hits(cpu.linear(cs, cpu.rip))) {
+            cpu.dr[6] |= hits;
+            cpu.instruction_rip = cpu.rip;
+            cpu.deliver_fault(GuestFault{x86::vector::debug, 0, false});
+            return;
+        }
+    }
+    const bool single_step = (cpu.rflags & x86::rflags::tf) != 0;
     const std::uint64_t deliveries = cpu.deliveries;
+    cpu.rflags &= ~x86::rflags::rf; // a faulting instruction's frame gets it back
+    cpu.data_breakpoint_hits = 0;
+    cpu.ss_shadow = false;
     try {
         cpu.single_instruction = true;
         m_interpreter->execute_block();
     } catch (const GuestFault& fault) {
+        cpu.pending_debug_traps = 0;
         cpu.rip = cpu.instruction_rip;
         cpu.deliver_fault(fault);
         return;
     }
-    if (cpu.deliveries != deliveries || cpu.halted) return;
-    constexpr std::uint64_t dr6_single_step = 1u << 14; // DR6.BS
-    cpu.dr[6] |= dr6_single_step;
+    if (cpu.deliveries != deliveries || cpu.halted) {
+        cpu.pending_debug_traps = 0;
+        return;
+    }
+    std::uint64_t traps = cpu.data_breakpoint_hits;
+    if (single_step) traps |= dr6_single_step;
+    if (cpu.ss_shadow) {
+        cpu.pending_debug_traps |= traps;
+        return;
+    }
+    traps |= std::exchange(cpu.pending_debug_traps, 0);
+    if (traps == 0) return;
+    cpu.dr[6] |= traps;
     cpu.instruction_rip = cpu.rip;
     try {
         cpu.deliver(x86::vector::debug, false, 0, false);
@@ -237,8 +271,8 @@ VcpuExit SoftVcpu::run() {
                     return {VcpuExit::Kind::Debug, cpu.rip, {}, *event};
                 continue;
             }
-            if (cpu.rflags & x86::rflags::tf) [[unlikely]] {
-                run_single_step(until_poll);
+            if (cpu.debug_traced()) [[unlikely]] {
+                run_traced(until_poll);
                 continue;
             }
             run_blocks(until_poll);

@@ -64,7 +64,9 @@ class SoftVcpu final : public Vcpu {
     /// that stops the vCPU, if any.
     std::optional<DebugEvent> run_debugged_instruction(unsigned& budget);
     /// Runs one instruction with RFLAGS.TF set and takes the single-step trap after it.
-    void run_single_step(unsigned& budget);
+    /// One instruction alone in the interpreter with the guest's debug checks around it
+    /// (CpuCore::debug_traced): instruction breakpoints, data breakpoints, TF, RF, mov ss.
+    void run_traced(unsigned& budget);
 
     std::uint32_t m_index;
     SoftPlatform& m_platform;

@@ -112,6 +112,8 @@ Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     m_waiting_for_startup = waiting;
     core.flush_tlb(true);
     core.update_mode();
+    core.data_breakpoints = 0;
+    core.update_breakpoints(); // DR7's data breakpoints keep their accesses off the TLB
     return {};
 }
 

@@ -183,7 +183,9 @@ void Translator::chain(const Translation& target) {
 
 void Translator::execute(unsigned& budget) {
     CpuCore& cpu = m_cpu;
-    if (cpu.mode != CpuMode::Long64 || cpu.single_instruction) {
+    // Guest breakpoints, TF and RF need each instruction checked (SoftVcpu::run_traced, which
+    // the run loop picks first): never translated code while they are armed.
+    if (cpu.mode != CpuMode::Long64 || cpu.single_instruction || cpu.debug_traced()) {
         m_pending_site = nullptr;
         ++m_stats.interpreted_dispatches;
         m_interpreter.execute(budget);

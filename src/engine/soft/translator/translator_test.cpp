@@ -880,6 +880,53 @@ TEST(Translator, FnstcwIsTranslatedAndRaisesDeviceNotAvailableUnderCr0Ts) {
         << "only the #NM run goes to the interpreter";
 }
 
+TEST(Translator, DataBreakpointArmedByTranslatedCodeFiresAndStopsTranslation) {
+    // A hot store loop runs translated; half-way it arms a DR0 write breakpoint on a slot the
+    // loop stores to later. Translated code would store past it unseen: once DR7 enables a
+    // breakpoint the vCPU runs the interpreter alone and the #DB trap comes right after the store.
+    constexpr std::uint64_t debug_handler = 0x4000;
+    Machine m(SoftTier::Translator);
+    m.set_idt_gate(1, debug_handler, true, 0x18);
+    m.assemble(debug_handler, [](Xbyak::CodeGenerator& c) {
+        c.mov(r8, rcx); // the loop counter at the trap
+        c.inc(r9);      // #DB count
+        c.db(0x0f);     // mov rbx, dr6 (Xbyak has no debug registers)
+        c.db(0x21);
+        c.db(0xf3);
+        c.db(0x48); // iretq
+        c.db(0xcf);
+    });
+    m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop, skip;
+        c.mov(ecx, 1000);
+        c.mov(rsi, 0x100000);
+        c.xor_(r9d, r9d);
+        c.L(loop);
+        c.mov(qword[rsi + rcx * 8], rcx);
+        c.cmp(ecx, 500);
+        c.jne(skip);
+        c.mov(eax, 0x100000 + 8 * 400);
+        c.db(0x0f); // mov dr0, rax
+        c.db(0x23);
+        c.db(0xc0);
+        c.mov(eax, 0x1 | (1u << 16) | (2u << 18)); // L0, write, eight bytes
+        c.db(0x0f);                                // mov dr7, rax
+        c.db(0x23);
+        c.db(0xf8);
+        c.L(skip);
+        c.dec(ecx);
+        c.jnz(loop);
+        c.hlt();
+    });
+    run_halted(m);
+    const auto stats = m.stats();
+    EXPECT_GT(stats.translated_dispatches, 0u) << "the loop ran translated before";
+    EXPECT_EQ(m.reg(9), 1u) << "one #DB";
+    EXPECT_EQ(m.reg(8), 400u) << "right after the store of slot 400";
+    EXPECT_EQ(m.reg(x86::rbx) & 0xf, 1u) << "DR6.B0";
+    EXPECT_EQ(m.memory.read<std::uint64_t>(0x100000 + 8 * 400).value(), 400u);
+}
+
 TEST(Translator, PushfqAndCliMatchTheInterpreter) {
     // pushfq from translated code: arithmetic flags as the host computed them, DF and IF from
     // the CPU's state (cli translated at CPL 0 clears IF), RF clear; the flags stay the
