@@ -709,6 +709,15 @@ void enable_avx_state(Xbyak::CodeGenerator& c) {
     bytes({0x0f, 0x01, 0xd1}); // xsetbv
 }
 
+/// Guest code setting CR0.TS (an OS's lazy FPU switch): mov rax, cr0; or eax, 8; mov cr0, rax.
+void set_cr0_ts(Xbyak::CodeGenerator& c) {
+    for (const std::uint8_t b : {0x0f, 0x20, 0xc0})
+        c.db(b);
+    c.or_(eax, 8);
+    for (const std::uint8_t b : {0x0f, 0x22, 0xc0})
+        c.db(b);
+}
+
 } // namespace
 
 TEST(Translator, AvxIntegerInstructionsRunAsIsWithTheirUpperHalves) {
@@ -816,13 +825,7 @@ TEST(Translator, TranslatedAvxRaisesDeviceNotAvailableOnceCr0TsIsSet) {
         c.call(body);
         c.dec(r10d);
         c.jnz(loop);
-        c.db(0x0f); // mov rax, cr0
-        c.db(0x20);
-        c.db(0xc0);
-        c.or_(eax, 8); // TS
-        c.db(0x0f);    // mov cr0, rax
-        c.db(0x22);
-        c.db(0xc0);
+        set_cr0_ts(c);
         c.call(body);
         c.hlt(); // not reached: #NM first
         c.L(body);
@@ -855,13 +858,7 @@ TEST(Translator, FnstcwIsTranslatedAndRaisesDeviceNotAvailableUnderCr0Ts) {
         c.jnz(loop);
         c.mov(ax, word[rsi]);
         c.mov(word[rsi + 16], ax); // what the translated fnstcw stored
-        c.db(0x0f);                // mov rax, cr0
-        c.db(0x20);
-        c.db(0xc0);
-        c.or_(eax, 8); // TS
-        c.db(0x0f);    // mov cr0, rax
-        c.db(0x22);
-        c.db(0xc0);
+        set_cr0_ts(c);
         c.mov(word[rsi], 0);
         c.call(body);
         c.hlt(); // not reached: #NM first
