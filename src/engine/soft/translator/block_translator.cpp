@@ -334,6 +334,7 @@ class Emitter : public Xbyak::CodeGenerator {
         unsigned xmm_renamed{0};        ///< guest XMM/YMM registers, renamed to host 0-2
         int xmm_guest[3]{-1, -1, -1};
         bool xmm_written[3]{false, false, false};
+        bool xmm_read[3]{false, false, false};
         bool mxcsr{false}; ///< reads or writes MXCSR: floating point
     };
     /// r13, and r14 when no memory operand needs it for its address.
@@ -368,6 +369,7 @@ class Emitter : public Xbyak::CodeGenerator {
                         plan.xmm_guest[plan.xmm_renamed++] = number;
                     }
                     plan.xmm_written[x] |= written;
+                    plan.xmm_read[x] |= (operand.actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0;
                     break;
                 }
                 const int number = gpr_number(operand.reg.value);
@@ -541,9 +543,9 @@ class Emitter : public Xbyak::CodeGenerator {
         Xbyak::Label& after = new_label();
         const bool guarded = !m_vex_checked;
         if (guarded) vex_guard(fallback);
-        vpxor(xmm3, xmm3, xmm3);
-        for (int i = 0; i < 16; ++i)
-            vmovdqu(upper_home(i), xmm3);
+        vpxor(xmm3, xmm3, xmm3); // all of ymm3, whose upper half stays clean
+        for (int i = 0; i < 16; i += 2)
+            vmovdqu(yword[r15 + m_layout.ymm_upper + 16 * i], ymm3);
         L(after);
         if (guarded) fallback_path(k, guest, fallback, after);
     }
@@ -654,6 +656,8 @@ class Emitter : public Xbyak::CodeGenerator {
                 movdqu(Xbyak::Xmm(host), xmm_home(plan.xmm_guest[x]));
                 continue;
             }
+            // A VEX destination is only written (its old value never reaches the result).
+            if (!plan.xmm_read[x]) continue;
             // VEX encodings only, so the host never pays for mixing them with legacy SSE.
             vmovdqu(Xbyak::Xmm(host), xmm_home(plan.xmm_guest[x]));
             if (plan.vector_bytes == 32)
