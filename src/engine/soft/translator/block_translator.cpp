@@ -293,7 +293,6 @@ class Emitter : public Xbyak::CodeGenerator {
         });
     }
 
-
     Xbyak::Address xmm_home(int guest) { return xword[r15 + m_layout.xmm + 16 * guest]; }
     /// Bits 128-255 of guest ymm`guest`.
     Xbyak::Address upper_home(int guest) { return xword[r15 + m_layout.ymm_upper + 16 * guest]; }
