@@ -16,6 +16,7 @@
 
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/handlers.hpp"
+#include "engine/soft/saturate.hpp"
 #include "engine/soft/sse_host_float.hpp"
 
 namespace vessel::soft {
@@ -84,14 +85,6 @@ template <typename E, typename F> std::uint64_t lanes(std::uint64_t a, std::uint
     for (unsigned i = 0; i < 8 / sizeof(E); ++i)
         set_lane<E>(result, i, static_cast<E>(f(lane<E>(a, i), lane<E>(b, i))));
     return result;
-}
-
-template <typename E> E saturate(std::int64_t value) {
-    if (value > static_cast<std::int64_t>(std::numeric_limits<E>::max()))
-        return std::numeric_limits<E>::max();
-    if (value < static_cast<std::int64_t>(std::numeric_limits<E>::min()))
-        return std::numeric_limits<E>::min();
-    return static_cast<E>(value);
 }
 
 template <typename E> std::uint64_t add_saturate(std::uint64_t a, std::uint64_t b) {

@@ -5,6 +5,7 @@
 
 #include "engine/soft/handlers.hpp"
 #include "engine/soft/operand_access.hpp"
+#include "engine/soft/saturate.hpp"
 #include "engine/soft/sse_host_float.hpp"
 #include "engine/soft/sse_operands.hpp"
 
@@ -32,14 +33,6 @@ enum class Packed {
     MultiplyAdd,
     SumAbsoluteDifferences,
 };
-
-template <typename E> E saturate(std::int64_t value) {
-    if (value > static_cast<std::int64_t>(std::numeric_limits<E>::max()))
-        return std::numeric_limits<E>::max();
-    if (value < static_cast<std::int64_t>(std::numeric_limits<E>::min()))
-        return std::numeric_limits<E>::min();
-    return static_cast<E>(value);
-}
 
 template <typename E, Packed K> void op_packed(CpuCore& cpu, const DecodedOp& op) {
     check_sse(cpu);
