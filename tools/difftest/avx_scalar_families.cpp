@@ -13,8 +13,8 @@ constexpr unsigned data_base_register = 15; ///< holds layout::data_base_registe
 /// A VEX form with a GPR or scalar operand: the ModRM fields' roles differ per instruction.
 struct AvxScalarForm {
     std::uint8_t map, pp, opcode;
-    int w;              ///< VEX.W: 0, 1, or -1 (either: the GPR width where it matters)
-    unsigned lengths;   ///< 1: VEX.128 only (VEX.L = 0), 3: either
+    int w;            ///< VEX.W: 0, 1, or -1 (either: the GPR width where it matters)
+    unsigned lengths; ///< 1: VEX.128 only (VEX.L = 0), 3: either
     enum Role : std::uint8_t {
         XmmFromRm,       ///< reg = xmm destination, r/m = GPR or memory source (vmovd xmm, r/m)
         RmFromXmm,       ///< r/m = GPR or memory destination, reg = xmm source (vmovd r/m, xmm)
@@ -30,31 +30,31 @@ struct AvxScalarForm {
 using Role = AvxScalarForm::Role;
 
 const AvxScalarForm scalar_forms[] = {
-    {1, 1, 0x6e, -1, 1, Role::XmmFromRm, 0},         // vmovd/vmovq xmm, r/m32|64
-    {1, 1, 0x7e, -1, 1, Role::RmFromXmm, 0},         // vmovd/vmovq r/m32|64, xmm
-    {1, 2, 0x7e, -1, 1, Role::XmmFromRm, 8},         // vmovq xmm, xmm/m64 (F3 7E)
-    {1, 1, 0xd6, -1, 1, Role::RmFromXmm, 8},         // vmovq xmm/m64, xmm (66 D6)
-    {3, 1, 0x20, 0, 1, Role::XmmVvvvRm, 1, 256},     // vpinsrb
-    {1, 1, 0xc4, 0, 1, Role::XmmVvvvRm, 2, 256},     // vpinsrw
-    {3, 1, 0x22, -1, 1, Role::XmmVvvvRm, 0, 256},    // vpinsrd/q
-    {3, 1, 0x14, 0, 1, Role::RmFromXmm, 1, 256},     // vpextrb
-    {3, 1, 0x15, 0, 1, Role::RmFromXmm, 2, 256},     // vpextrw r/m16
-    {1, 1, 0xc5, 0, 1, Role::GprFromXmm, 0, 256},    // vpextrw r32, xmm (C5)
-    {3, 1, 0x16, -1, 1, Role::RmFromXmm, 0, 256},    // vpextrd/q
-    {3, 1, 0x17, 0, 1, Role::RmFromXmm, 4, 256},     // vextractps
-    {1, 1, 0xd7, -1, 3, Role::GprFromXmm, 0},        // vpmovmskb
-    {1, 0, 0x50, -1, 3, Role::GprFromXmm, 0},        // vmovmskps
-    {1, 1, 0x50, -1, 3, Role::GprFromXmm, 0},        // vmovmskpd
-    {1, 0, 0x2f, -1, 1, Role::Flags, 4},             // vcomiss
-    {1, 0, 0x2e, -1, 1, Role::Flags, 4},             // vucomiss
-    {1, 1, 0x2f, -1, 1, Role::Flags, 8},             // vcomisd
-    {1, 1, 0x2e, -1, 1, Role::Flags, 8},             // vucomisd
-    {1, 2, 0x2a, -1, 1, Role::XmmVvvvRm, 0},         // vcvtsi2ss xmm, xmm, r/m32|64
-    {1, 3, 0x2a, -1, 1, Role::XmmVvvvRm, 0},         // vcvtsi2sd
-    {1, 2, 0x2d, -1, 1, Role::GprFromXmmOrMem, 4},   // vcvtss2si
-    {1, 2, 0x2c, -1, 1, Role::GprFromXmmOrMem, 4},   // vcvttss2si
-    {1, 3, 0x2d, -1, 1, Role::GprFromXmmOrMem, 8},   // vcvtsd2si
-    {1, 3, 0x2c, -1, 1, Role::GprFromXmmOrMem, 8},   // vcvttsd2si
+    {1, 1, 0x6e, -1, 1, Role::XmmFromRm, 0},       // vmovd/vmovq xmm, r/m32|64
+    {1, 1, 0x7e, -1, 1, Role::RmFromXmm, 0},       // vmovd/vmovq r/m32|64, xmm
+    {1, 2, 0x7e, -1, 1, Role::XmmFromRm, 8},       // vmovq xmm, xmm/m64 (F3 7E)
+    {1, 1, 0xd6, -1, 1, Role::RmFromXmm, 8},       // vmovq xmm/m64, xmm (66 D6)
+    {3, 1, 0x20, 0, 1, Role::XmmVvvvRm, 1, 256},   // vpinsrb
+    {1, 1, 0xc4, 0, 1, Role::XmmVvvvRm, 2, 256},   // vpinsrw
+    {3, 1, 0x22, -1, 1, Role::XmmVvvvRm, 0, 256},  // vpinsrd/q
+    {3, 1, 0x14, 0, 1, Role::RmFromXmm, 1, 256},   // vpextrb
+    {3, 1, 0x15, 0, 1, Role::RmFromXmm, 2, 256},   // vpextrw r/m16
+    {1, 1, 0xc5, 0, 1, Role::GprFromXmm, 0, 256},  // vpextrw r32, xmm (C5)
+    {3, 1, 0x16, -1, 1, Role::RmFromXmm, 0, 256},  // vpextrd/q
+    {3, 1, 0x17, 0, 1, Role::RmFromXmm, 4, 256},   // vextractps
+    {1, 1, 0xd7, -1, 3, Role::GprFromXmm, 0},      // vpmovmskb
+    {1, 0, 0x50, -1, 3, Role::GprFromXmm, 0},      // vmovmskps
+    {1, 1, 0x50, -1, 3, Role::GprFromXmm, 0},      // vmovmskpd
+    {1, 0, 0x2f, -1, 1, Role::Flags, 4},           // vcomiss
+    {1, 0, 0x2e, -1, 1, Role::Flags, 4},           // vucomiss
+    {1, 1, 0x2f, -1, 1, Role::Flags, 8},           // vcomisd
+    {1, 1, 0x2e, -1, 1, Role::Flags, 8},           // vucomisd
+    {1, 2, 0x2a, -1, 1, Role::XmmVvvvRm, 0},       // vcvtsi2ss xmm, xmm, r/m32|64
+    {1, 3, 0x2a, -1, 1, Role::XmmVvvvRm, 0},       // vcvtsi2sd
+    {1, 2, 0x2d, -1, 1, Role::GprFromXmmOrMem, 4}, // vcvtss2si
+    {1, 2, 0x2c, -1, 1, Role::GprFromXmmOrMem, 4}, // vcvttss2si
+    {1, 3, 0x2d, -1, 1, Role::GprFromXmmOrMem, 8}, // vcvtsd2si
+    {1, 3, 0x2c, -1, 1, Role::GprFromXmmOrMem, 8}, // vcvttsd2si
 };
 
 } // namespace
@@ -74,17 +74,17 @@ void SequenceGenerator::avx_scalar() {
     switch (form.role) {
     case Role::XmmFromRm:
         encoding.reg_field = xmm();
-        encoding.rm = memory                ? memory_operand(memory_size, false)
-                      : form.memory_size == 8 ? RegisterOrMemory::register_operand(xmm())
-                                            : RegisterOrMemory::register_operand(
-                                                  source_register(8, false));
+        encoding.rm = memory ? memory_operand(memory_size, false)
+                      : form.memory_size == 8
+                          ? RegisterOrMemory::register_operand(xmm())
+                          : RegisterOrMemory::register_operand(source_register(8, false));
         break;
     case Role::RmFromXmm:
         encoding.reg_field = xmm();
-        encoding.rm = memory                ? memory_operand(memory_size, false)
-                      : form.opcode == 0xd6 ? RegisterOrMemory::register_operand(xmm())
-                                            : RegisterOrMemory::register_operand(
-                                                  destination_register(8, false));
+        encoding.rm = memory ? memory_operand(memory_size, false)
+                      : form.opcode == 0xd6
+                          ? RegisterOrMemory::register_operand(xmm())
+                          : RegisterOrMemory::register_operand(destination_register(8, false));
         break;
     case Role::XmmVvvvRm:
         encoding.reg_field = xmm();
@@ -98,13 +98,13 @@ void SequenceGenerator::avx_scalar() {
         break;
     case Role::GprFromXmmOrMem:
         encoding.reg_field = destination_register(8, false);
-        encoding.rm = memory ? memory_operand(memory_size, false)
-                             : RegisterOrMemory::register_operand(xmm());
+        encoding.rm =
+            memory ? memory_operand(memory_size, false) : RegisterOrMemory::register_operand(xmm());
         break;
     case Role::Flags:
         encoding.reg_field = xmm();
-        encoding.rm = memory ? memory_operand(memory_size, false)
-                             : RegisterOrMemory::register_operand(xmm());
+        encoding.rm =
+            memory ? memory_operand(memory_size, false) : RegisterOrMemory::register_operand(xmm());
         break;
     }
     if (form.immediate_bound != 0) {
@@ -135,7 +135,8 @@ void SequenceGenerator::avx_masked_move() {
         const unsigned inside = element * (1 + static_cast<unsigned>(random(length / element - 1)));
         const std::uint64_t target = layout::data_address + layout::data_size - inside;
         encoding.rm = RegisterOrMemory::based(
-            data_base_register, static_cast<std::int64_t>(target - layout::data_base_register_value));
+            data_base_register,
+            static_cast<std::int64_t>(target - layout::data_base_register_value));
     } else {
         encoding.rm = memory_operand(length, false);
     }
@@ -189,8 +190,7 @@ void SequenceGenerator::avx_gather() {
     memory.scale = 1u << random(4);
     const auto offset = static_cast<std::int64_t>(random(0x1000)) - 0x800;
     memory.displacement =
-        memory.base ? offset
-                    : static_cast<std::int64_t>(layout::data_base_register_value) + offset;
+        memory.base ? offset : static_cast<std::int64_t>(layout::data_base_register_value) + offset;
     gather.rm = memory;
     emit(gather);
 }

@@ -17,8 +17,7 @@ constexpr std::uint64_t table = 0x40000; ///< eax: the gathers' base
 constexpr std::uint64_t page_directory = 0x30000, page_table = 0x31000;
 
 struct GatherMachine : SoftTestMachine {
-    explicit GatherMachine(SoftTier tier = SoftTier::Translator)
-        : SoftTestMachine(tier) {
+    explicit GatherMachine(SoftTier tier = SoftTier::Translator) : SoftTestMachine(tier) {
         state.cr4 |= x86::cr4::osfxsr | soft::xsave::cr4_osxsave;
         soft_vcpu().core().set_cpu_model(soft::CpuModel::Max);
         soft_vcpu().core().xcr0 = 7;
@@ -109,8 +108,7 @@ TEST(OpsAvxGather, QuadwordIndexesGatherDwordsIntoAnXmmAndClearTheRest) {
 TEST(OpsAvxGather, DwordIndexesGatherQuadwords) {
     GatherMachine machine;
     // vpgatherdq ymm0, [eax + xmm1*8 + 0x10], ymm2; hlt
-    machine.load(SoftTestMachine::code_address,
-                 {0xc4, 0xe2, 0xed, 0x90, 0x44, 0xc8, 0x10, 0xf4});
+    machine.load(SoftTestMachine::code_address, {0xc4, 0xe2, 0xed, 0x90, 0x44, 0xc8, 0x10, 0xf4});
     machine.set_lanes(0, {1, 2, 3, 4, 5, 6, 7, 8});
     machine.set_lanes(1, {0, 0xffff'fffe, 3, 1, 0xaa, 0xbb, 0xcc, 0xdd});
     machine.set_lanes(2, {0, on, 0, on, 0, 0, 0, on});
@@ -168,8 +166,8 @@ TEST(OpsAvxGather, APageFaultLeavesTheLowerElementsDoneAndTheRestartFinishes) {
         machine.state.rip = SoftTestMachine::code_address;
         machine.state.gpr[x86::rsp] = SoftTestMachine::stack_top;
         ASSERT_EQ(machine.run_code(), -1);
-        const std::uint32_t expected[8] = {0x1020, 0x1021, 0xd2, 0x1023, 0x1024, 0xabcd, 0x1026,
-                                           0x1027};
+        const std::uint32_t expected[8] = {0x1020, 0x1021, 0xd2,   0x1023,
+                                           0x1024, 0xabcd, 0x1026, 0x1027};
         for (unsigned i = 0; i < 8; ++i) {
             EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
             EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
