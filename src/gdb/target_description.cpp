@@ -36,8 +36,8 @@ constexpr std::array<RegisterInfo, 82> register_table{{
 
 constexpr unsigned first_x87 = 24; ///< st0 .. fop: not kept (shown as unavailable)
 constexpr unsigned first_xmm = 40, mxcsr_number = 56; ///< xmm0 .. xmm15, mxcsr: VectorRegisters
-constexpr unsigned xcr0_number = 65;     ///< org.vessel.x86.sys, after efer
-constexpr unsigned first_ymm_upper = 66; ///< ymm0h .. ymm15h (org.gnu.gdb.i386.avx)
+constexpr unsigned xcr0_number = 65;                  ///< org.vessel.x86.sys, after efer
+constexpr unsigned first_ymm_upper = 66;              ///< ymm0h .. ymm15h (org.gnu.gdb.i386.avx)
 
 /// GDB's register order of the general registers, as CpuState::gpr indexes.
 constexpr std::array<int, 16> gpr_order{x86::rax, x86::rbx, x86::rcx, x86::rdx, x86::rsi, x86::rdi,
