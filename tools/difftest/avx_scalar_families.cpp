@@ -192,6 +192,9 @@ void SequenceGenerator::avx_gather() {
     memory.displacement =
         memory.base ? offset : static_cast<std::int64_t>(layout::data_base_register_value) + offset;
     gather.rm = memory;
+    // A 67 prefix: 32-bit address size, the sum (a negative index included) taken modulo 2^32
+    // (the buffer lies below 4 GiB).
+    if (chance(15)) gather.prefixes.push_back(0x67);
     emit(gather);
 }
 
