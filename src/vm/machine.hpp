@@ -150,6 +150,9 @@ class Machine final : public ExitSink {
     Result<void> set_vcpu_state(std::uint32_t index, const x86::CpuState& state);
     /// Breakpoints, watchpoints and stepping of a parked vCPU for its next run.
     Result<void> set_guest_debug(std::uint32_t index, const GuestDebug& debug);
+    /// SSE/AVX registers of a parked vCPU (while paused only; the engine may not offer them).
+    Result<VectorRegisters> vcpu_vector_registers(std::uint32_t index);
+    Result<void> set_vcpu_vector_registers(std::uint32_t index, const VectorRegisters& registers);
     /// Guest RAM for a debugger's reads and writes (while paused).
     GuestMemory& debug_memory() { return m_memory; }
 
