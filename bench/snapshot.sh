@@ -11,8 +11,11 @@
 #   - the CPU time the restoring thread used (what the restore costs without the waits for a
 #     CPU that a busy host adds to the wall-clock figures),
 #   - where the restore's time went, per phase (median and p90 of each): reading and checking
-#     the state file, mapping the memory file, the engine and VM, the devices, the vCPUs, and
-#     loading the saved state into them,
+#     the state file, starting the vCPU threads (they wait while the rest loads), mapping the
+#     memory file, the engine and VM, the devices, the vCPUs, loading the saved state into
+#     them, the return to Machine::start, and from start handing the threads their vCPUs to
+#     vCPU 0's first instruction (the thread's wake-up: "restore: first guest instruction at F
+#     ms (vCPU threads started at S ms, ...)"),
 # and the state and memory file sizes and the create time.
 # Usage: bench/snapshot.sh [BUILD_DIR] [RUNS]
 set -eu
@@ -70,8 +73,8 @@ for _ in $(seq "$runs"); do
     awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$answer" >>"$work/roundtrip"
     for _ in $(seq 100); do grep -q 'first guest instruction' "$work/err" && break; sleep 0.02; done
     # "build: engine and VM A ms, devices B ms, vCPUs C ms"; "restore: state file read and
-    # checked at R ms, memory mapped at M ms, machine built and loaded at T ms"; "first guest
-    # instruction at F ms".
+    # checked at R ms, vCPU threads started at E ms, memory mapped at M ms, machine built and
+    # loaded at T ms"; "first guest instruction at F ms (vCPU threads started at S ms, ...)".
     awk -v dir="$work" '
         /restored snapshot .* in [0-9.]+ ms/ { v = $NF == "ms" ? $(NF - 1) : $NF; print v >> dir "/inside" }
         /first guest instruction at/ { for (i = 1; i <= NF; i++) {
