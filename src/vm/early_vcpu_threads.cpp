@@ -3,8 +3,11 @@
 
 #include <immintrin.h>
 
-#include <fstream>
-#include <string>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
 
 #include "base/thread_role.hpp"
 
@@ -48,10 +51,15 @@ std::thread EarlyVcpuThreads::hand_over(std::uint32_t index, std::function<void(
 
 std::chrono::nanoseconds EarlyVcpuThreads::spin_for_this_host() {
     // "0.52 0.61 0.70 2/345 6789": the fourth field is runnable/total, this thread included.
-    std::ifstream loadavg("/proc/loadavg");
-    std::string load1, load5, load15;
+    // Plain read(2): an ifstream's first use costs more than the whole thread start.
+    const int descriptor = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    if (descriptor < 0) return std::chrono::nanoseconds{0};
+    std::array<char, 128> text{};
+    const ssize_t length = ::read(descriptor, text.data(), text.size() - 1);
+    ::close(descriptor);
     unsigned running = 0;
-    if (!(loadavg >> load1 >> load5 >> load15 >> running)) return std::chrono::nanoseconds{0};
+    if (length <= 0 || std::sscanf(text.data(), "%*s %*s %*s %u/", &running) != 1)
+        return std::chrono::nanoseconds{0};
     const unsigned cpus = std::thread::hardware_concurrency();
     return running < cpus ? std::chrono::nanoseconds{default_spin} : std::chrono::nanoseconds{0};
 }
