@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <system_error>
 
 #include "base/thread_role.hpp"
 
@@ -20,10 +21,16 @@ EarlyVcpuThreads::EarlyVcpuThreads(std::uint32_t count, std::chrono::nanoseconds
         // The thread holds the slot too: handed over, it runs the job from it after this
         // object is gone; dismissed, it is joined before the slot goes. Either way the slot's
         // std::thread is empty by the time the last holder lets go.
-        slot->thread = std::thread([slot, spin] {
-            enter_thread_role(ThreadRole::Vcpu); // its seccomp filter, before any guest code
-            wait_and_run(*slot, spin);
-        });
+        try {
+            slot->thread = std::thread([slot, spin] {
+                enter_thread_role(ThreadRole::Vcpu); // its seccomp filter, before any guest code
+                wait_and_run(*slot, spin);
+            });
+        } catch (const std::system_error&) {
+            // No thread now (a thread limit): the vCPUs without one get theirs when they
+            // start, as without early threads, and that creation reports the error.
+            break;
+        }
         m_slots.push_back(std::move(slot));
     }
 }

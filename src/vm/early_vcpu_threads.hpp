@@ -13,7 +13,8 @@
 
 namespace vessel {
 
-/// `count` threads, started at once. Each takes up the vCPU role (enter_thread_role: its
+/// `count` threads, started at once (fewer when the host refuses one: size() says how many,
+/// and available() is false for the rest). Each takes up the vCPU role (enter_thread_role: its
 /// seccomp filter and name) and then waits, running nothing, until hand_over() gives it its
 /// job or the object goes (the threads not handed a job then end, and are joined).
 ///
