@@ -28,6 +28,7 @@
 #include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"
 #include "vm/console_output.hpp"
+#include "vm/early_vcpu_threads.hpp"
 #include "vm/machine_config.hpp"
 #include "vm/panic_detector.hpp"
 
@@ -226,6 +227,11 @@ class Machine final : public ExitSink {
     /// When restore() began (for the "first guest instruction" time); unset otherwise.
     std::optional<std::chrono::steady_clock::time_point> m_restore_started;
     SnapshotStatistics m_snapshot_statistics;
+    /// vCPU threads a restore started while it loaded (handed their vCPUs by start()).
+    std::unique_ptr<EarlyVcpuThreads> m_early_vcpu_threads;
+    bool m_early_vcpu_threads_used{false};
+    /// When start() began handing out or creating the vCPU threads (a restore's log).
+    std::chrono::steady_clock::time_point m_vcpu_threads_started;
     MigrationStatistics m_migration_statistics;
 
     mutable std::mutex m_mutex;
