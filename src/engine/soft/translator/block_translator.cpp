@@ -876,11 +876,10 @@ class Emitter : public Xbyak::CodeGenerator {
         mov(r14, qword[r14]);
     }
 
-    /// Continues at the guest address in r14: straight to its translation when the jump table
-    /// has a valid entry and budget is left, else through the dispatcher.
+    /// Continues at the guest address in r14 through this exit's own jump-table lookup.
     void exit_indirect() {
         restore_host_flags();
-        jmp(m_runtime.jump_stub());
+        emit_jump_lookup(*this, m_layout, m_runtime.common_exit());
     }
 
     void conditional_jump(int condition, Xbyak::Label& label) {

@@ -136,6 +136,40 @@ void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layou
     code.mov(rax, r13);
 }
 
+void emit_jump_lookup(Xbyak::CodeGenerator& code, const JitLayout& layout,
+                      const std::uint8_t* common_exit) {
+    code.mov(code.qword[r15 + layout.rip], r14);
+    emit_save_guest_flags(code, layout); // the compares below clobber the flags
+    Xbyak::Label slow;
+    code.mov(r13, r14); // JitJumpTable::index
+    code.shr(r13, 12);
+    code.xor_(r13d, r14d);
+    code.and_(r13d, JitJumpTable::size - 1);
+    code.shl(r13d, JitJumpTable::entry_shift);
+    code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 8]);
+    Xbyak::Label stamp_valid;
+    code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
+    code.je(stamp_valid);
+    code.cmp(r14, code.qword[r15 + layout.global_jump_stamp]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.L(stamp_valid);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 24]);
+    code.cmp(r14, code.qword[r15 + layout.context]);
+    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.cmp(code.dword[r15 + layout.budget], 0);
+    code.je(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.dec(code.dword[r15 + layout.budget]);
+    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 16]);
+    emit_restore_guest_flags(code, layout);
+    code.jmp(r14);
+    code.L(slow);
+    emit_restore_guest_flags(code, layout);
+    code.mov(code.qword[r15 + layout.exit_site], 0);
+    code.jmp(common_exit);
+}
+
 JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     Xbyak::CodeGenerator code(cache.available(), cache.current());
     JitRuntime runtime;
@@ -202,36 +236,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
 
     code.align(16);
     runtime.m_jump_stub = code.getCurr();
-    code.mov(code.qword[r15 + layout.rip], r14);
-    emit_save_guest_flags(code, layout); // the compares below clobber the flags
-    Xbyak::Label slow;
-    code.mov(r13, r14); // JitJumpTable::index
-    code.shr(r13, 12);
-    code.xor_(r13d, r14d);
-    code.and_(r13d, JitJumpTable::size - 1);
-    code.shl(r13d, JitJumpTable::entry_shift);
-    code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
-    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 8]);
-    Xbyak::Label stamp_valid;
-    code.cmp(r14, code.qword[r15 + layout.jump_stamp]);
-    code.je(stamp_valid);
-    code.cmp(r14, code.qword[r15 + layout.global_jump_stamp]);
-    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.L(stamp_valid);
-    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 24]);
-    code.cmp(r14, code.qword[r15 + layout.context]);
-    code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.cmp(code.dword[r15 + layout.budget], 0);
-    code.je(slow, Xbyak::CodeGenerator::T_NEAR);
-    code.dec(code.dword[r15 + layout.budget]);
-    code.mov(r14, code.qword[r15 + r13 + layout.jumps + 16]);
-    emit_restore_guest_flags(code, layout);
-    code.jmp(r14);
-    code.L(slow);
-    emit_restore_guest_flags(code, layout);
-    code.mov(code.qword[r15 + layout.exit_site], 0);
-    code.jmp(runtime.m_common_exit);
+    emit_jump_lookup(code, layout, runtime.m_common_exit);
 
     // unhint: two overlapping 8-byte stores write emit_tlb_index's code over a hinted site's
     // (its own thread runs the code: x86 keeps instruction fetch coherent with the stores).

@@ -114,6 +114,13 @@ class JitRuntime {
 /// al = OF) and back, with lahf/seto and add/sahf instead of the slow, microcoded popf. Both keep
 /// every register but host r13.
 void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
+/// Continues at guest address r14 (host flags hold the guest's): into its translation when the
+/// jump table has a valid entry for the current context and budget is left, else out through
+/// `common_exit` with CpuCore::rip set. Keeps the guest's registers and flags; uses r13 and r14.
+/// The jump stub is one copy; an indirect exit inlines its own, so the host predicts each
+/// indirect exit's final jump apart from the others'.
+void emit_jump_lookup(Xbyak::CodeGenerator& code, const JitLayout& layout,
+                      const std::uint8_t* common_exit);
 /// r13d = the byte offset of linear address r14's entry in a JIT TLB table
 /// (((address >> 12) % JitTlb::size) << 4); clobbers the host flags without BMI2.
 void emit_tlb_index(Xbyak::CodeGenerator& code);
