@@ -260,4 +260,8 @@ bool PcSoftPlatform::take_nmi(std::uint32_t cpu) {
     return cpu < m_apics.size() && m_apics[cpu]->take_nmi();
 }
 
+void PcSoftPlatform::reset_cpu(std::uint32_t cpu) {
+    if (cpu < m_apics.size()) m_apics[cpu]->power_on_reset();
+}
+
 } // namespace vessel::pc

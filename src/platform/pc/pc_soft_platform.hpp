@@ -55,6 +55,7 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) override;
     std::optional<soft::StartupRequest> take_startup_request(std::uint32_t cpu) override;
     bool take_nmi(std::uint32_t cpu) override;
+    void reset_cpu(std::uint32_t cpu) override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
 
