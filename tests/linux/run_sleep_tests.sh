@@ -67,6 +67,10 @@ run s3-rtc-alarm-wake "$(expected 1)" "woke from S3 \(RTC alarm\)" -- --exec \
 # Twice in a row: every cycle resumes.
 run s3-two-cycles "$(expected 2)" "woke from S3 \(RTC alarm\)" -- --exec \
   "for i in 1 2; do echo +2 >/sys/class/rtc/rtc0/wakealarm && echo mem >/sys/power/state || break; done; st=\$?; $(report)"
+# Two vCPUs: Linux offlines CPU 1 (hlt with interrupts off) before S3 and brings it back with
+# INIT-SIPI-SIPI after the resume, when it waits for SIPI; CPU hotplug uses the same path.
+run s3-two-cpus-ap-restarts "^online=0-1 replug=0-1 $(expected 1 | cut -c2-)" "woke from S3 \(RTC alarm\)" -- \
+  --cpus 2 --exec "echo +3 >/sys/class/rtc/rtc0/wakealarm && echo mem >/sys/power/state; st=\$?; printf 'online=%s ' \$(cat /sys/devices/system/cpu/online); echo 0 >/sys/devices/system/cpu/cpu1/online; echo 1 >/sys/devices/system/cpu/cpu1/online; printf 'replug=%s ' \$(cat /sys/devices/system/cpu/online); $(report)"
 # No alarm: a line typed on the console wakes the guest (the key press itself is lost, as on a
 # PC whose serial port the resuming kernel sets up again).
 TYPE=typed-while-asleep run s3-console-input-wake "$(expected 1)" \

@@ -267,7 +267,15 @@ VcpuExit SoftVcpu::run() {
                 !m_debugger.holds_interrupts())
                 check_interrupts();
             if (cpu.halted) {
-                if (!(cpu.rflags & x86::rflags::if_)) return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                if (!(cpu.rflags & x86::rflags::if_)) {
+                    // Only an NMI, INIT or SIPI ends this halt. An application processor waits
+                    // for them: Linux parks offlined CPUs so (also for S3) and brings them
+                    // back with INIT-SIPI-SIPI. The BSP ends the VM: nothing will send it one.
+                    if (m_index == 0 || !m_platform.wait_for_startup(m_index))
+                        return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                    until_poll = 0; // take the NMI or start-up request next
+                    continue;
+                }
                 const auto halted_at = std::chrono::steady_clock::now();
                 m_platform.wait_for_interrupt(m_index);
                 account_halt(std::chrono::steady_clock::now() - halted_at);

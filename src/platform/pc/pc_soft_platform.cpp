@@ -260,6 +260,18 @@ bool PcSoftPlatform::take_nmi(std::uint32_t cpu) {
     return cpu < m_apics.size() && m_apics[cpu]->take_nmi();
 }
 
+bool PcSoftPlatform::wait_for_startup(std::uint32_t cpu) {
+    if (cpu >= m_apics.size()) return false;
+    // Checked before the sleeper's lock: whatever is raised after this has called wake(),
+    // so `woken` covers the gap. Maskable interrupts and timers do not end this halt.
+    const bool pending = m_apics[cpu]->has_nmi() || m_apics[cpu]->has_startup_request();
+    Sleeper& sleeper = *m_sleepers[cpu];
+    std::unique_lock lock(sleeper.mutex);
+    if (!pending) sleeper.wakeup.wait(lock, [&] { return sleeper.woken; });
+    sleeper.woken = false;
+    return true;
+}
+
 void PcSoftPlatform::reset_cpu(std::uint32_t cpu) {
     if (cpu < m_apics.size()) m_apics[cpu]->power_on_reset();
 }

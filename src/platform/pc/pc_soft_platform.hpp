@@ -56,6 +56,7 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     std::optional<soft::StartupRequest> take_startup_request(std::uint32_t cpu) override;
     bool take_nmi(std::uint32_t cpu) override;
     void reset_cpu(std::uint32_t cpu) override;
+    bool wait_for_startup(std::uint32_t cpu) override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
 
