@@ -80,5 +80,40 @@ TYPE=typed-while-asleep run s3-console-input-wake "$(expected 1)" \
 run s3-sleep-time-accounted "^slept=[3-9]" "woke from S3" -- --exec \
   'a=$(date +%s); echo +4 >/sys/class/rtc/rtc0/wakealarm && echo mem >/sys/power/state; b=$(date +%s); echo "slept=$((b - a))"'
 
+# The API: a VM from a config file with an API socket; PUT /vessel/wake is refused while the
+# guest runs (400) and wakes it once it sleeps (204); the guest's command then ends the VM.
+command="echo mem >/sys/power/state; st=\$?; $(report)"
+cat >"$work/vm.json" <<JSON
+{"boot-source": {"kernel_image_path": "$build/guest/vmlinuz",
+                 "initrd_path": "$build/guest/initramfs.cpio.gz",
+                 "boot_args": "quiet console=ttyS0 vessel.exec=$(printf '%s' "$command" | base64 -w0)"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}}
+JSON
+socket="$work/api.sock"
+timeout 180 "$vessel" --api-sock "$socket" --config-file "$work/vm.json" --engine soft </dev/null \
+  >"$work/out" 2>"$work/err" &
+pid=$!
+early=""
+for _ in $(seq 300); do
+  [ -S "$socket" ] && early=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$socket" \
+    -X PUT http://localhost/vessel/wake) && break
+  sleep 0.1
+done
+waited=0
+while ! grep -q "suspended to RAM" "$work/err" && kill -0 "$pid" 2>/dev/null && [ $waited -lt 1800 ]; do
+  sleep 0.1
+  waited=$((waited + 1))
+done
+sleep 1
+woke=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$socket" -X PUT http://localhost/vessel/wake)
+wait "$pid"
+status=$?
+if [ "$early" = 400 ] && [ "$woke" = 204 ] && [ "$status" = 0 ] &&
+   grep -qE "$(expected 1)" "$work/out" && grep -q "woke from S3 (API request)" "$work/err"; then
+  result s3-api-wake 1
+else
+  result s3-api-wake 0 "early $early, wake $woke, status $status, output: $(tail -c 300 "$work/out" | tr '\n' ' ') stderr: $(tail -c 300 "$work/err" | tr '\n' ' ')"
+fi
+
 echo "sleep tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
