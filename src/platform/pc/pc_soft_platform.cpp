@@ -39,10 +39,12 @@ PcSoftPlatform::create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, Mono
     return platform;
 }
 
-soft::SoftPlatformFactory PcSoftPlatform::factory() {
-    return [](Bus& io_bus, Bus& mmio_bus,
-              std::uint32_t cpu_count) -> Result<std::unique_ptr<soft::SoftPlatform>> {
+soft::SoftPlatformFactory PcSoftPlatform::factory(bool halted_processors_wait) {
+    return [halted_processors_wait](
+               Bus& io_bus, Bus& mmio_bus,
+               std::uint32_t cpu_count) -> Result<std::unique_ptr<soft::SoftPlatform>> {
         auto platform = TRY(create(io_bus, mmio_bus, cpu_count, steady_clock_ns));
+        platform->m_halted_processors_wait = halted_processors_wait;
         return std::unique_ptr<soft::SoftPlatform>(std::move(platform));
     };
 }
@@ -261,7 +263,7 @@ bool PcSoftPlatform::take_nmi(std::uint32_t cpu) {
 }
 
 bool PcSoftPlatform::wait_for_startup(std::uint32_t cpu) {
-    if (cpu >= m_apics.size()) return false;
+    if (cpu >= m_apics.size() || !m_halted_processors_wait) return false;
     // Checked before the sleeper's lock: whatever is raised after this has called wake(),
     // so `woken` covers the gap. Maskable interrupts and timers do not end this halt.
     const bool pending = m_apics[cpu]->has_nmi() || m_apics[cpu]->has_startup_request();
