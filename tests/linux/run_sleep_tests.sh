@@ -81,7 +81,8 @@ run s3-sleep-time-accounted "^slept=[3-9]" "woke from S3" -- --exec \
   'a=$(date +%s); echo +4 >/sys/class/rtc/rtc0/wakealarm && echo mem >/sys/power/state; b=$(date +%s); echo "slept=$((b - a))"'
 
 # The API: a VM from a config file with an API socket; PUT /vessel/wake is refused while the
-# guest runs (400) and wakes it once it sleeps (204); the guest's command then ends the VM.
+# guest runs (400), a snapshot of the sleeping guest is refused, and PUT /vessel/wake wakes it
+# (204); the guest's command then ends the VM.
 command="echo mem >/sys/power/state; st=\$?; $(report)"
 cat >"$work/vm.json" <<JSON
 {"boot-source": {"kernel_image_path": "$build/guest/vmlinuz",
@@ -105,14 +106,19 @@ while ! grep -q "suspended to RAM" "$work/err" && kill -0 "$pid" 2>/dev/null && 
   waited=$((waited + 1))
 done
 sleep 1
+# A snapshot of a sleeping guest is refused, naming why (the VM must be paused to try).
+api() { curl -s --unix-socket "$socket" -X "$1" "http://localhost$2" -d "${3:-}"; }
+api PATCH /vm '{"state": "Paused"}' >/dev/null
+refusal=$(api PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$work/s.state\", \"mem_file_path\": \"$work/s.mem\"}")
+api PATCH /vm '{"state": "Resumed"}' >/dev/null
 woke=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$socket" -X PUT http://localhost/vessel/wake)
 wait "$pid"
 status=$?
-if [ "$early" = 400 ] && [ "$woke" = 204 ] && [ "$status" = 0 ] &&
+if [ "$early" = 400 ] && [ "$woke" = 204 ] && [[ "$refusal" == *"suspended to RAM"* ]] && [ "$status" = 0 ] &&
    grep -qE "$(expected 1)" "$work/out" && grep -q "woke from S3 (API request)" "$work/err"; then
   result s3-api-wake 1
 else
-  result s3-api-wake 0 "early $early, wake $woke, status $status, output: $(tail -c 300 "$work/out" | tr '\n' ' ') stderr: $(tail -c 300 "$work/err" | tr '\n' ' ')"
+  result s3-api-wake 0 "early $early, wake $woke, snapshot '$refusal', status $status, output: $(tail -c 300 "$work/out" | tr '\n' ' ') stderr: $(tail -c 300 "$work/err" | tr '\n' ' ')"
 fi
 
 echo "sleep tests: $passed passed, $failed failed"
