@@ -11,8 +11,11 @@
 #   - the CPU time the restoring thread used (what the restore costs without the waits for a
 #     CPU that a busy host adds to the wall-clock figures),
 #   - where the restore's time went, per phase (median and p90 of each): reading and checking
-#     the state file, mapping the memory file, the engine and VM, the devices, the vCPUs, and
-#     loading the saved state into them,
+#     the state file, starting the vCPU threads (they wait while the rest loads), mapping the
+#     memory file, the engine and VM, the devices, the vCPUs, loading the saved state into
+#     them, the return to Machine::start, and from start handing the threads their vCPUs to
+#     vCPU 0's first instruction (the thread's wake-up: "restore: first guest instruction at F
+#     ms (vCPU threads started at S ms, ...)"),
 # and the state and memory file sizes and the create time.
 # Usage: bench/snapshot.sh [BUILD_DIR] [RUNS]
 set -eu
@@ -61,7 +64,7 @@ stop
 echo "guest: $guest"
 echo "state file: $(stat -c %s "$work/vm.state") bytes; memory file: $(stat -c %s "$work/vm.mem") bytes, $(du -k "$work/vm.mem" | cut -f1) KiB on disk"
 echo "create (PUT /snapshot/create round trip): $(awk '{ printf "%.1f ms", $2 * 1000 }' <<<"$create")"
-phases="inside first roundtrip read map engine devices vcpus load cpu"
+phases="inside first roundtrip read early map engine devices vcpus load handoff wake cpu"
 for phase in $phases; do : >"$work/$phase"; done
 for _ in $(seq "$runs"); do
     start --log-level debug
@@ -70,20 +73,24 @@ for _ in $(seq "$runs"); do
     awk '{ printf "%.3f\n", $2 * 1000 }' <<<"$answer" >>"$work/roundtrip"
     for _ in $(seq 100); do grep -q 'first guest instruction' "$work/err" && break; sleep 0.02; done
     # "build: engine and VM A ms, devices B ms, vCPUs C ms"; "restore: state file read and
-    # checked at R ms, memory mapped at M ms, machine built and loaded at T ms"; "first guest
-    # instruction at F ms".
+    # checked at R ms, vCPU threads started at E ms, memory mapped at M ms, machine built and
+    # loaded at T ms"; "first guest instruction at F ms (vCPU threads started at S ms, ...)".
     awk -v dir="$work" '
         /restored snapshot .* in [0-9.]+ ms/ { v = $NF == "ms" ? $(NF - 1) : $NF; print v >> dir "/inside" }
-        /first guest instruction at/ { print $(NF - 1) >> dir "/first" }
+        /first guest instruction at/ { for (i = 1; i <= NF; i++) {
+            if ($i == "instruction") first = $(i + 2); if ($i == "started" && $(i + 1) == "at") threads = $(i + 2) }
+            print first >> dir "/first" }
         /build: engine and VM/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "VM") engine = $(i + 1); if ($i == "devices") devices = $(i + 1);
             if ($i == "vCPUs") vcpus = $(i + 1) } }
         /restore: state file read and checked at/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "checked") read = $(i + 2); if ($i == "mapped") mapped = $(i + 2);
+            if ($i == "started") early = $(i + 2);
             if ($i == "loaded") total = $(i + 2); if ($i == "using") cpu = $(i + 1) } }
-        END { print read >> dir "/read"; print mapped - read >> dir "/map"; print engine >> dir "/engine";
+        END { print read >> dir "/read"; print early - read >> dir "/early"; print mapped - early >> dir "/map"; print engine >> dir "/engine";
               print devices >> dir "/devices"; print vcpus >> dir "/vcpus";
-              print total - mapped - engine - devices - vcpus >> dir "/load"; print cpu >> dir "/cpu" }' "$work/err"
+              print total - mapped - engine - devices - vcpus >> dir "/load"; print cpu >> dir "/cpu";
+              print threads - total >> dir "/handoff"; print first - threads >> dir "/wake" }' "$work/err"
     stop
 done
 echo "restore, inside Vessel (state file to vCPU threads ready): $(stats <"$work/inside")"
@@ -92,9 +99,12 @@ echo "restore, PUT /snapshot/load round trip:                 $(stats <"$work/ro
 echo "restore, CPU time of the restoring thread:              $(stats <"$work/cpu")"
 echo "phases of a restore (median and p90 of each):"
 echo "  read and check the state file: $(stats <"$work/read")"
+echo "  start the vCPU threads (they wait for their vCPUs): $(stats <"$work/early")"
 echo "  map the memory file:           $(stats <"$work/map")"
 echo "  engine and VM:                 $(stats <"$work/engine")"
 echo "  devices:                       $(stats <"$work/devices")"
 echo "  vCPUs:                         $(stats <"$work/vcpus")"
 echo "  load the saved state:          $(stats <"$work/load")"
+echo "  restore's return to start():   $(stats <"$work/handoff")"
+echo "  vCPU threads started to the first instruction (thread wake-up): $(stats <"$work/wake")"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (numbers from a loaded machine are upper bounds)"

@@ -38,6 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (mode & 2) state.cr4 = x86::cr4::pae | ((mode & 8) ? 1u << 4 : 0);
         if (mode & 4) state.efer = x86::efer::lme | x86::efer::lma;
         state.cr3 = (mode & 0xf0) << 8;
+        // The software engine's vector registers (vCPU 1 keeps none, as on KVM).
+        if (mode & 0x10) target.vectors.resize(1);
         const std::size_t image = std::min(size - 1, image_size);
         (void)target.memory().write_bytes(0, std::span(data + (size - 1 - image), image));
     }

@@ -9,6 +9,7 @@
 #include "base/result.hpp"
 #include "base/state_archive.hpp"
 #include "engine/guest_debug.hpp"
+#include "engine/vector_registers.hpp"
 
 namespace vessel {
 
@@ -66,6 +67,15 @@ class Vcpu {
     virtual Result<void> set_guest_debug(const GuestDebug& debug) {
         (void)debug;
         return make_error("this engine has no guest debugging");
+    }
+    /// The SSE/AVX registers for a debugger (vCPU's thread, or any thread while it is parked).
+    virtual Result<VectorRegisters> vector_registers() {
+        return make_error("this engine does not give a debugger its vector registers");
+    }
+    /// Sets them (XCR0 excepted: it must keep its value); fails for a reserved MXCSR bit.
+    virtual Result<void> set_vector_registers(const VectorRegisters& registers) {
+        (void)registers;
+        return make_error("this engine does not let a debugger set its vector registers");
     }
 };
 

@@ -24,6 +24,16 @@ class FakeDebugTarget final : public DebugTarget {
         states[vcpu] = state;
         return {};
     }
+    Result<VectorRegisters> vector_registers(std::uint32_t vcpu) override {
+        if (vcpu >= vectors.size()) return make_error("no vector registers for vCPU {}", vcpu);
+        return vectors[vcpu];
+    }
+    Result<void> set_vector_registers(std::uint32_t vcpu,
+                                      const VectorRegisters& registers) override {
+        if (vcpu >= vectors.size()) return make_error("no vector registers for vCPU {}", vcpu);
+        vectors[vcpu] = registers;
+        return {};
+    }
     GuestMemory& memory() override { return m_memory; }
     std::optional<std::size_t> hardware_point_limit() const override { return m_hardware_limit; }
     Result<void> resume(std::span<const GuestDebug> per_vcpu) override {
@@ -37,8 +47,9 @@ class FakeDebugTarget final : public DebugTarget {
     std::optional<std::size_t> m_hardware_limit;
 
   public:
-    std::vector<x86::CpuState> states;   ///< per vCPU; tests set them directly
-    std::vector<GuestDebug> last_resume; ///< what the last resume() handed each vCPU
+    std::vector<x86::CpuState> states;    ///< per vCPU; tests set them directly
+    std::vector<VectorRegisters> vectors; ///< per vCPU when the test gives them; else none
+    std::vector<GuestDebug> last_resume;  ///< what the last resume() handed each vCPU
     unsigned resumes{0};
 };
 

@@ -244,18 +244,30 @@ SessionAction GdbSession::set_thread(std::string_view packet) {
     return reply("OK");
 }
 
+Result<RegisterFile> GdbSession::register_file() {
+    RegisterFile registers{TRY(m_target.registers(m_register_vcpu)), std::nullopt};
+    if (auto vectors = m_target.vector_registers(m_register_vcpu)) registers.vectors = *vectors;
+    return registers;
+}
+
+Result<void> GdbSession::set_register_file(const RegisterFile& registers) {
+    TRY(m_target.set_registers(m_register_vcpu, registers.state));
+    if (registers.vectors) TRY(m_target.set_vector_registers(m_register_vcpu, *registers.vectors));
+    return {};
+}
+
 SessionAction GdbSession::read_registers() {
-    auto state = m_target.registers(m_register_vcpu);
-    if (!state) return error(error_invalid, state.error().message);
-    return reply(read_all_registers(*state));
+    auto registers = register_file();
+    if (!registers) return error(error_invalid, registers.error().message);
+    return reply(read_all_registers(*registers));
 }
 
 SessionAction GdbSession::write_registers(std::string_view hex) {
-    auto state = m_target.registers(m_register_vcpu);
-    if (!state) return error(error_invalid, state.error().message);
-    if (auto result = write_all_registers(*state, hex); !result)
+    auto registers = register_file();
+    if (!registers) return error(error_invalid, registers.error().message);
+    if (auto result = write_all_registers(*registers, hex); !result)
         return error(error_invalid, result.error().message);
-    if (auto result = m_target.set_registers(m_register_vcpu, *state); !result)
+    if (auto result = set_register_file(*registers); !result)
         return error(error_invalid, result.error().message);
     return reply("OK");
 }
@@ -263,10 +275,10 @@ SessionAction GdbSession::write_registers(std::string_view hex) {
 SessionAction GdbSession::read_one_register(std::string_view packet) {
     auto number = parse_hex_number(packet);
     if (!number) return error(error_invalid, number.error().message);
-    auto state = m_target.registers(m_register_vcpu);
-    if (!state) return error(error_invalid, state.error().message);
+    auto registers = register_file();
+    if (!registers) return error(error_invalid, registers.error().message);
     auto value =
-        read_register(*state, static_cast<unsigned>(std::min<std::uint64_t>(*number, ~0u)));
+        read_register(*registers, static_cast<unsigned>(std::min<std::uint64_t>(*number, ~0u)));
     if (!value) return error(error_invalid, value.error().message);
     return reply(*value);
 }
@@ -275,13 +287,13 @@ SessionAction GdbSession::write_one_register(std::string_view packet) {
     auto [number_text, value] = split(packet, '=');
     auto number = parse_hex_number(number_text);
     if (!number) return error(error_invalid, number.error().message);
-    auto state = m_target.registers(m_register_vcpu);
-    if (!state) return error(error_invalid, state.error().message);
+    auto registers = register_file();
+    if (!registers) return error(error_invalid, registers.error().message);
     if (auto result = write_register(
-            *state, static_cast<unsigned>(std::min<std::uint64_t>(*number, ~0u)), value);
+            *registers, static_cast<unsigned>(std::min<std::uint64_t>(*number, ~0u)), value);
         !result)
         return error(error_invalid, result.error().message);
-    if (auto result = m_target.set_registers(m_register_vcpu, *state); !result)
+    if (auto result = set_register_file(*registers); !result)
         return error(error_invalid, result.error().message);
     return reply("OK");
 }

@@ -11,6 +11,7 @@
 #include "arch/x86/page_walk.hpp"
 #include "gdb/debug_points.hpp"
 #include "gdb/debug_target.hpp"
+#include "gdb/target_description.hpp"
 
 namespace vessel::gdb {
 
@@ -61,6 +62,9 @@ class GdbSession {
     SessionAction read_features(std::string_view annex_and_range);
     SessionAction monitor(std::string_view hex_command);
     SessionAction set_thread(std::string_view packet);
+    /// The current vCPU's registers, with its vector registers where the engine offers them.
+    Result<RegisterFile> register_file();
+    Result<void> set_register_file(const RegisterFile& registers);
     SessionAction read_registers();
     SessionAction write_registers(std::string_view hex);
     SessionAction read_one_register(std::string_view packet);

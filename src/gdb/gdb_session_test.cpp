@@ -84,6 +84,38 @@ TEST_F(GdbSessionTest, RegistersFollowTheSelectedThread) {
     EXPECT_EQ(ask("G" + all.substr(2)), "E16");
 }
 
+TEST_F(GdbSessionTest, VectorRegistersAndTheAvxFeatureWhereTheEngineOffersThem) {
+    EXPECT_NE(target_xml().find(R"(<feature name="org.gnu.gdb.i386.avx">)"), std::string::npos);
+    EXPECT_NE(target_xml().find(R"(name="ymm15h" bitsize="128" type="uint128" regnum="81")"),
+              std::string::npos);
+    // Without vector registers from the engine: xmm0 (40), ymm0h (66) and xcr0 (65) unavailable.
+    EXPECT_EQ(ask("p28"), std::string(32, 'x'));
+    EXPECT_EQ(ask("p42"), std::string(32, 'x'));
+    EXPECT_EQ(ask("p41"), std::string(16, 'x'));
+    EXPECT_EQ(ask("P42=" + std::string(32, '1')), "OK") << "ignored";
+
+    target.vectors.resize(2);
+    VectorRegisters& vectors = target.vectors[0];
+    vectors.xmm[0] = {0x1111'2222'3333'4444, 0x5555'6666'7777'8888};
+    vectors.ymm_upper[0] = {0x0102'0304'0506'0708, 0x090a'0b0c'0d0e'0f10};
+    vectors.ymm_upper[15] = {0xaa, 0xbb};
+    vectors.xcr0 = 7;
+    EXPECT_EQ(ask("p28"), "44443333222211118888777766665555");
+    EXPECT_EQ(ask("p42"), "0807060504030201100f0e0d0c0b0a09");
+    EXPECT_EQ(ask("p51"), "aa00000000000000bb00000000000000"); // ymm15h
+    EXPECT_EQ(ask("p41"), "0700000000000000");
+    EXPECT_EQ(ask("p38"), "801f0000"); // mxcsr
+    EXPECT_EQ(ask("P43=" + std::string(30, '0') + "ff"), "OK");
+    EXPECT_EQ(target.vectors[0].ymm_upper[1][1], 0xff00'0000'0000'0000u);
+    EXPECT_EQ(ask("P2f=00000000000000000000000000000080"), "OK"); // xmm7
+    EXPECT_EQ(target.vectors[0].xmm[7][1], 0x8000'0000'0000'0000u);
+    EXPECT_EQ(ask("P38=1234"), "E16") << "mxcsr is 4 bytes";
+    const std::string all = ask("g");
+    EXPECT_NE(all.find("0807060504030201100f0e0d0c0b0a09"), std::string::npos);
+    EXPECT_EQ(ask("G" + all), "OK");
+    EXPECT_EQ(target.vectors[0].ymm_upper[0][0], 0x0102'0304'0506'0708u);
+}
+
 TEST_F(GdbSessionTest, MemoryWithoutPagingIsPhysical) {
     EXPECT_EQ(ask("M1000,4:01020304"), "OK");
     EXPECT_EQ(ask("m1000,4"), "01020304");

@@ -19,6 +19,13 @@ class MachineDebugTarget final : public DebugTarget {
     Result<void> set_registers(std::uint32_t vcpu, const x86::CpuState& state) override {
         return m_machine.set_vcpu_state(vcpu, state);
     }
+    Result<VectorRegisters> vector_registers(std::uint32_t vcpu) override {
+        return m_machine.vcpu_vector_registers(vcpu);
+    }
+    Result<void> set_vector_registers(std::uint32_t vcpu,
+                                      const VectorRegisters& registers) override {
+        return m_machine.set_vcpu_vector_registers(vcpu, registers);
+    }
     GuestMemory& memory() override { return m_machine.debug_memory(); }
     std::optional<std::size_t> hardware_point_limit() const override {
         if (m_machine.engine() == EngineKind::Kvm) return kvm_debug_registers;

@@ -10,6 +10,7 @@
 
 #include "arch/x86/cpu_state.hpp"
 #include "base/result.hpp"
+#include "engine/vector_registers.hpp"
 
 namespace vessel::gdb {
 
@@ -19,21 +20,29 @@ struct RegisterInfo {
     unsigned bits;
 };
 
-/// Registers in description order: GDB's amd64 core set, SSE, segment bases, then the control
-/// registers and EFER (feature org.vessel.x86.sys).
+/// What the g/G/p/P packets read and write: the CpuState and, where the engine offers them, the
+/// SSE/AVX registers and XCR0.
+struct RegisterFile {
+    x86::CpuState state;
+    std::optional<VectorRegisters> vectors;
+};
+
+/// Registers in description order: GDB's amd64 core set, SSE, segment bases, the control
+/// registers, EFER and XCR0 (feature org.vessel.x86.sys), then the YMM upper halves
+/// (org.gnu.gdb.i386.avx).
 std::span<const RegisterInfo> registers();
 /// The whole target.xml (one document, no includes).
 const std::string& target_xml();
 
-/// Register `number` of `state` as GDB's hex (little-endian); `x` digits for a register Vessel
-/// does not keep in CpuState (x87, SSE): GDB shows it as unavailable. Fails for a number past
-/// the description.
-Result<std::string> read_register(const x86::CpuState& state, unsigned number);
-/// Sets register `number` from GDB's hex; writes to registers Vessel cannot set (x87, SSE) are
-/// ignored, a wrong length or bad hex fails.
-Result<void> write_register(x86::CpuState& state, unsigned number, std::string_view hex);
+/// Register `number` as GDB's hex (little-endian); `x` digits for a register Vessel does not
+/// keep (x87; SSE, AVX and XCR0 without `vectors`): GDB shows it as unavailable. Fails for a
+/// number past the description.
+Result<std::string> read_register(const RegisterFile& registers, unsigned number);
+/// Sets register `number` from GDB's hex; writes to registers Vessel cannot set (x87; the
+/// vector ones without `vectors`) are ignored, a wrong length or bad hex fails.
+Result<void> write_register(RegisterFile& registers, unsigned number, std::string_view hex);
 /// The whole `g` reply, and G's inverse (its length must match exactly).
-std::string read_all_registers(const x86::CpuState& state);
-Result<void> write_all_registers(x86::CpuState& state, std::string_view hex);
+std::string read_all_registers(const RegisterFile& registers);
+Result<void> write_all_registers(RegisterFile& registers, std::string_view hex);
 
 } // namespace vessel::gdb

@@ -28,6 +28,7 @@
 #include "devices/virtio/virtio_rng.hpp"
 #include "engine/hypervisor.hpp"
 #include "vm/console_output.hpp"
+#include "vm/early_vcpu_threads.hpp"
 #include "vm/machine_config.hpp"
 #include "vm/panic_detector.hpp"
 
@@ -158,6 +159,9 @@ class Machine final : public ExitSink {
     Result<void> set_vcpu_state(std::uint32_t index, const x86::CpuState& state);
     /// Breakpoints, watchpoints and stepping of a parked vCPU for its next run.
     Result<void> set_guest_debug(std::uint32_t index, const GuestDebug& debug);
+    /// SSE/AVX registers of a parked vCPU (while paused only; the engine may not offer them).
+    Result<VectorRegisters> vcpu_vector_registers(std::uint32_t index);
+    Result<void> set_vcpu_vector_registers(std::uint32_t index, const VectorRegisters& registers);
     /// Guest RAM for a debugger's reads and writes (while paused).
     GuestMemory& debug_memory() { return m_memory; }
 
@@ -240,6 +244,11 @@ class Machine final : public ExitSink {
     /// When restore() began (for the "first guest instruction" time); unset otherwise.
     std::optional<std::chrono::steady_clock::time_point> m_restore_started;
     SnapshotStatistics m_snapshot_statistics;
+    /// vCPU threads a restore started while it loaded (handed their vCPUs by start()).
+    std::unique_ptr<EarlyVcpuThreads> m_early_vcpu_threads;
+    bool m_early_vcpu_threads_used{false};
+    /// When start() began handing out or creating the vCPU threads (a restore's log).
+    std::chrono::steady_clock::time_point m_vcpu_threads_started;
     MigrationStatistics m_migration_statistics;
 
     mutable std::mutex m_mutex;

@@ -52,4 +52,17 @@ Result<void> Machine::set_guest_debug(std::uint32_t index, const GuestDebug& deb
     return m_vcpus[index]->set_guest_debug(debug);
 }
 
+Result<VectorRegisters> Machine::vcpu_vector_registers(std::uint32_t index) {
+    if (index >= m_vcpus.size())
+        return make_error("no vCPU {} (the VM has {})", index, m_vcpus.size());
+    return m_vcpus[index]->vector_registers();
+}
+
+Result<void> Machine::set_vcpu_vector_registers(std::uint32_t index,
+                                                const VectorRegisters& registers) {
+    if (index >= m_vcpus.size())
+        return make_error("no vCPU {} (the VM has {})", index, m_vcpus.size());
+    return m_vcpus[index]->set_vector_registers(registers);
+}
+
 } // namespace vessel

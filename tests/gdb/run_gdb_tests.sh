@@ -76,6 +76,13 @@ bad_option "--gdb-no-wait needs --gdb" "--gdb-no-wait needs --gdb" --gdb-no-wait
 # --- the test guest, on each engine that can run it ---------------------------------------
 guest_session() {
   local engine=$1 address=$2 target=$3
+  # The software engine gives GDB the YMM registers (org.gnu.gdb.i386.avx) and XCR0: write the
+  # top lane of ymm0 (its upper half, ymm0h), step, read it back.
+  local ymm_write="" ymm_read=""
+  if [ "$engine" != kvm ]; then
+    ymm_write='set var $ymm0.v8_int32[7] = 1234'
+    ymm_read=$'echo === ymm\\n\noutput $ymm0.v8_int32[7]\necho \\n\noutput/x $xcr0\necho \\n'
+  fi
   cat >"$work/session.gdb" <<GDB
 set pagination off
 set confirm off
@@ -95,9 +102,11 @@ echo === second-break\n
 print gdb_counter
 print/x \$cr0
 print/x \$fs_base
+$ymm_write
 stepi
 echo === stepped\n
 print/x \$pc - (long)&gdb_break_here
+$ymm_read
 delete
 hbreak gdb_break_here
 continue
@@ -142,6 +151,10 @@ GDB
   expect "$engine: read a variable at the second hit" "$f" '^\$3 = 1$'
   expect "$engine: control registers and segment bases" "$f" '^\$4 = 0x1[01]$' '^\$5 = 0x0$'
   expect "$engine: single step" "$f" "=== stepped" '^\$6 = 0x1$'
+  if [ "$engine" != kvm ]; then
+    expect "$engine: write a YMM upper lane, step, read it back; XCR0" "$f" "=== ymm" \
+      '^1234$' '^0x[0-9a-f]+$'
+  fi
   expect "$engine: hardware breakpoint" "$f" "Hardware assisted breakpoint 2" \
     "=== hardware-break" '^\$7 = 3$'
   expect "$engine: write watchpoint triggers" "$f" "Hardware watchpoint 3: gdb_watched" \

@@ -138,6 +138,7 @@ const AvxVectorForm avx_forms[] = {
     {1, 2, 0xe6, -1, both, false, 0, -1},
     {1, 1, 0x5a, -1, both, false},
     {1, 1, 0xe6, -1, both, false},
+    {1, 3, 0xe6, -1, both, false}, // vcvtpd2dq
     // Moves: loads, stores (the r/m operand is the destination), aligned forms.
     {1, 2, 0x6f, -1, both, false},
     {1, 1, 0x6f, -1, both, false, 0, 0, true},

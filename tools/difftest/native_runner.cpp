@@ -136,8 +136,15 @@ void child_signal(int signal, siginfo_t*, void* raw_context) {
     void* data =
         mmap(reinterpret_cast<void*>(layout::data_address), layout::data_size,
              PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    // The page after the data buffer is never accessible, as in the engine's page tables: the
+    // masked moves placed across the buffer's end fault there exactly when an element there is
+    // selected.
+    const auto guard_address = layout::data_address + layout::data_size;
+    void* guard = mmap(reinterpret_cast<void*>(guard_address), 4096, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (code_view != reinterpret_cast<void*>(layout::code_address) || code_writer == MAP_FAILED ||
-        data != reinterpret_cast<void*>(layout::data_address))
+        data != reinterpret_cast<void*>(layout::data_address) ||
+        guard != reinterpret_cast<void*>(guard_address))
         child_exit(3);
     stack_t alternate{};
     alternate.ss_sp = child_alternate_stack;

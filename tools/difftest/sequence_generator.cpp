@@ -227,6 +227,8 @@ const std::vector<SequenceGenerator::FamilyEntry>& SequenceGenerator::families()
         {&SequenceGenerator::fma_vector, host_has("fma") ? 3u : 0u, "fma_vector"},
         {&SequenceGenerator::f16c_vector, host_has("f16c") ? 1u : 0u, "f16c_vector"},
         {&SequenceGenerator::mmx_vector, 4, "mmx_vector"},
+        {&SequenceGenerator::avx_scalar, host_has("avx2") ? 4u : 0u, "avx_scalar"},
+        {&SequenceGenerator::avx_gather, host_has("avx2") ? 2u : 0u, "avx_gather"},
     };
     return table;
 }

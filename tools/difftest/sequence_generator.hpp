@@ -120,6 +120,10 @@ class SequenceGenerator {
     void fma_vector();
     void f16c_vector();
     void emit_avx(const AvxVectorForm& form);
+    // avx_scalar_families.cpp (VEX forms with GPR or scalar operands, masked moves, gathers)
+    void avx_scalar();
+    void avx_masked_move();
+    void avx_gather();
     // mmx_families.cpp (mm registers: MMX, the SSE/SSE2 mm forms, SSSE3's)
     void mmx_vector();
     void load_mm(unsigned reg);  ///< movd/movq from a general register or memory

@@ -42,6 +42,9 @@ struct MemoryOperand {
     std::uint8_t scale_shift{0};
     std::uint8_t address_size{4}; ///< bytes: 2, 4 or 8
     bool rip_relative{false};
+    /// VSIB (gathers): the xmm/ymm register whose elements are the indexes; `index` is then
+    /// no_register (Intel SDM Vol. 2, 2.3.12).
+    std::uint8_t vector_index{no_register};
     std::int64_t displacement{0};
 };
 

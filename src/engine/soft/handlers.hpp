@@ -39,5 +39,7 @@ OpHandler select_xsave_handler(const ZydisDecodedInstruction& instruction, Decod
 /// the arithmetic the host's unit runs (ops_avx_arithmetic.cpp).
 OpHandler select_avx_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 OpHandler select_avx_arithmetic_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
+/// AVX2 gathers with VSIB addressing (ops_avx_gather.cpp).
+OpHandler select_avx_gather_handler(const ZydisDecodedInstruction& instruction, DecodedOp& op);
 
 } // namespace vessel::soft

@@ -157,6 +157,9 @@ void fill_memory(const ZydisDecodedOperand& source, const ZydisDecodedInstructio
         source.mem.base == ZYDIS_REGISTER_RIP || source.mem.base == ZYDIS_REGISTER_EIP;
     memory.base = address_register(source.mem.base);
     memory.index = address_register(source.mem.index);
+    const ZydisRegisterClass index_class = ZydisRegisterGetClass(source.mem.index);
+    if (index_class == ZYDIS_REGCLASS_XMM || index_class == ZYDIS_REGCLASS_YMM) // VSIB
+        memory.vector_index = static_cast<std::uint8_t>(ZydisRegisterGetId(source.mem.index));
     memory.scale_shift = source.mem.scale == 8   ? 3
                          : source.mem.scale == 4 ? 2
                          : source.mem.scale == 2 ? 1
@@ -289,6 +292,8 @@ InstructionDecoder::Status InstructionDecoder::decode(CpuMode mode, const std::u
         if (handler == nullptr) handler = select_sse3_handler(instruction, op);
         if (handler == nullptr) handler = select_sse4_handler(instruction, op);
         if (handler == nullptr) handler = select_xsave_handler(instruction, op);
+        if (handler == nullptr && (instruction.attributes & ZYDIS_ATTRIB_HAS_VEX))
+            handler = select_avx_gather_handler(instruction, op);
         if (handler == nullptr && (instruction.attributes & ZYDIS_ATTRIB_HAS_VEX))
             handler = select_avx_handler(instruction, op);
     }

@@ -2,8 +2,10 @@
 // tables a VM and its vCPUs build before their first instruction.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 
 namespace vessel::soft {
 
@@ -26,10 +28,25 @@ template <typename T> struct PrefaultedArrayDeleter {
 };
 template <typename T> using PrefaultedArray = std::unique_ptr<T[], PrefaultedArrayDeleter<T>>;
 
-/// `count` value-initialized T in prefaulted memory.
+/// Whether a T whose bytes are all zero is a value-initialized T: integers, and lock-free
+/// atomics of integers (which hold just the integer).
+template <typename T>
+inline constexpr bool zero_bytes_are_value_initialized = std::is_integral_v<T>;
+template <typename T>
+inline constexpr bool zero_bytes_are_value_initialized<std::atomic<T>> =
+    std::is_integral_v<T>&& std::atomic<T>::is_always_lock_free &&
+    sizeof(std::atomic<T>) == sizeof(T);
+
+/// `count` value-initialized T in prefaulted memory. For T that are zero when value-initialized
+/// (zero_bytes_are_value_initialized), the fresh mapping's zeros are left as they are: a pass
+/// writing them again was the first user-space touch of every page while the VM was built, a
+/// fault each under nested virtualization even though populated (shadow page tables), and the
+/// largest part of the "engine and VM" phase of a restore (320 KiB of code-page map for 256
+/// MiB). Untouched, a page's first touch comes when the guest uses it.
 template <typename T> PrefaultedArray<T> make_prefaulted_array(std::size_t count) {
     T* first = static_cast<T*>(allocate_prefaulted(count * sizeof(T)));
-    std::uninitialized_value_construct_n(first, count);
+    if constexpr (!zero_bytes_are_value_initialized<T>)
+        std::uninitialized_value_construct_n(first, count);
     return PrefaultedArray<T>(first, PrefaultedArrayDeleter<T>{count});
 }
 

@@ -129,3 +129,35 @@ TEST(SoftDebugger, HardwareExecutePoint) {
     EXPECT_EQ(exit.debug.kind, DebugEvent::Kind::Breakpoint);
     EXPECT_EQ(machine.state.rip, 0x100au);
 }
+
+TEST(SoftDebugger, VectorRegistersReadAndWriteTheYmmStateButNotXcr0) {
+    SoftTestMachine machine;
+    soft::CpuCore& core = machine.soft_vcpu().core();
+    core.fpu.xmm[3].q[1] = 0x1234;
+    core.fpu.ymm_upper[3].q[0] = 0x5678;
+    core.xcr0 = 7;
+    auto registers = machine.vcpu->vector_registers();
+    ASSERT_TRUE(registers) << registers.error().message;
+    EXPECT_EQ(registers->xmm[3][1], 0x1234u);
+    EXPECT_EQ(registers->ymm_upper[3][0], 0x5678u);
+    EXPECT_EQ(registers->xcr0, 7u);
+    EXPECT_EQ(registers->mxcsr, core.fpu.mxcsr);
+
+    registers->ymm_upper[15][1] = 0xfeed;
+    registers->mxcsr = 0x1f00;
+    ASSERT_TRUE(machine.vcpu->set_vector_registers(*registers));
+    EXPECT_EQ(core.fpu.ymm_upper[15].q[1], 0xfeedu);
+    EXPECT_EQ(core.fpu.mxcsr, 0x1f00u);
+
+    VectorRegisters bad = *registers;
+    bad.mxcsr = 0x10000;
+    auto refused = machine.vcpu->set_vector_registers(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("MXCSR"), std::string::npos);
+    bad = *registers;
+    bad.xcr0 = 3;
+    refused = machine.vcpu->set_vector_registers(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("XCR0"), std::string::npos);
+    EXPECT_EQ(core.xcr0, 7u);
+}

@@ -132,6 +132,38 @@ Result<void> SoftVcpu::set_guest_debug(const GuestDebug& debug) {
     return {};
 }
 
+Result<VectorRegisters> SoftVcpu::vector_registers() {
+    const CpuCore& cpu = *m_core;
+    VectorRegisters registers;
+    for (unsigned i = 0; i < 16; ++i) {
+        registers.xmm[i] = {cpu.fpu.xmm[i].q[0], cpu.fpu.xmm[i].q[1]};
+        registers.ymm_upper[i] = {cpu.fpu.ymm_upper[i].q[0], cpu.fpu.ymm_upper[i].q[1]};
+    }
+    registers.mxcsr = cpu.fpu.mxcsr;
+    registers.xcr0 = cpu.xcr0;
+    return registers;
+}
+
+Result<void> SoftVcpu::set_vector_registers(const VectorRegisters& registers) {
+    constexpr std::uint32_t mxcsr_writable = 0xffff; // Intel SDM Vol. 1, 10.2.3
+    CpuCore& cpu = *m_core;
+    if (registers.mxcsr & ~mxcsr_writable)
+        return make_error("MXCSR value {:#x} sets reserved bits (only bits 0-15 exist)",
+                          registers.mxcsr);
+    if (registers.xcr0 != cpu.xcr0)
+        return make_error("XCR0 cannot be changed by a debugger ({:#x} asked, {:#x} set by the "
+                          "guest's xsetbv)",
+                          registers.xcr0, cpu.xcr0);
+    for (unsigned i = 0; i < 16; ++i) {
+        cpu.fpu.xmm[i].q[0] = registers.xmm[i][0];
+        cpu.fpu.xmm[i].q[1] = registers.xmm[i][1];
+        cpu.fpu.ymm_upper[i].q[0] = registers.ymm_upper[i][0];
+        cpu.fpu.ymm_upper[i].q[1] = registers.ymm_upper[i][1];
+    }
+    cpu.fpu.mxcsr = registers.mxcsr;
+    return {};
+}
+
 std::optional<DebugEvent> SoftVcpu::run_debugged_instruction(unsigned& budget) {
     CpuCore& cpu = *m_core;
     if (auto event = m_debugger.before_instruction()) return event;

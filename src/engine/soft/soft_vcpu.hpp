@@ -36,6 +36,8 @@ class SoftVcpu final : public Vcpu {
     /// Any number of breakpoints and watchpoints; while set, the interpreter runs one
     /// instruction at a time (the translation tier waits until the debugger clears them).
     Result<void> set_guest_debug(const GuestDebug& debug) override;
+    Result<VectorRegisters> vector_registers() override;
+    Result<void> set_vector_registers(const VectorRegisters& registers) override;
 
     /// The interpreter's CPU (tests inspect FPU/SSE registers and caches through it).
     CpuCore& core() { return *m_core; }

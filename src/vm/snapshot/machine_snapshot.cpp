@@ -176,21 +176,30 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
     if (saved.config.engine != EngineChoice::SoftInterpreter)
         saved.config.engine = EngineChoice::Soft;
     TRY(check_guest_memory_on_host(saved.config.memory_size));
+    // The vCPU threads start now and wait, running nothing, while the memory is mapped and
+    // the machine built and loaded (on a second host CPU when there is one): start() then
+    // only hands them their vCPUs. A failed restore dismisses them (nothing ran).
     const double checked = milliseconds_since(start);
+    auto early_threads = std::make_unique<EarlyVcpuThreads>(saved.config.cpu_count,
+                                                            EarlyVcpuThreads::spin_for_this_host());
+    const double threads_started = milliseconds_since(start);
     auto memory = TRY(snapshot::map_memory_file(memory_path, saved.config.memory_size));
     const double mapped = milliseconds_since(start);
     std::unique_ptr<Machine> machine(new Machine(saved.config, std::move(memory)));
     machine->m_restored = true;
     machine->m_restore_started = start;
     machine->m_paused = paused;
+    machine->m_early_vcpu_threads = std::move(early_threads);
     TRY_CONTEXT(machine->build_restored(std::move(console_output), file),
                 fmt::format("snapshot {}", state_path));
     machine->m_snapshot_statistics.restore_milliseconds = milliseconds_since(start);
     log::info("restored snapshot {} (memory {}) in {:.2f} ms", state_path, memory_path,
               machine->m_snapshot_statistics.restore_milliseconds);
-    log::debug("restore: state file read and checked at {:.2f} ms, memory mapped at {:.2f} ms, "
-               "machine built and loaded at {:.2f} ms, using {:.2f} ms of CPU",
-               checked, mapped, machine->m_snapshot_statistics.restore_milliseconds,
+    log::debug("restore: state file read and checked at {:.2f} ms, vCPU threads started at "
+               "{:.2f} ms, memory mapped at {:.2f} ms, machine built and loaded at {:.2f} ms, "
+               "using {:.2f} ms of CPU",
+               checked, threads_started, mapped,
+               machine->m_snapshot_statistics.restore_milliseconds,
                thread_cpu_milliseconds() - cpu_start);
     return machine;
 }

@@ -190,6 +190,49 @@ TEST_F(MachineSnapshot, RestoredVmSavesOverItsOwnFilesAndRunsOn) {
     EXPECT_TRUE(console.text().starts_with(ticker_line(second_last + 1))) << console.text();
 }
 
+/// The threads of this process (/proc/self/task).
+std::size_t thread_count() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/task"))
+        ++count;
+    return count;
+}
+
+// A restore starts its vCPU threads early (they wait while it loads): they run no guest code
+// until start() (run()) hands them their vCPUs, and a machine discarded unstarted takes them
+// with it.
+TEST_F(MachineSnapshot, EarlyVcpuThreadsRunNothingBeforeStartAndEndWithAnUnstartedMachine) {
+    const std::uint32_t last = save_running_ticker();
+    const std::size_t threads_before = thread_count();
+    Console console;
+    {
+        auto machine = Machine::restore(m_state, m_memory, console.sink(), false);
+        ASSERT_TRUE(machine) << machine.error().message;
+        EXPECT_GT(thread_count(), threads_before); // the waiting vCPU thread
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        EXPECT_EQ(console.text(), "") << "guest code ran before start()";
+    }
+    EXPECT_EQ(thread_count(), threads_before);
+    auto machine = Machine::restore(m_state, m_memory, console.sink(), false);
+    ASSERT_TRUE(machine) << machine.error().message;
+    RunningMachine running(std::move(*machine));
+    EXPECT_TRUE(console.wait_for(ticker_line(last + 1))) << console.text();
+}
+
+// A restore refused after its vCPU threads started (the memory file is checked after them,
+// the devices after that) leaves no thread behind.
+TEST_F(MachineSnapshot, RefusedRestoreLeavesNoThreadBehind) {
+    save_running_ticker();
+    const std::size_t threads_before = thread_count();
+    std::filesystem::resize_file(m_memory, (32u << 20));
+    Console console;
+    auto machine = Machine::restore(m_state, m_memory, console.sink(), false);
+    ASSERT_FALSE(machine);
+    EXPECT_EQ(thread_count(), threads_before);
+    EXPECT_EQ(console.text(), "");
+}
+
 TEST_F(MachineSnapshot, DamagedOrMismatchedFilesAreRefusedNamingFileAndProblem) {
     save_running_ticker();
     auto refuse = [&](const std::string& expected) {

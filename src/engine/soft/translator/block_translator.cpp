@@ -31,9 +31,10 @@ constexpr unsigned guest_rsp = 4;
 class Emitter : public Xbyak::CodeGenerator {
   public:
     Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
-            Translation& out, const DecodedOp* ops, bool user, std::uint32_t isa_features)
+            Translation& out, const DecodedOp* ops, bool user, std::uint32_t isa_features,
+            TlbHintSlots* hints)
         : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
-          m_ops(ops), m_user(user), m_isa_features(isa_features) {
+          m_ops(ops), m_user(user), m_isa_features(isa_features), m_hints(hints) {
         setDefaultJmpNEAR(true);
     }
 
@@ -247,15 +248,17 @@ class Emitter : public Xbyak::CodeGenerator {
     void lookup(unsigned size, bool write, Xbyak::Label& fallback) {
         save_flags(m_live);
         const int table = m_layout.tlb_table(m_user, write);
-        // Entry offset ((address >> 12) % size) << 4 in three instructions.
-        static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
-        if (host_has_bmi2()) {
-            rorx(r13d, r14d, 12 - JitTlb::entry_shift); // one instruction for the copy and shift
+        Xbyak::Label& index = new_label();
+        L(index);
+        const std::uint8_t* index_start = getCurr();
+        const int hint = allocate_hint();
+        if (hint >= 0) {
+            // The site's guess (JitTlbHint), padded to the hashed index's size for unhint.
+            mov(r13d, dword[r15 + hint]);
+            nop(m_runtime.tlb_index_size() - static_cast<std::size_t>(getCurr() - index_start));
         } else {
-            mov(r13d, r14d);
-            shr(r13d, 12 - JitTlb::entry_shift);
+            emit_tlb_index(*this);
         }
-        and_(r13d, (JitTlb::size - 1) << JitTlb::entry_shift);
         // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
         // run into the next one (unsigned compare; an invalid entry's tag is never close).
         sub(r14, qword[r15 + r13 + table]);
@@ -267,15 +270,60 @@ class Emitter : public Xbyak::CodeGenerator {
         L(resume);
         m_host_flags_valid = false;
         const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
-        m_cold.push_back([this, &miss, &resume, &fallback, request, table] {
+        m_cold.push_back([this, &miss, &resume, &fallback, &index, request, table, size, hint] {
             L(miss);
             add(r14, qword[r15 + r13 + table]); // the linear address again
+            if (hint >= 0) hint_miss(hint, table, size, index, resume);
             mov(r13d, request);
             call(m_runtime.tlb_miss_stub());
             test(r14, r14);
             jnz(resume);
             jmp(fallback);
         });
+    }
+
+    /// A hint slot's offset from r15 for a new access site, or -1 without hint slots.
+    int allocate_hint() {
+        if (m_hints == nullptr) return -1;
+        const unsigned slot = m_hints->next++ % JitTlbHints::size;
+        m_hints->slots[slot] = JitTlbHint{};
+        return m_layout.tlb_hints + static_cast<int>(slot * sizeof(JitTlbHint));
+    }
+
+    /// A hinted site's miss path (r14 = the linear address): takes the hashed entry and makes it
+    /// the guess; falls through to the fill when that entry misses too. A miss to a page not
+    /// next to the guessed one counts against the site, which is patched to the hashed index
+    /// when it has none left (and then counts no more).
+    void hint_miss(int hint, int table, unsigned size, Xbyak::Label& index, Xbyak::Label& resume) {
+        const auto guess = dword[r15 + hint];
+        const auto misses_left = dword[r15 + hint + 4];
+        Xbyak::Label& adjacent = new_label();
+        Xbyak::Label& give_up = new_label();
+        Xbyak::Label& fill = new_label();
+        emit_tlb_index(*this);
+        // |entry - guess| <= one entry (a next or previous page, or the same entry refilled).
+        sub(r13d, guess);
+        add(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
+        cmp(r13d, static_cast<std::uint32_t>(2 * sizeof(JitTlbEntry)));
+        jbe(adjacent);
+        sub(misses_left, 1);
+        jbe(give_up); // none left (or the site already gave up: 0 - 1 borrows)
+        L(adjacent);
+        sub(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
+        add(r13d, guess);
+        mov(guess, r13d);
+        sub(r14, qword[r15 + r13 + table]);
+        cmp(r14, static_cast<std::uint32_t>(4096 - size));
+        ja(fill);
+        add(r14, qword[r15 + r13 + table + 8]);
+        jmp(resume);
+        L(give_up);
+        mov(misses_left, JitTlbHint::gave_up); // the patched site misses only for real
+        lea(r13, ptr[rip + index]);
+        call(m_runtime.unhint_stub());
+        jmp(index);
+        L(fill);
+        add(r14, qword[r15 + r13 + table]); // the linear address again
     }
 
     /// The out-of-line interpreter call for instruction k after a TLB miss the helper could not
@@ -988,6 +1036,7 @@ class Emitter : public Xbyak::CodeGenerator {
     const DecodedOp* m_ops;
     bool m_user;
     std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
+    TlbHintSlots* m_hints;        ///< where access sites get their JitTlbHint, or nullptr
     bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
@@ -1020,7 +1069,8 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
-                        block.ops.data(), user, m_isa_features);
+                        block.ops.data(), user, m_isa_features,
+                        m_hints.slots != nullptr ? &m_hints : nullptr);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

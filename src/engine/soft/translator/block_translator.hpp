@@ -14,6 +14,12 @@ namespace vessel::soft {
 /// the same host instruction on host registers holding the guest's values, memory operands are
 /// rewritten to a host address found through an inline TLB lookup, direct branches become
 /// chainable exits, and everything else calls the interpreter for that one instruction.
+/// The vCPU's JitTlbHint slots and the next one to hand out.
+struct TlbHintSlots {
+    JitTlbHint* slots{nullptr};
+    unsigned next{0};
+};
+
 class BlockTranslator {
   public:
     BlockTranslator(const JitLayout& layout, const JitRuntime& runtime);
@@ -27,10 +33,14 @@ class BlockTranslator {
     /// The guest CPU model's extensions (isa:: bits): tzcnt/lzcnt run as themselves only where
     /// the model has them (else f3 0f bc/bd are bsf/bsr).
     void set_isa_features(std::uint32_t features) { m_isa_features = features; }
+    /// Gives access sites guessed TLB entries (JitTlbHint) from `slots`
+    /// (JitContext::tlb_hints of the vCPU the code runs on); without, every site hashes.
+    void set_tlb_hints(JitTlbHint* slots) { m_hints.slots = slots; }
 
   private:
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
+    TlbHintSlots m_hints;
     const JitRuntime& m_runtime;
     ZydisDecoder m_decoder;
 };

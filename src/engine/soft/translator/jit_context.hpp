@@ -73,6 +73,28 @@ struct JitTlb {
     unsigned m_filled_count{0};
 };
 
+/// A memory access site's guess of its JIT TLB entry (its last page's), so the entry's tag and
+/// host page load before the address is known: the hashed index (shift and mask of the
+/// address) leaves the access's critical path. The tag compare still decides. A site whose
+/// accesses keep jumping between pages (a hash table, a pointer chase) mispredicts its guess:
+/// after `miss_limit` misses to a page that is not next to the last one, its code is patched
+/// to the hashed index for good (a scan moving to the next page never counts).
+struct JitTlbHint {
+    static constexpr std::uint32_t miss_limit = 16;
+    /// misses_left of a patched site (its real misses still count down from there)
+    static constexpr std::uint32_t gave_up = 0x7fffffff;
+    std::uint32_t entry{0};                ///< byte offset of the guessed entry in its table
+    std::uint32_t misses_left{miss_limit}; ///< non-adjacent misses before the site gives up
+};
+static_assert(sizeof(JitTlbHint) == 8, "generated code addresses hints with a stride of 8");
+
+/// Hint slots, handed out to access sites in turn; sites of old code may share a slot with
+/// new ones (a shared guess is still checked by the tag).
+struct JitTlbHints {
+    static constexpr unsigned size = 8192;
+    JitTlbHint slots[size];
+};
+
 /// Guest linear rip -> host code, for indirect branches and branches to other pages. An entry is
 /// valid while its stamp equals JitContext::jump_stamp (or global_jump_stamp for code on a
 /// global page), which the dispatcher renews whenever a mapping or any code changed, and its
@@ -103,6 +125,7 @@ struct JitJumpTable {
 /// reserved host register.
 struct JitContext {
     JitTlb tlb;
+    JitTlbHints tlb_hints;
     JitJumpTable jumps;
     /// Stamps of valid jump-table entries: odd for code on ordinary pages (renewed by any TLB
     /// flush), even for code on global pages (kept across CR3 writes), so neither can pass for

@@ -1,6 +1,10 @@
 // JitRuntime: the entry/exit trampolines and the helpers translated code calls.
 #include "engine/soft/translator/jit_runtime.hpp"
 
+#include "engine/soft/translator/host_extensions.hpp"
+
+#include <cstring>
+
 #include <xbyak/xbyak.h>
 
 namespace vessel::soft {
@@ -29,6 +33,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.budget = offset_of(cpu, &cpu.jit.budget);
     layout.exit_site = offset_of(cpu, &cpu.jit.exit_site);
     layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
+    layout.tlb_hints = offset_of(cpu, &cpu.jit.tlb_hints.slots[0]);
     layout.jumps = offset_of(cpu, &cpu.jit.jumps.entries[0]);
     layout.jump_stamp = offset_of(cpu, &cpu.jit.jump_stamp);
     layout.global_jump_stamp = offset_of(cpu, &cpu.jit.global_jump_stamp);
@@ -110,6 +115,17 @@ void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout) 
     code.seto(al);
     code.mov(code.word[r15 + layout.saved_flags], ax);
     code.mov(rax, r13);
+}
+
+void emit_tlb_index(Xbyak::CodeGenerator& code) {
+    static_assert(JitTlb::entry_shift == 4 && JitTlb::size <= (1u << 20));
+    if (host_has_bmi2()) {
+        code.rorx(r13d, r14d, 12 - JitTlb::entry_shift); // one instruction for copy and shift
+    } else {
+        code.mov(r13d, r14d);
+        code.shr(r13d, 12 - JitTlb::entry_shift);
+    }
+    code.and_(r13d, (JitTlb::size - 1) << JitTlb::entry_shift);
 }
 
 void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout) {
@@ -216,6 +232,27 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     emit_restore_guest_flags(code, layout);
     code.mov(code.qword[r15 + layout.exit_site], 0);
     code.jmp(runtime.m_common_exit);
+
+    // unhint: two overlapping 8-byte stores write emit_tlb_index's code over a hinted site's
+    // (its own thread runs the code: x86 keeps instruction fetch coherent with the stores).
+    std::uint8_t index_code[32]{};
+    {
+        Xbyak::CodeGenerator scratch(sizeof index_code, index_code);
+        emit_tlb_index(scratch);
+        runtime.m_tlb_index_size = scratch.getSize();
+    }
+    std::uint64_t head = 0, tail = 0;
+    std::memcpy(&head, index_code, 8);
+    std::memcpy(&tail, index_code + runtime.m_tlb_index_size - 8, 8);
+    code.align(16);
+    runtime.m_unhint_stub = code.getCurr();
+    code.push(rax); // not JitContext::spill: a string instruction keeps rdi there across lookups
+    code.mov(rax, head);
+    code.mov(code.qword[r13], rax);
+    code.mov(rax, tail);
+    code.mov(code.qword[r13 + static_cast<int>(runtime.m_tlb_index_size) - 8], rax);
+    code.pop(rax);
+    code.ret();
     code.align(64);
     runtime.m_size = code.getSize();
     cache.commit(runtime.m_size);

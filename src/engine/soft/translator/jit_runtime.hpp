@@ -29,6 +29,7 @@ struct JitLayout {
     std::int32_t budget{0};            ///< JitContext::budget
     std::int32_t exit_site{0};         ///< JitContext::exit_site
     std::int32_t tlb{0};               ///< JitContext::tlb.entries[0][0][0]
+    std::int32_t tlb_hints{0};         ///< JitContext::tlb_hints.slots[0]
     std::int32_t jumps{0};             ///< JitContext::jumps.entries[0]
     std::int32_t jump_stamp{0};        ///< JitContext::jump_stamp
     std::int32_t global_jump_stamp{0}; ///< JitContext::global_jump_stamp
@@ -89,6 +90,12 @@ class JitRuntime {
     /// the guest's): straight into its translation when the jump table has a valid entry and
     /// budget is left, else out through the common exit.
     const std::uint8_t* jump_stub() const { return m_jump_stub; }
+    /// Called (near call) by translated code with r13 = the start of a hinted access site's
+    /// index code (see JitTlbHint): rewrites it to the hashed index (emit_tlb_index). Keeps
+    /// every register but the host flags.
+    const std::uint8_t* unhint_stub() const { return m_unhint_stub; }
+    /// Bytes of emit_tlb_index's code: a hinted site reserves this many.
+    std::size_t tlb_index_size() const { return m_tlb_index_size; }
     std::size_t size() const { return m_size; }
 
   private:
@@ -98,6 +105,8 @@ class JitRuntime {
     const std::uint8_t* m_tlb_miss_stub{nullptr};
     const std::uint8_t* m_interpret_stub{nullptr};
     const std::uint8_t* m_jump_stub{nullptr};
+    const std::uint8_t* m_unhint_stub{nullptr};
+    std::size_t m_tlb_index_size{0};
     std::size_t m_size{0};
 };
 
@@ -105,6 +114,9 @@ class JitRuntime {
 /// al = OF) and back, with lahf/seto and add/sahf instead of the slow, microcoded popf. Both keep
 /// every register but host r13.
 void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
+/// r13d = the byte offset of linear address r14's entry in a JIT TLB table
+/// (((address >> 12) % JitTlb::size) << 4); clobbers the host flags without BMI2.
+void emit_tlb_index(Xbyak::CodeGenerator& code);
 void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
 
 /// The host register holding guest GPR `guest` while translated code runs, or -1 for the four

@@ -27,6 +27,7 @@ Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, 
     : m_cpu(cpu), m_interpreter(interpreter), m_options(options), m_cache(std::move(cache)),
       m_layout(JitLayout::of(cpu)), m_runtime(JitRuntime::emit(m_cache, m_layout)),
       m_translator(m_layout, m_runtime) {
+    m_translator.set_tlb_hints(&cpu.jit.tlb_hints.slots[0]);
     m_cpu.jit.host_mxcsr = _mm_getcsr(); // restored after each guest floating-point instruction
     // perf(1) reads /tmp/perf-PID.map to name JIT code: `VESSEL_PERF_MAP=1 perf record ...`.
     if (const char* wanted = std::getenv("VESSEL_PERF_MAP"); wanted != nullptr && *wanted == '1')
@@ -269,11 +270,19 @@ std::string Translator::describe() const {
                        interpreted) +
            fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
-                       "metadata, dispatches {} translated / {} interpreted, {} ms translating",
+                       "metadata, dispatches {} translated / {} interpreted, {} ms translating, "
+                       "{} access sites gave up their TLB hint",
                        s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
                        s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
                        s.translated_dispatches, s.interpreted_dispatches,
-                       s.translation_nanoseconds / 1000000);
+                       s.translation_nanoseconds / 1000000, unhinted_sites());
+}
+
+unsigned Translator::unhinted_sites() const {
+    unsigned count = 0;
+    for (const JitTlbHint& hint : m_cpu.jit.tlb_hints.slots)
+        count += hint.misses_left > JitTlbHint::miss_limit; // counting down from gave_up
+    return count;
 }
 
 } // namespace vessel::soft

@@ -54,6 +54,9 @@ class Translator final : public BlockExecutor {
     void execute(unsigned& budget) override;
 
     const Stats& stats() const { return m_stats; }
+    /// Access sites whose TLB hint kept missing and that now hash (JitTlbHint), of those
+    /// holding a hint slot.
+    unsigned unhinted_sites() const;
     std::size_t code_bytes() const { return m_cache.used(); }
     std::size_t metadata_bytes() const;
     std::string describe() const;

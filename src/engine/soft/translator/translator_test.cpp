@@ -510,6 +510,56 @@ TEST(Translator, TranslatedRepMovsAndStosMatchTheInterpreter) {
     EXPECT_GT(machine->stats().native_ops, 0u);
 }
 
+// An access site guesses its TLB entry (JitTlbHint). One hopping between far pages gives its
+// guess up (its code is patched to the hashed index) and stays exact, also in the middle of a rep
+// movs that keeps the destination in JitContext::spill; one scanning page after page keeps it.
+TEST(Translator, TlbHintOfAnAccessHoppingBetweenPagesGivesUpAndStaysExact) {
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(r8d, 300);
+            c.L(loop);
+            c.imul(eax, r8d, 0x9e37); // a page among 16, four pages apart
+            c.and_(eax, 0xf << 14);
+            c.add(rax, 0x100000);
+            c.add(r9, qword[rax + 8]);   // hopping load
+            c.mov(qword[rax + 0x48], r8); // hopping store, into the rep movs source
+            c.lea(rsi, ptr[rax + 0x40]); // hopping source of a rep movs
+            c.mov(rdi, 0x141020);
+            c.mov(ecx, 24);
+            c.rep();
+            c.movsb();
+            c.mov(r11d, 0x141028);
+            c.add(r10, qword[r11]);
+            c.dec(r8d);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_GE(machine->soft_vcpu().translator()->unhinted_sites(), 3u);
+    EXPECT_NE(machine->reg(10), 0u);
+}
+
+TEST(Translator, TlbHintOfAPageByPageScanIsKept) {
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(esi, 0x100000);
+            c.mov(ecx, 2048);
+            c.L(loop);
+            c.add(rax, qword[rsi]); // 256 pages, one after the other
+            c.add(rsi, 512);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->soft_vcpu().translator()->unhinted_sites(), 0u);
+    EXPECT_GT(machine->stats().native_ops, 0u);
+}
+
 TEST(Translator, IdleReleaseFreesCodeAndBlocksAndTheGuestRunsOnAfterIt) {
     Machine machine(SoftTier::Translator);
     machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
