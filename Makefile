@@ -97,7 +97,12 @@ sandbox-test: build guest
 cpu-model-test: build guest
 	tests/linux/run_cpu_model_tests.sh $(BUILD)
 
-test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test sandbox-test fuzz-smoke cpu-model-test
+# ACPI S3: the default guest suspends to RAM and wakes by RTC alarm and by console input.
+.PHONY: sleep-test
+sleep-test: build guest
+	tests/linux/run_sleep_tests.sh $(BUILD)
+
+test: unit-test cli-test guest-test api-test linux-test vsock-test snapshot-test balloon-test gdb-test asan migration-test sandbox-test fuzz-smoke cpu-model-test sleep-test
 
 # The software CPU against the host CPU on generated instruction sequences (tools/difftest).
 # unit-test already runs the CI size through ctest; these run it alone and at length.

@@ -79,6 +79,8 @@ std::span<const ApiHandlers::Route> ApiHandlers::routes() {
         {"PATCH", "/balloon", "balloon", &ApiHandlers::patch_balloon},
         {"GET", "/balloon/statistics", "balloon", &ApiHandlers::get_balloon_statistics},
         {"PATCH", "/balloon/statistics", "balloon", &ApiHandlers::patch_balloon_statistics},
+        // Vessel's own endpoints.
+        {"PUT", "/vessel/wake", "vessel_wake", &ApiHandlers::put_vessel_wake},
     };
     return table;
 }
@@ -239,6 +241,16 @@ Result<HttpResponse> ApiHandlers::put_actions(const HttpRequest& request, std::s
 Result<HttpResponse> ApiHandlers::patch_vm(const HttpRequest& request, std::string_view) {
     auto json = TRY(parse_json(request.body, "vm"));
     TRY(apply_vm_state(json));
+    return HttpResponse::no_content();
+}
+
+Result<HttpResponse> ApiHandlers::put_vessel_wake(const HttpRequest& request, std::string_view) {
+    if (!request.body.empty()) {
+        auto json = TRY(parse_json(request.body, "vessel/wake"));
+        JsonFields fields = TRY(JsonFields::of(json, "vessel/wake"));
+        TRY(fields.finish()); // no fields: an unknown one is an error, not ignored
+    }
+    TRY(m_vm.wake());
     return HttpResponse::no_content();
 }
 

@@ -68,6 +68,8 @@ class ApiHandlers {
     Result<HttpResponse> put_boot_source(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_actions(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> patch_vm(const HttpRequest& request, std::string_view id);
+    /// Vessel extension: wakes a guest suspended to RAM (ACPI S3). Body empty or {}.
+    Result<HttpResponse> put_vessel_wake(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_logger(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_metrics(const HttpRequest& request, std::string_view id);
     Result<HttpResponse> put_vsock(const HttpRequest& request, std::string_view id);

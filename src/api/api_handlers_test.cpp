@@ -355,5 +355,15 @@ TEST_F(ApiHandlersTest, ConfigFileRefusesUnsupportedSections) {
     EXPECT_EQ(m_vm->state(), VmState::NotStarted);
 }
 
+TEST_F(ApiHandlersTest, VesselWakeNeedsAStartedSuspendedGuestAndTakesNoFields) {
+    auto before = request("PUT", "/vessel/wake", "");
+    EXPECT_EQ(before.status, 400);
+    EXPECT_NE(before.body.find("before starting"), std::string::npos) << before.body;
+    auto field = request("PUT", "/vessel/wake", R"({"now": true})");
+    EXPECT_EQ(field.status, 400);
+    EXPECT_NE(field.body.find("now"), std::string::npos) << field.body;
+    EXPECT_EQ(request("GET", "/vessel/wake", "").status, 400); // PUT only
+}
+
 } // namespace
 } // namespace vessel::api

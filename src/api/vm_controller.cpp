@@ -217,6 +217,13 @@ Result<void> VmController::resume() {
     return {};
 }
 
+Result<void> VmController::wake() {
+    std::lock_guard lock(m_mutex);
+    TRY(require_started("vessel/wake"));
+    TRY_CONTEXT(m_machine->wake_from_sleep("API request"), "vessel/wake");
+    return {};
+}
+
 Result<void> VmController::send_ctrl_alt_del() {
     std::lock_guard lock(m_mutex);
     TRY(require_started("SendCtrlAltDel"));

@@ -89,6 +89,8 @@ class VmController {
     Result<void> pause();
     Result<void> resume();
     Result<void> send_ctrl_alt_del();
+    /// PUT /vessel/wake: wakes a guest suspended to RAM (ACPI S3); fails when it is not.
+    Result<void> wake();
     /// PUT /snapshot/create: saves the paused VM (state file and memory file).
     Result<void> create_snapshot(const std::string& state_path, const std::string& memory_path);
     /// PUT /snapshot/load: builds the VM from a snapshot (only before a VM was started) and

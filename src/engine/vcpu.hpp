@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "arch/x86/cpu_state.hpp"
@@ -52,6 +53,15 @@ class Vcpu {
     virtual Result<void> load_snapshot(StateReader&) {
         return make_error("this engine cannot restore vCPU state from a snapshot");
     }
+    /// The processor after the platform left a sleep state that removed CPU power (ACPI S3):
+    /// a power-on reset, its local APIC included; then it runs from `start` (the BSP at the
+    /// firmware waking vector) or, without one, waits for INIT-SIPI-SIPI (application
+    /// processors). The vCPU's thread, while the vCPU is not running.
+    virtual Result<void> reset_after_sleep(const std::optional<x86::CpuState>& start) {
+        (void)start;
+        return make_error("this engine cannot resume a vCPU from a sleep state");
+    }
+
     /// Sets breakpoints, watchpoints and stepping for the next run() (vCPU's thread, or any
     /// thread while the vCPU is parked). Fails, saying why, where the engine cannot do it.
     virtual Result<void> set_guest_debug(const GuestDebug& debug) {

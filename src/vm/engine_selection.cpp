@@ -21,10 +21,12 @@ Result<std::unique_ptr<Hypervisor>> open_soft_engine(SoftTier tier = SoftTier::T
         const soft::CpuModel model = soft::host_cannot_run(soft::CpuModel::V3).empty()
                                          ? soft::CpuModel::V3
                                          : soft::default_cpu_model();
-        return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), model);
+        return open_soft_hypervisor(
+            tier, pc::PcSoftPlatform::factory(/*halted_processors_wait=*/true), model);
     }
     const soft::CpuModel model = TRY_CONTEXT(soft::parse_cpu_model(cpu_model), "--cpu-model");
-    return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(), model);
+    return open_soft_hypervisor(tier, pc::PcSoftPlatform::factory(/*halted_processors_wait=*/true),
+                                model);
 }
 
 bool host_has_hardware_virtualization() {

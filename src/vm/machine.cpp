@@ -94,6 +94,8 @@ void Machine::console_output(std::span<const std::uint8_t> bytes) {
 }
 
 std::size_t Machine::enqueue_console_input(std::span<const std::uint8_t> bytes) {
+    // A key press wakes a suspended guest (as a keyboard wakes a PC), and still arrives.
+    if (!bytes.empty() && suspended()) (void)wake_from_sleep("console input");
     if (m_virtio_console != nullptr) return m_virtio_console->enqueue_input(bytes);
     return m_serial->enqueue_input(bytes);
 }
@@ -105,9 +107,13 @@ Result<void> Machine::add_legacy_devices() {
     m_debug_exit = std::make_unique<DebugExit>(*this);
     m_i8042 = std::make_unique<I8042>(IrqLine(m_vm.get(), I8042::keyboard_irq), *this);
     m_rtc = std::make_unique<CmosRtc>(m_config.memory_size);
+    m_rtc->set_irq(IrqLine(m_vm.get(), CmosRtc::irq));
+    m_rtc->set_alarm_handler([this] { rtc_alarm(); });
     m_fw_cfg = std::make_unique<FwCfg>(m_config.memory_size,
                                        static_cast<std::uint16_t>(m_config.cpu_count));
     m_acpi_power = std::make_unique<AcpiPower>(*this);
+    m_acpi_power->set_sci(IrqLine(m_vm.get(), x86::acpi_hardware::sci_irq));
+    m_acpi_power->set_sleep_handler([this] { suspend_to_ram(); });
     m_reset_control = std::make_unique<ResetControl>(*this);
     TRY(m_io_bus.insert(*m_acpi_power, x86::acpi_hardware::pm1_event_port, AcpiPower::window_size));
     m_acpi_pm_timer = std::make_unique<AcpiPmTimer>(steady_clock_ns);
@@ -270,17 +276,23 @@ bool Machine::paused() const {
 
 bool Machine::park_while_paused() {
     std::unique_lock lock(m_mutex);
-    if (!m_paused) return !m_stopping;
+    if (!m_paused && !m_suspended) return !m_stopping;
     ++m_parked;
     m_pause_changed.notify_all();
-    m_pause_changed.wait(lock, [this] { return !m_paused || m_stopping; });
+    m_pause_changed.wait(lock, [this] { return (!m_paused && !m_suspended) || m_stopping; });
     --m_parked;
     return !m_stopping;
 }
 
 void Machine::wait_until_stopping() {
     std::unique_lock lock(m_mutex);
-    m_stopped.wait(lock, [this] { return m_stopping; });
+    // The RTC has no thread of its own: its alarm is looked at here, also while the guest
+    // sleeps in S3 and no vCPU runs.
+    while (!m_stopped.wait_for(lock, rtc_poll_interval, [this] { return m_stopping; })) {
+        lock.unlock();
+        m_rtc->update();
+        lock.lock();
+    }
 }
 
 void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
@@ -311,6 +323,11 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
                    first, since_restore(m_vcpu_threads_started),
                    m_early_vcpu_threads_used ? "started early" : "created then");
     }
+    std::uint64_t wakes_seen = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        wakes_seen = m_wakes;
+    }
     while (true) {
         VcpuExit exit = vcpu.run();
         // Cleared before the pause and stop flags are looked at: a kick that comes after this
@@ -318,6 +335,7 @@ void Machine::vcpu_thread(Vcpu& vcpu, std::optional<x86::CpuState> boot_state) {
         // set for the next run(). Cleared after them, it was lost and pause() waited forever.
         vcpu.clear_kick();
         if (!handle_vcpu_exit(vcpu, exit)) return;
+        if (!reset_if_woken(vcpu, wakes_seen)) return;
     }
 }
 

@@ -113,6 +113,14 @@ class Machine final : public ExitSink {
     void resume();
     bool paused() const;
 
+    // ---- ACPI S3, suspend to RAM (vm/machine_sleep.cpp) ----
+    /// Whether the guest is suspended to RAM: every vCPU parked, devices keep their state.
+    bool suspended() const;
+    /// Wakes a suspended guest (`reason` goes to the log): PM1 WAK_STS is set, the BSP restarts
+    /// at the FACS firmware waking vector and the APs wait for INIT-SIPI. Any thread; fails
+    /// when the guest is not suspended.
+    Result<void> wake_from_sleep(std::string_view reason);
+
     /// Guest RAM (its host mapping is host_base() .. + size()).
     const GuestMemory& memory() const { return m_memory; }
     Uart16550& serial() { return *m_serial; }
@@ -195,6 +203,15 @@ class Machine final : public ExitSink {
     void join_vcpu_threads();
     /// Parks the calling vCPU thread while paused; returns false when the VM is stopping.
     bool park_while_paused();
+    /// The guest wrote SLP_TYP=S3|SLP_EN (on that vCPU's thread): parks every vCPU.
+    void suspend_to_ram();
+    /// The RTC alarm fired with AIE: PM1 RTC_STS, and a wake when RTC_EN allows it.
+    void rtc_alarm();
+    /// After a park: if the guest woke from S3 since `wakes_seen`, resets `vcpu` to its resume
+    /// state. False when that failed (the VM is then ending).
+    bool reset_if_woken(Vcpu& vcpu, std::uint64_t& wakes_seen);
+    /// Waits for the VM's end; meanwhile runs the RTC's alarm once per poll interval.
+    static constexpr std::chrono::milliseconds rtc_poll_interval{200};
 
     MachineConfig m_config;
     GuestMemory m_memory;
@@ -241,8 +258,11 @@ class Machine final : public ExitSink {
     std::atomic<bool> m_console_closed{
         false}; ///< set with m_stopping: a dying guest prints nothing
     bool m_paused{false};
-    std::uint32_t m_parked{0};  ///< vCPU threads currently parked by pause()
-    std::uint32_t m_running{0}; ///< vCPU threads that have not finished
+    bool m_suspended{false};      ///< ACPI S3: vCPUs parked until wake_from_sleep()
+    std::uint64_t m_wakes{0};     ///< completed S3 wakes; vCPU threads compare theirs
+    x86::CpuState m_waking_state; ///< the BSP's resume state of the last wake
+    std::uint32_t m_parked{0};    ///< vCPU threads currently parked by pause()
+    std::uint32_t m_running{0};   ///< vCPU threads that have not finished
     std::optional<ExitRequest> m_exit;
     bool m_started{false};              ///< run() has counted its vCPU threads
     std::vector<std::thread> m_threads; ///< the vCPU threads start() began, joined by run()

@@ -100,11 +100,16 @@ aml::Bytes pci_root_bridge(const PciRootDescription& pci) {
                                   name("_CRS", resources), name("_PRT", package(routes))})});
 }
 
-// DSDT body in AML (ACPI 6.5, chapter 20): Name (_S5, Package (4) { 5, 5, 0, 0 }) so Linux
-// knows the SLP_TYP value for power-off, and the PCI root bridge.
+// DSDT body in AML (ACPI 6.5, chapter 20; 7.4.2 \_Sx): Name (_S3, Package (4) { 1, 1, 0, 0 })
+// and Name (_S5, Package (4) { 5, 5, 0, 0 }) so Linux knows the SLP_TYP values for suspend to
+// RAM and power-off, and the PCI root bridge.
 std::vector<std::uint8_t> build_dsdt(const PciRootDescription* pci) {
     TableBuilder table("DSDT", 2);
     using namespace aml;
+    for (auto byte :
+         name("_S3", package({integer(acpi_hardware::s3_sleep_type),
+                              integer(acpi_hardware::s3_sleep_type), integer(0), integer(0)})))
+        table.put8(byte);
     for (auto byte :
          name("_S5", package({integer(acpi_hardware::s5_sleep_type),
                               integer(acpi_hardware::s5_sleep_type), integer(0), integer(0)})))
@@ -221,12 +226,15 @@ Result<AcpiTablesLayout> write_acpi_tables(GuestMemory& memory, std::uint32_t cp
     // The RSDP goes first so a scan of 0xE0000 finds it at once; its XSDT address is patched last.
     std::uint64_t rsdp_address = TRY(place(build_rsdp(0), 16));
     std::uint64_t facs_address = TRY(place(build_facs(), 64));
+    if (facs_address != acpi_hardware::facs_address)
+        return make_error("ACPI: the FACS landed at {:#x}, not at {:#x}", facs_address,
+                          acpi_hardware::facs_address);
     std::uint64_t dsdt_address = TRY(place(build_dsdt(pci), 16));
     std::uint64_t fadt_address = TRY(place(build_fadt(facs_address, dsdt_address), 16));
     std::uint64_t madt_address = TRY(place(build_madt(cpu_count), 16));
     std::uint64_t xsdt_address = TRY(place(build_xsdt({fadt_address, madt_address}), 16));
     TRY(memory.write_bytes(rsdp_address, build_rsdp(xsdt_address)));
-    return AcpiTablesLayout{rsdp_address, next};
+    return AcpiTablesLayout{rsdp_address, next, facs_address};
 }
 
 } // namespace vessel::x86

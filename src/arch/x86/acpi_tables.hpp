@@ -17,7 +17,11 @@ constexpr std::uint16_t pm_timer_port = 0x608;    ///< PM_TMR_BLK: 4 bytes, 32-b
 constexpr std::uint16_t reset_port = 0xcf9;       ///< FADT RESET_REG (PCI reset control)
 constexpr std::uint8_t reset_value = 0x06;        ///< hard reset + CPU reset
 constexpr std::uint8_t sci_irq = 9;
+constexpr std::uint8_t s3_sleep_type = 1; ///< SLP_TYP for suspend to RAM, the DSDT's _S3
 constexpr std::uint8_t s5_sleep_type = 5; ///< SLP_TYP for soft-off, as in the DSDT's _S5
+/// The FACS sits at a fixed address (right after the RSDP), so a restored VM, whose tables
+/// are only in its saved RAM, finds the waking vector where a booted one put it.
+constexpr std::uint64_t facs_address = 0xe0040;
 constexpr std::uint64_t ioapic_address = 0xfec0'0000;
 constexpr std::uint64_t local_apic_address = 0xfee0'0000;
 } // namespace acpi_hardware
@@ -39,6 +43,7 @@ struct PciRootDescription {
 struct AcpiTablesLayout {
     std::uint64_t rsdp_address;
     std::uint64_t end_address;
+    std::uint64_t facs_address{acpi_hardware::facs_address};
 };
 
 /// Builds the tables in the BIOS area (0xE0000-0xFFFFF) for cpu_count vCPUs (APIC IDs 0..n-1),

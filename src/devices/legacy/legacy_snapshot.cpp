@@ -43,6 +43,8 @@ void CmosRtc::load_state(StateReader& reader) {
     // The guest's clock keeps its offset from the host's wall clock: restored later, it shows
     // the real time (as a machine whose battery-backed clock ran while it was off).
     m_offset = static_cast<std::time_t>(offset);
+    m_checked = m_clock() + m_offset; // an alarm that passed while saved does not fire late
+    m_irq_level = (m_memory[status_c_index] & interrupt_request_flag) != 0;
 }
 
 void FwCfg::save_state(StateWriter& writer) {
@@ -66,6 +68,9 @@ void AcpiPower::save_state(StateWriter& writer) {
 void AcpiPower::load_state(StateReader& reader) {
     std::lock_guard lock(m_mutex);
     reader(m_registers);
+    // The SCI's level is in the interrupt controllers' saved state; only remember it.
+    m_sci_level = (word_at(0) & word_at(2) & (timer_event | power_button_event | rtc_event)) &&
+                  (word_at(4) & sci_enable);
 }
 
 } // namespace vessel

@@ -28,6 +28,10 @@ class KvmVcpu final : public Vcpu {
     void clear_kick() override;
     /// KVM_SET_GUEST_DEBUG: at most four breakpoints and watchpoints (the debug registers).
     Result<void> set_guest_debug(const GuestDebug& debug) override;
+    /// ACPI S3 resume (kvm_vcpu_reset.cpp): local APIC, XCR0, x87/SSE and registers to their
+    /// power-on values through KVM_SET_LAPIC/MSRS/XCRS/FPU/SREGS/REGS, then the BSP at `start`
+    /// and the APs in wait-for-SIPI (KVM_MP_STATE_INIT_RECEIVED).
+    Result<void> reset_after_sleep(const std::optional<x86::CpuState>& start) override;
 
   private:
     KvmVcpu(VmContext context, UniqueFd fd, std::uint32_t index)

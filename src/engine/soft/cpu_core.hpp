@@ -132,6 +132,15 @@ class CpuCore {
     /// MAXPHYADDR, from CPUID 0x80000008: paging-entry address bits at or above it are reserved.
     unsigned physical_address_bits{40};
 
+    /// What an INIT changes beyond the registers load_state() sets (Intel SDM Vol. 3, table
+    /// 10-1 "IA-32 and Intel 64 Processor States Following Power-up, Reset, or INIT"): XCR0 = 1
+    /// (x87 only, Vol. 1 13.3), DR0-DR3 = 0, DR6 = 0xffff0ff0, DR7 = 0x400; x87/SSE state,
+    /// MSRs and caches are kept.
+    void init_reset();
+    /// A power-on reset (what S3 does to a CPU): init_reset() plus the x87, SSE and AVX state,
+    /// the system-call, PAT and machine-check MSRs and PKRU at their power-up values. The TSC
+    /// keeps counting (the platform's time line is the guest's).
+    void power_on_reset();
     /// Sets the VM's vCPU count, which CPUID reports.
     void set_cpu_count(std::uint32_t count);
     /// Sets the CPU model (CPUID and instruction availability); the constructor picks

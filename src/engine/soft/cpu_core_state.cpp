@@ -34,6 +34,35 @@ void CpuCore::load_state(const x86::CpuState& state) {
     update_mode();
 }
 
+void CpuCore::init_reset() {
+    xcr0 = 1; // XCR0[0] (x87) is always set
+    for (int i = 0; i < 4; ++i)
+        dr[i] = 0;
+    dr[6] = 0xffff0ff0;
+    dr[7] = 0x400;
+    update_breakpoints();
+    pending_debug_traps = 0;
+    pending_shutdown = false;
+    nmi_blocked = false;
+}
+
+void CpuCore::power_on_reset() {
+    init_reset();
+    fpu = FpuState{};
+    star = lstar = cstar = sfmask = kernel_gs_base = tsc_aux = 0;
+    sysenter_cs = sysenter_esp = sysenter_eip = 0;
+    pat = 0x0007040600070406;
+    misc_enable = 1;
+    mtrr_def_type = 0;
+    spec_ctrl = 0;
+    mcg_status = 0;
+    mcg_ctl = ~std::uint64_t{0};
+    for (auto& bank : machine_check_bank)
+        for (auto& value : bank)
+            value = 0;
+    pkru = 0;
+}
+
 x86::CpuState CpuCore::save_state() {
     x86::CpuState state;
     for (int i = 0; i < 16; ++i)

@@ -73,6 +73,16 @@ class SoftPlatform : public InterruptSink, public MsiSink {
     /// True (once) when an NMI was sent to this CPU through its local APIC.
     virtual bool take_nmi(std::uint32_t) { return false; }
 
+    // ---- Added for ACPI S3 (default: nothing to reset) ----
+
+    /// Puts this CPU's local interrupt hardware (its local APIC) in its power-on state: the
+    /// platform left a sleep state that removed CPU power. The vCPU's thread, not running.
+    virtual void reset_cpu(std::uint32_t) {}
+    /// Sleeps the calling vCPU, halted with interrupts disabled, until an NMI, INIT or SIPI is
+    /// pending for it or wake(cpu) is called. False when the platform cannot deliver those
+    /// (the vCPU then ends as halted for good).
+    virtual bool wait_for_startup(std::uint32_t) { return false; }
+
     // ---- Snapshots (default: not supported) ----
 
     /// Writes the chips' state and the guest time line; no vCPU runs.

@@ -27,6 +27,14 @@ Result<void> SoftVcpu::set_state(const x86::CpuState& state) {
     return {};
 }
 
+Result<void> SoftVcpu::reset_after_sleep(const std::optional<x86::CpuState>& start) {
+    m_platform.reset_cpu(m_index);
+    m_core->power_on_reset();
+    m_core->load_state(start.value_or(x86::CpuState{}));
+    m_waiting_for_startup = !start.has_value();
+    return {};
+}
+
 Result<x86::CpuState> SoftVcpu::state() {
     return m_core->save_state();
 }
@@ -74,6 +82,7 @@ void SoftVcpu::check_interrupts() {
 bool SoftVcpu::handle_startup() {
     while (auto request = m_platform.take_startup_request(m_index)) {
         if (request->kind == StartupRequest::Kind::Init) {
+            m_core->init_reset();
             m_waiting_for_startup = true;
         } else if (m_waiting_for_startup) {
             // Real mode at vector:0000 (Intel SDM Vol. 3, 9.4.4.1).
@@ -290,7 +299,15 @@ VcpuExit SoftVcpu::run() {
                 !m_debugger.holds_interrupts())
                 check_interrupts();
             if (cpu.halted) {
-                if (!(cpu.rflags & x86::rflags::if_)) return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                if (!(cpu.rflags & x86::rflags::if_)) {
+                    // Only an NMI, INIT or SIPI ends this halt. An application processor waits
+                    // for them: Linux parks offlined CPUs so (also for S3) and brings them
+                    // back with INIT-SIPI-SIPI. The BSP ends the VM: nothing will send it one.
+                    if (m_index == 0 || !m_platform.wait_for_startup(m_index))
+                        return {VcpuExit::Kind::Halted, cpu.rip, {}};
+                    until_poll = 0; // take the NMI or start-up request next
+                    continue;
+                }
                 const auto halted_at = std::chrono::steady_clock::now();
                 m_platform.wait_for_interrupt(m_index);
                 account_halt(std::chrono::steady_clock::now() - halted_at);

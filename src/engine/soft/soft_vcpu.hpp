@@ -32,6 +32,7 @@ class SoftVcpu final : public Vcpu {
     void clear_kick() override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
+    Result<void> reset_after_sleep(const std::optional<x86::CpuState>& start) override;
     /// Any number of breakpoints and watchpoints; while set, the interpreter runs one
     /// instruction at a time (the translation tier waits until the debugger clears them).
     Result<void> set_guest_debug(const GuestDebug& debug) override;

@@ -124,6 +124,16 @@ void LocalApic::reset() {
     if (m_base & base_extd) m_ldr = ((m_initial_id >> 4) << 16) | (1u << (m_initial_id & 0xf));
 }
 
+void LocalApic::power_on_reset() {
+    StateLock lock(*this);
+    m_base = default_base | base_enable | (m_bootstrap ? base_bsp : 0);
+    m_published_base.store(m_base);
+    m_xapic_id = m_initial_id << 24;
+    reset();
+    m_nmi_pending = false;
+    m_startup_requests.clear();
+}
+
 std::uint32_t LocalApic::id() const {
     StateLock lock(*this);
     return m_base & base_extd ? m_initial_id : m_xapic_id >> 24;

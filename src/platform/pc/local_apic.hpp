@@ -88,6 +88,11 @@ class LocalApic {
     std::optional<soft::StartupRequest> take_startup_request();
     bool has_startup_request() const;
 
+    /// The power-on state (the platform left a sleep state that removed CPU power, ACPI S3):
+    /// registers as after reset, IA32_APIC_BASE back to 0xfee00000 enabled in xAPIC mode, no
+    /// pending NMI, INIT or SIPI. The APIC ID is the initial one again.
+    void power_on_reset();
+
     /// Fires the timer (one-shot, periodic, TSC-deadline) if due at now.
     void update(std::uint64_t now);
     /// When the timer next fires, on the clock's time line.

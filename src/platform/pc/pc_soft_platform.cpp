@@ -39,10 +39,12 @@ PcSoftPlatform::create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, Mono
     return platform;
 }
 
-soft::SoftPlatformFactory PcSoftPlatform::factory() {
-    return [](Bus& io_bus, Bus& mmio_bus,
-              std::uint32_t cpu_count) -> Result<std::unique_ptr<soft::SoftPlatform>> {
+soft::SoftPlatformFactory PcSoftPlatform::factory(bool halted_processors_wait) {
+    return [halted_processors_wait](
+               Bus& io_bus, Bus& mmio_bus,
+               std::uint32_t cpu_count) -> Result<std::unique_ptr<soft::SoftPlatform>> {
         auto platform = TRY(create(io_bus, mmio_bus, cpu_count, steady_clock_ns));
+        platform->m_halted_processors_wait = halted_processors_wait;
         return std::unique_ptr<soft::SoftPlatform>(std::move(platform));
     };
 }
@@ -258,6 +260,22 @@ std::optional<soft::StartupRequest> PcSoftPlatform::take_startup_request(std::ui
 
 bool PcSoftPlatform::take_nmi(std::uint32_t cpu) {
     return cpu < m_apics.size() && m_apics[cpu]->take_nmi();
+}
+
+bool PcSoftPlatform::wait_for_startup(std::uint32_t cpu) {
+    if (cpu >= m_apics.size() || !m_halted_processors_wait) return false;
+    // Checked before the sleeper's lock: whatever is raised after this has called wake(),
+    // so `woken` covers the gap. Maskable interrupts and timers do not end this halt.
+    const bool pending = m_apics[cpu]->has_nmi() || m_apics[cpu]->has_startup_request();
+    Sleeper& sleeper = *m_sleepers[cpu];
+    std::unique_lock lock(sleeper.mutex);
+    if (!pending) sleeper.wakeup.wait(lock, [&] { return sleeper.woken; });
+    sleeper.woken = false;
+    return true;
+}
+
+void PcSoftPlatform::reset_cpu(std::uint32_t cpu) {
+    if (cpu < m_apics.size()) m_apics[cpu]->power_on_reset();
 }
 
 } // namespace vessel::pc

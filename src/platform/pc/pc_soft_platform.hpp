@@ -33,7 +33,10 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     static Result<std::unique_ptr<PcSoftPlatform>>
     create(Bus& io_bus, Bus& mmio_bus, std::uint32_t cpu_count, MonotonicClock clock);
     /// What the vm layer hands the software engine: PC platforms on the host's monotonic clock.
-    static soft::SoftPlatformFactory factory();
+    /// `halted_processors_wait`: an application processor halted with interrupts off waits for
+    /// NMI/INIT/SIPI (wait_for_startup) as hardware does, which a VM needs for Linux's CPU
+    /// offlining and S3; off, it ends as halted for good (unit tests that run a vCPU alone).
+    static soft::SoftPlatformFactory factory(bool halted_processors_wait = false);
     ~PcSoftPlatform() override = default;
 
     void set_irq_level(std::uint32_t gsi, bool level) override;
@@ -55,6 +58,8 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) override;
     std::optional<soft::StartupRequest> take_startup_request(std::uint32_t cpu) override;
     bool take_nmi(std::uint32_t cpu) override;
+    void reset_cpu(std::uint32_t cpu) override;
+    bool wait_for_startup(std::uint32_t cpu) override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
 
@@ -83,6 +88,7 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     std::unique_ptr<IoApic> m_ioapic;
     std::vector<std::unique_ptr<LocalApic>> m_apics;
     std::vector<std::unique_ptr<Sleeper>> m_sleepers;
+    bool m_halted_processors_wait{false}; ///< see factory()
 };
 
 } // namespace vessel::pc

@@ -63,6 +63,9 @@ Result<void> Machine::check_snapshot_allowed() const {
     {
         std::lock_guard lock(m_mutex);
         if (m_stopping) return make_error("the VM is shutting down");
+        if (m_suspended)
+            return make_error("the guest is suspended to RAM (ACPI S3), which snapshots do not "
+                              "record: wake it first (PUT /vessel/wake)");
     }
     if (m_vm->kind() != EngineKind::Soft)
         return make_error("the {} engine cannot save its state yet: snapshots need the software "
