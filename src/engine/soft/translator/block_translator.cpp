@@ -282,9 +282,12 @@ class Emitter : public Xbyak::CodeGenerator {
         });
     }
 
-    /// A hint slot's offset from r15 for a new access site, or -1 without hint slots.
+    /// A hint slot's offset from r15 for a new access site, or -1 for a hashed site. Only user
+    /// code guesses: a kernel's code runs a few times each (boot) and chases pointers, so a
+    /// guess seldom paid for its miss path, whose size (with the inline jump lookups) made the
+    /// code cache overflow during a boot.
     int allocate_hint() {
-        if (m_hints == nullptr) return -1;
+        if (m_hints == nullptr || !m_user) return -1;
         const unsigned slot = m_hints->next++ % JitTlbHints::size;
         m_hints->slots[slot] = JitTlbHint{};
         return m_layout.tlb_hints + static_cast<int>(slot * sizeof(JitTlbHint));
@@ -876,10 +879,15 @@ class Emitter : public Xbyak::CodeGenerator {
         mov(r14, qword[r14]);
     }
 
-    /// Continues at the guest address in r14 through this exit's own jump-table lookup.
+    /// Continues at the guest address in r14 through a jump-table lookup: user code's exits
+    /// each inline their own (its final jump predicted apart from the others'); the kernel's
+    /// share the stub (a boot's code would grow by a quarter).
     void exit_indirect() {
         restore_host_flags();
-        emit_jump_lookup(*this, m_layout, m_runtime.common_exit());
+        if (m_user)
+            emit_jump_lookup(*this, m_layout, m_runtime.common_exit());
+        else
+            jmp(m_runtime.jump_stub());
     }
 
     void conditional_jump(int condition, Xbyak::Label& label) {
