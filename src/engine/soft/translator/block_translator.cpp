@@ -282,12 +282,9 @@ class Emitter : public Xbyak::CodeGenerator {
         });
     }
 
-    /// A hint slot's offset from r15 for a new access site, or -1 for a hashed site. Only user
-    /// code guesses: a kernel's code runs a few times each (boot) and chases pointers, so a
-    /// guess seldom paid for its miss path, whose size (with the inline jump lookups) made the
-    /// code cache overflow during a boot.
+    /// A hint slot's offset from r15 for a new access site, or -1 for a hashed site.
     int allocate_hint() {
-        if (m_hints == nullptr || !m_user) return -1;
+        if (m_hints == nullptr) return -1;
         const unsigned slot = m_hints->next++ % JitTlbHints::size;
         m_hints->slots[slot] = JitTlbHint{};
         return m_layout.tlb_hints + static_cast<int>(slot * sizeof(JitTlbHint));
@@ -1077,7 +1074,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
                         block.ops.data(), user, m_isa_features,
-                        m_hints.slots != nullptr ? &m_hints : nullptr);
+                        m_hints.slots != nullptr && (user || m_kernel_hints) ? &m_hints : nullptr);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

@@ -36,11 +36,16 @@ class BlockTranslator {
     /// Gives access sites guessed TLB entries (JitTlbHint) from `slots`
     /// (JitContext::tlb_hints of the vCPU the code runs on); without, every site hashes.
     void set_tlb_hints(JitTlbHint* slots) { m_hints.slots = slots; }
+    /// Only user code guesses by default: a kernel's code runs a few times each (a boot) and
+    /// chases pointers, so a guess seldom paid for its miss path, whose size made a boot's code
+    /// overflow the code cache. (Tests of the mechanism, which run at CPL 0, turn it on.)
+    void set_kernel_tlb_hints(bool on) { m_kernel_hints = on; }
 
   private:
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
     TlbHintSlots m_hints;
+    bool m_kernel_hints{false};
     const JitRuntime& m_runtime;
     ZydisDecoder m_decoder;
 };

@@ -57,6 +57,8 @@ class Translator final : public BlockExecutor {
     /// Access sites whose TLB hint kept missing and that now hash (JitTlbHint), of those
     /// holding a hint slot.
     unsigned unhinted_sites() const;
+    /// Lets kernel code's access sites guess their TLB entry too (BlockTranslator).
+    void set_kernel_tlb_hints(bool on) { m_translator.set_kernel_tlb_hints(on); }
     std::size_t code_bytes() const { return m_cache.used(); }
     std::size_t metadata_bytes() const;
     std::string describe() const;

@@ -515,6 +515,8 @@ TEST(Translator, TranslatedRepMovsAndStosMatchTheInterpreter) {
 // movs that keeps the destination in JitContext::spill; one scanning page after page keeps it.
 TEST(Translator, TlbHintOfAnAccessHoppingBetweenPagesGivesUpAndStaysExact) {
     auto machine = run_on_both([](Machine& m) {
+        if (soft::Translator* translator = m.soft_vcpu().translator())
+            translator->set_kernel_tlb_hints(true); // the test machine runs at CPL 0
         m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
             Xbyak::Label loop;
             c.mov(r8d, 300);
@@ -522,9 +524,9 @@ TEST(Translator, TlbHintOfAnAccessHoppingBetweenPagesGivesUpAndStaysExact) {
             c.imul(eax, r8d, 0x9e37); // a page among 16, four pages apart
             c.and_(eax, 0xf << 14);
             c.add(rax, 0x100000);
-            c.add(r9, qword[rax + 8]);   // hopping load
+            c.add(r9, qword[rax + 8]);    // hopping load
             c.mov(qword[rax + 0x48], r8); // hopping store, into the rep movs source
-            c.lea(rsi, ptr[rax + 0x40]); // hopping source of a rep movs
+            c.lea(rsi, ptr[rax + 0x40]);  // hopping source of a rep movs
             c.mov(rdi, 0x141020);
             c.mov(ecx, 24);
             c.rep();
@@ -543,6 +545,8 @@ TEST(Translator, TlbHintOfAnAccessHoppingBetweenPagesGivesUpAndStaysExact) {
 
 TEST(Translator, TlbHintOfAPageByPageScanIsKept) {
     auto machine = run_on_both([](Machine& m) {
+        if (soft::Translator* translator = m.soft_vcpu().translator())
+            translator->set_kernel_tlb_hints(true);
         m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
             Xbyak::Label loop;
             c.mov(esi, 0x100000);
