@@ -58,7 +58,8 @@ void op_mov_from_control(CpuCore& cpu, const DecodedOp& op) {
     case 4:
         value = cpu.cr4;
         break;
-    case 8:
+    case 8: // the APIC's TPR bits 7:4 in xAPIC and x2APIC mode alike (SDM 10.8.6.1)
+        if (const auto tpr = cpu.platform()->task_priority(cpu.index())) cpu.cr8 = *tpr >> 4;
         value = cpu.cr8;
         break;
     default:
@@ -85,8 +86,9 @@ void op_mov_to_control(CpuCore& cpu, const DecodedOp& op) {
         cpu.set_cr4(value);
         break;
     case 8:
-        cpu.cr8 = value & 0xf;
-        cpu.platform()->apic_mmio_write(cpu.index(), 0x80, (value & 0xf) << 4);
+        if ((value & ~std::uint64_t{0xf}) != 0) cpu.raise(x86::vector::general_protection, 0);
+        cpu.cr8 = value;
+        cpu.platform()->set_task_priority(cpu.index(), static_cast<std::uint8_t>(value << 4));
         break;
     default:
         cpu.raise(x86::vector::invalid_opcode);

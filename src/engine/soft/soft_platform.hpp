@@ -61,6 +61,10 @@ class SoftPlatform : public InterruptSink, public MsiSink {
     /// x2APIC MSRs 0x800-0x8ff; return false where the access must raise #GP.
     virtual bool x2apic_msr_read(std::uint32_t cpu, std::uint32_t msr, std::uint64_t& value) = 0;
     virtual bool x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) = 0;
+    /// The local APIC's TPR in any enabled mode (xAPIC or x2APIC), which `mov cr8` reads and
+    /// writes (bits 7:4); nullopt without an enabled APIC (CR8 then keeps its own value).
+    virtual std::optional<std::uint8_t> task_priority(std::uint32_t) { return std::nullopt; }
+    virtual void set_task_priority(std::uint32_t, std::uint8_t) {}
     /// IA32_TSC_DEADLINE (MSR 0x6e0).
     virtual std::uint64_t tsc_deadline(std::uint32_t cpu) const = 0;
     virtual void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) = 0;

@@ -570,6 +570,16 @@ void LocalApic::run(const Actions& actions) {
     if (actions.ipi && m_hooks.send_ipi) m_hooks.send_ipi(*actions.ipi);
 }
 
+std::uint8_t LocalApic::task_priority() const {
+    StateLock lock(*this);
+    return static_cast<std::uint8_t>(m_tpr);
+}
+
+void LocalApic::set_task_priority(std::uint8_t value) {
+    StateLock lock(*this);
+    m_tpr = value;
+}
+
 std::uint32_t LocalApic::mmio_read(std::uint32_t offset) {
     StateLock lock(*this);
     if (offset >= 0x1000 || (offset & 0xf) != 0) return 0;

@@ -49,6 +49,9 @@ class LocalApic {
 
     std::uint32_t id() const;
     Mode mode() const;
+    /// The TPR whatever the mode: CR8 is its bits 7:4 (SDM 10.8.6.1).
+    std::uint8_t task_priority() const;
+    void set_task_priority(std::uint8_t value);
 
     /// IA32_APIC_BASE (SDM 11.4.4, 11.12.5); set_ returns false for values that raise #GP.
     std::uint64_t apic_base() const;

@@ -242,6 +242,17 @@ bool PcSoftPlatform::x2apic_msr_read(std::uint32_t cpu, std::uint32_t msr, std::
     return cpu < m_apics.size() && m_apics[cpu]->msr_read(msr, value);
 }
 
+std::optional<std::uint8_t> PcSoftPlatform::task_priority(std::uint32_t cpu) {
+    if (cpu >= m_apics.size() || m_apics[cpu]->mode() == LocalApic::Mode::Disabled)
+        return std::nullopt;
+    return m_apics[cpu]->task_priority();
+}
+
+void PcSoftPlatform::set_task_priority(std::uint32_t cpu, std::uint8_t value) {
+    if (cpu >= m_apics.size() || m_apics[cpu]->mode() == LocalApic::Mode::Disabled) return;
+    m_apics[cpu]->set_task_priority(value);
+}
+
 bool PcSoftPlatform::x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) {
     return cpu < m_apics.size() && m_apics[cpu]->msr_write(msr, value);
 }

@@ -54,6 +54,8 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     void apic_mmio_write(std::uint32_t cpu, std::uint32_t offset, std::uint32_t value) override;
     bool x2apic_msr_read(std::uint32_t cpu, std::uint32_t msr, std::uint64_t& value) override;
     bool x2apic_msr_write(std::uint32_t cpu, std::uint32_t msr, std::uint64_t value) override;
+    std::optional<std::uint8_t> task_priority(std::uint32_t cpu) override;
+    void set_task_priority(std::uint32_t cpu, std::uint8_t value) override;
     std::uint64_t tsc_deadline(std::uint32_t cpu) const override;
     void set_tsc_deadline(std::uint32_t cpu, std::uint64_t value) override;
     std::optional<soft::StartupRequest> take_startup_request(std::uint32_t cpu) override;
