@@ -2,6 +2,7 @@
 // staleness.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/decoded_op.hpp"
+#include "engine/soft/prefaulted_memory.hpp"
 
 namespace vessel::soft {
 
@@ -80,7 +82,7 @@ class BlockCache {
     /// Frees every block; callers holding block pointers (the jump cache) must drop them.
     void clear() {
         decltype(m_blocks)().swap(m_blocks); // the bucket array too
-        m_recent.fill({});
+        std::fill_n(m_recent.get(), recent_slots, Recent{});
     }
     std::size_t size() const { return m_blocks.size(); }
 
@@ -89,14 +91,17 @@ class BlockCache {
 
     /// A direct-mapped front of m_blocks holding the key too, so a hit costs one cache line
     /// before the block itself (a miss walks the hash map's nodes).
+    /// Empty as all zero bytes (no block): left as the fresh mapping's zeros (see
+    /// make_prefaulted_array), so building a vCPU does not touch these 256 KiB.
     struct Recent {
-        std::uint64_t key{~std::uint64_t{0}};
+        static constexpr bool zero_bytes_are_value_initialized = true;
+        std::uint64_t key{0};
         CodeBlock* block{nullptr};
     };
     static constexpr std::size_t recent_slots = 16384;
     CodePages& m_pages;
     std::unordered_map<std::uint64_t, std::unique_ptr<CodeBlock>> m_blocks;
-    std::array<Recent, recent_slots> m_recent{};
+    PrefaultedArray<Recent> m_recent{make_prefaulted_array<Recent>(recent_slots)};
 };
 
 } // namespace vessel::soft

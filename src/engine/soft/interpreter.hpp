@@ -68,9 +68,12 @@ class Interpreter final : public BlockExecutor {
     /// Linear instruction address -> block, valid while the CPU's fetch epoch (the global one
     /// for a global page) and context are unchanged and no code page was stored to: skips the
     /// instruction-fetch translation and the physical-key lookup for hot targets.
+    /// Empty as all zero bytes (no block), so the fresh mapping needs no pass writing it: a
+    /// restore's vCPUs are built without touching these 160 KiB.
     struct JumpEntry {
-        std::uint64_t linear{~std::uint64_t{0}};
-        std::uint64_t epoch{~std::uint64_t{0}};
+        static constexpr bool zero_bytes_are_value_initialized = true;
+        std::uint64_t linear{0};
+        std::uint64_t epoch{0};
         std::uint64_t code_generation{0}; ///< CodePages::any_generation() when filled
         CodeBlock* block{nullptr};
         std::uint32_t context{0}; ///< CpuCore::fetch_context when filled
@@ -81,7 +84,8 @@ class Interpreter final : public BlockExecutor {
     CodeBlock* block_at() {
         const std::uint64_t linear = m_cpu.linear(cs, m_cpu.rip);
         const JumpEntry& entry = m_jump[(linear ^ (linear >> 12)) % jump_slots];
-        if (entry.linear == linear && entry.context == m_cpu.fetch_context &&
+        if (entry.linear == linear && entry.block != nullptr &&
+            entry.context == m_cpu.fetch_context &&
             entry.epoch == (entry.global ? m_cpu.global_fetch_epoch : m_cpu.fetch_epoch) &&
             entry.code_generation == m_cpu.code_pages().any_generation()) [[likely]]
             return entry.block;

@@ -30,8 +30,15 @@ template <typename T> using PrefaultedArray = std::unique_ptr<T[], PrefaultedArr
 
 /// Whether a T whose bytes are all zero is a value-initialized T: integers, and lock-free
 /// atomics of integers (which hold just the integer).
+/// A type may say so too (`static constexpr bool zero_bytes_are_value_initialized = true`: every
+/// default member initializer is zero, and all zero bytes are its empty state).
 template <typename T>
-inline constexpr bool zero_bytes_are_value_initialized = std::is_integral_v<T>;
+concept declares_zero_bytes_value_initialized = requires {
+    requires T::zero_bytes_are_value_initialized;
+};
+template <typename T>
+inline constexpr bool zero_bytes_are_value_initialized =
+    std::is_integral_v<T> || declares_zero_bytes_value_initialized<T>;
 template <typename T>
 inline constexpr bool zero_bytes_are_value_initialized<std::atomic<T>> =
     std::is_integral_v<T>&& std::atomic<T>::is_always_lock_free &&
