@@ -23,6 +23,20 @@ TEST(DecoderCache, StoresToCachedCodeInvalidateIt) {
     EXPECT_EQ(machine.reg(x86::rcx), 0x42u); // patched later in the running block
 }
 
+// The caches' empty entries are all zero bytes (left as fresh memory): code at linear address 0
+// on a fresh vCPU must still be fetched and decoded, not taken for an empty entry's "block".
+TEST(DecoderCache, CodeAtLinearAddressZeroRunsOnAFreshVcpu) {
+    for (const SoftTier tier : {SoftTier::Interpreter, SoftTier::Translator}) {
+        SoftTestMachine machine(tier);
+        machine.load(0, {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xf4}); // mov eax,42; hlt
+        machine.state.rip = 0;
+        const VcpuExit exit = machine.run();
+        ASSERT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
+        EXPECT_EQ(machine.reg(x86::rax), 42u);
+        EXPECT_EQ(machine.state.rip, 6u);
+    }
+}
+
 TEST(DecoderCache, RepeatedStringInstructions) {
     SoftTestMachine machine;
     for (unsigned i = 0; i < 100; ++i)
