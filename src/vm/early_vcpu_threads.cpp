@@ -14,17 +14,19 @@
 
 namespace vessel {
 
-EarlyVcpuThreads::EarlyVcpuThreads(std::uint32_t count, std::chrono::nanoseconds spin) {
+EarlyVcpuThreads::EarlyVcpuThreads(std::uint32_t count, std::chrono::nanoseconds spin,
+                                   std::uint32_t spinners) {
     m_slots.reserve(count);
     for (std::uint32_t index = 0; index < count; ++index) {
         auto slot = std::make_shared<Slot>();
+        const auto spin_of_this = index < spinners ? spin : std::chrono::nanoseconds{0};
         // The thread holds the slot too: handed over, it runs the job from it after this
         // object is gone; dismissed, it is joined before the slot goes. Either way the slot's
         // std::thread is empty by the time the last holder lets go.
         try {
-            slot->thread = std::thread([slot, spin] {
+            slot->thread = std::thread([slot, spin_of_this] {
                 enter_thread_role(ThreadRole::Vcpu); // its seccomp filter, before any guest code
-                wait_and_run(*slot, spin);
+                wait_and_run(*slot, spin_of_this);
             });
         } catch (const std::system_error&) {
             // No thread now (a thread limit): the vCPUs without one get theirs when they
@@ -57,18 +59,23 @@ std::thread EarlyVcpuThreads::hand_over(std::uint32_t index, std::function<void(
 }
 
 std::chrono::nanoseconds EarlyVcpuThreads::spin_for_this_host() {
+    return spinners_for_this_host() > 0 ? std::chrono::nanoseconds{default_spin}
+                                        : std::chrono::nanoseconds{0};
+}
+
+std::uint32_t EarlyVcpuThreads::spinners_for_this_host() {
     // "0.52 0.61 0.70 2/345 6789": the fourth field is runnable/total, this thread included.
     // Plain read(2): an ifstream's first use costs more than the whole thread start.
     const int descriptor = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    if (descriptor < 0) return std::chrono::nanoseconds{0};
+    if (descriptor < 0) return 0;
     std::array<char, 128> text{};
     const ssize_t length = ::read(descriptor, text.data(), text.size() - 1);
     ::close(descriptor);
     unsigned running = 0;
     if (length <= 0 || std::sscanf(text.data(), "%*s %*s %*s %u/", &running) != 1)
-        return std::chrono::nanoseconds{0};
+        return 0;
     const unsigned cpus = std::thread::hardware_concurrency();
-    return running < cpus ? std::chrono::nanoseconds{default_spin} : std::chrono::nanoseconds{0};
+    return running + 1 < cpus ? cpus - running - 1 : 0;
 }
 
 void EarlyVcpuThreads::wait_and_run(Slot& slot, std::chrono::nanoseconds spin) {

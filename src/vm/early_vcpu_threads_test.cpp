@@ -8,6 +8,9 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
+
+#include <time.h>
 
 #include <gtest/gtest.h>
 
@@ -111,9 +114,31 @@ TEST_F(EarlyVcpuThreadsTest, ASpinThatOutlastsItsLimitFallsBackToTheFutex) {
     EXPECT_EQ(ran.load(), 1);
 }
 
-TEST_F(EarlyVcpuThreadsTest, SpinForThisHostIsNoneOrTheDefault) {
+TEST_F(EarlyVcpuThreadsTest, ThreadsBeyondTheSpinnersSleepAtOnce) {
+    const auto process_cpu = [] {
+        timespec now{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+        return std::chrono::seconds{now.tv_sec} + std::chrono::nanoseconds{now.tv_nsec};
+    };
+    std::atomic<int> ran{0};
+    EarlyVcpuThreads threads(2, 2s, 0); // a spin of 2 s, but no thread may spin
+    std::this_thread::sleep_for(10ms);  // both are in their futex wait by now
+    const auto before = process_cpu();
+    std::this_thread::sleep_for(100ms);
+    // Spinning threads would have used up to 200 ms of CPU time in the window.
+    EXPECT_LT(process_cpu() - before, 30ms);
+    for (std::uint32_t index = 0; index < 2; ++index) {
+        std::thread handed = threads.hand_over(index, [&ran] { ran.fetch_add(1); });
+        handed.join();
+    }
+    EXPECT_EQ(ran.load(), 2);
+}
+
+TEST_F(EarlyVcpuThreadsTest, SpinForThisHostIsNoneOrTheDefaultAndLeavesACpu) {
     const auto spin = EarlyVcpuThreads::spin_for_this_host();
     EXPECT_TRUE(spin == 0ns || spin == EarlyVcpuThreads::default_spin);
+    EXPECT_LT(EarlyVcpuThreads::spinners_for_this_host() + 1,
+              std::max(2u, std::thread::hardware_concurrency()));
 }
 
 } // namespace

@@ -180,8 +180,9 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
     // the machine built and loaded (on a second host CPU when there is one): start() then
     // only hands them their vCPUs. A failed restore dismisses them (nothing ran).
     const double checked = milliseconds_since(start);
-    auto early_threads = std::make_unique<EarlyVcpuThreads>(saved.config.cpu_count,
-                                                            EarlyVcpuThreads::spin_for_this_host());
+    auto early_threads = std::make_unique<EarlyVcpuThreads>(
+        saved.config.cpu_count, EarlyVcpuThreads::spin_for_this_host(),
+        EarlyVcpuThreads::spinners_for_this_host());
     const double threads_started = milliseconds_since(start);
     auto memory = TRY(snapshot::map_memory_file(memory_path, saved.config.memory_size));
     const double mapped = milliseconds_since(start);
