@@ -1,0 +1,135 @@
+// Emitter, memory operands: the linear address of an operand, the inline JIT TLB lookup with
+// its per-site guess (JitTlbHint), and the out-of-line interpreter fallback.
+#include "engine/soft/translator/emitter.hpp"
+
+namespace vessel::soft::emit {
+
+void Emitter::address(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
+                      bool with_segment) {
+    const auto& memory = operand.mem;
+    const std::int64_t displacement = memory.disp.has_displacement ? memory.disp.value : 0;
+    if (memory.base == ZYDIS_REGISTER_RIP || memory.base == ZYDIS_REGISTER_EIP) {
+        mov(r14, guest.next + static_cast<std::uint64_t>(displacement));
+    } else {
+        const int base = gpr_number(memory.base);
+        const int index = gpr_number(memory.index);
+        Xbyak::RegExp expression(static_cast<std::int32_t>(displacement));
+        if (base >= 0) {
+            if (guest_in_host_register(base)) {
+                expression = expression + host64(base);
+            } else {
+                mov(r14, home(static_cast<unsigned>(base)));
+                expression = expression + r14;
+            }
+        }
+        if (index >= 0) {
+            const int scale = memory.scale == 0 ? 1 : memory.scale;
+            if (guest_in_host_register(index)) {
+                expression = expression + host64(index) * scale;
+            } else {
+                mov(r13, home(static_cast<unsigned>(index)));
+                expression = expression + r13 * scale;
+            }
+        }
+        lea(r14, ptr[expression]);
+    }
+    if (guest.instruction.address_width == 32) mov(r14d, r14d);
+    if (with_segment &&
+        (memory.segment == ZYDIS_REGISTER_FS || memory.segment == ZYDIS_REGISTER_GS)) {
+        const int segment = memory.segment - ZYDIS_REGISTER_ES;
+        mov(r13, qword[r15 + m_layout.segment_base + 8 * segment]);
+        lea(r14, ptr[r14 + r13]);
+    }
+}
+
+void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback) {
+    save_flags(m_live);
+    const int table = m_layout.tlb_table(m_user, write);
+    Xbyak::Label& index = new_label();
+    L(index);
+    const std::uint8_t* index_start = getCurr();
+    const int hint = allocate_hint();
+    if (hint >= 0) {
+        // The site's guess (JitTlbHint), padded to the hashed index's size for unhint.
+        mov(r13d, dword[r15 + hint]);
+        nop(m_runtime.tlb_index_size() - static_cast<std::size_t>(getCurr() - index_start));
+    } else {
+        emit_tlb_index(*this);
+    }
+    // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
+    // run into the next one (unsigned compare; an invalid entry's tag is never close).
+    sub(r14, qword[r15 + r13 + table]);
+    cmp(r14, static_cast<std::uint32_t>(4096 - size));
+    Xbyak::Label& miss = new_label();
+    Xbyak::Label& resume = new_label();
+    ja(miss);
+    add(r14, qword[r15 + r13 + table + 8]);
+    L(resume);
+    m_host_flags_valid = false;
+    const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
+    m_cold.push_back([this, &miss, &resume, &fallback, &index, request, table, size, hint] {
+        L(miss);
+        add(r14, qword[r15 + r13 + table]); // the linear address again
+        if (hint >= 0) hint_miss(hint, table, size, index, resume);
+        mov(r13d, request);
+        call(m_runtime.tlb_miss_stub());
+        test(r14, r14);
+        jnz(resume);
+        jmp(fallback);
+    });
+}
+
+int Emitter::allocate_hint() {
+    if (m_hints == nullptr) return -1;
+    const unsigned slot = m_hints->next++ % JitTlbHints::size;
+    m_hints->slots[slot] = JitTlbHint{};
+    return m_layout.tlb_hints + static_cast<int>(slot * sizeof(JitTlbHint));
+}
+
+void Emitter::hint_miss(int hint, int table, unsigned size, Xbyak::Label& index,
+                        Xbyak::Label& resume) {
+    const auto guess = dword[r15 + hint];
+    const auto misses_left = dword[r15 + hint + 4];
+    Xbyak::Label& adjacent = new_label();
+    Xbyak::Label& give_up = new_label();
+    Xbyak::Label& fill = new_label();
+    emit_tlb_index(*this);
+    // |entry - guess| <= one entry (a next or previous page, or the same entry refilled).
+    sub(r13d, guess);
+    add(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
+    cmp(r13d, static_cast<std::uint32_t>(2 * sizeof(JitTlbEntry)));
+    jbe(adjacent);
+    sub(misses_left, 1);
+    jbe(give_up); // none left (or the site already gave up: 0 - 1 borrows)
+    L(adjacent);
+    sub(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
+    add(r13d, guess);
+    mov(guess, r13d);
+    sub(r14, qword[r15 + r13 + table]);
+    cmp(r14, static_cast<std::uint32_t>(4096 - size));
+    ja(fill);
+    add(r14, qword[r15 + r13 + table + 8]);
+    jmp(resume);
+    L(give_up);
+    mov(misses_left, JitTlbHint::gave_up); // the patched site misses only for real
+    lea(r13, ptr[rip + index]);
+    call(m_runtime.unhint_stub());
+    jmp(index);
+    L(fill);
+    add(r14, qword[r15 + r13 + table]); // the linear address again
+}
+
+void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
+                            Xbyak::Label& after) {
+    m_cold.push_back([this, k, &guest, &fallback, &after] {
+        L(fallback);
+        emit_restore_flags();
+        interpret(k, guest);
+        // The main path may reach `after` with the guest's flags only in the slot (a
+        // floating-point compare): make the slot current here too.
+        emit_save_guest_flags(*this, m_layout);
+        jmp(after);
+    });
+}
+
+} // namespace vessel::soft::emit

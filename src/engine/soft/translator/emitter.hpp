@@ -1,0 +1,232 @@
+// Emitter: the code generator of one translated block, whose methods are spread by concern over
+// block_translator.cpp (the per-instruction dispatch, identity and SIMD instructions),
+// emit_memory.cpp (memory operands and the inline TLB lookup), emit_stack.cpp (stack and string
+// instructions) and emit_control_flow.cpp (block exits and branches). Internal to the translator.
+#pragma once
+
+#include "engine/soft/translator/block_analysis.hpp"
+#include "engine/soft/translator/block_translator.hpp"
+#include "engine/soft/translator/identity_plan.hpp"
+#include "engine/soft/translator/instruction_classes.hpp"
+
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
+
+namespace vessel::soft::emit {
+
+using namespace Xbyak::util; // rax, qword, ptr...: within this namespace only
+
+constexpr unsigned guest_rsp = 4;
+
+/// Emits the host code of one block. Guest GPRs 0-11 except rsp are in the host register of the
+/// same number; r15 holds the CpuCore; r13 and r14 are scratch (see jit_runtime.hpp).
+class Emitter : public Xbyak::CodeGenerator {
+  public:
+    Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
+            Translation& out, const DecodedOp* ops, bool user, std::uint32_t isa_features,
+            TlbHintSlots* hints)
+        : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
+          m_ops(ops), m_user(user), m_isa_features(isa_features), m_hints(hints) {
+        setDefaultJmpNEAR(true);
+    }
+
+    void block(std::vector<GuestInstruction>& instructions);
+
+  private:
+    /// The host register of guest GPR `number` (which must live in one).
+    static Xbyak::Reg64 host64(int number) {
+        return Xbyak::Reg64(host_register_of(static_cast<unsigned>(number)));
+    }
+    /// Guest rsp's host register.
+    static Xbyak::Reg64 stack_pointer() { return host64(guest_rsp); }
+
+    Xbyak::Address home(unsigned guest) {
+        return qword[r15 + m_layout.gpr + static_cast<int>(8 * guest)];
+    }
+    Xbyak::Label& new_label() { return m_labels.emplace_back(); }
+
+    /// Puts the guest flags back into the host flags from the slot lookups save them in.
+    /// (lahf/sahf and seto/add: no popf, which is microcoded and slow). Uses r13.
+    void restore_host_flags() {
+        if (m_host_flags_valid) return;
+        emit_restore_flags();
+        m_host_flags_valid = true;
+    }
+    void emit_restore_flags() { emit_restore_guest_flags(*this, m_layout); }
+    /// Copies the host flags (the guest's) into the slot, unless it already holds them or no
+    /// flag is live here. Uses r13.
+    ///
+    /// Dead flags are not saved: nothing on the block's path reads them before overwriting them,
+    /// so the interpreter (after a TLB miss) and an exception frame may see stale values there,
+    /// and whatever runs next (the handler's return to this instruction) overwrites them first.
+    void save_flags(std::uint32_t live) {
+        if (m_slot_current || live == 0) return;
+        emit_save_guest_flags(*this, m_layout);
+        m_slot_current = true;
+    }
+    /// The host flags were just changed by guest code: they are the guest's, the slot is old.
+    void flags_written() {
+        m_host_flags_valid = true;
+        m_slot_current = false;
+    }
+
+    void store_rip(std::uint64_t value) {
+        const auto signed_value = static_cast<std::int64_t>(value);
+        if (signed_value == static_cast<std::int32_t>(signed_value)) {
+            mov(qword[r15 + m_layout.rip], value); // encoded as a sign-extended imm32
+        } else {
+            mov(r14, value); // r14 is free wherever rip is stored
+            mov(qword[r15 + m_layout.rip], r14);
+        }
+    }
+
+    /// Returns true when the instruction ended the block (its exits are emitted).
+    bool instruction(std::size_t k, GuestInstruction& guest);
+
+    /// Calls the interpreter for instruction k; the state is all in CpuCore around the call.
+    /// The host flags must hold the guest's.
+    void interpret(std::size_t k, const GuestInstruction& guest);
+
+    /// The linear address of memory operand `operand` into r14, without touching flags.
+    void address(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
+                 bool with_segment);
+
+    /// Turns the linear address in r14 into a host address through the JIT TLB. The miss path
+    /// asks the helper and, when it gives no address, jumps to `fallback` with the guest state
+    /// untouched.
+    ///
+    /// The lookup's compare clobbers the host flags. The guest's are first saved in a slot
+    /// (unless it already holds them), which stays their home until an instruction writes
+    /// flags or one reads them (restore_host_flags): the miss path hands them to the
+    /// interpreter exactly, so a fault shows the flags as they were.
+    void lookup(unsigned size, bool write, Xbyak::Label& fallback);
+
+    /// A hint slot's offset from r15 for a new access site, or -1 for a hashed site.
+    int allocate_hint();
+
+    /// A hinted site's miss path (r14 = the linear address): takes the hashed entry and makes it
+    /// the guess; falls through to the fill when that entry misses too. A miss to a page not
+    /// next to the guessed one counts against the site, which is patched to the hashed index
+    /// when it has none left (and then counts no more).
+    void hint_miss(int hint, int table, unsigned size, Xbyak::Label& index, Xbyak::Label& resume);
+
+    /// The out-of-line interpreter call for instruction k after a TLB miss the helper could not
+    /// serve; continues at `after`.
+    void fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
+                       Xbyak::Label& after);
+
+    Xbyak::Address xmm_home(int guest) { return xword[r15 + m_layout.xmm + 16 * guest]; }
+    /// Bits 128-255 of guest ymm`guest`.
+    Xbyak::Address upper_home(int guest) { return xword[r15 + m_layout.ymm_upper + 16 * guest]; }
+
+    /// Before the block's first VEX instruction: the interpreter takes it (and raises #NM or
+    /// #UD) unless CR0.TS is clear, CR4.OSXSAVE is set and XCR0 enables SSE and YMM state
+    /// (Intel SDM Vol. 2, 2.8). Nothing later in the block can change them: writes to CR0, CR4
+    /// and XCR0 end translated code.
+    void vex_guard(Xbyak::Label& fallback);
+
+    /// fnstcw m16: the x87 control word stored, unless CR0.EM or CR0.TS make it #NM (then the
+    /// interpreter raises it). Compilers emit it around every float-to-integer conversion.
+    bool store_control_word(std::size_t k, const GuestInstruction& guest);
+
+    /// vzeroupper: zeroes bits 128-255 of every guest YMM register.
+    void zero_upper_halves(std::size_t k, const GuestInstruction& guest);
+
+    /// div traps on a zero divisor or a quotient that does not fit: both are "high half of the
+    /// dividend >= divisor" (unsigned). Such a division goes to the interpreter, which raises
+    /// #DE as the guest expects, instead of faulting on the host.
+    void division_guard(const GuestInstruction& guest, const IdentityPlan& plan,
+                        Xbyak::Label& fallback);
+
+    /// Before a floating-point instruction: the interpreter takes it unless the guest masks
+    /// every SSE exception (no #XM can come of it); else the host runs it under the guest's
+    /// rounding, DAZ and FTZ with the exception flags cleared, to collect what it raises.
+    void mxcsr_enter(Xbyak::Label& fallback);
+    /// After it: the host's MXCSR back, the raised exception flags added to the guest's (the
+    /// guest's arithmetic flags are in the slot by then).
+    void mxcsr_leave();
+    static constexpr std::uint32_t mxcsr_flags = 0x3f;   ///< IE DE ZE OE UE PE (SDM Vol. 1, 10.2.3)
+    static constexpr std::uint32_t mxcsr_masks = 0x1f80; ///< their mask bits
+
+    bool identity(std::size_t k, GuestInstruction& guest);
+
+    bool load_effective_address(const GuestInstruction& guest);
+
+    /// rsp += delta, without touching flags.
+    void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
+
+    /// mov r32/r64, Sreg: the selector, zero-extended (Intel SDM Vol. 2, MOV). Kernels read
+    /// cs and ss this way before every iret to self (sync_core).
+    bool read_segment_selector(const GuestInstruction& guest);
+
+    /// pushfq (64-bit mode, where it is never privileged): the guest's arithmetic flags from the
+    /// host's, the rest (IF, DF, IOPL, AC, ID) from CpuCore::rflags, RF and VM cleared in the
+    /// image (Intel SDM Vol. 2, PUSHF). Kernels run it in every local_irq_save.
+    bool push_flags(std::size_t k, const GuestInstruction& guest);
+
+    bool push_instruction(std::size_t k, GuestInstruction& guest);
+
+    /// rep movs / rep stos with 64-bit addresses whose source and destination each lie in one
+    /// page: the host's own rep movs/stos on the host addresses (the same element order, so
+    /// overlapping moves come out as the guest's). Anything else (DF set, a run crossing a
+    /// page, MMIO, a fault, a code page the helper will not hand out) goes to the interpreter.
+    bool string_instruction(std::size_t k, GuestInstruction& guest);
+
+    bool pop_instruction(std::size_t k, GuestInstruction& guest);
+
+    /// leave (64-bit): rsp = rbp, then pop rbp. The load comes first, so a fault leaves both
+    /// as they were for the interpreter.
+    bool leave_instruction(std::size_t k, const GuestInstruction& guest);
+
+    /// Leaves for guest address `target`: chainable when it is on the block's page, else
+    /// through the jump table.
+    void exit_to(std::uint64_t target);
+
+    static bool indirect_target_supported(const ZydisDecodedOperand& operand) {
+        if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) return gpr_number(operand.reg.value) >= 0;
+        return operand.type == ZYDIS_OPERAND_TYPE_MEMORY &&
+               operand.mem.type == ZYDIS_MEMOP_TYPE_MEM;
+    }
+
+    /// The target of an indirect jmp/call (a register or a qword in memory) into r14.
+    void load_branch_target(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
+                            Xbyak::Label& fallback);
+
+    /// Continues at the guest address in r14 through a jump-table lookup: user code's exits
+    /// each inline their own (its final jump predicted apart from the others'); the kernel's
+    /// share the stub (a boot's code would grow by a quarter).
+    void exit_indirect();
+
+    void conditional_jump(int condition, Xbyak::Label& label);
+
+    bool control_flow(std::size_t k, GuestInstruction& guest);
+
+    const JitLayout& m_layout;
+    const JitRuntime& m_runtime;
+    Translation& m_out;
+    /// The block's decoded instructions, which interpreter calls point at: the CodeBlock
+    /// outlives every way into this code (see Translation).
+    const DecodedOp* m_ops;
+    bool m_user;
+    std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
+    TlbHintSlots* m_hints;        ///< where access sites get their JitTlbHint, or nullptr
+    bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
+    /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
+    /// code; when not, JitContext::saved_flags does (see lookup()).
+    bool m_host_flags_valid{true};
+    /// Whether JitContext::saved_flags holds the guest's current flags (lahf layout).
+    bool m_slot_current{false};
+    /// Flags live before the instruction being emitted (see save_flags).
+    std::uint32_t m_live{arithmetic_mask};
+    /// Guest address of the instruction being emitted.
+    std::uint64_t m_linear{0};
+    std::size_t m_sites{0};
+    std::deque<Xbyak::Label> m_labels;
+    std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
+};
+
+} // namespace vessel::soft::emit
