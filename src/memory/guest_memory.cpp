@@ -16,6 +16,12 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
         return make_error("guest memory size {} is not a multiple of 4 KiB", size);
     if (size > max_size) return make_error("guest memory size {} exceeds 1 TiB", size);
     auto mapping = TRY(MappedRegion::anonymous(size));
+    // Transparent huge pages where the host offers them (a no-op, not an error, where it does
+    // not): one fault maps 2 MiB instead of 4 KiB. A stock kernel's boot on the software engine
+    // took 45K host page faults, 21K of them in guest RAM; with huge pages 18K in all, and about
+    // 0.4 s less CPU time (2 runs each, loaded host). Page sharing and ballooning turn them off
+    // again (see enable_page_sharing and discard).
+    ::madvise(mapping.data(), size, MADV_HUGEPAGE);
     std::vector<MemoryRegion> regions;
     std::uint64_t low = size < mmio_hole_start ? size : mmio_hole_start;
     regions.push_back({0, low, 0});
@@ -82,6 +88,10 @@ Result<void> GuestMemory::discard(std::uint64_t address, std::uint64_t length) {
                           length);
     auto target = TRY(slice(address, length));
     if (length == 0) return {};
+    // A discard (a balloon inflating) ends huge pages for this VM: khugepaged would otherwise
+    // collapse the holes back into huge pages, taking the memory again. Pages already huge are
+    // split where discarded. (Once set, the flag makes later calls a quick no-op.)
+    ::madvise(m_mapping.data(), m_mapping.size(), MADV_NOHUGEPAGE);
     // A private anonymous mapping: MADV_DONTNEED frees the pages, and the next access maps a
     // fresh zero page at the same host address, so host pointers held elsewhere (virtqueues,
     // the software engine's TLBs) stay valid and see zeros.
@@ -93,6 +103,8 @@ Result<void> GuestMemory::discard(std::uint64_t address, std::uint64_t length) {
 }
 
 Result<void> GuestMemory::enable_page_sharing() {
+    // KSM merges small pages only: a VM that asks for sharing gives up huge pages.
+    ::madvise(m_mapping.data(), m_mapping.size(), MADV_NOHUGEPAGE);
     if (::madvise(m_mapping.data(), m_mapping.size(), MADV_MERGEABLE) != 0)
         return make_error("guest memory: madvise(MADV_MERGEABLE) failed: {} (is the host "
                           "kernel built with CONFIG_KSM?)",

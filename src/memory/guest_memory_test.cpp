@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/huge_page_test_support.hpp"
+
 using vessel::GuestMemory;
 
 TEST(GuestMemory, RejectsBadSizes) {
@@ -128,4 +130,19 @@ TEST(GuestMemory, DiscardLowersResidentMemory) {
     EXPECT_EQ(resident(), static_cast<long>(size / GuestMemory::page_size));
     ASSERT_TRUE(memory.discard(0, size / 2));
     EXPECT_EQ(resident(), static_cast<long>(size / GuestMemory::page_size / 2));
+}
+
+TEST(GuestMemory, RamMayUseHugePagesUntilABalloonDiscardsOrPagesAreShared) {
+    if (!vessel::test::host_offers_huge_pages()) GTEST_SKIP() << "the host's THP mode is never";
+    auto memory = GuestMemory::create(64 << 20);
+    ASSERT_TRUE(memory.has_value());
+    EXPECT_EQ(vessel::test::huge_page_eligible(memory->host_base()), true);
+    ASSERT_TRUE(memory->discard(0x200000, 0x1000).has_value());
+    EXPECT_EQ(vessel::test::huge_page_eligible(memory->host_base()), false);
+
+    auto shared = GuestMemory::create(64 << 20);
+    ASSERT_TRUE(shared.has_value());
+    if (shared->enable_page_sharing().has_value()) { // hosts without KSM refuse it
+        EXPECT_EQ(vessel::test::huge_page_eligible(shared->host_base()), false);
+    }
 }

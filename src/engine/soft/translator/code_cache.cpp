@@ -17,6 +17,9 @@ Result<CodeCache> CodeCache::create(std::size_t size) {
     if (base == MAP_FAILED)
         return make_error("translator code cache: cannot map {} MiB of executable memory: {}",
                           size >> 20, std::strerror(errno));
+    // Huge pages where the host offers them: a boot fills ~27 MiB of code, 7K page faults of
+    // 4 KiB (each costly under nested virtualization) or a dozen of 2 MiB.
+    madvise(base, size, MADV_HUGEPAGE);
     return CodeCache(static_cast<std::uint8_t*>(base), size);
 }
 
