@@ -1,7 +1,8 @@
 // vessel_vcpu_probe: what building one software-engine vCPU costs, step by step, in a fresh
 // process (as a restore builds it): CPU time of the thread (CLOCK_THREAD_CPUTIME_ID) and minor
 // page faults (getrusage(RUSAGE_THREAD) ru_minflt) of each step. Both count only this thread's
-// work, so a loaded host changes them little (unlike wall time).
+// work, so a loaded host changes them little (unlike wall time); and how often the thread was
+// preempted during the step (ru_nivcsw): where one took much longer than usual, look there.
 // Usage: vessel_vcpu_probe [RAM_MIB [whole]] (default 256 MiB); prints one line per step, or
 // with `whole` only SoftVm::create_vcpu as one step.
 #include <sys/resource.h>
@@ -26,6 +27,7 @@ namespace {
 struct Sample {
     double cpu_us;
     long faults;
+    long preemptions; ///< involuntary context switches
 };
 
 Sample now() {
@@ -33,12 +35,14 @@ Sample now() {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     rusage usage{};
     getrusage(RUSAGE_THREAD, &usage);
-    return {cpu.tv_sec * 1e6 + cpu.tv_nsec / 1e3, usage.ru_minflt};
+    return {static_cast<double>(cpu.tv_sec) * 1e6 + static_cast<double>(cpu.tv_nsec) / 1e3,
+            usage.ru_minflt, usage.ru_nivcsw};
 }
 
 void report(const char* step, Sample before) {
     const Sample after = now();
-    std::printf("%-34s cpu %8.1f us  faults %5ld\n", step, after.cpu_us - before.cpu_us,
+    std::printf("%-34s cpu %8.1f us  preemptions %2ld  faults %5ld\n", step,
+                after.cpu_us - before.cpu_us, after.preemptions - before.preemptions,
                 after.faults - before.faults);
 }
 
