@@ -10,7 +10,8 @@
 #   - the PUT /snapshot/load round trip seen by the client (curl's time_total),
 #   - the CPU time the restoring thread used (what the restore costs without the waits for a
 #     CPU that a busy host adds to the wall-clock figures),
-#   - where the restore's time went, per phase (median and p90 of each): reading and checking
+#   - where the restore's time went, per phase (median and p90 of each; for the software
+#     engine also the CPU time vCPU 0's construction took, which a busy host changes little): reading and checking
 #     the state file, starting the vCPU threads (they wait while the rest loads), mapping the
 #     memory file, the engine and VM, the devices, the vCPUs, loading the saved state into
 #     them, the return to Machine::start, and from start handing the threads their vCPUs to
@@ -64,7 +65,7 @@ stop
 echo "guest: $guest"
 echo "state file: $(stat -c %s "$work/vm.state") bytes; memory file: $(stat -c %s "$work/vm.mem") bytes, $(du -k "$work/vm.mem" | cut -f1) KiB on disk"
 echo "create (PUT /snapshot/create round trip): $(awk '{ printf "%.1f ms", $2 * 1000 }' <<<"$create")"
-phases="inside first roundtrip read early map engine devices vcpus load handoff wake cpu"
+phases="inside first roundtrip read early map engine devices vcpus load handoff wake cpu vcpucpu"
 for phase in $phases; do : >"$work/$phase"; done
 for _ in $(seq "$runs"); do
     start --log-level debug
@@ -83,6 +84,7 @@ for _ in $(seq "$runs"); do
         /build: engine and VM/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "VM") engine = $(i + 1); if ($i == "devices") devices = $(i + 1);
             if ($i == "vCPUs") vcpus = $(i + 1) } }
+        /soft engine: vCPU 0 built using/ { for (i = 1; i <= NF; i++) if ($i == "using") vcpucpu = $(i + 1) }
         /restore: state file read and checked at/ { gsub(",", ""); for (i = 1; i <= NF; i++) {
             if ($i == "checked") read = $(i + 2); if ($i == "mapped") mapped = $(i + 2);
             if ($i == "started") early = $(i + 2);
@@ -90,7 +92,8 @@ for _ in $(seq "$runs"); do
         END { print read >> dir "/read"; print early - read >> dir "/early"; print mapped - early >> dir "/map"; print engine >> dir "/engine";
               print devices >> dir "/devices"; print vcpus >> dir "/vcpus";
               print total - mapped - engine - devices - vcpus >> dir "/load"; print cpu >> dir "/cpu";
-              print threads - total >> dir "/handoff"; print first - threads >> dir "/wake" }' "$work/err"
+              print threads - total >> dir "/handoff"; print first - threads >> dir "/wake"
+              if (vcpucpu != "") print vcpucpu >> dir "/vcpucpu" }' "$work/err"
     stop
 done
 echo "restore, inside Vessel (state file to vCPU threads ready): $(stats <"$work/inside")"
@@ -104,6 +107,7 @@ echo "  map the memory file:           $(stats <"$work/map")"
 echo "  engine and VM:                 $(stats <"$work/engine")"
 echo "  devices:                       $(stats <"$work/devices")"
 echo "  vCPUs:                         $(stats <"$work/vcpus")"
+[ -s "$work/vcpucpu" ] && echo "    vCPU 0's construction, CPU time (the soft engine's account): $(stats <"$work/vcpucpu")"
 echo "  load the saved state:          $(stats <"$work/load")"
 echo "  restore's return to start():   $(stats <"$work/handoff")"
 echo "  vCPU threads started to the first instruction (thread wake-up): $(stats <"$work/wake")"

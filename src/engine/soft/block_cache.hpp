@@ -11,7 +11,7 @@
 
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/decoded_op.hpp"
-#include "engine/soft/prefaulted_memory.hpp"
+#include "engine/soft/spare_memory.hpp"
 
 namespace vessel::soft {
 
@@ -43,7 +43,13 @@ struct CodeBlock {
 /// unchanged, so stores by any vCPU to the page make it stale.
 class BlockCache {
   public:
-    explicit BlockCache(CodePages& pages) : m_pages(pages) {}
+    explicit BlockCache(CodePages& pages) : BlockCache(pages, nullptr) {}
+    /// The size of the direct-mapped front (256 KiB).
+    static constexpr std::size_t front_bytes() { return recent_slots * sizeof(Recent); }
+    /// With the front in `zeroed` (front_bytes() of zero bytes that outlive the cache), or in a
+    /// mapping of its own when that is nullptr.
+    BlockCache(CodePages& pages, void* zeroed)
+        : m_pages(pages), m_recent(make_array_in<Recent>(zeroed, recent_slots)) {}
 
     static std::uint64_t key(std::uint64_t ram_offset, unsigned mode) {
         return (ram_offset << 3) | mode;
@@ -91,8 +97,8 @@ class BlockCache {
 
     /// A direct-mapped front of m_blocks holding the key too, so a hit costs one cache line
     /// before the block itself (a miss walks the hash map's nodes).
-    /// Empty as all zero bytes (no block): left as the fresh mapping's zeros (see
-    /// make_prefaulted_array), so building a vCPU does not touch these 256 KiB.
+    /// Empty as all zero bytes (no block): left as the zeroed memory's zeros (see
+    /// make_array_in), so building a vCPU does not touch these 256 KiB.
     struct Recent {
         static constexpr bool zero_bytes_are_value_initialized = true;
         std::uint64_t key{0};
@@ -101,7 +107,7 @@ class BlockCache {
     static constexpr std::size_t recent_slots = 16384;
     CodePages& m_pages;
     std::unordered_map<std::uint64_t, std::unique_ptr<CodeBlock>> m_blocks;
-    PrefaultedArray<Recent> m_recent{make_prefaulted_array<Recent>(recent_slots)};
+    SpareArray<Recent> m_recent;
 };
 
 } // namespace vessel::soft

@@ -8,7 +8,7 @@
 #include "engine/soft/block_executor.hpp"
 #include "engine/soft/cpu_core.hpp"
 #include "engine/soft/instruction_decoder.hpp"
-#include "engine/soft/prefaulted_memory.hpp"
+#include "engine/soft/spare_memory.hpp"
 
 namespace vessel::soft {
 
@@ -16,12 +16,11 @@ class Interpreter final : public BlockExecutor {
   public:
     static constexpr std::size_t max_block_ops = 64;
 
-    explicit Interpreter(CpuCore& cpu) : m_cpu(cpu), m_cache(cpu.code_pages()) {}
-
-    // Prefaulted: the block cache's direct-mapped front (256 KiB) and the jump cache are
-    // written whole while the vCPU is created (before a restored VM's first instruction).
-    static void* operator new(std::size_t size) { return allocate_prefaulted(size); }
-    static void operator delete(void* pointer, std::size_t size) { free_prefaulted(pointer, size); }
+    /// The block cache's front and the jump cache (416 KiB, empty as zero bytes) go in the
+    /// spare part of `cpu`'s huge page, which is zero already (spare_memory.hpp).
+    explicit Interpreter(CpuCore& cpu)
+        : m_cpu(cpu), m_cache(cpu.code_pages(), take_spare_memory(cpu, BlockCache::front_bytes())) {
+    }
 
     void execute(unsigned& budget) override {
         --budget;
@@ -68,7 +67,7 @@ class Interpreter final : public BlockExecutor {
     /// Linear instruction address -> block, valid while the CPU's fetch epoch (the global one
     /// for a global page) and context are unchanged and no code page was stored to: skips the
     /// instruction-fetch translation and the physical-key lookup for hot targets.
-    /// Empty as all zero bytes (no block), so the fresh mapping needs no pass writing it: a
+    /// Empty as all zero bytes (no block), so zeroed memory needs no pass writing it: a
     /// restore's vCPUs are built without touching these 160 KiB.
     struct JumpEntry {
         static constexpr bool zero_bytes_are_value_initialized = true;
@@ -100,7 +99,8 @@ class Interpreter final : public BlockExecutor {
     CpuCore& m_cpu;
     BlockCache m_cache;
     InstructionDecoder m_decoder;
-    PrefaultedArray<JumpEntry> m_jump{make_prefaulted_array<JumpEntry>(jump_slots)};
+    SpareArray<JumpEntry> m_jump{make_array_in<JumpEntry>(
+        take_spare_memory(m_cpu, jump_slots * sizeof(JumpEntry)), jump_slots)};
 };
 
 } // namespace vessel::soft
