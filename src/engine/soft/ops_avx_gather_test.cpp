@@ -26,6 +26,13 @@ struct GatherMachine : AvxTestMachine {
             load(0x2000 + 0x10 * vector, {0xf4});
         }
     }
+    /// The destination ymm0 holds `expected` (lane 0 first) and the mask ymm2 ended zero.
+    void expect_gathered(const std::uint32_t (&expected)[8]) {
+        for (unsigned i = 0; i < 8; ++i) {
+            EXPECT_EQ(lane(0, i), expected[i]) << "lane " << i;
+            EXPECT_EQ(lane(2, i), 0u) << "mask lane " << i;
+        }
+    }
     /// Runs from state.rip (the YMM registers as set through fpu()); returns the exception
     /// vector taken (its handler halts) or -1 when the code reached its own hlt.
     int run_code() {
@@ -67,12 +74,7 @@ TEST(OpsAvxGather, SelectedElementsLoadOthersMergeAndTheMaskEndsZero) {
         machine.set_lanes(1, {0, 1, 0xffff'ffff, 7, 0xffff'ffe0, 3, 2, 9});
         machine.set_lanes(2, {on, on, on, 0x7fff'ffff, on | 1, 0, on, on});
         ASSERT_EQ(machine.run_code(), -1);
-        const std::uint32_t expected[8] = {0x1020, 0x1021, 0x101f, 0xd3,
-                                           0x1000, 0xd5,   0x1022, 0x1029};
-        for (unsigned i = 0; i < 8; ++i) {
-            EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-            EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-        }
+        machine.expect_gathered({0x1020, 0x1021, 0x101f, 0xd3, 0x1000, 0xd5, 0x1022, 0x1029});
     }
 }
 
@@ -85,11 +87,7 @@ TEST(OpsAvxGather, QuadwordIndexesGatherDwordsIntoAnXmmAndClearTheRest) {
     machine.set_lanes(1, {2, 0, 0xffff'ffff, 0xffff'ffff, 5, 0, 6, 0});
     machine.set_lanes(2, {on, on, 0, on, on, on, on, on});
     ASSERT_EQ(machine.run_code(), -1);
-    const std::uint32_t expected[8] = {0x1022, 0x101f, 3, 0x1026, 0, 0, 0, 0};
-    for (unsigned i = 0; i < 8; ++i) {
-        EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-        EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-    }
+    machine.expect_gathered({0x1022, 0x101f, 3, 0x1026, 0, 0, 0, 0});
 }
 
 TEST(OpsAvxGather, DwordIndexesGatherQuadwords) {
@@ -101,11 +99,7 @@ TEST(OpsAvxGather, DwordIndexesGatherQuadwords) {
     machine.set_lanes(2, {0, on, 0, on, 0, 0, 0, on});
     ASSERT_EQ(machine.run_code(), -1);
     // Selected quadwords 0, 1, 3 (indexes 0, -2, 1) at table + 0x10 + 8 * index.
-    const std::uint32_t expected[8] = {0x1024, 0x1025, 0x1020, 0x1021, 5, 6, 0x1026, 0x1027};
-    for (unsigned i = 0; i < 8; ++i) {
-        EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-        EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-    }
+    machine.expect_gathered({0x1024, 0x1025, 0x1020, 0x1021, 5, 6, 0x1026, 0x1027});
 }
 
 TEST(OpsAvxGather, OverlappingRegistersAndAMissingSibAreInvalid) {
