@@ -274,7 +274,7 @@ TEST_F(HttpServerClients, AClientBeyondTheLimitIsServedAndTheSlowestRequestToldW
         send_text(slow.back(), "GET /slow HTTP/1.1\r\n");
         if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the oldest
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // all read by the server
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // all read by the server
     UniqueFd late = connect_now();
     ASSERT_TRUE(late.valid()) << strerror(errno);
     send_text(late, "GET /late HTTP/1.1\r\nConnection: close\r\n\r\n");
