@@ -47,6 +47,19 @@ std::optional<std::string_view> match_path(std::string_view pattern, std::string
     return path.substr(prefix.size());
 }
 
+/// Room for one more drive or network interface: together they are bounded by the PCI slots
+/// the machine leaves them (max_disks_and_networks), checked before the VM is built so a
+/// client cannot pile up devices (and open files) without end.
+Result<void> check_device_room(std::string_view resource, std::size_t drives,
+                               std::size_t networks) {
+    if (drives + networks < max_disks_and_networks) return {};
+    return make_error("{}: no room for another device: {} drive(s) and {} network "
+                      "interface(s) are configured, and at most {} fit together (each is a "
+                      "virtio device on PCI bus 0, whose other 5 slots Vessel's own devices "
+                      "keep)",
+                      resource, drives, networks, max_disks_and_networks);
+}
+
 } // namespace
 
 // Firecracker's endpoints (swagger paths) with the resource names its metrics use.
@@ -389,6 +402,13 @@ Result<void> ApiHandlers::start_instance() {
 }
 
 Result<void> ApiHandlers::add_network_interface(NetworkInterfaceConfig network) {
+    const bool replaces =
+        std::any_of(m_networks.begin(), m_networks.end(), [&](const NetworkInterfaceConfig& n) {
+            return n.iface_id == network.iface_id;
+        });
+    if (!replaces)
+        TRY(check_device_room(fmt::format("network-interfaces/{}", network.iface_id),
+                              m_drives.size(), m_networks.size()));
     // Attach to the TAP interface now, as Firecracker does, so a missing interface or missing
     // permission fails this request rather than the boot; the VM attaches again at start.
     TRY_CONTEXT(check_tap_interface(network.host_dev_name),
@@ -430,6 +450,12 @@ Result<void> ApiHandlers::check_image_not_shared(const DriveConfig& drive) const
 }
 
 Result<void> ApiHandlers::add_drive(DriveConfig drive) {
+    const bool replaces = std::any_of(m_drives.begin(), m_drives.end(), [&](const DriveConfig& d) {
+        return d.drive_id == drive.drive_id;
+    });
+    if (!replaces)
+        TRY(check_device_room(fmt::format("drives/{}", drive.drive_id), m_drives.size(),
+                              m_networks.size()));
     // Open the image now, as Firecracker does, so a bad path fails this request, not the boot.
     TRY_CONTEXT(check_disk_image(drive.path_on_host, drive.is_read_only),
                 fmt::format("drives/{}", drive.drive_id));

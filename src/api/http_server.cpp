@@ -16,7 +16,9 @@ namespace vessel::api {
 
 namespace {
 constexpr std::size_t receive_chunk = 4096;
-constexpr int listen_backlog = 16;
+// Clients connecting at once (tools polling the socket) wait in the kernel's queue rather than
+// being refused: the largest queue the host allows (net.core.somaxconn caps it).
+constexpr int listen_backlog = SOMAXCONN;
 constexpr int idle_check_milliseconds = 1000;
 // After answering a broken request, input is read and dropped (up to this much) until the
 // client closes: closing a Unix socket with unread data resets the peer, which could then
@@ -94,7 +96,7 @@ void HttpServer::serve() {
         }
         std::erase_if(m_connections,
                       [](const auto& connection) { return !connection->fd.valid(); });
-        if (fds[1].revents & POLLIN) accept_client();
+        if (fds[1].revents & POLLIN) accept_clients();
     }
 }
 
@@ -124,13 +126,26 @@ void HttpServer::flush_before_stop() {
     }
 }
 
-void HttpServer::accept_client() {
-    UniqueFd client(::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!client.valid()) return; // EAGAIN, or the client gave up already
-    if (m_connections.size() == max_connections) evict_one();
-    auto connection = std::make_unique<Connection>();
-    connection->fd = std::move(client);
-    m_connections.push_back(std::move(connection));
+void HttpServer::accept_clients() {
+    // Every client waiting is taken now, not one per wake-up. A connection accepted here has
+    // not been read yet, so it is never the one evicted for the next: when the table is full
+    // of them, the rest wait in the listen queue until the next wake-up.
+    std::size_t accepted = 0;
+    while (accepted < max_connections) {
+        UniqueFd client(
+            ::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!client.valid()) {
+            if (errno == EINTR || errno == ECONNABORTED) continue; // that client gave up
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log::warn("API: accepting a client: {}", strerror(errno)); // EMFILE and such
+            return;
+        }
+        if (m_connections.size() >= max_connections) evict_one(m_connections.size() - accepted);
+        auto connection = std::make_unique<Connection>();
+        connection->fd = std::move(client);
+        m_connections.push_back(std::move(connection));
+        ++accepted;
+    }
 }
 
 bool HttpServer::within_deadlines(Connection& connection,
@@ -153,7 +168,7 @@ void HttpServer::start_closing(Connection& connection) {
     connection.started = std::chrono::steady_clock::now();
 }
 
-void HttpServer::evict_one() {
+void HttpServer::evict_one(std::size_t candidates) {
     // Idle keep-alive connections first (longest silent), then closing ones, then the request
     // that has been arriving longest: a well-behaved client sends its request at once.
     auto rank = [](const Connection& connection) {
@@ -161,15 +176,44 @@ void HttpServer::evict_one() {
         const int kind = mid_request ? 2 : connection.closing ? 1 : 0;
         return std::pair(kind, mid_request ? connection.started : connection.last_active);
     };
-    auto victim = std::min_element(m_connections.begin(), m_connections.end(),
-                                   [&](const auto& a, const auto& b) {
-                                       auto ra = rank(*a), rb = rank(*b);
-                                       if (ra.first != rb.first) return ra.first < rb.first;
-                                       return ra.second < rb.second;
-                                   });
-    log::debug("API: {} connections: closing the one waiting longest for the new client",
-               max_connections);
+    const auto end = m_connections.begin() + static_cast<std::ptrdiff_t>(candidates);
+    auto victim = std::min_element(m_connections.begin(), end, [&](const auto& a, const auto& b) {
+        auto ra = rank(*a), rb = rank(*b);
+        if (ra.first != rb.first) return ra.first < rb.first;
+        return ra.second < rb.second;
+    });
+    Connection& connection = **victim;
+    const bool mid_request = !connection.closing && connection.parser.buffered() > 0;
+    report_eviction(mid_request);
+    if (mid_request) {
+        // Its client gets an answer saying why, not a bare close (best effort: one send).
+        connection.outgoing += HttpResponse::fault(503, fmt::format("the API server has {} "
+                                                                    "connections open, its "
+                                                                    "limit; this request was "
+                                                                    "the slowest to arrive and "
+                                                                    "is dropped: retry",
+                                                                    max_connections))
+                                   .serialize();
+        start_closing(connection);
+        send_pending(connection);
+    }
     m_connections.erase(victim);
+}
+
+void HttpServer::report_eviction(bool mid_request) {
+    // One warning per eviction_report_interval at most: a flood of clients floods no log.
+    ++m_evictions;
+    const auto now = std::chrono::steady_clock::now();
+    if (m_evictions > 1 && now - m_last_eviction_report < eviction_report_interval) {
+        log::debug("API: {} connections open: closed the {} to make room", max_connections,
+                   mid_request ? "slowest request" : "longest-idle connection");
+        return;
+    }
+    log::warn("API: {} connections open (the limit): closing the {} to make room for a new "
+              "client ({} closed so far)",
+              max_connections, mid_request ? "slowest request" : "longest-idle connection",
+              m_evictions);
+    m_last_eviction_report = now;
 }
 
 bool HttpServer::receive(Connection& connection) {

@@ -16,7 +16,9 @@ namespace vessel::api {
 /// Why a server of our own: Debian's cpp-httplib (0.11) cannot listen on a Unix socket, and the
 /// API needs only a small, strict subset of HTTP/1.1 (Content-Length bodies, keep-alive). One
 /// thread polls the listening socket and up to max_connections clients; requests are handled
-/// in arrival order, so handlers never run concurrently. Every limit is enforced before
+/// in arrival order, so handlers never run concurrently. Each wake-up accepts every client
+/// waiting (the listen queue is SOMAXCONN long), so many clients connecting at once are all
+/// served. Every limit is enforced before
 /// buffering (HttpParser: 16 KiB head, 64 KiB body), a client that breaks the protocol gets a
 /// 4xx and is disconnected, and no client input can end the server.
 ///
@@ -25,7 +27,8 @@ namespace vessel::api {
 /// trickle in), an idle keep-alive connection is closed after idle_timeout, a closing
 /// connection lingers at most close_linger, and a client arriving when every slot is taken
 /// gets the slot of the longest-idle connection (or, when all are mid-request, of the request
-/// that has been arriving longest).
+/// that has been arriving longest, whose client is answered 503 naming the limit); a warning
+/// says so, at most once per eviction_report_interval.
 class HttpServer {
   public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -42,6 +45,8 @@ class HttpServer {
     /// a client that sends many small requests for large answers and reads none cannot make
     /// the server buffer without bound. The rest wait in the parser until the answers are out.
     static constexpr std::size_t max_pending_output = 256 * 1024;
+    /// Connections closed to make room are logged as a warning at most this often.
+    static constexpr std::chrono::seconds eviction_report_interval{10};
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -70,7 +75,8 @@ class HttpServer {
         std::chrono::steady_clock::time_point started{std::chrono::steady_clock::now()};
     };
     HttpServer(std::string path, Handler handler) : m_path(std::move(path)), m_handler(handler) {}
-    void accept_client();
+    /// Accepts every waiting client (at most max_connections per call).
+    void accept_clients();
     /// Returns false when the connection should be dropped now.
     bool receive(Connection& connection);
     /// Answers the complete requests buffered; true when it stopped at max_pending_output with
@@ -82,8 +88,10 @@ class HttpServer {
     bool send_pending(Connection& connection);
     /// Enforces request_timeout, idle_timeout and close_linger; false: drop the connection.
     bool within_deadlines(Connection& connection, std::chrono::steady_clock::time_point now);
-    /// Closes the connection that has waited longest without progress, to make room.
-    void evict_one();
+    /// Closes the connection that has waited longest without progress, to make room; only the
+    /// first `candidates` connections (those not accepted in this wake-up) may go.
+    void evict_one(std::size_t candidates);
+    void report_eviction(bool mid_request);
     void start_closing(Connection& connection);
     /// Writes what is left of every answer, for at most stop_flush_timeout.
     void flush_before_stop();
@@ -93,6 +101,8 @@ class HttpServer {
     UniqueFd m_listener;
     UniqueFd m_stop_event;
     std::vector<std::unique_ptr<Connection>> m_connections;
+    std::size_t m_evictions{0}; ///< connections closed to make room, since bind()
+    std::chrono::steady_clock::time_point m_last_eviction_report{};
 };
 
 } // namespace vessel::api

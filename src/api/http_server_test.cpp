@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
@@ -186,6 +187,105 @@ TEST(HttpServerPipelining, UnreadAnswersStayBounded) {
     EXPECT_EQ(calls.load(), requests);
     (*server)->stop();
     thread.join();
+}
+
+// Clients of a test server that is bound before it serves: they can queue up first.
+class HttpServerClients : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        m_path =
+            ::testing::TempDir() + "/vessel_http_clients." + std::to_string(::getpid()) + ".sock";
+        ::unlink(m_path.c_str());
+        auto server = HttpServer::bind(m_path, [](const HttpRequest& request) {
+            return HttpResponse::json(200, "{\"path\":\"" + request.path + "\"}");
+        });
+        ASSERT_TRUE(server) << server.error().message;
+        m_server = std::move(*server);
+    }
+    void TearDown() override {
+        if (!m_thread.joinable()) return;
+        m_server->stop();
+        m_thread.join();
+    }
+    void serve() {
+        m_thread = std::thread([this] { m_server->serve(); });
+    }
+    // A non-blocking connect: fails at once (EAGAIN) when the listen queue is full.
+    UniqueFd connect_now() {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path, m_path.data(), m_path.size());
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
+            return UniqueFd();
+        return fd;
+    }
+    static void send_text(const UniqueFd& fd, const std::string& text) {
+        EXPECT_EQ(::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(text.size()));
+    }
+    // Everything the server sends until it closes (at most 5 s).
+    static std::string receive_all(const UniqueFd& fd) {
+        pollfd wait{fd.get(), POLLIN, 0};
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        std::string received;
+        char buffer[4096];
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (::poll(&wait, 1, 100) <= 0) continue;
+            const ssize_t count = ::recv(fd.get(), buffer, sizeof(buffer), 0);
+            if (count < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (count <= 0) break;
+            received.append(buffer, static_cast<std::size_t>(count));
+        }
+        return received;
+    }
+
+    std::string m_path;
+    std::unique_ptr<HttpServer> m_server;
+    std::thread m_thread;
+};
+
+TEST_F(HttpServerClients, SixtyFourClientsConnectingAtOnceEachGetTheirAnswer) {
+    // As tooling polling the socket: every client connects before the server looks.
+    constexpr std::size_t clients = HttpServer::max_connections;
+    std::vector<UniqueFd> fds;
+    for (std::size_t i = 0; i < clients; ++i) {
+        fds.push_back(connect_now());
+        ASSERT_TRUE(fds.back().valid()) << "client " << i << " was refused: " << strerror(errno);
+        send_text(fds.back(),
+                  "GET /" + std::to_string(i) + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+    }
+    serve();
+    for (std::size_t i = 0; i < clients; ++i) {
+        const std::string reply = receive_all(fds[i]);
+        EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK\r\n")) << "client " << i << ": " << reply;
+        EXPECT_NE(reply.find("{\"path\":\"/" + std::to_string(i) + "\"}"), std::string::npos)
+            << "client " << i << ": " << reply;
+    }
+}
+
+TEST_F(HttpServerClients, AClientBeyondTheLimitIsServedAndTheSlowestRequestToldWhy) {
+    serve();
+    // Every slot holds a request that began and never ends.
+    std::vector<UniqueFd> slow;
+    for (std::size_t i = 0; i < HttpServer::max_connections; ++i) {
+        slow.push_back(connect_now());
+        ASSERT_TRUE(slow.back().valid()) << "client " << i << ": " << strerror(errno);
+        send_text(slow.back(), "GET /slow HTTP/1.1\r\n");
+        if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the oldest
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // all read by the server
+    UniqueFd late = connect_now();
+    ASSERT_TRUE(late.valid()) << strerror(errno);
+    send_text(late, "GET /late HTTP/1.1\r\nConnection: close\r\n\r\n");
+    const std::string answer = receive_all(late);
+    EXPECT_NE(answer.find("{\"path\":\"/late\"}"), std::string::npos) << answer;
+    // The request arriving longest made room, with an answer naming the limit.
+    const std::string evicted = receive_all(slow[0]);
+    EXPECT_TRUE(evicted.starts_with("HTTP/1.1 503 ")) << evicted;
+    EXPECT_NE(evicted.find(std::to_string(HttpServer::max_connections) + " connections open"),
+              std::string::npos)
+        << evicted;
 }
 
 } // namespace

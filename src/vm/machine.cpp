@@ -16,9 +16,17 @@
 
 namespace vessel {
 
+// The slots max_disks_and_networks leaves: host bridge, entropy, console, vsock, balloon.
+static_assert(max_disks_and_networks + 5 == pci::PciBus::slot_count);
+
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
                                                  ConsoleOutput console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
+    if (config.disks.size() + config.networks.size() > max_disks_and_networks)
+        return make_error("{} disk(s) and {} network interface(s): at most {} together (each is "
+                          "a device on PCI bus 0, whose other slots the machine's own devices "
+                          "keep)",
+                          config.disks.size(), config.networks.size(), max_disks_and_networks);
     TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
     TRY(check_guest_memory_on_host(config.memory_size));
     warn_about_guest_memory(config.memory_size);

@@ -1,6 +1,7 @@
 // MachineConfig: everything needed to build one VM, filled by the CLI or the API.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ struct BalloonConfig {
     std::uint32_t stats_interval_s{0}; ///< 0: no statistics
     bool free_page_reporting{false};   ///< the guest returns free pages to the host on its own
 };
+
+/// Disks and network interfaces together, at most: each is a virtio PCI device, and PCI bus 0
+/// has 32 slots, of which the host bridge, the entropy device and the console, vsock and
+/// balloon devices (when configured) keep 5. Firecracker documents no limit (its MMIO slots are
+/// finite too); refusing the 28th device up front beats failing at boot.
+inline constexpr std::size_t max_disks_and_networks = 27;
 
 struct MachineConfig {
     std::string kernel_path;

@@ -15,8 +15,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 socket=$work/api.sock
 vessel_pid=
-passed=0
-failed=0
 skipped=0
 
 cleanup() {
@@ -25,8 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../lib.sh"
 skip() { echo "skip $1: $2"; skipped=$((skipped + 1)); }
 
 # start_vessel [ARGS...]: starts Vessel serving $socket; its console goes to $work/console.
@@ -210,6 +207,18 @@ call net-patch-unknown PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400
 call net-missing-host-dev PUT /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 'host_dev_name'
 call net-bad-mtu PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 10}' 400 'mtu'
 call vm-config-lists-drive GET /vm/config "" 200 '"drive_id":"rootfs"'
+# Drives and network interfaces together are bounded by the PCI slots left for them (27 of 32 on
+# bus 0): three drives so far, 24 more fit, the next one of either kind is refused naming the
+# limit, and replacing a configured drive still works.
+added=0
+for i in $(seq 4 27); do
+    api PUT "/drives/d$i" "{\"drive_id\": \"d$i\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": true}"
+    [ "$status" = 204 ] && added=$((added + 1))
+done
+if [ "$added" = 24 ]; then pass drives-up-to-the-limit; else fail drives-up-to-the-limit "$added of 24 more drives added; last answer $status $body"; fi
+call drive-beyond-the-limit PUT /drives/d28 "{\"drive_id\": \"d28\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": true}" 400 'at most 27 fit together'
+call drive-replaced-at-the-limit PUT /drives/ro1 "{\"drive_id\": \"ro1\", \"path_on_host\": \"$work/shared.img\", \"is_root_device\": false, \"is_read_only\": true}" 204
+call net-beyond-the-limit PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0"}' 400 '27 drive(s) and 0 network interface(s) are configured'
 call balloon-get-none GET /balloon "" 400 'No balloon device found.'
 call balloon-missing-deflate PUT /balloon '{"amount_mib": 10}' 400 'deflate_on_oom'
 call balloon-missing-amount PUT /balloon '{"deflate_on_oom": true}' 400 'amount_mib'

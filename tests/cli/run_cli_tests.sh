@@ -100,6 +100,10 @@ head -c 1048576 /dev/zero >"$work/disk.img"
 expect disk-twice 2 "disk $work/disk.img: the image is locked: another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img" --disk "$work/disk.img"
 expect disk-twice-one-readonly 2 "another user holds it" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img"
 expect disk-twice-readonly-shared 2 "garbage.bin: not a kernel" -- run --kernel "$work/garbage.bin" --disk "$work/disk.img,readonly" --disk "$work/disk.img,readonly"
+# Disks and NICs share the 27 PCI slots the machine leaves them: the 28th is refused up front.
+many_disks=()
+for _ in $(seq 28); do many_disks+=(--disk "$work/disk.img,readonly"); done
+expect too-many-disks 2 "28 disk(s) and 0 network interface(s): at most 27 together" -- run --kernel "$work/garbage.bin" "${many_disks[@]}" --net none
 python3 -c 'import fcntl, os, struct, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))  # F_OFD_SETLK: a reader

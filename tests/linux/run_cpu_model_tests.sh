@@ -13,18 +13,7 @@ vessel="$build/vessel"
 here=$(dirname "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-result() { # NAME OK DETAIL
-  if [ "$2" = 1 ]; then
-    echo "ok   $1"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $1: $3"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 guest() { # vessel-run-args...: runs the default guest on the software engine
   timeout 240 "$vessel" run --engine soft "$@" </dev/null >"$work/raw" 2>"$work/err"

@@ -10,18 +10,7 @@ vessel="$build/vessel"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 trap '' PIPE
-passed=0
-failed=0
-
-result() { # NAME OK DETAIL
-  if [ "$2" = 1 ]; then
-    echo "ok   $1"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $1: $3"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # What the guest prints after its resume: the kernel's own account of the cycles (N of them).
 report() {

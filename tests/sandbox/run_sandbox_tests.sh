@@ -12,8 +12,6 @@ vessel=$build/vessel
 guest=$build/guest
 work=$(mktemp -d)
 pids=()
-passed=0
-failed=0
 skipped=0
 jail_uid=65534 # nobody
 unset VESSEL_SECCOMP
@@ -25,8 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../lib.sh"
 skip() { echo "skip $1: $2"; skipped=$((skipped + 1)); }
 
 # wait_for FILE PATTERN SECONDS: until FILE contains PATTERN.

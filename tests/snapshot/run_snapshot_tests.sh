@@ -16,8 +16,6 @@ ticker=$build/tests/guests/ticker.elf
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 pids=()
-passed=0
-failed=0
 skipped=0
 
 cleanup() {
@@ -26,8 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../lib.sh"
 skip() { echo "skip $1: $2"; skipped=$((skipped + 1)); }
 
 # start NAME: a Vessel serving $work/NAME.sock, console to $work/NAME.out; sets pid.

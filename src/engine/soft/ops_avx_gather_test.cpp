@@ -5,22 +5,18 @@
 
 #include <cstring>
 
-#include "engine/soft/soft_test_machine.hpp"
-#include "engine/soft/xsave_state.hpp"
+#include "engine/soft/avx_test_machine.hpp"
 
 using namespace vessel;
-using vessel::soft::testing::SoftTestMachine;
+using vessel::soft::testing::AvxTestMachine;
 
 namespace {
 
 constexpr std::uint64_t table = 0x40000; ///< eax: the gathers' base
 constexpr std::uint64_t page_directory = 0x30000, page_table = 0x31000;
 
-struct GatherMachine : SoftTestMachine {
-    explicit GatherMachine(SoftTier tier = SoftTier::Translator) : SoftTestMachine(tier) {
-        state.cr4 |= x86::cr4::osfxsr | soft::xsave::cr4_osxsave;
-        soft_vcpu().core().set_cpu_model(soft::CpuModel::Max);
-        soft_vcpu().core().xcr0 = 7;
+struct GatherMachine : AvxTestMachine {
+    explicit GatherMachine(SoftTier tier = SoftTier::Translator) : AvxTestMachine(tier) {
         state.gpr[x86::rax] = table;
         for (std::uint32_t i = 0; i < 64; ++i) // dword i of the table (from table - 0x80) = i
             EXPECT_TRUE(memory.write<std::uint32_t>(table - 0x80 + 4 * i, 0x1000 + i));
@@ -30,14 +26,12 @@ struct GatherMachine : SoftTestMachine {
             load(0x2000 + 0x10 * vector, {0xf4});
         }
     }
-    soft::FpuState& fpu() { return soft_vcpu().core().fpu; }
-    std::uint32_t lane(unsigned index, unsigned i) {
-        const std::uint64_t* half = i < 4 ? fpu().xmm[index].q : fpu().ymm_upper[index].q;
-        return static_cast<std::uint32_t>(half[(i % 4) / 2] >> (32 * (i % 2)));
-    }
-    void set_lanes(unsigned index, const std::uint32_t (&values)[8]) {
-        std::memcpy(fpu().xmm[index].q, values, 16);
-        std::memcpy(fpu().ymm_upper[index].q, values + 4, 16);
+    /// The destination ymm0 holds `expected` (lane 0 first) and the mask ymm2 ended zero.
+    void expect_gathered(const std::uint32_t (&expected)[8]) {
+        for (unsigned i = 0; i < 8; ++i) {
+            EXPECT_EQ(lane(0, i), expected[i]) << "lane " << i;
+            EXPECT_EQ(lane(2, i), 0u) << "mask lane " << i;
+        }
     }
     /// Runs from state.rip (the YMM registers as set through fpu()); returns the exception
     /// vector taken (its handler halts) or -1 when the code reached its own hlt.
@@ -75,50 +69,37 @@ constexpr std::initializer_list<std::uint8_t> gather_dd = {0xc4, 0xe2, 0x6d, 0x9
 TEST(OpsAvxGather, SelectedElementsLoadOthersMergeAndTheMaskEndsZero) {
     for (const auto tier : {SoftTier::Interpreter, SoftTier::Translator}) {
         GatherMachine machine(tier);
-        machine.load(SoftTestMachine::code_address, gather_dd);
+        machine.load(AvxTestMachine::code_address, gather_dd);
         machine.set_lanes(0, {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7});
         machine.set_lanes(1, {0, 1, 0xffff'ffff, 7, 0xffff'ffe0, 3, 2, 9});
         machine.set_lanes(2, {on, on, on, 0x7fff'ffff, on | 1, 0, on, on});
         ASSERT_EQ(machine.run_code(), -1);
-        const std::uint32_t expected[8] = {0x1020, 0x1021, 0x101f, 0xd3,
-                                           0x1000, 0xd5,   0x1022, 0x1029};
-        for (unsigned i = 0; i < 8; ++i) {
-            EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-            EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-        }
+        machine.expect_gathered({0x1020, 0x1021, 0x101f, 0xd3, 0x1000, 0xd5, 0x1022, 0x1029});
     }
 }
 
 TEST(OpsAvxGather, QuadwordIndexesGatherDwordsIntoAnXmmAndClearTheRest) {
     GatherMachine machine;
     // vpgatherqd xmm0, [eax + ymm1*4], xmm2 (VEX.256: four qword indexes); hlt
-    machine.load(SoftTestMachine::code_address, {0xc4, 0xe2, 0x6d, 0x91, 0x04, 0x88, 0xf4});
+    machine.load(AvxTestMachine::code_address, {0xc4, 0xe2, 0x6d, 0x91, 0x04, 0x88, 0xf4});
     machine.set_lanes(0, {1, 2, 3, 4, 5, 6, 7, 8});
     // qword indexes 2, -1, 5, 6
     machine.set_lanes(1, {2, 0, 0xffff'ffff, 0xffff'ffff, 5, 0, 6, 0});
     machine.set_lanes(2, {on, on, 0, on, on, on, on, on});
     ASSERT_EQ(machine.run_code(), -1);
-    const std::uint32_t expected[8] = {0x1022, 0x101f, 3, 0x1026, 0, 0, 0, 0};
-    for (unsigned i = 0; i < 8; ++i) {
-        EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-        EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-    }
+    machine.expect_gathered({0x1022, 0x101f, 3, 0x1026, 0, 0, 0, 0});
 }
 
 TEST(OpsAvxGather, DwordIndexesGatherQuadwords) {
     GatherMachine machine;
     // vpgatherdq ymm0, [eax + xmm1*8 + 0x10], ymm2; hlt
-    machine.load(SoftTestMachine::code_address, {0xc4, 0xe2, 0xed, 0x90, 0x44, 0xc8, 0x10, 0xf4});
+    machine.load(AvxTestMachine::code_address, {0xc4, 0xe2, 0xed, 0x90, 0x44, 0xc8, 0x10, 0xf4});
     machine.set_lanes(0, {1, 2, 3, 4, 5, 6, 7, 8});
     machine.set_lanes(1, {0, 0xffff'fffe, 3, 1, 0xaa, 0xbb, 0xcc, 0xdd});
     machine.set_lanes(2, {0, on, 0, on, 0, 0, 0, on});
     ASSERT_EQ(machine.run_code(), -1);
     // Selected quadwords 0, 1, 3 (indexes 0, -2, 1) at table + 0x10 + 8 * index.
-    const std::uint32_t expected[8] = {0x1024, 0x1025, 0x1020, 0x1021, 5, 6, 0x1026, 0x1027};
-    for (unsigned i = 0; i < 8; ++i) {
-        EXPECT_EQ(machine.lane(0, i), expected[i]) << "lane " << i;
-        EXPECT_EQ(machine.lane(2, i), 0u) << "mask lane " << i;
-    }
+    machine.expect_gathered({0x1024, 0x1025, 0x1020, 0x1021, 5, 6, 0x1026, 0x1027});
 }
 
 TEST(OpsAvxGather, OverlappingRegistersAndAMissingSibAreInvalid) {
@@ -130,7 +111,7 @@ TEST(OpsAvxGather, OverlappingRegistersAndAMissingSibAreInvalid) {
     };
     for (const auto& code : invalid) {
         GatherMachine machine;
-        machine.load(SoftTestMachine::code_address, code);
+        machine.load(AvxTestMachine::code_address, code);
         machine.set_lanes(1, {0, 1, 2, 3, 4, 5, 6, 7});
         machine.set_lanes(2, {on, on, on, on, on, on, on, on});
         EXPECT_EQ(machine.run_code(), 6) << "#UD";
@@ -141,7 +122,7 @@ TEST(OpsAvxGather, OverlappingRegistersAndAMissingSibAreInvalid) {
 TEST(OpsAvxGather, APageFaultLeavesTheLowerElementsDoneAndTheRestartFinishes) {
     for (const auto tier : {SoftTier::Interpreter, SoftTier::Translator}) {
         GatherMachine machine(tier);
-        machine.load(SoftTestMachine::code_address, gather_dd);
+        machine.load(AvxTestMachine::code_address, gather_dd);
         constexpr std::uint64_t absent = table + 0x1000;
         machine.enable_paging(absent);
         machine.set_lanes(0, {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7});
@@ -163,8 +144,8 @@ TEST(OpsAvxGather, APageFaultLeavesTheLowerElementsDoneAndTheRestartFinishes) {
         // Map the page and restart the instruction, as an OS's #PF handler would.
         machine.set_page(absent, true);
         ASSERT_TRUE(machine.memory.write<std::uint32_t>(absent, 0xabcd));
-        machine.state.rip = SoftTestMachine::code_address;
-        machine.state.gpr[x86::rsp] = SoftTestMachine::stack_top;
+        machine.state.rip = AvxTestMachine::code_address;
+        machine.state.gpr[x86::rsp] = AvxTestMachine::stack_top;
         ASSERT_EQ(machine.run_code(), -1);
         const std::uint32_t expected[8] = {0x1020, 0x1021, 0xd2,   0x1023,
                                            0x1024, 0xabcd, 0x1026, 0x1027};

@@ -6,33 +6,20 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/soft/soft_test_machine.hpp"
+#include "engine/soft/avx_test_machine.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
 #include "engine/soft/xsave_state.hpp"
 
 using namespace vessel;
-using vessel::soft::testing::SoftTestMachine;
+using vessel::soft::testing::AvxTestMachine;
 
 namespace {
 
 constexpr std::uint64_t osxsave = soft::xsave::cr4_osxsave;
 
-struct AvxMachine : SoftTestMachine {
-    explicit AvxMachine(soft::CpuModel model = soft::CpuModel::Max, std::uint64_t xcr0 = 7) {
-        state.cr4 |= x86::cr4::osfxsr | osxsave;
-        soft_vcpu().core().set_cpu_model(model);
-        soft_vcpu().core().xcr0 = xcr0;
-    }
-    soft::FpuState& fpu() { return soft_vcpu().core().fpu; }
-    /// Lane i (of 8) of ymm`index` as 32 bits.
-    std::uint32_t lane(unsigned index, unsigned i) {
-        const std::uint64_t* half = i < 4 ? fpu().xmm[index].q : fpu().ymm_upper[index].q;
-        return static_cast<std::uint32_t>(half[(i % 4) / 2] >> (32 * (i % 2)));
-    }
-    void set_lanes(unsigned index, const std::uint32_t (&values)[8]) {
-        std::memcpy(fpu().xmm[index].q, values, 16);
-        std::memcpy(fpu().ymm_upper[index].q, values + 4, 16);
-    }
+struct AvxMachine : AvxTestMachine {
+    explicit AvxMachine(soft::CpuModel model = soft::CpuModel::Max, std::uint64_t xcr0 = 7)
+        : AvxTestMachine(SoftTier::Translator, model, xcr0) {}
     VcpuExit run_code(std::initializer_list<std::uint8_t> code) {
         load(code_address, code);
         EXPECT_TRUE(vcpu->set_state(state));

@@ -12,6 +12,21 @@
 
 namespace vessel::soft {
 
+namespace {
+
+/// Sleeps a CPU in wait-for-SIPI until an INIT or SIPI comes for it, or a kick (wake()). Only
+/// those end the state (Intel SDM Vol. 3C, the wait-for-SIPI activity state: "inactive until
+/// it receives a SIPI"): a maskable interrupt stays pending in the local APIC, and an NMI is
+/// not taken; it is dropped here, as a pending NMI ends the platform's wait at once and would
+/// make this CPU spin. Platforms that cannot wait for start-up IPIs (unit tests of one vCPU)
+/// get the interrupt wait, which returns early on pending work.
+void wait_for_sipi(SoftPlatform& platform, std::uint32_t cpu) {
+    if (platform.take_nmi(cpu)) log::debug("vCPU {}: an NMI while waiting for SIPI: ignored", cpu);
+    if (!platform.wait_for_startup(cpu)) platform.wait_for_interrupt(cpu);
+}
+
+} // namespace
+
 SoftVcpu::SoftVcpu(GuestMemory& memory, Bus& io_bus, Bus& mmio_bus, SoftPlatform& platform,
                    CodePages& code_pages, std::uint32_t index, std::uint32_t cpu_count)
     : m_index(index), m_platform(platform),
@@ -280,7 +295,7 @@ VcpuExit SoftVcpu::run() {
                 until_poll = blocks_per_poll;
                 m_platform.poll(m_index);
                 if (handle_startup()) {
-                    m_platform.wait_for_interrupt(m_index);
+                    wait_for_sipi(m_platform, m_index);
                     until_poll = 0;
                     continue;
                 }
