@@ -35,24 +35,26 @@ guest --cpu-model max --exec "$flags"
 ok=0; grep -q "^abm bmi1 bmi2 movbe pni popcnt rdtscp sse4_1 sse4_2 ssse3 $" "$work/out" && ok=1
 result max-model-cpuinfo-flags $ok "$(detail)"
 
-v3_flags='grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -x -E "avx|avx2|bmi1|bmi2|fma|f16c|movbe|abm|xsave|xsaveopt|rdtscp" | sort | tr "\n" " "; echo'
+# x86-64-v3 has SMEP and SMAP as every CPU of that level does (Linux then brackets each user
+# copy with stac/clac, which the translator runs in the block).
+v3_flags='grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -x -E "avx|avx2|bmi1|bmi2|fma|f16c|movbe|abm|xsave|xsaveopt|rdtscp|smep|smap" | sort | tr "\n" " "; echo'
 guest --cpu-model x86-64-v3 --exec "$v3_flags; dmesg | grep -o \"Enabled xstate features 0x7, context size is 832 bytes\""
-ok=0; grep -q "^abm avx avx2 bmi1 bmi2 f16c fma movbe xsave xsaveopt $" "$work/out" &&
+ok=0; grep -q "^abm avx avx2 bmi1 bmi2 f16c fma movbe smap smep xsave xsaveopt $" "$work/out" &&
   grep -q "^Enabled xstate features 0x7, context size is 832 bytes$" "$work/out" && ok=1
 result v3-model-cpuinfo-flags-and-xsave $ok "$(detail)"
 
 # Without --cpu-model a VM is x86-64-v3 where the host has AVX2 (the translator runs AVX2's
-# integer and move instructions natively), with no RDTSCP (max only).
+# integer and move instructions natively), with SMEP and SMAP and no RDTSCP (max only).
 if [ -z "$(grep -m1 ^flags /proc/cpuinfo | grep -w avx2)" ]; then
   echo "skip default-model-is-x86-64-v3: the host has no AVX2"
 else
   guest --exec "$v3_flags"
-  ok=0; grep -q "^abm avx avx2 bmi1 bmi2 f16c fma movbe xsave xsaveopt $" "$work/out" && ok=1
+  ok=0; grep -q "^abm avx avx2 bmi1 bmi2 f16c fma movbe smap smep xsave xsaveopt $" "$work/out" && ok=1
   result default-model-is-x86-64-v3 $ok "$(detail)"
 fi
 
-guest --cpu-model x86-64-v2 --exec "$flags"
-ok=0; grep -q "^pni popcnt sse4_1 sse4_2 ssse3 $" "$work/out" && ok=1
+guest --cpu-model x86-64-v2 --exec "$flags; echo smep-smap=\$(grep -m1 ^flags /proc/cpuinfo | tr ' ' '\n' | grep -c -x -E 'smep|smap')"
+ok=0; grep -q "^pni popcnt sse4_1 sse4_2 ssse3 $" "$work/out" && grep -q "^smep-smap=0$" "$work/out" && ok=1
 result v2-model-cpuinfo-flags $ok "$(detail)"
 
 guest --cpu-model baseline --exec "echo \"[\$($flags)]\""

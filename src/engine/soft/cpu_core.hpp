@@ -184,6 +184,9 @@ class CpuCore {
         if (m_user_window_count != 0 && !(rflags & x86::rflags::ac)) [[unlikely]]
             close_user_windows();
     }
+    /// The count of user pages open to supervisor accesses through SMAP's AC window (see
+    /// m_user_window_count): translated clac closes them only when there are some.
+    const unsigned& user_window_count() const { return m_user_window_count; }
     bool carry() const {
         return lazy.op == FlagOp::None ? (rflags & x86::rflags::cf) != 0 : lazy.carry();
     }

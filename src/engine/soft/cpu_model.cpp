@@ -9,12 +9,16 @@ constexpr std::uint32_t v2_features =
     isa::sse3 | isa::ssse3 | isa::sse41 | isa::sse42 | isa::popcnt;
 /// Executed on the host's AVX2, FMA and F16C units (ops_avx*.cpp).
 constexpr std::uint32_t avx_features = isa::avx | isa::avx2 | isa::fma | isa::f16c;
-constexpr std::uint32_t v3_features =
-    v2_features | isa::lzcnt | isa::movbe | isa::bmi1 | isa::bmi2 | isa::xsave | avx_features;
-/// Supervisor protections and the system instructions x86-64-v3 does not include.
-constexpr std::uint32_t beyond_v3_features = isa::rdtscp | isa::smep | isa::smap | isa::umip |
-                                             isa::pku | isa::rdrand | isa::rdseed | isa::rdpid |
-                                             isa::clflushopt | isa::clwb;
+/// SMEP and SMAP are no part of the x86-64-v3 ISA level, but every CPU of that level has them
+/// (Intel from Broadwell, Haswell SMEP only; AMD from Zen), and Linux uses them where offered:
+/// the model of such a CPU.
+constexpr std::uint32_t supervisor_protection_features = isa::smep | isa::smap;
+constexpr std::uint32_t v3_features = v2_features | isa::lzcnt | isa::movbe | isa::bmi1 |
+                                      isa::bmi2 | isa::xsave | avx_features |
+                                      supervisor_protection_features;
+/// The supervisor protections and system instructions the v3 model does not include.
+constexpr std::uint32_t beyond_v3_features = isa::rdtscp | isa::umip | isa::pku | isa::rdrand |
+                                             isa::rdseed | isa::rdpid | isa::clflushopt | isa::clwb;
 constexpr std::uint32_t max_features = v3_features | beyond_v3_features;
 
 /// Highest first: default_cpu_model() takes the first one the host can run.

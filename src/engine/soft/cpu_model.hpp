@@ -27,7 +27,8 @@ constexpr std::uint32_t avx = 1u << 11;   ///< AVX: VEX encoding, YMM registers,
 constexpr std::uint32_t avx2 = 1u << 12;  ///< AVX2: 256-bit integer ops, permutes, broadcasts
 constexpr std::uint32_t fma = 1u << 13;   ///< FMA3: vfmadd/vfmsub/vfnmadd/vfnmsub
 constexpr std::uint32_t f16c = 1u << 14;  ///< vcvtph2ps, vcvtps2ph
-// Beyond x86-64-v3 (the max model); bits from 16 up.
+// Beyond the x86-64-v3 ISA level; bits from 16 up. SMEP and SMAP are in the v3 model too (every
+// CPU of that level has them), the rest in max only.
 constexpr std::uint32_t smep = 1u << 16;       ///< CR4.SMEP
 constexpr std::uint32_t smap = 1u << 17;       ///< CR4.SMAP, stac, clac
 constexpr std::uint32_t umip = 1u << 18;       ///< CR4.UMIP
@@ -44,9 +45,10 @@ constexpr std::uint32_t clwb = 1u << 24;       ///< clwb
 enum class CpuModel : std::uint8_t {
     Baseline = 0, ///< x86-64: SSE2, cx8, cmov, fxsr (the original AMD64 set)
     V2 = 1,       ///< x86-64-v2: + SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT, CX16, LAHF/SAHF
-    Max = 2,      ///< everything the software CPU implements: v3 + RDTSCP, SMEP, SMAP, UMIP, PKU,
-                  ///< RDRAND, RDSEED, RDPID, CLFLUSHOPT, CLWB
-    V3 = 3, ///< x86-64-v3: v2 + AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE (YMM state)
+    Max = 2,      ///< everything the software CPU implements: v3 + RDTSCP, UMIP, PKU, RDRAND,
+                  ///< RDSEED, RDPID, CLFLUSHOPT, CLWB
+    V3 = 3, ///< x86-64-v3: v2 + AVX, AVX2, FMA, F16C, BMI1, BMI2, LZCNT, MOVBE, XSAVE (YMM state),
+            ///< and SMEP and SMAP (not in the ISA level, but on every CPU of it)
 };
 /// The highest snapshot encoding of a model.
 constexpr std::uint8_t last_cpu_model_value = 3;

@@ -76,3 +76,20 @@ TEST(CpuModel, EveryModelHasMmx) {
     for (const CpuModel model : {CpuModel::Baseline, CpuModel::V2, CpuModel::V3, CpuModel::Max})
         EXPECT_EQ(leaf(model, 1).edx & mmx, mmx);
 }
+
+TEST(CpuModel, SmepAndSmapFromV3UmipAndPkuInMaxOnly) {
+    // Every CPU of the x86-64-v3 level has SMEP and SMAP (Intel from Broadwell, AMD from Zen),
+    // so the v3 model offers them; max stays a superset.
+    constexpr std::uint32_t smep = 1u << 7, smap = 1u << 20; // CPUID.(7,0):EBX
+    constexpr std::uint32_t umip = 1u << 2, pku = 1u << 3;   // CPUID.(7,0):ECX
+    for (const CpuModel model : {CpuModel::Baseline, CpuModel::V2})
+        EXPECT_EQ(leaf(model, 7).ebx & (smep | smap), 0u) << cpu_model_name(model);
+    for (const CpuModel model : {CpuModel::V3, CpuModel::Max})
+        EXPECT_EQ(leaf(model, 7).ebx & (smep | smap), smep | smap) << cpu_model_name(model);
+    EXPECT_EQ(leaf(CpuModel::V3, 7).ecx & (umip | pku), 0u);
+    EXPECT_EQ(leaf(CpuModel::Max, 7).ecx & (umip | pku), umip | pku);
+    EXPECT_EQ(model_features(CpuModel::Max) & model_features(CpuModel::V3),
+              model_features(CpuModel::V3));
+    EXPECT_NE(model_features(CpuModel::V3) & isa::smap, 0u);
+    EXPECT_EQ(model_features(CpuModel::V2) & (isa::smep | isa::smap), 0u);
+}

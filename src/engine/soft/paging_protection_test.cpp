@@ -442,7 +442,7 @@ TEST_P(PagingProtection, CacheLineFlushesCheckTheirOperand) {
     EXPECT_EQ(machine.state.cr2, data_page);
 }
 
-TEST(PagingProtectionCpuid, MaxOffersTheProtectionsAndV3DoesNot) {
+TEST(PagingProtectionCpuid, MaxOffersTheProtectionsAndV3OnlySmepAndSmap) {
     auto leaf = [](soft::CpuModel model, std::uint32_t function) {
         return x86::find_cpuid_entry(soft::supported_cpuid(model), function, 0);
     };
@@ -451,7 +451,10 @@ TEST(PagingProtectionCpuid, MaxOffersTheProtectionsAndV3DoesNot) {
     EXPECT_EQ(leaf(soft::CpuModel::Max, 7).ebx & leaf7_ebx, leaf7_ebx);
     EXPECT_EQ(leaf(soft::CpuModel::Max, 7).ecx & leaf7_ecx, leaf7_ecx);
     EXPECT_TRUE(leaf(soft::CpuModel::Max, 1).ecx & (1u << 30)); // rdrand
-    EXPECT_EQ(leaf(soft::CpuModel::V3, 7).ebx & leaf7_ebx, 0u);
+    // SMEP and SMAP are on every CPU of the x86-64-v3 level: the v3 model has them too.
+    const std::uint32_t smep_smap = (1u << 7) | (1u << 20);
+    EXPECT_EQ(leaf(soft::CpuModel::V3, 7).ebx & leaf7_ebx, smep_smap);
+    EXPECT_EQ(leaf(soft::CpuModel::V2, 7).ebx & leaf7_ebx, 0u);
     EXPECT_EQ(leaf(soft::CpuModel::V3, 7).ecx & leaf7_ecx, 0u);
     EXPECT_FALSE(leaf(soft::CpuModel::V3, 1).ecx & (1u << 30));
 }

@@ -5,6 +5,7 @@
 
 #include "engine/soft/translator/emitter.hpp"
 #include "engine/soft/translator/host_extensions.hpp"
+#include "engine/soft/translator/smap_instructions.hpp"
 #include "engine/soft/translator/vex_instructions.hpp"
 #include "engine/soft/xsave_state.hpp"
 
@@ -28,6 +29,18 @@ void Emitter::block(std::vector<GuestInstruction>& instructions) {
 }
 
 bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
+    if (const auto op = static_cast<ZydisMnemonic>(m_ops[k].mnemonic);
+        translates_alignment_check_flag(op, m_out.context, m_isa_features)) {
+        save_flags(m_live); // stac/clac (smap_instructions.hpp) clobber the host flags
+        m_host_flags_valid = false;
+        Xbyak::Label& windows_open = new_label();
+        Xbyak::Label& after = new_label();
+        emit_alignment_check_flag(*this, m_layout, op == ZYDIS_MNEMONIC_STAC, windows_open);
+        L(after);
+        if (op == ZYDIS_MNEMONIC_CLAC) fallback_path(k, guest, windows_open, after);
+        ++m_out.native_ops;
+        return false;
+    }
     if (guest.decoded) {
         const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
         if (mnemonic == ZYDIS_MNEMONIC_NOP || mnemonic == ZYDIS_MNEMONIC_PREFETCHT0 ||

@@ -48,6 +48,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.fpu_control = offset_of(cpu, &cpu.fpu.control);
     layout.segment_selector = offset_of(cpu, &cpu.segments[0].selector);
     layout.segment_stride = static_cast<std::int32_t>(sizeof cpu.segments[0]);
+    layout.user_window_count = offset_of(cpu, &cpu.user_window_count());
     return layout;
 }
 
