@@ -72,8 +72,7 @@ std::uint32_t EarlyVcpuThreads::spinners_for_this_host() {
     const ssize_t length = ::read(descriptor, text.data(), text.size() - 1);
     ::close(descriptor);
     unsigned running = 0;
-    if (length <= 0 || std::sscanf(text.data(), "%*s %*s %*s %u/", &running) != 1)
-        return 0;
+    if (length <= 0 || std::sscanf(text.data(), "%*s %*s %*s %u/", &running) != 1) return 0;
     const unsigned cpus = std::thread::hardware_concurrency();
     return running + 1 < cpus ? cpus - running - 1 : 0;
 }
