@@ -35,7 +35,7 @@ bool count_may_be_zero(const GuestInstruction& guest) {
 
 /// Fills each instruction's flags_live_in/out: flag liveness, backwards from the block's end
 /// (where every flag counts as read).
-void compute_flag_liveness(std::vector<GuestInstruction>& instructions) {
+void compute_flag_liveness(std::span<GuestInstruction> instructions) {
     std::uint32_t live = arithmetic_mask;
     for (std::size_t k = instructions.size(); k-- > 0;) {
         GuestInstruction& guest = instructions[k];
@@ -64,12 +64,19 @@ void compute_flag_liveness(std::vector<GuestInstruction>& instructions) {
 
 } // namespace
 
-std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
-                                            const std::uint8_t* bytes, std::uint64_t linear) {
-    std::vector<GuestInstruction> instructions(block.ops.size());
+std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
+                                          const std::uint8_t* bytes, std::uint64_t linear,
+                                          std::vector<GuestInstruction>& buffer) {
+    if (buffer.size() < block.ops.size()) buffer.resize(block.ops.size());
+    const std::span<GuestInstruction> instructions(buffer.data(), block.ops.size());
     std::uint64_t offset = 0;
     for (std::size_t k = 0; k < block.ops.size(); ++k) {
         GuestInstruction& guest = instructions[k];
+        // A used element: every field not written below is set here (Zydis writes the
+        // instruction and its operands; the liveness pass the live sets).
+        guest.flags_tested = arithmetic_mask;
+        guest.flags_written = 0;
+        guest.flags_may_change = true;
         guest.bytes = bytes + offset;
         guest.linear = linear + offset;
         guest.next = guest.linear + block.ops[k].length;
@@ -112,7 +119,7 @@ std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const C
     return instructions;
 }
 
-bool flags_dead_at_entry(const std::vector<GuestInstruction>& instructions) {
+bool flags_dead_at_entry(std::span<const GuestInstruction> instructions) {
     for (const GuestInstruction& guest : instructions) {
         if (!guest.decoded || guest.flags_tested != 0) break;
         const ZydisMnemonic mnemonic = guest.instruction.mnemonic;

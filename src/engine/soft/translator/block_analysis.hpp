@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <Zydis/Zydis.h>
@@ -32,12 +33,16 @@ struct GuestInstruction {
 };
 
 /// Decodes `block` (whose bytes start at `bytes`, at guest linear `linear`) with Zydis and fills
-/// each instruction's flag reads, writes and liveness.
-std::vector<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
-                                            const std::uint8_t* bytes, std::uint64_t linear);
+/// each instruction's flag reads, writes and liveness, into the first block.ops.size() elements
+/// of `buffer` (grown when needed): the caller keeps the buffer from block to block, so its
+/// elements (about 1.1 KB each, mostly Zydis's operands) are neither allocated nor zeroed per
+/// block. Returns those elements.
+std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
+                                          const std::uint8_t* bytes, std::uint64_t linear,
+                                          std::vector<GuestInstruction>& buffer);
 
 /// Whether the block overwrites all arithmetic flags before anything reads them or can fault
 /// (a fault would show them): then a jump into it may clobber the flags.
-bool flags_dead_at_entry(const std::vector<GuestInstruction>& instructions);
+bool flags_dead_at_entry(std::span<const GuestInstruction> instructions);
 
 } // namespace vessel::soft

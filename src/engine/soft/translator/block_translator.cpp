@@ -15,7 +15,7 @@ namespace vessel::soft {
 
 namespace emit {
 
-void Emitter::block(std::vector<GuestInstruction>& instructions) {
+void Emitter::block(std::span<GuestInstruction> instructions) {
     bool ended = false;
     for (std::size_t k = 0; k < instructions.size() && !ended; ++k) {
         m_live = instructions[k].flags_live_in;
@@ -362,7 +362,8 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     out.linear = linear;
     out.native_ops = out.fallback_ops = 0;
     out.sites = {};
-    std::vector<GuestInstruction> instructions = analyze_block(m_decoder, block, bytes, linear);
+    const std::span<GuestInstruction> instructions =
+        analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
     if (cache.available() < 4096) return false;
     try {

@@ -4,6 +4,7 @@
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/block_cache.hpp"
+#include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/code_cache.hpp"
 #include "engine/soft/translator/jit_runtime.hpp"
 #include "engine/soft/translator/translation.hpp"
@@ -47,6 +48,8 @@ class BlockTranslator {
     TlbHintSlots m_hints;
     bool m_kernel_hints{false};
     const JitRuntime& m_runtime;
+    /// analyze_block's output, kept from block to block (see there).
+    std::vector<GuestInstruction> m_instructions;
     ZydisDecoder m_decoder;
 };
 

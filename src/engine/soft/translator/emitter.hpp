@@ -34,7 +34,7 @@ class Emitter : public Xbyak::CodeGenerator {
         setDefaultJmpNEAR(true);
     }
 
-    void block(std::vector<GuestInstruction>& instructions);
+    void block(std::span<GuestInstruction> instructions);
 
   private:
     /// The host register of guest GPR `number` (which must live in one).
