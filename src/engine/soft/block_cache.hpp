@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
+#include "engine/soft/block_table.hpp"
 #include "engine/soft/code_pages.hpp"
 #include "engine/soft/decoded_op.hpp"
 #include "engine/soft/spare_memory.hpp"
@@ -59,10 +59,10 @@ class BlockCache {
         const Recent& recent = m_recent[slot(key)];
         if (recent.key == key && recent.block != nullptr && fresh(*recent.block)) [[likely]]
             return recent.block;
-        auto found = m_blocks.find(key);
-        if (found == m_blocks.end() || !fresh(*found->second)) return nullptr;
-        m_recent[slot(key)] = {key, found->second.get()};
-        return found->second.get();
+        CodeBlock* found = m_blocks.find(key);
+        if (found == nullptr || !fresh(*found)) return nullptr;
+        m_recent[slot(key)] = {key, found};
+        return found;
     }
 
     /// Stores a block and returns it. A stale block with the same key is refreshed in place,
@@ -86,7 +86,7 @@ class BlockCache {
 
     /// Frees every block; callers holding block pointers (the jump cache) must drop them.
     void clear() {
-        decltype(m_blocks)().swap(m_blocks); // the bucket array too
+        m_blocks.clear(); // the table too
         std::fill_n(m_recent.get(), recent_slots, Recent{});
     }
     std::size_t size() const { return m_blocks.size(); }
@@ -105,7 +105,7 @@ class BlockCache {
     };
     static constexpr std::size_t recent_slots = 16384;
     CodePages& m_pages;
-    std::unordered_map<std::uint64_t, std::unique_ptr<CodeBlock>> m_blocks;
+    BlockTable<CodeBlock> m_blocks;
     SpareArray<Recent> m_recent;
 };
 
