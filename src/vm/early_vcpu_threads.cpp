@@ -58,11 +58,6 @@ std::thread EarlyVcpuThreads::hand_over(std::uint32_t index, std::function<void(
     return std::move(slot.thread);
 }
 
-std::chrono::nanoseconds EarlyVcpuThreads::spin_for_this_host() {
-    return spinners_for_this_host() > 0 ? std::chrono::nanoseconds{default_spin}
-                                        : std::chrono::nanoseconds{0};
-}
-
 std::uint32_t EarlyVcpuThreads::spinners_for_this_host() {
     // "0.52 0.61 0.70 2/345 6789": the fourth field is runnable/total, this thread included.
     // Plain read(2): an ifstream's first use costs more than the whole thread start.

@@ -27,9 +27,6 @@ class EarlyVcpuThreads {
   public:
     /// How long a waiting thread spins before it sleeps: longer than a restore on a busy host.
     static constexpr std::chrono::milliseconds default_spin{20};
-    /// The spin for a restore starting now: default_spin when spinners_for_this_host() is not
-    /// 0, else none.
-    static std::chrono::nanoseconds spin_for_this_host();
     /// How many waiting threads may spin: the host's idle CPUs (/proc/loadavg's running count,
     /// this thread included, below the online CPUs) less one, which is left to the client and
     /// the kernel's work around the restore; 0 when unknown. On a busy host a spinning thread

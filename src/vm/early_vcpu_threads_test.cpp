@@ -134,9 +134,7 @@ TEST_F(EarlyVcpuThreadsTest, ThreadsBeyondTheSpinnersSleepAtOnce) {
     EXPECT_EQ(ran.load(), 2);
 }
 
-TEST_F(EarlyVcpuThreadsTest, SpinForThisHostIsNoneOrTheDefaultAndLeavesACpu) {
-    const auto spin = EarlyVcpuThreads::spin_for_this_host();
-    EXPECT_TRUE(spin == 0ns || spin == EarlyVcpuThreads::default_spin);
+TEST_F(EarlyVcpuThreadsTest, SpinnersForThisHostLeaveACpu) {
     EXPECT_LT(EarlyVcpuThreads::spinners_for_this_host() + 1,
               std::max(2u, std::thread::hardware_concurrency()));
 }

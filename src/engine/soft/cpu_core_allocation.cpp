@@ -14,11 +14,11 @@ namespace {
 constexpr std::size_t huge_page_size = std::size_t{2} << 20;
 constexpr std::size_t spare_alignment = 64;
 
-std::size_t rounded_size(std::size_t size) {
-    return (size + huge_page_size - 1) & ~(huge_page_size - 1);
-}
 std::size_t aligned_up(std::size_t value, std::size_t alignment) {
     return (value + alignment - 1) & ~(alignment - 1);
+}
+std::size_t rounded_size(std::size_t size) {
+    return aligned_up(size, huge_page_size);
 }
 
 } // namespace

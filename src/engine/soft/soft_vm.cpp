@@ -2,24 +2,12 @@
 #include "engine/soft/soft_vm.hpp"
 
 #include <fmt/format.h>
-#include <time.h>
 
 #include "base/log.hpp"
+#include "base/thread_cpu_time.hpp"
 #include "engine/soft/soft_vcpu.hpp"
 
 namespace vessel::soft {
-namespace {
-
-/// This thread's CPU time in milliseconds, for the debug log's account of building a vCPU:
-/// unlike wall time, it does not grow while other processes hold the host's CPUs. (The page
-/// faults of each step: tools/vcpu_probe; getrusage is not in the sandbox's system calls.)
-double thread_cpu_ms() {
-    timespec cpu{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-    return static_cast<double>(cpu.tv_sec) * 1e3 + static_cast<double>(cpu.tv_nsec) / 1e6;
-}
-
-} // namespace
 
 Result<std::unique_ptr<SoftVm>> SoftVm::create(VmContext context, SoftTier tier,
                                                const SoftPlatformFactory& platform_factory) {
@@ -43,18 +31,19 @@ Result<std::unique_ptr<Vcpu>> SoftVm::create_vcpu(std::uint32_t index) {
         return make_error("soft engine: vCPU {} requested but the VM has {} vCPUs", index,
                           m_context.cpu_count);
     const bool account = log::enabled(log::Level::debug);
-    const double start = account ? thread_cpu_ms() : 0;
+    const double start = account ? thread_cpu_milliseconds() : 0;
     auto vcpu = std::unique_ptr<SoftVcpu>(new SoftVcpu(m_context.memory, m_context.io_bus,
                                                        m_context.mmio_bus, *m_platform,
                                                        m_code_pages, index, m_context.cpu_count));
     vcpu->core().set_cpu_model(m_model);
-    const double core = account ? thread_cpu_ms() : 0;
+    const double core = account ? thread_cpu_milliseconds() : 0;
     if (m_tier == SoftTier::Translator)
         TRY_CONTEXT(vcpu->enable_translator(), fmt::format("soft engine vCPU {}", index));
     if (account)
         log::debug("soft engine: vCPU {} built using {:.3f} ms of CPU (CPU core and interpreter "
                    "{:.3f} ms, translator {:.3f} ms)",
-                   index, thread_cpu_ms() - start, core - start, thread_cpu_ms() - core);
+                   index, thread_cpu_milliseconds() - start, core - start,
+                   thread_cpu_milliseconds() - core);
     return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 

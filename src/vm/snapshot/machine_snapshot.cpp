@@ -1,9 +1,8 @@
 // Machine::save_snapshot and Machine::restore: which section holds what, in which order.
-#include <time.h>
-
 #include <chrono>
 
 #include "base/log.hpp"
+#include "base/thread_cpu_time.hpp"
 #include "memory/host_memory.hpp"
 #include "vm/machine.hpp"
 #include "vm/snapshot/machine_config_state.hpp"
@@ -19,14 +18,6 @@ using snapshot::SnapshotFile;
 constexpr std::uint32_t section_version = 1;
 /// machine, platform, uart, i8042, rtc, fw_cfg, acpi, pci, pci-host; then cpu.N and virtio.N.
 constexpr std::size_t fixed_sections = 9;
-
-/// CPU time this thread has used, in milliseconds: unlike the wall clock, it does not count the
-/// time another process held the CPU, so it shows a restore's own cost on a busy host.
-double thread_cpu_milliseconds() {
-    timespec now{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
-}
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -180,9 +171,9 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& state_path,
     // the machine built and loaded (on a second host CPU when there is one): start() then
     // only hands them their vCPUs. A failed restore dismisses them (nothing ran).
     const double checked = milliseconds_since(start);
-    auto early_threads = std::make_unique<EarlyVcpuThreads>(
-        saved.config.cpu_count, EarlyVcpuThreads::spin_for_this_host(),
-        EarlyVcpuThreads::spinners_for_this_host());
+    auto early_threads =
+        std::make_unique<EarlyVcpuThreads>(saved.config.cpu_count, EarlyVcpuThreads::default_spin,
+                                           EarlyVcpuThreads::spinners_for_this_host());
     const double threads_started = milliseconds_since(start);
     auto memory = TRY(snapshot::map_memory_file(memory_path, saved.config.memory_size));
     const double mapped = milliseconds_since(start);
