@@ -16,16 +16,19 @@ namespace vessel::soft {
 namespace emit {
 
 void Emitter::block(std::span<GuestInstruction> instructions) {
+    m_instructions = instructions;
     bool ended = false;
     for (std::size_t k = 0; k < instructions.size() && !ended; ++k) {
         m_live = instructions[k].flags_live_in;
         m_linear = instructions[k].linear;
+        begin_groups(k);
         ended = instruction(k, instructions[k]);
+        end_groups(k, ended);
     }
     m_live = arithmetic_mask;
     if (!ended) exit_to(instructions.back().next);
-    for (auto& cold : m_cold)
-        cold();
+    for (std::size_t i = 0; i < m_cold.size(); ++i) // a group's fallback queues more
+        m_cold[i]();
 }
 
 bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
@@ -124,6 +127,7 @@ bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
     restore_host_flags();
     interpret(k, guest);
     flags_written();
+    drop_groups(); // the interpreter may have changed anything a group's check relied on
     return false;
 }
 
@@ -248,12 +252,16 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     if (guarded) vex_guard(fallback);
     if (plan.memory_operand >= 0) {
         const ZydisDecodedOperand& operand = guest.operands[plan.memory_operand];
-        address(guest, operand, true);
         const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
-        lookup(operand.size / 8, write, fallback);
+        if (!grouped_operand(k, guest, operand, write)) {
+            address(guest, operand, true);
+            lookup(operand.size / 8, write, fallback);
+        }
         const ZydisMnemonic m = guest.instruction.mnemonic;
         if (vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m)) {
             // misaligned: #GP from the interpreter, not a host fault
+            save_flags(m_live); // the test clobbers them (a grouped access left them in place)
+            m_host_flags_valid = false;
             test(r14b, static_cast<std::uint8_t>(operand.size / 8 - 1));
             jnz(fallback);
         }
@@ -361,15 +369,18 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
                                 std::uint64_t linear, bool user, CodeCache& cache) {
     out.linear = linear;
     out.native_ops = out.fallback_ops = 0;
+    out.access_groups = out.grouped_accesses = 0;
     out.sites = {};
     const std::span<GuestInstruction> instructions =
         analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
+    if (m_access_groups) plan_access_groups(instructions, m_groups);
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
                         block.ops.data(), user, m_isa_features,
-                        m_hints.slots != nullptr && (user || m_kernel_hints) ? &m_hints : nullptr);
+                        m_hints.slots != nullptr && (user || m_kernel_hints) ? &m_hints : nullptr,
+                        m_access_groups ? &m_groups : nullptr);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

@@ -4,6 +4,7 @@
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/block_cache.hpp"
+#include "engine/soft/translator/access_groups.hpp"
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/code_cache.hpp"
 #include "engine/soft/translator/jit_runtime.hpp"
@@ -41,12 +42,17 @@ class BlockTranslator {
     /// chases pointers, so a guess seldom paid for its miss path, whose size made a boot's code
     /// overflow the code cache. (Tests of the mechanism, which run at CPL 0, turn it on.)
     void set_kernel_tlb_hints(bool on) { m_kernel_hints = on; }
+    /// Whether runs of accesses through one base register share a TLB check (access_groups.hpp;
+    /// on by default; off to compare).
+    void set_access_groups(bool on) { m_access_groups = on; }
 
   private:
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
     TlbHintSlots m_hints;
     bool m_kernel_hints{false};
+    bool m_access_groups{true};
+    AccessGroupPlan m_groups; ///< the block's, kept from block to block
     const JitRuntime& m_runtime;
     /// analyze_block's output, kept from block to block (see there).
     std::vector<GuestInstruction> m_instructions;

@@ -28,9 +28,12 @@ bool Emitter::push_flags(std::size_t k, const GuestInstruction& guest) {
     if (guest.instruction.operand_width != 64) return false;
     Xbyak::Label& fallback = new_label();
     Xbyak::Label& after = new_label();
-    lea(r14, ptr[stack_pointer() - 8]);
-    lookup(8, true, fallback);
+    if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
+        lea(r14, ptr[stack_pointer() - 8]);
+        lookup(8, true, fallback);
+    }
     restore_host_flags();
+    save_flags(m_live); // the and below clobbers them (a grouped access left them in place)
     pushfq();
     pop(r13);
     and_(r13d, arithmetic_mask);
@@ -56,8 +59,10 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
     if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && number < 0) return false;
     Xbyak::Label& fallback = new_label();
     Xbyak::Label& after = new_label();
-    lea(r14, ptr[stack_pointer() - 8]);
-    lookup(8, true, fallback);
+    if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
+        lea(r14, ptr[stack_pointer() - 8]);
+        lookup(8, true, fallback);
+    }
     if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         mov(qword[r14], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
     } else if (guest_in_host_register(static_cast<unsigned>(number))) {
@@ -180,8 +185,10 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
     if (number < 0 || number == static_cast<int>(guest_rsp)) return false;
     Xbyak::Label& fallback = new_label();
     Xbyak::Label& after = new_label();
-    mov(r14, stack_pointer());
-    lookup(8, false, fallback);
+    if (!grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false)) {
+        mov(r14, stack_pointer());
+        lookup(8, false, fallback);
+    }
     if (guest_in_host_register(static_cast<unsigned>(number))) {
         mov(host64(number), qword[r14]);
     } else {

@@ -4,6 +4,7 @@
 // instructions) and emit_control_flow.cpp (block exits and branches). Internal to the translator.
 #pragma once
 
+#include "engine/soft/translator/access_groups.hpp"
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/block_translator.hpp"
 #include "engine/soft/translator/identity_plan.hpp"
@@ -11,6 +12,7 @@
 
 #include <deque>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include <xbyak/xbyak.h>
@@ -28,10 +30,11 @@ class Emitter : public Xbyak::CodeGenerator {
   public:
     Emitter(std::size_t room, void* at, const JitLayout& layout, const JitRuntime& runtime,
             Translation& out, const DecodedOp* ops, bool user, std::uint32_t isa_features,
-            TlbHintSlots* hints)
+            TlbHintSlots* hints, const AccessGroupPlan* groups)
         : Xbyak::CodeGenerator(room, at), m_layout(layout), m_runtime(runtime), m_out(out),
-          m_ops(ops), m_user(user), m_isa_features(isa_features), m_hints(hints) {
+          m_ops(ops), m_user(user), m_isa_features(isa_features), m_hints(hints), m_groups(groups) {
         setDefaultJmpNEAR(true);
+        if (m_groups != nullptr) m_group_state.resize(m_groups->groups.size());
     }
 
     void block(std::span<GuestInstruction> instructions);
@@ -104,6 +107,25 @@ class Emitter : public Xbyak::CodeGenerator {
     /// flags or one reads them (restore_host_flags): the miss path hands them to the
     /// interpreter exactly, so a fault shows the flags as they were.
     void lookup(unsigned size, bool write, Xbyak::Label& fallback);
+
+    /// Before instruction k: the checks of the access groups it leads (access_groups.hpp).
+    void begin_groups(std::size_t k);
+    /// After instruction k: the join of every group it ends, and that group's fallback (its
+    /// instructions again, each access with its own lookup) queued with the cold paths.
+    void end_groups(std::size_t k, bool block_ended);
+    /// r14 = the host address of instruction k's access (through guest GPR `base` plus
+    /// `displacement`, `size` bytes) from its group's checked page, when the access belongs to
+    /// a group whose check ran and nothing since went to the interpreter. Touches no flags.
+    bool grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
+                        bool write);
+    /// grouped_access for an explicit memory operand.
+    bool grouped_operand(std::size_t k, const GuestInstruction& guest,
+                         const ZydisDecodedOperand& operand, bool write);
+    /// The interpreter ran an instruction on the main path: no group is trusted after it.
+    void drop_groups() {
+        for (GroupState& state : m_group_state)
+            state.active = false;
+    }
 
     /// A hint slot's offset from r15 for a new access site, or -1 for a hashed site.
     int allocate_hint();
@@ -226,7 +248,24 @@ class Emitter : public Xbyak::CodeGenerator {
     std::uint64_t m_linear{0};
     std::size_t m_sites{0};
     std::deque<Xbyak::Label> m_labels;
-    std::vector<std::function<void()>> m_cold; ///< miss and fallback paths, after the block
+    /// Miss and fallback paths, emitted after the block (a deque: a group's fallback adds more
+    /// while they are emitted).
+    std::deque<std::function<void()>> m_cold;
+    std::span<GuestInstruction> m_instructions;
+    const AccessGroupPlan* m_groups; ///< the block's access groups, or nullptr for none
+    bool m_groups_enabled{true};     ///< false while a group's fallback is emitted
+    /// Emission state of a group of the plan.
+    struct GroupState {
+        bool active{false};  ///< its check ran and no interpreter call came since
+        bool checked{false}; ///< its check was emitted (it has a fallback and a join)
+        bool joined{false};  ///< its join and fallback were emitted
+        Xbyak::Label* fallback{nullptr};
+        Xbyak::Label* join{nullptr};
+        bool host_flags_valid{false}; ///< m_host_flags_valid where the check failed
+        bool slot_current{false};     ///< m_slot_current there
+        bool vex_checked{false};      ///< m_vex_checked there
+    };
+    std::vector<GroupState> m_group_state;
 };
 
 } // namespace vessel::soft::emit

@@ -139,6 +139,9 @@ struct JitContext {
     std::uint64_t saved_flags{0};   ///< host flags kept around a TLB lookup while they are live
     std::uint64_t spill{0};         ///< a host register borrowed by a block exit
     std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
+    /// Host address of an access group's base register value, from its check to its last
+    /// member (AccessGroup::slot; one per nesting level).
+    std::uint64_t group_host[4]{};
     /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
     /// host addresses.
     std::uint64_t string_next[2]{};

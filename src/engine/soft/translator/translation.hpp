@@ -36,6 +36,9 @@ struct Translation {
     /// Made from a page-crossing instruction (CodeBlock::next_page).
     bool crosses_page{false};
     std::uint32_t fallback_ops{0};
+    /// Access groups (access_groups.hpp) whose check the code holds, and the accesses they serve.
+    std::uint32_t access_groups{0};
+    std::uint32_t grouped_accesses{0};
     /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
     /// generated code holds their addresses.
     std::array<ChainSite, 2> sites{};

@@ -150,6 +150,8 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
                                        .count());
     m_stats.native_ops += translation->native_ops;
     m_stats.fallback_ops += translation->fallback_ops;
+    m_stats.access_groups += translation->access_groups;
+    m_stats.grouped_accesses += translation->grouped_accesses;
     block.translation = translation.get();
     block.translation_epoch = m_epoch;
     m_translations.push_back(std::move(translation));
@@ -271,11 +273,13 @@ std::string Translator::describe() const {
            fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
                        "metadata, dispatches {} translated / {} interpreted, {} ms translating, "
-                       "{} access sites gave up their TLB hint",
+                       "{} access sites gave up their TLB hint, {} access groups serving {} "
+                       "accesses",
                        s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
                        s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
                        s.translated_dispatches, s.interpreted_dispatches,
-                       s.translation_nanoseconds / 1000000, unhinted_sites());
+                       s.translation_nanoseconds / 1000000, unhinted_sites(), s.access_groups,
+                       s.grouped_accesses);
 }
 
 unsigned Translator::unhinted_sites() const {

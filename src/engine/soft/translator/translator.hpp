@@ -30,6 +30,8 @@ class Translator final : public BlockExecutor {
         std::uint64_t blocks_translated{0};
         std::uint64_t native_ops{0};
         std::uint64_t fallback_ops{0};
+        std::uint64_t access_groups{0};    ///< TLB checks shared by accesses (access_groups.hpp)
+        std::uint64_t grouped_accesses{0}; ///< the accesses those checks serve
         std::uint64_t cache_flushes{0};
         std::uint64_t chain_patches{0};
         std::uint64_t translated_dispatches{0};

@@ -1,0 +1,272 @@
+// AccessGroups: which memory accesses of a block share one JIT TLB check (access_groups.hpp).
+#include "engine/soft/translator/access_groups.hpp"
+
+#include "engine/soft/translator/instruction_classes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+namespace vessel::soft {
+
+namespace {
+
+constexpr int stack_register = 4; // rsp
+
+int gpr64_number(ZydisRegister reg) {
+    return ZydisRegisterGetClass(reg) == ZYDIS_REGCLASS_GPR64 ? gpr_number(reg) : -1;
+}
+
+bool writes_register(const GuestInstruction& guest, int number) {
+    for (unsigned i = 0; i < guest.instruction.operand_count; ++i) {
+        const ZydisDecodedOperand& operand = guest.operands[i];
+        if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0 &&
+            gpr_number(operand.reg.value) == number)
+            return true;
+    }
+    return false;
+}
+
+/// Instructions after which no group may go on: they leave the block, change the address space
+/// or the rights a group's check relied on (stac/clac open and close SMAP windows), or are
+/// privileged (and so interpreted, which may flush the TLB).
+bool barrier(const GuestInstruction& guest) {
+    const ZydisDecodedInstruction& instruction = guest.instruction;
+    if (!guest.decoded || instruction.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
+        (instruction.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED) != 0)
+        return true;
+    switch (instruction.meta.category) {
+    case ZYDIS_CATEGORY_CALL:
+    case ZYDIS_CATEGORY_RET:
+    case ZYDIS_CATEGORY_COND_BR:
+    case ZYDIS_CATEGORY_UNCOND_BR:
+    case ZYDIS_CATEGORY_INTERRUPT:
+    case ZYDIS_CATEGORY_SYSCALL:
+    case ZYDIS_CATEGORY_SYSRET:
+    case ZYDIS_CATEGORY_SYSTEM:
+        return true;
+    default:
+        break;
+    }
+    switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_STAC:
+    case ZYDIS_MNEMONIC_CLAC:
+    case ZYDIS_MNEMONIC_POPF:
+    case ZYDIS_MNEMONIC_POPFD:
+    case ZYDIS_MNEMONIC_POPFQ:
+    case ZYDIS_MNEMONIC_IRET:
+    case ZYDIS_MNEMONIC_IRETD:
+    case ZYDIS_MNEMONIC_IRETQ:
+    case ZYDIS_MNEMONIC_ENTER:
+    case ZYDIS_MNEMONIC_LEAVE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/// How instruction `guest` moves GPR `number`: by a known amount (nullopt: unknown). Applies
+/// after the instruction's memory access.
+std::optional<std::int64_t> register_change(const GuestInstruction& guest, int number) {
+    const ZydisDecodedInstruction& instruction = guest.instruction;
+    const ZydisDecodedOperand* operands = guest.operands;
+    if (number == stack_register) {
+        switch (instruction.mnemonic) {
+        case ZYDIS_MNEMONIC_PUSH:
+        case ZYDIS_MNEMONIC_PUSHFQ:
+            if (instruction.operand_width == 64) return -8;
+            return std::nullopt;
+        case ZYDIS_MNEMONIC_POP:
+            if (instruction.operand_width == 64 &&
+                operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                gpr_number(operands[0].reg.value) != stack_register)
+                return 8;
+            return std::nullopt;
+        default:
+            break;
+        }
+    }
+    if (!writes_register(guest, number)) return 0;
+    if ((instruction.mnemonic == ZYDIS_MNEMONIC_ADD ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_SUB) &&
+        instruction.operand_count_visible == 2 && operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+        gpr64_number(operands[0].reg.value) == number &&
+        operands[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        const std::int64_t value = operands[1].imm.value.s;
+        return instruction.mnemonic == ZYDIS_MNEMONIC_ADD ? value : -value;
+    }
+    if (instruction.mnemonic == ZYDIS_MNEMONIC_LEA &&
+        operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+        gpr64_number(operands[0].reg.value) == number && instruction.address_width == 64 &&
+        gpr64_number(operands[1].mem.base) == number &&
+        operands[1].mem.index == ZYDIS_REGISTER_NONE)
+        return operands[1].mem.disp.has_displacement ? operands[1].mem.disp.value : 0;
+    return std::nullopt;
+}
+
+struct Candidate {
+    bool open{false};
+    std::size_t leader{0};
+    std::size_t last{0};
+    std::int64_t delta{0}; ///< the register's value now minus its value at the leader
+    std::int64_t low{0};
+    std::int64_t high{0};
+    bool write{false};
+    std::vector<std::size_t> members;
+};
+
+} // namespace
+
+bool member_access(const GuestInstruction& guest, MemberAccess& out) {
+    const ZydisDecodedInstruction& instruction = guest.instruction;
+    if (!guest.decoded || barrier(guest)) return false;
+    const ZydisDecodedOperand& first = guest.operands[0];
+    switch (instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSH:
+        if (instruction.operand_width != 64) return false;
+        if (!(first.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ||
+              (first.type == ZYDIS_OPERAND_TYPE_REGISTER && gpr_number(first.reg.value) >= 0)))
+            return false;
+        out = {stack_register, -8, 8, true};
+        return true;
+    case ZYDIS_MNEMONIC_PUSHFQ:
+        if (instruction.operand_width != 64) return false;
+        out = {stack_register, -8, 8, true};
+        return true;
+    case ZYDIS_MNEMONIC_POP:
+        if (instruction.operand_width != 64 || first.type != ZYDIS_OPERAND_TYPE_REGISTER ||
+            gpr_number(first.reg.value) < 0 || gpr_number(first.reg.value) == stack_register)
+            return false;
+        out = {stack_register, 0, 8, false};
+        return true;
+    default:
+        break;
+    }
+    const ZydisDecodedOperand* memory = nullptr;
+    for (unsigned i = 0; i < instruction.operand_count; ++i) {
+        const ZydisDecodedOperand& operand = guest.operands[i];
+        if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || operand.mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+            continue;
+        if (memory != nullptr) return false; // two memory operands (or a hidden stack access)
+        memory = &operand;
+    }
+    if (memory == nullptr || memory->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT ||
+        memory->mem.type != ZYDIS_MEMOP_TYPE_MEM || instruction.address_width != 64 ||
+        memory->mem.index != ZYDIS_REGISTER_NONE || memory->mem.segment == ZYDIS_REGISTER_FS ||
+        memory->mem.segment == ZYDIS_REGISTER_GS)
+        return false;
+    const int base = gpr64_number(memory->mem.base);
+    const unsigned size = memory->size / 8;
+    if (base < 0 || size == 0 || size > 32) return false;
+    out.base = base;
+    out.displacement = memory->mem.disp.has_displacement ? memory->mem.disp.value : 0;
+    out.size = size;
+    out.write = (memory->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
+    return true;
+}
+
+void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan) {
+    plan.groups.clear();
+    plan.roles.assign(instructions.size(), AccessRole{});
+    std::array<Candidate, 16> open;
+    std::vector<AccessGroup> found;
+    std::vector<AccessRole> candidate_roles(instructions.size());
+
+    const auto close = [&](Candidate& c, int base) {
+        if (c.open && c.members.size() >= 2) {
+            AccessGroup group;
+            group.base = base;
+            group.leader = c.leader;
+            group.last = c.last;
+            group.low = static_cast<std::int32_t>(c.low);
+            group.span = static_cast<std::uint32_t>(c.high - c.low);
+            group.write = c.write;
+            const int index = static_cast<int>(found.size());
+            found.push_back(group);
+            for (std::size_t k : c.members)
+                candidate_roles[k].group = index;
+        }
+        c.open = false;
+        c.members.clear();
+    };
+
+    for (std::size_t k = 0; k < instructions.size(); ++k) {
+        const GuestInstruction& guest = instructions[k];
+        MemberAccess access;
+        if (member_access(guest, access)) {
+            Candidate& c = open[static_cast<std::size_t>(access.base)];
+            const std::int64_t offset = (c.open ? c.delta : 0) + access.displacement;
+            const std::int64_t end = offset + access.size;
+            if (c.open && (std::max(c.high, end) - std::min(c.low, offset) > AccessGroup::max_span))
+                close(c, access.base);
+            std::int64_t start = offset;
+            if (!c.open) {
+                c.open = true;
+                c.leader = k;
+                c.delta = 0;
+                start = access.displacement;
+                c.low = start;
+                c.high = start + access.size;
+                c.write = false;
+            }
+            c.low = std::min(c.low, start);
+            c.high = std::max(c.high, start + static_cast<std::int64_t>(access.size));
+            c.write = c.write || access.write;
+            c.last = k;
+            c.members.push_back(k);
+            candidate_roles[k] = {
+                -1,          access.base, access.displacement, static_cast<std::int32_t>(start),
+                access.size, access.write};
+        }
+        const bool stop = barrier(guest);
+        for (int base = 0; base < 16; ++base) {
+            Candidate& c = open[static_cast<std::size_t>(base)];
+            if (!c.open) continue;
+            const std::optional<std::int64_t> change =
+                stop ? std::nullopt : register_change(guest, base);
+            if (!change || *change > 4096 || *change < -4096)
+                close(c, base);
+            else
+                c.delta += *change;
+        }
+    }
+    for (int base = 0; base < 16; ++base)
+        close(open[static_cast<std::size_t>(base)], base);
+
+    // Keep groups disjoint from or nested in those kept before (by leader), at most `slots`
+    // deep: a group's fallback re-emits its range with no group, which must not leave a group
+    // that began inside it unchecked beyond it.
+    std::vector<std::size_t> order(found.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return found[a].leader < found[b].leader; });
+    std::vector<int> kept_index(found.size(), -1);
+    for (std::size_t i : order) {
+        AccessGroup group = found[i];
+        unsigned depth = 0;
+        bool fits = true;
+        for (const AccessGroup& kept : plan.groups) {
+            if (group.leader > kept.last) continue; // disjoint (kept ones start earlier)
+            if (group.last <= kept.last) {
+                ++depth; // nested
+                continue;
+            }
+            fits = false; // overlaps its end
+            break;
+        }
+        if (!fits || depth >= AccessGroup::slots) continue;
+        group.slot = depth;
+        kept_index[i] = static_cast<int>(plan.groups.size());
+        plan.groups.push_back(group);
+    }
+    for (std::size_t k = 0; k < instructions.size(); ++k) {
+        const AccessRole& role = candidate_roles[k];
+        if (role.group < 0 || kept_index[static_cast<std::size_t>(role.group)] < 0) continue;
+        plan.roles[k] = role;
+        plan.roles[k].group = kept_index[static_cast<std::size_t>(role.group)];
+    }
+}
+
+} // namespace vessel::soft

@@ -1,0 +1,64 @@
+// AccessGroups: memory accesses of one block that go through the same base register (a run of
+// pushes, a function's stack slots, the fields of one structure) and share one JIT TLB check.
+#pragma once
+
+#include "engine/soft/translator/block_analysis.hpp"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace vessel::soft {
+
+/// Accesses through one guest base register, checked once: the leader's check looks up the
+/// whole byte range [low, low + span) (offsets from the base register's value at the leader) in
+/// the JIT TLB, and every member then adds its offset to the host address of that value. The
+/// range lies in one page, so a member can neither cross into another page nor leave guest RAM.
+struct AccessGroup {
+    static constexpr unsigned slots = 4;      ///< JitContext::group_host entries
+    static constexpr unsigned max_span = 128; ///< bytes one check may cover
+    int base{-1};                             ///< guest GPR number
+    std::size_t leader{0}; ///< instruction index of the first member (the check precedes it)
+    std::size_t last{0};   ///< instruction index of the last member
+    std::int32_t low{0};   ///< lowest offset any member touches
+    std::uint32_t span{0}; ///< bytes from `low` the members touch
+    bool write{false};     ///< a member writes (the check asks for a writable page)
+    unsigned slot{0};      ///< JitContext::group_host index holding host(base at leader)
+};
+
+/// How instruction k's memory access belongs to a group (group < 0: it does not).
+struct AccessRole {
+    int group{-1};
+    int base{-1};                 ///< the guest GPR the access goes through
+    std::int64_t displacement{0}; ///< its displacement from that register at instruction k
+    std::int32_t offset{0};       ///< its offset from the register's value at the group's leader
+    unsigned size{0};
+    bool write{false};
+};
+
+struct AccessGroupPlan {
+    std::vector<AccessGroup> groups;
+    std::vector<AccessRole> roles; ///< one per instruction of the block
+};
+
+/// A memory access the emitter may take from a group: a push or pop of a 64-bit GPR or
+/// immediate, pushfq (rsp-relative, 8 bytes), or an instruction with exactly one memory operand
+/// that has a base register, no index, 64-bit addressing and no fs/gs segment.
+struct MemberAccess {
+    int base{-1};
+    std::int64_t displacement{0};
+    unsigned size{0};
+    bool write{false};
+};
+
+/// The access instruction `guest` makes that a group could serve, if any.
+bool member_access(const GuestInstruction& guest, MemberAccess& out);
+
+/// Plans the block's groups: for every base register, maximal runs of member accesses while the
+/// register's value stays known relative to the run's first access (rsp moves by push, pop,
+/// add/sub of an immediate and lea; any other write ends the run), whose byte range fits in
+/// max_span; a run needs two members. Runs are kept only when disjoint from or nested in the
+/// runs kept before them, at most `slots` at a time. Fills `plan` (reused from block to block).
+void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan);
+
+} // namespace vessel::soft

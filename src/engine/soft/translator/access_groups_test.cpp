@@ -1,0 +1,292 @@
+// Access groups: which accesses of a block share one TLB check (the plan), and that translated
+// code using them ends exactly where the interpreter does: runs of pushes crossing a page, a
+// page fault in the middle of a group, a group on a page holding code, an interpreted
+// instruction between members.
+#include <gtest/gtest.h>
+#include <xbyak/xbyak.h>
+
+#include <functional>
+#include <vector>
+
+#include "engine/soft/translator/access_groups.hpp"
+#include "engine/soft/translator/translator_test_machine.hpp"
+
+using namespace vessel;
+using namespace vessel::soft;
+using namespace vessel::soft::translator_testing;
+using namespace Xbyak::util;
+
+namespace {
+
+/// Decodes the instructions `body` assembles, as analyze_block would hand them to the planner.
+std::vector<GuestInstruction> decode(const std::function<void(Xbyak::CodeGenerator&)>& body) {
+    Xbyak::CodeGenerator code(4096);
+    body(code);
+    ZydisDecoder decoder;
+    ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    std::vector<GuestInstruction> out;
+    const std::uint8_t* bytes = code.getCode();
+    for (std::size_t at = 0; at < code.getSize();) {
+        GuestInstruction& guest = out.emplace_back();
+        EXPECT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes + at, code.getSize() - at,
+                                                        &guest.instruction, guest.operands)));
+        guest.decoded = true;
+        guest.bytes = bytes + at;
+        at += guest.instruction.length;
+    }
+    return out;
+}
+
+AccessGroupPlan plan(const std::function<void(Xbyak::CodeGenerator&)>& body) {
+    const std::vector<GuestInstruction> instructions = decode(body);
+    AccessGroupPlan result;
+    plan_access_groups(instructions, result);
+    return result;
+}
+
+} // namespace
+
+TEST(AccessGroupPlan, PushesShareOneCheckOfTheBytesTheyWrite) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.push(rbp);
+        c.push(rbx);
+        c.push(r12);
+        c.push(0x12);
+    });
+    ASSERT_EQ(p.groups.size(), 1u);
+    const AccessGroup& group = p.groups[0];
+    EXPECT_EQ(group.base, 4);
+    EXPECT_EQ(group.leader, 0u);
+    EXPECT_EQ(group.last, 3u);
+    EXPECT_EQ(group.low, -32);
+    EXPECT_EQ(group.span, 32u);
+    EXPECT_TRUE(group.write);
+    EXPECT_EQ(p.roles[0].offset, -8);
+    EXPECT_EQ(p.roles[3].offset, -32);
+}
+
+TEST(AccessGroupPlan, StackPointerArithmeticIsFollowed) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.sub(rsp, 0x20);
+        c.mov(qword[rsp + 8], rdi);
+        c.mov(qword[rsp + 16], rsi);
+        c.add(rsp, 0x20);
+        c.push(rax);
+        c.lea(rsp, ptr[rsp + 8]);
+        c.mov(rax, qword[rsp - 8]);
+    });
+    ASSERT_EQ(p.groups.size(), 1u);
+    EXPECT_EQ(p.groups[0].leader, 1u);
+    EXPECT_EQ(p.groups[0].last, 6u);
+    EXPECT_EQ(p.roles[4].offset, 0x18); // push after add rsp, 0x20: 0x20 - 8
+    EXPECT_EQ(p.roles[6].offset, 0x18); // the same slot read back after lea rsp, [rsp + 8]
+    EXPECT_EQ(p.groups[0].low, 8);
+    EXPECT_EQ(p.groups[0].span, 0x18u);
+}
+
+TEST(AccessGroupPlan, AnyOtherWriteOfTheBaseEndsTheGroup) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.mov(rax, qword[rbx + 8]);
+        c.mov(rbx, qword[rbx]); // a member (it reads through the old rbx), then rbx changes
+        c.mov(rcx, qword[rbx + 16]);
+        c.imul(rsp, rsp, 1); // rsp by an unknown amount
+        c.push(rdx);
+    });
+    ASSERT_EQ(p.groups.size(), 1u);
+    EXPECT_EQ(p.groups[0].base, 3);
+    EXPECT_EQ(p.groups[0].last, 1u);
+    EXPECT_EQ(p.roles[2].group, -1);
+    EXPECT_EQ(p.roles[4].group, -1);
+}
+
+TEST(AccessGroupPlan, GroupsOverlappingOnlyInPartAreNotBothKept) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.push(rbx);            // rsp group: 0-2
+        c.mov(rax, qword[rdi]); // rdi group: 1-3 (overlaps the end of the first)
+        c.push(rcx);
+        c.mov(rdx, qword[rdi + 8]);
+        c.mov(r8, qword[rsi]); // rsi group nested in nothing: 4-5
+        c.mov(r9, qword[rsi + 8]);
+    });
+    ASSERT_EQ(p.groups.size(), 2u);
+    EXPECT_EQ(p.groups[0].base, 4);
+    EXPECT_EQ(p.groups[1].base, 6);
+    EXPECT_EQ(p.roles[1].group, -1);
+    EXPECT_EQ(p.roles[3].group, -1);
+}
+
+TEST(AccessGroupPlan, NestedGroupsTakeTheNextSlot) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.push(rbx);
+        c.mov(rax, qword[rdi]);
+        c.mov(rdx, qword[rdi + 8]);
+        c.push(rcx);
+    });
+    ASSERT_EQ(p.groups.size(), 2u);
+    EXPECT_EQ(p.groups[0].slot, 0u);
+    EXPECT_EQ(p.groups[1].slot, 1u);
+}
+
+TEST(AccessGroupPlan, RangesWiderThanTheLimitIndexedOrSegmentedAccessesAndBarriersSplit) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.mov(rax, qword[rbx]);
+        c.mov(rcx, qword[rbx + 200]); // beyond max_span from the first
+        c.mov(rdx, qword[rsi + rcx * 8]);
+        c.mov(rdx, qword[rsi + rcx * 8 + 8]);
+        c.db(0x64); // fs:
+        c.mov(r8, qword[rdi]);
+        c.db(0x64);
+        c.mov(r9, qword[rdi + 8]);
+        c.push(rax);
+        c.stac();
+        c.push(rbx);
+    });
+    EXPECT_TRUE(p.groups.empty());
+}
+
+namespace {
+
+/// Runs `body` as a loop of `iterations` so the translator takes it, on both tiers.
+std::unique_ptr<Machine> run_loop(const std::function<void(Machine&)>& setup,
+                                  const std::function<void(Xbyak::CodeGenerator&)>& body) {
+    return run_on_both([&](Machine& m) {
+        setup(m);
+        m.assemble(SoftTestMachine::code_address, [&](Xbyak::CodeGenerator& c) { body(c); });
+        run_halted(m);
+    });
+}
+
+} // namespace
+
+TEST(AccessGroups, PushesAndPopsCrossingAPageBoundaryMatchTheInterpreter) {
+    // rsp walks down 8 bytes an iteration across 0x1f0000: the group's range straddles the
+    // page boundary for a few iterations, and its fallback must take those. The page below the
+    // boundary is not the physical one below, so a range taken as one page would read and
+    // write the wrong memory.
+    auto machine = run_loop(
+        [](Machine& m) {
+            m.map(0x1ef000, 0x150000);
+            m.state.gpr[x86::rsp] = 0x1f0040;
+        },
+        [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 40);
+            c.L(loop);
+            c.push(rcx);
+            c.push(rax);
+            c.push(rbx);
+            c.add(rax, qword[rsp + 16]);
+            c.pop(rbx);
+            c.pop(rdx);
+            c.pop(rsi);
+            c.lea(rsp, ptr[rsp - 8]);
+            c.add(rbx, rsi);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+    EXPECT_EQ(machine->reg(x86::rax), 820u); // 40 + 39 + ... + 1
+    EXPECT_EQ(machine->reg(x86::rsp), 0x1f0040u - 8 * 40);
+    EXPECT_GT(machine->stats().access_groups, 0u);
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+}
+
+TEST(AccessGroups, PageFaultInTheMiddleOfAGroupIsPrecise) {
+    // Each iteration moves rsp up 0x800; the third pop of iteration 14 is the first to reach
+    // the unmapped page 0x1e0000 (the fault frame goes below rsp, on mapped memory).
+    std::uint64_t faulting_rip = 0;
+    auto machine = run_on_both([&faulting_rip](Machine& m) {
+        m.unmap(0x1e0000);
+        m.state.gpr[x86::rsp] = 0x1dfff0 - 0x800 * 13;
+        m.assemble(SoftTestMachine::code_address, [&faulting_rip](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.xor_(ebx, ebx);
+            c.L(loop);
+            c.inc(rbx);
+            c.cmp(rbx, 3); // flags the fault frame must show
+            c.pop(rax);
+            c.pop(rcx);
+            faulting_rip = SoftTestMachine::code_address + c.getSize();
+            c.pop(rdx);
+            c.pop(rsi);
+            c.mov(r8, rbx);
+            c.lea(rsp, ptr[rsp + 0x800 - 32]);
+            c.jmp(loop);
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->state.cr2, 0x1e0000u);
+    EXPECT_EQ(machine->reg(x86::rbx), 14u);
+    EXPECT_EQ(machine->reg(8), 13u); // the instruction after the fault did not run
+    const std::uint64_t frame = machine->reg(x86::rsp);
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame).value(), 0u); // not present, read
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame + 8).value(), faulting_rip);
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame + 32).value(), 0x1e0000u); // rsp then
+    const std::uint64_t flags = machine->memory.read<std::uint64_t>(frame + 24).value();
+    EXPECT_EQ(flags & (x86::rflags::zf | x86::rflags::cf | x86::rflags::sf), 0u); // 14 > 3
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+}
+
+TEST(AccessGroups, AGroupOnAPageHoldingCodeLeavesEveryStoreToTheSlowPath) {
+    // The stack shares the code's page: stores there must go where the translator sees them.
+    auto machine =
+        run_loop([](Machine& m) { m.state.gpr[x86::rsp] = SoftTestMachine::code_address + 0xf00; },
+                 [](Xbyak::CodeGenerator& c) {
+                     Xbyak::Label loop;
+                     c.mov(ecx, 50);
+                     c.L(loop);
+                     c.push(rcx);
+                     c.push(rax);
+                     c.pop(rdx);
+                     c.pop(rsi);
+                     c.add(rax, rsi);
+                     c.dec(ecx);
+                     c.jnz(loop);
+                     c.hlt();
+                 });
+    EXPECT_EQ(machine->reg(x86::rax), 1275u);
+}
+
+TEST(AccessGroups, AnInterpretedInstructionBetweenMembersKeepsTheirResults) {
+    auto machine = run_loop(
+        [](Machine& m) {
+            m.state.gpr[x86::rsp] = 0x180000;
+            m.state.gpr[x86::rsi] = 0x100000;
+            m.state.gpr[x86::rdi] = 0x140000;
+        },
+        [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 30);
+            c.L(loop);
+            c.push(rcx);
+            c.movsb(); // not translated: the interpreter runs it between the pushes
+            c.push(rsi);
+            c.mov(rax, qword[rsp + 8]);
+            c.add(rbx, rax);
+            c.lea(rsp, ptr[rsp + 16]);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+    EXPECT_EQ(machine->reg(x86::rbx), 465u);
+}
+
+TEST(AccessGroups, FlagsLiveAcrossGroupedAlignedAccessesSurviveTheAlignmentCheck) {
+    // A grouped access leaves the host flags in place; the alignment test of movdqa must not
+    // clobber the compare's flags that adc reads after it.
+    auto machine = run_loop([](Machine& m) { m.state.gpr[x86::rsp] = 0x180000; },
+                            [](Xbyak::CodeGenerator& c) {
+                                Xbyak::Label loop;
+                                c.mov(ecx, 40);
+                                c.L(loop);
+                                c.cmp(ecx, 20);
+                                c.movdqa(xmm0, ptr[rsp - 32]);
+                                c.movdqa(ptr[rsp - 48], xmm0);
+                                c.adc(rbx, 0); // CF from the compare: ecx < 20
+                                c.dec(ecx);
+                                c.jnz(loop);
+                                c.hlt();
+                            });
+    EXPECT_EQ(machine->reg(x86::rbx), 19u);
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+}

@@ -1,0 +1,122 @@
+// Emitter, access groups (access_groups.hpp): one JIT TLB check for a run of accesses through
+// the same base register, its members' host addresses from the checked page, and the fallback
+// that runs the group's instructions with a lookup each when the check fails.
+#include "engine/soft/translator/emitter.hpp"
+
+namespace vessel::soft::emit {
+
+void Emitter::begin_groups(std::size_t k) {
+    if (m_groups == nullptr || !m_groups_enabled) return;
+    const AccessRole& role = m_groups->roles[k];
+    if (role.group < 0) return;
+    const auto index = static_cast<std::size_t>(role.group);
+    const AccessGroup& group = m_groups->groups[index];
+    if (group.leader != k) return;
+    GroupState& state = m_group_state[index];
+    Xbyak::Label& fallback = new_label();
+    // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
+    // so a range crossing into another page misses and the helper refuses it.
+    const auto base = static_cast<unsigned>(group.base);
+    if (guest_in_host_register(base)) {
+        lea(r14, ptr[host64(group.base) + group.low]);
+    } else {
+        mov(r14, home(base));
+        lea(r14, ptr[r14 + group.low]);
+    }
+    lookup(group.span, group.write, fallback);
+    lea(r14, ptr[r14 - group.low]); // host address of the base register's value here
+    mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
+    ++m_out.access_groups;
+    state.active = true;
+    state.checked = true;
+    state.fallback = &fallback;
+    state.join = &new_label();
+    state.host_flags_valid = m_host_flags_valid;
+    state.slot_current = m_slot_current;
+    state.vex_checked = m_vex_checked;
+}
+
+void Emitter::end_groups(std::size_t k, bool block_ended) {
+    if (m_groups == nullptr || !m_groups_enabled) return;
+    for (std::size_t index = 0; index < m_groups->groups.size(); ++index) {
+        const AccessGroup& group = m_groups->groups[index];
+        GroupState& state = m_group_state[index];
+        // A block that ended inside a group (never planned: ranges hold no branch) takes the
+        // group's fallback up to its end.
+        if (!state.checked || state.joined || (group.last != k && !block_ended)) continue;
+        state.active = false;
+        state.joined = true;
+        L(*state.join);
+        const bool join_host_valid = m_host_flags_valid;
+        const bool join_slot_current = m_slot_current;
+        const std::size_t leader = group.leader;
+        m_cold.push_back([this, index, leader, k, join_host_valid, join_slot_current] {
+            const GroupState entry = m_group_state[index];
+            L(*entry.fallback);
+            // The group's instructions once more, as they would be without groups.
+            const bool host_valid = m_host_flags_valid;
+            const bool slot_current = m_slot_current;
+            const bool vex_checked = m_vex_checked;
+            const std::uint32_t live = m_live;
+            const std::uint64_t linear = m_linear;
+            const std::uint32_t native = m_out.native_ops;
+            const std::uint32_t fallbacks = m_out.fallback_ops;
+            m_host_flags_valid = entry.host_flags_valid;
+            m_slot_current = entry.slot_current;
+            m_vex_checked = entry.vex_checked;
+            m_groups_enabled = false;
+            bool ended = false;
+            for (std::size_t j = leader; j <= k && !ended; ++j) {
+                m_live = m_instructions[j].flags_live_in;
+                m_linear = m_instructions[j].linear;
+                ended = instruction(j, m_instructions[j]);
+            }
+            if (!ended) {
+                // Meet the main path's expectations at the join: where it has the guest's
+                // flags in the host flags, or in the slot, so does this path.
+                if (join_host_valid && !m_host_flags_valid) emit_restore_flags();
+                if (join_slot_current && !m_slot_current) emit_save_guest_flags(*this, m_layout);
+                jmp(*entry.join);
+            }
+            m_groups_enabled = true;
+            m_host_flags_valid = host_valid;
+            m_slot_current = slot_current;
+            m_vex_checked = vex_checked;
+            m_live = live;
+            m_linear = linear;
+            m_out.native_ops = native; // the fallback's are not the block's
+            m_out.fallback_ops = fallbacks;
+        });
+    }
+}
+
+bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
+                             bool write) {
+    if (m_groups == nullptr || !m_groups_enabled) return false;
+    const AccessRole& role = m_groups->roles[k];
+    if (role.group < 0) return false;
+    const auto index = static_cast<std::size_t>(role.group);
+    const AccessGroup& group = m_groups->groups[index];
+    if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
+        size > role.size || (write && !group.write))
+        return false;
+    mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
+    if (role.offset != 0) lea(r14, ptr[r14 + role.offset]);
+    ++m_out.grouped_accesses;
+    return true;
+}
+
+bool Emitter::grouped_operand(std::size_t k, const GuestInstruction& guest,
+                              const ZydisDecodedOperand& operand, bool write) {
+    const auto& memory = operand.mem;
+    if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || memory.type != ZYDIS_MEMOP_TYPE_MEM ||
+        guest.instruction.address_width != 64 || memory.index != ZYDIS_REGISTER_NONE ||
+        memory.segment == ZYDIS_REGISTER_FS || memory.segment == ZYDIS_REGISTER_GS ||
+        ZydisRegisterGetClass(memory.base) != ZYDIS_REGCLASS_GPR64)
+        return false;
+    return grouped_access(k, gpr_number(memory.base),
+                          memory.disp.has_displacement ? memory.disp.value : 0, operand.size / 8,
+                          write);
+}
+
+} // namespace vessel::soft::emit
