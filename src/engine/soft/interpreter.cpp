@@ -48,6 +48,7 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
     block->generation = m_cpu.code_pages().generation(block->page);
     const CpuMode mode = m_cpu.mode;
     std::uint64_t offset = linear & 0xfff;
+    m_decoding.clear();
     const std::uint8_t* page = host - offset; // host points at linear's byte; index from the page
     for (;;) {
         DecodedOp op;
@@ -57,7 +58,7 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
         if (status == InstructionDecoder::Status::Truncated) {
             // The instruction continues on the next page: it is a block alone, which stays
             // valid while neither page is stored to and the next page keeps its mapping.
-            if (!block->ops.empty()) break;
+            if (!m_decoding.empty()) break;
             std::uint8_t buffer[15];
             std::memcpy(buffer, page + offset, available);
             std::uint64_t next_offset = 0;
@@ -70,13 +71,14 @@ std::unique_ptr<CodeBlock> Interpreter::decode_block(std::uint64_t linear, std::
             if (status == InstructionDecoder::Status::Truncated)
                 m_cpu.raise(x86::vector::invalid_opcode);
             block->crossing_bytes.assign(buffer, buffer + op.length);
-            block->ops.push_back(op);
+            m_decoding.push_back(op);
             break;
         }
-        block->ops.push_back(op);
+        m_decoding.push_back(op);
         offset += op.length;
-        if (op.ends_block || offset >= 4096 || block->ops.size() >= max_block_ops) break;
+        if (op.ends_block || offset >= 4096 || m_decoding.size() >= max_block_ops) break;
     }
+    block->ops.assign(m_decoding.begin(), m_decoding.end());
     return block;
 }
 

@@ -99,6 +99,10 @@ class Interpreter final : public BlockExecutor {
     CpuCore& m_cpu;
     BlockCache m_cache;
     InstructionDecoder m_decoder;
+    /// decode_block's ops as they come, kept from block to block: the block then gets them in
+    /// one allocation of their size (pushing into its own vector grew it 4 times a block, a few
+    /// percent of a boot's CPU in malloc).
+    std::vector<DecodedOp> m_decoding;
     SpareArray<JumpEntry> m_jump{make_array_in<JumpEntry>(
         take_spare_memory(m_cpu, jump_slots * sizeof(JumpEntry)), jump_slots)};
 };

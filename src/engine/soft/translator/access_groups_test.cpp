@@ -146,10 +146,17 @@ TEST(AccessGroupPlan, RangesWiderThanTheLimitIndexedOrSegmentedAccessesAndBarrie
 
 namespace {
 
+/// The test machine runs at CPL 0, where groups are off by default.
+void kernel_groups(Machine& m) {
+    if (soft::Translator* translator = m.soft_vcpu().translator())
+        translator->set_kernel_access_groups(true);
+}
+
 /// Runs `body` as a loop of `iterations` so the translator takes it, on both tiers.
 std::unique_ptr<Machine> run_loop(const std::function<void(Machine&)>& setup,
                                   const std::function<void(Xbyak::CodeGenerator&)>& body) {
     return run_on_both([&](Machine& m) {
+        kernel_groups(m);
         setup(m);
         m.assemble(SoftTestMachine::code_address, [&](Xbyak::CodeGenerator& c) { body(c); });
         run_halted(m);
@@ -196,6 +203,7 @@ TEST(AccessGroups, PageFaultInTheMiddleOfAGroupIsPrecise) {
     // the unmapped page 0x1e0000 (the fault frame goes below rsp, on mapped memory).
     std::uint64_t faulting_rip = 0;
     auto machine = run_on_both([&faulting_rip](Machine& m) {
+        kernel_groups(m);
         m.unmap(0x1e0000);
         m.state.gpr[x86::rsp] = 0x1dfff0 - 0x800 * 13;
         m.assemble(SoftTestMachine::code_address, [&faulting_rip](Xbyak::CodeGenerator& c) {

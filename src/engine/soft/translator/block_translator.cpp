@@ -374,13 +374,14 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     const std::span<GuestInstruction> instructions =
         analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
-    if (m_access_groups) plan_access_groups(instructions, m_groups);
+    const bool groups = m_access_groups && (user || m_kernel_access_groups);
+    if (groups) plan_access_groups(instructions, m_groups);
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
                         block.ops.data(), user, m_isa_features,
                         m_hints.slots != nullptr && (user || m_kernel_hints) ? &m_hints : nullptr,
-                        m_access_groups ? &m_groups : nullptr);
+                        groups ? &m_groups : nullptr);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

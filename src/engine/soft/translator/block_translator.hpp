@@ -43,8 +43,11 @@ class BlockTranslator {
     /// overflow the code cache. (Tests of the mechanism, which run at CPL 0, turn it on.)
     void set_kernel_tlb_hints(bool on) { m_kernel_hints = on; }
     /// Whether runs of accesses through one base register share a TLB check (access_groups.hpp;
-    /// on by default; off to compare).
+    /// on by default; off to compare). Like guesses, only in user code unless kernel groups are
+    /// on too: a group's fallback doubles its code's translation, which a boot's kernel code,
+    /// run a few times each, does not earn back. (Tests of the mechanism turn them on.)
     void set_access_groups(bool on) { m_access_groups = on; }
+    void set_kernel_access_groups(bool on) { m_kernel_access_groups = on; }
 
   private:
     JitLayout m_layout;
@@ -52,6 +55,7 @@ class BlockTranslator {
     TlbHintSlots m_hints;
     bool m_kernel_hints{false};
     bool m_access_groups{true};
+    bool m_kernel_access_groups{false};
     AccessGroupPlan m_groups; ///< the block's, kept from block to block
     const JitRuntime& m_runtime;
     /// analyze_block's output, kept from block to block (see there).

@@ -61,6 +61,8 @@ class Translator final : public BlockExecutor {
     unsigned unhinted_sites() const;
     /// Lets kernel code's access sites guess their TLB entry too (BlockTranslator).
     void set_kernel_tlb_hints(bool on) { m_translator.set_kernel_tlb_hints(on); }
+    /// Lets kernel code's accesses share TLB checks too (BlockTranslator).
+    void set_kernel_access_groups(bool on) { m_translator.set_kernel_access_groups(on); }
     std::size_t code_bytes() const { return m_cache.used(); }
     std::size_t metadata_bytes() const;
     std::string describe() const;
