@@ -37,9 +37,8 @@ bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
         save_flags(m_live); // stac/clac (smap_instructions.hpp) clobber the host flags
         m_host_flags_valid = false;
         Xbyak::Label& windows_open = new_label();
-        Xbyak::Label& after = new_label();
         emit_alignment_check_flag(*this, m_layout, op == ZYDIS_MNEMONIC_STAC, windows_open);
-        L(after);
+        const std::uint8_t* after = getCurr();
         if (op == ZYDIS_MNEMONIC_CLAC) fallback_path(k, guest, windows_open, after);
         ++m_out.native_ops;
         return false;
@@ -158,7 +157,6 @@ bool Emitter::store_control_word(std::size_t k, const GuestInstruction& guest) {
     if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || guest.instruction.address_width == 16)
         return false;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     save_flags(m_live); // the test clobbers the flags
     m_host_flags_valid = false;
     test(byte[r15 + m_layout.cr0], static_cast<std::uint8_t>(x86::cr0::em | x86::cr0::ts));
@@ -167,20 +165,19 @@ bool Emitter::store_control_word(std::size_t k, const GuestInstruction& guest) {
     lookup(2, true, fallback);
     mov(r13w, word[r15 + m_layout.fpu_control]);
     mov(word[r14], r13w);
-    L(after);
+    const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
 }
 
 void Emitter::zero_upper_halves(std::size_t k, const GuestInstruction& guest) {
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     const bool guarded = !m_vex_checked;
     if (guarded) vex_guard(fallback);
     vpxor(xmm3, xmm3, xmm3); // all of ymm3, whose upper half stays clean
     for (int i = 0; i < 16; i += 2)
         vmovdqu(yword[r15 + m_layout.ymm_upper + 16 * i], ymm3);
-    L(after);
+    const std::uint8_t* after = getCurr();
     if (guarded) fallback_path(k, guest, fallback, after);
 }
 
@@ -247,7 +244,6 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
     const bool vex = plan.vector_bytes != 0;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     const bool guarded = vex && !m_vex_checked;
     if (guarded) vex_guard(fallback);
     if (plan.memory_operand >= 0) {
@@ -323,7 +319,7 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     if (plan.vector_bytes == 32) vzeroupper(); // no dirty upper state for the host's code
     if (plan.mxcsr) mxcsr_leave();             // after the write-backs: it uses r13
     if (guest.flags_may_change && !plan.mxcsr) flags_written();
-    L(after);
+    const std::uint8_t* after = getCurr();
     if (plan.memory_operand >= 0 || division || plan.mxcsr || guarded)
         fallback_path(k, guest, fallback, after);
     return true;

@@ -30,7 +30,6 @@ void Emitter::begin_groups(std::size_t k) {
     state.active = true;
     state.checked = true;
     state.fallback = &fallback;
-    state.join = &new_label();
     state.host_flags_valid = m_host_flags_valid;
     state.slot_current = m_slot_current;
     state.vex_checked = m_vex_checked;
@@ -46,7 +45,7 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
         if (!state.checked || state.joined || (group.last != k && !block_ended)) continue;
         state.active = false;
         state.joined = true;
-        L(*state.join);
+        state.join = getCurr();
         const bool join_host_valid = m_host_flags_valid;
         const bool join_slot_current = m_slot_current;
         const std::size_t leader = group.leader;
@@ -76,7 +75,7 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
                 // flags in the host flags, or in the slot, so does this path.
                 if (join_host_valid && !m_host_flags_valid) emit_restore_flags();
                 if (join_slot_current && !m_slot_current) emit_save_guest_flags(*this, m_layout);
-                jmp(*entry.join);
+                jmp(entry.join);
             }
             m_groups_enabled = true;
             m_host_flags_valid = host_valid;

@@ -2,6 +2,8 @@
 // its per-site guess (JitTlbHint), and the out-of-line interpreter fallback.
 #include "engine/soft/translator/emitter.hpp"
 
+#include <cstring>
+
 namespace vessel::soft::emit {
 
 void Emitter::address(const GuestInstruction& guest, const ZydisDecodedOperand& operand,
@@ -45,14 +47,12 @@ void Emitter::address(const GuestInstruction& guest, const ZydisDecodedOperand& 
 void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback) {
     save_flags(m_live);
     const int table = m_layout.tlb_table(m_user, write);
-    Xbyak::Label& index = new_label();
-    L(index);
-    const std::uint8_t* index_start = getCurr();
+    const std::uint8_t* index = getCurr();
     const int hint = allocate_hint();
     if (hint >= 0) {
         // The site's guess (JitTlbHint), padded to the hashed index's size for unhint.
         mov(r13d, dword[r15 + hint]);
-        nop(m_runtime.tlb_index_size() - static_cast<std::size_t>(getCurr() - index_start));
+        nop(m_runtime.tlb_index_size() - static_cast<std::size_t>(getCurr() - index));
     } else {
         emit_tlb_index(*this);
     }
@@ -60,15 +60,13 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback) {
     // run into the next one (unsigned compare; an invalid entry's tag is never close).
     sub(r14, qword[r15 + r13 + table]);
     cmp(r14, static_cast<std::uint32_t>(4096 - size));
-    Xbyak::Label& miss = new_label();
-    Xbyak::Label& resume = new_label();
-    ja(miss);
+    const Forward miss = jump_forward(condition_above);
     add(r14, qword[r15 + r13 + table + 8]);
-    L(resume);
+    const std::uint8_t* resume = getCurr();
     m_host_flags_valid = false;
     const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
-    m_cold.push_back([this, &miss, &resume, &fallback, &index, request, table, size, hint] {
-        L(miss);
+    m_cold.push_back([this, miss, resume, &fallback, index, request, table, size, hint] {
+        bind(miss);
         add(r14, qword[r15 + r13 + table]); // the linear address again
         if (hint >= 0) hint_miss(hint, table, size, index, resume);
         mov(r13d, request);
@@ -86,37 +84,65 @@ int Emitter::allocate_hint() {
     return m_layout.tlb_hints + static_cast<int>(slot * sizeof(JitTlbHint));
 }
 
-void Emitter::hint_miss(int hint, int table, unsigned size, Xbyak::Label& index,
-                        Xbyak::Label& resume) {
+void Emitter::hint_miss(int hint, int table, unsigned size, const std::uint8_t* index,
+                        const std::uint8_t* resume) {
     const auto guess = dword[r15 + hint];
     const auto misses_left = dword[r15 + hint + 4];
-    Xbyak::Label& adjacent = new_label();
-    Xbyak::Label& give_up = new_label();
-    Xbyak::Label& fill = new_label();
     emit_tlb_index(*this);
     // |entry - guess| <= one entry (a next or previous page, or the same entry refilled).
     sub(r13d, guess);
     add(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
     cmp(r13d, static_cast<std::uint32_t>(2 * sizeof(JitTlbEntry)));
-    jbe(adjacent);
+    const Forward adjacent = jump_forward(condition_below_or_equal);
     sub(misses_left, 1);
-    jbe(give_up); // none left (or the site already gave up: 0 - 1 borrows)
-    L(adjacent);
+    // none left (or the site already gave up: 0 - 1 borrows)
+    const Forward give_up = jump_forward(condition_below_or_equal);
+    bind(adjacent);
     sub(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
     add(r13d, guess);
     mov(guess, r13d);
     sub(r14, qword[r15 + r13 + table]);
     cmp(r14, static_cast<std::uint32_t>(4096 - size));
-    ja(fill);
+    const Forward fill = jump_forward(condition_above);
     add(r14, qword[r15 + r13 + table + 8]);
     jmp(resume);
-    L(give_up);
+    bind(give_up);
     mov(misses_left, JitTlbHint::gave_up); // the patched site misses only for real
     lea(r13, ptr[rip + index]);
     call(m_runtime.unhint_stub());
     jmp(index);
-    L(fill);
+    bind(fill);
     add(r14, qword[r15 + r13 + table]); // the linear address again
+}
+
+Emitter::Forward Emitter::jump_forward(std::uint8_t condition) {
+    if (condition == condition_always) {
+        db(0xe9);
+    } else {
+        db(0x0f);
+        db(0x80 | condition);
+    }
+    const Forward at{getSize()};
+    dd(0);
+    return at;
+}
+
+void Emitter::bind(Forward jump) {
+    const auto displacement = static_cast<std::uint32_t>(getSize() - (jump.at + 4));
+    std::memcpy(const_cast<std::uint8_t*>(getCode()) + jump.at, &displacement, 4);
+}
+
+void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
+                            const std::uint8_t* after) {
+    m_cold.push_back([this, k, &guest, &fallback, after] {
+        L(fallback);
+        emit_restore_flags();
+        interpret(k, guest);
+        // The main path may reach `after` with the guest's flags only in the slot (a
+        // floating-point compare): make the slot current here too.
+        emit_save_guest_flags(*this, m_layout);
+        jmp(after);
+    });
 }
 
 void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
@@ -125,9 +151,7 @@ void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak:
         L(fallback);
         emit_restore_flags();
         interpret(k, guest);
-        // The main path may reach `after` with the guest's flags only in the slot (a
-        // floating-point compare): make the slot current here too.
-        emit_save_guest_flags(*this, m_layout);
+        emit_save_guest_flags(*this, m_layout); // as above
         jmp(after);
     });
 }

@@ -27,7 +27,6 @@ bool Emitter::read_segment_selector(const GuestInstruction& guest) {
 bool Emitter::push_flags(std::size_t k, const GuestInstruction& guest) {
     if (guest.instruction.operand_width != 64) return false;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
         lea(r14, ptr[stack_pointer() - 8]);
         lookup(8, true, fallback);
@@ -44,7 +43,7 @@ bool Emitter::push_flags(std::size_t k, const GuestInstruction& guest) {
     or_(r13, qword[r15 + m_layout.spill]);
     mov(qword[r14], r13);
     adjust_stack(-8);
-    L(after);
+    const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
 }
@@ -58,7 +57,6 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
         operand.type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_number(operand.reg.value) : -1;
     if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && number < 0) return false;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
         lea(r14, ptr[stack_pointer() - 8]);
         lookup(8, true, fallback);
@@ -72,7 +70,7 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
         mov(qword[r14], r13);
     }
     adjust_stack(-8);
-    L(after);
+    const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
 }
@@ -184,7 +182,6 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
     const int number = gpr_number(operand.reg.value);
     if (number < 0 || number == static_cast<int>(guest_rsp)) return false;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     if (!grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false)) {
         mov(r14, stack_pointer());
         lookup(8, false, fallback);
@@ -196,7 +193,7 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
         mov(home(static_cast<unsigned>(number)), r13);
     }
     adjust_stack(8);
-    L(after);
+    const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
 }
@@ -204,13 +201,12 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
 bool Emitter::leave_instruction(std::size_t k, const GuestInstruction& guest) {
     if (guest.instruction.operand_width != 64) return false;
     Xbyak::Label& fallback = new_label();
-    Xbyak::Label& after = new_label();
     mov(r14, rbp);
     lookup(8, false, fallback);
     mov(r13, qword[r14]);
     lea(stack_pointer(), ptr[rbp + 8]);
     mov(rbp, r13);
-    L(after);
+    const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
 }

@@ -134,10 +134,26 @@ class Emitter : public Xbyak::CodeGenerator {
     /// the guess; falls through to the fill when that entry misses too. A miss to a page not
     /// next to the guessed one counts against the site, which is patched to the hashed index
     /// when it has none left (and then counts no more).
-    void hint_miss(int hint, int table, unsigned size, Xbyak::Label& index, Xbyak::Label& resume);
+    void hint_miss(int hint, int table, unsigned size, const std::uint8_t* index,
+                   const std::uint8_t* resume);
+
+    /// A jump whose target comes later in the code: a rel32 to patch with bind(). Cheaper than
+    /// an Xbyak::Label (whose manager keeps hash maps), of which a block made a dozen per
+    /// memory access: most of its translation time. Backward targets are plain code pointers.
+    struct Forward {
+        std::size_t at; ///< offset of the rel32 in the code
+    };
+    static constexpr std::uint8_t condition_above = 0x7, condition_below_or_equal = 0x6,
+                                  condition_always = 0xff;
+    Forward jump_forward(std::uint8_t condition);
+    /// Points `jump` at the current position.
+    void bind(Forward jump);
 
     /// The out-of-line interpreter call for instruction k after a TLB miss the helper could not
     /// serve; continues at `after`.
+    void fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
+                       const std::uint8_t* after);
+    /// The same, continuing at a label (which may be defined later).
     void fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
                        Xbyak::Label& after);
 
@@ -260,10 +276,10 @@ class Emitter : public Xbyak::CodeGenerator {
         bool checked{false}; ///< its check was emitted (it has a fallback and a join)
         bool joined{false};  ///< its join and fallback were emitted
         Xbyak::Label* fallback{nullptr};
-        Xbyak::Label* join{nullptr};
-        bool host_flags_valid{false}; ///< m_host_flags_valid where the check failed
-        bool slot_current{false};     ///< m_slot_current there
-        bool vex_checked{false};      ///< m_vex_checked there
+        const std::uint8_t* join{nullptr}; ///< where the main path goes on after the group
+        bool host_flags_valid{false};      ///< m_host_flags_valid where the check failed
+        bool slot_current{false};          ///< m_slot_current there
+        bool vex_checked{false};           ///< m_vex_checked there
     };
     std::vector<GroupState> m_group_state;
 };
