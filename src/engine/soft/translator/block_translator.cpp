@@ -296,10 +296,18 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
         m_slot_current = false;
         save_flags(guest.flags_live_out); // r13 and rax are as the instruction left them
     }
-    for (unsigned r = 0; r < plan.renamed; ++r)
-        if (plan.renamed_written[r])
-            mov(home(static_cast<unsigned>(plan.renamed_guest[r])),
-                Xbyak::Reg64(static_cast<int>(rename_host[r])));
+    for (unsigned r = 0; r < plan.renamed; ++r) {
+        if (!plan.renamed_written[r]) continue;
+        const auto guest_number = static_cast<unsigned>(plan.renamed_guest[r]);
+        const auto host = static_cast<int>(rename_host[r]);
+        const auto slot = r15 + m_layout.gpr + static_cast<int>(8 * guest_number);
+        if (!plan.renamed_read[r] && plan.renamed_size[r] == 8)
+            mov(byte[slot], Xbyak::Reg8(host)); // a move into the low byte: only that byte
+        else if (!plan.renamed_read[r] && plan.renamed_size[r] == 16)
+            mov(word[slot], Xbyak::Reg16(host));
+        else
+            mov(home(guest_number), Xbyak::Reg64(host));
+    }
     const bool any_written = std::any_of(plan.xmm_written, plan.xmm_written + plan.xmm_renamed,
                                          [](bool w) { return w; });
     if (plan.vector_bytes == 16 && any_written) vpxor(xmm3, xmm3, xmm3); // VEX.128 zeroes 128-255

@@ -62,10 +62,10 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
                 plan.renamed_guest[plan.renamed++] = number;
             }
             plan.renamed_written[r] |= written;
-            // Only moves are sure to replace the whole register (cmov may not write, bsf
-            // keeps it for a zero source): anything else loads it first.
+            // Only moves are sure to replace the whole operand (cmov may not write, bsf keeps
+            // it for a zero source): anything else loads the register first. A move into its
+            // low 8 or 16 bits needs no load either: only those bytes are stored back.
             plan.renamed_read[r] |= (operand.actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0 ||
-                                    operand.size < 32 ||
                                     !replaces_destination(instruction.mnemonic);
             plan.renamed_size[r] = std::max<unsigned>(plan.renamed_size[r], operand.size);
             break;

@@ -19,7 +19,8 @@ struct IdentityPlan {
     bool remapped{false}; ///< uses a guest GPR held in a host register of another number
     int renamed_guest[2]{-1, -1};
     bool renamed_written[2]{false, false}; ///< stored back after the instruction
-    /// Loaded before it; a register only written whole (32 or 64 bits) needs no load.
+    /// Loaded before it; a register only written by a move needs no load (stored back whole
+    /// after a 32- or 64-bit one, which zero-extends, else only the bytes it wrote).
     bool renamed_read[2]{false, false};
     unsigned renamed_size[2]{0, 0}; ///< widest operand width using it, in bits
     unsigned vector_bytes{0};       ///< VEX: 16 (VEX.128) or 32 (VEX.256); 0: legacy SSE

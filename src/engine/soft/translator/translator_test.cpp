@@ -592,3 +592,39 @@ TEST(Translator, IdleReleaseFreesCodeAndBlocksAndTheGuestRunsOnAfterIt) {
     EXPECT_EQ(machine.reg(x86::rbx), 500500u);
     EXPECT_GT(machine.stats().blocks_translated, translated_before);
 }
+
+TEST(Translator, MovesIntoLowBytesOfRegistersKeptInMemoryKeepTheirOtherBytes) {
+    // Guest r10 and r13-r15 live in memory; a move into their low 8 or 16 bits is stored
+    // back alone (no load of the rest), which must leave the other bytes as they were.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(rsi, 0x100000);
+            c.mov(rax, 0x0123456789abcdefu);
+            c.mov(qword[rsi], rax);
+            c.xor_(eax, eax);
+            c.mov(r10, 0x1111111111111111u);
+            c.mov(r13, 0x2222222222222222u);
+            c.mov(r14, 0x3333333333333333u);
+            c.mov(r15, 0x4444444444444444u);
+            c.mov(ecx, 20);
+            c.L(loop);
+            c.mov(r14b, byte[rsi + rcx]);
+            c.mov(r13w, word[rsi + 2]);
+            c.mov(r15b, cl);
+            c.movzx(r10w, byte[rsi + 1]);
+            c.add(rax, r14);
+            c.add(rax, r13);
+            c.add(rax, r15);
+            c.add(rax, r10);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(13), 0x22222222222289abu);
+    EXPECT_EQ(machine->reg(15), 0x4444444444444401u);
+    EXPECT_EQ(machine->reg(10), 0x11111111111100cdu);
+    EXPECT_EQ(machine->reg(14) >> 8, 0x33333333333333u);
+}
