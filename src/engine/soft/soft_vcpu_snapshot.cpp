@@ -1,5 +1,6 @@
 // Snapshot state of a software-engine vCPU: the architectural registers of docs/SNAPSHOT_FORMAT.md
 // (section cpu.N). Decoded blocks, translated code and TLBs are caches, not state.
+#include "engine/soft/cr4_bits.hpp"
 #include "engine/soft/soft_vcpu.hpp"
 #include "engine/soft/xsave_state.hpp"
 
@@ -107,6 +108,12 @@ Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     reader.check((core.efer & x86::efer::lma) == 0 || (core.cr0 & x86::cr0::pg) != 0,
                  "EFER.LMA without paging");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
+    // As mov to CR4 would raise #GP: a guest of another model (a hand-edited or corrupt file)
+    // must not run with protections or state this model lacks (its CPUID says they are absent).
+    if (const std::uint64_t extra = core.cr4 & ~cr4_bits_offered(core.isa_features); extra != 0)
+        return make_error("vCPU {}: the snapshot's CR4 ({:#x}) has {} set, which the CPU model "
+                          "'{}' does not offer: this snapshot cannot be restored",
+                          m_index, core.cr4, cr4_bit_names(extra), cpu_model_name(cpu_model));
     core.set_flags(rflags);
     core.cr0 |= x86::cr0::et;
     m_waiting_for_startup = waiting;
