@@ -176,3 +176,22 @@ TEST(SoftVcpuSnapshot, Cr4BitsTheCpuModelOffersRestore) {
     ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
     EXPECT_EQ(restored.soft_vcpu().core().cr4, cr4);
 }
+
+TEST(SoftVcpuSnapshot, AnXcrZeroComponentTheModelLacksIsRefusedNamingTheModel) {
+    // YMM state (XCR0 bit 2) in a state whose model is x86-64-v2, which has no AVX.
+    SoftTestMachine machine;
+    machine.soft_vcpu().core().set_cpu_model(CpuModel::V2);
+    EXPECT_TRUE(machine.vcpu->set_state(machine.state));
+    machine.soft_vcpu().core().xcr0 = 7;
+    StateWriter writer;
+    ASSERT_TRUE(machine.soft_vcpu().save_snapshot(writer));
+    const std::vector<std::uint8_t> bytes = writer.take();
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    const auto loaded = restored.soft_vcpu().load_snapshot(reader);
+    ASSERT_FALSE(loaded);
+    const std::string& message = loaded.error().message;
+    EXPECT_NE(message.find("XCR0 (0x7) enables state components 0x4"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("x86-64-v2"), std::string::npos) << message;
+}
