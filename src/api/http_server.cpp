@@ -42,6 +42,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(const std::string& path, Ha
     server->m_listener = std::move(listener); // from here on the destructor unlinks the path
     if (::listen(server->m_listener.get(), listen_backlog) != 0)
         return make_error("API socket '{}': listen: {}", path, strerror(errno));
+    rlimit descriptors{};
+    if (::getrlimit(RLIMIT_NOFILE, &descriptors) == 0)
+        server->m_descriptor_limit = descriptors.rlim_cur;
     server->m_stop_event = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!server->m_stop_event.valid())
         return make_error("API socket '{}': eventfd: {}", path, strerror(errno));
@@ -140,15 +143,13 @@ void HttpServer::accept_clients() {
             ::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!client.valid()) {
             if (errno == EINTR || errno == ECONNABORTED) continue; // that client gave up
-            if (errno == EMFILE || errno == ENFILE) {
-                pause_accepting(errno);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                log::warn("API: accepting a client: {}", strerror(errno));
-            }
+            // Any other failure (EMFILE, ENFILE, ENOBUFS...) may leave the listening socket
+            // readable with the client still queued: poll would return at once, forever.
+            if (errno != EAGAIN && errno != EWOULDBLOCK) pause_accepting(errno);
             return;
         }
         if (m_descriptor_shortage) {
-            log::info("API: descriptors available again: accepting clients");
+            log::info("API: accepting clients again");
             m_descriptor_shortage = false;
         }
         if (m_connections.size() >= max_connections) evict_one(m_connections.size() - accepted);
@@ -160,18 +161,21 @@ void HttpServer::accept_clients() {
 }
 
 void HttpServer::pause_accepting(int error) {
-    // The client stays in the listen queue (it is not refused): it is accepted once a
-    // descriptor is free again, unless it gives up first.
+    // The client stays in the listen queue (it is not refused): it is accepted once the
+    // shortage ends, unless it gives up first.
     m_accept_paused_until = std::chrono::steady_clock::now() + descriptor_shortage_pause;
     if (m_descriptor_shortage) return; // this shortage was reported already
     m_descriptor_shortage = true;
-    rlimit limit{};
-    ::getrlimit(RLIMIT_NOFILE, &limit);
-    const std::string which =
-        error == ENFILE ? std::string("the system's limit (fs.file-max)")
-                        : fmt::format("this process's limit (RLIMIT_NOFILE = {})", limit.rlim_cur);
-    log::warn("API: cannot accept a client: {}: every descriptor of {} is in use ({} API "
-              "connections open); clients wait in the listen queue, retried every {} ms",
+    std::string which;
+    if (error == EMFILE) {
+        which = fmt::format(": every descriptor of this process's limit is in use (RLIMIT_NOFILE "
+                            "was {} when the API socket was bound)",
+                            m_descriptor_limit);
+    } else if (error == ENFILE) {
+        which = ": the system's limit of open files (fs.file-max) is reached";
+    }
+    log::warn("API: cannot accept a client: {}{}; {} API connections open; clients wait in the "
+              "listen queue, retried every {} ms",
               strerror(error), which, m_connections.size(), descriptor_shortage_pause.count());
 }
 
