@@ -99,8 +99,9 @@ TEST(SoftWaitForSipi, APendingInterruptOrNmiDoesNotMakeTheWaitSpinAndASipiStillS
 }
 
 TEST(SoftWaitForSipi, AnNmiSentWhileWaitingIsHeldAndTakenAfterTheSipi) {
-    // Intel SDM Vol. 3C, 26.6.2: the wait-for-SIPI state blocks NMIs; a blocked NMI stays
-    // pending (Vol. 3A, 6.7.1), so the AP takes it once started, before its first instruction.
+    // Intel SDM Vol. 3C, 26.6.2: the wait-for-SIPI state blocks NMIs. Blocked is held, not
+    // discarded (as an NMI arriving during an NMI handler waits for its IRET), so the AP takes
+    // it once started, before its first instruction.
     SoftTestMachine machine(SoftTier::Interpreter, 2,
                             pc::PcSoftPlatform::factory(/*halted_processors_wait=*/true));
     soft::SoftPlatform& platform = *machine.soft_vcpu().core().platform();
