@@ -6,6 +6,7 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,6 +42,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(const std::string& path, Ha
     server->m_listener = std::move(listener); // from here on the destructor unlinks the path
     if (::listen(server->m_listener.get(), listen_backlog) != 0)
         return make_error("API socket '{}': listen: {}", path, strerror(errno));
+    rlimit descriptors{};
+    if (::getrlimit(RLIMIT_NOFILE, &descriptors) == 0)
+        server->m_descriptor_limit = descriptors.rlim_cur;
     server->m_stop_event = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!server->m_stop_event.valid())
         return make_error("API socket '{}': eventfd: {}", path, strerror(errno));
@@ -62,13 +66,16 @@ void HttpServer::serve() {
     while (true) {
         fds.clear();
         fds.push_back({m_stop_event.get(), POLLIN, 0});
-        fds.push_back({m_listener.get(), POLLIN, 0});
+        // Not while accepting is paused by a descriptor shortage (poll ignores a negative fd).
+        if (m_accept_paused_until && std::chrono::steady_clock::now() >= *m_accept_paused_until)
+            m_accept_paused_until.reset();
+        fds.push_back({m_accept_paused_until ? -1 : m_listener.get(), POLLIN, 0});
         for (auto& connection : m_connections) {
             // Read the next request only once the previous answer is out (back-pressure).
             short events = connection->outgoing.empty() ? POLLIN : POLLOUT;
             fds.push_back({connection->fd.get(), events, 0});
         }
-        int timeout_ms = m_connections.empty() ? -1 : idle_check_milliseconds;
+        const int timeout_ms = poll_timeout(m_connections.empty() ? -1 : idle_check_milliseconds);
         if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
             if (errno == EINTR) continue;
             log::error("API server: poll: {}", strerror(errno));
@@ -136,9 +143,14 @@ void HttpServer::accept_clients() {
             ::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!client.valid()) {
             if (errno == EINTR || errno == ECONNABORTED) continue; // that client gave up
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                log::warn("API: accepting a client: {}", strerror(errno)); // EMFILE and such
+            // Any other failure (EMFILE, ENFILE, ENOBUFS...) may leave the listening socket
+            // readable with the client still queued: poll would return at once, forever.
+            if (errno != EAGAIN && errno != EWOULDBLOCK) pause_accepting(errno);
             return;
+        }
+        if (m_descriptor_shortage) {
+            log::info("API: accepting clients again");
+            m_descriptor_shortage = false;
         }
         if (m_connections.size() >= max_connections) evict_one(m_connections.size() - accepted);
         auto connection = std::make_unique<Connection>();
@@ -146,6 +158,33 @@ void HttpServer::accept_clients() {
         m_connections.push_back(std::move(connection));
         ++accepted;
     }
+}
+
+void HttpServer::pause_accepting(int error) {
+    // The client stays in the listen queue (it is not refused): it is accepted once the
+    // shortage ends, unless it gives up first.
+    m_accept_paused_until = std::chrono::steady_clock::now() + descriptor_shortage_pause;
+    if (m_descriptor_shortage) return; // this shortage was reported already
+    m_descriptor_shortage = true;
+    std::string which;
+    if (error == EMFILE) {
+        which = fmt::format(": every descriptor of this process's limit is in use (RLIMIT_NOFILE "
+                            "was {} when the API socket was bound)",
+                            m_descriptor_limit);
+    } else if (error == ENFILE) {
+        which = ": the system's limit of open files (fs.file-max) is reached";
+    }
+    log::warn("API: cannot accept a client: {}{}; {} API connections open; clients wait in the "
+              "listen queue, retried every {} ms",
+              strerror(error), which, m_connections.size(), descriptor_shortage_pause.count());
+}
+
+int HttpServer::poll_timeout(int idle) const {
+    if (!m_accept_paused_until) return idle;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        *m_accept_paused_until - std::chrono::steady_clock::now());
+    const int resume = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+    return idle < 0 ? resume : std::min(idle, resume);
 }
 
 bool HttpServer::within_deadlines(Connection& connection,

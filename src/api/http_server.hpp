@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ class HttpServer {
     static constexpr std::size_t max_pending_output = 256 * 1024;
     /// Connections closed to make room are logged as a warning at most this often.
     static constexpr std::chrono::seconds eviction_report_interval{10};
+    /// When accept() fails for want of descriptors (EMFILE/ENFILE) or another resource
+    /// (ENOBUFS...), the listening socket stays readable: it is left out of poll() this long,
+    /// then tried again, so the server does not spin while clients wait in the listen queue.
+    static constexpr std::chrono::milliseconds descriptor_shortage_pause{100};
 
     /// Creates the socket at path (which must not exist yet) and listens on it.
     static Result<std::unique_ptr<HttpServer>> bind(const std::string& path, Handler handler);
@@ -92,6 +97,11 @@ class HttpServer {
     /// first `candidates` connections (those not accepted in this wake-up) may go.
     void evict_one(std::size_t candidates);
     void report_eviction(bool mid_request);
+    /// accept() failed with `error` (EMFILE, ENFILE...): pause accepting; one warning per
+    /// shortage, naming the limit.
+    void pause_accepting(int error);
+    /// How long poll() may sleep: `idle` unless accepting resumes sooner.
+    int poll_timeout(int idle) const;
     void start_closing(Connection& connection);
     /// Writes what is left of every answer, for at most stop_flush_timeout.
     void flush_before_stop();
@@ -103,6 +113,12 @@ class HttpServer {
     std::vector<std::unique_ptr<Connection>> m_connections;
     std::size_t m_evictions{0}; ///< connections closed to make room, since bind()
     std::chrono::steady_clock::time_point m_last_eviction_report{};
+    /// Accepting is paused until then after a descriptor shortage (see pause_accepting).
+    std::optional<std::chrono::steady_clock::time_point> m_accept_paused_until;
+    bool m_descriptor_shortage{false}; ///< a shortage was reported and no client accepted since
+    /// RLIMIT_NOFILE when bound, for the shortage warning: read then, as the API thread's
+    /// seccomp filter does not allow getrlimit (prlimit64).
+    std::uint64_t m_descriptor_limit{0};
 };
 
 } // namespace vessel::api

@@ -6,10 +6,14 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
+#include <time.h>
 #include <unistd.h>
 
 namespace vessel::api {
@@ -286,6 +290,66 @@ TEST_F(HttpServerClients, AClientBeyondTheLimitIsServedAndTheSlowestRequestToldW
     EXPECT_NE(evicted.find(std::to_string(HttpServer::max_connections) + " connections open"),
               std::string::npos)
         << evicted;
+}
+
+// Descriptor exhaustion: accept() fails with EMFILE while the listening socket stays readable.
+// The server must not spin on it (it pauses accepting), and must serve the queued clients once
+// descriptors are free again.
+TEST_F(HttpServerClients, DescriptorExhaustionNeitherSpinsNorLosesTheServer) {
+    serve();
+    // The clients' sockets exist before the descriptors run out; they connect after.
+    constexpr int clients = 3;
+    std::vector<UniqueFd> fds;
+    for (int i = 0; i < clients; ++i) {
+        fds.emplace_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        ASSERT_TRUE(fds.back().valid()) << strerror(errno);
+    }
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    struct Restore {
+        rlimit limit;
+        ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{saved};
+    rlimit lowered = saved;
+    lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 256);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0) << strerror(errno);
+    std::vector<UniqueFd> fillers; // every descriptor number below the limit in use
+    while (true) {
+        UniqueFd filler(::fcntl(fds[0].get(), F_DUPFD_CLOEXEC, 0));
+        if (!filler.valid()) break;
+        fillers.push_back(std::move(filler));
+    }
+    ASSERT_EQ(errno, EMFILE);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, m_path.data(), m_path.size());
+    for (int i = 0; i < clients; ++i) {
+        ASSERT_EQ(::connect(fds[i].get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+                  0)
+            << strerror(errno);
+        send_text(fds[i], "GET /" + std::to_string(i) + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+    }
+    clockid_t clock{};
+    ASSERT_EQ(::pthread_getcpuclockid(m_thread.native_handle(), &clock), 0);
+    auto cpu_milliseconds = [&] {
+        timespec time{};
+        ::clock_gettime(clock, &time);
+        return static_cast<double>(time.tv_sec) * 1e3 + static_cast<double>(time.tv_nsec) / 1e6;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the first accept fails
+    const double before = cpu_milliseconds();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double used = cpu_milliseconds() - before;
+    EXPECT_LT(used, 50.0) << "the server thread used " << used
+                          << " ms of CPU in 500 ms while out of descriptors";
+
+    fillers.clear();
+    for (int i = 0; i < clients; ++i) {
+        const std::string reply = receive_all(fds[i]);
+        EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK\r\n")) << "client " << i << ": " << reply;
+        EXPECT_NE(reply.find("{\"path\":\"/" + std::to_string(i) + "\"}"), std::string::npos)
+            << "client " << i << ": " << reply;
+    }
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "devices/virtio/virtio_block.hpp"
 #include "devices/virtio/vsock/virtio_vsock.hpp"
 #include "memory/host_memory.hpp"
+#include "vm/disk_name.hpp"
 #include "vm/engine_selection.hpp"
 #include "vm/kernel_loading.hpp"
 #include "vm/page_sharing.hpp"
@@ -149,8 +150,7 @@ Result<void> Machine::add_pci_devices() {
     for (std::size_t index = 0; index < m_config.disks.size(); ++index) {
         const DiskConfig& disk = m_config.disks[index];
         auto backend = TRY(open_block_backend(disk.path, disk.read_only, disk.engine));
-        std::string id =
-            disk.id.empty() ? fmt::format("vd{}", static_cast<char>('a' + index % 26)) : disk.id;
+        std::string id = disk.id.empty() ? default_disk_name(index) : disk.id;
         TRY(add_virtio_device(
             std::make_unique<virtio::VirtioBlock>(std::move(backend), id, disk.cache)));
     }

@@ -106,6 +106,12 @@ check() {
 check virtio-blk-pattern-in-host-file \
   '[ "$(dd if="$work/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 19)" = VESSEL-PATTERN-4242 ]'
 check virtio-blk-readonly-image-unchanged '[ "$(sha256sum <"$work/ro.img")" = "$ro_before" ]'
+# 27 disks (the most the PCI slots allow): their serials, which Vessel names as Linux names the
+# disks (vdz, then vdaa), do not wrap back to vda.
+many_disks=()
+for _ in $(seq 27); do many_disks+=(--disk "$work/ro.img,readonly"); done
+boot twenty-seven-disk-serials 0 "^serials vda vdz vdaa" "." -- "${many_disks[@]}" --net none \
+  --exec 'echo "serials $(cat /sys/block/vda/serial) $(cat /sys/block/vdz/serial) $(cat /sys/block/vdaa/serial)"'
 # ext4 on virtio-blk: the guest runs a program whose pages arrived by device DMA (the soft
 # engine's decoded-code cache must see those writes) and writes a file the host then reads.
 if command -v mke2fs >/dev/null && command -v debugfs >/dev/null && [ -x /bin/busybox ]; then

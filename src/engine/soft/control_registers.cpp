@@ -1,8 +1,8 @@
 // CpuCore control registers: writes to CR0, CR3, CR4 and EFER with their checks and the TLB
 // flushes and mode changes they cause (Intel SDM Vol. 3, 2.5 and 2.2.1).
 #include "engine/soft/cpu_core.hpp"
+#include "engine/soft/cr4_bits.hpp"
 #include "engine/soft/protection_bits.hpp"
-#include "engine/soft/xsave_state.hpp"
 
 namespace vessel::soft {
 
@@ -32,17 +32,7 @@ void CpuCore::set_cr3(std::uint64_t value) {
 }
 
 void CpuCore::set_cr4(std::uint64_t value) {
-    using namespace x86::cr4;
-    constexpr std::uint64_t supported =
-        vme | pvi | tsd | de | pse | pae | mce | pge | pce | osfxsr | osxmmexcpt;
-    // CR4.OSXSAVE only on a model with XSAVE (Intel SDM Vol. 3, 2.5).
-    const std::uint64_t osxsave = has_feature(isa::xsave) ? xsave::cr4_osxsave : 0;
-    // UMIP, SMEP, SMAP and PKE likewise only where the model offers them.
-    const std::uint64_t protections = (has_feature(isa::umip) ? protection::cr4_umip : 0) |
-                                      (has_feature(isa::smep) ? protection::cr4_smep : 0) |
-                                      (has_feature(isa::smap) ? protection::cr4_smap : 0) |
-                                      (has_feature(isa::pku) ? protection::cr4_pke : 0);
-    if (value & ~(supported | osxsave | protections)) raise(x86::vector::general_protection, 0);
+    if (value & ~cr4_bits_offered(isa_features)) raise(x86::vector::general_protection, 0);
     if (long_mode_active() && !(value & x86::cr4::pae)) raise(x86::vector::general_protection, 0);
     const std::uint64_t changed = cr4 ^ value;
     cr4 = value;

@@ -86,6 +86,11 @@ class SoftPlatform : public InterruptSink, public MsiSink {
     /// pending for it or wake(cpu) is called. False when the platform cannot deliver those
     /// (the vCPU then ends as halted for good).
     virtual bool wait_for_startup(std::uint32_t) { return false; }
+    /// Sleeps a CPU in the wait-for-SIPI state until an INIT or SIPI is pending for it or
+    /// wake(cpu) is called. That state blocks NMIs (Intel SDM Vol. 3C, 26.6.2 "Activity State"):
+    /// a pending NMI stays pending, for the CPU to take once a SIPI has started it, and does not
+    /// end this wait. False when the platform cannot wait so.
+    virtual bool wait_for_sipi(std::uint32_t) { return false; }
 
     // ---- Snapshots (default: not supported) ----
 

@@ -15,14 +15,17 @@ namespace vessel::soft {
 namespace {
 
 /// Sleeps a CPU in wait-for-SIPI until an INIT or SIPI comes for it, or a kick (wake()). Only
-/// those end the state (Intel SDM Vol. 3C, the wait-for-SIPI activity state: "inactive until
-/// it receives a SIPI"): a maskable interrupt stays pending in the local APIC, and an NMI is
-/// not taken; it is dropped here, as a pending NMI ends the platform's wait at once and would
-/// make this CPU spin. Platforms that cannot wait for start-up IPIs (unit tests of one vCPU)
-/// get the interrupt wait, which returns early on pending work.
+/// those end the state: "the wait-for-SIPI state blocks external interrupts, non-maskable
+/// interrupts (NMIs), INIT signals, and system-management interrupts" (Intel SDM Vol. 3C,
+/// 26.6.2 "Activity State"; 24.4.2: "inactive because it is waiting for a startup-IPI"). A
+/// blocked event is held, not discarded: a maskable interrupt stays pending in the local APIC,
+/// and so does an NMI, which the CPU takes once a SIPI has started it (before its first
+/// instruction, as the run loop looks at NMIs right after start-up requests). The platform's
+/// wait does not end on that pending NMI, so this CPU does not spin. Platforms that cannot wait
+/// for start-up IPIs (unit tests of one vCPU) get the interrupt wait, which returns early on
+/// pending work.
 void wait_for_sipi(SoftPlatform& platform, std::uint32_t cpu) {
-    if (platform.take_nmi(cpu)) log::debug("vCPU {}: an NMI while waiting for SIPI: ignored", cpu);
-    if (!platform.wait_for_startup(cpu)) platform.wait_for_interrupt(cpu);
+    if (!platform.wait_for_sipi(cpu)) platform.wait_for_interrupt(cpu);
 }
 
 } // namespace

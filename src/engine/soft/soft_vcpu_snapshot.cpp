@@ -1,5 +1,6 @@
 // Snapshot state of a software-engine vCPU: the architectural registers of docs/SNAPSHOT_FORMAT.md
 // (section cpu.N). Decoded blocks, translated code and TLBs are caches, not state.
+#include "engine/soft/cr4_bits.hpp"
 #include "engine/soft/soft_vcpu.hpp"
 #include "engine/soft/xsave_state.hpp"
 
@@ -100,13 +101,24 @@ Result<void> SoftVcpu::load_snapshot(StateReader& reader) {
     core.set_cpu_model(cpu_model);
     const std::uint64_t xcr0_allowed =
         core.has_feature(isa::avx) ? xsave::supported_with_avx : (xsave::x87 | xsave::sse);
-    reader.check((core.xcr0 & xsave::x87) && !(core.xcr0 & ~xcr0_allowed) &&
+    reader.check((core.xcr0 & xsave::x87) &&
                      (!(core.xcr0 & xsave::ymm) || (core.xcr0 & xsave::sse)),
-                 "XCR0 for the CPU model");
+                 "XCR0 (x87 off, or YMM without SSE)");
     reader.check(core.fpu.top < 8, "x87 stack top");
     reader.check((core.efer & x86::efer::lma) == 0 || (core.cr0 & x86::cr0::pg) != 0,
                  "EFER.LMA without paging");
     if (!reader.ok()) return make_error("vCPU {}: {}", m_index, reader.error());
+    if (const std::uint64_t extra = core.xcr0 & ~xcr0_allowed; extra != 0)
+        return make_error("vCPU {}: the snapshot's XCR0 ({:#x}) enables state components {:#x}, "
+                          "which the CPU model '{}' does not offer (it offers {:#x}): this "
+                          "snapshot cannot be restored",
+                          m_index, core.xcr0, extra, cpu_model_name(cpu_model), xcr0_allowed);
+    // As mov to CR4 would raise #GP: a guest of another model (a hand-edited or corrupt file)
+    // must not run with protections or state this model lacks (its CPUID says they are absent).
+    if (const std::uint64_t extra = core.cr4 & ~cr4_bits_offered(core.isa_features); extra != 0)
+        return make_error("vCPU {}: the snapshot's CR4 ({:#x}) has {} set, which the CPU model "
+                          "'{}' does not offer: this snapshot cannot be restored",
+                          m_index, core.cr4, cr4_bit_names(extra), cpu_model_name(cpu_model));
     core.set_flags(rflags);
     core.cr0 |= x86::cr0::et;
     m_waiting_for_startup = waiting;

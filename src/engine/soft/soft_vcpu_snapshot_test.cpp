@@ -122,3 +122,76 @@ TEST(SoftVcpuSnapshot, PkruRoundTripsAndACpu3StateHasItAtZero) {
     EXPECT_EQ(reader.remaining(), 0u);
     EXPECT_EQ(restored.soft_vcpu().core().pkru, 0u);
 }
+
+namespace {
+
+/// A CPU4 state of a `model` vCPU whose CR4 is `cr4` (PAE and paging on, in long mode).
+std::vector<std::uint8_t> saved_state_with_cr4(CpuModel model, std::uint64_t cr4) {
+    SoftTestMachine machine;
+    machine.soft_vcpu().core().set_cpu_model(model);
+    EXPECT_TRUE(machine.vcpu->set_state(machine.state));
+    machine.soft_vcpu().core().cr4 = cr4;
+    StateWriter writer;
+    EXPECT_TRUE(machine.soft_vcpu().save_snapshot(writer));
+    return writer.take();
+}
+
+constexpr std::uint64_t cr4_smep = 1u << 20;
+constexpr std::uint64_t cr4_pke = 1u << 22;
+constexpr std::uint64_t cr4_osxsave = 1u << 18;
+
+} // namespace
+
+TEST(SoftVcpuSnapshot, ACr4BitTheCpuModelLacksIsRefusedNamingTheBitsAndTheModel) {
+    // As a max guest's CR4 (SMEP, PKE) in a state whose model is x86-64-v2.
+    const std::uint64_t cr4 = x86::cr4::pae | x86::cr4::osfxsr | cr4_smep | cr4_pke;
+    const std::vector<std::uint8_t> bytes = saved_state_with_cr4(CpuModel::V2, cr4);
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    const auto loaded = restored.soft_vcpu().load_snapshot(reader);
+    ASSERT_FALSE(loaded) << "a CR4 with SMEP and PKE restored on x86-64-v2";
+    const std::string& message = loaded.error().message;
+    EXPECT_NE(message.find("CR4"), std::string::npos) << message;
+    EXPECT_NE(message.find("SMEP (bit 20), PKE (bit 22)"), std::string::npos) << message;
+    EXPECT_NE(message.find("x86-64-v2"), std::string::npos) << message;
+}
+
+TEST(SoftVcpuSnapshot, Cr4OsxsaveOnTheBaselineModelIsRefused) {
+    const std::vector<std::uint8_t> bytes =
+        saved_state_with_cr4(CpuModel::Baseline, x86::cr4::pae | cr4_osxsave);
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    const auto loaded = restored.soft_vcpu().load_snapshot(reader);
+    ASSERT_FALSE(loaded);
+    EXPECT_NE(loaded.error().message.find("OSXSAVE (bit 18)"), std::string::npos)
+        << loaded.error().message;
+    EXPECT_NE(loaded.error().message.find("baseline"), std::string::npos) << loaded.error().message;
+}
+
+TEST(SoftVcpuSnapshot, Cr4BitsTheCpuModelOffersRestore) {
+    const std::uint64_t cr4 = x86::cr4::pae | cr4_osxsave | cr4_smep | cr4_pke;
+    const std::vector<std::uint8_t> bytes = saved_state_with_cr4(CpuModel::Max, cr4);
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    ASSERT_TRUE(restored.soft_vcpu().load_snapshot(reader));
+    EXPECT_EQ(restored.soft_vcpu().core().cr4, cr4);
+}
+
+TEST(SoftVcpuSnapshot, AnXcrZeroComponentTheModelLacksIsRefusedNamingTheModel) {
+    // YMM state (XCR0 bit 2) in a state whose model is x86-64-v2, which has no AVX.
+    SoftTestMachine machine;
+    machine.soft_vcpu().core().set_cpu_model(CpuModel::V2);
+    EXPECT_TRUE(machine.vcpu->set_state(machine.state));
+    machine.soft_vcpu().core().xcr0 = 7;
+    StateWriter writer;
+    ASSERT_TRUE(machine.soft_vcpu().save_snapshot(writer));
+    const std::vector<std::uint8_t> bytes = writer.take();
+    SoftTestMachine restored;
+    StateReader reader(bytes);
+    const auto loaded = restored.soft_vcpu().load_snapshot(reader);
+    ASSERT_FALSE(loaded);
+    const std::string& message = loaded.error().message;
+    EXPECT_NE(message.find("XCR0 (0x7) enables state components 0x4"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("x86-64-v2"), std::string::npos) << message;
+}

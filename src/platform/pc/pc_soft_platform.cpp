@@ -285,6 +285,19 @@ bool PcSoftPlatform::wait_for_startup(std::uint32_t cpu) {
     return true;
 }
 
+bool PcSoftPlatform::wait_for_sipi(std::uint32_t cpu) {
+    if (cpu >= m_apics.size()) return false;
+    // As wait_for_startup, but a pending NMI does not end this wait: wait-for-SIPI blocks NMIs
+    // (Intel SDM Vol. 3C, 26.6.2), which stay pending in the local APIC until start-up. Every
+    // platform of a VM can wait so, whether or not its halted processors wait for start-up.
+    const bool pending = m_apics[cpu]->has_startup_request();
+    Sleeper& sleeper = *m_sleepers[cpu];
+    std::unique_lock lock(sleeper.mutex);
+    if (!pending) sleeper.wakeup.wait(lock, [&] { return sleeper.woken; });
+    sleeper.woken = false;
+    return true;
+}
+
 void PcSoftPlatform::reset_cpu(std::uint32_t cpu) {
     if (cpu < m_apics.size()) m_apics[cpu]->power_on_reset();
 }

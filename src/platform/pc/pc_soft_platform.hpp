@@ -62,6 +62,7 @@ class PcSoftPlatform final : public soft::SoftPlatform {
     bool take_nmi(std::uint32_t cpu) override;
     void reset_cpu(std::uint32_t cpu) override;
     bool wait_for_startup(std::uint32_t cpu) override;
+    bool wait_for_sipi(std::uint32_t cpu) override;
     Result<void> save_snapshot(StateWriter& writer) override;
     Result<void> load_snapshot(StateReader& reader) override;
 
