@@ -27,46 +27,45 @@ class LiveJumpEntries {
     /// the stamps' inputs were read). When full, forgets the entries no longer valid first.
     void filled(JitContext& jit, const JitJumpEntry& entry, const CodeBlock& block) {
         if (m_entries.size() == capacity && !m_overflowed) {
-            keep_valid(jit, nullptr, {});
+            keep_valid(jit);
             m_overflowed = m_entries.size() > capacity / 2; // else compaction would be often
         }
         if (m_overflowed) return;
-        m_entries.push_back({entry.rip, entry.code, entry.stamp, block.page, block.next_page,
-                             block.generation, block.next_generation});
+        const bool crossing = block.next_page != CodeBlock::no_page;
+        m_entries.push_back({entry.rip, entry.stamp, static_cast<std::uint32_t>(block.page),
+                             block.generation,
+                             crossing ? static_cast<std::uint32_t>(block.next_page) : no_page,
+                             block.next_generation});
     }
     /// Every entry is invalid now (the stamps were renewed).
     void clear() {
         m_entries.clear();
         m_overflowed = false;
     }
-    /// Invalidates each remembered entry of `jit`'s table that is still valid and was
-    /// translated from a page stored to since (`pages`), or whose instruction lies on one of
-    /// `flushed_pages` (linear page numbers); forgets entries no longer valid. False when
-    /// entries were filled beyond the capacity: the caller must renew the stamps.
+    /// Invalidates each remembered entry of `jit`'s table translated from a page stored to
+    /// since (`pages`), or whose instruction lies on one of `flushed_pages` (linear page
+    /// numbers), and forgets it. False when entries were filled beyond the capacity: the caller
+    /// must renew the stamps.
     bool drop_stale(JitContext& jit, const CodePages& pages,
-                    std::span<const std::uint64_t> flushed_pages) {
-        if (m_overflowed) return false;
-        keep_valid(jit, &pages, flushed_pages);
-        return true;
-    }
+                    std::span<const std::uint64_t> flushed_pages);
     std::size_t size() const { return m_entries.size(); }
 
   private:
+    static constexpr std::uint32_t no_page = ~std::uint32_t{0};
+    /// 32 bytes: a drop reads them all, so they are kept small.
     struct Entry {
         std::uint64_t rip;
-        const std::uint8_t* code;
-        std::uint64_t stamp;
-        std::uint64_t page;      ///< CodeBlock::page
-        std::uint64_t next_page; ///< CodeBlock::next_page (a page-crossing instruction's tail)
+        std::uint64_t stamp; ///< the entry's stamp when filled (a refill has another)
+        std::uint32_t page;  ///< CodeBlock::page (RAM pages fit 32 bits: 16 TiB)
         std::uint32_t generation;
+        std::uint32_t next_page; ///< a page-crossing instruction's tail, else no_page
         std::uint32_t next_generation;
     };
+    static_assert(sizeof(Entry) == 32);
     static bool stale(const Entry& entry, const CodePages& pages,
                       std::span<const std::uint64_t> flushed_pages);
-    /// Forgets the entries replaced or invalid in the table; with `pages`, first invalidates
-    /// the stale ones (see drop_stale).
-    void keep_valid(JitContext& jit, const CodePages* pages,
-                    std::span<const std::uint64_t> flushed_pages);
+    /// Forgets the entries refilled, replaced or invalid in the table.
+    void keep_valid(JitContext& jit);
 
     std::vector<Entry> m_entries;
     bool m_overflowed{false};
