@@ -158,3 +158,47 @@ TEST(Translator, StoreToCodeDropsTheJumpEntriesOfThatPageOnly) {
     EXPECT_LE(stats.jump_stamp_renewals, 2u); // each store voided the whole table before
     EXPECT_GT(stats.jump_entries_dropped, 250u);
 }
+
+TEST(Translator, GlobalFlushKeepsTheEntriesOfGlobalCodeThatStaysAndDropsMovedCode) {
+    constexpr std::uint64_t global = 0x100; // PTE bit 8 (Intel SDM Vol. 3, 4.5)
+    auto machine = run_on_both([](Machine& m) {
+        add_function(m, 0x6000, 1);
+        add_function(m, 0x7000, 10);
+        m.map(0x5000, 0x6000, present_writable | global);
+        m.map(SoftTestMachine::code_address, SoftTestMachine::code_address,
+              present_writable | global);
+        m.state.cr4 |= x86::cr4::pge;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, keep;
+            c.mov(ecx, 300);
+            c.xor_(ebx, ebx);
+            c.mov(rdi, 0x5000);
+            c.L(loop);
+            c.call(rdi);
+            c.cmp(ecx, 100);
+            c.jne(keep);
+            c.mov(rsi, page_table + 8 * 5); // 0x5000 -> 0x7000, seen after the next flush
+            c.mov(qword[rsi], 0x7000 | present_writable | global);
+            c.L(keep);
+            // clearing CR4.PGE flushes global pages too (Intel SDM Vol. 3, 4.10.4.1)
+            const auto move_cr4 = [&c](std::uint8_t opcode) { // 0f 20 e0 / 0f 22 e0
+                c.db(0x0f);
+                c.db(opcode);
+                c.db(0xe0);
+            };
+            move_cr4(0x20); // mov rax, cr4
+            c.btr(rax, 7);
+            move_cr4(0x22); // mov cr4, rax
+            c.bts(rax, 7);
+            move_cr4(0x22);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 201u * 1 + 99u * 10);
+    const auto stats = machine->stats();
+    EXPECT_GT(stats.jump_stamp_renewals, 500u); // two whole flushes a round
+    EXPECT_LT(stats.exits_lookup, 60u); // each voided the entries of 0x5000 and the loop before
+}
