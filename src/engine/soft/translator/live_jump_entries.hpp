@@ -48,38 +48,6 @@ class LiveJumpEntries {
     /// must renew the stamps.
     bool drop_stale(JitContext& jit, const CodePages& pages,
                     std::span<const std::uint64_t> flushed_pages);
-    /// What keep_remapped learns of an entry's linear page.
-    enum class Mapping { Moved, Local, Global };
-    /// After a flush that dropped global pages too, with the new stamps in `jit` already:
-    /// keeps each remembered entry that had one of the old stamps, has the current context, is
-    /// fresh in `pages`, and whose linear page `mapping(rip, ram_page)` says still maps
-    /// (executable) to the RAM page its code came from, with the new stamp of the page's kind;
-    /// forgets every other. False when entries were filled beyond the capacity (the caller
-    /// then clears).
-    template <typename MappingOf>
-    bool keep_remapped(JitContext& jit, const CodePages& pages, std::uint64_t old_global,
-                       std::uint64_t old_local, MappingOf&& mapping) {
-        if (m_overflowed) return false;
-        std::size_t kept = 0;
-        for (Entry& entry : m_entries) {
-            JitJumpEntry* slot = jit.jumps.find(entry.rip);
-            if (slot == nullptr || slot->stamp != entry.stamp) continue; // refilled or replaced
-            const Mapping now = (entry.stamp == old_global || entry.stamp == old_local) &&
-                                        slot->context == jit.context &&
-                                        entry.next_page == no_page && !stale(entry, pages, {})
-                                    ? mapping(entry.rip, std::uint64_t{entry.page})
-                                    : Mapping::Moved;
-            if (now == Mapping::Moved) {
-                slot->stamp = 0;
-                continue;
-            }
-            slot->stamp = entry.stamp =
-                now == Mapping::Global ? jit.global_jump_stamp : jit.jump_stamp;
-            m_entries[kept++] = entry;
-        }
-        m_entries.resize(kept);
-        return true;
-    }
     std::size_t size() const { return m_entries.size(); }
 
   private:

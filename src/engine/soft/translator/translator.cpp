@@ -75,33 +75,7 @@ void Translator::refresh_jump_stamp() {
              ++i)
             flushed[flushed_count++] = jit.tlb.flushed_page(i);
     } else if (global_flushes != 0) [[unlikely]] {
-        // Global pages' mappings may have changed (Linux flushes them all some 200 times a
-        // boot), but the kernel's code rarely moves: the entries for code on global pages that
-        // still map to where their code came from stay, as if refilled now (a TLB may fill
-        // entries early). Else each such flush cost some 850 dispatcher exits.
-        const std::uint64_t old_global = jit.global_jump_stamp;
-        const std::uint64_t old_local = jit.jump_stamp;
-        const std::uint64_t cr2 = m_cpu.cr2; // a failed walk sets CR2 as it throws
-        jit.global_jump_stamp += 2;
-        jit.jump_stamp += 2;
-        ++m_stats.jump_stamp_renewals;
-        using Mapping = LiveJumpEntries::Mapping;
-        const auto mapping = [&](std::uint64_t rip, std::uint64_t ram_page) {
-            try {
-                std::uint64_t ram_offset = 0;
-                bool global = false;
-                m_cpu.fetch_pointer(rip, &ram_offset, &global);
-                if (ram_offset >> 12 != ram_page) return Mapping::Moved;
-                return global ? Mapping::Global : Mapping::Local;
-            } catch (const GuestFault&) {
-                m_cpu.cr2 = cr2;
-            } catch (const EngineFailure&) {
-                // not RAM now: only a fetch from it fails the engine
-            }
-            return Mapping::Moved;
-        };
-        if (!m_live_jumps.keep_remapped(jit, m_cpu.code_pages(), old_global, old_local, mapping))
-            m_live_jumps.clear();
+        renew_jump_stamps(); // global pages' mappings may have changed
         return;
     } else if (flushes != 0) {
         // A flush that keeps global pages (CR3 write): entries for kernel code stay valid.
