@@ -117,6 +117,7 @@ bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
             ++m_out.native_ops;
             return false;
         }
+        if (bit_string(k, guest)) return false;
         if (control_flow(k, guest)) {
             ++m_out.native_ops;
             return true;

@@ -243,6 +243,11 @@ class Emitter : public Xbyak::CodeGenerator {
 
     bool control_flow(std::size_t k, GuestInstruction& guest);
 
+    /// bt/bts/btr/btc on memory with the bit offset in a register (emit_bit_string.cpp): the
+    /// unit the offset selects, through the JIT TLB, then the host's own instruction on it with
+    /// the offset reduced to the unit (lock kept). Counts itself as native when it emits.
+    bool bit_string(std::size_t k, const GuestInstruction& guest);
+
     const JitLayout& m_layout;
     const JitRuntime& m_runtime;
     Translation& m_out;

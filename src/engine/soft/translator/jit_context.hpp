@@ -33,6 +33,7 @@ struct JitTlb {
         ++m_filled_count;
     }
     void flush() {
+        ++m_full_flushes;
         if (m_filled_count > max_tracked) {
             for (auto& privilege : entries)
                 for (auto& kind : privilege)
@@ -55,6 +56,8 @@ struct JitTlb {
         }
     }
     void flush_page(std::uint64_t linear) {
+        m_flushed_pages[m_page_flushes % page_log_size] = linear >> 12;
+        ++m_page_flushes;
         const std::uint64_t tag = linear & ~std::uint64_t{0xfff};
         for (auto& privilege : entries)
             for (auto& kind : privilege) {
@@ -62,6 +65,19 @@ struct JitTlb {
                 if (entry.tag == tag) entry.tag = JitTlbEntry::invalid_tag;
             }
     }
+
+    /// The last page_log_size linear pages flushed one by one (invlpg): the translator drops
+    /// only their jump-table entries instead of every entry (see LiveJumpEntries).
+    static constexpr unsigned page_log_size = 16;
+    /// Pages flushed one by one so far; the last min(count, page_log_size) are flushed_page().
+    std::uint64_t page_flushes() const { return m_page_flushes; }
+    /// The linear page number of page flush number `index` (< page_flushes(), and one of the
+    /// last page_log_size).
+    std::uint64_t flushed_page(std::uint64_t index) const {
+        return m_flushed_pages[index % page_log_size];
+    }
+    /// Whole flushes (flush()) so far.
+    std::uint64_t full_flushes() const { return m_full_flushes; }
 
   private:
     static constexpr unsigned max_tracked = 256;
@@ -71,6 +87,9 @@ struct JitTlb {
     }
     std::uint16_t m_filled[max_tracked]{};
     unsigned m_filled_count{0};
+    std::uint64_t m_flushed_pages[page_log_size]{};
+    std::uint64_t m_page_flushes{0};
+    std::uint64_t m_full_flushes{0};
 };
 
 /// A memory access site's guess of its JIT TLB entry (its last page's), so the entry's tag and
@@ -97,9 +116,9 @@ struct JitTlbHints {
 
 /// Guest linear rip -> host code, for indirect branches and branches to other pages. An entry is
 /// valid while its stamp equals JitContext::jump_stamp (or global_jump_stamp for code on a
-/// global page), which the dispatcher renews whenever a mapping or any code changed, and its
-/// context equals the current mode and CPL; translated code then jumps without returning to the
-/// dispatcher.
+/// global page), which the dispatcher renews when a mapping changed wholesale (stamp 0 is never
+/// valid: LiveJumpEntries drops single entries so), and its context equals the current mode and
+/// CPL; translated code then jumps without returning to the dispatcher.
 struct JitJumpEntry {
     std::uint64_t rip{~std::uint64_t{0}};
     std::uint64_t stamp{0};
@@ -108,16 +127,41 @@ struct JitJumpEntry {
 };
 static_assert(sizeof(JitJumpEntry) == 32, "generated code indexes entries with a shift of 5");
 
-struct JitJumpTable {
+/// Two-way set-associative: a set is the two entries of one cache line. Direct-mapped, two hot
+/// targets with the same index took turns evicting each other (in a boot, one such pair of
+/// kernel functions cost 76K exits to the dispatcher, more than a 4 times larger table saved).
+struct alignas(64) JitJumpTable {
     static constexpr unsigned size = 16384;
+    static constexpr unsigned ways = 2;
+    static constexpr unsigned set_count = size / ways;
     static constexpr unsigned entry_shift = 5;
+    static constexpr unsigned set_shift = 6; ///< log2 of a set's bytes
+    /// Multiplicative hashing (Knuth): bits 32 and up of rip * 0x61c88647 (2^32 / golden
+    /// ratio^2, an imm32 for imul) mix every rip bit from 2 to 44; the old rip ^ (rip >> 12)
+    /// gave targets whose page and offset bits cancel out the same index.
+    static constexpr std::uint32_t hash_multiplier = 0x61c88647;
+    static_assert((hash_multiplier >> 31) == 0, "imul sign-extends its imm32");
     JitJumpEntry entries[size];
-    /// rip folded with its page number: functions are 16-byte aligned, so rip % size alone
-    /// leaves most slots unused and makes hot targets in different pages collide. 16384 entries
-    /// (512 KiB): with 4096, a gunzip | md5sum pipeline missed 13 times as often (conflicts
-    /// between the kernel's and both processes' targets).
-    static unsigned index(std::uint64_t rip) {
-        return static_cast<unsigned>((rip ^ (rip >> 12)) % size);
+
+    static unsigned set(std::uint64_t rip) {
+        return static_cast<unsigned>((rip * hash_multiplier) >> 32) & (set_count - 1);
+    }
+    /// The first of the `ways` entries that may hold rip (the most recently filled first).
+    JitJumpEntry* set_of(std::uint64_t rip) { return &entries[set(rip) * ways]; }
+    /// The entry holding rip, or nullptr.
+    JitJumpEntry* find(std::uint64_t rip) {
+        JitJumpEntry* ways_of = set_of(rip);
+        for (unsigned way = 0; way < ways; ++way)
+            if (ways_of[way].rip == rip) return &ways_of[way];
+        return nullptr;
+    }
+    /// The entry to fill for rip: its own, else the first way, whose old entry moves to the
+    /// second (the least recently filled one goes).
+    JitJumpEntry& entry_for(std::uint64_t rip) {
+        JitJumpEntry* ways_of = set_of(rip);
+        if (ways_of[1].rip == rip) return ways_of[1];
+        if (ways_of[0].rip != rip) ways_of[1] = ways_of[0];
+        return ways_of[0];
     }
 };
 

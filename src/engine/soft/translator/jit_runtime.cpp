@@ -143,13 +143,18 @@ void emit_jump_lookup(Xbyak::CodeGenerator& code, const JitLayout& layout,
     code.mov(code.qword[r15 + layout.rip], r14);
     emit_save_guest_flags(code, layout); // the compares below clobber the flags
     Xbyak::Label slow;
-    code.mov(r13, r14); // JitJumpTable::index
-    code.shr(r13, 12);
-    code.xor_(r13d, r14d);
-    code.and_(r13d, JitJumpTable::size - 1);
-    code.shl(r13d, JitJumpTable::entry_shift);
+    // r13 = JitJumpTable::set(r14) << set_shift: the set's byte offset
+    static_assert(JitJumpTable::ways == 2 && JitJumpTable::set_shift == 6);
+    code.imul(r13, r14, static_cast<int>(JitJumpTable::hash_multiplier));
+    code.shr(r13, 32 - JitJumpTable::set_shift);
+    code.and_(r13d, (JitJumpTable::set_count - 1) << JitJumpTable::set_shift);
+    Xbyak::Label found;
     code.cmp(r14, code.qword[r15 + r13 + layout.jumps]);
+    code.je(found);
+    code.cmp(r14, code.qword[r15 + r13 + layout.jumps + sizeof(JitJumpEntry)]);
     code.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+    code.add(r13d, static_cast<std::uint32_t>(sizeof(JitJumpEntry))); // the second way
+    code.L(found);
     code.mov(r14, code.qword[r15 + r13 + layout.jumps + 8]);
     Xbyak::Label stamp_valid;
     code.cmp(r14, code.qword[r15 + layout.jump_stamp]);

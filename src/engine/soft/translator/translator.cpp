@@ -38,24 +38,72 @@ Translator::~Translator() {
     if (m_perf_map != nullptr) std::fclose(m_perf_map);
 }
 
+void Translator::renew_jump_stamps() {
+    m_cpu.jit.global_jump_stamp += 2;
+    m_cpu.jit.jump_stamp += 2;
+    m_live_jumps.clear();
+    ++m_stats.jump_stamp_renewals;
+}
+
 void Translator::refresh_jump_stamp() {
     // The mode and CPL are compared per entry (a system call must not void the table).
-    m_cpu.jit.context = m_cpu.fetch_context;
-    const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
     JitContext& jit = m_cpu.jit;
-    if (m_cpu.global_fetch_epoch != m_stamp_global_fetch_epoch ||
-        code_generation != m_stamp_code_generation) [[unlikely]] {
-        // Global pages' mappings or some code changed: every entry goes.
-        m_stamp_global_fetch_epoch = m_cpu.global_fetch_epoch;
-        m_stamp_code_generation = code_generation;
-        m_stamp_fetch_epoch = m_cpu.fetch_epoch;
-        jit.global_jump_stamp += 2;
-        jit.jump_stamp += 2;
-    } else if (m_cpu.fetch_epoch != m_stamp_fetch_epoch) {
+    jit.context = m_cpu.fetch_context;
+    const std::uint64_t code_generation = m_cpu.code_pages().any_generation();
+    const std::uint64_t global_flushes = m_cpu.global_fetch_epoch - m_stamp_global_fetch_epoch;
+    const std::uint64_t flushes = m_cpu.fetch_epoch - m_stamp_fetch_epoch;
+    const std::uint64_t page_flushes = jit.tlb.page_flushes() - m_stamp_page_flushes;
+    m_stamp_page_flushes = jit.tlb.page_flushes(); // SMAP windows close by page too
+    if (global_flushes == 0 && flushes == 0 && code_generation == m_stamp_code_generation)
+        [[likely]]
+        return;
+    const bool code_changed = code_generation != m_stamp_code_generation;
+    m_stamp_global_fetch_epoch = m_cpu.global_fetch_epoch;
+    m_stamp_fetch_epoch = m_cpu.fetch_epoch;
+    m_stamp_code_generation = code_generation;
+    // A single-page flush (invlpg) bumps both epochs once and logs its page; a whole flush
+    // (CR3 write, CR0/CR4 paging bits) logs none. So with no whole flush and at least as many
+    // logged pages as epoch bumps, only the logged pages' mappings may have changed.
+    const bool whole = jit.tlb.full_flushes() != m_stamp_full_flushes;
+    m_stamp_full_flushes = jit.tlb.full_flushes();
+    const bool pages_only = !whole && global_flushes == flushes && page_flushes >= global_flushes &&
+                            page_flushes <= JitTlb::page_log_size;
+    std::uint64_t flushed[JitTlb::page_log_size];
+    std::size_t flushed_count = 0;
+    if (pages_only) {
+        for (std::uint64_t i = jit.tlb.page_flushes() - page_flushes; i < jit.tlb.page_flushes();
+             ++i)
+            flushed[flushed_count++] = jit.tlb.flushed_page(i);
+    } else if (global_flushes != 0) [[unlikely]] {
+        renew_jump_stamps(); // global pages' mappings may have changed
+        return;
+    } else if (flushes != 0) {
         // A flush that keeps global pages (CR3 write): entries for kernel code stay valid.
-        m_stamp_fetch_epoch = m_cpu.fetch_epoch;
         jit.jump_stamp += 2;
+        if (!code_changed) return;
     }
+    // Code changed somewhere, or pages were flushed: drop the entries they concern.
+    if (m_live_jumps.drop_stale(jit, m_cpu.code_pages(), std::span(flushed, flushed_count)))
+        ++m_stats.jump_entries_dropped;
+    else
+        renew_jump_stamps(); // more entries were filled than remembered
+}
+
+void Translator::fill_jump_entry(const CodeBlock& block, const Translation& translation) {
+    CpuCore& cpu = m_cpu;
+    std::uint64_t ram_offset = 0;
+    bool global = false;
+    cpu.fetch_pointer(cpu.rip, &ram_offset, &global); // a TLB hit: the block was just fetched
+    const std::uint64_t stamp = global ? cpu.jit.global_jump_stamp : cpu.jit.jump_stamp;
+    JitJumpEntry& jump = cpu.jit.jumps.entry_for(cpu.rip);
+    if (jump.rip == cpu.rip && jump.stamp == stamp && jump.code == translation.code &&
+        jump.context == cpu.fetch_context)
+        return; // valid and remembered already
+    // The stamps' inputs were read before: a store that made the block stale since then would
+    // go unnoticed.
+    if (!m_interpreter.cache().fresh(block)) return;
+    jump = {cpu.rip, stamp, translation.code, cpu.fetch_context};
+    m_live_jumps.filled(cpu.jit, jump, block);
 }
 
 void Translator::drop_direct_stores() {
@@ -82,8 +130,7 @@ void Translator::flush() {
 }
 
 void Translator::drop_translations() {
-    m_cpu.jit.jump_stamp += 2;
-    m_cpu.jit.global_jump_stamp += 2;
+    renew_jump_stamps();
     m_cache.reset(m_runtime.size());
     m_translations.clear();
     ++m_epoch;
@@ -212,14 +259,7 @@ void Translator::execute(unsigned& budget) {
     // Read the stamp's inputs only now: the lookup above may have filled a TLB entry (no
     // flush) or decoded code (a generation bump from a racing store is caught next time).
     refresh_jump_stamp();
-    std::uint64_t ram_offset = 0;
-    bool global = false;
-    cpu.fetch_pointer(cpu.rip, &ram_offset, &global); // a TLB hit: the block was just fetched
-    JitJumpEntry& jump = cpu.jit.jumps.entries[JitJumpTable::index(cpu.rip)];
-    jump.rip = cpu.rip;
-    jump.stamp = global ? cpu.jit.global_jump_stamp : cpu.jit.jump_stamp;
-    jump.code = translation->code;
-    jump.context = cpu.fetch_context;
+    fill_jump_entry(*block, *translation);
     --budget;
     ++m_stats.translated_dispatches;
     cpu.exit_block = false;
@@ -267,9 +307,9 @@ std::string Translator::describe() const {
             " {} {}", ZydisMnemonicGetString(static_cast<ZydisMnemonic>(counts[i].second)),
             counts[i].first);
     return fmt::format("translator: exits {} unchained / {} budget / {} lookup / {} helper; "
-                       "interpreted:{}; ",
+                       "jump table: {} renewals, {} partial drops; interpreted:{}; ",
                        s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
-                       interpreted) +
+                       s.jump_stamp_renewals, s.jump_entries_dropped, interpreted) +
            fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
                        "metadata, dispatches {} translated / {} interpreted, {} ms translating, "

@@ -13,6 +13,7 @@
 #include "engine/soft/translator/block_translator.hpp"
 #include "engine/soft/translator/code_cache.hpp"
 #include "engine/soft/translator/jit_runtime.hpp"
+#include "engine/soft/translator/live_jump_entries.hpp"
 
 namespace vessel::soft {
 
@@ -37,10 +38,12 @@ class Translator final : public BlockExecutor {
         std::uint64_t translated_dispatches{0};
         std::uint64_t interpreted_dispatches{0};
         std::uint64_t translation_nanoseconds{0};
-        std::uint64_t exits_unchained{0}; ///< direct exits not yet chained
-        std::uint64_t exits_budget{0};    ///< budget ran out (or a kick)
-        std::uint64_t exits_lookup{0};    ///< jump-table miss
-        std::uint64_t exits_helper{0};    ///< an interpreted instruction needs the run loop
+        std::uint64_t exits_unchained{0};      ///< direct exits not yet chained
+        std::uint64_t exits_budget{0};         ///< budget ran out (or a kick)
+        std::uint64_t exits_lookup{0};         ///< jump-table miss
+        std::uint64_t exits_helper{0};         ///< an interpreted instruction needs the run loop
+        std::uint64_t jump_stamp_renewals{0};  ///< every jump-table entry voided at once
+        std::uint64_t jump_entries_dropped{0}; ///< scans of LiveJumpEntries for stale ones
     };
 
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,
@@ -78,8 +81,13 @@ class Translator final : public BlockExecutor {
     const Translation* translation_for(CodeBlock& block, std::uint64_t linear);
     /// Patches the exit translated code last left through to jump straight to `target`.
     void chain(const Translation& target);
-    /// Renews the jump table's stamp when a mapping, the mode or any code changed.
+    /// Renews the jump table's stamp when a mapping or the mode changed, or drops the entries
+    /// that a store to code or a single-page TLB flush made stale.
     void refresh_jump_stamp();
+    /// Renews both stamps: no jump-table entry stays valid.
+    void renew_jump_stamps();
+    /// Fills the jump table's entry for rip with `translation` of `block`.
+    void fill_jump_entry(const CodeBlock& block, const Translation& translation);
     /// A page became code: drops the direct-store TLB entries, treating code pages they reach
     /// as written.
     void drop_direct_stores();
@@ -103,6 +111,9 @@ class Translator final : public BlockExecutor {
     std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};
     std::uint64_t m_stamp_global_fetch_epoch{~std::uint64_t{0}};
     std::uint64_t m_stamp_code_generation{~std::uint64_t{0}};
+    std::uint64_t m_stamp_page_flushes{0}; ///< JitTlb::page_flushes()
+    std::uint64_t m_stamp_full_flushes{0}; ///< JitTlb::full_flushes()
+    LiveJumpEntries m_live_jumps;
     Stats m_stats;
     std::FILE* m_perf_map{nullptr}; ///< VESSEL_PERF_MAP=1: JIT symbols for perf(1)
 };
