@@ -5,6 +5,10 @@
 
 namespace vessel::soft::emit {
 
+static_assert(sizeof(JitContext::group_host) / sizeof(JitContext::group_host[0]) ==
+                  AccessGroup::slots,
+              "one JitContext::group_host entry per group slot");
+
 void Emitter::begin_groups(std::size_t k) {
     if (m_groups == nullptr || !m_groups_enabled) return;
     const AccessRole& role = m_groups->roles[k];

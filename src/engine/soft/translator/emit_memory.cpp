@@ -135,12 +135,7 @@ void Emitter::bind(Forward jump) {
 void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
                             const std::uint8_t* after) {
     m_cold.push_back([this, k, &guest, &fallback, after] {
-        L(fallback);
-        emit_restore_flags();
-        interpret(k, guest);
-        // The main path may reach `after` with the guest's flags only in the slot (a
-        // floating-point compare): make the slot current here too.
-        emit_save_guest_flags(*this, m_layout);
+        interpret_fallback(k, guest, fallback);
         jmp(after);
     });
 }
@@ -148,12 +143,19 @@ void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak:
 void Emitter::fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
                             Xbyak::Label& after) {
     m_cold.push_back([this, k, &guest, &fallback, &after] {
-        L(fallback);
-        emit_restore_flags();
-        interpret(k, guest);
-        emit_save_guest_flags(*this, m_layout); // as above
+        interpret_fallback(k, guest, fallback);
         jmp(after);
     });
+}
+
+void Emitter::interpret_fallback(std::size_t k, const GuestInstruction& guest,
+                                 Xbyak::Label& fallback) {
+    L(fallback);
+    emit_restore_flags();
+    interpret(k, guest);
+    // The main path may reach the continuation with the guest's flags only in the slot (a
+    // floating-point compare): make the slot current here too.
+    emit_save_guest_flags(*this, m_layout);
 }
 
 } // namespace vessel::soft::emit

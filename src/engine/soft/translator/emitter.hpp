@@ -156,6 +156,9 @@ class Emitter : public Xbyak::CodeGenerator {
     /// The same, continuing at a label (which may be defined later).
     void fallback_path(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback,
                        Xbyak::Label& after);
+    /// Both fallback paths' body: `fallback`, then instruction k through the interpreter with
+    /// the flags in the host and the slot.
+    void interpret_fallback(std::size_t k, const GuestInstruction& guest, Xbyak::Label& fallback);
 
     Xbyak::Address xmm_home(int guest) { return xword[r15 + m_layout.xmm + 16 * guest]; }
     /// Bits 128-255 of guest ymm`guest`.
