@@ -14,11 +14,17 @@ class MappedRegion {
   public:
     /// Maps `size` bytes of zeroed anonymous memory, reserved lazily (MAP_NORESERVE).
     static Result<MappedRegion> anonymous(std::size_t size);
+    /// Reserves `size` bytes of address space (PROT_NONE, nothing committed), for mappings the
+    /// owner later places inside it with MAP_FIXED.
+    static Result<MappedRegion> reserved(std::size_t size);
     /// Maps a whole file read-only (for loaders); an empty file gives an empty region.
     static Result<MappedRegion> file_read_only(int fd, std::size_t size);
     /// Maps `size` bytes of a file copy-on-write (MAP_PRIVATE): pages are read from the file
     /// when first touched, and writes stay in this process (snapshot restore).
     static Result<MappedRegion> file_private(int fd, std::size_t size);
+    /// Maps `size` bytes of a file shared (MAP_SHARED, reserved lazily): other mappings of the
+    /// same file see the same pages (guest RAM aliased by the software engine).
+    static Result<MappedRegion> file_shared(int fd, std::size_t size);
 
     MappedRegion() = default;
     MappedRegion(MappedRegion&& other) noexcept

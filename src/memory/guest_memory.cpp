@@ -6,15 +6,31 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 namespace vessel {
 
-Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
+namespace {
+Result<void> check_size(std::uint64_t size) {
     if (size < (1u << 20))
         return make_error("guest memory size {} is below the 1 MiB minimum", size);
-    if (size % page_size != 0)
+    if (size % GuestMemory::page_size != 0)
         return make_error("guest memory size {} is not a multiple of 4 KiB", size);
-    if (size > max_size) return make_error("guest memory size {} exceeds 1 TiB", size);
+    if (size > GuestMemory::max_size) return make_error("guest memory size {} exceeds 1 TiB", size);
+    return {};
+}
+
+std::vector<MemoryRegion> regions_of(std::uint64_t size) {
+    std::vector<MemoryRegion> regions;
+    std::uint64_t low = size < GuestMemory::mmio_hole_start ? size : GuestMemory::mmio_hole_start;
+    regions.push_back({0, low, 0});
+    if (size > low) regions.push_back({GuestMemory::high_ram_start, size - low, low});
+    return regions;
+}
+} // namespace
+
+Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
+    TRY(check_size(size));
     auto mapping = TRY(MappedRegion::anonymous(size));
     // Transparent huge pages where the host offers them (a no-op, not an error, where it does
     // not): one fault maps 2 MiB instead of 4 KiB. A stock kernel's boot on the software engine
@@ -22,11 +38,23 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
     // 0.4 s less CPU time (2 runs each, loaded host). Page sharing and ballooning turn them off
     // again (see enable_page_sharing and discard).
     ::madvise(mapping.data(), size, MADV_HUGEPAGE);
-    std::vector<MemoryRegion> regions;
-    std::uint64_t low = size < mmio_hole_start ? size : mmio_hole_start;
-    regions.push_back({0, low, 0});
-    if (size > low) regions.push_back({high_ram_start, size - low, low});
-    return GuestMemory(std::move(mapping), std::move(regions));
+    return GuestMemory(std::move(mapping), regions_of(size));
+}
+
+Result<GuestMemory> GuestMemory::create_shared(std::uint64_t size) {
+    TRY(check_size(size));
+    UniqueFd file(::memfd_create("vessel-guest-ram", MFD_CLOEXEC));
+    if (!file.valid())
+        return make_error("cannot create the guest RAM file: memfd_create: {}",
+                          std::strerror(errno));
+    if (::ftruncate(file.get(), static_cast<off_t>(size)) != 0)
+        return make_error("cannot size the guest RAM file to {} bytes: {}", size,
+                          std::strerror(errno));
+    auto mapping = TRY(MappedRegion::file_shared(file.get(), size));
+    ::madvise(mapping.data(), size, MADV_HUGEPAGE); // used where shmem_enabled is "advise"
+    GuestMemory memory(std::move(mapping), regions_of(size));
+    memory.m_file = std::move(file);
+    return memory;
 }
 
 Result<GuestMemory> GuestMemory::map_file(int fd, std::uint64_t size) {
@@ -34,11 +62,7 @@ Result<GuestMemory> GuestMemory::map_file(int fd, std::uint64_t size) {
         return make_error("guest memory size {} is not a multiple of 4 KiB from 1 MiB to 1 TiB",
                           size);
     auto mapping = TRY(MappedRegion::file_private(fd, size));
-    std::vector<MemoryRegion> regions;
-    std::uint64_t low = size < mmio_hole_start ? size : mmio_hole_start;
-    regions.push_back({0, low, 0});
-    if (size > low) regions.push_back({high_ram_start, size - low, low});
-    return GuestMemory(std::move(mapping), std::move(regions));
+    return GuestMemory(std::move(mapping), regions_of(size));
 }
 
 Result<std::span<std::uint8_t>> GuestMemory::slice(std::uint64_t address,
@@ -94,8 +118,10 @@ Result<void> GuestMemory::discard(std::uint64_t address, std::uint64_t length) {
     ::madvise(m_mapping.data(), m_mapping.size(), MADV_NOHUGEPAGE);
     // A private anonymous mapping: MADV_DONTNEED frees the pages, and the next access maps a
     // fresh zero page at the same host address, so host pointers held elsewhere (virtqueues,
-    // the software engine's TLBs) stay valid and see zeros.
-    if (::madvise(target.data(), length, MADV_DONTNEED) != 0)
+    // the software engine's TLBs) stay valid and see zeros. RAM in a memfd (create_shared):
+    // MADV_REMOVE frees the file's pages, for every mapping of them, with the same effect.
+    const int advice = m_file.valid() ? MADV_REMOVE : MADV_DONTNEED;
+    if (::madvise(target.data(), length, advice) != 0)
         return make_error("discarding guest range {:#x}+{:#x}: madvise: {}", address, length,
                           std::strerror(errno));
     mark_written(address, length);
@@ -103,6 +129,9 @@ Result<void> GuestMemory::discard(std::uint64_t address, std::uint64_t length) {
 }
 
 Result<void> GuestMemory::enable_page_sharing() {
+    if (m_file.valid())
+        return make_error("guest memory: page sharing needs private RAM (KSM merges only "
+                          "private anonymous pages), and this VM's RAM is a shared file");
     // KSM merges small pages only: a VM that asks for sharing gives up huge pages.
     ::madvise(m_mapping.data(), m_mapping.size(), MADV_NOHUGEPAGE);
     if (::madvise(m_mapping.data(), m_mapping.size(), MADV_MERGEABLE) != 0)

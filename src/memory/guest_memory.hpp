@@ -10,6 +10,7 @@
 
 #include "base/mapped_region.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "memory/dirty_bitmap.hpp"
 #include "memory/ram_write_observer.hpp"
 
@@ -34,6 +35,12 @@ class GuestMemory {
 
     /// Allocates `size` bytes of zeroed guest RAM (a multiple of 4 KiB, at least 1 MiB).
     static Result<GuestMemory> create(std::uint64_t size);
+    /// Like create, but the RAM is a memfd mapped shared, so that other host mappings of its
+    /// pages can be made (file() and file_offset()): the software engine maps user pages a
+    /// second time at addresses it computes from the guest's linear address. Such RAM has no
+    /// transparent huge pages (shmem's are off by default) and no page sharing (KSM merges
+    /// private pages only).
+    static Result<GuestMemory> create_shared(std::uint64_t size);
     /// Guest RAM of `size` bytes backed by a snapshot's memory file (the mapping's bytes in
     /// order), mapped privately and lazily: nothing is read before the guest touches it.
     static Result<GuestMemory> map_file(int fd, std::uint64_t size);
@@ -41,6 +48,9 @@ class GuestMemory {
     std::uint64_t size() const { return m_mapping.size(); }
     const std::vector<MemoryRegion>& regions() const { return m_regions; }
     std::uint8_t* host_base() const { return m_mapping.data(); }
+    /// The memfd behind RAM made by create_shared, or -1: the byte at host_base() + n is at
+    /// offset n of the file.
+    int file() const { return m_file.get(); }
 
     /// Host pointer to [address, address+length) if it lies wholly inside one RAM region.
     std::uint8_t* host_pointer(std::uint64_t address, std::uint64_t length) const {
@@ -100,6 +110,7 @@ class GuestMemory {
           m_dirty_pages(std::make_unique<DirtyBitmap>(m_mapping.size() / page_size)) {}
 
     MappedRegion m_mapping;
+    UniqueFd m_file; ///< create_shared's memfd
     std::vector<MemoryRegion> m_regions;
     RamWriteObserver* m_write_observer{nullptr};
     std::unique_ptr<DirtyBitmap> m_dirty_pages; ///< a pointer: GuestMemory moves, atomics do not

@@ -301,6 +301,7 @@ std::vector<SyscallRule> api_rules() {
              any("fsync"),
              any("ftruncate"),
              any("rename"),
+             any("memfd_create"), // the software engine's guest RAM (GuestMemory::create_shared)
              // event sources, threads and signals of a machine being built
              any("eventfd2"),
              any("epoll_create1"),

@@ -31,12 +31,19 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
     TRY(check_input_files(config)); // before the engine: its errors would hide a wrong path
     TRY(check_guest_memory_on_host(config.memory_size));
     warn_about_guest_memory(config.memory_size);
-    auto memory = TRY_CONTEXT(GuestMemory::create(config.memory_size), "guest memory");
+    auto hypervisor = TRY(open_engine(config.engine, config.cpu_model));
+    // The software engine's translated user code reaches RAM through a second mapping of its
+    // pages (soft::PageAliases), which needs RAM in a file; KSM needs private RAM instead.
+    const bool shared = hypervisor->kind() == EngineKind::Soft && !config.page_sharing;
+    auto memory = TRY_CONTEXT(shared ? GuestMemory::create_shared(config.memory_size)
+                                     : GuestMemory::create(config.memory_size),
+                              "guest memory");
     if (config.page_sharing) TRY(enable_page_sharing(memory));
     if (config.balloon && (std::uint64_t{config.balloon->target_mib} << 20) > config.memory_size)
         return make_error("balloon: target {} MiB is larger than guest memory ({} MiB)",
                           config.balloon->target_mib, config.memory_size >> 20);
     std::unique_ptr<Machine> machine(new Machine(config, std::move(memory)));
+    machine->m_hypervisor = std::move(hypervisor);
     TRY(machine->build(std::move(console_output)));
     return machine;
 }
@@ -62,7 +69,7 @@ Result<void> Machine::build(ConsoleOutput console_output) {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
             .count();
     };
-    m_hypervisor = TRY(open_engine(m_config.engine, m_config.cpu_model));
+    if (!m_hypervisor) m_hypervisor = TRY(open_engine(m_config.engine, m_config.cpu_model));
     m_vm = TRY(m_hypervisor->create_vm(
         VmContext{m_memory, m_io_bus, m_mmio_bus, *this, m_config.cpu_count}));
     const double engine_ready = since_start();

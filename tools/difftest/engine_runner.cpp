@@ -29,7 +29,9 @@ unsigned level_index(std::uint64_t linear, unsigned level) {
 } // namespace
 
 Result<std::unique_ptr<EngineRunner>> EngineRunner::create(bool translate) {
-    GuestMemory memory = TRY_CONTEXT(GuestMemory::create(ram_size), "difftest guest memory");
+    // RAM in a file, as Machine makes it for the software engine: user code runs through page
+    // aliases.
+    GuestMemory memory = TRY_CONTEXT(GuestMemory::create_shared(ram_size), "difftest guest memory");
     std::unique_ptr<EngineRunner> runner(new EngineRunner(std::move(memory)));
     TRY(runner->build_page_tables());
     runner->m_executor = runner->m_interpreter.get();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "engine/soft/fpu_state.hpp"
 #include "engine/soft/guest_fault.hpp"
 #include "engine/soft/lazy_flags.hpp"
+#include "engine/soft/page_aliases.hpp"
 #include "engine/soft/soft_tlb.hpp"
 #include "engine/soft/translator/jit_context.hpp"
 #include "memory/guest_memory.hpp"
@@ -324,9 +326,11 @@ class CpuCore {
                                 bool* global = nullptr);
     /// Host address for an access of `size` bytes by translated code, filling the JIT TLB; nullptr
     /// when the access must go through the interpreter instead (a fault, not RAM, crossing a
-    /// page, or a store to a page holding decoded code). Never throws.
-    std::uint8_t* jit_host_address(std::uint64_t address, unsigned size, bool write,
-                                   bool user) noexcept;
+    /// page, or a store to a page holding decoded code). Never throws. With page aliases, a
+    /// user access gets its page alias's address (as the aliased lookup's hits do) unless
+    /// `own_mapping`: then the address in RAM's own mapping, which no later fill moves.
+    std::uint8_t* jit_host_address(std::uint64_t address, unsigned size, bool write, bool user,
+                                   bool own_mapping = false) noexcept;
     void flush_tlb(bool include_global);
     void flush_tlb_page(std::uint64_t address);
     /// Called before running guest code: when guest RAM's dirty log was taken since the last
@@ -342,6 +346,10 @@ class CpuCore {
         }
     }
     std::uint8_t* ram_base() const { return m_ram_base; }
+    /// Gives translated user code its page aliases (null: none; the translator then emits the
+    /// plain JIT TLB lookup). Drops the user JIT TLB entries made before.
+    void set_page_aliases(std::unique_ptr<PageAliases> aliases);
+    const PageAliases* page_aliases() const { return m_page_aliases.get(); }
 
     std::uint64_t physical_read(std::uint64_t address, unsigned size);
     void physical_write(std::uint64_t address, unsigned size, std::uint64_t value);
@@ -453,6 +461,8 @@ class CpuCore {
     std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
     void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
     TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
+    /// Makes page alias `slot` map `host_page` (a page of guest RAM); false if it cannot.
+    bool alias_page(unsigned slot, std::uint8_t* host_page);
     /// Host pointer for `size` bytes within one RAM page at the current privilege, or nullptr.
     std::uint8_t* page_pointer(std::uint64_t address, unsigned size, AccessKind kind);
     std::uint64_t walk(std::uint64_t address, AccessKind kind, bool user, bool* global);
@@ -466,6 +476,8 @@ class CpuCore {
     CodePages& m_code_pages;
     std::uint32_t m_index;
     std::uint8_t* m_ram_base;
+    /// Second mappings of the pages user JIT TLB entries name (translated user code), or null.
+    std::unique_ptr<PageAliases> m_page_aliases;
     std::uint64_t m_dirty_epoch{0}; ///< the dirty log's epoch this CPU's write entries follow
     bool m_user_access{false};
     /// Set while the CPU accesses system structures (ImplicitAccess).

@@ -244,8 +244,8 @@ TlbEntry& CpuCore::fill_tlb(std::uint64_t address, AccessKind kind, bool user) {
     return entry;
 }
 
-std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bool write,
-                                        bool user) noexcept {
+std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bool write, bool user,
+                                        bool own_mapping) noexcept {
     if ((address & 0xfff) + size > 4096) return nullptr;
     try {
         const AccessKind kind = write ? access_write : access_read;
@@ -257,14 +257,42 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
         if (write && m_code_pages.holds_code(ram_page_index)) return nullptr;
         const std::uint64_t page_address = address & ~std::uint64_t{0xfff};
         const auto slot = static_cast<unsigned>((address >> 12) % JitTlb::size);
+        std::uint8_t* host = entry.host + (address & 0xfff);
+        if (user && m_page_aliases != nullptr) {
+            if (!alias_page(slot, entry.host))
+                return host;  // served, but no fast entry without its alias
+            if (!own_mapping) // as a hit of the aliased lookup gives it
+                host = m_page_aliases->base() + (address & (PageAliases::window_size - 1));
+        }
         JitTlbEntry& fast = jit.tlb.entries[user][write][slot];
         jit.tlb.filled(user, write, slot);
         fast.tag = page_address;
         fast.host_page = reinterpret_cast<std::uintptr_t>(entry.host);
-        return entry.host + (address & 0xfff);
+        return host;
     } catch (const GuestFault&) {
         return nullptr; // the interpreter repeats the access and raises the fault precisely
     }
+}
+
+bool CpuCore::alias_page(unsigned slot, std::uint8_t* host_page) {
+    const auto offset = static_cast<std::uint64_t>(host_page - m_ram_base);
+    if (m_page_aliases->maps(slot, offset)) return true;
+    // The slot changes page: a user entry naming the old one goes (and with the slot unmapped,
+    // when the host refuses the mapping, every entry of the slot).
+    const bool mapped = m_page_aliases->map(slot, offset);
+    for (auto& kind : jit.tlb.entries[1])
+        if (!mapped || kind[slot].host_page != reinterpret_cast<std::uintptr_t>(host_page))
+            kind[slot].tag = JitTlbEntry::invalid_tag;
+    return mapped;
+}
+
+void CpuCore::set_page_aliases(std::unique_ptr<PageAliases> aliases) {
+    static_assert(PageAliases::slot_count == JitTlb::size, "a slot per user JIT TLB entry");
+    for (auto& kind : jit.tlb.entries[1])
+        for (JitTlbEntry& entry : kind)
+            entry.tag = JitTlbEntry::invalid_tag; // entries made without aliases
+    m_page_aliases = std::move(aliases);
+    jit.alias_base = m_page_aliases ? reinterpret_cast<std::uintptr_t>(m_page_aliases->base()) : 0;
 }
 
 std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {

@@ -42,7 +42,7 @@ class SoftTestMachine {
 
     explicit SoftTestMachine(SoftTier tier = SoftTier::Translator, std::uint32_t cpus = 1,
                              SoftPlatformFactory platform = pc::PcSoftPlatform::factory())
-        : memory(GuestMemory::create(4u << 20).value()) {
+        : memory(GuestMemory::create_shared(4u << 20).value()) { // as Machine makes it for soft
         EXPECT_TRUE(io_bus.insert(ports, 0xf0, 0x10));
         hypervisor = open_soft_hypervisor(tier, std::move(platform)).value();
         vm = hypervisor->create_vm(VmContext{memory, io_bus, mmio_bus, exits, cpus}).value();

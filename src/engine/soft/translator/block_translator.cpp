@@ -385,8 +385,11 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
                         block.ops.data(), user, m_isa_features,
-                        m_hints.slots != nullptr && (user || m_kernel_hints) ? &m_hints : nullptr,
+                        m_hints.slots != nullptr && (user ? !m_page_aliases : m_kernel_hints)
+                            ? &m_hints
+                            : nullptr,
                         groups ? &m_groups : nullptr);
+        emitter.set_page_aliases(m_page_aliases && user);
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();

@@ -48,6 +48,9 @@ class BlockTranslator {
     /// run a few times each, does not earn back. (Tests of the mechanism turn them on.)
     void set_access_groups(bool on) { m_access_groups = on; }
     void set_kernel_access_groups(bool on) { m_kernel_access_groups = on; }
+    /// Whether user code reaches RAM through the vCPU's PageAliases (CpuCore::page_aliases)
+    /// instead of the host page in the JIT TLB entry.
+    void set_page_aliases(bool on) { m_page_aliases = on; }
 
   private:
     JitLayout m_layout;
@@ -56,6 +59,7 @@ class BlockTranslator {
     bool m_kernel_hints{false};
     bool m_access_groups{true};
     bool m_kernel_access_groups{false};
+    bool m_page_aliases{false};
     AccessGroupPlan m_groups; ///< the block's, kept from block to block
     const JitRuntime& m_runtime;
     /// analyze_block's output, kept from block to block (see there).

@@ -27,7 +27,7 @@ void Emitter::begin_groups(std::size_t k) {
         mov(r14, home(base));
         lea(r14, ptr[r14 + group.low]);
     }
-    lookup(group.span, group.write, fallback);
+    lookup(group.span, group.write, fallback, true);
     lea(r14, ptr[r14 - group.low]); // host address of the base register's value here
     mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
     ++m_out.access_groups;

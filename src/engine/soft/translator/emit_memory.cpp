@@ -44,9 +44,13 @@ void Emitter::address(const GuestInstruction& guest, const ZydisDecodedOperand& 
     }
 }
 
-void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback) {
+void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool held) {
     save_flags(m_live);
     const int table = m_layout.tlb_table(m_user, write);
+    if (m_page_aliases && !held) {
+        aliased_lookup(size, write, fallback, table);
+        return;
+    }
     const std::uint8_t* index = getCurr();
     const int hint = allocate_hint();
     if (hint >= 0) {
@@ -64,11 +68,37 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback) {
     add(r14, qword[r15 + r13 + table + 8]);
     const std::uint8_t* resume = getCurr();
     m_host_flags_valid = false;
-    const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
+    const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u) |
+                                  (m_page_aliases ? 1u << 10 : 0u); // held: RAM's own mapping
     m_cold.push_back([this, miss, resume, &fallback, index, request, table, size, hint] {
         bind(miss);
         add(r14, qword[r15 + r13 + table]); // the linear address again
         if (hint >= 0) hint_miss(hint, table, size, index, resume);
+        mov(r13d, request);
+        call(m_runtime.tlb_miss_stub());
+        test(r14, r14);
+        jnz(resume);
+        jmp(fallback);
+    });
+}
+
+void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table) {
+    // Hit when the entry's tag is the address's page and the access ends in it:
+    // (address ^ tag) <= 4096 - size. The host address, alias_base + (address & window mask),
+    // does not wait for the tag: a load through it starts while the check is predicted.
+    emit_tlb_index(*this);
+    mov(r13, qword[r15 + r13 + table]);
+    xor_(r13, r14);
+    cmp(r13, static_cast<std::uint32_t>(4096 - size));
+    const Forward miss = jump_forward(condition_above);
+    static_assert(PageAliases::window_size - 1 <= 0x7fffffff, "an imm32 mask");
+    and_(r14d, static_cast<std::uint32_t>(PageAliases::window_size - 1));
+    add(r14, qword[r15 + m_layout.alias_base]);
+    const std::uint8_t* resume = getCurr();
+    m_host_flags_valid = false;
+    const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
+    m_cold.push_back([this, miss, resume, &fallback, request] {
+        bind(miss); // r14 still holds the linear address
         mov(r13d, request);
         call(m_runtime.tlb_miss_stub());
         test(r14, r14);

@@ -125,11 +125,11 @@ bool Emitter::string_instruction(std::size_t k, GuestInstruction& guest) {
     within_one_page(rdi);
     if (moves) within_one_page(rsi);
     mov(r14, rdi);
-    lookup(1, true, fallback);
+    lookup(1, true, fallback, true);
     if (moves) {
         mov(qword[r15 + m_layout.spill], r14);
         mov(r14, rsi);
-        lookup(1, false, fallback);
+        lookup(1, false, fallback, true);
     }
     lea(r13, ptr[rdi + rcx * static_cast<int>(element)]);
     mov(qword[r15 + m_layout.string_next + 8], r13);

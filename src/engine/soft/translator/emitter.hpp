@@ -4,6 +4,7 @@
 // instructions) and emit_control_flow.cpp (block exits and branches). Internal to the translator.
 #pragma once
 
+#include "engine/soft/page_aliases.hpp"
 #include "engine/soft/translator/access_groups.hpp"
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/block_translator.hpp"
@@ -38,6 +39,9 @@ class Emitter : public Xbyak::CodeGenerator {
     }
 
     void block(std::span<GuestInstruction> instructions);
+    /// Accesses find their host address through the vCPU's PageAliases (user code of a vCPU
+    /// that has them; see aliased_lookup).
+    void set_page_aliases(bool on) { m_page_aliases = on; }
 
   private:
     /// The host register of guest GPR `number` (which must live in one).
@@ -106,7 +110,14 @@ class Emitter : public Xbyak::CodeGenerator {
     /// (unless it already holds them), which stays their home until an instruction writes
     /// flags or one reads them (restore_host_flags): the miss path hands them to the
     /// interpreter exactly, so a fault shows the flags as they were.
-    void lookup(unsigned size, bool write, Xbyak::Label& fallback);
+    ///
+    /// `held`: the host address is used after another lookup (an access group's base, a string
+    /// instruction's first operand), or must be of one mapping with another access of the
+    /// instruction (rep movs, whose overlap the host judges by address). It is then of RAM's own
+    /// mapping, never a page alias, which the other lookup's fill may move to another page.
+    void lookup(unsigned size, bool write, Xbyak::Label& fallback, bool held = false);
+    /// lookup() through the page aliases: same contract (r14 = host address after it).
+    void aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table);
 
     /// Before instruction k: the checks of the access groups it leads (access_groups.hpp).
     void begin_groups(std::size_t k);
@@ -260,6 +271,7 @@ class Emitter : public Xbyak::CodeGenerator {
     bool m_user;
     std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
     TlbHintSlots* m_hints;        ///< where access sites get their JitTlbHint, or nullptr
+    bool m_page_aliases{false};   ///< see set_page_aliases
     bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).

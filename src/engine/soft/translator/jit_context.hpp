@@ -186,6 +186,9 @@ struct JitContext {
     /// Host address of an access group's base register value, from its check to its last
     /// member (AccessGroup::slot; one per nesting level).
     std::uint64_t group_host[4]{};
+    /// PageAliases::base() of this vCPU (0 without aliases): translated user code's accesses
+    /// go to alias_base + (linear & (PageAliases::window_size - 1)).
+    std::uint64_t alias_base{0};
     /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
     /// host addresses.
     std::uint64_t string_next[2]{};

@@ -41,6 +41,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     layout.string_next = offset_of(cpu, &cpu.jit.string_next[0]);
     layout.group_host = offset_of(cpu, &cpu.jit.group_host[0]);
+    layout.alias_base = offset_of(cpu, &cpu.jit.alias_base);
     layout.rflags = offset_of(cpu, &cpu.rflags);
     layout.ymm_upper = offset_of(cpu, &cpu.fpu.ymm_upper[0]);
     layout.cr0 = offset_of(cpu, &cpu.cr0);
@@ -54,7 +55,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
 }
 
 std::uint8_t* jit_fill_helper(CpuCore* cpu, std::uint64_t address, std::uint32_t request) {
-    return cpu->jit_host_address(address, request & 0xff, (request >> 8) & 1, (request >> 9) & 1);
+    return cpu->jit_host_address(address, request & 0xff, (request >> 8) & 1, (request >> 9) & 1,
+                                 (request >> 10) & 1);
 }
 
 std::uint32_t jit_interpret_helper(CpuCore* cpu, const DecodedOp* op) {

@@ -46,6 +46,7 @@ struct JitLayout {
     std::int32_t segment_stride{0};    ///< sizeof(x86::SegmentRegister)
     std::int32_t user_window_count{0}; ///< CpuCore::user_window_count() (SMAP windows)
     std::int32_t group_host{0};        ///< JitContext::group_host[0]
+    std::int32_t alias_base{0};        ///< JitContext::alias_base
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {
@@ -63,7 +64,8 @@ enum class JitExit : std::uint32_t {
 /// Helper results seen by generated code.
 enum class HelperResult : std::uint32_t { Continue = 0, Exit = 1 };
 
-/// Fills the JIT TLB for a translated access; `request` is size | write << 8 | user << 9.
+/// Fills the JIT TLB for a translated access; `request` is size | write << 8 | user << 9 |
+/// own_mapping << 10 (see CpuCore::jit_host_address).
 /// Returns the host address, or 0 when the instruction must be interpreted instead.
 std::uint8_t* jit_fill_helper(CpuCore* cpu, std::uint64_t address, std::uint32_t request);
 /// Interprets one instruction on behalf of translated code (cpu->rip holds its address). Never

@@ -15,12 +15,25 @@
 
 #include <fmt/format.h>
 
+#include "base/log.hpp"
+
 namespace vessel::soft {
 
 Result<std::unique_ptr<Translator>> Translator::create(CpuCore& cpu, Interpreter& interpreter,
                                                        Options options) {
     CodeCache cache = TRY(CodeCache::create(options.cache_size));
-    return std::unique_ptr<Translator>(new Translator(cpu, interpreter, options, std::move(cache)));
+    if (options.page_aliases && cpu.page_aliases() == nullptr && cpu.memory().file() >= 0 &&
+        cpu.index() < PageAliases::max_vcpus) {
+        auto aliases = PageAliases::create(cpu.memory().file());
+        if (aliases)
+            cpu.set_page_aliases(std::make_unique<PageAliases>(std::move(*aliases)));
+        else
+            log::debug("vCPU: translated code without page aliases: {}", aliases.error().message);
+    }
+    auto translator =
+        std::unique_ptr<Translator>(new Translator(cpu, interpreter, options, std::move(cache)));
+    translator->m_translator.set_page_aliases(cpu.page_aliases() != nullptr);
+    return translator;
 }
 
 Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)
@@ -314,12 +327,15 @@ std::string Translator::describe() const {
                        "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
                        "metadata, dispatches {} translated / {} interpreted, {} ms translating, "
                        "{} access sites gave up their TLB hint, {} access groups serving {} "
-                       "accesses",
+                       "accesses, {}",
                        s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
                        s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
                        s.translated_dispatches, s.interpreted_dispatches,
                        s.translation_nanoseconds / 1000000, unhinted_sites(), s.access_groups,
-                       s.grouped_accesses);
+                       s.grouped_accesses,
+                       m_cpu.page_aliases() == nullptr
+                           ? std::string("no page aliases")
+                           : fmt::format("{} page alias remaps", m_cpu.page_aliases()->remaps()));
 }
 
 unsigned Translator::unhinted_sites() const {

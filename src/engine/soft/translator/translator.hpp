@@ -26,6 +26,8 @@ class Translator final : public BlockExecutor {
         /// Chained block transitions translated code may make before returning to the run loop
         /// (which then polls the timers): 8192 transitions of a tight loop take about 0.1 ms.
         std::uint32_t chained_budget{8192};
+        /// User code reaches RAM through page aliases (PageAliases) where guest RAM is a file.
+        bool page_aliases{true};
     };
     struct Stats {
         std::uint64_t blocks_translated{0};

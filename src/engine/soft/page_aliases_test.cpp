@@ -1,0 +1,56 @@
+// PageAliases: slots map pages of the RAM file a second time; remapping a slot moves it.
+#include "engine/soft/page_aliases.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "memory/guest_memory.hpp"
+
+namespace vessel::soft {
+namespace {
+
+TEST(PageAliases, ASlotShowsTheRamPageItMapsBothWays) {
+    auto memory = GuestMemory::create_shared(1 << 20).value();
+    auto aliases = PageAliases::create(memory.file()).value();
+    ASSERT_TRUE(memory.write<std::uint32_t>(0x3000 + 8, 0x11223344));
+    ASSERT_TRUE(memory.write<std::uint32_t>(0x7000 + 8, 0x55667788));
+    const unsigned slot = 5;
+    std::uint8_t* const page = aliases.base() + (slot << 12);
+
+    ASSERT_FALSE(aliases.maps(slot, 0x3000));
+    ASSERT_TRUE(aliases.map(slot, 0x3000));
+    EXPECT_TRUE(aliases.maps(slot, 0x3000));
+    std::uint32_t value = 0;
+    std::memcpy(&value, page + 8, 4);
+    EXPECT_EQ(value, 0x11223344u);
+    value = 0xcafe;
+    std::memcpy(page + 12, &value, 4); // a write through the alias is a write to RAM
+    EXPECT_EQ(memory.read<std::uint32_t>(0x3000 + 12).value(), 0xcafeu);
+
+    ASSERT_TRUE(aliases.map(slot, 0x7000));
+    EXPECT_FALSE(aliases.maps(slot, 0x3000));
+    std::memcpy(&value, page + 8, 4);
+    EXPECT_EQ(value, 0x55667788u);
+    EXPECT_EQ(aliases.remaps(), 2u);
+}
+
+TEST(PageAliases, PrivateRamHasNoFileToAlias) {
+    auto memory = GuestMemory::create(1 << 20).value();
+    EXPECT_EQ(memory.file(), -1);
+    auto aliases = PageAliases::create(memory.file());
+    ASSERT_FALSE(aliases);
+    EXPECT_NE(aliases.error().message.find("RAM in a file"), std::string::npos);
+}
+
+TEST(PageAliases, ARefusedMappingLeavesTheSlotEmpty) {
+    auto memory = GuestMemory::create_shared(1 << 20).value();
+    auto aliases = PageAliases::create(memory.file()).value();
+    ASSERT_TRUE(aliases.map(1, 0x2000));
+    EXPECT_FALSE(aliases.map(1, 0x3001)); // not page-aligned: mmap refuses
+    EXPECT_FALSE(aliases.maps(1, 0x2000));
+    EXPECT_FALSE(aliases.maps(1, 0x3001));
+}
+
+} // namespace
+} // namespace vessel::soft
