@@ -276,7 +276,9 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
 
 bool CpuCore::alias_page(unsigned slot, std::uint8_t* host_page) {
     const auto offset = static_cast<std::uint64_t>(host_page - m_ram_base);
+    m_page_aliases->count_fill();
     if (m_page_aliases->maps(slot, offset)) return true;
+    if (!m_page_aliases->may_move(slot)) return false; // the slot and its entries stay
     // The slot changes page: a user entry naming the old one goes (and with the slot unmapped,
     // when the host refuses the mapping, every entry of the slot).
     const bool mapped = m_page_aliases->map(slot, offset);

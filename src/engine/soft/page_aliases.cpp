@@ -17,6 +17,7 @@ Result<PageAliases> PageAliases::create(int ram_file) {
 bool PageAliases::map(unsigned slot, std::uint64_t file_offset) {
     void* at = base() + (std::uint64_t{slot} << 12);
     ++m_remaps;
+    m_moved_at[slot] = m_fills;
     void* mapped = ::mmap(at, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, m_file,
                           static_cast<off_t>(file_offset));
     if (mapped == MAP_FAILED) {

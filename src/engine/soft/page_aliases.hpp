@@ -33,21 +33,41 @@ class PageAliases {
     bool maps(unsigned slot, std::uint64_t file_offset) const {
         return m_offsets[slot] == file_offset;
     }
+    /// Counts a fill of a user JIT TLB entry (each asks for its slot's page).
+    void count_fill() { ++m_fills; }
+    /// Whether `slot` may move to another page now: not while it moved in the last
+    /// settle_fills fills. Two hot pages 16 MiB apart would otherwise move it on nearly every
+    /// access, an mmap and a host TLB flush each (seen: gzip 1 s -> 69 s, when the guest's
+    /// address randomization put two of its buffers so); meanwhile the other page is served
+    /// without a fast entry, through the fill helper. Counts a refusal.
+    bool may_move(unsigned slot) {
+        if (m_offsets[slot] == no_page || m_fills - m_moved_at[slot] >= settle_fills) return true;
+        ++m_refusals;
+        return false;
+    }
     /// Maps the page at `file_offset` (page-aligned) into `slot`; false when the host refused
     /// (then the slot maps nothing, and no entry may name it).
     bool map(unsigned slot, std::uint64_t file_offset);
     /// Slots mapped anew so far (each an mmap, and a host TLB flush).
     std::uint64_t remaps() const { return m_remaps; }
+    /// Moves may_move refused so far.
+    std::uint64_t refusals() const { return m_refusals; }
+
+    static constexpr std::uint64_t settle_fills = 64;
 
   private:
     PageAliases(MappedRegion window, int ram_file)
-        : m_window(std::move(window)), m_file(ram_file), m_offsets(slot_count, no_page) {}
+        : m_window(std::move(window)), m_file(ram_file), m_offsets(slot_count, no_page),
+          m_moved_at(slot_count, 0) {}
     static constexpr std::uint64_t no_page = ~std::uint64_t{0};
 
     MappedRegion m_window;
     int m_file;
-    std::vector<std::uint64_t> m_offsets; ///< file offset each slot maps, or no_page
+    std::vector<std::uint64_t> m_offsets;  ///< file offset each slot maps, or no_page
+    std::vector<std::uint64_t> m_moved_at; ///< m_fills when each slot last moved
+    std::uint64_t m_fills{0};
     std::uint64_t m_remaps{0};
+    std::uint64_t m_refusals{0};
 };
 
 } // namespace vessel::soft

@@ -35,6 +35,22 @@ TEST(PageAliases, ASlotShowsTheRamPageItMapsBothWays) {
     EXPECT_EQ(aliases.remaps(), 2u);
 }
 
+TEST(PageAliases, ASlotThatJustMovedWaitsBeforeMovingAgain) {
+    auto memory = GuestMemory::create_shared(1 << 20).value();
+    auto aliases = PageAliases::create(memory.file()).value();
+    EXPECT_TRUE(aliases.may_move(3)); // maps nothing yet
+    aliases.count_fill();
+    ASSERT_TRUE(aliases.map(3, 0x1000));
+    for (std::uint64_t fill = 1; fill < PageAliases::settle_fills; ++fill) {
+        aliases.count_fill();
+        EXPECT_FALSE(aliases.may_move(3)) << "fill " << fill;
+        EXPECT_TRUE(aliases.may_move(4)); // another slot is free to take its first page
+    }
+    aliases.count_fill();
+    EXPECT_TRUE(aliases.may_move(3));
+    EXPECT_EQ(aliases.refusals(), PageAliases::settle_fills - 1);
+}
+
 TEST(PageAliases, PrivateRamHasNoFileToAlias) {
     auto memory = GuestMemory::create(1 << 20).value();
     EXPECT_EQ(memory.file(), -1);

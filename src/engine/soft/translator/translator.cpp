@@ -335,7 +335,9 @@ std::string Translator::describe() const {
                        s.grouped_accesses,
                        m_cpu.page_aliases() == nullptr
                            ? std::string("no page aliases")
-                           : fmt::format("{} page alias remaps", m_cpu.page_aliases()->remaps()));
+                           : fmt::format("{} page alias remaps ({} refused: slots settling)",
+                                         m_cpu.page_aliases()->remaps(),
+                                         m_cpu.page_aliases()->refusals()));
 }
 
 unsigned Translator::unhinted_sites() const {
