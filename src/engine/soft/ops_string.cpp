@@ -85,6 +85,15 @@ template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& 
     if (op.rep && count == 0) return;
     const std::int64_t step = (cpu.rflags & x86::rflags::df) ? -static_cast<std::int64_t>(S) : S;
     const auto port = static_cast<std::uint16_t>(cpu.gpr[x86::rdx]);
+    // A compare's flags are set only when the instruction ends: when a fault hits a later
+    // iteration of repe/repne cmps/scas, EFLAGS are as before the instruction (Intel SDM
+    // Vol. 2B, REP/REPE/REPZ/REPNE/REPNZ). A stop at the batch limit leaves them so too: the
+    // instruction restarts with at least one element to compare.
+    std::uint64_t left = 0, right = 0;
+    const auto set_compare_flags = [&] {
+        if constexpr (K == StringOp::Cmps || K == StringOp::Scas)
+            cpu.set_lazy(FlagOp::Sub, S, left, right, left - right);
+    };
     for (std::uint64_t done = 0;; ++done) {
         if (op.rep && done == rep_batch) {
             cpu.rip = cpu.instruction_rip; // continue in the next slice
@@ -108,18 +117,16 @@ template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& 
             cpu.set_reg<S>(x86::rax, cpu.read<S>(source));
             advance_si = true;
             break;
-        case StringOp::Cmps: {
-            const std::uint64_t a = cpu.read<S>(source), b = cpu.read<S>(destination);
-            cpu.set_lazy(FlagOp::Sub, S, a, b, a - b);
+        case StringOp::Cmps:
+            left = cpu.read<S>(source);
+            right = cpu.read<S>(destination);
             advance_si = advance_di = true;
             break;
-        }
-        case StringOp::Scas: {
-            const std::uint64_t a = cpu.reg<S>(x86::rax), b = cpu.read<S>(destination);
-            cpu.set_lazy(FlagOp::Sub, S, a, b, a - b);
+        case StringOp::Scas:
+            left = cpu.reg<S>(x86::rax);
+            right = cpu.read<S>(destination);
             advance_di = true;
             break;
-        }
         case StringOp::Ins: {
             // Probe the destination before the port read, which may have side effects.
             cpu.translate(destination, access_write, cpu.cpl == 3);
@@ -136,14 +143,20 @@ template <unsigned S, StringOp K> void op_string(CpuCore& cpu, const DecodedOp& 
             cpu.set_reg_sized(address_size, x86::rsi, si + static_cast<std::uint64_t>(step));
         if (advance_di)
             cpu.set_reg_sized(address_size, x86::rdi, di + static_cast<std::uint64_t>(step));
-        if (!op.rep) return;
+        if (!op.rep) {
+            set_compare_flags();
+            return;
+        }
         count = (count - 1) & mask;
         cpu.set_reg_sized(address_size, x86::rcx, count);
-        if (count == 0) return;
+        bool stop = count == 0;
         if (K == StringOp::Cmps || K == StringOp::Scas) {
-            const bool zero = (cpu.lazy.result & size_mask(S)) == 0;
-            if (op.rep == 1 && !zero) return;
-            if (op.rep == 2 && zero) return;
+            const bool zero = ((left - right) & size_mask(S)) == 0;
+            stop = stop || (op.rep == 1 && !zero) || (op.rep == 2 && zero);
+        }
+        if (stop) {
+            set_compare_flags();
+            return;
         }
     }
 }
