@@ -461,9 +461,9 @@ class CpuCore {
     std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
     void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
     TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
-    /// Makes page alias `slot` map `host_page` (a page of guest RAM); false if it cannot, or
-    /// may not yet (PageAliases::may_move).
-    bool alias_page(unsigned slot, std::uint8_t* host_page);
+    /// The page alias way whose slot `slot` maps `host_page` (a page of guest RAM), moving one
+    /// to it if none does; -1 if none can, or may yet (PageAliases::may_move).
+    int alias_way(unsigned slot, std::uint8_t* host_page);
     /// Host pointer for `size` bytes within one RAM page at the current privilege, or nullptr.
     std::uint8_t* page_pointer(std::uint64_t address, unsigned size, AccessKind kind);
     std::uint64_t walk(std::uint64_t address, AccessKind kind, bool user, bool* global);

@@ -258,14 +258,17 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
         const std::uint64_t page_address = address & ~std::uint64_t{0xfff};
         const auto slot = static_cast<unsigned>((address >> 12) % JitTlb::size);
         std::uint8_t* host = entry.host + (address & 0xfff);
+        unsigned table = user ? JitTlb::user : JitTlb::kernel;
         if (user && m_page_aliases != nullptr) {
-            if (!alias_page(slot, entry.host))
-                return host;  // served, but no fast entry without its alias
+            const int way = alias_way(slot, entry.host);
+            if (way < 0) return host; // served, but no fast entry without its alias
+            table += static_cast<unsigned>(way);
             if (!own_mapping) // as a hit of the aliased lookup gives it
-                host = m_page_aliases->base() + (address & (PageAliases::window_size - 1));
+                host = m_page_aliases->base(static_cast<unsigned>(way)) +
+                       (address & (PageAliases::window_size - 1));
         }
-        JitTlbEntry& fast = jit.tlb.entries[user][write][slot];
-        jit.tlb.filled(user, write, slot);
+        JitTlbEntry& fast = jit.tlb.entries[table][write][slot];
+        jit.tlb.filled(table, write, slot);
         fast.tag = page_address;
         fast.host_page = reinterpret_cast<std::uintptr_t>(entry.host);
         return host;
@@ -274,27 +277,35 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
     }
 }
 
-bool CpuCore::alias_page(unsigned slot, std::uint8_t* host_page) {
+int CpuCore::alias_way(unsigned slot, std::uint8_t* host_page) {
+    PageAliases& aliases = *m_page_aliases;
     const auto offset = static_cast<std::uint64_t>(host_page - m_ram_base);
-    m_page_aliases->count_fill();
-    if (m_page_aliases->maps(slot, offset)) return true;
-    if (!m_page_aliases->may_move(slot)) return false; // the slot and its entries stay
-    // The slot changes page: a user entry naming the old one goes (and with the slot unmapped,
-    // when the host refuses the mapping, every entry of the slot).
-    const bool mapped = m_page_aliases->map(slot, offset);
-    for (auto& kind : jit.tlb.entries[1])
-        if (!mapped || kind[slot].host_page != reinterpret_cast<std::uintptr_t>(host_page))
-            kind[slot].tag = JitTlbEntry::invalid_tag;
-    return mapped;
+    aliases.count_fill();
+    for (unsigned way = 0; way < PageAliases::ways; ++way)
+        if (aliases.maps(way, slot, offset)) return static_cast<int>(way);
+    for (unsigned way = 0; way < PageAliases::ways; ++way) {
+        if (!aliases.may_move(way, slot)) continue;
+        // The slot changes page: an entry of its way naming the old one goes (and with the
+        // slot unmapped, when the host refuses the mapping, every entry of it).
+        const bool mapped = aliases.map(way, slot, offset);
+        for (auto& kind : jit.tlb.entries[JitTlb::user + way])
+            if (!mapped || kind[slot].host_page != reinterpret_cast<std::uintptr_t>(host_page))
+                kind[slot].tag = JitTlbEntry::invalid_tag;
+        return mapped ? static_cast<int>(way) : -1;
+    }
+    aliases.count_refusal(); // both ways moved just now: the slots and their entries stay
+    return -1;
 }
 
 void CpuCore::set_page_aliases(std::unique_ptr<PageAliases> aliases) {
     static_assert(PageAliases::slot_count == JitTlb::size, "a slot per user JIT TLB entry");
-    for (auto& kind : jit.tlb.entries[1])
-        for (JitTlbEntry& entry : kind)
-            entry.tag = JitTlbEntry::invalid_tag; // entries made without aliases
+    for (unsigned table : {JitTlb::user, JitTlb::user_second_way})
+        for (auto& kind : jit.tlb.entries[table])
+            for (JitTlbEntry& entry : kind)
+                entry.tag = JitTlbEntry::invalid_tag; // entries made without aliases
     m_page_aliases = std::move(aliases);
-    jit.alias_base = m_page_aliases ? reinterpret_cast<std::uintptr_t>(m_page_aliases->base()) : 0;
+    static_assert(PageAliases::ways == 2, "JitContext::alias_base and the second-way table");
+    jit.alias_base = m_page_aliases ? reinterpret_cast<std::uintptr_t>(m_page_aliases->base(0)) : 0;
 }
 
 std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {

@@ -16,11 +16,12 @@ TEST(PageAliases, ASlotShowsTheRamPageItMapsBothWays) {
     ASSERT_TRUE(memory.write<std::uint32_t>(0x3000 + 8, 0x11223344));
     ASSERT_TRUE(memory.write<std::uint32_t>(0x7000 + 8, 0x55667788));
     const unsigned slot = 5;
-    std::uint8_t* const page = aliases.base() + (slot << 12);
+    std::uint8_t* const page = aliases.base(1) + (slot << 12);
 
-    ASSERT_FALSE(aliases.maps(slot, 0x3000));
-    ASSERT_TRUE(aliases.map(slot, 0x3000));
-    EXPECT_TRUE(aliases.maps(slot, 0x3000));
+    ASSERT_FALSE(aliases.maps(1, slot, 0x3000));
+    ASSERT_TRUE(aliases.map(1, slot, 0x3000));
+    EXPECT_TRUE(aliases.maps(1, slot, 0x3000));
+    EXPECT_FALSE(aliases.maps(0, slot, 0x3000)); // the other way's slot is its own
     std::uint32_t value = 0;
     std::memcpy(&value, page + 8, 4);
     EXPECT_EQ(value, 0x11223344u);
@@ -28,8 +29,8 @@ TEST(PageAliases, ASlotShowsTheRamPageItMapsBothWays) {
     std::memcpy(page + 12, &value, 4); // a write through the alias is a write to RAM
     EXPECT_EQ(memory.read<std::uint32_t>(0x3000 + 12).value(), 0xcafeu);
 
-    ASSERT_TRUE(aliases.map(slot, 0x7000));
-    EXPECT_FALSE(aliases.maps(slot, 0x3000));
+    ASSERT_TRUE(aliases.map(1, slot, 0x7000));
+    EXPECT_FALSE(aliases.maps(1, slot, 0x3000));
     std::memcpy(&value, page + 8, 4);
     EXPECT_EQ(value, 0x55667788u);
     EXPECT_EQ(aliases.remaps(), 2u);
@@ -38,17 +39,17 @@ TEST(PageAliases, ASlotShowsTheRamPageItMapsBothWays) {
 TEST(PageAliases, ASlotThatJustMovedWaitsBeforeMovingAgain) {
     auto memory = GuestMemory::create_shared(1 << 20).value();
     auto aliases = PageAliases::create(memory.file()).value();
-    EXPECT_TRUE(aliases.may_move(3)); // maps nothing yet
+    EXPECT_TRUE(aliases.may_move(0, 3)); // maps nothing yet
     aliases.count_fill();
-    ASSERT_TRUE(aliases.map(3, 0x1000));
+    ASSERT_TRUE(aliases.map(0, 3, 0x1000));
     for (std::uint64_t fill = 1; fill < PageAliases::settle_fills; ++fill) {
         aliases.count_fill();
-        EXPECT_FALSE(aliases.may_move(3)) << "fill " << fill;
-        EXPECT_TRUE(aliases.may_move(4)); // another slot is free to take its first page
+        EXPECT_FALSE(aliases.may_move(0, 3)) << "fill " << fill;
+        EXPECT_TRUE(aliases.may_move(1, 3)); // the other way still maps nothing
+        EXPECT_TRUE(aliases.may_move(0, 4)); // another slot is free to take its first page
     }
     aliases.count_fill();
-    EXPECT_TRUE(aliases.may_move(3));
-    EXPECT_EQ(aliases.refusals(), PageAliases::settle_fills - 1);
+    EXPECT_TRUE(aliases.may_move(0, 3));
 }
 
 TEST(PageAliases, PrivateRamHasNoFileToAlias) {
@@ -62,10 +63,10 @@ TEST(PageAliases, PrivateRamHasNoFileToAlias) {
 TEST(PageAliases, ARefusedMappingLeavesTheSlotEmpty) {
     auto memory = GuestMemory::create_shared(1 << 20).value();
     auto aliases = PageAliases::create(memory.file()).value();
-    ASSERT_TRUE(aliases.map(1, 0x2000));
-    EXPECT_FALSE(aliases.map(1, 0x3001)); // not page-aligned: mmap refuses
-    EXPECT_FALSE(aliases.maps(1, 0x2000));
-    EXPECT_FALSE(aliases.maps(1, 0x3001));
+    ASSERT_TRUE(aliases.map(0, 1, 0x2000));
+    EXPECT_FALSE(aliases.map(0, 1, 0x3001)); // not page-aligned: mmap refuses
+    EXPECT_FALSE(aliases.maps(0, 1, 0x2000));
+    EXPECT_FALSE(aliases.maps(0, 1, 0x3001));
 }
 
 } // namespace

@@ -70,10 +70,20 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     m_host_flags_valid = false;
     const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u) |
                                   (m_page_aliases ? 1u << 10 : 0u); // held: RAM's own mapping
-    m_cold.push_back([this, miss, resume, &fallback, index, request, table, size, hint] {
+    m_cold.push_back([this, miss, resume, &fallback, index, request, table, size, hint, write] {
         bind(miss);
         add(r14, qword[r15 + r13 + table]); // the linear address again
         if (hint >= 0) hint_miss(hint, table, size, index, resume);
+        if (m_page_aliases) { // a held access in user code: the second way's table too
+            const int second = m_layout.second_way_table(write);
+            sub(r14, qword[r15 + r13 + second]);
+            cmp(r14, static_cast<std::uint32_t>(4096 - size));
+            const Forward fill = jump_forward(condition_above);
+            add(r14, qword[r15 + r13 + second + 8]);
+            jmp(resume);
+            bind(fill);
+            add(r14, qword[r15 + r13 + second]); // the linear address again
+        }
         mov(r13d, request);
         call(m_runtime.tlb_miss_stub());
         test(r14, r14);
@@ -97,8 +107,19 @@ void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, 
     const std::uint8_t* resume = getCurr();
     m_host_flags_valid = false;
     const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
-    m_cold.push_back([this, miss, resume, &fallback, request] {
+    m_cold.push_back([this, miss, resume, &fallback, request, size, write] {
         bind(miss); // r14 still holds the linear address
+        // The second way: the same check of its table, and its window after the first.
+        emit_tlb_index(*this);
+        mov(r13, qword[r15 + r13 + m_layout.second_way_table(write)]);
+        xor_(r13, r14);
+        cmp(r13, static_cast<std::uint32_t>(4096 - size));
+        const Forward fill = jump_forward(condition_above);
+        and_(r14d, static_cast<std::uint32_t>(PageAliases::window_size - 1));
+        or_(r14d, static_cast<std::uint32_t>(PageAliases::window_size));
+        add(r14, qword[r15 + m_layout.alias_base]);
+        jmp(resume);
+        bind(fill);
         mov(r13d, request);
         call(m_runtime.tlb_miss_stub());
         test(r14, r14);

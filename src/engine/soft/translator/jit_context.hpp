@@ -23,13 +23,16 @@ static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a 
 struct JitTlb {
     static constexpr unsigned size = 4096;
     static constexpr unsigned entry_shift = 4;
-    JitTlbEntry entries[2][2][size]; ///< [user][0 read, 1 write][page % size]
+    /// Tables: kernel, user, and user_second_way, which only user code with page aliases uses
+    /// (PageAliases' second window: its entries name the pages that window's slots map).
+    static constexpr unsigned kernel = 0, user = 1, user_second_way = 2;
+    JitTlbEntry entries[3][2][size]; ///< [table][0 read, 1 write][page % size]
 
     /// Remembers a filled entry, so that a flush (every CR3 write) touches only those.
-    void filled(bool user, bool write, unsigned slot) {
+    void filled(unsigned table, bool write, unsigned slot) {
         if (m_filled_count < max_tracked)
             m_filled[m_filled_count] =
-                static_cast<std::uint16_t>((user << 13) | (write << 12) | slot);
+                static_cast<std::uint16_t>((table << 13) | (write << 12) | slot);
         ++m_filled_count;
     }
     void flush() {
@@ -186,8 +189,9 @@ struct JitContext {
     /// Host address of an access group's base register value, from its check to its last
     /// member (AccessGroup::slot; one per nesting level).
     std::uint64_t group_host[4]{};
-    /// PageAliases::base() of this vCPU (0 without aliases): translated user code's accesses
-    /// go to alias_base + (linear & (PageAliases::window_size - 1)).
+    /// PageAliases::base(0) of this vCPU (0 without aliases): translated user code's accesses
+    /// go to alias_base + (linear & (PageAliases::window_size - 1)), plus window_size for a
+    /// page of the second way (whose window follows the first).
     std::uint64_t alias_base{0};
     /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
     /// host addresses.

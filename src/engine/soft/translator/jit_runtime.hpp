@@ -53,6 +53,11 @@ struct JitLayout {
         return tlb +
                static_cast<std::int32_t>((user * 2 + write) * JitTlb::size * sizeof(JitTlbEntry));
     }
+    /// The user table of PageAliases' second way.
+    std::int32_t second_way_table(bool write) const {
+        return tlb + static_cast<std::int32_t>((JitTlb::user_second_way * 2 + write) *
+                                               JitTlb::size * sizeof(JitTlbEntry));
+    }
 };
 
 /// How translated code returned to the dispatcher.

@@ -1,6 +1,6 @@
-// Translated user code through page aliases: two linear pages that share an alias slot take
-// turns in it, a store's slot change ends the other page's read entry, and an overlapping copy
-// whose first access misses the JIT TLB sees one mapping of its page.
+// Translated user code through page aliases: pages that share an alias slot keep their bytes
+// (a way's move ends the entries of the page it held), two stay mapped in the slot's two ways,
+// and an overlapping copy whose first access misses the JIT TLB sees one mapping of its page.
 #include <gtest/gtest.h>
 
 #include "engine/soft/translator/translator_test_machine.hpp"
@@ -13,22 +13,30 @@ using namespace Xbyak::util;
 constexpr std::uint64_t present_writable_user = 0x7;
 constexpr std::uint64_t user_code = SoftTestMachine::code_address;
 constexpr std::uint64_t page_a = 0x100000;
-/// The same JIT TLB entry and alias slot as page_a, 16 MiB above it.
+/// The same JIT TLB index and alias slot as page_a, 16 and 32 MiB above it.
 constexpr std::uint64_t page_b = page_a + PageAliases::window_size;
+constexpr std::uint64_t page_c = page_a + 2 * PageAliases::window_size;
 constexpr std::uint64_t page_b_physical = 0x101000;
-constexpr std::uint64_t high_table = 0x1f0000; ///< 4 KiB pages for 16-18 MiB
-constexpr std::uint64_t copy_pages = 0x110000; ///< 4 pages the copy test moves over
+constexpr std::uint64_t page_c_physical = 0x102000;
+constexpr std::uint64_t high_tables = 0x1f0000; ///< 4 KiB pages for 16-18 and 32-34 MiB
+constexpr std::uint64_t copy_pages = 0x110000;  ///< 4 pages the copy test moves over
 constexpr std::uint32_t rounds = 400;
 
-/// Makes `m` run 64-bit user code at user_code (CPL 3) on user pages, with page_a and page_b.
+/// Maps `linear` to `physical` for user code through its own page table at `table`.
+void map_high(Machine& m, std::uint64_t linear, std::uint64_t physical, std::uint64_t table) {
+    ASSERT_TRUE(
+        m.memory.write<std::uint64_t>(page_tables + 0x2000 + 8 * (linear >> 21), table | 7));
+    ASSERT_TRUE(m.memory.write<std::uint64_t>(table + 8 * ((linear >> 12) & 511),
+                                              physical | present_writable_user));
+}
+
+/// Makes `m` run 64-bit user code at user_code (CPL 3) on user pages, with pages a, b and c.
 void enter_user_mode(Machine& m) {
     ASSERT_TRUE(m.memory.write<std::uint64_t>(page_tables, (page_tables + 0x1000) | 7));
     ASSERT_TRUE(m.memory.write<std::uint64_t>(page_tables + 0x1000, (page_tables + 0x2000) | 7));
     ASSERT_TRUE(m.memory.write<std::uint64_t>(page_tables + 0x2000, page_table | 7));
-    ASSERT_TRUE(
-        m.memory.write<std::uint64_t>(page_tables + 0x2000 + 8 * (page_b >> 21), high_table | 7));
-    ASSERT_TRUE(m.memory.write<std::uint64_t>(high_table + 8 * ((page_b >> 12) & 511),
-                                              page_b_physical | present_writable_user));
+    map_high(m, page_b, page_b_physical, high_tables);
+    map_high(m, page_c, page_c_physical, high_tables + 0x1000);
     m.map(page_a, page_a, present_writable_user);
     for (std::uint64_t page = 0; page < 4; ++page)
         m.map(copy_pages + (page << 12), copy_pages + (page << 12), present_writable_user);
@@ -59,23 +67,29 @@ void run_user(Machine& m, const std::function<void(Xbyak::CodeGenerator&)>& body
     EXPECT_EQ(exit.kind, VcpuExit::Kind::Shutdown) << exit.message;
 }
 
-TEST(PageAliasesTranslated, TwoHotPagesOfOneSlotKeepTheirBytesAndMoveItOnlyNowAndThen) {
-    // Each round reads page_a, adds into page_b, reads page_a again and adds into it. The slot
-    // serves one page at a time and moves to the other only after settle_fills fills: when it
-    // moves to page_b, page_a's read entry must go, or the next read of page_a would see
-    // page_b's bytes.
-    const auto program = [](Machine& m) {
+/// Rounds that each read page_a, add into page_b twice (and page_c, with `three`), read page_a
+/// again and add into it: pages of one alias slot, all hot.
+std::unique_ptr<Machine> run_rounds(bool three) {
+    const auto program = [three](Machine& m) {
         ASSERT_TRUE(m.memory.write<std::uint32_t>(page_a, 5));
         ASSERT_TRUE(m.memory.write<std::uint32_t>(page_b_physical, 1000));
-        run_user(m, [](Xbyak::CodeGenerator& c) {
+        ASSERT_TRUE(m.memory.write<std::uint32_t>(page_c_physical, 2000));
+        run_user(m, [three](Xbyak::CodeGenerator& c) {
             c.mov(rsi, page_a);
             c.mov(rdi, page_b);
+            c.mov(rbx, page_c);
             c.mov(ecx, rounds);
             Xbyak::Label round;
             c.L(round);
+            // (rsi written between its uses: one access per run, so no access group, whose
+            // check would hold RAM's own mapping instead of an alias)
             c.mov(eax, c.dword[rsi]);
             c.add(c.dword[rdi], eax);
+            c.add(c.dword[rdi + 4], eax); // a group on page_b: a held lookup, in either way
+            if (three) c.add(c.dword[rbx], eax);
+            c.mov(rsi, page_a);
             c.mov(edx, c.dword[rsi]);
+            c.mov(rsi, page_a);
             c.add(c.dword[rsi + 4], edx);
             c.dec(ecx);
             c.jnz(round);
@@ -83,13 +97,32 @@ TEST(PageAliasesTranslated, TwoHotPagesOfOneSlotKeepTheirBytesAndMoveItOnlyNowAn
     };
     auto m = run_on_both(program);
     EXPECT_EQ(m->memory.read<std::uint32_t>(page_b_physical).value(), 1000u + rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_b_physical + 4).value(), rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_c_physical).value(),
+              three ? 2000u + rounds * 5 : 2000u);
     EXPECT_EQ(m->memory.read<std::uint32_t>(page_a + 4).value(), rounds * 5);
     EXPECT_EQ(m->reg(x86::rdx), 5u);
+    return m;
+}
+
+TEST(PageAliasesTranslated, TwoHotPagesOfOneSlotStayMappedInItsTwoWays) {
+    auto m = run_rounds(false);
     const PageAliases* aliases = m->soft_vcpu().core().page_aliases();
     ASSERT_NE(aliases, nullptr);
-    // Moved back and forth several times (so both orders ran), but not on every access.
-    EXPECT_GE(aliases->remaps(), 4u);
-    EXPECT_LE(aliases->remaps(), 2 * rounds / PageAliases::settle_fills + 4);
+    // page_a, page_b and the code page (another slot): no slot moves back and forth.
+    EXPECT_LE(aliases->remaps(), 4u);
+    EXPECT_EQ(aliases->refusals(), 0u);
+}
+
+TEST(PageAliasesTranslated, ThreeHotPagesOfOneSlotKeepTheirBytesAndMoveItOnlyNowAndThen) {
+    // Two ways for three pages: a way moves only after settle_fills fills, and when it does,
+    // the entry of the page it held must go, or the next access to that page would reach the
+    // new page's bytes.
+    auto m = run_rounds(true);
+    const PageAliases* aliases = m->soft_vcpu().core().page_aliases();
+    ASSERT_NE(aliases, nullptr);
+    EXPECT_GE(aliases->remaps(), 6u); // moved several times, so every order ran
+    EXPECT_LE(aliases->remaps(), 3 * rounds / PageAliases::settle_fills + 6);
     EXPECT_GT(aliases->refusals(), rounds / 2);
 }
 
