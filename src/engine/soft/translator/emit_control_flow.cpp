@@ -2,9 +2,11 @@
 // table), conditional branches, calls and returns.
 #include "engine/soft/translator/emitter.hpp"
 
+#include <cstring>
+
 namespace vessel::soft::emit {
 
-void Emitter::exit_to(std::uint64_t target) {
+void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
     restore_host_flags();
     // Only targets of this page are chained; one in the last 14 bytes may start a
     // page-crossing instruction, which goes stale with the next page too.
@@ -21,6 +23,12 @@ void Emitter::exit_to(std::uint64_t target) {
         // A forward edge needs no budget check: every cycle of direct jumps has a backward
         // edge (to an address not above its branch), and indirect exits count in the stub.
         site.jump = const_cast<std::uint8_t*>(getCurr());
+        if (branch != nullptr && branch[0] == 0x0f && (branch[1] & 0xf0) == 0x80) {
+            std::int32_t displacement = 0;
+            std::memcpy(&displacement, branch + 2, sizeof displacement);
+            if (branch + 6 + displacement == site.jump) // it leads straight to this exit's jmp
+                site.branch = const_cast<std::uint8_t*>(branch);
+        }
         db(0xe9); // jmp rel32: to the next instruction until chained
         dd(0);
         store_rip(target);
@@ -146,18 +154,19 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
     if (condition >= 0 && relative) {
         restore_host_flags();
         Xbyak::Label& other = new_label();
+        const std::uint8_t* branch = getCurr(); // the jcc rel32 (a near jump by default)
         if (target <= guest.linear && (target >> 12) == (m_out.linear >> 12)) {
             // A loop's back edge: laid out as the fall-through, so a running loop takes one
             // branch per iteration (the chained jump back).
             conditional_jump(condition ^ 1, other);
             exit_to(target);
             L(other);
-            exit_to(guest.next);
+            exit_to(guest.next, branch);
         } else {
             conditional_jump(condition, other);
             exit_to(guest.next);
             L(other);
-            exit_to(target);
+            exit_to(target, branch);
         }
         return true;
     }

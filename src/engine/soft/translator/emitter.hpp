@@ -236,7 +236,8 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Leaves for guest address `target`: chainable when it is on the block's page, else
     /// through the jump table.
-    void exit_to(std::uint64_t target);
+    /// `branch`: the block's `jcc rel32` whose target is this exit (see ChainSite::branch).
+    void exit_to(std::uint64_t target, const std::uint8_t* branch = nullptr);
 
     static bool indirect_target_supported(const ZydisDecodedOperand& operand) {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) return gpr_number(operand.reg.value) >= 0;

@@ -16,7 +16,10 @@ struct ChainSite {
                                       ///< null on a forward edge, which has no check
     std::uint8_t* fast_jump{nullptr}; ///< the jmp after the short check
     std::uint8_t* jump{nullptr};      ///< the jmp after the flag-safe check
-    std::uint64_t target{0};          ///< guest linear address the exit goes to
+    /// A forward exit that a conditional branch of the block leads to: that `jcc rel32`, which
+    /// chaining points at the target too (one jump fewer on the taken path), or null.
+    std::uint8_t* branch{nullptr};
+    std::uint64_t target{0}; ///< guest linear address the exit goes to
     bool chained{false};
 };
 

@@ -232,6 +232,10 @@ void Translator::chain(const Translation& target) {
     };
     if (site->check == nullptr) {
         patch(site->jump, target.code); // a forward edge: no budget check
+        if (site->branch != nullptr) {  // the jcc leading to that jmp: straight to the target
+            const auto displacement = static_cast<std::int32_t>(target.code - (site->branch + 6));
+            std::memcpy(site->branch + 2, &displacement, sizeof displacement);
+        }
     } else if (target.flags_dead_at_entry) {
         patch(site->fast_jump, target.code);
         // The jmp to the flag-safe check becomes a 5-byte nop: into the short check after it.
@@ -323,21 +327,20 @@ std::string Translator::describe() const {
                        "jump table: {} renewals, {} partial drops; interpreted:{}; ",
                        s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
                        s.jump_stamp_renewals, s.jump_entries_dropped, interpreted) +
-           fmt::format("translator: {} blocks translated ({} instructions native, {} via the "
-                       "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
-                       "metadata, dispatches {} translated / {} interpreted, {} ms translating, "
-                       "{} access sites gave up their TLB hint, {} access groups serving {} "
-                       "accesses, {}",
-                       s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches,
-                       s.cache_flushes, code_bytes() >> 10, metadata_bytes() >> 10,
-                       s.translated_dispatches, s.interpreted_dispatches,
-                       s.translation_nanoseconds / 1000000, unhinted_sites(), s.access_groups,
-                       s.grouped_accesses,
-                       m_cpu.page_aliases() == nullptr
-                           ? std::string("no page aliases")
-                           : fmt::format("{} page alias remaps ({} refused: slots settling)",
-                                         m_cpu.page_aliases()->remaps(),
-                                         m_cpu.page_aliases()->refusals()));
+           fmt::format(
+               "translator: {} blocks translated ({} instructions native, {} via the "
+               "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "
+               "metadata, dispatches {} translated / {} interpreted, {} ms translating, "
+               "{} access sites gave up their TLB hint, {} access groups serving {} "
+               "accesses, {}",
+               s.blocks_translated, s.native_ops, s.fallback_ops, s.chain_patches, s.cache_flushes,
+               code_bytes() >> 10, metadata_bytes() >> 10, s.translated_dispatches,
+               s.interpreted_dispatches, s.translation_nanoseconds / 1000000, unhinted_sites(),
+               s.access_groups, s.grouped_accesses,
+               m_cpu.page_aliases() == nullptr
+                   ? std::string("no page aliases")
+                   : fmt::format("{} page alias remaps ({} refused: slots settling)",
+                                 m_cpu.page_aliases()->remaps(), m_cpu.page_aliases()->refusals()));
 }
 
 unsigned Translator::unhinted_sites() const {

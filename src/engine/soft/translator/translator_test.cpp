@@ -49,6 +49,42 @@ TEST(Translator, HotLoopIsTranslatedAndAgreesWithTheInterpreter) {
     EXPECT_GT(stats.chain_patches, 0u); // the loop's back edge
 }
 
+TEST(Translator, ForwardConditionalExitsTakenBothWaysAfterChaining) {
+    // Each forward conditional exit is chained twice over: its jmp, and the jcc leading to it,
+    // which then jumps straight to the target block. Both ways of every branch run many times
+    // after that, with the flags the branch tested.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, odd, third, next;
+            c.mov(ecx, 300);
+            c.xor_(ebx, ebx);
+            c.xor_(edx, edx);
+            c.L(loop);
+            c.test(cl, 1);
+            c.jnz(odd); // taken every other round
+            c.add(ebx, 1);
+            c.L(odd);
+            c.add(ebx, 2);
+            c.mov(eax, ecx);
+            c.and_(eax, 3);
+            c.cmp(eax, 2);
+            c.jb(third); // taken two rounds in four, with CF set by the cmp
+            c.adc(edx, 10);
+            c.jmp(next);
+            c.L(third);
+            c.adc(edx, 100); // CF = 1 here
+            c.L(next);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbx), 150u * 1 + 300u * 2);
+    EXPECT_EQ(machine->reg(x86::rdx), 150u * 10 + 150u * 101);
+    EXPECT_GT(machine->stats().chain_patches, 3u);
+}
+
 TEST(Translator, SelfModifyingCodeInsideTheRunningBlock) {
     auto machine = run_on_both([](Machine& m) {
         m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
