@@ -17,12 +17,13 @@
 // vmm; api is the control plane and stays wide.
 #include "sandbox/seccomp_filters.hpp"
 
+#include "base/kvm_uapi.hpp" // <linux/kvm.h> with the kernel's ioctl numbers under C++
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <linux/kvm.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -172,6 +173,11 @@ std::vector<SyscallRule> vcpu_rules() {
     rules.push_back(only("ioctl", 1, kvm_run_ioctls()));
     rules.push_back(any("mmap"));
     rules.push_back(any("mprotect"));
+    // On KVM, a virtio BAR the guest maps gets an ioeventfd doorbell per queue, and an MSI-X
+    // vector it programs an irqfd route: an eventfd each, made on the vCPU thread that handles
+    // the write (then KVM_IOEVENTFD / KVM_IRQFD, above), and a doorbell joins vessel-io's epoll.
+    rules.push_back(any("eventfd2"));
+    rules.push_back(any("epoll_ctl"));
     return rules;
 }
 

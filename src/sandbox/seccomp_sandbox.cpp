@@ -136,7 +136,7 @@ void fill_syscall_names() {
 
 // Async-signal-safe text building for the handler: no allocation, no locale, no stdio.
 struct Line {
-    std::array<char, 320> text{};
+    std::array<char, 400> text{};
     std::size_t length{0};
     void add(const char* part) {
         for (; *part != '\0' && length < text.size(); ++part)
@@ -159,9 +159,20 @@ struct Line {
         while (count > 0 && length < text.size())
             text[length++] = digits[--count];
     }
+    void add_hex(unsigned long long value) {
+        char digits[16];
+        std::size_t count = 0;
+        do {
+            digits[count++] = "0123456789abcdef"[value & 15];
+            value >>= 4;
+        } while (value != 0);
+        add("0x");
+        while (count > 0 && length < text.size())
+            text[length++] = digits[--count];
+    }
 };
 
-extern "C" void report_violation(int, siginfo_t* info, void*) {
+extern "C" void report_violation(int, siginfo_t* info, void* context) {
     const int number = info->si_syscall;
     Line line;
     line.add("vessel: seccomp: thread '");
@@ -179,6 +190,15 @@ extern "C" void report_violation(int, siginfo_t* info, void*) {
         line.add(")");
     } else {
         line.add_number(number);
+    }
+    if (context != nullptr) { // its first arguments: an ioctl's request, an mmap's flags...
+        const auto& registers = static_cast<const ucontext_t*>(context)->uc_mcontext.gregs;
+        line.add(" with arguments ");
+        const int order[] = {REG_RDI, REG_RSI, REG_RDX, REG_R10};
+        for (int i = 0; i < 4; ++i) {
+            if (i > 0) line.add(", ");
+            line.add_hex(static_cast<unsigned long long>(registers[order[i]]));
+        }
     }
     line.add(", which its filter forbids; stopping Vessel (--no-seccomp turns filters off)\n");
     [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.text.data(), line.length);

@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 #include <tuple>
 #include <unistd.h>
 
+#include "base/kvm_uapi.hpp"
 #include "sandbox/seccomp_filters.hpp"
 
 namespace vessel::sandbox {
@@ -53,7 +56,8 @@ template <typename Call> [[noreturn]] void run_filtered(ThreadRole role, Call fo
 std::string report_for(ThreadRole role, const std::string& syscall) {
     return "\\(" + std::string(thread_role_name(role)) +
            " filter, tid [0-9]+\\) made system call " + syscall +
-           " \\([0-9]+\\), which its filter forbids";
+           " \\([0-9]+\\) with arguments 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, "
+           "which its filter forbids";
 }
 
 TEST_F(SeccompSandboxTest, EveryRoleRefusesExecve) {
@@ -83,7 +87,11 @@ TEST_F(SeccompSandboxTest, VcpuCannotMakeSocketsOrNonKvmIoctls) {
     EXPECT_EXIT(
         run_filtered(ThreadRole::Vcpu, [] { ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0); }),
         ::testing::ExitedWithCode(violation_exit_status), report_for(ThreadRole::Vcpu, "socket"));
-    EXPECT_EXIT(run_filtered(ThreadRole::Vcpu, [] { ::syscall(SYS_ioctl, 0, TUNSETIFF, 0); }),
+    // Neither the control plane's KVM ioctls (a new VM) nor any other device's (a TAP's).
+    EXPECT_EXIT(run_filtered(ThreadRole::Vcpu, [] { ::ioctl(-1, KVM_CREATE_VM, 0); }),
+                ::testing::ExitedWithCode(violation_exit_status),
+                report_for(ThreadRole::Vcpu, "ioctl"));
+    EXPECT_EXIT(run_filtered(ThreadRole::Vcpu, [] { ::ioctl(-1, TUNSETIFF, nullptr); }),
                 ::testing::ExitedWithCode(violation_exit_status),
                 report_for(ThreadRole::Vcpu, "ioctl"));
 }
@@ -141,6 +149,29 @@ TEST_F(SeccompSandboxTest, ChildRolesAskNoMoreThanTheirCreators) {
                     << thread_role_name(role) << " allows " << name << ", its creator "
                     << thread_role_name(creator) << " does not";
         }
+    }
+}
+
+TEST_F(SeccompSandboxTest, AKvmVcpuWiresTheDoorbellsAndRoutesItsGuestProgrammed) {
+    // A virtio BAR the guest maps gets ioeventfd doorbells, an MSI-X vector it programs an
+    // irqfd route: on the vCPU thread that handles the write (here on bad descriptors: only the
+    // filter's answer matters). The requests are the kernel's numbers (base/kvm_uapi.hpp): under
+    // g++, <linux/kvm.h> alone encodes the flexible-array structs 8 bytes too large, and the
+    // filters let through numbers no one calls while refusing KVM_SET_GSI_ROUTING.
+    for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Vmm}) {
+        SCOPED_TRACE(std::string(thread_role_name(role)));
+        EXPECT_EXIT(run_filtered(role,
+                                 [] {
+                                     const int event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                                     if (event < 0) exit_now(3);
+                                     ::epoll_ctl(-1, EPOLL_CTL_ADD, event, nullptr);
+                                     ::ioctl(-1, KVM_IOEVENTFD, nullptr);
+                                     ::ioctl(-1, KVM_SET_GSI_ROUTING, nullptr);
+                                     ::ioctl(-1, KVM_IRQFD, nullptr);
+                                     ::ioctl(-1, KVM_SET_MSRS, nullptr);
+                                     ::ioctl(-1, KVM_SET_CPUID2, nullptr);
+                                 }),
+                    ::testing::ExitedWithCode(0), "");
     }
 }
 

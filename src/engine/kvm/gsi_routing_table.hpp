@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 
 namespace vessel::kvm {
 

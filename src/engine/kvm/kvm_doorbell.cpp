@@ -3,7 +3,7 @@
 
 #include "base/log.hpp"
 #include "engine/kvm/kvm_system.hpp"
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 
 namespace vessel::kvm {
 

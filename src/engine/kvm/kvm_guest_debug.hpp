@@ -8,7 +8,7 @@
 
 #include "base/result.hpp"
 #include "engine/guest_debug.hpp"
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 
 namespace vessel::kvm {
 

@@ -1,5 +1,5 @@
 // KvmHypervisor: the KVM engine's entry point.
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 
 #include "engine/kvm/kvm_vm.hpp"
 

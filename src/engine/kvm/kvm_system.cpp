@@ -1,7 +1,7 @@
 // KvmSystem: /dev/kvm checks (KVM API, Documentation/virt/kvm/api.rst sections 4.1-4.4, 4.46).
 #include "engine/kvm/kvm_system.hpp"
 
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <cstring>

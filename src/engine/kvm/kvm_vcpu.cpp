@@ -1,7 +1,7 @@
 // KvmVcpu: register conversion, CPUID/MSR/LAPIC set-up, KVM_RUN and exit dispatch.
 #include "engine/kvm/kvm_vcpu.hpp"
 
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 #include <cerrno>
 #include <csignal>
 #include <cstring>

@@ -5,7 +5,7 @@
 
 #include "arch/x86/msr.hpp"
 #include "engine/kvm/kvm_system.hpp"
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 #include "engine/kvm/kvm_vcpu.hpp"
 
 namespace vessel::kvm {

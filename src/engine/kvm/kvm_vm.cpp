@@ -1,7 +1,7 @@
 // KvmVm: VM creation, memory slots, irqchip and PIT set-up, IRQ lines.
 #include "engine/kvm/kvm_vm.hpp"
 
-#include "engine/kvm/kvm_uapi.hpp"
+#include "base/kvm_uapi.hpp"
 
 #include "base/log.hpp"
 #include "engine/kvm/kvm_doorbell.hpp"
