@@ -74,16 +74,8 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
         bind(miss);
         add(r14, qword[r15 + r13 + table]); // the linear address again
         if (hint >= 0) hint_miss(hint, table, size, index, resume);
-        if (m_page_aliases) { // a held access in user code: the second way's table too
-            const int second = m_layout.second_way_table(write);
-            sub(r14, qword[r15 + r13 + second]);
-            cmp(r14, static_cast<std::uint32_t>(4096 - size));
-            const Forward fill = jump_forward(condition_above);
-            add(r14, qword[r15 + r13 + second + 8]);
-            jmp(resume);
-            bind(fill);
-            add(r14, qword[r15 + r13 + second]); // the linear address again
-        }
+        if (m_page_aliases) // a held access in user code: the second way's table too
+            try_table(m_layout.second_way_table(write), size, resume);
         mov(r13d, request);
         call(m_runtime.tlb_miss_stub());
         test(r14, r14);
@@ -152,17 +144,23 @@ void Emitter::hint_miss(int hint, int table, unsigned size, const std::uint8_t* 
     sub(r13d, static_cast<std::uint32_t>(sizeof(JitTlbEntry)));
     add(r13d, guess);
     mov(guess, r13d);
-    sub(r14, qword[r15 + r13 + table]);
-    cmp(r14, static_cast<std::uint32_t>(4096 - size));
-    const Forward fill = jump_forward(condition_above);
-    add(r14, qword[r15 + r13 + table + 8]);
-    jmp(resume);
+    try_table(table, size, resume);
+    const Forward fill = jump_forward(condition_always);
     bind(give_up);
     mov(misses_left, JitTlbHint::gave_up); // the patched site misses only for real
     lea(r13, ptr[rip + index]);
     call(m_runtime.unhint_stub());
     jmp(index);
     bind(fill);
+}
+
+void Emitter::try_table(int table, unsigned size, const std::uint8_t* resume) {
+    sub(r14, qword[r15 + r13 + table]);
+    cmp(r14, static_cast<std::uint32_t>(4096 - size));
+    const Forward miss = jump_forward(condition_above);
+    add(r14, qword[r15 + r13 + table + 8]);
+    jmp(resume);
+    bind(miss);
     add(r14, qword[r15 + r13 + table]); // the linear address again
 }
 

@@ -116,6 +116,10 @@ class Emitter : public Xbyak::CodeGenerator {
     /// instruction (rep movs, whose overlap the host judges by address). It is then of RAM's own
     /// mapping, never a page alias, which the other lookup's fill may move to another page.
     void lookup(unsigned size, bool write, Xbyak::Label& fallback, bool held = false);
+    /// r14 = a linear address, r13 = its entry's offset in a table: a hit of the entry in
+    /// `table` leaves its host address in r14 and jumps to `resume`; a miss falls through with
+    /// r14 the linear address again. Flags clobbered.
+    void try_table(int table, unsigned size, const std::uint8_t* resume);
     /// lookup() through the page aliases: same contract (r14 = host address after it).
     void aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table);
 
