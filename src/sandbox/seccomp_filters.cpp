@@ -245,9 +245,17 @@ std::vector<SyscallRule> terminal_rules() {
 }
 
 // The GDB stub accepts one debugger at a time on its TCP or Unix socket.
+// On KVM it reads and writes a parked vCPU's registers and arms its debug registers itself.
 std::vector<SyscallRule> gdb_rules() {
-    return {any("poll"),       any("accept4"),  any("sendto"), any("recvfrom"),
-            any("setsockopt"), any("shutdown"), any("fcntl")};
+    return {any("poll"),
+            any("accept4"),
+            any("sendto"),
+            any("recvfrom"),
+            any("setsockopt"),
+            any("shutdown"),
+            any("fcntl"),
+            only("ioctl", 1,
+                 {KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_GUEST_DEBUG})};
 }
 
 // Starting threads (each then installs its own filter, under this one): pthread_create's clone

@@ -177,7 +177,11 @@ guest_session soft "tcp:127.0.0.1:$port_base" "127.0.0.1:$port_base"
 guest_session interp "unix:$work/gdb.sock" "$work/gdb.sock"
 
 # KVM where it runs this guest (a KVM without VT-x/AMD-V cannot: it emulates guest kernel code).
-if timeout 60 "$vessel" run --engine kvm --kernel "$guest" </dev/null >"$work/kvm.out" 2>"$work/kvm.err" ||
+# A KVM without them that does run it (a nested host's kvm_pvm) takes breakpoints and steps but
+# never reports a hardware watchpoint, and the session waits for one: skipped there.
+if ! grep -qwE 'vmx|svm' /proc/cpuinfo && [ -c /dev/kvm ]; then
+  echo "skip kvm: this host's KVM has no VT-x/AMD-V (kvm_pvm): it runs the guest and its breakpoints but reports no hardware watchpoint"
+elif timeout 60 "$vessel" run --engine kvm --kernel "$guest" </dev/null >"$work/kvm.out" 2>"$work/kvm.err" ||
    [ $? = 1 ]; then
   guest_session kvm "tcp:127.0.0.1:$((port_base + 1))" "127.0.0.1:$((port_base + 1))"
 else
