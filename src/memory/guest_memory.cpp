@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace vessel {
@@ -43,6 +44,14 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
 
 Result<GuestMemory> GuestMemory::create_shared(std::uint64_t size) {
     TRY(check_size(size));
+    // A file larger than RLIMIT_FSIZE (a jailer's fsize limit) cannot be made: ftruncate
+    // would raise SIGXFSZ, which ends the process.
+    rlimit file_size{};
+    if (::getrlimit(RLIMIT_FSIZE, &file_size) == 0 && file_size.rlim_cur != RLIM_INFINITY &&
+        size > file_size.rlim_cur)
+        return make_error("guest RAM of {} bytes is larger than this process's file size limit "
+                          "(RLIMIT_FSIZE {})",
+                          size, file_size.rlim_cur);
     UniqueFd file(::memfd_create("vessel-guest-ram", MFD_CLOEXEC));
     if (!file.valid())
         return make_error("cannot create the guest RAM file: memfd_create: {}",

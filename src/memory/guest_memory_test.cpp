@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "base/huge_page_test_support.hpp"
 
@@ -146,3 +147,33 @@ TEST(GuestMemory, RamMayUseHugePagesUntilABalloonDiscardsOrPagesAreShared) {
         EXPECT_EQ(vessel::test::huge_page_eligible(shared->host_base()), false);
     }
 }
+
+namespace vessel {
+namespace {
+
+TEST(GuestMemoryShared, RamBeyondTheFileSizeLimitIsRefusedWithoutASignal) {
+    // A jailer's fsize limit below guest RAM: ftruncate would raise SIGXFSZ, which ends the
+    // process; create_shared refuses first, naming the limit (Machine then uses private RAM).
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 2 << 20;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+    auto refused = GuestMemory::create_shared(4 << 20);
+    auto fits = GuestMemory::create_shared(1 << 20);
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("RLIMIT_FSIZE"), std::string::npos);
+    ASSERT_TRUE(fits) << fits.error().message;
+    EXPECT_GE(fits->file(), 0);
+}
+
+TEST(GuestMemoryShared, DiscardedPagesReadAsZeroThroughEveryMapping) {
+    auto memory = GuestMemory::create_shared(1 << 20).value();
+    ASSERT_TRUE(memory.write<std::uint64_t>(0x5000, 0x1122334455667788));
+    ASSERT_TRUE(memory.discard(0x5000, 0x1000));
+    EXPECT_EQ(memory.read<std::uint64_t>(0x5000).value(), 0u);
+}
+
+} // namespace
+} // namespace vessel

@@ -20,6 +20,16 @@ namespace vessel {
 // The slots max_disks_and_networks leaves: host bridge, entropy, console, vsock, balloon.
 static_assert(max_disks_and_networks + 5 == pci::PciBus::slot_count);
 
+Result<GuestMemory> Machine::create_memory(const MachineConfig& config, bool soft_engine) {
+    if (soft_engine && !config.page_sharing) {
+        auto shared = GuestMemory::create_shared(config.memory_size);
+        if (shared) return shared;
+        log::info("guest memory: private, so translated user code runs without page aliases: {}",
+                  shared.error().message);
+    }
+    return GuestMemory::create(config.memory_size);
+}
+
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
                                                  ConsoleOutput console_output) {
     if (config.cpu_count == 0) return make_error("a VM needs at least one vCPU");
@@ -32,12 +42,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
     TRY(check_guest_memory_on_host(config.memory_size));
     warn_about_guest_memory(config.memory_size);
     auto hypervisor = TRY(open_engine(config.engine, config.cpu_model));
-    // The software engine's translated user code reaches RAM through a second mapping of its
-    // pages (soft::PageAliases), which needs RAM in a file; KSM needs private RAM instead.
-    const bool shared = hypervisor->kind() == EngineKind::Soft && !config.page_sharing;
-    auto memory = TRY_CONTEXT(shared ? GuestMemory::create_shared(config.memory_size)
-                                     : GuestMemory::create(config.memory_size),
-                              "guest memory");
+    auto memory =
+        TRY_CONTEXT(create_memory(config, hypervisor->kind() == EngineKind::Soft), "guest memory");
     if (config.page_sharing) TRY(enable_page_sharing(memory));
     if (config.balloon && (std::uint64_t{config.balloon->target_mib} << 20) > config.memory_size)
         return make_error("balloon: target {} MiB is larger than guest memory ({} MiB)",

@@ -166,6 +166,10 @@ class Machine final : public ExitSink {
     GuestMemory& debug_memory() { return m_memory; }
 
   private:
+    /// Guest RAM for `config`: a memfd for the software engine (its translated user code maps
+    /// pages again, soft::PageAliases) unless page sharing asks for private RAM, which KSM
+    /// needs; private RAM too when the memfd cannot be made (a file size limit), said in the log.
+    static Result<GuestMemory> create_memory(const MachineConfig& config, bool soft_engine);
     /// A debugged vCPU stopped: pauses the VM, tells the listener, parks this vCPU.
     bool debug_stop(Vcpu& vcpu, const DebugEvent& event);
 

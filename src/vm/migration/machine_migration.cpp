@@ -270,9 +270,7 @@ Machine::receive_migration(const std::string& url_text, ConsoleOutput console_ou
         saved->config.engine = EngineChoice::Soft;
     if (auto fits = check_guest_memory_on_host(saved->config.memory_size); !fits)
         return refuse(fits.error());
-    // The software engine runs it: RAM in a file for its page aliases (see Machine::create).
-    auto memory = saved->config.page_sharing ? GuestMemory::create(saved->config.memory_size)
-                                             : GuestMemory::create_shared(saved->config.memory_size);
+    auto memory = create_memory(saved->config, true); // the software engine runs it
     if (!memory) return refuse(memory.error());
     const std::uint64_t page_count = memory->size() / GuestMemory::page_size;
     std::uint8_t* base = memory->host_base();
