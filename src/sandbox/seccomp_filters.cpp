@@ -316,6 +316,9 @@ std::vector<SyscallRule> api_rules() {
              any("ftruncate"),
              any("rename"),
              any("memfd_create"), // the software engine's guest RAM (GuestMemory::create_shared)
+             // and the file size limit it is checked against first (getrlimit: read only, a
+             // null new limit)
+             only("prlimit64", 2, {0}),
              // event sources, threads and signals of a machine being built
              any("eventfd2"),
              any("epoll_create1"),

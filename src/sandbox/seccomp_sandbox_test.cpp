@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -173,6 +174,24 @@ TEST_F(SeccompSandboxTest, AKvmVcpuWiresTheDoorbellsAndRoutesItsGuestProgrammed)
                                  }),
                     ::testing::ExitedWithCode(0), "");
     }
+}
+
+TEST_F(SeccompSandboxTest, TheApiThreadReadsLimitsButSetsNone) {
+    // Guest RAM in a memfd is checked against RLIMIT_FSIZE first (getrlimit is prlimit64 with
+    // no new limit); changing a limit stays refused.
+    EXPECT_EXIT(run_filtered(ThreadRole::Api,
+                             [] {
+                                 rlimit limit{};
+                                 if (::getrlimit(RLIMIT_FSIZE, &limit) != 0) exit_now(3);
+                             }),
+                ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(run_filtered(ThreadRole::Api,
+                             [] {
+                                 rlimit limit{RLIM_INFINITY, RLIM_INFINITY};
+                                 ::setrlimit(RLIMIT_FSIZE, &limit);
+                             }),
+                ::testing::ExitedWithCode(violation_exit_status),
+                report_for(ThreadRole::Api, "prlimit64"));
 }
 
 TEST_F(SeccompSandboxTest, OnlyCodeEmittingRolesMakeMemoryExecutable) {
