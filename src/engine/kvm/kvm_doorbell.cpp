@@ -1,9 +1,9 @@
 // KvmDoorbell: ioeventfd assignment and the ring on the I/O thread.
 #include "engine/kvm/kvm_doorbell.hpp"
 
+#include "base/kvm_uapi.hpp"
 #include "base/log.hpp"
 #include "engine/kvm/kvm_system.hpp"
-#include "base/kvm_uapi.hpp"
 
 namespace vessel::kvm {
 

@@ -6,9 +6,9 @@
 #include <array>
 #include <optional>
 
+#include "base/kvm_uapi.hpp"
 #include "base/result.hpp"
 #include "engine/guest_debug.hpp"
-#include "base/kvm_uapi.hpp"
 
 namespace vessel::kvm {
 

@@ -4,8 +4,8 @@
 #include <sys/ioctl.h>
 
 #include "arch/x86/msr.hpp"
-#include "engine/kvm/kvm_system.hpp"
 #include "base/kvm_uapi.hpp"
+#include "engine/kvm/kvm_system.hpp"
 #include "engine/kvm/kvm_vcpu.hpp"
 
 namespace vessel::kvm {
