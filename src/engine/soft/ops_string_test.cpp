@@ -40,6 +40,15 @@ struct StringMachine : SoftTestMachine {
     }
 };
 
+/// Runs `machine` to the #PF handler's hlt and checks that the fault's frame names the
+/// instruction `offset` bytes into the code.
+void expect_fault_at(StringMachine& machine, std::size_t offset) {
+    const VcpuExit exit = machine.run();
+    ASSERT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
+    EXPECT_EQ(machine.state.rip, handler_address + 1);
+    EXPECT_EQ(machine.frame(1), SoftTestMachine::code_address + offset);
+}
+
 const char* name(SoftTier tier) {
     return tier == SoftTier::Interpreter ? "interpreter" : "translator";
 }
@@ -63,12 +72,9 @@ TEST(OpsString, RepneScasFaultingInALaterIterationLeavesTheFlagsItStartedWith) {
             c.hlt();
         });
         machine.state.rflags = x86::rflags::fixed1 | arithmetic; // none of 1 - 0's flags
-        const VcpuExit exit = machine.run();
-        ASSERT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
-        EXPECT_EQ(machine.state.rip, handler_address + 1);
+        expect_fault_at(machine, scas);
         EXPECT_EQ(machine.reg(x86::rcx), 7u);
         EXPECT_EQ(machine.reg(x86::rdi), unmapped);
-        EXPECT_EQ(machine.frame(1), SoftTestMachine::code_address + scas);
         EXPECT_EQ(machine.frame(3) & arithmetic, arithmetic);
     }
 }
@@ -90,13 +96,10 @@ TEST(OpsString, RepeCmpsFaultingInALaterIterationLeavesTheFlagsItStartedWith) {
             c.hlt();
         });
         machine.state.rflags = x86::rflags::fixed1; // none of 0 - 0's flags (zf, pf)
-        const VcpuExit exit = machine.run();
-        ASSERT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
-        EXPECT_EQ(machine.state.rip, handler_address + 1);
+        expect_fault_at(machine, cmps);
         EXPECT_EQ(machine.reg(x86::rcx), 7u);
         EXPECT_EQ(machine.reg(x86::rsi), 0x300003u);
         EXPECT_EQ(machine.reg(x86::rdi), unmapped);
-        EXPECT_EQ(machine.frame(1), SoftTestMachine::code_address + cmps);
         EXPECT_EQ(machine.frame(3) & arithmetic, 0u);
     }
 }

@@ -84,7 +84,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     });
 }
 
-void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table) {
+Emitter::Forward Emitter::aliased_check(int table, unsigned size, unsigned way) {
     // Hit when the entry's tag is the address's page and the access ends in it:
     // (address ^ tag) <= 4096 - size. The host address, alias_base + (address & window mask),
     // does not wait for the tag: a load through it starts while the check is predicted.
@@ -95,21 +95,20 @@ void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, 
     const Forward miss = jump_forward(condition_above);
     static_assert(PageAliases::window_size - 1 <= 0x7fffffff, "an imm32 mask");
     and_(r14d, static_cast<std::uint32_t>(PageAliases::window_size - 1));
+    static_assert(PageAliases::ways == 2, "the second way's window follows the first");
+    if (way == 1) or_(r14d, static_cast<std::uint32_t>(PageAliases::window_size));
     add(r14, qword[r15 + m_layout.alias_base]);
+    return miss;
+}
+
+void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table) {
+    const Forward miss = aliased_check(table, size, 0);
     const std::uint8_t* resume = getCurr();
     m_host_flags_valid = false;
     const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
     m_cold.push_back([this, miss, resume, &fallback, request, size, write] {
         bind(miss); // r14 still holds the linear address
-        // The second way: the same check of its table, and its window after the first.
-        emit_tlb_index(*this);
-        mov(r13, qword[r15 + r13 + m_layout.second_way_table(write)]);
-        xor_(r13, r14);
-        cmp(r13, static_cast<std::uint32_t>(4096 - size));
-        const Forward fill = jump_forward(condition_above);
-        and_(r14d, static_cast<std::uint32_t>(PageAliases::window_size - 1));
-        or_(r14d, static_cast<std::uint32_t>(PageAliases::window_size));
-        add(r14, qword[r15 + m_layout.alias_base]);
+        const Forward fill = aliased_check(m_layout.second_way_table(write), size, 1);
         jmp(resume);
         bind(fill);
         mov(r13d, request);

@@ -158,6 +158,10 @@ class Emitter : public Xbyak::CodeGenerator {
     struct Forward {
         std::size_t at; ///< offset of the rel32 in the code
     };
+    /// r14 = a linear address: checks it against its entry of `table` (a user table of page
+    /// alias way `way`); on a hit r14 becomes its address in that way's window, else the
+    /// returned jump is taken with r14 unchanged. Flags and r13 clobbered.
+    Forward aliased_check(int table, unsigned size, unsigned way);
     static constexpr std::uint8_t condition_above = 0x7, condition_below_or_equal = 0x6,
                                   condition_always = 0xff;
     Forward jump_forward(std::uint8_t condition);
