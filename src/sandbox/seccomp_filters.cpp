@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <asm/prctl.h>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -173,6 +174,9 @@ std::vector<SyscallRule> vcpu_rules() {
     rules.push_back(only("ioctl", 1, kvm_run_ioctls()));
     rules.push_back(any("mmap"));
     rules.push_back(any("mprotect"));
+    // The software vCPU's translated user code reaches guest RAM through its page alias
+    // window, the thread's gs base (set once per thread; nothing else is settable).
+    rules.push_back(only("arch_prctl", 0, {ARCH_SET_GS}));
     // On KVM, a virtio BAR the guest maps gets an ioeventfd doorbell per queue, and an MSI-X
     // vector it programs an irqfd route: an eventfd each, made on the vCPU thread that handles
     // the write (then KVM_IOEVENTFD / KVM_IRQFD, above), and a doorbell joins vessel-io's epoll.

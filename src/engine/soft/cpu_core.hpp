@@ -327,8 +327,9 @@ class CpuCore {
     /// Host address for an access of `size` bytes by translated code, filling the JIT TLB; nullptr
     /// when the access must go through the interpreter instead (a fault, not RAM, crossing a
     /// page, or a store to a page holding decoded code). Never throws. With page aliases, a
-    /// user access gets its page alias's address (as the aliased lookup's hits do) unless
-    /// `own_mapping`: then the address in RAM's own mapping, which no later fill moves.
+    /// user access gets `address` itself, which gs:[r14d] finds at its page alias (as the
+    /// aliased lookup's hits do), or nullptr when the page got no alias; with `own_mapping`,
+    /// the address in RAM's own mapping, which no later fill moves.
     std::uint8_t* jit_host_address(std::uint64_t address, unsigned size, bool write, bool user,
                                    bool own_mapping = false) noexcept;
     void flush_tlb(bool include_global);
@@ -461,9 +462,10 @@ class CpuCore {
     std::uint64_t read_slow(std::uint64_t address, unsigned size, bool user);
     void write_slow(std::uint64_t address, unsigned size, std::uint64_t value, bool user);
     TlbEntry& fill_tlb(std::uint64_t address, AccessKind kind, bool user);
-    /// The page alias way whose slot `slot` maps `host_page` (a page of guest RAM), moving one
-    /// to it if none does; -1 if none can, or may yet (PageAliases::may_move).
-    int alias_way(unsigned slot, std::uint8_t* host_page);
+    /// The page alias way whose slot maps `host_page` (a page of guest RAM) at the position of
+    /// linear page `page_address`, moving one there if none does; -1 if none can, or may yet
+    /// (PageAliases::may_move).
+    int alias_way(std::uint64_t page_address, std::uint8_t* host_page);
     /// Host pointer for `size` bytes within one RAM page at the current privilege, or nullptr.
     std::uint8_t* page_pointer(std::uint64_t address, unsigned size, AccessKind kind);
     std::uint64_t walk(std::uint64_t address, AccessKind kind, bool user, bool* global);

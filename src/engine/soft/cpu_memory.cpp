@@ -260,12 +260,13 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
         std::uint8_t* host = entry.host + (address & 0xfff);
         unsigned table = user ? JitTlb::user : JitTlb::kernel;
         if (user && m_page_aliases != nullptr) {
-            const int way = alias_way(slot, entry.host);
-            if (way < 0) return host; // served, but no fast entry without its alias
+            const int way = alias_way(page_address, entry.host);
+            // Refused: served without a fast entry, in RAM's own mapping; an aliased access
+            // (gs:[r14d]) cannot take that address, so the interpreter runs it.
+            if (way < 0) return own_mapping ? host : nullptr;
             table += static_cast<unsigned>(way);
-            if (!own_mapping) // as a hit of the aliased lookup gives it
-                host = m_page_aliases->base(static_cast<unsigned>(way)) +
-                       (address & (PageAliases::window_size - 1));
+            // As a hit of the aliased lookup gives it: the linear address, for gs:[r14d].
+            if (!own_mapping) host = reinterpret_cast<std::uint8_t*>(address);
         }
         JitTlbEntry& fast = jit.tlb.entries[table][write][slot];
         jit.tlb.filled(table, write, slot);
@@ -277,23 +278,32 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
     }
 }
 
-int CpuCore::alias_way(unsigned slot, std::uint8_t* host_page) {
+int CpuCore::alias_way(std::uint64_t page_address, std::uint8_t* host_page) {
     PageAliases& aliases = *m_page_aliases;
     const auto offset = static_cast<std::uint64_t>(host_page - m_ram_base);
+    const unsigned slot = PageAliases::slot_of(page_address);
+    const std::uint32_t position = PageAliases::position_of(page_address);
     aliases.count_fill();
     for (unsigned way = 0; way < PageAliases::ways; ++way)
-        if (aliases.maps(way, slot, offset)) return static_cast<int>(way);
+        if (aliases.maps(way, page_address, offset)) return static_cast<int>(way);
+    // One position, one slot: a way that holds it (for another page with these low 32 bits,
+    // or another frame of this one) is the only one that may take it.
+    const int holder = aliases.way_at(page_address);
     for (unsigned way = 0; way < PageAliases::ways; ++way) {
+        if (holder >= 0 && way != static_cast<unsigned>(holder)) continue;
         if (!aliases.may_move(way, slot)) continue;
-        // The slot changes page: an entry of its way naming the old one goes (and with the
-        // slot unmapped, when the host refuses the mapping, every entry of it).
-        const bool mapped = aliases.map(way, slot, offset);
-        for (auto& kind : jit.tlb.entries[JitTlb::user + way])
-            if (!mapped || kind[slot].host_page != reinterpret_cast<std::uintptr_t>(host_page))
-                kind[slot].tag = JitTlbEntry::invalid_tag;
+        // The slot changes page: an entry of its way naming another goes (and with the slot
+        // unmapped, when the host refuses the mapping, every entry of it).
+        const bool mapped = aliases.map(way, page_address, offset);
+        for (auto& kind : jit.tlb.entries[JitTlb::user + way]) {
+            JitTlbEntry& entry = kind[slot];
+            if (!mapped || entry.host_page != reinterpret_cast<std::uintptr_t>(host_page) ||
+                PageAliases::position_of(entry.tag) != position)
+                entry.tag = JitTlbEntry::invalid_tag;
+        }
         return mapped ? static_cast<int>(way) : -1;
     }
-    aliases.count_refusal(); // both ways moved just now: the slots and their entries stay
+    aliases.count_refusal(); // the ways moved just now: the slots and their entries stay
     return -1;
 }
 
@@ -304,8 +314,7 @@ void CpuCore::set_page_aliases(std::unique_ptr<PageAliases> aliases) {
             for (JitTlbEntry& entry : kind)
                 entry.tag = JitTlbEntry::invalid_tag; // entries made without aliases
     m_page_aliases = std::move(aliases);
-    static_assert(PageAliases::ways == 2, "JitContext::alias_base and the second-way table");
-    jit.alias_base = m_page_aliases ? reinterpret_cast<std::uintptr_t>(m_page_aliases->base(0)) : 0;
+    static_assert(PageAliases::ways == 2, "the second-way table");
 }
 
 std::uint64_t CpuCore::translate(std::uint64_t address, AccessKind kind, bool user) {

@@ -10,6 +10,7 @@
 #include "engine/soft/xsave_state.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace vessel::soft {
 
@@ -165,7 +166,7 @@ bool Emitter::store_control_word(std::size_t k, const GuestInstruction& guest) {
     address(guest, operand, true);
     lookup(2, true, fallback);
     mov(r13w, word[r15 + m_layout.fpu_control]);
-    mov(word[r14], r13w);
+    mov(word[looked_up()], r13w);
     const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
     return true;
@@ -194,7 +195,10 @@ void Emitter::division_guard(const GuestInstruction& guest, const IdentityPlan& 
                       : size == 32 ? Xbyak::Operand(r13d)
                                    : Xbyak::Operand(r13w);
     if (plan.memory_operand >= 0) {
-        cmp(high, size == 64 ? qword[r14] : size == 32 ? dword[r14] : word[r14]);
+        const Xbyak::RegExp divisor_address = looked_up();
+        cmp(high, size == 64   ? qword[divisor_address]
+                  : size == 32 ? dword[divisor_address]
+                               : word[divisor_address]);
     } else {
         const int number = gpr_number(divisor.reg.value);
         if (guest_in_host_register(static_cast<unsigned>(number))) {
@@ -241,6 +245,12 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     std::uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
     ZyanUSize length = sizeof bytes;
     if (!encode_identity(guest, plan, m_isa_features, bytes, length)) return false;
+    // The form for an aliased access, gs:[r14d] (used when the operand is not grouped).
+    std::uint8_t aliased_bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    ZyanUSize aliased_length = sizeof aliased_bytes;
+    if (m_page_aliases && plan.memory_operand >= 0 &&
+        !encode_identity(guest, plan, m_isa_features, aliased_bytes, aliased_length, true))
+        return false;
 
     const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
     const bool vex = plan.vector_bytes != 0;
@@ -253,6 +263,10 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
         if (!grouped_operand(k, guest, operand, write)) {
             address(guest, operand, true);
             lookup(operand.size / 8, write, fallback);
+            if (m_aliased_access) {
+                std::memcpy(bytes, aliased_bytes, aliased_length);
+                length = aliased_length;
+            }
         }
         const ZydisMnemonic m = guest.instruction.mnemonic;
         if (vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m)) {

@@ -74,8 +74,9 @@ bool Emitter::bit_string(std::size_t k, const GuestInstruction& guest) {
         sahf();
         mov(rax, qword[r15 + m_layout.spill]);
     }
-    if (locked) lock(); // atomic on the host address
-    const Xbyak::Address unit = size == 64 ? qword[r14] : size == 32 ? dword[r14] : word[r14];
+    const Xbyak::RegExp where = looked_up(); // its prefix, then lock's: both prefix the access
+    if (locked) lock();                      // atomic on the host address
+    const Xbyak::Address unit = size == 64 ? qword[where] : size == 32 ? dword[where] : word[where];
     const Xbyak::Reg& bit = size == 64   ? static_cast<const Xbyak::Reg&>(r13)
                             : size == 32 ? static_cast<const Xbyak::Reg&>(r13d)
                                          : static_cast<const Xbyak::Reg&>(r13w);

@@ -7,7 +7,6 @@
 namespace vessel::soft::emit {
 
 void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
-    restore_host_flags();
     // Only targets of this page are chained; one in the last 14 bytes may start a
     // page-crossing instruction, which goes stale with the next page too.
     const bool same_page = (target >> 12) == (m_out.linear >> 12) && (target & 0xfff) <= 4096 - 15;
@@ -16,6 +15,7 @@ void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
         exit_indirect();
         return;
     }
+    restore_host_flags();
     ChainSite& site = m_out.sites[m_sites++];
     site.target = target;
     Xbyak::Label out_of_budget, out_of_budget_fast, flag_safe_check, unchained;
@@ -81,15 +81,17 @@ void Emitter::load_branch_target(const GuestInstruction& guest, const ZydisDecod
     }
     address(guest, operand, true);
     lookup(8, false, fallback);
-    mov(r14, qword[r14]);
+    mov(r14, qword[looked_up()]);
 }
 
 void Emitter::exit_indirect() {
-    restore_host_flags();
+    // Flags still in the slot (or dead) stay there: the lookup would save them again at once.
+    const bool flags_saved = !m_host_flags_valid;
     if (m_user)
-        emit_jump_lookup(*this, m_layout, m_runtime.common_exit());
+        emit_jump_lookup(*this, m_layout, m_runtime.common_exit(), flags_saved);
     else
-        jmp(m_runtime.jump_stub());
+        jmp(flags_saved ? m_runtime.jump_stub_flags_saved() : m_runtime.jump_stub());
+    m_host_flags_valid = true; // (as restore_host_flags leaves it: the paths after expect so)
 }
 
 void Emitter::conditional_jump(int condition, Xbyak::Label& label) {
@@ -199,7 +201,7 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         lea(r14, ptr[stack_pointer() - 8]);
         lookup(8, true, fallback);
         mov(r13, guest.next);
-        mov(qword[r14], r13);
+        mov(qword[looked_up()], r13);
         adjust_stack(-8);
         if (relative) {
             exit_to(target);
@@ -220,7 +222,7 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         Xbyak::Label& after = new_label();
         mov(r14, stack_pointer());
         lookup(8, false, fallback);
-        mov(r13, qword[r14]);
+        mov(r13, qword[looked_up()]);
         adjust_stack(static_cast<int>(8 + extra));
         mov(r14, r13);
         exit_indirect();

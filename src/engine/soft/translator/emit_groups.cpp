@@ -105,6 +105,7 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
         return false;
     mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
     if (role.offset != 0) lea(r14, ptr[r14 + role.offset]);
+    m_aliased_access = false; // a host address in RAM's own mapping (looked_up)
     ++m_out.grouped_accesses;
     return true;
 }

@@ -47,7 +47,8 @@ void Emitter::address(const GuestInstruction& guest, const ZydisDecodedOperand& 
 void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool held) {
     save_flags(m_live);
     const int table = m_layout.tlb_table(m_user, write);
-    if (m_page_aliases && !held) {
+    m_aliased_access = m_page_aliases && !held;
+    if (m_aliased_access) {
         aliased_lookup(size, write, fallback, table);
         return;
     }
@@ -84,36 +85,37 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     });
 }
 
-Emitter::Forward Emitter::aliased_check(int table, unsigned size, unsigned way) {
+Xbyak::RegExp Emitter::looked_up() {
+    if (!m_aliased_access) return Xbyak::RegExp(r14);
+    db(0x65); // gs
+    return Xbyak::RegExp(r14d);
+}
+
+Emitter::Forward Emitter::aliased_check(int table, unsigned size) {
     // Hit when the entry's tag is the address's page and the access ends in it:
-    // (address ^ tag) <= 4096 - size. The host address, alias_base + (address & window mask),
-    // does not wait for the tag: a load through it starts while the check is predicted.
+    // (address ^ tag) <= 4096 - size. The access, gs:[r14d], does not wait for the tag: it
+    // starts while the check is predicted.
     emit_tlb_index(*this);
     mov(r13, qword[r15 + r13 + table]);
     xor_(r13, r14);
     cmp(r13, static_cast<std::uint32_t>(4096 - size));
-    const Forward miss = jump_forward(condition_above);
-    static_assert(PageAliases::window_size - 1 <= 0x7fffffff, "an imm32 mask");
-    and_(r14d, static_cast<std::uint32_t>(PageAliases::window_size - 1));
-    static_assert(PageAliases::ways == 2, "the second way's window follows the first");
-    if (way == 1) or_(r14d, static_cast<std::uint32_t>(PageAliases::window_size));
-    add(r14, qword[r15 + m_layout.alias_base]);
-    return miss;
+    return jump_forward(condition_above);
 }
 
 void Emitter::aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table) {
-    const Forward miss = aliased_check(table, size, 0);
+    const Forward miss = aliased_check(table, size);
     const std::uint8_t* resume = getCurr();
     m_host_flags_valid = false;
     const std::uint32_t request = size | (write ? 1u << 8 : 0u) | (m_user ? 1u << 9 : 0u);
     m_cold.push_back([this, miss, resume, &fallback, request, size, write] {
         bind(miss); // r14 still holds the linear address
-        const Forward fill = aliased_check(m_layout.second_way_table(write), size, 1);
+        // The second way's page has its own position in the window too: the same access.
+        const Forward fill = aliased_check(m_layout.second_way_table(write), size);
         jmp(resume);
         bind(fill);
         mov(r13d, request);
         call(m_runtime.tlb_miss_stub());
-        test(r14, r14);
+        test(r14, r14); // the linear address again, now with an alias; or 0: not possible
         jnz(resume);
         jmp(fallback);
     });

@@ -41,7 +41,7 @@ bool Emitter::push_flags(std::size_t k, const GuestInstruction& guest) {
     mov(r13, qword[r15 + m_layout.rflags]);
     and_(r13, static_cast<std::uint32_t>(~(arithmetic_mask | x86::rflags::rf | x86::rflags::vm)));
     or_(r13, qword[r15 + m_layout.spill]);
-    mov(qword[r14], r13);
+    mov(qword[looked_up()], r13);
     adjust_stack(-8);
     const std::uint8_t* after = getCurr();
     fallback_path(k, guest, fallback, after);
@@ -62,12 +62,12 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
         lookup(8, true, fallback);
     }
     if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-        mov(qword[r14], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
+        mov(qword[looked_up()], static_cast<std::uint64_t>(operand.imm.value.s)); // imm32, extended
     } else if (guest_in_host_register(static_cast<unsigned>(number))) {
-        mov(qword[r14], host64(number)); // push rsp stores the old value
+        mov(qword[looked_up()], host64(number)); // push rsp stores the old value
     } else {
         mov(r13, home(static_cast<unsigned>(number))); // push rsp stores the old value
-        mov(qword[r14], r13);
+        mov(qword[looked_up()], r13);
     }
     adjust_stack(-8);
     const std::uint8_t* after = getCurr();
@@ -187,9 +187,9 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
         lookup(8, false, fallback);
     }
     if (guest_in_host_register(static_cast<unsigned>(number))) {
-        mov(host64(number), qword[r14]);
+        mov(host64(number), qword[looked_up()]);
     } else {
-        mov(r13, qword[r14]);
+        mov(r13, qword[looked_up()]);
         mov(home(static_cast<unsigned>(number)), r13);
     }
     adjust_stack(8);
@@ -203,7 +203,7 @@ bool Emitter::leave_instruction(std::size_t k, const GuestInstruction& guest) {
     Xbyak::Label& fallback = new_label();
     mov(r14, rbp);
     lookup(8, false, fallback);
-    mov(r13, qword[r14]);
+    mov(r13, qword[looked_up()]);
     lea(stack_pointer(), ptr[rbp + 8]);
     mov(rbp, r13);
     const std::uint8_t* after = getCurr();

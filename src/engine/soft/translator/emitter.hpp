@@ -115,12 +115,19 @@ class Emitter : public Xbyak::CodeGenerator {
     /// instruction's first operand), or must be of one mapping with another access of the
     /// instruction (rep movs, whose overlap the host judges by address). It is then of RAM's own
     /// mapping, never a page alias, which the other lookup's fill may move to another page.
+    ///
+    /// The access itself goes through looked_up(), which knows which kind of address r14 holds.
     void lookup(unsigned size, bool write, Xbyak::Label& fallback, bool held = false);
+    /// The memory operand of the access the last lookup checked, to be used in the very next
+    /// instruction: after an aliased lookup, gs:[r14d] (this emits the gs prefix: the vCPU's
+    /// page alias window is the thread's gs base, and r14 holds the guest linear address, whose
+    /// low 32 bits are its position there); else [r14], a host address.
+    Xbyak::RegExp looked_up();
     /// r14 = a linear address, r13 = its entry's offset in a table: a hit of the entry in
     /// `table` leaves its host address in r14 and jumps to `resume`; a miss falls through with
     /// r14 the linear address again. Flags clobbered.
     void try_table(int table, unsigned size, const std::uint8_t* resume);
-    /// lookup() through the page aliases: same contract (r14 = host address after it).
+    /// lookup() through the page aliases: r14 stays the linear address (see looked_up).
     void aliased_lookup(unsigned size, bool write, Xbyak::Label& fallback, int table);
 
     /// Before instruction k: the checks of the access groups it leads (access_groups.hpp).
@@ -159,9 +166,8 @@ class Emitter : public Xbyak::CodeGenerator {
         std::size_t at; ///< offset of the rel32 in the code
     };
     /// r14 = a linear address: checks it against its entry of `table` (a user table of page
-    /// alias way `way`); on a hit r14 becomes its address in that way's window, else the
-    /// returned jump is taken with r14 unchanged. Flags and r13 clobbered.
-    Forward aliased_check(int table, unsigned size, unsigned way);
+    /// alias way); a miss takes the returned jump. r14 unchanged; flags and r13 clobbered.
+    Forward aliased_check(int table, unsigned size);
     static constexpr std::uint8_t condition_above = 0x7, condition_below_or_equal = 0x6,
                                   condition_always = 0xff;
     Forward jump_forward(std::uint8_t condition);
@@ -281,6 +287,7 @@ class Emitter : public Xbyak::CodeGenerator {
     std::uint32_t m_isa_features; ///< the guest CPU model's (isa:: bits)
     TlbHintSlots* m_hints;        ///< where access sites get their JitTlbHint, or nullptr
     bool m_page_aliases{false};   ///< see set_page_aliases
+    bool m_aliased_access{false}; ///< the last lookup was aliased (see looked_up)
     bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).

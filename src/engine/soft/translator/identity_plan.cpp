@@ -98,10 +98,9 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
     return true;
 }
 
-/// The host encoding of the instruction with renamed registers and [r14] for its memory
-/// operand (the guest bytes when nothing changes); false when it cannot be encoded.
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
-                     std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length) {
+                     std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
+                     bool aliased) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
     // Without BMI1/LZCNT in the guest's CPU model, f3 0f bc/bd are bsf/bsr (as the
     // interpreter runs them): never hand them to a host that has tzcnt/lzcnt. With them,
@@ -147,13 +146,14 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                     operand.reg.value,
                     static_cast<unsigned>(host_register_of(static_cast<unsigned>(number))));
         } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
-            operand.mem.base = ZYDIS_REGISTER_R14;
+            operand.mem.base = aliased ? ZYDIS_REGISTER_R14D : ZYDIS_REGISTER_R14;
             operand.mem.index = ZYDIS_REGISTER_NONE;
             operand.mem.scale = 0;
             operand.mem.displacement = 0;
         }
     }
     request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
+    if (aliased && plan.memory_operand >= 0) request.prefixes |= ZYDIS_ATTRIB_HAS_SEGMENT_GS;
     if (scan) {
         request.mnemonic =
             instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ? ZYDIS_MNEMONIC_BSF : ZYDIS_MNEMONIC_BSR;

@@ -24,7 +24,7 @@ struct JitTlb {
     static constexpr unsigned size = 4096;
     static constexpr unsigned entry_shift = 4;
     /// Tables: kernel, user, and user_second_way, which only user code with page aliases uses
-    /// (PageAliases' second window: its entries name the pages that window's slots map).
+    /// (PageAliases' second way: its entries name the pages that way's slots map).
     static constexpr unsigned kernel = 0, user = 1, user_second_way = 2;
     JitTlbEntry entries[3][2][size]; ///< [table][0 read, 1 write][page % size]
 
@@ -189,10 +189,6 @@ struct JitContext {
     /// Host address of an access group's base register value, from its check to its last
     /// member (AccessGroup::slot; one per nesting level).
     std::uint64_t group_host[4]{};
-    /// PageAliases::base(0) of this vCPU (0 without aliases): translated user code's accesses
-    /// go to alias_base + (linear & (PageAliases::window_size - 1)), plus window_size for a
-    /// page of the second way (whose window follows the first).
-    std::uint64_t alias_base{0};
     /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
     /// host addresses.
     std::uint64_t string_next[2]{};

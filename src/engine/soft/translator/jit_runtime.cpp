@@ -41,7 +41,6 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     layout.string_next = offset_of(cpu, &cpu.jit.string_next[0]);
     layout.group_host = offset_of(cpu, &cpu.jit.group_host[0]);
-    layout.alias_base = offset_of(cpu, &cpu.jit.alias_base);
     layout.rflags = offset_of(cpu, &cpu.rflags);
     layout.ymm_upper = offset_of(cpu, &cpu.fpu.ymm_upper[0]);
     layout.cr0 = offset_of(cpu, &cpu.cr0);
@@ -141,9 +140,9 @@ void emit_restore_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layou
 }
 
 void emit_jump_lookup(Xbyak::CodeGenerator& code, const JitLayout& layout,
-                      const std::uint8_t* common_exit) {
+                      const std::uint8_t* common_exit, bool flags_saved) {
     code.mov(code.qword[r15 + layout.rip], r14);
-    emit_save_guest_flags(code, layout); // the compares below clobber the flags
+    if (!flags_saved) emit_save_guest_flags(code, layout); // the compares below clobber them
     Xbyak::Label slow;
     // r13 = JitJumpTable::set(r14) << set_shift: the set's byte offset
     static_assert(JitJumpTable::ways == 2 && JitJumpTable::set_shift == 6);
@@ -246,6 +245,9 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.align(16);
     runtime.m_jump_stub = code.getCurr();
     emit_jump_lookup(code, layout, runtime.m_common_exit);
+    code.align(16);
+    runtime.m_jump_stub_flags_saved = code.getCurr();
+    emit_jump_lookup(code, layout, runtime.m_common_exit, true);
 
     // unhint: two overlapping 8-byte stores write emit_tlb_index's code over a hinted site's
     // (its own thread runs the code: x86 keeps instruction fetch coherent with the stores).

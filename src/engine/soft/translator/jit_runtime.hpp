@@ -46,7 +46,6 @@ struct JitLayout {
     std::int32_t segment_stride{0};    ///< sizeof(x86::SegmentRegister)
     std::int32_t user_window_count{0}; ///< CpuCore::user_window_count() (SMAP windows)
     std::int32_t group_host{0};        ///< JitContext::group_host[0]
-    std::int32_t alias_base{0};        ///< JitContext::alias_base
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {
@@ -99,6 +98,9 @@ class JitRuntime {
     /// the guest's): straight into its translation when the jump table has a valid entry and
     /// budget is left, else out through the common exit.
     const std::uint8_t* jump_stub() const { return m_jump_stub; }
+    /// jump_stub() for translated code whose guest flags are in JitContext::saved_flags (the
+    /// host flags hold nothing of the guest's).
+    const std::uint8_t* jump_stub_flags_saved() const { return m_jump_stub_flags_saved; }
     /// Called (near call) by translated code with r13 = the start of a hinted access site's
     /// index code (see JitTlbHint): rewrites it to the hashed index (emit_tlb_index). Keeps
     /// every register but the host flags.
@@ -114,6 +116,7 @@ class JitRuntime {
     const std::uint8_t* m_tlb_miss_stub{nullptr};
     const std::uint8_t* m_interpret_stub{nullptr};
     const std::uint8_t* m_jump_stub{nullptr};
+    const std::uint8_t* m_jump_stub_flags_saved{nullptr};
     const std::uint8_t* m_unhint_stub{nullptr};
     std::size_t m_tlb_index_size{0};
     std::size_t m_size{0};
@@ -127,9 +130,10 @@ void emit_save_guest_flags(Xbyak::CodeGenerator& code, const JitLayout& layout);
 /// jump table has a valid entry for the current context and budget is left, else out through
 /// `common_exit` with CpuCore::rip set. Keeps the guest's registers and flags; uses r13 and r14.
 /// The jump stub is one copy; an indirect exit inlines its own, so the host predicts each
-/// indirect exit's final jump apart from the others'.
+/// indirect exit's final jump apart from the others'. With `flags_saved`, the guest's flags
+/// are in JitContext::saved_flags already, not in the host flags.
 void emit_jump_lookup(Xbyak::CodeGenerator& code, const JitLayout& layout,
-                      const std::uint8_t* common_exit);
+                      const std::uint8_t* common_exit, bool flags_saved = false);
 /// r13d = the byte offset of linear address r14's entry in a JIT TLB table
 /// (((address >> 12) % JitTlb::size) << 4); clobbers the host flags without BMI2.
 void emit_tlb_index(Xbyak::CodeGenerator& code);

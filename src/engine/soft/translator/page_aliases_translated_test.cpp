@@ -1,6 +1,7 @@
 // Translated user code through page aliases: pages that share an alias slot keep their bytes
 // (a way's move ends the entries of the page it held), two stay mapped in the slot's two ways,
-// and an overlapping copy whose first access misses the JIT TLB sees one mapping of its page.
+// two of one position in the window keep theirs too, and an overlapping copy whose first access
+// misses the JIT TLB sees one mapping of its page.
 #include <gtest/gtest.h>
 
 #include "engine/soft/translator/translator_test_machine.hpp"
@@ -14,8 +15,12 @@ constexpr std::uint64_t present_writable_user = 0x7;
 constexpr std::uint64_t user_code = SoftTestMachine::code_address;
 constexpr std::uint64_t page_a = 0x100000;
 /// The same JIT TLB index and alias slot as page_a, 16 and 32 MiB above it.
-constexpr std::uint64_t page_b = page_a + PageAliases::window_size;
-constexpr std::uint64_t page_c = page_a + 2 * PageAliases::window_size;
+constexpr std::uint64_t page_b = page_a + PageAliases::slot_span;
+constexpr std::uint64_t page_c = page_a + 2 * PageAliases::slot_span;
+/// page_a's position in the alias window too (the same low 32 bits), 4 GiB above it.
+constexpr std::uint64_t page_d = page_a + PageAliases::window_size;
+constexpr std::uint64_t page_d_physical = 0x103000;
+constexpr std::uint64_t far_tables = 0x1e0000; ///< a directory and a table for 4-6 GiB
 constexpr std::uint64_t page_b_physical = 0x101000;
 constexpr std::uint64_t page_c_physical = 0x102000;
 constexpr std::uint64_t high_tables = 0x1f0000; ///< 4 KiB pages for 16-18 and 32-34 MiB
@@ -124,6 +129,39 @@ TEST(PageAliasesTranslated, ThreeHotPagesOfOneSlotKeepTheirBytesAndMoveItOnlyNow
     EXPECT_GE(aliases->remaps(), 6u); // moved several times, so every order ran
     EXPECT_LE(aliases->remaps(), 3 * rounds / PageAliases::settle_fills + 6);
     EXPECT_GT(aliases->refusals(), rounds / 2);
+}
+
+TEST(PageAliasesTranslated, TwoPagesOfOnePositionKeepTheirBytes) {
+    // page_a and page_d have one position in the window: one way at a time may map it, and
+    // when it takes the other page, the entry of the page it held must go (were page_d put in
+    // the other way, page_a's entry would go on reaching page_d's bytes).
+    const auto program = [](Machine& m) {
+        ASSERT_TRUE(m.memory.write<std::uint64_t>(page_tables + 0x1000 + 8 * (page_d >> 30),
+                                                  far_tables | 7));
+        ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables, (far_tables + 0x1000) | 7));
+        ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables + 0x1000 + 8 * ((page_d >> 12) & 511),
+                                                  page_d_physical | present_writable_user));
+        ASSERT_TRUE(m.memory.write<std::uint32_t>(page_a, 5));
+        ASSERT_TRUE(m.memory.write<std::uint32_t>(page_d_physical, 1000));
+        run_user(m, [](Xbyak::CodeGenerator& c) {
+            c.mov(rdi, page_d);
+            c.mov(ecx, rounds);
+            Xbyak::Label round;
+            c.L(round);
+            c.mov(rsi, page_a);
+            c.mov(eax, c.dword[rsi]);
+            c.add(c.dword[rdi], eax);
+            c.mov(rsi, page_a);
+            c.add(c.dword[rsi + 4], eax);
+            c.dec(ecx);
+            c.jnz(round);
+        });
+    };
+    auto m = run_on_both(program);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_a).value(), 5u);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_a + 4).value(), rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_d_physical).value(), 1000u + rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_d_physical + 4).value(), 0u);
 }
 
 TEST(PageAliasesTranslated, AnOverlappingCopyThatMissesSeesOneMappingOfItsPage) {

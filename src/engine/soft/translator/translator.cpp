@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -34,6 +37,33 @@ Result<std::unique_ptr<Translator>> Translator::create(CpuCore& cpu, Interpreter
         std::unique_ptr<Translator>(new Translator(cpu, interpreter, options, std::move(cache)));
     translator->m_translator.set_page_aliases(cpu.page_aliases() != nullptr);
     return translator;
+}
+
+namespace {
+
+/// The gs base of this thread: the page alias window of the vCPU whose translated user code it
+/// last ran (that code reaches RAM as gs:[r14d]; Emitter::looked_up). Nothing else in Vessel
+/// uses gs.
+thread_local std::uintptr_t t_gs_base = 0;
+
+} // namespace
+
+bool Translator::point_gs_at_aliases() {
+    const PageAliases* aliases = m_cpu.page_aliases();
+    if (aliases == nullptr) return true;
+    const auto base = reinterpret_cast<std::uintptr_t>(aliases->base());
+    if (t_gs_base == base) return true;
+    if (::syscall(SYS_arch_prctl, ARCH_SET_GS, base) != 0) {
+        // Translated user code would reach other memory: this vCPU goes on without aliases.
+        log::warn("vCPU {}: translated code without page aliases: cannot set the gs base: {}",
+                  m_cpu.index(), std::strerror(errno));
+        m_cpu.set_page_aliases(nullptr);
+        m_translator.set_page_aliases(false);
+        drop_translations();
+        return false;
+    }
+    t_gs_base = base;
+    return true;
 }
 
 Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)
@@ -258,6 +288,7 @@ void Translator::execute(unsigned& budget) {
         m_interpreter.execute(budget);
         return;
     }
+    point_gs_at_aliases();
     CodeBlock* block = m_interpreter.current_block();
     const Translation* translation = translation_for(*block, cpu.rip);
     if (translation == nullptr) {

@@ -95,6 +95,10 @@ class Translator final : public BlockExecutor {
     void drop_direct_stores();
     /// Forgets every translation (flush() without counting it as a full cache).
     void drop_translations();
+    /// Makes the thread's gs base this vCPU's page alias window, where translated user code
+    /// reaches RAM; without it (the host refused) the vCPU drops its aliases and its
+    /// translations. False then.
+    bool point_gs_at_aliases();
 
     CpuCore& m_cpu;
     Interpreter& m_interpreter;
