@@ -269,7 +269,23 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
             }
         }
         const ZydisMnemonic m = guest.instruction.mnemonic;
-        if (vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m)) {
+        const bool aligned =
+            vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
+        if (m_group_offset != 0) {
+            // A group member: [r14 + offset], unless the alignment test below needs the
+            // address itself (or, never seen, that form does not encode).
+            std::uint8_t offset_bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+            ZyanUSize offset_length = sizeof offset_bytes;
+            if (aligned || !encode_identity(guest, plan, m_isa_features, offset_bytes,
+                                            offset_length, false, m_group_offset)) {
+                lea(r14, ptr[r14 + m_group_offset]);
+                m_group_offset = 0;
+            } else {
+                std::memcpy(bytes, offset_bytes, offset_length);
+                length = offset_length;
+            }
+        }
+        if (aligned) {
             // misaligned: #GP from the interpreter, not a host fault
             save_flags(m_live); // the test clobbers them (a grouped access left them in place)
             m_host_flags_valid = false;

@@ -30,6 +30,8 @@ void Emitter::begin_groups(std::size_t k) {
     lookup(group.span, group.write, fallback, true);
     lea(r14, ptr[r14 - group.low]); // host address of the base register's value here
     mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
+    m_r14_group_end = getCurr();
+    m_r14_group_slot = group.slot;
     ++m_out.access_groups;
     state.active = true;
     state.checked = true;
@@ -103,9 +105,11 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
         size > role.size || (write && !group.write))
         return false;
-    mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
-    if (role.offset != 0) lea(r14, ptr[r14 + role.offset]);
-    m_aliased_access = false; // a host address in RAM's own mapping (looked_up)
+    // (r14 still holds it right after the group's check, the leader's usual place)
+    if (getCurr() != m_r14_group_end || m_r14_group_slot != group.slot)
+        mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
+    m_aliased_access = false; // a host address in RAM's own mapping, plus the offset (looked_up)
+    m_group_offset = role.offset;
     ++m_out.grouped_accesses;
     return true;
 }

@@ -48,6 +48,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     save_flags(m_live);
     const int table = m_layout.tlb_table(m_user, write);
     m_aliased_access = m_page_aliases && !held;
+    m_group_offset = 0;
     if (m_aliased_access) {
         aliased_lookup(size, write, fallback, table);
         return;
@@ -86,7 +87,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
 }
 
 Xbyak::RegExp Emitter::looked_up() {
-    if (!m_aliased_access) return Xbyak::RegExp(r14);
+    if (!m_aliased_access) return Xbyak::RegExp(r14) + m_group_offset;
     db(0x65); // gs
     return Xbyak::RegExp(r14d);
 }

@@ -121,7 +121,8 @@ class Emitter : public Xbyak::CodeGenerator {
     /// The memory operand of the access the last lookup checked, to be used in the very next
     /// instruction: after an aliased lookup, gs:[r14d] (this emits the gs prefix: the vCPU's
     /// page alias window is the thread's gs base, and r14 holds the guest linear address, whose
-    /// low 32 bits are its position there); else [r14], a host address.
+    /// low 32 bits are its position there); else [r14], a host address, or [r14 + offset] for
+    /// a member of an access group (r14: the group's base host address).
     Xbyak::RegExp looked_up();
     /// r14 = a linear address, r13 = its entry's offset in a table: a hit of the entry in
     /// `table` leaves its host address in r14 and jumps to `resume`; a miss falls through with
@@ -288,7 +289,13 @@ class Emitter : public Xbyak::CodeGenerator {
     TlbHintSlots* m_hints;        ///< where access sites get their JitTlbHint, or nullptr
     bool m_page_aliases{false};   ///< see set_page_aliases
     bool m_aliased_access{false}; ///< the last lookup was aliased (see looked_up)
-    bool m_vex_checked{false};    ///< vex_guard ran earlier in the block
+    /// The grouped access's offset from the host address in r14 (see looked_up).
+    std::int32_t m_group_offset{0};
+    /// Where begin_groups left r14 holding the group slot m_r14_group_slot's host address
+    /// (nothing emitted since: a member right there needs no reload).
+    const std::uint8_t* m_r14_group_end{nullptr};
+    unsigned m_r14_group_slot{0};
+    bool m_vex_checked{false}; ///< vex_guard ran earlier in the block
     /// Whether the host flags hold the guest's arithmetic flags at this point of the emitted
     /// code; when not, JitContext::saved_flags does (see lookup()).
     bool m_host_flags_valid{true};

@@ -100,7 +100,7 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
 
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                      std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
-                     bool aliased) {
+                     bool aliased, std::int32_t displacement) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
     // Without BMI1/LZCNT in the guest's CPU model, f3 0f bc/bd are bsf/bsr (as the
     // interpreter runs them): never hand them to a host that has tzcnt/lzcnt. With them,
@@ -149,7 +149,7 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
             operand.mem.base = aliased ? ZYDIS_REGISTER_R14D : ZYDIS_REGISTER_R14;
             operand.mem.index = ZYDIS_REGISTER_NONE;
             operand.mem.scale = 0;
-            operand.mem.displacement = 0;
+            operand.mem.displacement = aliased ? 0 : displacement;
         }
     }
     request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);
