@@ -254,13 +254,19 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
 
     const bool division = guest.instruction.mnemonic == ZYDIS_MNEMONIC_DIV;
     const bool vex = plan.vector_bytes != 0;
+    // r14 holds a group slot's host address after this instruction when it did before (or the
+    // instruction is a member of that group) and nothing here writes r14 or can leave through
+    // a fallback path (whose join gives back r14 clobbered): see grouped_access.
+    bool r14_group_kept = getCurr() == m_r14_group_end;
     Xbyak::Label& fallback = new_label();
     const bool guarded = vex && !m_vex_checked;
     if (guarded) vex_guard(fallback);
+    bool aligned = false;
     if (plan.memory_operand >= 0) {
         const ZydisDecodedOperand& operand = guest.operands[plan.memory_operand];
         const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
-        if (!grouped_operand(k, guest, operand, write)) {
+        r14_group_kept = grouped_operand(k, guest, operand, write);
+        if (!r14_group_kept) {
             address(guest, operand, true);
             lookup(operand.size / 8, write, fallback);
             if (m_aliased_access) {
@@ -269,8 +275,7 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
             }
         }
         const ZydisMnemonic m = guest.instruction.mnemonic;
-        const bool aligned =
-            vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
+        aligned = vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
         if (m_group_offset != 0) {
             // A group member: [r14 + offset], unless the alignment test below needs the
             // address itself (or, never seen, that form does not encode).
@@ -280,6 +285,7 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
                                             offset_length, false, m_group_offset)) {
                 lea(r14, ptr[r14 + m_group_offset]);
                 m_group_offset = 0;
+                r14_group_kept = false;
             } else {
                 std::memcpy(bytes, offset_bytes, offset_length);
                 length = offset_length;
@@ -372,6 +378,9 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     if (plan.mxcsr) mxcsr_leave();             // after the write-backs: it uses r13
     if (guest.flags_may_change && !plan.mxcsr) flags_written();
     const std::uint8_t* after = getCurr();
+    const bool r14_untouched = plan.renamed < 2; // (a second renamed register lives in r14)
+    if (r14_group_kept && r14_untouched && !division && !plan.mxcsr && !guarded && !aligned)
+        m_r14_group_end = after;
     if (plan.memory_operand >= 0 || division || plan.mxcsr || guarded)
         fallback_path(k, guest, fallback, after);
     return true;

@@ -105,9 +105,12 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
         size > role.size || (write && !group.write))
         return false;
-    // (r14 still holds it right after the group's check, the leader's usual place)
-    if (getCurr() != m_r14_group_end || m_r14_group_slot != group.slot)
+    // r14 still holds it right after the group's check, or after members and other
+    // instructions that left r14 alone (identity() moves m_r14_group_end past them).
+    if (getCurr() != m_r14_group_end || m_r14_group_slot != group.slot) {
         mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
+        m_r14_group_slot = group.slot;
+    }
     m_aliased_access = false; // a host address in RAM's own mapping, plus the offset (looked_up)
     m_group_offset = role.offset;
     ++m_out.grouped_accesses;

@@ -291,8 +291,9 @@ class Emitter : public Xbyak::CodeGenerator {
     bool m_aliased_access{false}; ///< the last lookup was aliased (see looked_up)
     /// The grouped access's offset from the host address in r14 (see looked_up).
     std::int32_t m_group_offset{0};
-    /// Where begin_groups left r14 holding the group slot m_r14_group_slot's host address
-    /// (nothing emitted since: a member right there needs no reload).
+    /// Where r14 is known to hold the host address of group slot m_r14_group_slot: after
+    /// begin_groups' check, and after instructions that kept it (identity()); a member right
+    /// there needs no reload.
     const std::uint8_t* m_r14_group_end{nullptr};
     unsigned m_r14_group_slot{0};
     bool m_vex_checked{false}; ///< vex_guard ran earlier in the block
