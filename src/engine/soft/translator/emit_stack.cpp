@@ -57,7 +57,8 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
         operand.type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_number(operand.reg.value) : -1;
     if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER && number < 0) return false;
     Xbyak::Label& fallback = new_label();
-    if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
+    const bool grouped = grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true);
+    if (!grouped) {
         lea(r14, ptr[stack_pointer() - 8]);
         lookup(8, true, fallback);
     }
@@ -71,6 +72,7 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
     }
     adjust_stack(-8);
     const std::uint8_t* after = getCurr();
+    if (grouped) m_r14_group_end = after; // r14 still holds the group's address (no fallback)
     fallback_path(k, guest, fallback, after);
     return true;
 }
@@ -182,7 +184,8 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
     const int number = gpr_number(operand.reg.value);
     if (number < 0 || number == static_cast<int>(guest_rsp)) return false;
     Xbyak::Label& fallback = new_label();
-    if (!grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false)) {
+    const bool grouped = grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false);
+    if (!grouped) {
         mov(r14, stack_pointer());
         lookup(8, false, fallback);
     }
@@ -194,6 +197,7 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
     }
     adjust_stack(8);
     const std::uint8_t* after = getCurr();
+    if (grouped) m_r14_group_end = after; // r14 still holds the group's address (no fallback)
     fallback_path(k, guest, fallback, after);
     return true;
 }
