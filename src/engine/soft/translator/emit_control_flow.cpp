@@ -203,6 +203,22 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         mov(r13, guest.next);
         mov(qword[looked_up()], r13);
         adjust_stack(-8);
+        // A return frame: the guest's return address and, by a host call, where its ret
+        // continues (JitContext::entry_rsp), so that ret returns as the host predicts.
+        save_flags(m_live); // the compare clobbers them
+        m_host_flags_valid = false;
+        Xbyak::Label& callee = new_label();
+        cmp(rsp, qword[r15 + m_layout.frame_limit]);
+        jbe(callee); // no room: the call leaves no frame, and its ret takes the jump table
+        push(r13);
+        call(callee);
+        // The return point: a ret that matched the frame left the guest's flags in place.
+        m_host_flags_valid = true;
+        m_slot_current = false;
+        exit_to(guest.next);
+        L(callee);
+        m_host_flags_valid = false;
+        m_slot_current = m_live != 0;
         if (relative) {
             exit_to(target);
         } else {
@@ -224,6 +240,21 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         lookup(8, false, fallback);
         mov(r13, qword[looked_up()]);
         adjust_stack(static_cast<int>(8 + extra));
+        // The top return frame (if any) stands for this return address: back to its call's
+        // return point with the host's ret. Else (or when a kick zeroed the budget) the jump
+        // table takes it; frames left behind go with the next exit.
+        save_flags(m_live); // the compares clobber them
+        m_host_flags_valid = false;
+        Xbyak::Label& unmatched = new_label();
+        cmp(rsp, qword[r15 + m_layout.entry_rsp]);
+        jae(unmatched);
+        cmp(r13, qword[rsp + 8]);
+        jne(unmatched);
+        cmp(dword[r15 + m_layout.budget], 0);
+        je(unmatched);
+        emit_restore_flags();
+        ret(8);
+        L(unmatched);
         mov(r14, r13);
         exit_indirect();
         L(after);

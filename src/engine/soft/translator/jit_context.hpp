@@ -183,8 +183,16 @@ struct JitContext {
     /// Guest arithmetic flags (CF PF AF ZF SF OF) handed into and out of translated code and
     /// across helper calls; the rest of RFLAGS stays in CpuCore::rflags.
     std::uint64_t flags{0};
-    std::uint64_t saved_flags{0};   ///< host flags kept around a TLB lookup while they are live
-    std::uint64_t spill{0};         ///< a host register borrowed by a block exit
+    std::uint64_t saved_flags{0}; ///< host flags kept around a TLB lookup while they are live
+    std::uint64_t spill{0};       ///< a host register borrowed by a block exit
+    /// The host rsp translated code runs on, set by the runtime's enter: below it, only return
+    /// frames of translated calls (16 bytes each: a host return address, then the guest return
+    /// address it stands for); every exit to the run loop drops them.
+    std::uint64_t entry_rsp{0};
+    /// The lowest host rsp a translated call may push its return frame from (entry_rsp less
+    /// room for JitContext::return_frames frames).
+    std::uint64_t frame_limit{0};
+    static constexpr std::uint64_t return_frames = 256;
     std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
     /// Host address of an access group's base register value, from its check to its last
     /// member (AccessGroup::slot; one per nesting level).

@@ -30,6 +30,8 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.flags = offset_of(cpu, &cpu.jit.flags);
     layout.saved_flags = offset_of(cpu, &cpu.jit.saved_flags);
     layout.spill = offset_of(cpu, &cpu.jit.spill);
+    layout.entry_rsp = offset_of(cpu, &cpu.jit.entry_rsp);
+    layout.frame_limit = offset_of(cpu, &cpu.jit.frame_limit);
     layout.budget = offset_of(cpu, &cpu.jit.budget);
     layout.exit_site = offset_of(cpu, &cpu.jit.exit_site);
     layout.tlb = offset_of(cpu, &cpu.jit.tlb.entries[0][0][0]);
@@ -189,6 +191,10 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     code.sub(rsp, 8);
     code.mov(r15, rdi);
     code.mov(r14, rsi);
+    // Translated calls push return frames below this rsp (JitContext::entry_rsp).
+    code.mov(code.qword[r15 + layout.entry_rsp], rsp);
+    code.lea(r13, code.ptr[rsp - static_cast<int>(16 * JitContext::return_frames)]);
+    code.mov(code.qword[r15 + layout.frame_limit], r13);
     code.push(code.qword[r15 + layout.flags]); // arithmetic bits only: DF, TF, AC stay clear
     code.popfq();
     move_guest_registers(code, layout, false);
@@ -207,6 +213,7 @@ JitRuntime JitRuntime::emit(CodeCache& cache, const JitLayout& layout) {
     runtime.m_helper_exit = code.getCurr();
     code.mov(eax, static_cast<std::uint32_t>(JitExit::Helper));
     code.L(epilogue);
+    code.mov(rsp, code.qword[r15 + layout.entry_rsp]); // without the return frames left
     code.add(rsp, 8);
     for (const auto* reg : {&r15, &r14, &r13, &r12, &rbp, &rbx})
         code.pop(*reg);

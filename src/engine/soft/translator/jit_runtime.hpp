@@ -26,6 +26,8 @@ struct JitLayout {
     std::int32_t flags{0};             ///< JitContext::flags
     std::int32_t saved_flags{0};       ///< JitContext::saved_flags
     std::int32_t spill{0};             ///< JitContext::spill
+    std::int32_t entry_rsp{0};         ///< JitContext::entry_rsp
+    std::int32_t frame_limit{0};       ///< JitContext::frame_limit
     std::int32_t budget{0};            ///< JitContext::budget
     std::int32_t exit_site{0};         ///< JitContext::exit_site
     std::int32_t tlb{0};               ///< JitContext::tlb.entries[0][0][0]

@@ -1,0 +1,111 @@
+// Return frames (JitContext::entry_rsp): a translated call pushes the guest's return address
+// and calls on the host, so the matching ret returns as the host predicts. Recursion deeper than
+// the frames, return addresses the guest rewrites, and calls whose frames are never popped must
+// all end as on the interpreter.
+#include <gtest/gtest.h>
+#include <xbyak/xbyak.h>
+
+#include "engine/soft/translator/translator_test_machine.hpp"
+
+using namespace vessel;
+using namespace vessel::soft::translator_testing;
+using namespace Xbyak::util;
+
+namespace {
+
+constexpr std::uint64_t stack_top = 0x1f0000; // identity-mapped 4 KiB pages below
+
+} // namespace
+
+TEST(ReturnFrames, RecursionDeeperThanTheFramesReturnsThroughEveryLevel) {
+    static_assert(soft::JitContext::return_frames < 1000, "deeper than the frames");
+    auto machine = run_on_both([](Machine& m) {
+        m.state.gpr[x86::rsp] = stack_top;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, sum, out;
+            c.xor_(eax, eax);
+            c.mov(ebx, 20);
+            c.L(round);
+            c.mov(ecx, 1000);
+            c.call(sum);
+            c.dec(ebx);
+            c.jnz(round);
+            c.hlt();
+            c.L(sum); // rax += rcx + (rcx - 1) + ... + 1, one level per step
+            c.test(ecx, ecx);
+            c.jz(out);
+            c.add(rax, rcx);
+            c.dec(ecx);
+            c.call(sum);
+            c.L(out);
+            c.ret();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rax), 20u * 500500u);
+    EXPECT_EQ(machine->reg(x86::rsp), stack_top);
+    EXPECT_GT(machine->stats().translated_dispatches, 0u);
+}
+
+TEST(ReturnFrames, AReturnAddressRewrittenOnTheStackIsWhereRetGoes) {
+    // The callee replaces its return address: the frame's address no longer matches, and the
+    // ret must go where the stack says (ret 8 also drops an argument pushed before the call).
+    auto machine = run_on_both([](Machine& m) {
+        m.state.gpr[x86::rsp] = stack_top;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, callee, elsewhere, next;
+            c.mov(ebx, 300);
+            c.L(round);
+            c.push(rbx);
+            c.call(callee);
+            c.add(rdx, 1); // the original return address: never reached
+            c.jmp(next);
+            c.L(elsewhere);
+            c.add(rsi, 1);
+            c.L(next);
+            c.dec(ebx);
+            c.jnz(round);
+            c.hlt();
+            c.L(callee);
+            c.lea(r8, ptr[rip + elsewhere]);
+            c.mov(qword[rsp], r8);
+            c.ret(8);
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rsi), 300u);
+    EXPECT_EQ(machine->reg(x86::rdx), 0u);
+    EXPECT_EQ(machine->reg(x86::rsp), stack_top);
+}
+
+TEST(ReturnFrames, FramesOfCallsThatNeverReturnLeaveLaterReturnsExact) {
+    // Each round's first call never returns (its callee drops the return address and jumps
+    // back): its frames pile up past the limit. The second call's ret must still return to
+    // its own call, and flags set in the callee must reach the caller.
+    auto machine = run_on_both([](Machine& m) {
+        m.state.gpr[x86::rsp] = stack_top;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, leave, back, returns;
+            c.mov(ebx, 600);
+            c.L(round);
+            c.call(leave);
+            c.L(back);
+            c.call(returns);
+            c.adc(rsi, 0); // CF from the callee's compare
+            c.dec(ebx);
+            c.jnz(round);
+            c.hlt();
+            c.L(leave);
+            c.add(rsp, 8);
+            c.inc(rdx);
+            c.jmp(back);
+            c.L(returns);
+            c.cmp(ebx, 100); // CF while rbx < 100
+            c.ret();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rdx), 600u);
+    EXPECT_EQ(machine->reg(x86::rsi), 99u);
+    EXPECT_EQ(machine->reg(x86::rsp), stack_top);
+}
