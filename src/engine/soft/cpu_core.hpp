@@ -399,6 +399,8 @@ class CpuCore {
     bool read_msr(std::uint32_t number, std::uint64_t& value);
     bool write_msr(std::uint32_t number, std::uint64_t value);
     std::uint64_t tsc();
+    /// A maskable interrupt waits for this CPU (whatever RFLAGS.IF says).
+    bool interrupt_ready();
 
   private:
     /// Marks the accesses made during its lifetime as implicit supervisor-mode accesses; first

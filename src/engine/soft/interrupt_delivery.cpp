@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "engine/soft/cpu_core.hpp"
+#include "engine/soft/soft_platform.hpp"
 
 namespace vessel::soft {
 
@@ -279,6 +280,10 @@ void CpuCore::interrupt_return(unsigned operand_size) {
     update_mode();
     rip = mode == CpuMode::Long64 ? new_ip : (new_ip & size_mask(size));
     nmi_blocked = false; // any iret ends NMI blocking, even one of another handler
+}
+
+bool CpuCore::interrupt_ready() {
+    return m_platform->has_interrupt(m_index);
 }
 
 } // namespace vessel::soft

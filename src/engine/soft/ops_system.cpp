@@ -406,7 +406,10 @@ void op_sti(CpuCore& cpu, const DecodedOp&) {
         cpu.raise(x86::vector::general_protection, 0);
     if (!(cpu.rflags & x86::rflags::if_)) cpu.interrupt_shadow = true; // Intel SDM Vol. 2, STI
     cpu.rflags |= x86::rflags::if_;
-    cpu.exit_block = true;
+    // The block goes on unless an interrupt waits: the run loop takes it (after the shadow's
+    // instruction) where the block ends. One that arrives later is taken at the next block
+    // boundary the run loop sees, as for any instruction.
+    if (cpu.interrupt_ready()) cpu.exit_block = true;
 }
 
 void op_hlt(CpuCore& cpu, const DecodedOp&) {
@@ -558,12 +561,18 @@ OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, Deco
         return &op_wrmsr;
     case ZYDIS_MNEMONIC_CPUID:
         return &op_cpuid;
+    // rdtsc(p), cli, sti and swapgs leave the block going: they change nothing translated code
+    // or the decoder depends on (the segment bases are read where used); sti ends it itself
+    // when an interrupt waits.
     case ZYDIS_MNEMONIC_RDTSC:
     case ZYDIS_MNEMONIC_RDTSCP:
+        op.ends_block = false;
         return &op_rdtsc;
     case ZYDIS_MNEMONIC_CLI:
+        op.ends_block = false;
         return &op_cli;
     case ZYDIS_MNEMONIC_STI:
+        op.ends_block = false;
         return &op_sti;
     case ZYDIS_MNEMONIC_HLT:
         return &op_hlt;
@@ -576,6 +585,7 @@ OpHandler select_system_handler(const ZydisDecodedInstruction& instruction, Deco
     case ZYDIS_MNEMONIC_UD2:
         return &op_ud;
     case ZYDIS_MNEMONIC_SWAPGS:
+        op.ends_block = false;
         return &op_swapgs;
     case ZYDIS_MNEMONIC_SYSCALL:
         return &op_syscall;

@@ -308,6 +308,32 @@ TEST(Translator, KickStopsATightLoopQuickly) {
     EXPECT_GT(machine.stats().translated_dispatches, 0u);
 }
 
+TEST(Translator, StiCliAndSwapgsLeaveTheBlockGoingWhileNoInterruptWaits) {
+    // They run in the interpreter and come back to the block; only an sti with an interrupt
+    // waiting ends it (SoftVcpu.InterruptArrivesInTheWindowAfterTheStiShadow).
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 2000);
+            c.xor_(eax, eax);
+            c.L(loop);
+            c.sti();
+            c.add(rax, rcx);
+            c.cli();
+            c.db(0x0f), c.db(0x01), c.db(0xf8); // swapgs
+            c.db(0x0f), c.db(0x01), c.db(0xf8); // swapgs
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rax), 2001000u);
+    const auto stats = machine->stats();
+    EXPECT_GT(stats.translated_dispatches, 0u);
+    EXPECT_LT(stats.exits_helper, 100u) << "one per sti, cli or swapgs";
+}
+
 /// No interrupt hardware; counts the run loop's timer polls.
 struct PollCountingPlatform final : soft::NullSoftPlatform {
     explicit PollCountingPlatform(std::shared_ptr<std::atomic<std::uint64_t>> counter)
