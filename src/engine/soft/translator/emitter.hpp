@@ -70,9 +70,16 @@ class Emitter : public Xbyak::CodeGenerator {
     /// Dead flags are not saved: nothing on the block's path reads them before overwriting them,
     /// so the interpreter (after a TLB miss) and an exception frame may see stale values there,
     /// and whatever runs next (the handler's return to this instruction) overwrites them first.
+    ///
+    /// CF alone live (the common case before an inc or dec, which keep it): setc writes the
+    /// slot's ah as 0 or 1, which the slot's restore reads as that CF (and the dead flags 0).
     void save_flags(std::uint32_t live) {
         if (m_slot_current || live == 0) return;
-        emit_save_guest_flags(*this, m_layout);
+        constexpr std::uint32_t carry = 0x1;
+        if ((live & ~carry) == 0)
+            setc(byte[r15 + m_layout.saved_flags + 1]);
+        else
+            emit_save_guest_flags(*this, m_layout);
         m_slot_current = true;
     }
     /// The host flags were just changed by guest code: they are the guest's, the slot is old.

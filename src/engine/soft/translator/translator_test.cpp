@@ -308,6 +308,32 @@ TEST(Translator, KickStopsATightLoopQuickly) {
     EXPECT_GT(machine.stats().translated_dispatches, 0u);
 }
 
+TEST(Translator, ACarryAloneLiveAcrossALookupReachesItsReader) {
+    // Between the add and the adc only CF is live (inc writes every other flag): the lookup
+    // saves just the carry, and the adc must see it set on the odd rounds, clear on the even.
+    auto machine = run_on_both([](Machine& m) {
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 1000);
+            c.mov(rsi, 0x100000);
+            c.xor_(r8d, r8d);
+            c.L(loop);
+            c.mov(rax, rcx);
+            c.shl(rax, 63);  // bit 0 of the round to the top
+            c.add(rax, rax); // CF = that bit
+            c.mov(rdx, qword[rsi + rcx * 8]);
+            c.inc(r9);
+            c.adc(r8, 0);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(8), 500u);
+    EXPECT_GE(machine->stats().native_ops, 8u); // the loop's body, translated
+}
+
 TEST(Translator, StiCliAndSwapgsLeaveTheBlockGoingWhileNoInterruptWaits) {
     // They run in the interpreter and come back to the block; only an sti with an interrupt
     // waiting ends it (SoftVcpu.InterruptArrivesInTheWindowAfterTheStiShadow).
