@@ -46,6 +46,36 @@ AccessGroupPlan plan(const std::function<void(Xbyak::CodeGenerator&)>& body) {
 
 } // namespace
 
+TEST(AccessGroupPlan, AnEpiloguesPopsAndItsRetShareOneCheck) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        c.pop(rbx);
+        c.pop(rbp);
+        c.pop(r12);
+        c.ret();
+    });
+    ASSERT_EQ(p.groups.size(), 1u);
+    EXPECT_EQ(p.groups[0].leader, 0u);
+    EXPECT_EQ(p.groups[0].last, 3u);
+    EXPECT_EQ(p.groups[0].low, 0);
+    EXPECT_EQ(p.groups[0].span, 32u);
+    EXPECT_EQ(p.roles[3].offset, 24); // the return address, above the three pops
+}
+
+TEST(AccessGroupPlan, PushesAndTheCallAfterThemShareOneCheck) {
+    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
+        Xbyak::Label callee;
+        c.push(rdi);
+        c.push(rsi);
+        c.call(callee);
+        c.L(callee);
+    });
+    ASSERT_EQ(p.groups.size(), 1u);
+    EXPECT_EQ(p.groups[0].last, 2u);
+    EXPECT_EQ(p.groups[0].low, -24);
+    EXPECT_TRUE(p.groups[0].write);
+    EXPECT_EQ(p.roles[2].offset, -24);
+}
+
 TEST(AccessGroupPlan, PushesShareOneCheckOfTheBytesTheyWrite) {
     const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
         c.push(rbp);
@@ -227,6 +257,46 @@ TEST(AccessGroups, MembersAfterAnInstructionOnTwoMemoryHomedRegistersFindTheirPa
         });
     EXPECT_EQ(machine->memory.read<std::uint64_t>(0x150010).value(), 3u * 40);
     EXPECT_EQ(machine->memory.read<std::uint64_t>(0x150018).value(), 4u * 40);
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+}
+
+TEST(AccessGroups, AnEpilogueWhoseReturnAddressIsOnTheNextPageMatchesTheInterpreter) {
+    // Each round's pops and ret share a check; rsp walks up so that some rounds' return
+    // address lies on the next page (not the physical page after): those take the group's
+    // fallback, and every ret must still go where the interpreter's does.
+    auto machine = run_loop(
+        [](Machine& m) {
+            m.map(0x1ef000, 0x150000);
+            m.state.gpr[x86::rsp] = 0x1eff00;
+        },
+        [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, callee;
+            c.mov(ecx, 40);
+            c.L(loop);
+            c.push(rcx);
+            c.push(rax);
+            c.call(callee);
+            c.add(rsp, 8);             // the two pushes stay below: rsp goes 8 lower each round...
+            c.lea(rsp, ptr[rsp + 16]); // ...and 16 higher: 8 up per round, across 0x1f0000
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+            c.L(callee);
+            c.pop(rdx); // the return address
+            c.pop(rbx); // rax pushed
+            c.pop(rsi); // rcx pushed
+            c.push(rsi);
+            c.push(rbx);
+            c.push(rdx);
+            c.add(rax, rsi);
+            c.pop(rdx);
+            c.pop(rbx);
+            c.pop(rsi);
+            c.sub(rsp, 24);
+            c.ret();
+        });
+    EXPECT_EQ(machine->reg(x86::rax), 820u);
+    EXPECT_EQ(machine->reg(x86::rsp), 0x1eff00u + 8 * 40);
     EXPECT_GT(machine->stats().grouped_accesses, 0u);
 }
 

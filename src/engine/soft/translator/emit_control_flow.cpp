@@ -198,15 +198,18 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
             load_branch_target(guest, operand, fallback);
             mov(qword[r15 + m_layout.branch_target], r14);
         }
-        lea(r14, ptr[stack_pointer() - 8]);
-        lookup(8, true, fallback);
+        if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
+            lea(r14, ptr[stack_pointer() - 8]);
+            lookup(8, true, fallback);
+        }
+        // (Flags to the slot before r13 holds the return address: the save uses r13.)
+        save_flags(m_live); // the frame's compare below clobbers them
+        m_host_flags_valid = false;
         mov(r13, guest.next);
         mov(qword[looked_up()], r13);
         adjust_stack(-8);
         // A return frame: the guest's return address and, by a host call, where its ret
         // continues (JitContext::entry_rsp), so that ret returns as the host predicts.
-        save_flags(m_live); // the compare clobbers them
-        m_host_flags_valid = false;
         Xbyak::Label& callee = new_label();
         cmp(rsp, qword[r15 + m_layout.frame_limit]);
         jbe(callee); // no room: the call leaves no frame, and its ret takes the jump table
@@ -236,15 +239,18 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
             operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? operand.imm.value.u : 0;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        mov(r14, stack_pointer());
-        lookup(8, false, fallback);
+        if (!grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false)) {
+            mov(r14, stack_pointer());
+            lookup(8, false, fallback);
+        }
+        // (Flags to the slot before r13 holds the return address: the save uses r13.)
+        save_flags(m_live); // the frame's compares below clobber them
+        m_host_flags_valid = false;
         mov(r13, qword[looked_up()]);
         adjust_stack(static_cast<int>(8 + extra));
         // The top return frame (if any) stands for this return address: back to its call's
         // return point with the host's ret. Else (or when a kick zeroed the budget) the jump
         // table takes it; frames left behind go with the next exit.
-        save_flags(m_live); // the compares clobber them
-        m_host_flags_valid = false;
         Xbyak::Label& unmatched = new_label();
         cmp(rsp, qword[r15 + m_layout.entry_rsp]);
         jae(unmatched);
