@@ -120,21 +120,8 @@ struct Candidate {
 
 bool member_access(const GuestInstruction& guest, MemberAccess& out) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
-    if (!guest.decoded) return false;
+    if (!guest.decoded || barrier(guest)) return false;
     const ZydisDecodedOperand& first = guest.operands[0];
-    // A near call or ret ends the block, and may end a group as its last member: an epilogue's
-    // pops and its ret, or pushes and the call after them, share one check.
-    const bool near = instruction.meta.branch_type == ZYDIS_BRANCH_TYPE_NEAR;
-    if (instruction.mnemonic == ZYDIS_MNEMONIC_RET && near && instruction.operand_width == 64) {
-        out = {stack_register, 0, 8, false};
-        return true;
-    }
-    if (instruction.mnemonic == ZYDIS_MNEMONIC_CALL && near && instruction.operand_width == 64 &&
-        first.type != ZYDIS_OPERAND_TYPE_MEMORY) {
-        out = {stack_register, -8, 8, true};
-        return true;
-    }
-    if (barrier(guest)) return false;
     switch (instruction.mnemonic) {
     case ZYDIS_MNEMONIC_PUSH:
         if (instruction.operand_width != 64) return false;

@@ -46,36 +46,6 @@ AccessGroupPlan plan(const std::function<void(Xbyak::CodeGenerator&)>& body) {
 
 } // namespace
 
-TEST(AccessGroupPlan, AnEpiloguesPopsAndItsRetShareOneCheck) {
-    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
-        c.pop(rbx);
-        c.pop(rbp);
-        c.pop(r12);
-        c.ret();
-    });
-    ASSERT_EQ(p.groups.size(), 1u);
-    EXPECT_EQ(p.groups[0].leader, 0u);
-    EXPECT_EQ(p.groups[0].last, 3u);
-    EXPECT_EQ(p.groups[0].low, 0);
-    EXPECT_EQ(p.groups[0].span, 32u);
-    EXPECT_EQ(p.roles[3].offset, 24); // the return address, above the three pops
-}
-
-TEST(AccessGroupPlan, PushesAndTheCallAfterThemShareOneCheck) {
-    const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
-        Xbyak::Label callee;
-        c.push(rdi);
-        c.push(rsi);
-        c.call(callee);
-        c.L(callee);
-    });
-    ASSERT_EQ(p.groups.size(), 1u);
-    EXPECT_EQ(p.groups[0].last, 2u);
-    EXPECT_EQ(p.groups[0].low, -24);
-    EXPECT_TRUE(p.groups[0].write);
-    EXPECT_EQ(p.roles[2].offset, -24);
-}
-
 TEST(AccessGroupPlan, PushesShareOneCheckOfTheBytesTheyWrite) {
     const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
         c.push(rbp);

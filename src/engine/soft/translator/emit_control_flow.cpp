@@ -198,10 +198,8 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
             load_branch_target(guest, operand, fallback);
             mov(qword[r15 + m_layout.branch_target], r14);
         }
-        if (!grouped_access(k, static_cast<int>(guest_rsp), -8, 8, true)) {
-            lea(r14, ptr[stack_pointer() - 8]);
-            lookup(8, true, fallback);
-        }
+        lea(r14, ptr[stack_pointer() - 8]);
+        lookup(8, true, fallback);
         // (Flags to the slot before r13 holds the return address: the save uses r13.)
         save_flags(m_live); // the frame's compare below clobbers them
         m_host_flags_valid = false;
@@ -239,10 +237,8 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
             operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? operand.imm.value.u : 0;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        if (!grouped_access(k, static_cast<int>(guest_rsp), 0, 8, false)) {
-            mov(r14, stack_pointer());
-            lookup(8, false, fallback);
-        }
+        mov(r14, stack_pointer());
+        lookup(8, false, fallback);
         // (Flags to the slot before r13 holds the return address: the save uses r13.)
         save_flags(m_live); // the frame's compares below clobber them
         m_host_flags_valid = false;
