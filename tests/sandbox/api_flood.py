@@ -114,7 +114,24 @@ def connect_retrying(timeout):
 
 
 def request(method, path, body=None, timeout=5.0):
-    """One request on a fresh connection; returns (status, body text)."""
+    """One request on a fresh connection; returns (status, body text). When the flood holds all
+    of the server's connection slots it closes one to make room for each newcomer (the longest
+    idle, or the slowest request with a 503 that says to retry): a request whose connection is
+    closed so before its answer is sent again on a new one, as a client should, until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, text = request_once(method, path, body, max(0.5, deadline - time.monotonic()))
+            if status not in (0, 503) or time.monotonic() > deadline:
+                return status, text
+        except (BrokenPipeError, ConnectionResetError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def request_once(method, path, body, timeout):
+    """One attempt of request(): (status, body text); status 0 when the server closed first."""
     s = connect_retrying(timeout)
     try:
         data = b"" if body is None else json.dumps(body).encode()
