@@ -4,6 +4,7 @@
 // instructions) and emit_control_flow.cpp (block exits and branches). Internal to the translator.
 #pragma once
 
+#include "arch/x86/cpu_state.hpp"
 #include "engine/soft/page_aliases.hpp"
 #include "engine/soft/translator/access_groups.hpp"
 #include "engine/soft/translator/block_analysis.hpp"
@@ -75,8 +76,7 @@ class Emitter : public Xbyak::CodeGenerator {
     /// slot's ah as 0 or 1, which the slot's restore reads as that CF (and the dead flags 0).
     void save_flags(std::uint32_t live) {
         if (m_slot_current || live == 0) return;
-        constexpr std::uint32_t carry = 0x1;
-        if ((live & ~carry) == 0)
+        if ((live & ~x86::rflags::cf) == 0)
             setc(byte[r15 + m_layout.saved_flags + 1]);
         else
             emit_save_guest_flags(*this, m_layout);
