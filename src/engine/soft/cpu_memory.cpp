@@ -299,7 +299,7 @@ int CpuCore::alias_way(std::uint64_t page_address, std::uint8_t* host_page) {
             JitTlbEntry& entry = kind[slot];
             if (!mapped || entry.host_page != reinterpret_cast<std::uintptr_t>(host_page) ||
                 PageAliases::position_of(entry.tag) != position)
-                entry.tag = JitTlbEntry::invalid_tag;
+                jit.tlb.invalidate(entry, slot);
         }
         return mapped ? static_cast<int>(way) : -1;
     }
@@ -311,8 +311,8 @@ void CpuCore::set_page_aliases(std::unique_ptr<PageAliases> aliases) {
     static_assert(PageAliases::slot_count == JitTlb::size, "a slot per user JIT TLB entry");
     for (unsigned table : {JitTlb::user, JitTlb::user_second_way})
         for (auto& kind : jit.tlb.entries[table])
-            for (JitTlbEntry& entry : kind)
-                entry.tag = JitTlbEntry::invalid_tag; // entries made without aliases
+            for (unsigned slot = 0; slot < JitTlb::size; ++slot)
+                jit.tlb.invalidate(kind[slot], slot); // entries made without aliases
     m_page_aliases = std::move(aliases);
     static_assert(PageAliases::ways == 2, "the second-way table");
 }

@@ -6,14 +6,24 @@
 
 namespace vessel::soft {
 
-/// One entry of the translator's software TLB. Generated code subtracts `tag` from the linear
-/// address: an offset of at most 4096 minus the access size is a hit (so a page-crossing access
-/// misses), and the offset plus `host_page` is the host address.
+/// One entry of the translator's software TLB. Generated code compares the linear address with
+/// `tag`: within 4096 minus the access size above it is a hit (so a page-crossing access
+/// misses), and the offset plus `host_page` is the host address (page aliases: the address's
+/// own position in the alias window).
 struct JitTlbEntry {
-    /// Far from every canonical address: (address - invalid_tag) is never a small offset.
-    static constexpr std::uint64_t invalid_tag = std::uint64_t{1} << 63;
-    std::uint64_t tag{invalid_tag}; ///< linear page address (low 12 bits zero)
-    std::uint64_t host_page{0};     ///< host address of the page's first byte
+    /// An empty entry's tag: a non-canonical page (no valid entry's tag is one, so no
+    /// non-canonical address ever hits a valid entry) whose slot bits, 12-23, name the next
+    /// slot. An address that indexes slot `slot` has its slot bits, so it never matches its
+    /// slot's empty entry either: a non-canonical address misses and the interpreter raises #GP.
+    static constexpr std::uint64_t invalid_tag(unsigned slot) {
+        return (std::uint64_t{1} << 63) | (std::uint64_t{(slot + 1) & 0xfff} << 12);
+    }
+    /// A filled entry's tag: canonical (bits 48-63 copies of bit 47).
+    static constexpr bool valid(std::uint64_t tag) {
+        return static_cast<std::uint64_t>(static_cast<std::int64_t>(tag << 16) >> 16) == tag;
+    }
+    std::uint64_t tag{invalid_tag(0)}; ///< linear page address (low 12 bits zero)
+    std::uint64_t host_page{0};        ///< host address of the page's first byte
 };
 static_assert(sizeof(JitTlbEntry) == 16, "generated code indexes entries with a shift of 4");
 
@@ -28,6 +38,23 @@ struct JitTlb {
     static constexpr unsigned kernel = 0, user = 1, user_second_way = 2;
     JitTlbEntry entries[3][2][size]; ///< [table][0 read, 1 write][page % size]
 
+    JitTlb() {
+        for (auto& privilege : entries)
+            for (auto& kind : privilege)
+                for (unsigned slot = 0; slot < size; ++slot)
+                    invalidate(kind[slot], slot);
+    }
+    JitTlb(const JitTlb&) = delete; // entries point into this one's poison page
+    JitTlb& operator=(const JitTlb&) = delete;
+
+    /// Empties entry `slot` of a table. Its host page becomes this TLB's poison page: a site
+    /// that guesses its entry (JitTlbHint) checks an address against an entry of another
+    /// slot, which a non-canonical address can match; such an access reaches these 4 KiB of
+    /// the vCPU's own, never guest RAM or another vCPU's.
+    void invalidate(JitTlbEntry& entry, unsigned slot) {
+        entry.tag = JitTlbEntry::invalid_tag(slot);
+        entry.host_page = reinterpret_cast<std::uintptr_t>(&m_poison[0]);
+    }
     /// Remembers a filled entry, so that a flush (every CR3 write) touches only those.
     void filled(unsigned table, bool write, unsigned slot) {
         if (m_filled_count < max_tracked)
@@ -40,33 +67,33 @@ struct JitTlb {
         if (m_filled_count > max_tracked) {
             for (auto& privilege : entries)
                 for (auto& kind : privilege)
-                    for (auto& entry : kind)
-                        entry.tag = JitTlbEntry::invalid_tag;
+                    for (unsigned slot = 0; slot < size; ++slot)
+                        invalidate(kind[slot], slot);
         } else {
             for (unsigned i = 0; i < m_filled_count; ++i)
-                slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
+                invalidate(slot_of(m_filled[i]), m_filled[i] & (size - 1));
         }
         m_filled_count = 0;
     }
     void flush_writes() {
         if (m_filled_count > max_tracked) {
             for (auto& privilege : entries)
-                for (auto& entry : privilege[1])
-                    entry.tag = JitTlbEntry::invalid_tag;
+                for (unsigned slot = 0; slot < size; ++slot)
+                    invalidate(privilege[1][slot], slot);
         } else {
             for (unsigned i = 0; i < m_filled_count; ++i)
-                if (m_filled[i] & (1u << 12)) slot_of(m_filled[i]).tag = JitTlbEntry::invalid_tag;
+                if (m_filled[i] & (1u << 12))
+                    invalidate(slot_of(m_filled[i]), m_filled[i] & (size - 1));
         }
     }
     void flush_page(std::uint64_t linear) {
         m_flushed_pages[m_page_flushes % page_log_size] = linear >> 12;
         ++m_page_flushes;
         const std::uint64_t tag = linear & ~std::uint64_t{0xfff};
+        const auto slot = static_cast<unsigned>((linear >> 12) % size);
         for (auto& privilege : entries)
-            for (auto& kind : privilege) {
-                JitTlbEntry& entry = kind[(linear >> 12) % size];
-                if (entry.tag == tag) entry.tag = JitTlbEntry::invalid_tag;
-            }
+            for (auto& kind : privilege)
+                if (kind[slot].tag == tag) invalidate(kind[slot], slot);
     }
 
     /// The last page_log_size linear pages flushed one by one (invlpg): the translator drops
@@ -93,6 +120,7 @@ struct JitTlb {
     std::uint64_t m_flushed_pages[page_log_size]{};
     std::uint64_t m_page_flushes{0};
     std::uint64_t m_full_flushes{0};
+    alignas(64) std::uint8_t m_poison[4096]{};
 };
 
 /// A memory access site's guess of its JIT TLB entry (its last page's), so the entry's tag and

@@ -198,4 +198,26 @@ TEST(PageAliasesTranslated, AnOverlappingCopyThatMissesSeesOneMappingOfItsPage) 
 }
 
 } // namespace
+TEST(PageAliasesTranslated, ANonCanonicalAddressIsAGeneralProtectionFaultNotAHit) {
+    // An empty JIT TLB entry's tag is 1 << 63: an address just above it (non-canonical, which
+    // user code may well compute) must not pass the entry's check, or the access would reach
+    // the alias window at that address's position instead of raising #GP.
+    for (const std::uint64_t address :
+         {std::uint64_t{0x8000000000000010}, std::uint64_t{0x8000000000000ff8}}) {
+        const auto program = [address](Machine& m) {
+            run_user(m, [address](Xbyak::CodeGenerator& c) {
+                c.mov(rax, address);
+                c.mov(ecx, 3);
+                Xbyak::Label round;
+                c.L(round);
+                c.mov(rbx, c.qword[rax]);
+                c.dec(ecx);
+                c.jnz(round);
+            });
+        };
+        auto m = run_on_both(program);
+        EXPECT_EQ(m->reg(x86::rcx), 3u) << std::hex << address; // the first load faulted
+    }
+}
+
 } // namespace vessel::soft::translator_testing

@@ -157,7 +157,7 @@ void Translator::drop_direct_stores() {
     CodePages& pages = m_cpu.code_pages();
     for (auto& privilege : m_cpu.jit.tlb.entries)
         for (const JitTlbEntry& entry : privilege[1]) {
-            if (entry.tag == JitTlbEntry::invalid_tag) continue;
+            if (!JitTlbEntry::valid(entry.tag)) continue;
             const auto page =
                 static_cast<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(entry.host_page) -
                                            m_cpu.ram_base()) >>

@@ -6,6 +6,7 @@
 #include <xbyak/xbyak.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <thread>
@@ -650,6 +651,77 @@ TEST(Translator, TlbHintOfAPageByPageScanIsKept) {
     });
     EXPECT_EQ(machine->soft_vcpu().translator()->unhinted_sites(), 0u);
     EXPECT_GT(machine->stats().native_ops, 0u);
+}
+
+// An empty JIT TLB entry's tag is a non-canonical page whose slot bits name the next slot: a
+// non-canonical address (here the page just above the empty tag of slot 0x100's neighbour)
+// misses its own slot's entry and raises #GP as on hardware, instead of reaching a host page.
+TEST(Translator, ANonCanonicalAddressRaisesGeneralProtection) {
+    for (const std::uint64_t address :
+         {std::uint64_t{0x8000000000101008}, std::uint64_t{0x8000000000000ff0}}) {
+        auto machine = run_on_both([address](Machine& m) {
+            if (m.soft_vcpu().translator() != nullptr) {
+                soft::Translator::Options options;
+                options.hot_threshold = 1; // the first run of the block is translated
+                ASSERT_TRUE(m.soft_vcpu().enable_translator(options));
+            }
+            m.assemble(SoftTestMachine::code_address, [address](Xbyak::CodeGenerator& c) {
+                Xbyak::Label loop;
+                c.mov(rax, address);
+                c.mov(ecx, 3);
+                c.L(loop);
+                c.add(rbx, qword[rax]);
+                c.mov(qword[rax + 8], rcx);
+                c.dec(ecx);
+                c.jnz(loop);
+                c.hlt();
+            });
+            run_halted(m);
+        });
+        EXPECT_EQ(machine->state.rip, handler_address + 1) << std::hex << address; // #GP
+        EXPECT_EQ(machine->reg(x86::rcx), 3u) << std::hex << address;
+    }
+}
+
+// A site that guesses its entry (JitTlbHint) compares with an entry of another slot, whose
+// empty tag a non-canonical address can match: such an access reaches the vCPU's poison page,
+// never guest RAM (and never crashes Vessel). Hinted sites are user code without page aliases.
+TEST(Translator, ANonCanonicalAddressAtAHintedSiteStaysOffGuestRam) {
+    // 1 << 63 was every empty entry's tag, and an emptied entry kept its host page: a store
+    // there went to the page the entry held before. Now slot 0x100's empty tag is
+    // 0x8000000000101000 (the poison page's address).
+    for (const std::uint64_t address :
+         {std::uint64_t{0x8000000000000000}, std::uint64_t{0x8000000000101000}}) {
+        Machine machine(SoftTier::Translator);
+        soft::Translator::Options options;
+        options.hot_threshold = 1;
+        ASSERT_TRUE(machine.soft_vcpu().enable_translator(options));
+        machine.soft_vcpu().translator()->set_kernel_tlb_hints(true);
+        machine.assemble(SoftTestMachine::code_address, [address](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(rsi, 0x100000);
+            c.mov(ecx, 8);
+            c.L(loop);
+            c.mov(qword[rsi], rcx); // its guess: slot 0x100 (emptied by the cr3 write below)
+            c.db(0x0f);
+            c.db(0x20);
+            c.db(0xda); // mov rdx, cr3
+            c.db(0x0f);
+            c.db(0x22);
+            c.db(0xda); // mov cr3, rdx
+            c.mov(rsi, address);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+        const VcpuExit exit = machine.run();
+        EXPECT_EQ(exit.kind, VcpuExit::Kind::Halted) << exit.message;
+        std::vector<std::uint8_t> ram(2u << 20);
+        ASSERT_TRUE(machine.memory.read_bytes(0, ram));
+        std::uint64_t first = 0;
+        std::memcpy(&first, &ram[0x100000], 8);
+        EXPECT_EQ(first, 8u) << std::hex << address; // the first round's store alone
+    }
 }
 
 TEST(Translator, IdleReleaseFreesCodeAndBlocksAndTheGuestRunsOnAfterIt) {
