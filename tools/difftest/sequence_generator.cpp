@@ -123,6 +123,18 @@ RegisterOrMemory SequenceGenerator::memory_operand(unsigned size, bool legacy_by
     if (form == 2) return RegisterOrMemory::based(data_base_register, displacement);
     // [r15 + index * scale + disp] with the index register set just before.
     unsigned index = destination_register(8, false);
+    if (chance(2)) {
+        // Now and then a non-canonical address (#GP on hardware): bit 63 set over the target's
+        // offset, often at page 0 (an empty JIT TLB entry's tag once matched 1 << 63's page,
+        // reaching a host page).
+        const std::uint64_t page = chance(50) ? 0 : random(std::uint64_t{1} << 36) << 12;
+        const std::uint64_t address = (std::uint64_t{1} << 63) | page | (target & 0xfff);
+        set_register(index, address - layout::data_base_register_value);
+        RegisterOrMemory operand = RegisterOrMemory::based(data_base_register, 0);
+        operand.index = index;
+        operand.scale = 1;
+        return operand;
+    }
     const unsigned scale = 1u << random(4);
     const auto index_value = static_cast<std::int64_t>(random(32)) - 16;
     set_register(index, static_cast<std::uint64_t>(index_value));
