@@ -48,11 +48,11 @@ thread_local std::uintptr_t t_gs_base = 0;
 
 } // namespace
 
-bool Translator::point_gs_at_aliases() {
+void Translator::point_gs_at_aliases() {
     const PageAliases* aliases = m_cpu.page_aliases();
-    if (aliases == nullptr) return true;
+    if (aliases == nullptr) return;
     const auto base = reinterpret_cast<std::uintptr_t>(aliases->base());
-    if (t_gs_base == base) return true;
+    if (t_gs_base == base) return;
     if (::syscall(SYS_arch_prctl, ARCH_SET_GS, base) != 0) {
         // Translated user code would reach other memory: this vCPU goes on without aliases.
         log::warn("vCPU {}: translated code without page aliases: cannot set the gs base: {}",
@@ -60,10 +60,9 @@ bool Translator::point_gs_at_aliases() {
         m_cpu.set_page_aliases(nullptr);
         m_translator.set_page_aliases(false);
         drop_translations();
-        return false;
+        return;
     }
     t_gs_base = base;
-    return true;
 }
 
 Translator::Translator(CpuCore& cpu, Interpreter& interpreter, Options options, CodeCache cache)

@@ -97,8 +97,8 @@ class Translator final : public BlockExecutor {
     void drop_translations();
     /// Makes the thread's gs base this vCPU's page alias window, where translated user code
     /// reaches RAM; without it (the host refused) the vCPU drops its aliases and its
-    /// translations. False then.
-    bool point_gs_at_aliases();
+    /// translations.
+    void point_gs_at_aliases();
 
     CpuCore& m_cpu;
     Interpreter& m_interpreter;
