@@ -269,7 +269,8 @@ std::uint8_t* CpuCore::jit_host_address(std::uint64_t address, unsigned size, bo
             if (!own_mapping) host = reinterpret_cast<std::uint8_t*>(address);
         }
         JitTlbEntry& fast = jit.tlb.entries[table][write][slot];
-        jit.tlb.filled(table, write, slot);
+        // A valid entry was tracked when it was filled (flushes start the list over).
+        if (!JitTlbEntry::valid(fast.tag)) jit.tlb.filled(table, write, slot);
         fast.tag = page_address;
         fast.host_page = reinterpret_cast<std::uintptr_t>(entry.host);
         return host;

@@ -86,6 +86,18 @@ struct JitTlb {
                     invalidate(slot_of(m_filled[i]), m_filled[i] & (size - 1));
         }
     }
+    /// Calls `visit` with every write entry that may be valid: the tracked ones (filled since
+    /// the last flush), or all of them once more were filled than are tracked.
+    template <typename Visit> void for_each_write_entry(Visit visit) {
+        if (m_filled_count > max_tracked) {
+            for (auto& privilege : entries)
+                for (JitTlbEntry& entry : privilege[1])
+                    visit(entry);
+        } else {
+            for (unsigned i = 0; i < m_filled_count; ++i)
+                if (m_filled[i] & (1u << 12)) visit(slot_of(m_filled[i]));
+        }
+    }
     void flush_page(std::uint64_t linear) {
         m_flushed_pages[m_page_flushes % page_log_size] = linear >> 12;
         ++m_page_flushes;
@@ -110,7 +122,7 @@ struct JitTlb {
     std::uint64_t full_flushes() const { return m_full_flushes; }
 
   private:
-    static constexpr unsigned max_tracked = 256;
+    static constexpr unsigned max_tracked = 4096;
     static_assert(size <= 4096, "a tracked slot is 12 bits");
     JitTlbEntry& slot_of(std::uint16_t tracked) {
         return entries[tracked >> 13][(tracked >> 12) & 1][tracked & (size - 1)];

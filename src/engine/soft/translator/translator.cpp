@@ -154,15 +154,15 @@ void Translator::drop_direct_stores() {
     // was decoded from the page counts as stale now (bounded staleness for cross-modifying
     // code, as on hardware without serialization).
     CodePages& pages = m_cpu.code_pages();
-    for (auto& privilege : m_cpu.jit.tlb.entries)
-        for (const JitTlbEntry& entry : privilege[1]) {
-            if (!JitTlbEntry::valid(entry.tag)) continue;
-            const auto page =
-                static_cast<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(entry.host_page) -
-                                           m_cpu.ram_base()) >>
-                12;
-            if (pages.holds_code(page)) pages.invalidate(page);
-        }
+    // The tracked entries, not all 12288: pages become code hundreds of times in a boot.
+    m_cpu.jit.tlb.for_each_write_entry([&](const JitTlbEntry& entry) {
+        if (!JitTlbEntry::valid(entry.tag)) return;
+        const auto page =
+            static_cast<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(entry.host_page) -
+                                       m_cpu.ram_base()) >>
+            12;
+        if (pages.holds_code(page)) pages.invalidate(page);
+    });
     m_cpu.jit.tlb.flush_writes();
 }
 
