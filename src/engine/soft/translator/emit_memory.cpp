@@ -63,7 +63,8 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
         emit_tlb_index(*this);
     }
     // Hit when 0 <= address - page <= 4096 - size: the right page, and the access does not
-    // run into the next one (unsigned compare; an invalid entry's tag is never close).
+    // run into the next one (unsigned compare; an address never matches its own slot's empty
+    // tag, JitTlbEntry::invalid_tag).
     sub(r14, qword[r15 + r13 + table]);
     cmp(r14, static_cast<std::uint32_t>(4096 - size));
     const Forward miss = jump_forward(condition_above);
