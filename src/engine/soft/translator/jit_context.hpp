@@ -55,7 +55,8 @@ struct JitTlb {
         entry.tag = JitTlbEntry::invalid_tag(slot);
         entry.host_page = reinterpret_cast<std::uintptr_t>(&m_poison[0]);
     }
-    /// Remembers a filled entry, so that a flush (every CR3 write) touches only those.
+    /// Remembers a filled entry, so that a flush (every CR3 write) touches only those. Called
+    /// when an empty entry is filled (a valid one refilled is on the list already).
     void filled(unsigned table, bool write, unsigned slot) {
         if (m_filled_count < max_tracked)
             m_filled[m_filled_count] =

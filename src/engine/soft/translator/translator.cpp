@@ -154,7 +154,7 @@ void Translator::drop_direct_stores() {
     // was decoded from the page counts as stale now (bounded staleness for cross-modifying
     // code, as on hardware without serialization).
     CodePages& pages = m_cpu.code_pages();
-    // The tracked entries, not all 12288: pages become code hundreds of times in a boot.
+    // The tracked entries, not all 12288: pages become code about 3000 times in a boot.
     m_cpu.jit.tlb.for_each_write_entry([&](const JitTlbEntry& entry) {
         if (!JitTlbEntry::valid(entry.tag)) return;
         const auto page =
