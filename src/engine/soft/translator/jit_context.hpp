@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <exception>
 
+#include "arch/x86/canonical.hpp"
+
 namespace vessel::soft {
 
 /// One entry of the translator's software TLB. Generated code compares the linear address with
@@ -19,9 +21,7 @@ struct JitTlbEntry {
         return (std::uint64_t{1} << 63) | (std::uint64_t{(slot + 1) & 0xfff} << 12);
     }
     /// A filled entry's tag: canonical (bits 48-63 copies of bit 47).
-    static constexpr bool valid(std::uint64_t tag) {
-        return static_cast<std::uint64_t>(static_cast<std::int64_t>(tag << 16) >> 16) == tag;
-    }
+    static constexpr bool valid(std::uint64_t tag) { return x86::is_canonical(tag); }
     std::uint64_t tag{invalid_tag(0)}; ///< linear page address (low 12 bits zero)
     std::uint64_t host_page{0};        ///< host address of the page's first byte
 };
@@ -77,26 +77,19 @@ struct JitTlb {
         m_filled_count = 0;
     }
     void flush_writes() {
-        if (m_filled_count > max_tracked) {
-            for (auto& privilege : entries)
-                for (unsigned slot = 0; slot < size; ++slot)
-                    invalidate(privilege[1][slot], slot);
-        } else {
-            for (unsigned i = 0; i < m_filled_count; ++i)
-                if (m_filled[i] & (1u << 12))
-                    invalidate(slot_of(m_filled[i]), m_filled[i] & (size - 1));
-        }
+        for_each_write_entry(
+            [this](JitTlbEntry& entry, unsigned slot) { invalidate(entry, slot); });
     }
-    /// Calls `visit` with every write entry that may be valid: the tracked ones (filled since
-    /// the last flush), or all of them once more were filled than are tracked.
+    /// Calls `visit(entry, slot)` with every write entry that may be valid: the tracked ones
+    /// (filled since the last flush), or all of them once more were filled than are tracked.
     template <typename Visit> void for_each_write_entry(Visit visit) {
         if (m_filled_count > max_tracked) {
             for (auto& privilege : entries)
-                for (JitTlbEntry& entry : privilege[1])
-                    visit(entry);
+                for (unsigned slot = 0; slot < size; ++slot)
+                    visit(privilege[1][slot], slot);
         } else {
             for (unsigned i = 0; i < m_filled_count; ++i)
-                if (m_filled[i] & (1u << 12)) visit(slot_of(m_filled[i]));
+                if (m_filled[i] & (1u << 12)) visit(slot_of(m_filled[i]), m_filled[i] & (size - 1));
         }
     }
     void flush_page(std::uint64_t linear) {

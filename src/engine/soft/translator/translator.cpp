@@ -155,7 +155,7 @@ void Translator::drop_direct_stores() {
     // code, as on hardware without serialization).
     CodePages& pages = m_cpu.code_pages();
     // The tracked entries, not all 12288: pages become code about 3000 times in a boot.
-    m_cpu.jit.tlb.for_each_write_entry([&](const JitTlbEntry& entry) {
+    m_cpu.jit.tlb.for_each_write_entry([&](const JitTlbEntry& entry, unsigned) {
         if (!JitTlbEntry::valid(entry.tag)) return;
         const auto page =
             static_cast<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(entry.host_page) -
