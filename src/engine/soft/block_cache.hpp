@@ -31,6 +31,9 @@ struct CodeBlock {
     std::vector<std::uint8_t> crossing_bytes; ///< a page-crossing instruction's bytes
     std::vector<DecodedOp> ops;
     bool translatable{true};
+    /// The translator's epoch in which it last tried to make a loop region headed here (so it
+    /// tries once per epoch).
+    std::uint64_t region_epoch{0};
     std::uint32_t heat{0}; ///< dispatches so far, while untranslated
     /// Host code for this block (owned by the translator's code cache), valid while
     /// `translation_epoch` equals the cache's epoch.

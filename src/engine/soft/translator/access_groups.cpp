@@ -166,15 +166,38 @@ bool member_access(const GuestInstruction& guest, MemberAccess& out) {
     return true;
 }
 
-void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan) {
+void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan,
+                        const RegionShape* region) {
     plan.groups.clear();
     plan.roles.assign(instructions.size(), AccessRole{});
     std::array<Candidate, 16> open;
     std::vector<AccessGroup> found;
     std::vector<AccessRole> candidate_roles(instructions.size());
+    const auto is_link = [&](std::size_t k) {
+        return region != nullptr &&
+               std::find(region->links.begin(), region->links.end(), k) != region->links.end();
+    };
+    // A loop's invariant base registers: no instruction moves them, and nothing in the loop
+    // (no barrier but its own branches) may change what a check before the loop relied on.
+    std::array<bool, 16> invariant{};
+    if (region != nullptr) {
+        invariant.fill(true);
+        for (std::size_t k = 0; k < instructions.size(); ++k) {
+            if (!is_link(k) && barrier(instructions[k])) {
+                invariant.fill(false);
+                break;
+            }
+            for (int base = 0; base < 16; ++base) {
+                const std::optional<std::int64_t> change = register_change(instructions[k], base);
+                if (!change || *change != 0) invariant[static_cast<std::size_t>(base)] = false;
+            }
+        }
+    }
 
     const auto close = [&](Candidate& c, int base) {
-        if (c.open && c.members.size() >= 2) {
+        // (one member is enough before a loop: its check then runs once instead of each pass)
+        const std::size_t needed = invariant[static_cast<std::size_t>(base)] ? 1 : 2;
+        if (c.open && c.members.size() >= needed) {
             AccessGroup group;
             group.base = base;
             group.leader = c.leader;
@@ -182,6 +205,11 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
             group.low = static_cast<std::int32_t>(c.low);
             group.span = static_cast<std::uint32_t>(c.high - c.low);
             group.write = c.write;
+            if (invariant[static_cast<std::size_t>(base)]) {
+                group.hoisted = true;
+                group.leader = 0;
+                group.last = instructions.size() - 1;
+            }
             const int index = static_cast<int>(found.size());
             found.push_back(group);
             for (std::size_t k : c.members)
@@ -219,7 +247,7 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
                 -1,          access.base, access.displacement, static_cast<std::int32_t>(start),
                 access.size, access.write};
         }
-        const bool stop = barrier(guest);
+        const bool stop = barrier(guest) && !is_link(k);
         for (int base = 0; base < 16; ++base) {
             Candidate& c = open[static_cast<std::size_t>(base)];
             if (!c.open) continue;
@@ -241,7 +269,11 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
     std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return found[a].leader < found[b].leader; });
+              [&](std::size_t a, std::size_t b) {
+                  // (the longer first at one leader: the shorter then nests in it)
+                  return found[a].leader < found[b].leader ||
+                         (found[a].leader == found[b].leader && found[a].last > found[b].last);
+              });
     std::vector<int> kept_index(found.size(), -1);
     for (std::size_t i : order) {
         AccessGroup group = found[i];

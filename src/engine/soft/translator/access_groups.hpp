@@ -24,6 +24,10 @@ struct AccessGroup {
     std::uint32_t span{0}; ///< bytes from `low` the members touch
     bool write{false};     ///< a member writes (the check asks for a writable page)
     unsigned slot{0};      ///< JitContext::group_host index holding host(base at leader)
+    /// In a loop region whose instructions never change `base`: checked once before the loop
+    /// (Emitter::region), its members served on every pass. Then `leader` is 0 and `last` the
+    /// region's last instruction (the group spans the whole loop).
+    bool hoisted{false};
 };
 
 /// How instruction k's memory access belongs to a group (group < 0: it does not).
@@ -54,11 +58,21 @@ struct MemberAccess {
 /// The access instruction `guest` makes that a group could serve, if any.
 bool member_access(const GuestInstruction& guest, MemberAccess& out);
 
+/// A loop region's shape (loop_region.hpp) for plan_access_groups: the instructions that are
+/// branches staying in the region (the region goes on after them: no barrier), the last of them
+/// closing the loop.
+struct RegionShape {
+    std::span<const std::size_t> links;
+};
+
 /// Plans the block's groups: for every base register, maximal runs of member accesses while the
 /// register's value stays known relative to the run's first access (rsp moves by push, pop,
 /// add/sub of an immediate and lea; any other write ends the run), whose byte range fits in
 /// max_span; a run needs two members. Runs are kept only when disjoint from or nested in the
 /// runs kept before them, at most `slots` at a time. Fills `plan` (reused from block to block).
-void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan);
+/// In a loop `region` with no barrier but its links, a group whose base register no instruction
+/// changes is hoisted (AccessGroup::hoisted).
+void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan,
+                        const RegionShape* region = nullptr);
 
 } // namespace vessel::soft

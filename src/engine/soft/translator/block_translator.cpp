@@ -33,6 +33,11 @@ void Emitter::block(std::span<GuestInstruction> instructions) {
 }
 
 bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
+    if (const RegionLink* link = region_link(k); link != nullptr) {
+        region_branch(guest, *link);
+        ++m_out.native_ops;
+        return link == &m_links.back();
+    }
     if (const auto op = static_cast<ZydisMnemonic>(m_ops[k].mnemonic);
         translates_alignment_check_flag(op, m_out.context, m_isa_features)) {
         save_flags(m_live); // stac/clac (smap_instructions.hpp) clobber the host flags
@@ -427,7 +432,8 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     out.linear = linear;
     out.native_ops = out.fallback_ops = 0;
     out.access_groups = out.grouped_accesses = 0;
-    out.sites = {};
+    out.block_sites = {};
+    out.sites = out.block_sites;
     const std::span<GuestInstruction> instructions =
         analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
@@ -449,6 +455,63 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
         return true;
     } catch (const Xbyak::Error&) {
         return false; // out of room: the caller flushes the cache
+    }
+}
+
+BlockTranslator::RegionResult
+BlockTranslator::translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
+                                  CodeCache& cache, const std::uint8_t* bail) {
+    if (!m_access_groups || (!user && !m_kernel_access_groups) || parts.empty())
+        return RegionResult::unsuitable;
+    out.linear = parts.front().linear;
+    out.native_ops = out.fallback_ops = 0;
+    out.access_groups = out.grouped_accesses = out.hoisted_groups = 0;
+    out.region_blocks = static_cast<std::uint32_t>(parts.size());
+    out.ops.clear();
+    m_region_instructions.clear();
+    m_links.clear();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const RegionPart& part = parts[i];
+        const std::span<GuestInstruction> instructions =
+            analyze_block(m_decoder, *part.block, part.bytes, part.linear, m_instructions);
+        if (instructions.empty()) return RegionResult::unsuitable;
+        const std::uint64_t next = parts[(i + 1) % parts.size()].linear;
+        std::uint64_t successors[2];
+        const unsigned count = block_successors(*part.block, part.linear, successors);
+        if (std::find(successors, successors + count, next) == successors + count ||
+            !instructions.back().decoded)
+            return RegionResult::unsuitable;
+        m_region_instructions.insert(m_region_instructions.end(), instructions.begin(),
+                                     instructions.end());
+        out.ops.insert(out.ops.end(), part.block->ops.begin(), part.block->ops.end());
+        m_links.push_back({m_region_instructions.size() - 1, next});
+    }
+    const std::span<GuestInstruction> instructions(m_region_instructions);
+    out.flags_dead_at_entry = flags_dead_at_entry(instructions);
+    std::vector<std::size_t> link_indices;
+    for (const RegionLink& link : m_links)
+        link_indices.push_back(link.index);
+    const RegionShape shape{link_indices};
+    plan_access_groups(instructions, m_groups, &shape);
+    if (cache.available() < 4096) return RegionResult::no_room;
+    out.region_sites = std::make_unique<ChainSite[]>(region_sites);
+    out.sites = std::span<ChainSite>(out.region_sites.get(), region_sites);
+    try {
+        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
+                        out.ops.data(), user, m_isa_features,
+                        m_hints.slots != nullptr && (user ? !m_page_aliases : m_kernel_hints)
+                            ? &m_hints
+                            : nullptr,
+                        &m_groups);
+        emitter.set_page_aliases(m_page_aliases && user);
+        emitter.region(instructions, m_links, bail);
+        if (out.hoisted_groups != 0 && out.fallback_ops != 0) return RegionResult::unsuitable;
+        out.code = cache.current();
+        out.code_size = emitter.getSize();
+        cache.commit(out.code_size);
+        return RegionResult::translated;
+    } catch (const Xbyak::Error&) {
+        return RegionResult::no_room;
     }
 }
 

@@ -8,6 +8,7 @@
 #include "engine/soft/translator/block_analysis.hpp"
 #include "engine/soft/translator/code_cache.hpp"
 #include "engine/soft/translator/jit_runtime.hpp"
+#include "engine/soft/translator/loop_region.hpp"
 #include "engine/soft/translator/translation.hpp"
 
 namespace vessel::soft {
@@ -31,6 +32,24 @@ class BlockTranslator {
     /// has no room (the caller flushes it and tries again).
     bool translate(Translation& out, const CodeBlock& block, const std::uint8_t* bytes,
                    std::uint64_t linear, bool user, CodeCache& cache);
+
+    /// One block of a loop region: its DecodedOps, its bytes and where it runs.
+    struct RegionPart {
+        const CodeBlock* block{nullptr};
+        const std::uint8_t* bytes{nullptr};
+        std::uint64_t linear{0};
+    };
+    enum class RegionResult { translated, unsuitable, no_room };
+    /// Fills `out` for the loop region of `parts` (LoopRegion's blocks, the first the head),
+    /// whose hoisted checks give the loop to `bail` (the head's own translation) when they
+    /// fail. Unsuitable: a block does not end in a branch to the next one, or the region would
+    /// call the interpreter on its main path while a check is hoisted (which the interpreter
+    /// could void). Only where access groups are on (user code, or kernel code with kernel
+    /// groups): the hoisted checks are what a region is for.
+    RegionResult translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
+                                  CodeCache& cache, const std::uint8_t* bail);
+    /// Chain sites a region can hold (side exits, their copies in group fallbacks).
+    static constexpr std::size_t region_sites = 16;
 
     /// The guest CPU model's extensions (isa:: bits): tzcnt/lzcnt run as themselves only where
     /// the model has them (else f3 0f bc/bd are bsf/bsr).
@@ -64,6 +83,8 @@ class BlockTranslator {
     const JitRuntime& m_runtime;
     /// analyze_block's output, kept from block to block (see there).
     std::vector<GuestInstruction> m_instructions;
+    std::vector<GuestInstruction> m_region_instructions; ///< a region's, block after block
+    std::vector<RegionLink> m_links;
     ZydisDecoder m_decoder;
 };
 

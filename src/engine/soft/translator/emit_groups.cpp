@@ -15,9 +15,19 @@ void Emitter::begin_groups(std::size_t k) {
     if (role.group < 0) return;
     const auto index = static_cast<std::size_t>(role.group);
     const AccessGroup& group = m_groups->groups[index];
-    if (group.leader != k) return;
+    if (group.leader != k || group.hoisted) return; // (a hoisted group's check precedes the loop)
     GroupState& state = m_group_state[index];
     Xbyak::Label& fallback = new_label();
+    check_group(index, fallback);
+    state.checked = true;
+    state.fallback = &fallback;
+    state.host_flags_valid = m_host_flags_valid;
+    state.slot_current = m_slot_current;
+    state.vex_checked = m_vex_checked;
+}
+
+void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
+    const AccessGroup& group = m_groups->groups[index];
     // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
     // so a range crossing into another page misses and the helper refuses it.
     const auto base = static_cast<unsigned>(group.base);
@@ -33,12 +43,7 @@ void Emitter::begin_groups(std::size_t k) {
     m_r14_group_end = getCurr();
     m_r14_group_slot = group.slot;
     ++m_out.access_groups;
-    state.active = true;
-    state.checked = true;
-    state.fallback = &fallback;
-    state.host_flags_valid = m_host_flags_valid;
-    state.slot_current = m_slot_current;
-    state.vex_checked = m_vex_checked;
+    m_group_state[index].active = true;
 }
 
 void Emitter::end_groups(std::size_t k, bool block_ended) {

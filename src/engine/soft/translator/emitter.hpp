@@ -11,6 +11,7 @@
 #include "engine/soft/translator/block_translator.hpp"
 #include "engine/soft/translator/identity_plan.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
+#include "engine/soft/translator/loop_region.hpp"
 
 #include <deque>
 #include <functional>
@@ -40,6 +41,12 @@ class Emitter : public Xbyak::CodeGenerator {
     }
 
     void block(std::span<GuestInstruction> instructions);
+    /// A loop region (loop_region.hpp): `instructions` are its blocks' one after another,
+    /// `links` its branches that stay in it (the last: the back edge to the first instruction).
+    /// The hoisted groups' checks come first; when one fails the code jumps to `bail` (the head
+    /// block's own translation, which checks each access), with the guest's state untouched.
+    void region(std::span<GuestInstruction> instructions, std::span<const RegionLink> links,
+                const std::uint8_t* bail);
     /// Accesses find their host address through the vCPU's PageAliases (user code of a vCPU
     /// that has them; see aliased_lookup).
     void set_page_aliases(bool on) { m_page_aliases = on; }
@@ -140,6 +147,9 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Before instruction k: the checks of the access groups it leads (access_groups.hpp).
     void begin_groups(std::size_t k);
+    /// The check of group `index` (r14 = the host address of its base register's value, kept
+    /// in its JitContext::group_host slot); a miss the helper cannot fill goes to `fallback`.
+    void check_group(std::size_t index, Xbyak::Label& fallback);
     /// After instruction k: the join of every group it ends, and that group's fallback (its
     /// instructions again, each access with its own lookup) queued with the cold paths.
     void end_groups(std::size_t k, bool block_ended);
@@ -280,6 +290,22 @@ class Emitter : public Xbyak::CodeGenerator {
 
     bool control_flow(std::size_t k, GuestInstruction& guest);
 
+    /// The link of a loop region at instruction k, or nullptr.
+    const RegionLink* region_link(std::size_t k) const {
+        for (const RegionLink& link : m_links)
+            if (link.index == k) return &link;
+        return nullptr;
+    }
+    /// A region's branch at instruction k: its way out of the region leaves (a side exit, out
+    /// of line), its way in goes on; the last link loops back (loop_back).
+    void region_branch(const GuestInstruction& guest, const RegionLink& link);
+    /// The loop's back edge: a budget check (as on every backward chained edge), then to the
+    /// loop's body, past the hoisted checks.
+    void loop_back();
+    /// Whether the loop's body writes every arithmetic flag before it reads one or possibly
+    /// faults (flags_dead_at_entry, knowing which accesses were checked before the loop).
+    bool loop_flags_dead() const;
+
     /// bt/bts/btr/btc on memory with the bit offset in a register (emit_bit_string.cpp): the
     /// unit the offset selects, through the JIT TLB, then the host's own instruction on it with
     /// the offset reduced to the unit (lock kept). Counts itself as native when it emits.
@@ -333,6 +359,8 @@ class Emitter : public Xbyak::CodeGenerator {
         bool vex_checked{false};           ///< m_vex_checked there
     };
     std::vector<GroupState> m_group_state;
+    std::span<const RegionLink> m_links; ///< a loop region's (empty for a block)
+    Xbyak::Label* m_loop_body{nullptr};  ///< where a region's back edge goes
 };
 
 } // namespace vessel::soft::emit

@@ -3,6 +3,9 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
 
 #include "engine/soft/decoded_op.hpp"
 
@@ -23,15 +26,20 @@ struct ChainSite {
     bool chained{false};
 };
 
-/// Interpreter calls in the code point at the CodeBlock's DecodedOps. That block is replaced
-/// (BlockCache::insert) only by its own vCPU's dispatcher, after it went stale, and stale code
-/// is never entered again: the dispatcher checks freshness, the jump table's stamp changes with
-/// any code invalidation, and direct chains only link blocks of one page, which go stale
-/// together.
+/// Interpreter calls in the code point at the CodeBlock's DecodedOps (a loop region's at its own
+/// copies). That block is replaced (BlockCache::insert) only by its own vCPU's dispatcher, after
+/// it went stale, and stale code is never entered again: the dispatcher checks freshness, the
+/// jump table's stamp changes with any code invalidation, and direct chains only link blocks of
+/// one page, which go stale together.
 struct Translation {
+    Translation() = default;
+    Translation(const Translation&) = delete; // `sites` may point into the object itself
+    Translation& operator=(const Translation&) = delete;
+
     const std::uint8_t* code{nullptr};
     std::size_t code_size{0};
     std::uint64_t linear{0};  ///< guest linear address of the first instruction
+    std::uint64_t page{0};    ///< RAM page index its code came from (CodeBlock::page)
     std::uint32_t context{0}; ///< CpuCore::fetch_context (mode and CPL) it was made for
     std::uint32_t native_ops{0};
     /// The block writes every arithmetic flag before reading one or possibly faulting.
@@ -42,9 +50,18 @@ struct Translation {
     /// Access groups (access_groups.hpp) whose check the code holds, and the accesses they serve.
     std::uint32_t access_groups{0};
     std::uint32_t grouped_accesses{0};
-    /// Direct exits (at most two per block: a branch taken and not taken). Fixed storage: the
-    /// generated code holds their addresses.
-    std::array<ChainSite, 2> sites{};
+    /// A loop region (loop_region.hpp): the blocks it strings together, and the access groups
+    /// whose check runs once before the loop instead of once per pass.
+    std::uint32_t region_blocks{0};
+    std::uint32_t hoisted_groups{0};
+    /// Direct exits: at most two per block (a branch taken and not taken); a loop region has
+    /// one per side exit. Fixed storage either way: the generated code holds their addresses.
+    std::array<ChainSite, 2> block_sites{};
+    std::unique_ptr<ChainSite[]> region_sites;
+    std::span<ChainSite> sites{block_sites};
+    /// A loop region's copies of its blocks' DecodedOps, one per instruction, which its
+    /// interpreter calls point at (the blocks after the first may be decoded again on their own).
+    std::vector<DecodedOp> ops;
 };
 
 } // namespace vessel::soft

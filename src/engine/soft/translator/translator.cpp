@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "engine/soft/translator/loop_region.hpp"
 
 namespace vessel::soft {
 
@@ -205,6 +206,7 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
     auto translation = std::make_unique<Translation>();
     translation->context = m_cpu.fetch_context;
     translation->crosses_page = block.next_page != CodeBlock::no_page;
+    translation->page = block.page;
     const bool user = m_cpu.cpl == 3;
     if (!m_translator.translate(*translation, block, bytes, linear, user, m_cache)) {
         flush();
@@ -213,25 +215,7 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
             return nullptr;
         }
     }
-    if (m_perf_map != nullptr)
-        fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_cpl{}\n",
-                   reinterpret_cast<std::uintptr_t>(translation->code), translation->code_size,
-                   linear, m_cpu.cpl);
-    if (m_perf_map != nullptr) std::fflush(m_perf_map); // perf reads it after a crash too
-    if (const char* dump = std::getenv("VESSEL_JIT_DUMP")) {
-        // A comma-separated list of guest addresses (hex).
-        for (const char* at = dump; *at != '\0';) {
-            char* end = nullptr;
-            if (std::strtoull(at, &end, 16) == linear) {
-                if (FILE* f = std::fopen(fmt::format("/tmp/jit-{:x}.bin", linear).c_str(), "w")) {
-                    std::fwrite(translation->code, 1, translation->code_size, f);
-                    std::fclose(f);
-                }
-            }
-            if (end == at) break;
-            at = *end == ',' ? end + 1 : end;
-        }
-    }
+    publish(*translation, "");
     ++m_stats.blocks_translated;
     m_stats.translation_nanoseconds +=
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -247,6 +231,31 @@ const Translation* Translator::translation_for(CodeBlock& block, std::uint64_t l
     return block.translation;
 }
 
+void Translator::publish(const Translation& translation, const char* suffix) {
+    const std::uint64_t linear = translation.linear;
+    if (m_perf_map != nullptr) {
+        fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_cpl{}{}\n",
+                   reinterpret_cast<std::uintptr_t>(translation.code), translation.code_size,
+                   linear, m_cpu.cpl, suffix);
+        std::fflush(m_perf_map); // perf reads it after a crash too
+    }
+    if (const char* dump = std::getenv("VESSEL_JIT_DUMP")) {
+        // A comma-separated list of guest addresses (hex).
+        for (const char* at = dump; *at != '\0';) {
+            char* end = nullptr;
+            if (std::strtoull(at, &end, 16) == linear) {
+                if (FILE* f = std::fopen(
+                        fmt::format("/tmp/jit-{:x}{}.bin", linear, suffix).c_str(), "w")) {
+                    std::fwrite(translation.code, 1, translation.code_size, f);
+                    std::fclose(f);
+                }
+            }
+            if (end == at) break;
+            at = *end == ',' ? end + 1 : end;
+        }
+    }
+}
+
 void Translator::chain(const Translation& target) {
     ChainSite* site = std::exchange(m_pending_site, nullptr);
     // The exit was taken under the current mapping and mode, and direct exits only lead to
@@ -255,26 +264,70 @@ void Translator::chain(const Translation& target) {
     // A page-crossing block goes stale with either page: never a chain target (exits to it
     // take the jump table, see Emitter::exit_to).
     if (site->chained || site->target != target.linear || target.crosses_page) return;
-    const auto patch = [](std::uint8_t* jump, const std::uint8_t* to) {
+    patch(*site, target);
+    site->chained = true;
+    ++m_stats.chain_patches;
+}
+
+void Translator::patch(ChainSite& site, const Translation& target) {
+    const auto patch_jump = [](std::uint8_t* jump, const std::uint8_t* to) {
         const auto displacement = static_cast<std::int32_t>(to - (jump + 5));
         std::memcpy(jump + 1, &displacement, sizeof displacement);
     };
-    if (site->check == nullptr) {
-        patch(site->jump, target.code); // a forward edge: no budget check
-        if (site->branch != nullptr) {  // the jcc leading to that jmp: straight to the target
-            const auto displacement = static_cast<std::int32_t>(target.code - (site->branch + 6));
-            std::memcpy(site->branch + 2, &displacement, sizeof displacement);
+    if (site.check == nullptr) {
+        patch_jump(site.jump, target.code); // a forward edge: no budget check
+        if (site.branch != nullptr) {       // the jcc leading to that jmp: straight to the target
+            const auto displacement = static_cast<std::int32_t>(target.code - (site.branch + 6));
+            std::memcpy(site.branch + 2, &displacement, sizeof displacement);
         }
     } else if (target.flags_dead_at_entry) {
-        patch(site->fast_jump, target.code);
+        patch_jump(site.fast_jump, target.code);
         // The jmp to the flag-safe check becomes a 5-byte nop: into the short check after it.
         static constexpr std::uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
-        std::memcpy(site->check, nop5, sizeof nop5);
+        std::memcpy(site.check, nop5, sizeof nop5);
     } else {
-        patch(site->jump, target.code);
+        patch_jump(site.jump, target.code);
     }
-    site->chained = true;
-    ++m_stats.chain_patches;
+}
+
+const Translation* Translator::loop_region(CodeBlock& block, const Translation& translation) {
+    CpuCore& cpu = m_cpu;
+    block.region_epoch = m_epoch;
+    if (!m_options.loop_regions || translation.region_blocks != 0 || translation.crosses_page)
+        return &translation;
+    std::uint64_t ram_offset = 0;
+    const std::uint8_t* host = cpu.fetch_pointer(cpu.rip, &ram_offset); // a hit: just fetched
+    const std::uint64_t offset = cpu.rip & 0xfff;
+    LoopRegion region;
+    if (!find_loop_region(m_interpreter.cache(), block, cpu.rip, ram_offset - offset,
+                          static_cast<unsigned>(cpu.mode), region))
+        return &translation;
+    std::vector<BlockTranslator::RegionPart> parts;
+    for (std::size_t i = 0; i < region.blocks.size(); ++i)
+        parts.push_back({region.blocks[i], host - offset + (region.linears[i] & 0xfff),
+                         region.linears[i]});
+    auto made = std::make_unique<Translation>();
+    made->context = cpu.fetch_context;
+    made->page = block.page;
+    const auto result =
+        m_translator.translate_region(*made, parts, cpu.cpl == 3, m_cache, translation.code);
+    if (result != BlockTranslator::RegionResult::translated) return &translation;
+    publish(*made, "_loop");
+    ++m_stats.loop_regions;
+    m_stats.hoisted_groups += made->hoisted_groups;
+    m_stats.native_ops += made->native_ops;
+    m_stats.access_groups += made->access_groups;
+    // Exits chained to the head's own translation come here now: those of this page's code
+    // made for this mode (the only ones chained to it: chains stay in a page).
+    for (const auto& other : m_translations) {
+        if (other->page != block.page || other->context != cpu.fetch_context) continue;
+        for (ChainSite& site : other->sites)
+            if (site.chained && site.target == cpu.rip) patch(site, *made);
+    }
+    block.translation = made.get();
+    block.translation_epoch = m_epoch;
+    m_translations.push_back(std::move(made));
+    return block.translation;
 }
 
 void Translator::execute(unsigned& budget) {
@@ -290,6 +343,10 @@ void Translator::execute(unsigned& budget) {
     point_gs_at_aliases();
     CodeBlock* block = m_interpreter.current_block();
     const Translation* translation = translation_for(*block, cpu.rip);
+    if (translation != nullptr && cpu.rip == m_loop_head) [[unlikely]] {
+        m_loop_head = ~std::uint64_t{0};
+        if (block->region_epoch != m_epoch) translation = loop_region(*block, *translation);
+    }
     if (translation == nullptr) {
         m_pending_site = nullptr;
         ++m_stats.interpreted_dispatches;
@@ -325,6 +382,7 @@ void Translator::execute(unsigned& budget) {
             // timers and looks at kicks now rather than after 64 more dispatches.
             ++m_stats.exits_budget;
             budget = 0;
+            m_loop_head = cpu.rip; // (a loop's head when its back edge ran out)
         } else
             ++m_stats.exits_lookup;
         return;
@@ -354,9 +412,11 @@ std::string Translator::describe() const {
             " {} {}", ZydisMnemonicGetString(static_cast<ZydisMnemonic>(counts[i].second)),
             counts[i].first);
     return fmt::format("translator: exits {} unchained / {} budget / {} lookup / {} helper; "
-                       "jump table: {} renewals, {} partial drops; interpreted:{}; ",
+                       "jump table: {} renewals, {} partial drops; {} loop regions ({} checks "
+                       "hoisted); interpreted:{}; ",
                        s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
-                       s.jump_stamp_renewals, s.jump_entries_dropped, interpreted) +
+                       s.jump_stamp_renewals, s.jump_entries_dropped, s.loop_regions,
+                       s.hoisted_groups, interpreted) +
            fmt::format(
                "translator: {} blocks translated ({} instructions native, {} via the "
                "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "

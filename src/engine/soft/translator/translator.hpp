@@ -28,6 +28,8 @@ class Translator final : public BlockExecutor {
         std::uint32_t chained_budget{8192};
         /// User code reaches RAM through page aliases (PageAliases) where guest RAM is a file.
         bool page_aliases{true};
+        /// Hot loops of one page are translated as one loop region (loop_region.hpp).
+        bool loop_regions{true};
     };
     struct Stats {
         std::uint64_t blocks_translated{0};
@@ -46,6 +48,8 @@ class Translator final : public BlockExecutor {
         std::uint64_t exits_helper{0};         ///< an interpreted instruction needs the run loop
         std::uint64_t jump_stamp_renewals{0};  ///< every jump-table entry voided at once
         std::uint64_t jump_entries_dropped{0}; ///< scans of LiveJumpEntries for stale ones
+        std::uint64_t loop_regions{0};         ///< regions made (loop_region.hpp)
+        std::uint64_t hoisted_groups{0};       ///< access checks they run before their loop
     };
 
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,
@@ -68,6 +72,8 @@ class Translator final : public BlockExecutor {
     void set_kernel_tlb_hints(bool on) { m_translator.set_kernel_tlb_hints(on); }
     /// Lets kernel code's accesses share TLB checks too (BlockTranslator).
     void set_kernel_access_groups(bool on) { m_translator.set_kernel_access_groups(on); }
+    /// Whether hot loops become loop regions (on by default; off to compare).
+    void set_loop_regions(bool on) { m_options.loop_regions = on; }
     std::size_t code_bytes() const { return m_cache.used(); }
     std::size_t metadata_bytes() const;
     std::string describe() const;
@@ -83,6 +89,14 @@ class Translator final : public BlockExecutor {
     const Translation* translation_for(CodeBlock& block, std::uint64_t linear);
     /// Patches the exit translated code last left through to jump straight to `target`.
     void chain(const Translation& target);
+    /// Names a new translation for perf (VESSEL_PERF_MAP=1) and dumps its code to
+    /// /tmp/jit-ADDRESS{suffix}.bin when VESSEL_JIT_DUMP lists its address.
+    void publish(const Translation& translation, const char* suffix);
+    /// Points chain site `site` at `target`'s code.
+    static void patch(ChainSite& site, const Translation& target);
+    /// The loop region headed by `block` (translated as `translation`, at rip), made and
+    /// chained to in place of the block's own translation; or `translation` when there is none.
+    const Translation* loop_region(CodeBlock& block, const Translation& translation);
     /// Renews the jump table's stamp when a mapping or the mode changed, or drops the entries
     /// that a store to code or a single-page TLB flush made stale.
     void refresh_jump_stamp();
@@ -113,6 +127,8 @@ class Translator final : public BlockExecutor {
     /// The CPU model's extensions the translations were made for (a restore may change them).
     std::uint32_t m_isa_features{~std::uint32_t{0}};
     ChainSite* m_pending_site{nullptr};
+    /// Where translated code last ran out of budget: a loop's head, when a back edge took it.
+    std::uint64_t m_loop_head{~std::uint64_t{0}};
     /// What the jump table's entries were made under; a change renews JitContext::jump_stamp.
     std::uint64_t m_stamp_fetch_epoch{~std::uint64_t{0}};
     std::uint64_t m_stamp_global_fetch_epoch{~std::uint64_t{0}};

@@ -1,0 +1,197 @@
+// Loop regions: hot loops translated as one unit with the checks of their loop-invariant
+// accesses hoisted before the loop must end exactly where the interpreter does: through side
+// exits, when a hoisted check fails, on a page fault in the loop, under a kick, and when the loop
+// rewrites its own code.
+#include <gtest/gtest.h>
+#include <xbyak/xbyak.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "engine/soft/translator/translator_test_machine.hpp"
+
+using namespace vessel;
+using namespace vessel::soft::translator_testing;
+using namespace Xbyak::util;
+
+namespace {
+
+/// Regions hoist access groups' checks, and the test machine runs at CPL 0, where groups are
+/// off by default.
+void kernel_groups(Machine& m) {
+    if (soft::Translator* translator = m.soft_vcpu().translator())
+        translator->set_kernel_access_groups(true);
+}
+
+constexpr std::uint64_t chain = 0x100000;  ///< 32768 16-bit links: where each step goes next
+constexpr std::uint64_t window = 0x110000; ///< 32 KiB of bytes compared at each step
+constexpr std::uint32_t steps = 60000;
+
+/// gzip's longest_match chain walk in miniature: three blocks (compare a byte, follow a link,
+/// count down) whose loop-invariant stack reads ([rsp + 0x17], [rsp + 0x1c]) are checked once
+/// before the loop, with a rarely taken side exit (a match, counted in rcx) and a limit exit.
+/// `stack` is rsp; `physical` gives where its bytes are.
+void chain_walk(Machine& m, std::uint64_t stack,
+                const std::function<std::uint64_t(std::uint64_t)>& physical) {
+    std::vector<std::uint8_t> links(2 * 32768), bytes(32768);
+    for (std::uint32_t i = 0; i < 32768; ++i) {
+        const std::uint32_t next = (i * 7919 + 13) & 0x7fff;
+        links[2 * i] = static_cast<std::uint8_t>(next);
+        links[2 * i + 1] = static_cast<std::uint8_t>(next >> 8);
+        bytes[i] = static_cast<std::uint8_t>((i * 31) % 17 == 0 ? 0x41 : i);
+    }
+    m.load(chain, links);
+    m.load(window, bytes);
+    m.state.gpr[x86::rsp] = stack;
+    EXPECT_TRUE(m.memory.write<std::uint8_t>(physical(stack + 0x17), 0x41));
+    EXPECT_TRUE(m.memory.write<std::uint32_t>(physical(stack + 0x1c), 0x8000)); // never reached
+    m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop, next, done;
+        c.xor_(ecx, ecx);
+        c.mov(r9d, steps);
+        c.xor_(r8d, r8d);
+        c.mov(edi, static_cast<std::uint32_t>(chain));
+        c.L(loop);
+        c.mov(edx, r8d);
+        c.movzx(eax, byte[rsp + 0x17]);
+        c.cmp(al, byte[rdx + static_cast<std::uint32_t>(window)]);
+        c.jne(next);
+        c.inc(ecx); // a match: the side exit's way, then into the next block's code
+        c.L(next);
+        c.and_(r8d, 0x7fff);
+        c.movzx(r8d, word[rdi + r8 * 2]);
+        c.cmp(r8d, dword[rsp + 0x1c]);
+        c.jae(done);
+        c.dec(r9d);
+        c.jnz(loop);
+        c.L(done);
+        c.hlt();
+    });
+}
+
+} // namespace
+
+TEST(LoopRegion, AHotLoopOfThreeBlocksRunsAsOneRegionWithItsStackChecksHoisted) {
+    auto machine = run_on_both([](Machine& m) {
+        kernel_groups(m);
+        chain_walk(m, 0x1eff00, [](std::uint64_t linear) { return linear; });
+        run_halted(m);
+    });
+    EXPECT_GT(machine->reg(x86::rcx), 0u); // side exits taken
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+    EXPECT_GE(machine->stats().hoisted_groups, 1u);
+}
+
+TEST(LoopRegion, AHoistedCheckOfARangeCrossingAPageGivesTheLoopToItsBlocks) {
+    // [rsp + 0x17, rsp + 0x20) straddles 0x1f0000, and the page below is not the physical one
+    // below: taken as one page, the byte at rsp + 0x17 would be read from the wrong memory.
+    auto machine = run_on_both([](Machine& m) {
+        kernel_groups(m);
+        m.map(0x1ef000, 0x150000);
+        chain_walk(m, 0x1f0000 - 0x1a, [](std::uint64_t linear) {
+            return linear < 0x1f0000 ? linear - 0x1ef000 + 0x150000 : linear;
+        });
+        run_halted(m);
+    });
+    EXPECT_GT(machine->reg(x86::rcx), 0u);
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+}
+
+TEST(LoopRegion, APageFaultInsideARegionIsPrecise) {
+    // Two blocks summing qwords 8 bytes apart, with a stack read checked before the loop; the
+    // walk reaches the unmapped page 0x160000 long after the loop became a region.
+    std::uint64_t faulting_rip = 0;
+    auto machine = run_on_both([&faulting_rip](Machine& m) {
+        kernel_groups(m);
+        m.unmap(0x160000);
+        m.state.gpr[x86::rsp] = 0x1eff00;
+        EXPECT_TRUE(m.memory.write<std::uint64_t>(0x1eff08, 3));
+        m.assemble(SoftTestMachine::code_address, [&faulting_rip](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, rare, back;
+            c.mov(edi, 0x120000);
+            c.xor_(ebx, ebx);
+            c.L(loop);
+            c.cmp(rbx, 12345); // flags live across the access: the fault frame must show them
+            faulting_rip = SoftTestMachine::code_address + c.getSize();
+            c.mov(rax, qword[rdi]);
+            c.je(rare); // once, when rbx reaches 12345 (3 * 4115)
+            c.L(back);
+            c.add(rbx, qword[rsp + 8]);
+            c.add(rdx, rax);
+            c.add(rdi, 8);
+            c.jmp(loop);
+            c.L(rare);
+            c.inc(rsi);
+            c.jmp(back);
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->state.cr2, 0x160000u);
+    EXPECT_EQ(machine->reg(x86::rdi), 0x160000u);
+    EXPECT_EQ(machine->reg(x86::rbx), 3u * ((0x160000 - 0x120000) / 8));
+    const std::uint64_t frame = machine->reg(x86::rsp);
+    EXPECT_EQ(machine->memory.read<std::uint64_t>(frame + 8).value(), faulting_rip);
+    const std::uint64_t flags = machine->memory.read<std::uint64_t>(frame + 24).value();
+    EXPECT_EQ(flags & (x86::rflags::zf | x86::rflags::cf), 0u); // rbx > 12345 by then
+    EXPECT_EQ(machine->reg(x86::rsi), 1u);                        // the side exit, once
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+    EXPECT_GE(machine->stats().hoisted_groups, 1u);
+}
+
+TEST(LoopRegion, KickStopsARegionLoopQuickly) {
+    Machine machine(SoftTier::Translator);
+    kernel_groups(machine);
+    machine.state.gpr[x86::rsp] = 0x1eff00;
+    machine.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop;
+        c.L(loop);
+        c.add(rbx, qword[rsp + 8]);
+        c.jmp(loop);
+    });
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    auto exit = std::async(std::launch::async, [&] { return machine.vcpu->run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto kicked = std::chrono::steady_clock::now();
+    machine.vcpu->kick();
+    ASSERT_EQ(exit.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    const auto latency = std::chrono::steady_clock::now() - kicked;
+    EXPECT_EQ(exit.get().kind, VcpuExit::Kind::Kicked);
+    EXPECT_LT(latency, std::chrono::milliseconds(50)); // room for a loaded CI machine
+    EXPECT_GE(machine.stats().loop_regions, 1u);
+}
+
+TEST(LoopRegion, ALoopRewritingItsOwnCodeRunsTheNewCode) {
+    // After 30000 passes the loop stores a new immediate into its own body (a store to the
+    // region's page, made through the interpreter: the page holds code).
+    auto machine = run_on_both([](Machine& m) {
+        kernel_groups(m);
+        m.state.gpr[x86::rsp] = 0x1eff00;
+        EXPECT_TRUE(m.memory.write<std::uint64_t>(0x1eff08, 2));
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop, done;
+            c.mov(ecx, 50000);
+            c.L(loop);
+            c.add(rbx, qword[rsp + 8]);
+            const auto immediate =
+                static_cast<std::uint32_t>(SoftTestMachine::code_address + c.getSize() + 1);
+            c.mov(eax, 1);
+            c.add(rsi, rax);
+            c.dec(ecx);
+            c.jz(done);
+            c.cmp(ecx, 20000);
+            c.jne(loop);
+            c.mov(edx, immediate);
+            c.mov(dword[rdx], 5); // the mov's imm32
+            c.jmp(loop);
+            c.L(done);
+            c.hlt();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rsi), 30000u * 1 + 20000u * 5);
+    EXPECT_EQ(machine->reg(x86::rbx), 2u * 50000);
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+}
