@@ -461,8 +461,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
 BlockTranslator::RegionResult
 BlockTranslator::translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
                                   CodeCache& cache, const std::uint8_t* bail) {
-    if (!m_access_groups || (!user && !m_kernel_access_groups) || parts.empty())
-        return RegionResult::unsuitable;
+    if (!makes_regions(user) || parts.empty()) return RegionResult::unsuitable;
     out.linear = parts.front().linear;
     out.native_ops = out.fallback_ops = 0;
     out.access_groups = out.grouped_accesses = out.hoisted_groups = 0;

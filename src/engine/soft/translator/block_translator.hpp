@@ -48,6 +48,10 @@ class BlockTranslator {
     /// groups): the hoisted checks are what a region is for.
     RegionResult translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
                                   CodeCache& cache, const std::uint8_t* bail);
+    /// Whether translate_region may make regions of code at this privilege.
+    bool makes_regions(bool user) const {
+        return m_access_groups && (user || m_kernel_access_groups);
+    }
     /// Chain sites a region can hold (side exits, their copies in group fallbacks).
     static constexpr std::size_t region_sites = 16;
 

@@ -293,7 +293,8 @@ void Translator::patch(ChainSite& site, const Translation& target) {
 const Translation* Translator::loop_region(CodeBlock& block, const Translation& translation) {
     CpuCore& cpu = m_cpu;
     block.region_epoch = m_epoch;
-    if (!m_options.loop_regions || translation.region_blocks != 0 || translation.crosses_page)
+    if (!m_options.loop_regions || !m_translator.makes_regions(cpu.cpl == 3) ||
+        translation.region_blocks != 0 || translation.crosses_page)
         return &translation;
     std::uint64_t ram_offset = 0;
     const std::uint8_t* host = cpu.fetch_pointer(cpu.rip, &ram_offset); // a hit: just fetched
