@@ -120,6 +120,12 @@ struct Candidate {
 
 bool member_access(const GuestInstruction& guest, MemberAccess& out) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
+    if (guest.decoded && instruction.mnemonic == ZYDIS_MNEMONIC_RET &&
+        instruction.operand_width == 64) {
+        // The return address: the last member of a run of pops (ret is a barrier: it ends it).
+        out = {stack_register, 0, 8, false};
+        return true;
+    }
     if (!guest.decoded || barrier(guest)) return false;
     const ZydisDecodedOperand& first = guest.operands[0];
     switch (instruction.mnemonic) {

@@ -46,7 +46,9 @@ struct AccessGroupPlan {
 };
 
 /// A memory access the emitter may take from a group: a push or pop of a 64-bit GPR or
-/// immediate, pushfq (rsp-relative, 8 bytes), or an instruction with exactly one memory operand
+/// immediate, pushfq (rsp-relative, 8 bytes), a near ret's return address (which ends the run:
+/// a function's epilogue of pops and its ret share one check), or an instruction with exactly
+/// one memory operand
 /// that has a base register, no index, 64-bit addressing and no fs/gs segment.
 struct MemberAccess {
     int base{-1};

@@ -237,8 +237,10 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
             operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? operand.imm.value.u : 0;
         Xbyak::Label& fallback = new_label();
         Xbyak::Label& after = new_label();
-        mov(r14, stack_pointer());
-        lookup(8, false, fallback);
+        if (!grouped_access(k, guest_rsp, 0, 8, false)) { // (the epilogue's pops' group)
+            mov(r14, stack_pointer());
+            lookup(8, false, fallback);
+        }
         // (Flags to the slot before r13 holds the return address: the save uses r13.)
         save_flags(m_live); // the frame's compares below clobber them
         m_host_flags_valid = false;

@@ -38,7 +38,7 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
         lea(r14, ptr[r14 + group.low]);
     }
     lookup(group.span, group.write, fallback, true);
-    lea(r14, ptr[r14 - group.low]); // host address of the base register's value here
+    if (group.low != 0) lea(r14, ptr[r14 - group.low]); // host address of the base's value
     mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
     m_r14_group_end = getCurr();
     m_r14_group_slot = group.slot;
