@@ -293,6 +293,12 @@ int CpuCore::alias_way(std::uint64_t page_address, std::uint8_t* host_page) {
     for (unsigned way = 0; way < PageAliases::ways; ++way) {
         if (holder >= 0 && way != static_cast<unsigned>(holder)) continue;
         if (!aliases.may_move(way, slot)) continue;
+        // Nor while an access group's members reach the page there through gs (the pins).
+        bool pinned = false;
+        for (const std::uint64_t pin : jit.alias_pins)
+            pinned |= pin != JitContext::no_pin && PageAliases::slot_of(pin) == slot &&
+                      aliases.way_at(pin) == static_cast<int>(way);
+        if (pinned) continue;
         // The slot changes page: an entry of its way naming another goes (and with the slot
         // unmapped, when the host refuses the mapping, every entry of it).
         const bool mapped = aliases.map(way, page_address, offset);

@@ -281,16 +281,25 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
         }
         const ZydisMnemonic m = guest.instruction.mnemonic;
         aligned = vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
+        if (r14_group_kept && m_aliased_access && m_group_offset == 0) {
+            std::memcpy(bytes, aliased_bytes, aliased_length); // a member at the base: gs:[r14d]
+            length = aliased_length;
+        }
         if (m_group_offset != 0) {
-            // A group member: [r14 + offset], unless the alignment test below needs the
-            // address itself (or, never seen, that form does not encode).
+            // A group member: [r14 + offset] (gs:[r14d + offset] with page aliases), unless the
+            // alignment test below needs the address itself (or, never seen, that form does not
+            // encode).
             std::uint8_t offset_bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
             ZyanUSize offset_length = sizeof offset_bytes;
             if (aligned || !encode_identity(guest, plan, m_isa_features, offset_bytes,
-                                            offset_length, false, m_group_offset)) {
+                                            offset_length, m_aliased_access, m_group_offset)) {
                 lea(r14, ptr[r14 + m_group_offset]);
                 m_group_offset = 0;
                 r14_group_kept = false;
+                if (m_aliased_access) {
+                    std::memcpy(bytes, aliased_bytes, aliased_length);
+                    length = aliased_length;
+                }
             } else {
                 std::memcpy(bytes, offset_bytes, offset_length);
                 length = offset_length;

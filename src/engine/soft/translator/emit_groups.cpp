@@ -37,8 +37,14 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
         mov(r14, home(base));
         lea(r14, ptr[r14 + group.low]);
     }
-    lookup(group.span, group.write, fallback, true);
-    if (group.low != 0) lea(r14, ptr[r14 - group.low]); // host address of the base's value
+    // With page aliases the check is an aliased lookup (the members then reach the page as
+    // gs:[r14d + offset], the mapping every other access of user code uses: a load through one
+    // mapping of a store just made through the other cannot take its bytes from the store
+    // buffer), and its page's alias is pinned for the members' sake. Else RAM's own mapping.
+    lookup(group.span, group.write, fallback, !m_page_aliases);
+    if (m_page_aliases)
+        mov(qword[r15 + m_layout.alias_pins + static_cast<int>(8 * group.slot)], r14);
+    if (group.low != 0) lea(r14, ptr[r14 - group.low]); // the base register's value's address
     mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
     m_r14_group_end = getCurr();
     m_r14_group_slot = group.slot;
@@ -116,7 +122,9 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
         mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
         m_r14_group_slot = group.slot;
     }
-    m_aliased_access = false; // a host address in RAM's own mapping, plus the offset (looked_up)
+    // A linear address for gs with page aliases, else a host address in RAM's own mapping; plus
+    // the offset (looked_up).
+    m_aliased_access = m_page_aliases;
     m_group_offset = role.offset;
     ++m_out.grouped_accesses;
     return true;

@@ -90,7 +90,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
 Xbyak::RegExp Emitter::looked_up() {
     if (!m_aliased_access) return Xbyak::RegExp(r14) + m_group_offset;
     db(0x65); // gs
-    return Xbyak::RegExp(r14d);
+    return Xbyak::RegExp(r14d) + m_group_offset;
 }
 
 Emitter::Forward Emitter::aliased_check(int table, unsigned size) {

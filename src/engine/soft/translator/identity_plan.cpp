@@ -149,7 +149,7 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
             operand.mem.base = aliased ? ZYDIS_REGISTER_R14D : ZYDIS_REGISTER_R14;
             operand.mem.index = ZYDIS_REGISTER_NONE;
             operand.mem.scale = 0;
-            operand.mem.displacement = aliased ? 0 : displacement;
+            operand.mem.displacement = displacement;
         }
     }
     request.prefixes &= ~static_cast<ZydisInstructionAttributes>(ZYDIS_ATTRIB_HAS_SEGMENT);

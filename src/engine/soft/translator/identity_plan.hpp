@@ -39,7 +39,7 @@ inline constexpr unsigned rename_host[2] = {host_scratch, host_address_scratch};
 /// memory operand, a register class other than GPR, flags, XMM or YMM).
 bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan);
 /// The host encoding of the instruction with renamed registers and [r14 + displacement] for
-/// its memory operand, or gs:[r14d] when `aliased` (Emitter::looked_up); the guest bytes when
+/// its memory operand, or gs:[r14d + displacement] when `aliased` (Emitter::looked_up); the guest bytes when
 /// nothing changes. False when it cannot be encoded. `isa_features` are the guest model's
 /// (tzcnt/lzcnt are bsf/bsr without BMI1/LZCNT).
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,

@@ -229,8 +229,14 @@ struct JitContext {
     static constexpr std::uint64_t return_frames = 256;
     std::uint64_t branch_target{0}; ///< an indirect call's target while it pushes
     /// Host address of an access group's base register value, from its check to its last
-    /// member (AccessGroup::slot; one per nesting level).
+    /// member (AccessGroup::slot; one per nesting level). In user code with page aliases, the
+    /// guest linear address instead: members reach the group's page as gs:[r14d + offset].
     std::uint64_t group_host[4]{};
+    /// The linear addresses whose page alias such a group relies on (one per group slot), which
+    /// no JIT TLB fill may move (CpuCore::alias_way) until translated code is next entered;
+    /// bit 63 set for none.
+    static constexpr std::uint64_t no_pin = std::uint64_t{1} << 63;
+    std::uint64_t alias_pins[4]{no_pin, no_pin, no_pin, no_pin};
     /// Guest rsi and rdi after a translated rep movs/stos, while those host registers hold
     /// host addresses.
     std::uint64_t string_next[2]{};

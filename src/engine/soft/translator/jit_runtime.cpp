@@ -43,6 +43,7 @@ JitLayout JitLayout::of(const CpuCore& cpu) {
     layout.branch_target = offset_of(cpu, &cpu.jit.branch_target);
     layout.string_next = offset_of(cpu, &cpu.jit.string_next[0]);
     layout.group_host = offset_of(cpu, &cpu.jit.group_host[0]);
+    layout.alias_pins = offset_of(cpu, &cpu.jit.alias_pins[0]);
     layout.rflags = offset_of(cpu, &cpu.rflags);
     layout.ymm_upper = offset_of(cpu, &cpu.fpu.ymm_upper[0]);
     layout.cr0 = offset_of(cpu, &cpu.cr0);

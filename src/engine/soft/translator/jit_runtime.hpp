@@ -48,6 +48,7 @@ struct JitLayout {
     std::int32_t segment_stride{0};    ///< sizeof(x86::SegmentRegister)
     std::int32_t user_window_count{0}; ///< CpuCore::user_window_count() (SMAP windows)
     std::int32_t group_host{0};        ///< JitContext::group_host[0]
+    std::int32_t alias_pins{0};        ///< JitContext::alias_pins[0]
 
     static JitLayout of(const CpuCore& cpu);
     std::int32_t tlb_table(bool user, bool write) const {

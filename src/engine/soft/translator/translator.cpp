@@ -370,6 +370,7 @@ void Translator::execute(unsigned& budget) {
     cpu.exit_block = false;
     cpu.jit.flags = cpu.flags() & arithmetic_flags;
     cpu.jit.exit_site = nullptr;
+    std::fill(std::begin(cpu.jit.alias_pins), std::end(cpu.jit.alias_pins), JitContext::no_pin);
     std::atomic_ref<std::uint32_t>(cpu.jit.budget)
         .store(m_options.chained_budget, std::memory_order_relaxed);
     const JitExit exit = m_runtime.enter(cpu, translation->code);
