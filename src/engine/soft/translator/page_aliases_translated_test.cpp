@@ -55,6 +55,15 @@ void enter_user_mode(Machine& m) {
     m.state.ss.dpl = m.state.ds.dpl = m.state.es.dpl = 3;
 }
 
+/// Maps page_d (page_a's position in the alias window, 4 GiB above it) for user code.
+void map_far_page(Machine& m) {
+    ASSERT_TRUE(
+        m.memory.write<std::uint64_t>(page_tables + 0x1000 + 8 * (page_d >> 30), far_tables | 7));
+    ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables, (far_tables + 0x1000) | 7));
+    ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables + 0x1000 + 8 * ((page_d >> 12) & 511),
+                                              page_d_physical | present_writable_user));
+}
+
 /// Runs `body` as user code on `m` until its hlt, which at CPL 3 (#GP with no TSS to switch
 /// stacks with) ends in a shutdown.
 void run_user(Machine& m, const std::function<void(Xbyak::CodeGenerator&)>& body) {
@@ -86,11 +95,10 @@ std::unique_ptr<Machine> run_rounds(bool three) {
             c.mov(ecx, rounds);
             Xbyak::Label round;
             c.L(round);
-            // (rsi written between its uses: one access per run, so no access group, whose
-            // check would hold RAM's own mapping instead of an alias)
+            // (rsi written between its uses: one access per run, so no access group)
             c.mov(eax, c.dword[rsi]);
             c.add(c.dword[rdi], eax);
-            c.add(c.dword[rdi + 4], eax); // a group on page_b: a held lookup, in either way
+            c.add(c.dword[rdi + 4], eax); // a group on page_b, in either way
             if (three) c.add(c.dword[rbx], eax);
             c.mov(rsi, page_a);
             c.mov(edx, c.dword[rsi]);
@@ -131,16 +139,41 @@ TEST(PageAliasesTranslated, ThreeHotPagesOfOneSlotKeepTheirBytesAndMoveItOnlyNow
     EXPECT_GT(aliases->refusals(), rounds / 2);
 }
 
+TEST(PageAliasesTranslated, AGroupsPageKeepsItsAliasWhileAPageOfItsPositionFills) {
+    // The group on page_a reaches it through its alias; between its members, page_d (page_a's
+    // position, 4 GiB above) fills, and the way holding that position is the only one it may
+    // take. page_a's way is pinned (JitContext::alias_pins), so page_d is refused a way (the
+    // interpreter serves it): moved, the second member would write page_d's bytes.
+    const auto program = [](Machine& m) {
+        map_far_page(m);
+        ASSERT_TRUE(m.memory.write<std::uint32_t>(page_a, 5));
+        ASSERT_TRUE(m.memory.write<std::uint32_t>(page_d_physical, 1000));
+        run_user(m, [](Xbyak::CodeGenerator& c) {
+            c.mov(rdi, page_d);
+            c.mov(ecx, rounds);
+            Xbyak::Label round;
+            c.L(round);
+            c.mov(rsi, page_a);
+            c.mov(eax, c.dword[rsi]);     // the group's first member (its check: page_a)
+            c.add(c.dword[rdi], eax);     // page_d, between the members
+            c.add(c.dword[rsi + 4], eax); // the second, through page_a's alias
+            c.dec(ecx);
+            c.jnz(round);
+        });
+    };
+    auto m = run_on_both(program);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_a + 4).value(), rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_d_physical).value(), 1000u + rounds * 5);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(page_d_physical + 4).value(), 0u);
+    EXPECT_GT(m->stats().grouped_accesses, 0u);
+}
+
 TEST(PageAliasesTranslated, TwoPagesOfOnePositionKeepTheirBytes) {
     // page_a and page_d have one position in the window: one way at a time may map it, and
     // when it takes the other page, the entry of the page it held must go (were page_d put in
     // the other way, page_a's entry would go on reaching page_d's bytes).
     const auto program = [](Machine& m) {
-        ASSERT_TRUE(m.memory.write<std::uint64_t>(page_tables + 0x1000 + 8 * (page_d >> 30),
-                                                  far_tables | 7));
-        ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables, (far_tables + 0x1000) | 7));
-        ASSERT_TRUE(m.memory.write<std::uint64_t>(far_tables + 0x1000 + 8 * ((page_d >> 12) & 511),
-                                                  page_d_physical | present_writable_user));
+        map_far_page(m);
         ASSERT_TRUE(m.memory.write<std::uint32_t>(page_a, 5));
         ASSERT_TRUE(m.memory.write<std::uint32_t>(page_d_physical, 1000));
         run_user(m, [](Xbyak::CodeGenerator& c) {
