@@ -274,12 +274,11 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     std::vector<std::size_t> order(found.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) {
-                  // (the longer first at one leader: the shorter then nests in it)
-                  return found[a].leader < found[b].leader ||
-                         (found[a].leader == found[b].leader && found[a].last > found[b].last);
-              });
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        // (the longer first at one leader: the shorter then nests in it)
+        return found[a].leader < found[b].leader ||
+               (found[a].leader == found[b].leader && found[a].last > found[b].last);
+    });
     std::vector<int> kept_index(found.size(), -1);
     for (std::size_t i : order) {
         AccessGroup group = found[i];

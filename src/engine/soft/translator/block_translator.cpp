@@ -18,17 +18,21 @@ namespace emit {
 
 void Emitter::block(std::span<GuestInstruction> instructions) {
     m_instructions = instructions;
+    body_and_cold_paths();
+}
+
+void Emitter::body_and_cold_paths() {
     bool ended = false;
-    for (std::size_t k = 0; k < instructions.size() && !ended; ++k) {
-        m_live = instructions[k].flags_live_in;
-        m_linear = instructions[k].linear;
+    for (std::size_t k = 0; k < m_instructions.size() && !ended; ++k) {
+        m_live = m_instructions[k].flags_live_in;
+        m_linear = m_instructions[k].linear;
         begin_groups(k);
-        ended = instruction(k, instructions[k]);
+        ended = instruction(k, m_instructions[k]);
         end_groups(k, ended);
     }
     m_live = arithmetic_mask;
-    if (!ended) exit_to(instructions.back().next);
-    for (std::size_t i = 0; i < m_cold.size(); ++i) // a group's fallback queues more
+    if (!ended) exit_to(m_instructions.back().next); // (never in a region: it loops back)
+    for (std::size_t i = 0; i < m_cold.size(); ++i)  // a group's fallback queues more
         m_cold[i]();
 }
 
@@ -446,15 +450,12 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     const std::span<GuestInstruction> instructions =
         analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
-    const bool groups = m_access_groups && (user || m_kernel_access_groups);
+    const bool groups = makes_groups(user);
     if (groups) plan_access_groups(instructions, m_groups);
     if (cache.available() < 4096) return false;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
-                        block.ops.data(), user, m_isa_features,
-                        m_hints.slots != nullptr && (user ? !m_page_aliases : m_kernel_hints)
-                            ? &m_hints
-                            : nullptr,
+                        block.ops.data(), user, m_isa_features, hints_for(user),
                         groups ? &m_groups : nullptr);
         emitter.set_page_aliases(m_page_aliases && user);
         emitter.block(instructions);
@@ -467,9 +468,10 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     }
 }
 
-BlockTranslator::RegionResult
-BlockTranslator::translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
-                                  CodeCache& cache, const std::uint8_t* bail) {
+BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out,
+                                                                std::span<const RegionPart> parts,
+                                                                bool user, CodeCache& cache,
+                                                                const std::uint8_t* bail) {
     if (!makes_regions(user) || parts.empty()) return RegionResult::unsuitable;
     out.linear = parts.front().linear;
     out.native_ops = out.fallback_ops = 0;
@@ -506,11 +508,7 @@ BlockTranslator::translate_region(Translation& out, std::span<const RegionPart> 
     out.sites = std::span<ChainSite>(out.region_sites.get(), region_sites);
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
-                        out.ops.data(), user, m_isa_features,
-                        m_hints.slots != nullptr && (user ? !m_page_aliases : m_kernel_hints)
-                            ? &m_hints
-                            : nullptr,
-                        &m_groups);
+                        out.ops.data(), user, m_isa_features, hints_for(user), &m_groups);
         emitter.set_page_aliases(m_page_aliases && user);
         emitter.region(instructions, m_links, bail);
         if (out.hoisted_groups != 0 && out.fallback_ops != 0) return RegionResult::unsuitable;

@@ -48,10 +48,12 @@ class BlockTranslator {
     /// groups): the hoisted checks are what a region is for.
     RegionResult translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
                                   CodeCache& cache, const std::uint8_t* bail);
-    /// Whether translate_region may make regions of code at this privilege.
-    bool makes_regions(bool user) const {
+    /// Whether code at this privilege gets access groups, and so loop regions (whose hoisted
+    /// group checks are what they are for).
+    bool makes_groups(bool user) const {
         return m_access_groups && (user || m_kernel_access_groups);
     }
+    bool makes_regions(bool user) const { return makes_groups(user); }
     /// Chain sites a region can hold (side exits, their copies in group fallbacks).
     static constexpr std::size_t region_sites = 16;
 
@@ -76,6 +78,12 @@ class BlockTranslator {
     void set_page_aliases(bool on) { m_page_aliases = on; }
 
   private:
+    /// The JitTlbHint slots access sites of code at this privilege guess from, or nullptr.
+    TlbHintSlots* hints_for(bool user) {
+        return m_hints.slots != nullptr && (user ? !m_page_aliases : m_kernel_hints) ? &m_hints
+                                                                                     : nullptr;
+    }
+
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
     TlbHintSlots m_hints;

@@ -47,12 +47,7 @@ void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
     site.fast_jump = const_cast<std::uint8_t*>(getCurr());
     jmp(unchained, T_NEAR);
     L(flag_safe_check);
-    mov(qword[r15 + m_layout.spill], rcx);
-    mov(ecx, dword[r15 + m_layout.budget]);
-    jrcxz(out_of_budget);
-    lea(ecx, ptr[rcx - 1]);
-    mov(dword[r15 + m_layout.budget], ecx);
-    mov(rcx, qword[r15 + m_layout.spill]);
+    flag_safe_budget_check(out_of_budget);
     site.jump = const_cast<std::uint8_t*>(getCurr());
     db(0xe9); // jmp rel32: to the next instruction until chained
     dd(0);
@@ -67,6 +62,15 @@ void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
     store_rip(target);
     mov(qword[r15 + m_layout.exit_site], 0);
     jmp(m_runtime.common_exit());
+}
+
+void Emitter::flag_safe_budget_check(Xbyak::Label& out_of_budget) {
+    mov(qword[r15 + m_layout.spill], rcx); // jrcxz touches no flag
+    mov(ecx, dword[r15 + m_layout.budget]);
+    jrcxz(out_of_budget); // (rcx still spilled there)
+    lea(ecx, ptr[rcx - 1]);
+    mov(dword[r15 + m_layout.budget], ecx);
+    mov(rcx, qword[r15 + m_layout.spill]);
 }
 
 void Emitter::load_branch_target(const GuestInstruction& guest, const ZydisDecodedOperand& operand,

@@ -39,18 +39,7 @@ void Emitter::region(std::span<GuestInstruction> instructions, std::span<const R
     m_host_flags_valid = true;
     m_slot_current = false;
     m_r14_group_end = nullptr;
-    bool ended = false;
-    for (std::size_t k = 0; k < instructions.size() && !ended; ++k) {
-        m_live = instructions[k].flags_live_in;
-        m_linear = instructions[k].linear;
-        begin_groups(k);
-        ended = instruction(k, instructions[k]);
-        end_groups(k, ended);
-    }
-    m_live = arithmetic_mask;
-    if (!ended) exit_to(instructions.back().next); // (never: the last link loops back)
-    for (std::size_t i = 0; i < m_cold.size(); ++i)
-        m_cold[i]();
+    body_and_cold_paths();
 }
 
 void Emitter::region_branch(const GuestInstruction& guest, const RegionLink& link) {
@@ -123,12 +112,7 @@ void Emitter::loop_back() {
         jbe(out_of_budget_fast, T_NEAR); // 0 left, or a kick stored 0 (sub borrows)
         jmp(*m_loop_body, T_NEAR);
     } else {
-        mov(qword[r15 + m_layout.spill], rcx); // jrcxz: a budget check that touches no flag
-        mov(ecx, dword[r15 + m_layout.budget]);
-        jrcxz(out_of_budget);
-        lea(ecx, ptr[rcx - 1]);
-        mov(dword[r15 + m_layout.budget], ecx);
-        mov(rcx, qword[r15 + m_layout.spill]);
+        flag_safe_budget_check(out_of_budget);
         jmp(*m_loop_body, T_NEAR);
         L(out_of_budget);
         mov(rcx, qword[r15 + m_layout.spill]);

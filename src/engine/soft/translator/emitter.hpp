@@ -105,6 +105,9 @@ class Emitter : public Xbyak::CodeGenerator {
         }
     }
 
+    /// Emits m_instructions one by one (with their groups' checks and joins), then the cold
+    /// paths they queued.
+    void body_and_cold_paths();
     /// Returns true when the instruction ended the block (its exits are emitted).
     bool instruction(std::size_t k, GuestInstruction& guest);
 
@@ -270,6 +273,10 @@ class Emitter : public Xbyak::CodeGenerator {
     /// through the jump table.
     /// `branch`: the block's `jcc rel32` whose target is this exit (see ChainSite::branch).
     void exit_to(std::uint64_t target, const std::uint8_t* branch = nullptr);
+    /// Takes one from the budget word without touching the flags (rcx spilled around jrcxz);
+    /// jumps to `out_of_budget`, with rcx still in JitContext's spill slot, when none was left
+    /// (or a kick stored 0).
+    void flag_safe_budget_check(Xbyak::Label& out_of_budget);
 
     static bool indirect_target_supported(const ZydisDecodedOperand& operand) {
         if (operand.type == ZYDIS_OPERAND_TYPE_REGISTER) return gpr_number(operand.reg.value) >= 0;

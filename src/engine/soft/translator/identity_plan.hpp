@@ -39,9 +39,9 @@ inline constexpr unsigned rename_host[2] = {host_scratch, host_address_scratch};
 /// memory operand, a register class other than GPR, flags, XMM or YMM).
 bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan);
 /// The host encoding of the instruction with renamed registers and [r14 + displacement] for
-/// its memory operand, or gs:[r14d + displacement] when `aliased` (Emitter::looked_up); the guest bytes when
-/// nothing changes. False when it cannot be encoded. `isa_features` are the guest model's
-/// (tzcnt/lzcnt are bsf/bsr without BMI1/LZCNT).
+/// its memory operand, or gs:[r14d + displacement] when `aliased` (Emitter::looked_up); the guest
+/// bytes when nothing changes. False when it cannot be encoded. `isa_features` are the guest
+/// model's (tzcnt/lzcnt are bsf/bsr without BMI1/LZCNT).
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                      std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
                      bool aliased = false, std::int32_t displacement = 0);

@@ -61,7 +61,8 @@ bool find_loop_region(BlockCache& cache, const CodeBlock& head_block, std::uint6
             if (next <= node.linear || next >> 12 != page || (next & 0xfff) > 4096 - 15 ||
                 node.depth == LoopRegion::max_blocks)
                 continue;
-            const CodeBlock* block = cache.find(BlockCache::key(page_offset + (next & 0xfff), mode));
+            const CodeBlock* block =
+                cache.find(BlockCache::key(page_offset + (next & 0xfff), mode));
             if (block == nullptr) continue; // never run: not on the hot path
             nodes.push_back({block, next, at, node.depth + 1});
         }

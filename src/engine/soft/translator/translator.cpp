@@ -244,8 +244,8 @@ void Translator::publish(const Translation& translation, const char* suffix) {
         for (const char* at = dump; *at != '\0';) {
             char* end = nullptr;
             if (std::strtoull(at, &end, 16) == linear) {
-                if (FILE* f = std::fopen(
-                        fmt::format("/tmp/jit-{:x}{}.bin", linear, suffix).c_str(), "w")) {
+                if (FILE* f = std::fopen(fmt::format("/tmp/jit-{:x}{}.bin", linear, suffix).c_str(),
+                                         "w")) {
                     std::fwrite(translation.code, 1, translation.code_size, f);
                     std::fclose(f);
                 }
@@ -305,8 +305,8 @@ const Translation* Translator::loop_region(CodeBlock& block, const Translation& 
         return &translation;
     std::vector<BlockTranslator::RegionPart> parts;
     for (std::size_t i = 0; i < region.blocks.size(); ++i)
-        parts.push_back({region.blocks[i], host - offset + (region.linears[i] & 0xfff),
-                         region.linears[i]});
+        parts.push_back(
+            {region.blocks[i], host - offset + (region.linears[i] & 0xfff), region.linears[i]});
     auto made = std::make_unique<Translation>();
     made->context = cpu.fetch_context;
     made->page = block.page;

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <xbyak/xbyak.h>
 
+#include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "engine/soft/soft_test_machine.hpp"
@@ -80,6 +83,21 @@ template <typename Program> std::unique_ptr<Machine> run_on_both(Program program
     EXPECT_TRUE(translated->memory.read_bytes(0, b));
     EXPECT_TRUE(a == b) << "guest RAM differs between the tiers";
     return translated;
+}
+
+/// Runs `machine` (which loops forever) on another thread, kicks it after 100 ms and expects it
+/// back, Kicked, within 50 ms: the budget word makes translated code return within a few chained
+/// transitions; the bound leaves room for a loaded CI machine.
+inline void expect_a_kick_to_stop_it_quickly(Machine& machine) {
+    ASSERT_TRUE(machine.vcpu->set_state(machine.state));
+    auto exit = std::async(std::launch::async, [&] { return machine.vcpu->run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto kicked = std::chrono::steady_clock::now();
+    machine.vcpu->kick();
+    ASSERT_EQ(exit.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    const auto latency = std::chrono::steady_clock::now() - kicked;
+    EXPECT_EQ(exit.get().kind, VcpuExit::Kind::Kicked);
+    EXPECT_LT(latency, std::chrono::milliseconds(50));
 }
 
 inline VcpuExit run_halted(Machine& machine) {
