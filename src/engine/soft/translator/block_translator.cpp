@@ -446,7 +446,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     out.native_ops = out.fallback_ops = 0;
     out.access_groups = out.grouped_accesses = 0;
     out.block_sites = {};
-    out.sites = out.block_sites;
+    out.region = nullptr;
     const std::span<GuestInstruction> instructions =
         analyze_block(m_decoder, block, bytes, linear, m_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
@@ -477,7 +477,8 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
     out.native_ops = out.fallback_ops = 0;
     out.access_groups = out.grouped_accesses = out.hoisted_groups = 0;
     out.region_blocks = static_cast<std::uint32_t>(parts.size());
-    out.ops.clear();
+    out.region = std::make_unique<RegionStorage>();
+    std::vector<DecodedOp>& ops = out.region->ops;
     m_region_instructions.clear();
     m_links.clear();
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -493,7 +494,7 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
             return RegionResult::unsuitable;
         m_region_instructions.insert(m_region_instructions.end(), instructions.begin(),
                                      instructions.end());
-        out.ops.insert(out.ops.end(), part.block->ops.begin(), part.block->ops.end());
+        ops.insert(ops.end(), part.block->ops.begin(), part.block->ops.end());
         m_links.push_back({m_region_instructions.size() - 1, next});
     }
     const std::span<GuestInstruction> instructions(m_region_instructions);
@@ -504,11 +505,9 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
     const RegionShape shape{link_indices};
     plan_access_groups(instructions, m_groups, &shape);
     if (cache.available() < 4096) return RegionResult::no_room;
-    out.region_sites = std::make_unique<ChainSite[]>(region_sites);
-    out.sites = std::span<ChainSite>(out.region_sites.get(), region_sites);
     try {
-        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out,
-                        out.ops.data(), user, m_isa_features, hints_for(user), &m_groups);
+        Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, ops.data(),
+                        user, m_isa_features, hints_for(user), &m_groups);
         emitter.set_page_aliases(m_page_aliases && user);
         emitter.region(instructions, m_links, bail);
         if (out.hoisted_groups != 0 && out.fallback_ops != 0) return RegionResult::unsuitable;

@@ -54,8 +54,6 @@ class BlockTranslator {
         return m_access_groups && (user || m_kernel_access_groups);
     }
     bool makes_regions(bool user) const { return makes_groups(user); }
-    /// Chain sites a region can hold (side exits, their copies in group fallbacks).
-    static constexpr std::size_t region_sites = 16;
 
     /// The guest CPU model's extensions (isa:: bits): tzcnt/lzcnt run as themselves only where
     /// the model has them (else f3 0f bc/bd are bsf/bsr).

@@ -10,13 +10,13 @@ void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
     // Only targets of this page are chained; one in the last 14 bytes may start a
     // page-crossing instruction, which goes stale with the next page too.
     const bool same_page = (target >> 12) == (m_out.linear >> 12) && (target & 0xfff) <= 4096 - 15;
-    if (!same_page || m_sites == m_out.sites.size()) {
+    if (!same_page || m_sites == m_out.sites().size()) {
         mov(r14, target);
         exit_indirect();
         return;
     }
     restore_host_flags();
-    ChainSite& site = m_out.sites[m_sites++];
+    ChainSite& site = m_out.sites()[m_sites++];
     site.target = target;
     Xbyak::Label out_of_budget, out_of_budget_fast, flag_safe_check, unchained;
     if (target > m_linear) {

@@ -26,16 +26,20 @@ struct ChainSite {
     bool chained{false};
 };
 
+/// What only a loop region (loop_region.hpp) has: its chain sites (one per side exit, and their
+/// copies in group fallbacks) and copies of its blocks' DecodedOps, one per instruction, which
+/// its interpreter calls point at.
+struct RegionStorage {
+    std::array<ChainSite, 16> sites{};
+    std::vector<DecodedOp> ops;
+};
+
 /// Interpreter calls in the code point at the CodeBlock's DecodedOps (a loop region's at its own
 /// copies). That block is replaced (BlockCache::insert) only by its own vCPU's dispatcher, after
 /// it went stale, and stale code is never entered again: the dispatcher checks freshness, the
 /// jump table's stamp changes with any code invalidation, and direct chains only link blocks of
 /// one page, which go stale together.
 struct Translation {
-    Translation() = default;
-    Translation(const Translation&) = delete; // `sites` may point into the object itself
-    Translation& operator=(const Translation&) = delete;
-
     const std::uint8_t* code{nullptr};
     std::size_t code_size{0};
     std::uint64_t linear{0};  ///< guest linear address of the first instruction
@@ -50,18 +54,19 @@ struct Translation {
     /// Access groups (access_groups.hpp) whose check the code holds, and the accesses they serve.
     std::uint32_t access_groups{0};
     std::uint32_t grouped_accesses{0};
-    /// A loop region (loop_region.hpp): the blocks it strings together, and the access groups
-    /// whose check runs once before the loop instead of once per pass.
+    /// A loop region: the blocks it strings together, and the access groups whose check runs
+    /// once before the loop instead of once per pass.
     std::uint32_t region_blocks{0};
     std::uint32_t hoisted_groups{0};
-    /// Direct exits: at most two per block (a branch taken and not taken); a loop region has
-    /// one per side exit. Fixed storage either way: the generated code holds their addresses.
+    /// Direct exits: at most two per block (a branch taken and not taken). Fixed storage: the
+    /// generated code holds their addresses.
     std::array<ChainSite, 2> block_sites{};
-    std::unique_ptr<ChainSite[]> region_sites;
-    std::span<ChainSite> sites{block_sites};
-    /// A loop region's copies of its blocks' DecodedOps, one per instruction, which its
-    /// interpreter calls point at (the blocks after the first may be decoded again on their own).
-    std::vector<DecodedOp> ops;
+    std::unique_ptr<RegionStorage> region; ///< a loop region's, else null
+
+    std::span<ChainSite> sites() {
+        return region != nullptr ? std::span<ChainSite>(region->sites)
+                                 : std::span<ChainSite>(block_sites);
+    }
 };
 
 } // namespace vessel::soft

@@ -322,7 +322,7 @@ const Translation* Translator::loop_region(CodeBlock& block, const Translation& 
     // made for this mode (the only ones chained to it: chains stay in a page).
     for (const auto& other : m_translations) {
         if (other->page != block.page || other->context != cpu.fetch_context) continue;
-        for (ChainSite& site : other->sites)
+        for (ChainSite& site : other->sites())
             if (site.chained && site.target == cpu.rip) patch(site, *made);
     }
     block.translation = made.get();
@@ -395,8 +395,12 @@ void Translator::execute(unsigned& budget) {
 
 std::size_t Translator::metadata_bytes() const {
     std::size_t bytes = 0;
-    for (const auto& translation : m_translations)
+    for (const auto& translation : m_translations) {
         bytes += sizeof(Translation) + sizeof(translation);
+        if (translation->region != nullptr)
+            bytes +=
+                sizeof(RegionStorage) + translation->region->ops.capacity() * sizeof(DecodedOp);
+    }
     return bytes;
 }
 
