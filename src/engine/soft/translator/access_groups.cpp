@@ -173,20 +173,20 @@ bool member_access(const GuestInstruction& guest, MemberAccess& out) {
 }
 
 void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan,
-                        const RegionShape* region) {
+                        std::span<const RegionLink> links) {
     plan.groups.clear();
     plan.roles.assign(instructions.size(), AccessRole{});
     std::array<Candidate, 16> open;
     std::vector<AccessGroup> found;
     std::vector<AccessRole> candidate_roles(instructions.size());
     const auto is_link = [&](std::size_t k) {
-        return region != nullptr &&
-               std::find(region->links.begin(), region->links.end(), k) != region->links.end();
+        return std::any_of(links.begin(), links.end(),
+                           [k](const RegionLink& link) { return link.index == k; });
     };
     // A loop's invariant base registers: no instruction moves them, and nothing in the loop
     // (no barrier but its own branches) may change what a check before the loop relied on.
     std::array<bool, 16> invariant{};
-    if (region != nullptr) {
+    if (!links.empty()) {
         invariant.fill(true);
         for (std::size_t k = 0; k < instructions.size(); ++k) {
             if (!is_link(k) && barrier(instructions[k])) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/soft/translator/block_analysis.hpp"
+#include "engine/soft/translator/loop_region.hpp"
 
 #include <cstdint>
 #include <span>
@@ -60,21 +61,15 @@ struct MemberAccess {
 /// The access instruction `guest` makes that a group could serve, if any.
 bool member_access(const GuestInstruction& guest, MemberAccess& out);
 
-/// A loop region's shape (loop_region.hpp) for plan_access_groups: the instructions that are
-/// branches staying in the region (the region goes on after them: no barrier), the last of them
-/// closing the loop.
-struct RegionShape {
-    std::span<const std::size_t> links;
-};
-
 /// Plans the block's groups: for every base register, maximal runs of member accesses while the
 /// register's value stays known relative to the run's first access (rsp moves by push, pop,
 /// add/sub of an immediate and lea; any other write ends the run), whose byte range fits in
 /// max_span; a run needs two members. Runs are kept only when disjoint from or nested in the
 /// runs kept before them, at most `slots` at a time. Fills `plan` (reused from block to block).
-/// In a loop `region` with no barrier but its links, a group whose base register no instruction
-/// changes is hoisted (AccessGroup::hoisted).
+/// In a loop region (`links`: its branches that stay in it, loop_region.hpp, which are no
+/// barrier) with no other barrier, a group whose base register no instruction changes is
+/// hoisted (AccessGroup::hoisted).
 void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan,
-                        const RegionShape* region = nullptr);
+                        std::span<const RegionLink> links = {});
 
 } // namespace vessel::soft

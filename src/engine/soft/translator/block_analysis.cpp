@@ -119,15 +119,19 @@ std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const Cod
     return instructions;
 }
 
-bool flags_dead_at_entry(std::span<const GuestInstruction> instructions) {
-    for (const GuestInstruction& guest : instructions) {
+bool flags_dead_at_entry(std::span<const GuestInstruction> instructions,
+                         const std::function<bool(std::size_t)>& access_cannot_fault) {
+    for (std::size_t k = 0; k < instructions.size(); ++k) {
+        const GuestInstruction& guest = instructions[k];
         if (!guest.decoded || guest.flags_tested != 0) break;
         const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
         bool touches_memory = false;
         for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
             touches_memory |= guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
                               guest.operands[i].mem.type == ZYDIS_MEMOP_TYPE_MEM;
-        if (touches_memory || !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV) break;
+        if ((touches_memory && !(access_cannot_fault && access_cannot_fault(k))) ||
+            !identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV)
+            break;
         if (guest.flags_written == arithmetic_mask) return true;
     }
     return false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -42,7 +43,10 @@ std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const Cod
                                           std::vector<GuestInstruction>& buffer);
 
 /// Whether the block overwrites all arithmetic flags before anything reads them or can fault
-/// (a fault would show them): then a jump into it may clobber the flags.
-bool flags_dead_at_entry(std::span<const GuestInstruction> instructions);
+/// (a fault would show them): then a jump into it may clobber the flags. `access_cannot_fault`,
+/// when given, names instructions whose memory access was checked beforehand (a loop region's
+/// hoisted groups), which count as not touching memory.
+bool flags_dead_at_entry(std::span<const GuestInstruction> instructions,
+                         const std::function<bool(std::size_t)>& access_cannot_fault = {});
 
 } // namespace vessel::soft

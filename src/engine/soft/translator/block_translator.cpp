@@ -469,24 +469,25 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
 }
 
 BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out,
-                                                                std::span<const RegionPart> parts,
-                                                                bool user, CodeCache& cache,
+                                                                std::span<const RegionBlock> blocks,
+                                                                const std::uint8_t* page, bool user,
+                                                                CodeCache& cache,
                                                                 const std::uint8_t* bail) {
-    if (!makes_regions(user) || parts.empty()) return RegionResult::unsuitable;
-    out.linear = parts.front().linear;
+    if (!makes_regions(user) || blocks.empty()) return RegionResult::unsuitable;
+    out.linear = blocks.front().linear;
     out.native_ops = out.fallback_ops = 0;
     out.access_groups = out.grouped_accesses = out.hoisted_groups = 0;
-    out.region_blocks = static_cast<std::uint32_t>(parts.size());
+    out.region_blocks = static_cast<std::uint32_t>(blocks.size());
     out.region = std::make_unique<RegionStorage>();
     std::vector<DecodedOp>& ops = out.region->ops;
     m_region_instructions.clear();
     m_links.clear();
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        const RegionPart& part = parts[i];
-        const std::span<GuestInstruction> instructions =
-            analyze_block(m_decoder, *part.block, part.bytes, part.linear, m_instructions);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const RegionBlock& part = blocks[i];
+        const std::span<GuestInstruction> instructions = analyze_block(
+            m_decoder, *part.block, page + (part.linear & 0xfff), part.linear, m_instructions);
         if (instructions.empty()) return RegionResult::unsuitable;
-        const std::uint64_t next = parts[(i + 1) % parts.size()].linear;
+        const std::uint64_t next = blocks[(i + 1) % blocks.size()].linear;
         std::uint64_t successors[2];
         const unsigned count = block_successors(*part.block, part.linear, successors);
         if (std::find(successors, successors + count, next) == successors + count ||
@@ -499,11 +500,7 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
     }
     const std::span<GuestInstruction> instructions(m_region_instructions);
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
-    std::vector<std::size_t> link_indices;
-    for (const RegionLink& link : m_links)
-        link_indices.push_back(link.index);
-    const RegionShape shape{link_indices};
-    plan_access_groups(instructions, m_groups, &shape);
+    plan_access_groups(instructions, m_groups, m_links);
     if (cache.available() < 4096) return RegionResult::no_room;
     try {
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, ops.data(),

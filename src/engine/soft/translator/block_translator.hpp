@@ -33,21 +33,16 @@ class BlockTranslator {
     bool translate(Translation& out, const CodeBlock& block, const std::uint8_t* bytes,
                    std::uint64_t linear, bool user, CodeCache& cache);
 
-    /// One block of a loop region: its DecodedOps, its bytes and where it runs.
-    struct RegionPart {
-        const CodeBlock* block{nullptr};
-        const std::uint8_t* bytes{nullptr};
-        std::uint64_t linear{0};
-    };
     enum class RegionResult { translated, unsuitable, no_room };
-    /// Fills `out` for the loop region of `parts` (LoopRegion's blocks, the first the head),
-    /// whose hoisted checks give the loop to `bail` (the head's own translation) when they
-    /// fail. Unsuitable: a block does not end in a branch to the next one, or the region would
-    /// call the interpreter on its main path while a check is hoisted (which the interpreter
-    /// could void). Only where access groups are on (user code, or kernel code with kernel
-    /// groups): the hoisted checks are what a region is for.
-    RegionResult translate_region(Translation& out, std::span<const RegionPart> parts, bool user,
-                                  CodeCache& cache, const std::uint8_t* bail);
+    /// Fills `out` for the loop region of `blocks` (LoopRegion's, the head first), all on the
+    /// page whose bytes start at `page`, whose hoisted checks give the loop to `bail` (the head's
+    /// own translation) when they fail. Unsuitable: a block does not end in a branch to the next
+    /// one, or the region would call the interpreter on its main path while a check is hoisted
+    /// (which the interpreter could void). Only where access groups are on (user code, or kernel
+    /// code with kernel groups): the hoisted checks are what a region is for.
+    RegionResult translate_region(Translation& out, std::span<const RegionBlock> blocks,
+                                  const std::uint8_t* page, bool user, CodeCache& cache,
+                                  const std::uint8_t* bail);
     /// Whether code at this privilege gets access groups, and so loop regions (whose hoisted
     /// group checks are what they are for).
     bool makes_groups(bool user) const {

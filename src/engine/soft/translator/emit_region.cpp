@@ -81,26 +81,13 @@ void Emitter::region_branch(const GuestInstruction& guest, const RegionLink& lin
 }
 
 bool Emitter::loop_flags_dead() const {
-    // flags_dead_at_entry, with the accesses of hoisted groups, which cannot fault in the loop
-    // (their page was checked before it), counted as not touching memory.
-    for (std::size_t k = 0; k < m_instructions.size(); ++k) {
-        const GuestInstruction& guest = m_instructions[k];
-        if (!guest.decoded || guest.flags_tested != 0) return false;
-        const ZydisMnemonic mnemonic = guest.instruction.mnemonic;
-        if (!identity_mnemonic(mnemonic) || mnemonic == ZYDIS_MNEMONIC_DIV) return false;
-        for (unsigned i = 0; i < guest.instruction.operand_count; ++i) {
-            const ZydisDecodedOperand& operand = guest.operands[i];
-            if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY ||
-                operand.mem.type != ZYDIS_MEMOP_TYPE_MEM)
-                continue;
-            const AccessRole& role = m_groups->roles[k];
-            if (role.group < 0 || !m_groups->groups[static_cast<std::size_t>(role.group)].hoisted ||
-                operand.size > 64)
-                return false;
-        }
-        if (guest.flags_written == arithmetic_mask) return true;
-    }
-    return false;
+    // A hoisted group's member cannot fault in the loop: its page was checked before it (an
+    // access wider than 64 bits may still be checked for alignment).
+    return flags_dead_at_entry(m_instructions, [this](std::size_t k) {
+        const AccessRole& role = m_groups->roles[k];
+        return role.group >= 0 && role.size <= 8 &&
+               m_groups->groups[static_cast<std::size_t>(role.group)].hoisted;
+    });
 }
 
 void Emitter::loop_back() {

@@ -49,10 +49,8 @@ bool find_loop_region(BlockCache& cache, const CodeBlock& head_block, std::uint6
             const std::uint64_t next = successors[i];
             if (next == head) {
                 out.blocks.clear();
-                out.linears.clear();
                 for (std::size_t n = at;; n = nodes[n].parent) {
-                    out.blocks.insert(out.blocks.begin(), nodes[n].block);
-                    out.linears.insert(out.linears.begin(), nodes[n].linear);
+                    out.blocks.insert(out.blocks.begin(), {nodes[n].block, nodes[n].linear});
                     if (n == 0) break;
                 }
                 return true;

@@ -21,10 +21,15 @@ struct RegionLink {
     std::uint64_t next{0};
 };
 
+/// A block of a loop region and where its first instruction runs.
+struct RegionBlock {
+    const CodeBlock* block{nullptr};
+    std::uint64_t linear{0};
+};
+
 struct LoopRegion {
     static constexpr std::size_t max_blocks = 6;
-    std::vector<const CodeBlock*> blocks;
-    std::vector<std::uint64_t> linears; ///< each block's first instruction
+    std::vector<RegionBlock> blocks; ///< the head first
 };
 
 /// Where a block ending in a relative jmp or jcc goes (`count` 1 or 2), from its DecodedOps and

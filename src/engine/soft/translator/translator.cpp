@@ -303,15 +303,11 @@ const Translation* Translator::loop_region(CodeBlock& block, const Translation& 
     if (!find_loop_region(m_interpreter.cache(), block, cpu.rip, ram_offset - offset,
                           static_cast<unsigned>(cpu.mode), region))
         return &translation;
-    std::vector<BlockTranslator::RegionPart> parts;
-    for (std::size_t i = 0; i < region.blocks.size(); ++i)
-        parts.push_back(
-            {region.blocks[i], host - offset + (region.linears[i] & 0xfff), region.linears[i]});
     auto made = std::make_unique<Translation>();
     made->context = cpu.fetch_context;
     made->page = block.page;
-    const auto result =
-        m_translator.translate_region(*made, parts, cpu.cpl == 3, m_cache, translation.code);
+    const auto result = m_translator.translate_region(*made, region.blocks, host - offset,
+                                                      cpu.cpl == 3, m_cache, translation.code);
     if (result != BlockTranslator::RegionResult::translated) return &translation;
     publish(*made, "_loop");
     ++m_stats.loop_regions;
