@@ -274,7 +274,12 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     if (plan.memory_operand >= 0) {
         const ZydisDecodedOperand& operand = guest.operands[plan.memory_operand];
         const bool write = (operand.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
-        r14_group_kept = grouped_operand(k, guest, operand, write);
+        const ZydisMnemonic m = guest.instruction.mnemonic;
+        aligned = vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
+        // (the guards below address the operand through r14)
+        const bool register_base = !aligned && !division && !plan.mxcsr && !vex;
+        const bool r14_was_kept = r14_group_kept;
+        r14_group_kept = grouped_operand(k, guest, operand, write, register_base);
         if (!r14_group_kept) {
             address(guest, operand, true);
             lookup(operand.size / 8, write, fallback);
@@ -283,9 +288,16 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
                 length = aliased_length;
             }
         }
-        const ZydisMnemonic m = guest.instruction.mnemonic;
-        aligned = vex ? vex_needs_alignment(m) : operand.size == 128 && needs_alignment(m);
-        if (r14_group_kept && m_aliased_access && m_group_offset == 0) {
+        if (r14_group_kept && m_member_base != static_cast<int>(host_address_scratch)) {
+            // A member through its base's own host register: gs:[base32 + offset]; r14 is as
+            // it was (see grouped_access).
+            length = sizeof bytes;
+            if (!encode_identity(guest, plan, m_isa_features, bytes, length, true,
+                                 m_group_offset, static_cast<unsigned>(m_member_base)))
+                return false; // (never seen: the same form with r14 encodes)
+            m_group_offset = 0;
+            r14_group_kept = r14_was_kept;
+        } else if (r14_group_kept && m_aliased_access && m_group_offset == 0) {
             std::memcpy(bytes, aliased_bytes, aliased_length); // a member at the base: gs:[r14d]
             length = aliased_length;
         }

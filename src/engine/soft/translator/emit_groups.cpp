@@ -107,7 +107,7 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
 }
 
 bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
-                             bool write) {
+                             bool write, bool register_base) {
     if (m_groups == nullptr || !m_groups_enabled) return false;
     const AccessRole& role = m_groups->roles[k];
     if (role.group < 0) return false;
@@ -118,7 +118,16 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
         return false;
     // r14 still holds it right after the group's check, or after members and other
     // instructions that left r14 alone (identity() moves m_r14_group_end past them).
-    if (getCurr() != m_r14_group_end || m_r14_group_slot != group.slot) {
+    const bool r14_holds = getCurr() == m_r14_group_end && m_r14_group_slot == group.slot;
+    m_member_base = host_address_scratch;
+    // With page aliases the slot holds the base register's linear value at the check (a member
+    // has no segment override, user code's segments start at 0). A base register the code has
+    // not moved since (its offset is its displacement) and that lives in a host register holds
+    // that value still: the member addresses gs:[base32 + offset] with no reload of r14.
+    if (register_base && m_page_aliases && !r14_holds && role.offset == displacement &&
+        guest_in_host_register(static_cast<unsigned>(base))) {
+        m_member_base = host_register_of(static_cast<unsigned>(base));
+    } else if (!r14_holds) {
         mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
         m_r14_group_slot = group.slot;
     }
@@ -131,7 +140,7 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
 }
 
 bool Emitter::grouped_operand(std::size_t k, const GuestInstruction& guest,
-                              const ZydisDecodedOperand& operand, bool write) {
+                              const ZydisDecodedOperand& operand, bool write, bool register_base) {
     const auto& memory = operand.mem;
     if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || memory.type != ZYDIS_MEMOP_TYPE_MEM ||
         guest.instruction.address_width != 64 || memory.index != ZYDIS_REGISTER_NONE ||
@@ -140,7 +149,7 @@ bool Emitter::grouped_operand(std::size_t k, const GuestInstruction& guest,
         return false;
     return grouped_access(k, gpr_number(memory.base),
                           memory.disp.has_displacement ? memory.disp.value : 0, operand.size / 8,
-                          write);
+                          write, register_base);
 }
 
 } // namespace vessel::soft::emit

@@ -49,6 +49,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     const int table = m_layout.tlb_table(m_user, write);
     m_aliased_access = m_page_aliases && !held;
     m_group_offset = 0;
+    m_member_base = host_address_scratch;
     if (m_aliased_access) {
         aliased_lookup(size, write, fallback, table);
         return;
@@ -90,7 +91,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
 Xbyak::RegExp Emitter::looked_up() {
     if (!m_aliased_access) return Xbyak::RegExp(r14) + m_group_offset;
     db(0x65); // gs
-    return Xbyak::RegExp(r14d) + m_group_offset;
+    return Xbyak::RegExp(Xbyak::Reg32(m_member_base)) + m_group_offset;
 }
 
 Emitter::Forward Emitter::aliased_check(int table, unsigned size) {

@@ -92,19 +92,18 @@ bool Emitter::loop_flags_dead() const {
 
 void Emitter::loop_back() {
     restore_host_flags();
-    Xbyak::Label out_of_budget, out_of_budget_fast;
+    Xbyak::Label out_of_budget;
     if (m_out.flags_dead_at_entry || (m_groups != nullptr && loop_flags_dead())) {
         // The loop overwrites the flags before it reads them or can fault: sub may clobber them.
+        // (Round again unless 0 was left or a kick stored 0, where sub borrows.)
         sub(dword[r15 + m_layout.budget], 1);
-        jbe(out_of_budget_fast, T_NEAR); // 0 left, or a kick stored 0 (sub borrows)
-        jmp(*m_loop_body, T_NEAR);
+        ja(*m_loop_body, T_NEAR);
     } else {
         flag_safe_budget_check(out_of_budget);
         jmp(*m_loop_body, T_NEAR);
         L(out_of_budget);
         mov(rcx, qword[r15 + m_layout.spill]);
     }
-    L(out_of_budget_fast);
     store_rip(m_out.linear);
     mov(qword[r15 + m_layout.exit_site], 0);
     jmp(m_runtime.common_exit());

@@ -159,11 +159,15 @@ class Emitter : public Xbyak::CodeGenerator {
     /// r14 = the host address of instruction k's access (through guest GPR `base` plus
     /// `displacement`, `size` bytes) from its group's checked page, when the access belongs to
     /// a group whose check ran and nothing since went to the interpreter. Touches no flags.
+    /// With `register_base` (the caller can address gs:[base32 + offset]) and page aliases, a
+    /// member whose base register lives in a host register and still holds its value at the
+    /// check (the slot holds that linear value) leaves r14 alone and sets m_member_base instead.
     bool grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
-                        bool write);
+                        bool write, bool register_base = false);
     /// grouped_access for an explicit memory operand.
     bool grouped_operand(std::size_t k, const GuestInstruction& guest,
-                         const ZydisDecodedOperand& operand, bool write);
+                         const ZydisDecodedOperand& operand, bool write,
+                         bool register_base = false);
     /// The interpreter ran an instruction on the main path: no group is trusted after it.
     void drop_groups() {
         for (GroupState& state : m_group_state)
@@ -331,6 +335,9 @@ class Emitter : public Xbyak::CodeGenerator {
     bool m_aliased_access{false}; ///< the last lookup was aliased (see looked_up)
     /// The grouped access's offset from the host address in r14 (see looked_up).
     std::int32_t m_group_offset{0};
+    /// The host register a grouped access addresses through: r14 (the slot's value), or the
+    /// host register of its base (grouped_access with register_base).
+    int m_member_base{host_address_scratch};
     /// Where r14 is known to hold the host address of group slot m_r14_group_slot: after
     /// begin_groups' check, and after instructions that kept it (identity()); a member right
     /// there needs no reload.

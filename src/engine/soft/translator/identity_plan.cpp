@@ -100,7 +100,7 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
 
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                      std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
-                     bool aliased, std::int32_t displacement) {
+                     bool aliased, std::int32_t displacement, unsigned base) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
     // Without BMI1/LZCNT in the guest's CPU model, f3 0f bc/bd are bsf/bsr (as the
     // interpreter runs them): never hand them to a host that has tzcnt/lzcnt. With them,
@@ -146,7 +146,8 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                     operand.reg.value,
                     static_cast<unsigned>(host_register_of(static_cast<unsigned>(number))));
         } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
-            operand.mem.base = aliased ? ZYDIS_REGISTER_R14D : ZYDIS_REGISTER_R14;
+            operand.mem.base = aliased ? with_number(ZYDIS_REGISTER_EAX, base)
+                                       : with_number(ZYDIS_REGISTER_RAX, base);
             operand.mem.index = ZYDIS_REGISTER_NONE;
             operand.mem.scale = 0;
             operand.mem.displacement = displacement;
