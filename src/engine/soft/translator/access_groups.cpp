@@ -268,9 +268,8 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     for (int base = 0; base < 16; ++base)
         close(open[static_cast<std::size_t>(base)], base);
 
-    // Keep groups disjoint from or nested in those kept before (by leader), at most `slots`
-    // deep: a group's fallback re-emits its range with no group, which must not leave a group
-    // that began inside it unchecked beyond it.
+    // Keep groups while a slot is free: groups whose ranges overlap are checked one after the
+    // other and live at once, each in its own slot (at most `slots` at a time).
     std::vector<std::size_t> order(found.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
@@ -282,21 +281,32 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     std::vector<int> kept_index(found.size(), -1);
     for (std::size_t i : order) {
         AccessGroup group = found[i];
-        unsigned depth = 0;
-        bool fits = true;
-        for (const AccessGroup& kept : plan.groups) {
-            if (group.leader > kept.last) continue; // disjoint (kept ones start earlier)
-            if (group.last <= kept.last) {
-                ++depth; // nested
-                continue;
-            }
-            fits = false; // overlaps its end
-            break;
-        }
-        if (!fits || depth >= AccessGroup::slots) continue;
-        group.slot = depth;
+        unsigned busy = 0; // slots of kept groups still live at this one's leader
+        for (const AccessGroup& kept : plan.groups)
+            if (group.leader <= kept.last) busy |= 1u << kept.slot; // (kept ones start earlier)
+        unsigned slot = 0;
+        while (slot < AccessGroup::slots && (busy & (1u << slot)) != 0)
+            ++slot;
+        if (slot == AccessGroup::slots) continue;
+        group.slot = slot;
         kept_index[i] = static_cast<int>(plan.groups.size());
         plan.groups.push_back(group);
+    }
+    // A group's fallback runs its instructions again without groups, so it must go on to the
+    // end of every group whose check it passes over (one that begins inside it and ends after
+    // it, and so on): only there do the main path's checked groups all end.
+    for (AccessGroup& group : plan.groups)
+        group.fallback_last = group.last;
+    for (bool grown = true; grown;) {
+        grown = false;
+        for (AccessGroup& group : plan.groups)
+            for (const AccessGroup& other : plan.groups)
+                if (!other.hoisted && other.leader > group.leader &&
+                    other.leader <= group.fallback_last &&
+                    other.fallback_last > group.fallback_last) {
+                    group.fallback_last = other.fallback_last;
+                    grown = true;
+                }
     }
     for (std::size_t k = 0; k < instructions.size(); ++k) {
         const AccessRole& role = candidate_roles[k];

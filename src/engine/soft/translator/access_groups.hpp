@@ -21,6 +21,9 @@ struct AccessGroup {
     int base{-1};                             ///< guest GPR number
     std::size_t leader{0}; ///< instruction index of the first member (the check precedes it)
     std::size_t last{0};   ///< instruction index of the last member
+    /// Where the group's fallback (its instructions again with a lookup each) joins the main
+    /// path: after `last`, or after the end of a group it overlaps whose check it passes over.
+    std::size_t fallback_last{0};
     std::int32_t low{0};   ///< lowest offset any member touches
     std::uint32_t span{0}; ///< bytes from `low` the members touch
     bool write{false};     ///< a member writes (the check asks for a writable page)
@@ -64,8 +67,8 @@ bool member_access(const GuestInstruction& guest, MemberAccess& out);
 /// Plans the block's groups: for every base register, maximal runs of member accesses while the
 /// register's value stays known relative to the run's first access (rsp moves by push, pop,
 /// add/sub of an immediate and lea; any other write ends the run), whose byte range fits in
-/// max_span; a run needs two members. Runs are kept only when disjoint from or nested in the
-/// runs kept before them, at most `slots` at a time. Fills `plan` (reused from block to block).
+/// max_span; a run needs two members. Runs are kept while fewer than `slots` kept before them
+/// are live at their leader. Fills `plan` (reused from block to block).
 /// In a loop region (`links`: its branches that stay in it, loop_region.hpp, which are no
 /// barrier) with no other barrier, a group whose base register no instruction changes is
 /// hoisted (AccessGroup::hoisted).

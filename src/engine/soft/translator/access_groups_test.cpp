@@ -99,20 +99,29 @@ TEST(AccessGroupPlan, AnyOtherWriteOfTheBaseEndsTheGroup) {
     EXPECT_EQ(p.roles[4].group, -1);
 }
 
-TEST(AccessGroupPlan, GroupsOverlappingOnlyInPartAreNotBothKept) {
+TEST(AccessGroupPlan, GroupsOverlappingInPartTakeTwoSlotsAndTheFirstFallbackRunsOn) {
     const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
         c.push(rbx);            // rsp group: 0-2
         c.mov(rax, qword[rdi]); // rdi group: 1-3 (overlaps the end of the first)
         c.push(rcx);
         c.mov(rdx, qword[rdi + 8]);
-        c.mov(r8, qword[rsi]); // rsi group nested in nothing: 4-5
+        c.mov(r8, qword[rsi]); // rsi group: 4-5, after both
         c.mov(r9, qword[rsi + 8]);
     });
-    ASSERT_EQ(p.groups.size(), 2u);
+    ASSERT_EQ(p.groups.size(), 3u);
     EXPECT_EQ(p.groups[0].base, 4);
-    EXPECT_EQ(p.groups[1].base, 6);
-    EXPECT_EQ(p.roles[1].group, -1);
-    EXPECT_EQ(p.roles[3].group, -1);
+    EXPECT_EQ(p.groups[1].base, 7);
+    EXPECT_EQ(p.groups[2].base, 6);
+    EXPECT_EQ(p.groups[0].slot, 0u);
+    EXPECT_EQ(p.groups[1].slot, 1u); // live at once with the first
+    EXPECT_EQ(p.groups[2].slot, 0u); // both ended: the first slot again
+    // The rsp group's fallback passes over the rdi group's check: it joins after its end.
+    EXPECT_EQ(p.groups[0].last, 2u);
+    EXPECT_EQ(p.groups[0].fallback_last, 3u);
+    EXPECT_EQ(p.groups[1].fallback_last, 3u);
+    EXPECT_EQ(p.groups[2].fallback_last, 5u);
+    EXPECT_EQ(p.roles[1].group, 1);
+    EXPECT_EQ(p.roles[3].group, 1);
 }
 
 TEST(AccessGroupPlan, NestedGroupsTakeTheNextSlot) {
@@ -266,6 +275,46 @@ TEST(AccessGroups, AnEpilogueWhoseReturnAddressIsOnTheNextPageMatchesTheInterpre
             c.ret();
         });
     EXPECT_EQ(machine->reg(x86::rax), 820u);
+    EXPECT_EQ(machine->reg(x86::rsp), 0x1eff00u + 8 * 40);
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+}
+
+TEST(AccessGroups, AFallbackPassingOverAnotherGroupsCheckRunsToItsEnd) {
+    // The rsp group (a push, a push, a pop, a load) and the rdi group (two loads) overlap in
+    // part. rsp walks up 8 a round across 0x1f0000, whose page is not the physical page after
+    // 0x1ef000: one round's rsp check fails and its fallback runs the instructions again
+    // without groups, the rdi group's check among them. Joined at the rsp group's own end, the
+    // rdi group's second load would take its page from the round before (rdi moves 16 a round).
+    auto machine = run_loop(
+        [](Machine& m) {
+            m.map(0x1ef000, 0x150000);
+            m.state.gpr[x86::rsp] = 0x1eff00;
+            m.state.gpr[x86::rdi] = 0x160000;
+            for (std::uint64_t i = 0; i < 40; ++i) {
+                ASSERT_TRUE(m.memory.write<std::uint64_t>(0x160000 + 16 * i, i));
+                ASSERT_TRUE(m.memory.write<std::uint64_t>(0x160008 + 16 * i, 1000 * i));
+            }
+        },
+        [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 40);
+            c.L(loop);
+            c.push(rcx);
+            c.mov(rdx, qword[rdi]);
+            c.push(rdx);
+            c.pop(rsi);
+            c.mov(r8, qword[rsp]);      // rcx, pushed
+            c.add(rbx, qword[rdi + 8]); // the rdi group's last member, after the rsp group's
+            c.add(rbx, r8);
+            c.add(rbx, rsi);
+            c.add(rsp, 16);
+            c.add(rdi, 16);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+    // 1000 * (0 + ... + 39) + (40 + ... + 1) + (0 + ... + 39)
+    EXPECT_EQ(machine->reg(x86::rbx), 1000u * 780 + 820 + 780);
     EXPECT_EQ(machine->reg(x86::rsp), 0x1eff00u + 8 * 40);
     EXPECT_GT(machine->stats().grouped_accesses, 0u);
 }

@@ -108,8 +108,8 @@ std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const Cod
             guest.flags_may_change = guest.flags_written != 0;
             if (count_may_be_zero(guest)) {
                 // A shift or rotate by 0 leaves every flag as it was: the old flags flow
-                // through, so they count as read and nothing as written.
-                guest.flags_tested |= guest.flags_written;
+                // through, so nothing counts as written (what is live after it is live before
+                // it; the emitter gives it the guest's flags when any is).
                 guest.flags_written = 0;
             }
         }

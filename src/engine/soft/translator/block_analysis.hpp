@@ -24,7 +24,9 @@ struct GuestInstruction {
     std::uint64_t next{0};
     std::uint32_t flags_tested{arithmetic_mask};
     std::uint32_t flags_written{0}; ///< always overwritten
-    bool flags_may_change{true};    ///< may write some flag (a shift by a count that is not 0)
+    /// May write some flag. With none always written: a shift or rotate whose count may be 0,
+    /// which then leaves every flag as it was.
+    bool flags_may_change{true};
     /// Arithmetic flags whose value may still be read before being overwritten, along the
     /// block's path, just before and just after this instruction (the block's end counts as a
     /// reader of every flag).
