@@ -279,8 +279,9 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
         // (the guards below address the operand through r14)
         const bool register_base = !aligned && !division && !plan.mxcsr && !vex;
         const bool r14_was_kept = r14_group_kept;
-        r14_group_kept = grouped_operand(k, guest, operand, write, register_base);
-        if (!r14_group_kept) {
+        const bool grouped = grouped_operand(k, guest, operand, write, register_base);
+        r14_group_kept = grouped && m_member_from_slot;
+        if (!grouped) {
             address(guest, operand, true);
             lookup(operand.size / 8, write, fallback);
             if (m_aliased_access) {
@@ -288,16 +289,16 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
                 length = aliased_length;
             }
         }
-        if (r14_group_kept && m_member_base != static_cast<int>(host_address_scratch)) {
-            // A member through its base's own host register: gs:[base32 + offset]; r14 is as
-            // it was (see grouped_access).
+        if (grouped && m_member_base != static_cast<int>(host_address_scratch)) {
+            // A member through its base's own host register: gs:[base32 + displacement]; r14 is
+            // as it was (see grouped_access).
             length = sizeof bytes;
             if (!encode_identity(guest, plan, m_isa_features, bytes, length, true,
                                  m_group_offset, static_cast<unsigned>(m_member_base)))
                 return false; // (never seen: the same form with r14 encodes)
             m_group_offset = 0;
             r14_group_kept = r14_was_kept;
-        } else if (r14_group_kept && m_aliased_access && m_group_offset == 0) {
+        } else if (grouped && m_aliased_access && m_group_offset == 0) {
             std::memcpy(bytes, aliased_bytes, aliased_length); // a member at the base: gs:[r14d]
             length = aliased_length;
         }

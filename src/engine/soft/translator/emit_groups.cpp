@@ -31,6 +31,15 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
     // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
     // so a range crossing into another page misses and the helper refuses it.
     const auto base = static_cast<unsigned>(group.base);
+    if (register_based(group)) {
+        // Members address gs:[base32 + displacement]: the check and its pin are all they need.
+        lea(r14, ptr[host64(group.base) + group.low]);
+        lookup(group.span, group.write, fallback, false);
+        mov(qword[r15 + m_layout.alias_pins + static_cast<int>(8 * group.slot)], r14);
+        ++m_out.access_groups;
+        m_group_state[index].active = true;
+        return;
+    }
     if (guest_in_host_register(base)) {
         lea(r14, ptr[host64(group.base) + group.low]);
     } else {
@@ -117,26 +126,35 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
         size > role.size || (write && !group.write))
         return false;
+    m_aliased_access = m_page_aliases;
+    ++m_out.grouped_accesses;
+    if (register_based(group)) {
+        // The check covered the member's bytes at the base register's value then; the register
+        // has moved by a known amount since, which the member's own displacement takes into
+        // account: gs:[base32 + displacement] is its linear address (a member has no segment
+        // override, user code's segments start at 0), with no slot to read.
+        const int host = host_register_of(static_cast<unsigned>(base));
+        m_group_offset = static_cast<std::int32_t>(displacement);
+        m_member_base = host;
+        if (!register_base) { // the caller needs the address in r14
+            lea(r14, ptr[Xbyak::Reg64(host) + m_group_offset]);
+            m_member_base = host_address_scratch;
+            m_group_offset = 0;
+        }
+        m_member_from_slot = false;
+        return true;
+    }
     // r14 still holds it right after the group's check, or after members and other
     // instructions that left r14 alone (identity() moves m_r14_group_end past them).
-    const bool r14_holds = getCurr() == m_r14_group_end && m_r14_group_slot == group.slot;
-    m_member_base = host_address_scratch;
-    // With page aliases the slot holds the base register's linear value at the check (a member
-    // has no segment override, user code's segments start at 0). A base register the code has
-    // not moved since (its offset is its displacement) and that lives in a host register holds
-    // that value still: the member addresses gs:[base32 + offset] with no reload of r14.
-    if (register_base && m_page_aliases && !r14_holds && role.offset == displacement &&
-        guest_in_host_register(static_cast<unsigned>(base))) {
-        m_member_base = host_register_of(static_cast<unsigned>(base));
-    } else if (!r14_holds) {
+    if (getCurr() != m_r14_group_end || m_r14_group_slot != group.slot) {
         mov(r14, qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)]);
         m_r14_group_slot = group.slot;
     }
     // A linear address for gs with page aliases, else a host address in RAM's own mapping; plus
     // the offset (looked_up).
-    m_aliased_access = m_page_aliases;
     m_group_offset = role.offset;
-    ++m_out.grouped_accesses;
+    m_member_base = host_address_scratch;
+    m_member_from_slot = true;
     return true;
 }
 

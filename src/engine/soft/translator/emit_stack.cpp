@@ -72,7 +72,7 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
     }
     adjust_stack(-8);
     const std::uint8_t* after = getCurr();
-    if (grouped) m_r14_group_end = after; // r14 still holds the group's address (no fallback)
+    if (grouped && m_member_from_slot) m_r14_group_end = after; // (r14 still holds its slot)
     fallback_path(k, guest, fallback, after);
     return true;
 }
@@ -197,7 +197,7 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
     }
     adjust_stack(8);
     const std::uint8_t* after = getCurr();
-    if (grouped) m_r14_group_end = after; // r14 still holds the group's address (no fallback)
+    if (grouped && m_member_from_slot) m_r14_group_end = after; // (r14 still holds its slot)
     fallback_path(k, guest, fallback, after);
     return true;
 }

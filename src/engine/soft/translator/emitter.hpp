@@ -159,15 +159,19 @@ class Emitter : public Xbyak::CodeGenerator {
     /// r14 = the host address of instruction k's access (through guest GPR `base` plus
     /// `displacement`, `size` bytes) from its group's checked page, when the access belongs to
     /// a group whose check ran and nothing since went to the interpreter. Touches no flags.
-    /// With `register_base` (the caller can address gs:[base32 + offset]) and page aliases, a
-    /// member whose base register lives in a host register and still holds its value at the
-    /// check (the slot holds that linear value) leaves r14 alone and sets m_member_base instead.
+    /// A register-based group's member (register_based) addresses gs:[base32 + displacement]
+    /// through its base's own host register (m_member_base, m_group_offset; r14 untouched), or,
+    /// without `register_base` (the caller needs the address in r14), r14 = that address.
     bool grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
-                        bool write, bool register_base = false);
+                        bool write, bool register_base = true);
+    /// With page aliases, a group whose base register lives in a host register needs no slot:
+    /// its members address gs:[base32 + displacement] (its slot and r14 serve the others).
+    bool register_based(const AccessGroup& group) const {
+        return m_page_aliases && guest_in_host_register(static_cast<unsigned>(group.base));
+    }
     /// grouped_access for an explicit memory operand.
     bool grouped_operand(std::size_t k, const GuestInstruction& guest,
-                         const ZydisDecodedOperand& operand, bool write,
-                         bool register_base = false);
+                         const ZydisDecodedOperand& operand, bool write, bool register_base);
     /// The interpreter ran an instruction on the main path: no group is trusted after it.
     void drop_groups() {
         for (GroupState& state : m_group_state)
@@ -338,6 +342,8 @@ class Emitter : public Xbyak::CodeGenerator {
     /// The host register a grouped access addresses through: r14 (the slot's value), or the
     /// host register of its base (grouped_access with register_base).
     int m_member_base{host_address_scratch};
+    /// The last grouped access took r14 from its group's slot (so r14 holds that slot's value).
+    bool m_member_from_slot{false};
     /// Where r14 is known to hold the host address of group slot m_r14_group_slot: after
     /// begin_groups' check, and after instructions that kept it (identity()); a member right
     /// there needs no reload.
