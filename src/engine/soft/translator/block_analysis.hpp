@@ -40,9 +40,19 @@ struct GuestInstruction {
 /// of `buffer` (grown when needed): the caller keeps the buffer from block to block, so its
 /// elements (about 1.1 KB each, mostly Zydis's operands) are neither allocated nor zeroed per
 /// block. Returns those elements.
+/// `live_at_end`: the flags something after the block may read (flags_read_on_entry of its
+/// successors; by default all).
 std::span<GuestInstruction> analyze_block(const ZydisDecoder& decoder, const CodeBlock& block,
                                           const std::uint8_t* bytes, std::uint64_t linear,
-                                          std::vector<GuestInstruction>& buffer);
+                                          std::vector<GuestInstruction>& buffer,
+                                          std::uint32_t live_at_end = arithmetic_mask);
+
+/// The arithmetic flags code starting at `bytes` (`available` bytes of it known, the rest of
+/// its page) may read before it overwrites them: those its first instructions read before
+/// writing them, plus every flag not yet written where the look stops (a branch, an
+/// instruction it cannot decode, the page's end, or eight instructions on).
+std::uint32_t flags_read_on_entry(const ZydisDecoder& decoder, const std::uint8_t* bytes,
+                                  std::size_t available);
 
 /// Whether the block overwrites all arithmetic flags before anything reads them or can fault
 /// (a fault would show them): then a jump into it may clobber the flags. `access_cannot_fault`,

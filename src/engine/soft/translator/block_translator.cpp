@@ -460,8 +460,11 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     out.access_groups = out.grouped_accesses = 0;
     out.block_sites = {};
     out.region = nullptr;
-    const std::span<GuestInstruction> instructions =
-        analyze_block(m_decoder, block, bytes, linear, m_instructions);
+    // (the bytes of the block's page, when it lies in one)
+    const std::uint8_t* page =
+        block.next_page == CodeBlock::no_page ? bytes - (linear & 0xfff) : nullptr;
+    const std::span<GuestInstruction> instructions = analyze_block(
+        m_decoder, block, bytes, linear, m_instructions, live_after(block, linear, page));
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
     const bool groups = makes_groups(user);
     if (groups) plan_access_groups(instructions, m_groups);
@@ -481,6 +484,22 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
     }
 }
 
+std::uint32_t BlockTranslator::live_after(const CodeBlock& block, std::uint64_t linear,
+                                          const std::uint8_t* page) {
+    // Only successors in the block's page: a store to their bytes makes this translation
+    // stale too, so it never outlives what it assumed of them.
+    std::uint64_t successors[2];
+    const unsigned count = page != nullptr ? block_successors(block, linear, successors) : 0;
+    if (count == 0) return arithmetic_mask;
+    std::uint32_t live = 0;
+    for (unsigned i = 0; i < count; ++i) {
+        if (successors[i] >> 12 != linear >> 12) return arithmetic_mask;
+        const std::size_t offset = successors[i] & 0xfff;
+        live |= flags_read_on_entry(m_decoder, page + offset, 4096 - offset);
+    }
+    return live;
+}
+
 BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out,
                                                                 std::span<const RegionBlock> blocks,
                                                                 const std::uint8_t* page, bool user,
@@ -497,8 +516,9 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
     m_links.clear();
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         const RegionBlock& part = blocks[i];
-        const std::span<GuestInstruction> instructions = analyze_block(
-            m_decoder, *part.block, page + (part.linear & 0xfff), part.linear, m_instructions);
+        const std::span<GuestInstruction> instructions =
+            analyze_block(m_decoder, *part.block, page + (part.linear & 0xfff), part.linear,
+                          m_instructions, live_after(*part.block, part.linear, page));
         if (instructions.empty()) return RegionResult::unsuitable;
         const std::uint64_t next = blocks[(i + 1) % blocks.size()].linear;
         std::uint64_t successors[2];

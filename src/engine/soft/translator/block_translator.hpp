@@ -77,6 +77,11 @@ class BlockTranslator {
                                                                                      : nullptr;
     }
 
+    /// The flags the block's successors may read (flags_read_on_entry), when it ends in a
+    /// direct jump or branch within its page (`page`: that page's bytes, or nullptr); else all.
+    std::uint32_t live_after(const CodeBlock& block, std::uint64_t linear,
+                             const std::uint8_t* page);
+
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
     TlbHintSlots m_hints;

@@ -15,7 +15,9 @@ void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
         exit_indirect();
         return;
     }
-    restore_host_flags();
+    // (Flags nothing after the exit reads need not be the guest's: block_translator's
+    // live_after.)
+    if (m_live != 0) restore_host_flags();
     ChainSite& site = m_out.sites()[m_sites++];
     site.target = target;
     Xbyak::Label out_of_budget, out_of_budget_fast, flag_safe_check, unchained;

@@ -30,6 +30,9 @@ void Emitter::region(std::span<GuestInstruction> instructions, std::span<const R
             jmp(bail, T_NEAR);
         });
     }
+    // (The body's flags are the guest's; or dead, when the loop overwrites them first.)
+    if (m_out.flags_dead_at_entry || (m_groups != nullptr && loop_flags_dead()))
+        m_host_flags_valid = true;
     restore_host_flags();
     Xbyak::Label& body = new_label();
     L(body);
