@@ -78,24 +78,25 @@ void decode(const ZydisDecoder& decoder, GuestInstruction& guest, const std::uin
     guest.flags_tested = arithmetic_mask;
     guest.flags_written = 0;
     guest.flags_may_change = true;
+    guest.renamed = false;
     guest.bytes = bytes;
     guest.linear = linear;
     const ZydisDecodedInstruction& instruction = guest.instruction;
-    guest.decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, length,
-                                                        &guest.instruction, guest.operands)) &&
-                    (!exact || instruction.length == length) &&
-                    (instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
-                     instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
-                     instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-                     instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT ||
-                     extension_of(instruction.mnemonic) != 0 || vex_extension(instruction) != 0 ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_VZEROUPPER ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_FNSTCW ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG16B ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B ||
-                     instruction.mnemonic == ZYDIS_MNEMONIC_PAUSE);
+    guest.decoded =
+        ZYAN_SUCCESS(
+            ZydisDecoderDecodeFull(&decoder, bytes, length, &guest.instruction, guest.operands)) &&
+        (!exact || instruction.length == length) &&
+        (instruction.meta.isa_ext == ZYDIS_ISA_EXT_BASE ||
+         instruction.meta.isa_ext == ZYDIS_ISA_EXT_LONGMODE ||
+         instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
+         instruction.meta.isa_ext == ZYDIS_ISA_EXT_SSE2 ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_LZCNT || extension_of(instruction.mnemonic) != 0 ||
+         vex_extension(instruction) != 0 || instruction.mnemonic == ZYDIS_MNEMONIC_VZEROUPPER ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_FNSTCW ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG16B ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B ||
+         instruction.mnemonic == ZYDIS_MNEMONIC_PAUSE);
     guest.next = linear + (guest.decoded ? instruction.length : length);
     // tzcnt/lzcnt are bsf/bsr or the real counts depending on the CPU model: the emitter
     // (encode_identity) picks. Other extensions run as is only under a model with them

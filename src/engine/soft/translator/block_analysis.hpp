@@ -33,6 +33,9 @@ struct GuestInstruction {
     std::uint32_t flags_live_in{arithmetic_mask};
     std::uint32_t flags_live_out{arithmetic_mask};
     bool decoded{false};
+    /// Its operands name other registers than its bytes do (register_loans.hpp): never emitted
+    /// as its own bytes.
+    bool renamed{false};
 };
 
 /// Decodes `block` (whose bytes start at `bytes`, at guest linear `linear`) with Zydis and fills

@@ -142,11 +142,22 @@ bool Emitter::instruction(std::size_t k, GuestInstruction& guest) {
 }
 
 void Emitter::interpret(std::size_t k, const GuestInstruction& guest) {
+    swap_loans(); // the interpreter runs the instruction's own bytes on the usual convention
     pushfq();
     pop(qword[r15 + m_layout.flags]);
     store_rip(guest.linear);
     mov(r13, reinterpret_cast<std::uintptr_t>(&m_ops[k]));
     call(m_runtime.interpret_stub());
+    swap_loans();
+}
+
+void Emitter::swap_loans() {
+    for (const RegisterLoan& loan : m_loans) {
+        const Xbyak::Reg64 lender(static_cast<int>(loan.lender));
+        mov(r13, home(loan.borrower));
+        mov(home(loan.borrower), lender);
+        mov(lender, r13);
+    }
 }
 
 void Emitter::vex_guard(Xbyak::Label& fallback) {
@@ -293,8 +304,8 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
             // A member through its base's own host register: gs:[base32 + displacement]; r14 is
             // as it was (see grouped_access).
             length = sizeof bytes;
-            if (!encode_identity(guest, plan, m_isa_features, bytes, length, true,
-                                 m_group_offset, static_cast<unsigned>(m_member_base)))
+            if (!encode_identity(guest, plan, m_isa_features, bytes, length, true, m_group_offset,
+                                 static_cast<unsigned>(m_member_base)))
                 return false; // (never seen: the same form with r14 encodes)
             m_group_offset = 0;
             r14_group_kept = r14_was_kept;
@@ -430,7 +441,7 @@ bool Emitter::load_effective_address(const GuestInstruction& guest) {
                 guest_in_same_register(static_cast<unsigned>(gpr_number(reg))));
     };
     if (guest_in_same_register(static_cast<unsigned>(number)) && in_host(source.mem.base) &&
-        in_host(source.mem.index)) {
+        in_host(source.mem.index) && !guest.renamed) {
         for (unsigned i = 0; i < instruction.length; ++i) // runs as is
             db(guest.bytes[i]);
         return true;
@@ -532,6 +543,7 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
         m_links.push_back({m_region_instructions.size() - 1, next});
     }
     const std::span<GuestInstruction> instructions(m_region_instructions);
+    const RegisterLoans loans = m_register_loans ? lend_registers(instructions) : RegisterLoans{};
     out.flags_dead_at_entry = flags_dead_at_entry(instructions);
     plan_access_groups(instructions, m_groups, m_links);
     if (cache.available() < 4096) return RegionResult::no_room;
@@ -539,6 +551,8 @@ BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out
         Emitter emitter(cache.available(), cache.current(), m_layout, m_runtime, out, ops.data(),
                         user, m_isa_features, hints_for(user), &m_groups);
         emitter.set_page_aliases(m_page_aliases && user);
+        emitter.set_loans(loans.span());
+        out.region->register_loans = static_cast<std::uint32_t>(loans.count);
         emitter.region(instructions, m_links, bail);
         if (out.hoisted_groups != 0 && out.fallback_ops != 0) return RegionResult::unsuitable;
         out.code = cache.current();

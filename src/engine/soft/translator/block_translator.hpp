@@ -69,6 +69,9 @@ class BlockTranslator {
     /// Whether user code reaches RAM through the vCPU's PageAliases (CpuCore::page_aliases)
     /// instead of the host page in the JIT TLB entry.
     void set_page_aliases(bool on) { m_page_aliases = on; }
+    /// Whether loop regions lend unused host registers to memory-kept guest GPRs
+    /// (register_loans.hpp; on by default; off to compare).
+    void set_register_loans(bool on) { m_register_loans = on; }
 
   private:
     /// The JitTlbHint slots access sites of code at this privilege guess from, or nullptr.
@@ -89,6 +92,7 @@ class BlockTranslator {
     bool m_access_groups{true};
     bool m_kernel_access_groups{false};
     bool m_page_aliases{false};
+    bool m_register_loans{true};
     AccessGroupPlan m_groups; ///< the block's, kept from block to block
     const JitRuntime& m_runtime;
     /// analyze_block's output, kept from block to block (see there).

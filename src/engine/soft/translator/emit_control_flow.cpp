@@ -7,6 +7,7 @@
 namespace vessel::soft::emit {
 
 void Emitter::exit_to(std::uint64_t target, const std::uint8_t* branch) {
+    swap_loans(); // (a region's side exit: the registers go back to their owners)
     // Only targets of this page are chained; one in the last 14 bytes may start a
     // page-crossing instruction, which goes stale with the next page too.
     const bool same_page = (target >> 12) == (m_out.linear >> 12) && (target & 0xfff) <= 4096 - 15;

@@ -68,8 +68,7 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
         GroupState& state = m_group_state[index];
         // A block that ended inside a group (never planned: ranges hold no branch) takes the
         // group's fallback up to its end.
-        if (!state.checked || state.joined || (group.fallback_last != k && !block_ended))
-            continue;
+        if (!state.checked || state.joined || (group.fallback_last != k && !block_ended)) continue;
         state.active = false;
         state.joined = true;
         state.join = getCurr();

@@ -14,6 +14,7 @@ void Emitter::region(std::span<GuestInstruction> instructions, std::span<const R
     m_live = instructions.front().flags_live_in;
     m_linear = instructions.front().linear;
     Xbyak::Label& bail_out = new_label();
+    swap_loans(); // the borrowers' values into the lenders' host registers
     bool hoisted = false;
     if (m_groups != nullptr && m_groups_enabled)
         for (std::size_t index = 0; index < m_groups->groups.size(); ++index)
@@ -26,6 +27,7 @@ void Emitter::region(std::span<GuestInstruction> instructions, std::span<const R
         const std::uint32_t live = m_live;
         m_cold.push_back([this, &bail_out, bail, live] {
             L(bail_out); // the guest's flags are in the slot (when live), the host's clobbered
+            swap_loans();
             if (live != 0) emit_restore_flags();
             jmp(bail, T_NEAR);
         });
@@ -107,6 +109,7 @@ void Emitter::loop_back() {
         L(out_of_budget);
         mov(rcx, qword[r15 + m_layout.spill]);
     }
+    swap_loans();
     store_rip(m_out.linear);
     mov(qword[r15 + m_layout.exit_site], 0);
     jmp(m_runtime.common_exit());

@@ -12,6 +12,7 @@
 #include "engine/soft/translator/identity_plan.hpp"
 #include "engine/soft/translator/instruction_classes.hpp"
 #include "engine/soft/translator/loop_region.hpp"
+#include "engine/soft/translator/register_loans.hpp"
 
 #include <deque>
 #include <functional>
@@ -50,8 +51,14 @@ class Emitter : public Xbyak::CodeGenerator {
     /// Accesses find their host address through the vCPU's PageAliases (user code of a vCPU
     /// that has them; see aliased_lookup).
     void set_page_aliases(bool on) { m_page_aliases = on; }
+    /// A region's register loans (register_loans.hpp; its instructions already name the
+    /// lenders): swapped in before its hoisted checks, out wherever it leaves or interprets.
+    void set_loans(std::span<const RegisterLoan> loans) { m_loans = loans; }
 
   private:
+    /// Swaps each loan's two values between the lender's host register and the borrower's
+    /// memory home (the same code lends and gives back). Uses r13; touches no flag.
+    void swap_loans();
     /// The host register of guest GPR `number` (which must live in one).
     static Xbyak::Reg64 host64(int number) {
         return Xbyak::Reg64(host_register_of(static_cast<unsigned>(number)));
@@ -379,8 +386,9 @@ class Emitter : public Xbyak::CodeGenerator {
         bool vex_checked{false};           ///< m_vex_checked there
     };
     std::vector<GroupState> m_group_state;
-    std::span<const RegionLink> m_links; ///< a loop region's (empty for a block)
-    Xbyak::Label* m_loop_body{nullptr};  ///< where a region's back edge goes
+    std::span<const RegionLink> m_links;   ///< a loop region's (empty for a block)
+    std::span<const RegisterLoan> m_loans; ///< a loop region's (set_loans)
+    Xbyak::Label* m_loop_body{nullptr};    ///< where a region's back edge goes
 };
 
 } // namespace vessel::soft::emit

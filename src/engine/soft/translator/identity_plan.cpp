@@ -113,7 +113,7 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
         return false; // the interpreter counts
     const bool scan = counts && (isa_features & feature) == 0;
     if (plan.memory_operand < 0 && plan.renamed == 0 && plan.xmm_renamed == 0 && !plan.remapped &&
-        !scan) {
+        !scan && !guest.renamed) {
         length = instruction.length;
         std::memcpy(bytes, guest.bytes, length);
         return true;

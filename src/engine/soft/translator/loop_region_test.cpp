@@ -184,3 +184,74 @@ TEST(LoopRegion, ALoopRewritingItsOwnCodeRunsTheNewCode) {
     EXPECT_EQ(machine->reg(x86::rbx), 2u * 50000);
     EXPECT_GE(machine->stats().loop_regions, 1u);
 }
+
+namespace {
+
+/// A loop of two blocks naming the four memory-kept GPRs (r10, r13, r14, r15), whose host
+/// registers rbx, rbp, r12 and rsi lend them, with a side exit every 256 passes into code
+/// outside the region (which uses r15 and rbx itself). With `crossing_loads`, the loop also
+/// loads a qword through r13 at a stride of 3: the loads that cross a page go to the
+/// interpreter, which finds r13 in its memory home.
+void borrowing_loop(Machine& m, bool crossing_loads) {
+    kernel_groups(m);
+    m.state.gpr[x86::rsp] = 0x1eff00;
+    EXPECT_TRUE(m.memory.write<std::uint64_t>(0x1eff08, 3));
+    std::vector<std::uint8_t> data(0x17000);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<std::uint8_t>(i * 13 + (i >> 12));
+    m.load(0x100000, data);
+    m.state.gpr[x86::rbx] = 0x1111;
+    m.state.gpr[x86::rbp] = 0x2222;
+    m.state.gpr[12] = 0x3333;
+    m.state.gpr[x86::rsi] = 0x4444;
+    m.assemble(SoftTestMachine::code_address, [crossing_loads](Xbyak::CodeGenerator& c) {
+        Xbyak::Label loop, skip, rare;
+        c.mov(ecx, 30000);
+        c.mov(r13d, 1);
+        c.xor_(r14d, r14d);
+        c.xor_(r15d, r15d);
+        c.mov(r10d, 5);
+        c.L(loop);
+        c.add(r13, qword[rsp + 8]);
+        c.mov(r14, r13);
+        c.and_(r14d, 0xff);
+        c.cmp(r14d, 0x80);
+        c.je(rare);
+        c.L(skip);
+        c.add(r10, r14);
+        c.xor_(r15, r13);
+        if (crossing_loads) c.add(r10, qword[r13 + 0x100000]);
+        c.dec(ecx);
+        c.jnz(loop);
+        c.hlt();
+        c.L(rare); // outside the region: its own registers
+        c.add(r15, rbx);
+        c.inc(rbx);
+        c.jmp(skip);
+    });
+}
+
+} // namespace
+
+TEST(LoopRegion, MemoryKeptRegistersBorrowUnusedHostRegistersAndGiveThemBackAtEveryExit) {
+    auto machine = run_on_both([](Machine& m) {
+        borrowing_loop(m, false);
+        run_halted(m);
+    });
+    EXPECT_GT(machine->reg(x86::rbx), 0x1111u); // the side exit ran with rbx its own
+    EXPECT_EQ(machine->reg(x86::rbp), 0x2222u);
+    EXPECT_EQ(machine->reg(12), 0x3333u);
+    EXPECT_EQ(machine->reg(x86::rsi), 0x4444u);
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+    EXPECT_EQ(machine->stats().register_loans, 4u * machine->stats().loop_regions);
+}
+
+TEST(LoopRegion, AnAccessTheInterpreterRunsInsideARegionSeesTheUsualRegisters) {
+    auto machine = run_on_both([](Machine& m) {
+        borrowing_loop(m, true);
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rbp), 0x2222u);
+    EXPECT_GE(machine->stats().loop_regions, 1u);
+    EXPECT_GE(machine->stats().register_loans, 4u);
+}

@@ -32,6 +32,8 @@ struct ChainSite {
 struct RegionStorage {
     std::array<ChainSite, 16> sites{};
     std::vector<DecodedOp> ops;
+    std::uint32_t register_loans{
+        0}; ///< memory-kept GPRs in lent host registers (register_loans.hpp)
 };
 
 /// Interpreter calls in the code point at the CodeBlock's DecodedOps (a loop region's at its own

@@ -312,6 +312,7 @@ const Translation* Translator::loop_region(CodeBlock& block, const Translation& 
     publish(*made, "_loop");
     ++m_stats.loop_regions;
     m_stats.hoisted_groups += made->hoisted_groups;
+    m_stats.register_loans += made->region->register_loans;
     m_stats.native_ops += made->native_ops;
     m_stats.access_groups += made->access_groups;
     // Exits chained to the head's own translation come here now: those of this page's code
@@ -415,10 +416,10 @@ std::string Translator::describe() const {
             counts[i].first);
     return fmt::format("translator: exits {} unchained / {} budget / {} lookup / {} helper; "
                        "jump table: {} renewals, {} partial drops; {} loop regions ({} checks "
-                       "hoisted); interpreted:{}; ",
+                       "hoisted, {} registers lent); interpreted:{}; ",
                        s.exits_unchained, s.exits_budget, s.exits_lookup, s.exits_helper,
                        s.jump_stamp_renewals, s.jump_entries_dropped, s.loop_regions,
-                       s.hoisted_groups, interpreted) +
+                       s.hoisted_groups, s.register_loans, interpreted) +
            fmt::format(
                "translator: {} blocks translated ({} instructions native, {} via the "
                "interpreter), {} chain patches, {} cache flushes, {} KiB code + {} KiB "

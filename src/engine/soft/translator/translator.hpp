@@ -50,6 +50,7 @@ class Translator final : public BlockExecutor {
         std::uint64_t jump_entries_dropped{0}; ///< scans of LiveJumpEntries for stale ones
         std::uint64_t loop_regions{0};         ///< regions made (loop_region.hpp)
         std::uint64_t hoisted_groups{0};       ///< access checks they run before their loop
+        std::uint64_t register_loans{0};       ///< host registers they lend (register_loans.hpp)
     };
 
     static Result<std::unique_ptr<Translator>> create(CpuCore& cpu, Interpreter& interpreter,

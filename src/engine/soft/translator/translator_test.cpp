@@ -373,11 +373,27 @@ TEST(BlockAnalysis, FlagsReadOnEntryStopAtTheFirstWriterOfAllAndAtBranches) {
                   c.L(next);
               }),
               0u);
-    EXPECT_EQ(read([](auto& c) { c.inc(rax); c.sub(rax, rbx); }), 0u);
-    EXPECT_EQ(read([](auto& c) { c.inc(rax); c.adc(rax, rbx); }), cf); // inc keeps CF
-    EXPECT_EQ(read([](auto& c) { c.adc(rax, 0); c.test(eax, eax); }), cf);
+    EXPECT_EQ(read([](auto& c) {
+                  c.inc(rax);
+                  c.sub(rax, rbx);
+              }),
+              0u);
+    EXPECT_EQ(read([](auto& c) {
+                  c.inc(rax);
+                  c.adc(rax, rbx);
+              }),
+              cf); // inc keeps CF
+    EXPECT_EQ(read([](auto& c) {
+                  c.adc(rax, 0);
+                  c.test(eax, eax);
+              }),
+              cf);
     // A shift by cl may write nothing: the flags go on to the add.
-    EXPECT_EQ(read([](auto& c) { c.shl(rax, cl); c.add(rax, rax); }), 0u);
+    EXPECT_EQ(read([](auto& c) {
+                  c.shl(rax, cl);
+                  c.add(rax, rax);
+              }),
+              0u);
     // A branch first: what it tests, and every flag its targets may read.
     EXPECT_EQ(read([](auto& c) {
                   Xbyak::Label next;
