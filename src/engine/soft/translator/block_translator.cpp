@@ -485,6 +485,7 @@ bool BlockTranslator::translate(Translation& out, const CodeBlock& block, const 
                         block.ops.data(), user, m_isa_features, hints_for(user),
                         groups ? &m_groups : nullptr);
         emitter.set_page_aliases(m_page_aliases && user);
+        emitter.set_return_point_live(return_point_live(instructions, page));
         emitter.block(instructions);
         out.code = cache.current();
         out.code_size = emitter.getSize();
@@ -509,6 +510,16 @@ std::uint32_t BlockTranslator::live_after(const CodeBlock& block, std::uint64_t 
         live |= flags_read_on_entry(m_decoder, page + offset, 4096 - offset);
     }
     return live;
+}
+
+std::uint32_t BlockTranslator::return_point_live(std::span<const GuestInstruction> instructions,
+                                                 const std::uint8_t* page) {
+    const GuestInstruction& last = instructions.back();
+    if (page == nullptr || !last.decoded || last.instruction.mnemonic != ZYDIS_MNEMONIC_CALL ||
+        last.next >> 12 != last.linear >> 12)
+        return arithmetic_mask;
+    const std::size_t offset = last.next & 0xfff;
+    return flags_read_on_entry(m_decoder, page + offset, 4096 - offset);
 }
 
 BlockTranslator::RegionResult BlockTranslator::translate_region(Translation& out,

@@ -85,6 +85,11 @@ class BlockTranslator {
     std::uint32_t live_after(const CodeBlock& block, std::uint64_t linear,
                              const std::uint8_t* page);
 
+    /// The flags the code after a block's final call may read first (flags_read_on_entry),
+    /// when it lies in the block's page; else all.
+    std::uint32_t return_point_live(std::span<const GuestInstruction> instructions,
+                                    const std::uint8_t* page);
+
     JitLayout m_layout;
     std::uint32_t m_isa_features{0};
     TlbHintSlots m_hints;

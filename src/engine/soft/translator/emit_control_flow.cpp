@@ -220,10 +220,14 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         jbe(callee); // no room: the call leaves no frame, and its ret takes the jump table
         push(r13);
         call(callee);
-        // The return point: a ret that matched the frame left the guest's flags in place.
-        m_host_flags_valid = true;
-        m_slot_current = false;
+        // The return point: a ret that matched the frame left the guest's flags in the slot,
+        // where they stay unless the code at the return address reads them.
+        m_host_flags_valid = false;
+        m_slot_current = true;
+        const std::uint32_t live = m_live;
+        m_live = m_return_point_live;
         exit_to(guest.next);
+        m_live = live;
         L(callee);
         m_host_flags_valid = false;
         m_slot_current = m_live != 0;
@@ -263,8 +267,7 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         jne(unmatched);
         cmp(dword[r15 + m_layout.budget], 0);
         je(unmatched);
-        emit_restore_flags();
-        ret(8);
+        ret(8); // the guest's flags stay in the slot: the return point takes them if it reads any
         L(unmatched);
         mov(r14, r13);
         exit_indirect();

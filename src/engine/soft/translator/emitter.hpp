@@ -54,6 +54,10 @@ class Emitter : public Xbyak::CodeGenerator {
     /// A region's register loans (register_loans.hpp; its instructions already name the
     /// lenders): swapped in before its hoisted checks, out wherever it leaves or interprets.
     void set_loans(std::span<const RegisterLoan> loans) { m_loans = loans; }
+    /// The flags the code at a call's return address may read before it overwrites them
+    /// (flags_read_on_entry; all when unknown): a ret leaves the guest's flags in the slot
+    /// and the call's return point restores them only if some are.
+    void set_return_point_live(std::uint32_t live) { m_return_point_live = live; }
 
   private:
     /// Swaps each loan's two values between the lender's host register and the borrower's
@@ -386,9 +390,10 @@ class Emitter : public Xbyak::CodeGenerator {
         bool vex_checked{false};           ///< m_vex_checked there
     };
     std::vector<GroupState> m_group_state;
-    std::span<const RegionLink> m_links;   ///< a loop region's (empty for a block)
-    std::span<const RegisterLoan> m_loans; ///< a loop region's (set_loans)
-    Xbyak::Label* m_loop_body{nullptr};    ///< where a region's back edge goes
+    std::span<const RegionLink> m_links;                ///< a loop region's (empty for a block)
+    std::span<const RegisterLoan> m_loans;              ///< a loop region's (set_loans)
+    std::uint32_t m_return_point_live{arithmetic_mask}; ///< see set_return_point_live
+    Xbyak::Label* m_loop_body{nullptr};                 ///< where a region's back edge goes
 };
 
 } // namespace vessel::soft::emit

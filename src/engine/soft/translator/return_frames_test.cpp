@@ -109,3 +109,43 @@ TEST(ReturnFrames, FramesOfCallsThatNeverReturnLeaveLaterReturnsExact) {
     EXPECT_EQ(machine->reg(x86::rsi), 99u);
     EXPECT_EQ(machine->reg(x86::rsp), stack_top);
 }
+
+TEST(ReturnFrames, FlagsACalleeLeavesReachCodeAfterTheCallThatReadsThem) {
+    // A matched ret leaves the guest's flags in the slot; the return point puts them back in
+    // place only when the code after the call reads them. Here it does (adc reads the carry
+    // the callee's compare set, after the callee's stack reads clobbered the host's flags);
+    // the second call's return address code (an add) does not.
+    auto machine = run_on_both([](Machine& m) {
+        m.state.gpr[x86::rsp] = stack_top;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, below, plain;
+            c.xor_(eax, eax);
+            c.xor_(esi, esi);
+            c.mov(ebx, 3000);
+            c.L(round);
+            c.push(rbx);
+            c.call(below); // CF = (rbx & 3) < 2
+            c.adc(rax, 0);
+            c.pop(rdx);
+            c.call(plain);
+            c.add(rsi, 1);
+            c.dec(ebx);
+            c.jnz(round);
+            c.hlt();
+            c.L(below);
+            c.mov(rdx, qword[rsp + 8]); // the pushed rbx
+            c.and_(edx, 3);
+            c.cmp(edx, 2);
+            c.mov(rcx, qword[rsp]); // a stack read between the compare and the ret
+            c.ret();
+            c.L(plain);
+            c.cmp(rsi, 100000); // flags nobody reads
+            c.ret();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(x86::rax), 1500u);
+    EXPECT_EQ(machine->reg(x86::rsi), 3000u);
+    EXPECT_EQ(machine->reg(x86::rsp), stack_top);
+    EXPECT_GT(machine->stats().translated_dispatches, 0u);
+}
