@@ -31,15 +31,6 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
     // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
     // so a range crossing into another page misses and the helper refuses it.
     const auto base = static_cast<unsigned>(group.base);
-    if (register_based(group)) {
-        // Members address gs:[base32 + displacement]: the check and its pin are all they need.
-        lea(r14, ptr[host64(group.base) + group.low]);
-        lookup(group.span, group.write, fallback, false);
-        mov(qword[r15 + m_layout.alias_pins + static_cast<int>(8 * group.slot)], r14);
-        ++m_out.access_groups;
-        m_group_state[index].active = true;
-        return;
-    }
     if (guest_in_host_register(base)) {
         lea(r14, ptr[host64(group.base) + group.low]);
     } else {
@@ -47,16 +38,20 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
         lea(r14, ptr[r14 + group.low]);
     }
     // With page aliases the check is an aliased lookup (the members then reach the page as
-    // gs:[r14d + offset], the mapping every other access of user code uses: a load through one
-    // mapping of a store just made through the other cannot take its bytes from the store
-    // buffer), and its page's alias is pinned for the members' sake. Else RAM's own mapping.
+    // gs:[...], the mapping every other access of user code uses: a load through one mapping of
+    // a store just made through the other cannot take its bytes from the store buffer), and its
+    // page's alias is pinned for the members' sake. Else RAM's own mapping.
     lookup(group.span, group.write, fallback, !m_page_aliases);
     if (m_page_aliases)
         mov(qword[r15 + m_layout.alias_pins + static_cast<int>(8 * group.slot)], r14);
-    if (group.low != 0) lea(r14, ptr[r14 - group.low]); // the base register's value's address
-    mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
-    m_r14_group_end = getCurr();
-    m_r14_group_slot = group.slot;
+    // Members of a register-based group address gs:[base32 + displacement]: the check and its
+    // pin are all they need. The others take the base register's value's address from a slot.
+    if (!register_based(group)) {
+        if (group.low != 0) lea(r14, ptr[r14 - group.low]);
+        mov(qword[r15 + m_layout.group_host + static_cast<int>(8 * group.slot)], r14);
+        m_r14_group_end = getCurr();
+        m_r14_group_slot = group.slot;
+    }
     ++m_out.access_groups;
     m_group_state[index].active = true;
 }
