@@ -343,13 +343,8 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
     }
     if (division) division_guard(guest, plan, fallback);
     if (plan.mxcsr) mxcsr_enter(fallback);
-    // An instruction reading flags, or writing only some (inc, dec keep CF; a shift by a count
-    // that may be 0 keeps them all), needs the guest's flags in place.
     // (Not when the flags it keeps are dead: inc/dec before an add.)
-    if (guest.flags_tested != 0 ||
-        (guest.flags_may_change && guest.flags_written != arithmetic_mask &&
-         (guest.flags_live_out & ~guest.flags_written) != 0))
-        restore_host_flags();
+    if (needs_guest_flags(guest)) restore_host_flags();
     // A register the instruction uses only as 8 or 16 bits loads just those (a wider load
     // right after a narrower store to the home cannot take the stored bytes from the store
     // buffer, and waits for the store to reach the cache: ~15 cycles, in gzip's hottest loop).

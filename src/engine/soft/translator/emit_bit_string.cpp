@@ -65,9 +65,7 @@ bool Emitter::bit_string(std::size_t k, const GuestInstruction& guest) {
     and_(r13d, size - 1);
     // bt writes CF, leaves ZF, and leaves OF SF AF PF undefined: the guest's flags go in first
     // when one it keeps is live (as for identity()), without r13, which holds the offset.
-    if (guest.flags_tested != 0 ||
-        (guest.flags_written != 0 && guest.flags_written != arithmetic_mask &&
-         (guest.flags_live_out & ~guest.flags_written) != 0)) {
+    if (needs_guest_flags(guest)) {
         mov(qword[r15 + m_layout.spill], rax);
         mov(ax, word[r15 + m_layout.saved_flags]);
         add(al, 0x7f); // OF = (al == 1), as emit_restore_guest_flags

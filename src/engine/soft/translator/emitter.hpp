@@ -100,6 +100,14 @@ class Emitter : public Xbyak::CodeGenerator {
             emit_save_guest_flags(*this, m_layout);
         m_slot_current = true;
     }
+    /// Whether `guest` must run with the guest's flags in the host flags: it reads some, or it
+    /// may leave some that are live after it as they were (inc and dec keep CF; a shift by a
+    /// count that may be 0 keeps them all).
+    static bool needs_guest_flags(const GuestInstruction& guest) {
+        return guest.flags_tested != 0 ||
+               (guest.flags_may_change && guest.flags_written != arithmetic_mask &&
+                (guest.flags_live_out & ~guest.flags_written) != 0);
+    }
     /// The host flags were just changed by guest code: they are the guest's, the slot is old.
     void flags_written() {
         m_host_flags_valid = true;
