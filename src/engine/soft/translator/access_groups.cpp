@@ -200,13 +200,30 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
         }
     }
 
+    // A check clobbers the host flags: where the guest's are live it saves and restores them.
+    // The nearest instruction before `leader` where none are live, reached over instructions
+    // that leave `base` alone and stay in the block, can take the check instead (the members'
+    // offsets from the base are the same there); `leader` itself when none is.
+    const auto check_point = [&](std::size_t leader, int base) {
+        if (instructions[leader].flags_live_in == 0) return leader;
+        for (std::size_t k = leader; k-- > 0;) {
+            const GuestInstruction& guest = instructions[k];
+            const std::optional<std::int64_t> change = register_change(guest, base);
+            if (barrier(guest) || is_link(k) || !change || *change != 0) break;
+            if (guest.flags_live_in == 0) return k;
+        }
+        return leader;
+    };
+
     const auto close = [&](Candidate& c, int base) {
-        // (one member is enough before a loop: its check then runs once instead of each pass)
+        // (one member is enough before a loop: its check then runs once instead of each pass;
+        // and one whose check moves to where the flags are dead: it saves their save)
         const std::size_t needed = invariant[static_cast<std::size_t>(base)] ? 1 : 2;
-        if (c.open && c.members.size() >= needed) {
+        const std::size_t leader = c.open ? check_point(c.leader, base) : c.leader;
+        if (c.open && (c.members.size() >= needed || leader != c.leader)) {
             AccessGroup group;
             group.base = base;
-            group.leader = c.leader;
+            group.leader = leader;
             group.last = c.last;
             group.low = static_cast<std::int32_t>(c.low);
             group.span = static_cast<std::uint32_t>(c.high - c.low);
@@ -301,7 +318,9 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
         grown = false;
         for (AccessGroup& group : plan.groups)
             for (const AccessGroup& other : plan.groups)
-                if (!other.hoisted && other.leader > group.leader &&
+                if (!other.hoisted &&
+                    (other.leader > group.leader || // (at one point, checks go in plan order)
+                     (other.leader == group.leader && &other > &group)) &&
                     other.leader <= group.fallback_last &&
                     other.fallback_last > group.fallback_last) {
                     group.fallback_last = other.fallback_last;

@@ -124,6 +124,43 @@ TEST(AccessGroupPlan, GroupsOverlappingInPartTakeTwoSlotsAndTheFirstFallbackRuns
     EXPECT_EQ(p.roles[3].group, 1);
 }
 
+TEST(AccessGroupPlan, AChecksMovesBackToWhereTheFlagsAreDead) {
+    // The compare's flags are live across the rbx accesses (cmov reads them): the check goes
+    // before the compare, where none are live, over instructions that leave rbx alone. A lone
+    // access with live flags becomes a group of one so; one whose base is written just before
+    // it stays a plain access (its check cannot pass the write).
+    std::vector<GuestInstruction> instructions = decode([](Xbyak::CodeGenerator& c) {
+        c.mov(rax, rcx);               // 0
+        c.cmp(edi, esi);               // 1: writes every flag
+        c.mov(edx, dword[rbx + 0x78]); // 2: rbx group, flags live
+        c.cmovae(esi, ecx);            // 3
+        c.mov(rsi, qword[rbx + 0x18]); // 4
+        c.cmp(edi, 3);                 // 5
+        c.mov(r8, qword[rdx]);         // 6: rdx alone, flags live
+        c.adc(r9, 0);                  // 7
+        c.cmp(edi, 5);                 // 8
+        c.mov(rdi, r10);               // 9: rdi written, flags live
+        c.mov(r11, qword[rdi]);        // 10: rdi alone, flags live
+        c.adc(r9, 0);                  // 11
+    });
+    // As analyze_block's liveness finds them: CF live from each compare to its reader.
+    for (GuestInstruction& guest : instructions)
+        guest.flags_live_in = 0;
+    for (std::size_t k : {2u, 3u, 6u, 7u, 9u, 10u, 11u})
+        instructions[k].flags_live_in = x86::rflags::cf;
+    AccessGroupPlan p;
+    plan_access_groups(instructions, p);
+    ASSERT_EQ(p.groups.size(), 2u);
+    EXPECT_EQ(p.groups[0].base, 3); // rbx
+    EXPECT_EQ(p.groups[0].leader, 1u);
+    EXPECT_EQ(p.groups[0].last, 4u);
+    EXPECT_EQ(p.groups[1].base, 2); // rdx, one member
+    EXPECT_EQ(p.groups[1].leader, 5u);
+    EXPECT_EQ(p.groups[1].last, 6u);
+    EXPECT_EQ(p.roles[6].group, 1);
+    EXPECT_EQ(p.roles[10].group, -1);
+}
+
 TEST(AccessGroupPlan, NestedGroupsTakeTheNextSlot) {
     const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
         c.push(rbx);
@@ -398,6 +435,33 @@ TEST(AccessGroups, AnInterpretedInstructionBetweenMembersKeepsTheirResults) {
             c.hlt();
         });
     EXPECT_EQ(machine->reg(x86::rbx), 465u);
+}
+
+TEST(AccessGroups, ACheckBeforeTheCompareWhoseRangeCrossesAPageFallsBackThroughTheCompare) {
+    // The rsp group's check precedes the compare (its flags are live across the members); as
+    // rsp walks down across 0x1f0000 the range straddles the boundary, the check fails, and the
+    // fallback runs from the check's place: the compare again, then each access looked up. The
+    // page below the boundary is not the physical one below.
+    auto machine = run_loop(
+        [](Machine& m) {
+            m.map(0x1ef000, 0x150000);
+            m.state.gpr[x86::rsp] = 0x1f0100;
+        },
+        [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label loop;
+            c.mov(ecx, 40);
+            c.L(loop);
+            c.cmp(ecx, 20);
+            c.mov(rdx, qword[rsp - 16]);
+            c.mov(qword[rsp - 32], rcx);
+            c.adc(rbx, rdx); // CF from the compare: ecx < 20
+            c.lea(rsp, ptr[rsp - 8]);
+            c.dec(ecx);
+            c.jnz(loop);
+            c.hlt();
+        });
+    EXPECT_GT(machine->stats().grouped_accesses, 0u);
+    EXPECT_GT(machine->stats().native_ops, 0u);
 }
 
 TEST(AccessGroups, FlagsLiveAcrossGroupedAlignedAccessesSurviveTheAlignmentCheck) {

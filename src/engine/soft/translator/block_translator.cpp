@@ -496,7 +496,10 @@ std::uint32_t BlockTranslator::live_after(const CodeBlock& block, std::uint64_t 
     // Only successors in the block's page: a store to their bytes makes this translation
     // stale too, so it never outlives what it assumed of them.
     std::uint64_t successors[2];
-    const unsigned count = page != nullptr ? block_successors(block, linear, successors) : 0;
+    unsigned count = page != nullptr ? block_successors(block, linear, successors) : 0;
+    // A direct call: its callee's first instructions (the ABI leaves flags dead at a call,
+    // but a guest may pass them; flags a callee reads are kept).
+    if (count == 0 && page != nullptr && block_call_target(block, linear, successors[0])) count = 1;
     if (count == 0) return arithmetic_mask;
     std::uint32_t live = 0;
     for (unsigned i = 0; i < count; ++i) {

@@ -81,7 +81,8 @@ class BlockTranslator {
     }
 
     /// The flags the block's successors may read (flags_read_on_entry), when it ends in a
-    /// direct jump or branch within its page (`page`: that page's bytes, or nullptr); else all.
+    /// direct jump, branch or call within its page (`page`: that page's bytes, or nullptr); else
+    /// all.
     std::uint32_t live_after(const CodeBlock& block, std::uint64_t linear,
                              const std::uint8_t* page);
 

@@ -11,19 +11,20 @@ static_assert(sizeof(JitContext::group_host) / sizeof(JitContext::group_host[0])
 
 void Emitter::begin_groups(std::size_t k) {
     if (m_groups == nullptr || !m_groups_enabled) return;
-    const AccessRole& role = m_groups->roles[k];
-    if (role.group < 0) return;
-    const auto index = static_cast<std::size_t>(role.group);
-    const AccessGroup& group = m_groups->groups[index];
-    if (group.leader != k || group.hoisted) return; // (a hoisted group's check precedes the loop)
-    GroupState& state = m_group_state[index];
-    Xbyak::Label& fallback = new_label();
-    check_group(index, fallback);
-    state.checked = true;
-    state.fallback = &fallback;
-    state.host_flags_valid = m_host_flags_valid;
-    state.slot_current = m_slot_current;
-    state.vex_checked = m_vex_checked;
+    // (A group's check may precede its first member, where the flags are dead; a hoisted
+    // group's precedes the loop.)
+    for (std::size_t index = 0; index < m_groups->groups.size(); ++index) {
+        const AccessGroup& group = m_groups->groups[index];
+        if (group.leader != k || group.hoisted) continue;
+        GroupState& state = m_group_state[index];
+        Xbyak::Label& fallback = new_label();
+        check_group(index, fallback);
+        state.checked = true;
+        state.fallback = &fallback;
+        state.host_flags_valid = m_host_flags_valid;
+        state.slot_current = m_slot_current;
+        state.vex_checked = m_vex_checked;
+    }
 }
 
 void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {

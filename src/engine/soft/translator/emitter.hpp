@@ -77,9 +77,18 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// Puts the guest flags back into the host flags from the slot lookups save them in.
     /// (lahf/sahf and seto/add: no popf, which is microcoded and slow). Uses r13.
+    ///
+    /// Only the live flags need their values (m_live: the others are overwritten before any
+    /// read). CF alone: bit 0 of the slot's ah byte (setc's store, or lahf's), by a one-byte
+    /// load (a word load of setc's byte store cannot take it from the store buffer: a stall).
     void restore_host_flags() {
         if (m_host_flags_valid) return;
-        emit_restore_flags();
+        if (m_live == x86::rflags::cf) {
+            movzx(r13d, byte[r15 + m_layout.saved_flags + 1]);
+            bt(r13d, 0);
+        } else {
+            emit_restore_flags();
+        }
         m_host_flags_valid = true;
     }
     void emit_restore_flags() { emit_restore_guest_flags(*this, m_layout); }

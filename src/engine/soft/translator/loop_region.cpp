@@ -28,6 +28,19 @@ unsigned block_successors(const CodeBlock& block, std::uint64_t linear, std::uin
     return 0;
 }
 
+bool block_call_target(const CodeBlock& block, std::uint64_t linear, std::uint64_t& out) {
+    if (block.ops.empty()) return false;
+    std::uint64_t end = linear;
+    for (const DecodedOp& op : block.ops)
+        end += op.length;
+    const DecodedOp& last = block.ops.back();
+    if (static_cast<ZydisMnemonic>(last.mnemonic) != ZYDIS_MNEMONIC_CALL ||
+        last.operand_size != 8 || last.operands[0].kind != OperandKind::Immediate)
+        return false;
+    out = end + last.immediate;
+    return true;
+}
+
 bool find_loop_region(BlockCache& cache, const CodeBlock& head_block, std::uint64_t head,
                       std::uint64_t page_offset, unsigned mode, LoopRegion& out) {
     // Breadth first over the blocks the head reaches by forward edges in its page: the first

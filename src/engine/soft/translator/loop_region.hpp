@@ -36,6 +36,9 @@ struct LoopRegion {
 /// its first instruction's address; 0 for any other ending.
 unsigned block_successors(const CodeBlock& block, std::uint64_t linear, std::uint64_t out[2]);
 
+/// Where a block ending in a relative near call goes (into `out`); false for any other ending.
+bool block_call_target(const CodeBlock& block, std::uint64_t linear, std::uint64_t& out);
+
 /// The shortest loop through `head` (decoded as `head_block`) over blocks already decoded in
 /// `cache` (mode `mode`, the head's page at RAM offset `page_offset`): each edge but the last
 /// goes to a higher address of the page, the last back to the head. False when there is none

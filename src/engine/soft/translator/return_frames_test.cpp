@@ -149,3 +149,40 @@ TEST(ReturnFrames, FlagsACalleeLeavesReachCodeAfterTheCallThatReadsThem) {
     EXPECT_EQ(machine->reg(x86::rsp), stack_top);
     EXPECT_GT(machine->stats().translated_dispatches, 0u);
 }
+
+TEST(ReturnFrames, ACalleeThatReadsTheCallersCarryGetsIt) {
+    // Flags are live at a call only when its callee (in the call's page) may read them before
+    // it writes them: `carry` reads the add's CF first thing (adc), so the call keeps it across
+    // its return-address store; `plain` overwrites every flag first, so that call keeps none.
+    auto machine = run_on_both([](Machine& m) {
+        m.state.gpr[x86::rsp] = stack_top;
+        m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, carry, plain;
+            c.xor_(r8d, r8d);
+            c.xor_(esi, esi);
+            c.mov(ecx, 3000);
+            c.L(round);
+            c.mov(rax, rcx);
+            c.shl(rax, 63);
+            c.add(rax, rax); // CF = bit 0 of the round
+            c.call(carry);
+            c.add(rax, rax);
+            c.call(plain);
+            c.dec(ecx);
+            c.jnz(round);
+            c.hlt();
+            c.L(carry);
+            c.adc(r8, 0); // counts the odd rounds
+            c.ret();
+            c.L(plain);
+            c.cmp(rsi, 100000);
+            c.adc(rsi, 1);
+            c.ret();
+        });
+        run_halted(m);
+    });
+    EXPECT_EQ(machine->reg(8), 1500u);
+    EXPECT_EQ(machine->reg(x86::rsi), 6000u);
+    EXPECT_EQ(machine->reg(x86::rsp), stack_top);
+    EXPECT_GT(machine->stats().translated_dispatches, 0u);
+}
