@@ -2,6 +2,7 @@
 #include "engine/soft/translator/access_groups.hpp"
 
 #include "engine/soft/translator/instruction_classes.hpp"
+#include "engine/soft/translator/jit_runtime.hpp"
 
 #include <algorithm>
 #include <array>
@@ -103,6 +104,34 @@ std::optional<std::int64_t> register_change(const GuestInstruction& guest, int n
         operands[1].mem.index == ZYDIS_REGISTER_NONE)
         return operands[1].mem.disp.has_displacement ? operands[1].mem.disp.value : 0;
     return std::nullopt;
+}
+
+/// The largest value GPR `number` can hold at instruction k, when the last instruction before
+/// k (from `first`) that writes it bounds it: movzx from 8 or 16 bits, and with an immediate
+/// that is not negative (a 32-bit write clears the upper half).
+std::optional<std::uint64_t> index_bound(std::span<const GuestInstruction> instructions,
+                                         std::size_t k, int number) {
+    for (std::size_t w = k; w-- > 0;) {
+        const GuestInstruction& guest = instructions[w];
+        if (!guest.decoded) return std::nullopt;
+        if (!writes_register(guest, number)) continue;
+        const ZydisDecodedInstruction& instruction = guest.instruction;
+        const ZydisDecodedOperand* operands = guest.operands;
+        if (operands[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+            gpr_number(operands[0].reg.value) != number || operands[0].size < 32)
+            return std::nullopt;
+        if (instruction.mnemonic == ZYDIS_MNEMONIC_MOVZX) {
+            if (operands[1].size == 8) return 0xff;
+            if (operands[1].size == 16) return 0xffff;
+            return std::nullopt;
+        }
+        if (instruction.mnemonic == ZYDIS_MNEMONIC_AND &&
+            operands[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && operands[1].imm.value.s >= 0)
+            return static_cast<std::uint64_t>(operands[1].imm.value.s) &
+                   (operands[0].size == 32 ? 0xffffffffu : ~std::uint64_t{0});
+        return std::nullopt;
+    }
+    return std::nullopt; // from the previous pass, or from before the loop
 }
 
 struct Candidate {
@@ -285,6 +314,55 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     for (int base = 0; base < 16; ++base)
         close(open[static_cast<std::size_t>(base)], base);
 
+    // Table lookups of a loop (AccessGroup::indexed).
+    for (std::size_t k = 0; k < instructions.size() && !links.empty(); ++k) {
+        const GuestInstruction& guest = instructions[k];
+        if (candidate_roles[k].group >= 0 || !guest.decoded || barrier(guest)) continue;
+        const ZydisDecodedOperand* memory = nullptr;
+        unsigned memory_operands = 0;
+        for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
+            if (guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                guest.operands[i].mem.type != ZYDIS_MEMOP_TYPE_AGEN) {
+                memory = &guest.operands[i];
+                ++memory_operands;
+            }
+        if (memory_operands != 1 || memory->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT ||
+            memory->mem.type != ZYDIS_MEMOP_TYPE_MEM || guest.instruction.address_width != 64 ||
+            (memory->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0 ||
+            memory->mem.segment == ZYDIS_REGISTER_FS || memory->mem.segment == ZYDIS_REGISTER_GS)
+            continue;
+        const int base = gpr64_number(memory->mem.base);
+        const int index = gpr64_number(memory->mem.index);
+        const unsigned size = memory->size / 8;
+        if (base < 0 || index < 0 || base == index || size == 0 || size > 8 ||
+            !invariant[static_cast<std::size_t>(base)] ||
+            !guest_in_host_register(static_cast<unsigned>(base)) ||
+            !guest_in_host_register(static_cast<unsigned>(index)))
+            continue;
+        const std::optional<std::uint64_t> bound = index_bound(instructions, k, index);
+        const unsigned scale = memory->mem.scale == 0 ? 1 : memory->mem.scale;
+        if (!bound || *bound * scale + size > 4096) continue;
+        const std::int64_t displacement =
+            memory->mem.disp.has_displacement ? memory->mem.disp.value : 0;
+        AccessGroup group;
+        group.base = base;
+        group.leader = 0;
+        group.last = instructions.size() - 1;
+        group.low = static_cast<std::int32_t>(displacement);
+        group.span = static_cast<std::uint32_t>(*bound * scale + size);
+        group.hoisted = true;
+        group.indexed = true;
+        candidate_roles[k] = {static_cast<int>(found.size()),
+                              base,
+                              displacement,
+                              static_cast<std::int32_t>(displacement),
+                              size,
+                              false,
+                              index,
+                              scale};
+        found.push_back(group);
+    }
+
     // Keep groups while a slot is free: groups whose ranges overlap are checked one after the
     // other and live at once, each in its own slot (at most `slots` at a time).
     std::vector<std::size_t> order(found.size());
@@ -300,12 +378,20 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
         AccessGroup group = found[i];
         unsigned busy = 0; // slots of kept groups still live at this one's leader
         for (const AccessGroup& kept : plan.groups)
-            if (group.leader <= kept.last) busy |= 1u << kept.slot; // (kept ones start earlier)
+            if (group.leader <= kept.last) // (kept ones start earlier)
+                busy |= 1u << kept.slot | (kept.indexed ? 1u << kept.second_slot : 0u);
         unsigned slot = 0;
         while (slot < AccessGroup::slots && (busy & (1u << slot)) != 0)
             ++slot;
         if (slot == AccessGroup::slots) continue;
         group.slot = slot;
+        if (group.indexed) { // a second pin, for the page of its last byte
+            unsigned second = slot + 1;
+            while (second < AccessGroup::slots && (busy & (1u << second)) != 0)
+                ++second;
+            if (second == AccessGroup::slots) continue;
+            group.second_slot = second;
+        }
         kept_index[i] = static_cast<int>(plan.groups.size());
         plan.groups.push_back(group);
     }

@@ -32,6 +32,11 @@ struct AccessGroup {
     /// (Emitter::region), its members served on every pass. Then `leader` is 0 and `last` the
     /// region's last instruction (the group spans the whole loop).
     bool hoisted{false};
+    /// A hoisted table lookup (plan_access_groups): its one member reads through a base and a
+    /// bounded index; the check covers the first and the last byte's pages, pinned in `slot`
+    /// and `second_slot`.
+    bool indexed{false};
+    unsigned second_slot{0};
 };
 
 /// How instruction k's memory access belongs to a group (group < 0: it does not).
@@ -42,6 +47,8 @@ struct AccessRole {
     std::int32_t offset{0};       ///< its offset from the register's value at the group's leader
     unsigned size{0};
     bool write{false};
+    int index{-1};     ///< an indexed group's member: its index register (guest GPR)
+    unsigned scale{0}; ///< and that register's scale
 };
 
 struct AccessGroupPlan {
@@ -71,7 +78,11 @@ bool member_access(const GuestInstruction& guest, MemberAccess& out);
 /// are live at their leader. Fills `plan` (reused from block to block).
 /// In a loop region (`links`: its branches that stay in it, loop_region.hpp, which are no
 /// barrier) with no other barrier, a group whose base register no instruction changes is
-/// hoisted (AccessGroup::hoisted).
+/// hoisted (AccessGroup::hoisted). So is a table lookup there (AccessGroup::indexed): a read
+/// through an invariant base register and an index register that the same pass bounded just
+/// before it (movzx from a byte or a word, and with a non-negative immediate), both in host
+/// registers: every address it may take lies in [base + displacement, + bound * scale + size),
+/// at most a page.
 void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGroupPlan& plan,
                         std::span<const RegionLink> links = {});
 

@@ -161,6 +161,41 @@ TEST(AccessGroupPlan, AChecksMovesBackToWhereTheFlagsAreDead) {
     EXPECT_EQ(p.roles[10].group, -1);
 }
 
+TEST(AccessGroupPlan, ALoopsTableLookupWithAnIndexBoundedThatPassIsHoisted) {
+    // In a loop region: [rcx + rdi * 4] after movzx edi, dil reads within 1 KiB of rcx (which
+    // the loop never writes): checked once before the loop, on two pins. A range over a page
+    // (a 16-bit index), an index not bounded in the pass, and a store are not.
+    Xbyak::Label head;
+    const std::vector<GuestInstruction> instructions = decode([&head](Xbyak::CodeGenerator& c) {
+        c.L(head);
+        c.mov(dil, byte[rsi]);                   // 0
+        c.inc(rsi);                              // 1
+        c.movzx(edi, dil);                       // 2
+        c.xor_(eax, dword[rcx + rdi * 4]);       // 3: the table lookup
+        c.and_(r8d, 0x7fff);                     // 4
+        c.movzx(r8d, word[rbp + r8 * 2 + 16]);   // 5: 64 KiB
+        c.add(eax, dword[rcx + rdx * 4]);        // 6: rdx from before the loop
+        c.mov(dword[rcx + rdi * 4 + 1024], eax); // 7: a store
+        c.jmp(head);                             // 8
+    });
+    const RegionLink links[] = {{8, 0}};
+    AccessGroupPlan p;
+    plan_access_groups(instructions, p, links);
+    ASSERT_EQ(p.roles.size(), instructions.size());
+    ASSERT_GE(p.roles[3].group, 0);
+    const AccessGroup& table = p.groups[static_cast<std::size_t>(p.roles[3].group)];
+    EXPECT_TRUE(table.indexed);
+    EXPECT_TRUE(table.hoisted);
+    EXPECT_EQ(table.base, 1);
+    EXPECT_EQ(table.low, 0);
+    EXPECT_EQ(table.span, 1024u);
+    EXPECT_NE(table.slot, table.second_slot);
+    EXPECT_EQ(p.roles[3].index, 7);
+    EXPECT_EQ(p.roles[3].scale, 4u);
+    for (std::size_t k : {5u, 6u, 7u})
+        EXPECT_EQ(p.roles[k].group, -1) << "instruction " << k;
+}
+
 TEST(AccessGroupPlan, NestedGroupsTakeTheNextSlot) {
     const AccessGroupPlan p = plan([](Xbyak::CodeGenerator& c) {
         c.push(rbx);

@@ -305,7 +305,8 @@ bool Emitter::identity(std::size_t k, GuestInstruction& guest) {
             // as it was (see grouped_access).
             length = sizeof bytes;
             if (!encode_identity(guest, plan, m_isa_features, bytes, length, true, m_group_offset,
-                                 static_cast<unsigned>(m_member_base)))
+                                 static_cast<unsigned>(m_member_base), m_member_index,
+                                 m_member_scale))
                 return false; // (never seen: the same form with r14 encodes)
             m_group_offset = 0;
             r14_group_kept = r14_was_kept;

@@ -29,6 +29,23 @@ void Emitter::begin_groups(std::size_t k) {
 
 void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
     const AccessGroup& group = m_groups->groups[index];
+    if (group.indexed) {
+        // A table lookup's range may straddle two pages: its first and its last byte's pages
+        // are looked up and pinned (the same page twice, when it does not). Its member reaches
+        // either as gs:[base32 + index32 * scale + displacement].
+        const Xbyak::Reg64 base(host_register_of(static_cast<unsigned>(group.base)));
+        for (const auto& [at, slot] :
+             {std::pair{group.low, group.slot},
+              std::pair{group.low + static_cast<std::int32_t>(group.span) - 1,
+                        group.second_slot}}) {
+            lea(r14, ptr[base + at]);
+            lookup(1, false, fallback);
+            mov(qword[r15 + m_layout.alias_pins + static_cast<int>(8 * slot)], r14);
+        }
+        ++m_out.access_groups;
+        m_group_state[index].active = true;
+        return;
+    }
     // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
     // so a range crossing into another page misses and the helper refuses it.
     const auto base = static_cast<unsigned>(group.base);
@@ -112,15 +129,19 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
 }
 
 bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
-                             bool write, bool register_base) {
+                             bool write, bool register_base, int index_register, unsigned scale) {
     if (m_groups == nullptr || !m_groups_enabled) return false;
     const AccessRole& role = m_groups->roles[k];
     if (role.group < 0) return false;
     const auto index = static_cast<std::size_t>(role.group);
     const AccessGroup& group = m_groups->groups[index];
     if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
-        size > role.size || (write && !group.write))
+        size > role.size || (write && !group.write) || role.index != index_register ||
+        (index_register >= 0 && (role.scale != scale || !register_base || !register_based(group))))
         return false;
+    m_member_index =
+        index_register >= 0 ? host_register_of(static_cast<unsigned>(index_register)) : -1;
+    m_member_scale = scale;
     m_aliased_access = m_page_aliases;
     ++m_out.grouped_accesses;
     if (register_based(group)) {
@@ -157,13 +178,17 @@ bool Emitter::grouped_operand(std::size_t k, const GuestInstruction& guest,
                               const ZydisDecodedOperand& operand, bool write, bool register_base) {
     const auto& memory = operand.mem;
     if (operand.type != ZYDIS_OPERAND_TYPE_MEMORY || memory.type != ZYDIS_MEMOP_TYPE_MEM ||
-        guest.instruction.address_width != 64 || memory.index != ZYDIS_REGISTER_NONE ||
-        memory.segment == ZYDIS_REGISTER_FS || memory.segment == ZYDIS_REGISTER_GS ||
-        ZydisRegisterGetClass(memory.base) != ZYDIS_REGCLASS_GPR64)
+        guest.instruction.address_width != 64 || memory.segment == ZYDIS_REGISTER_FS ||
+        memory.segment == ZYDIS_REGISTER_GS ||
+        ZydisRegisterGetClass(memory.base) != ZYDIS_REGCLASS_GPR64 ||
+        (memory.index != ZYDIS_REGISTER_NONE &&
+         ZydisRegisterGetClass(memory.index) != ZYDIS_REGCLASS_GPR64))
         return false;
+    const int index = memory.index == ZYDIS_REGISTER_NONE ? -1 : gpr_number(memory.index);
     return grouped_access(k, gpr_number(memory.base),
                           memory.disp.has_displacement ? memory.disp.value : 0, operand.size / 8,
-                          write, register_base);
+                          write, register_base, index,
+                          index < 0 ? 0u : (memory.scale == 0 ? 1u : memory.scale));
 }
 
 } // namespace vessel::soft::emit

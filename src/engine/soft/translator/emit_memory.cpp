@@ -50,6 +50,7 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
     m_aliased_access = m_page_aliases && !held;
     m_group_offset = 0;
     m_member_base = host_address_scratch;
+    m_member_index = -1;
     if (m_aliased_access) {
         aliased_lookup(size, write, fallback, table);
         return;
@@ -91,6 +92,9 @@ void Emitter::lookup(unsigned size, bool write, Xbyak::Label& fallback, bool hel
 Xbyak::RegExp Emitter::looked_up() {
     if (!m_aliased_access) return Xbyak::RegExp(r14) + m_group_offset;
     db(0x65); // gs
+    if (m_member_index >= 0)
+        return Xbyak::RegExp(Xbyak::Reg32(m_member_base)) +
+               Xbyak::Reg32(m_member_index) * static_cast<int>(m_member_scale) + m_group_offset;
     return Xbyak::RegExp(Xbyak::Reg32(m_member_base)) + m_group_offset;
 }
 

@@ -190,8 +190,11 @@ class Emitter : public Xbyak::CodeGenerator {
     /// A register-based group's member (register_based) addresses gs:[base32 + displacement]
     /// through its base's own host register (m_member_base, m_group_offset; r14 untouched), or,
     /// without `register_base` (the caller needs the address in r14), r14 = that address.
+    /// A table lookup's member (AccessGroup::indexed) also names its index register and scale
+    /// (m_member_index, m_member_scale): it is served only through its base's host register.
     bool grouped_access(std::size_t k, int base, std::int64_t displacement, unsigned size,
-                        bool write, bool register_base = true);
+                        bool write, bool register_base = true, int index_register = -1,
+                        unsigned scale = 0);
     /// With page aliases, a group whose base register lives in a host register needs no slot:
     /// its members address gs:[base32 + displacement] (its slot and r14 serve the others).
     bool register_based(const AccessGroup& group) const {
@@ -370,6 +373,9 @@ class Emitter : public Xbyak::CodeGenerator {
     /// The host register a grouped access addresses through: r14 (the slot's value), or the
     /// host register of its base (grouped_access with register_base).
     int m_member_base{host_address_scratch};
+    /// A table lookup's index: its host register (-1: none) and scale (see grouped_access).
+    int m_member_index{-1};
+    unsigned m_member_scale{0};
     /// The last grouped access took r14 from its group's slot (so r14 holds that slot's value).
     bool m_member_from_slot{false};
     /// Where r14 is known to hold the host address of group slot m_r14_group_slot: after

@@ -100,7 +100,8 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan) {
 
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                      std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
-                     bool aliased, std::int32_t displacement, unsigned base) {
+                     bool aliased, std::int32_t displacement, unsigned base, int index,
+                     unsigned scale) {
     const ZydisDecodedInstruction& instruction = guest.instruction;
     // Without BMI1/LZCNT in the guest's CPU model, f3 0f bc/bd are bsf/bsr (as the
     // interpreter runs them): never hand them to a host that has tzcnt/lzcnt. With them,
@@ -148,8 +149,11 @@ bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
         } else if (operand.type == ZYDIS_OPERAND_TYPE_MEMORY) {
             operand.mem.base = aliased ? with_number(ZYDIS_REGISTER_EAX, base)
                                        : with_number(ZYDIS_REGISTER_RAX, base);
-            operand.mem.index = ZYDIS_REGISTER_NONE;
-            operand.mem.scale = 0;
+            operand.mem.index = index < 0
+                                    ? ZYDIS_REGISTER_NONE
+                                    : with_number(aliased ? ZYDIS_REGISTER_EAX : ZYDIS_REGISTER_RAX,
+                                                  static_cast<unsigned>(index));
+            operand.mem.scale = index < 0 ? 0 : static_cast<std::uint8_t>(scale);
             operand.mem.displacement = displacement;
         }
     }

@@ -42,10 +42,11 @@ bool plan_identity(const GuestInstruction& guest, IdentityPlan& plan);
 /// its memory operand, or gs:[r14d + displacement] when `aliased` (Emitter::looked_up); the guest
 /// bytes when nothing changes. False when it cannot be encoded. `isa_features` are the guest
 /// model's (tzcnt/lzcnt are bsf/bsr without BMI1/LZCNT). `base` names another host register
-/// for an aliased operand's base than r14 (gs:[base32 + displacement]).
+/// for an aliased operand's base than r14 (gs:[base32 + displacement]), `index` (a host
+/// register, or -1) an index with `scale` (gs:[base32 + index32 * scale + displacement]).
 bool encode_identity(const GuestInstruction& guest, const IdentityPlan& plan,
                      std::uint32_t isa_features, std::uint8_t* bytes, ZyanUSize& length,
                      bool aliased = false, std::int32_t displacement = 0,
-                     unsigned base = host_address_scratch);
+                     unsigned base = host_address_scratch, int index = -1, unsigned scale = 0);
 
 } // namespace vessel::soft

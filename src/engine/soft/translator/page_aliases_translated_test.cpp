@@ -168,6 +168,71 @@ TEST(PageAliasesTranslated, AGroupsPageKeepsItsAliasWhileAPageOfItsPositionFills
     EXPECT_GT(m->stats().grouped_accesses, 0u);
 }
 
+TEST(PageAliasesTranslated, ATableLookupsTwoPagesKeepTheirAliasesWhileAPageOfOnesPositionFills) {
+    // crc32's loop: a byte of page_a, then a read of a 1 KiB table at [rcx + rdi * 4] with rdi
+    // from movzx (AccessGroup::indexed), checked once before the loop. The table straddles
+    // page_a + 0x1000, whose frame is not the one after page_a's, and a page of that page's
+    // position (4 GiB above) is written in the loop: its fill must leave the table's second
+    // page where the loop's reads find it (the check pinned both pages).
+    constexpr std::uint64_t table = page_a + 0xe00;
+    constexpr std::uint64_t second_physical = 0x104000;
+    constexpr std::uint64_t far_second = page_d + 0x1000; // table's second page's position
+    constexpr std::uint32_t bytes = 0x800;
+    constexpr std::uint32_t passes = 50;
+    std::vector<std::uint8_t> data(bytes);
+    for (std::uint32_t i = 0; i < bytes; ++i)
+        data[i] = static_cast<std::uint8_t>(i * 37 + (i >> 8));
+    std::uint32_t entries[256];
+    for (std::uint32_t i = 0; i < 256; ++i)
+        entries[i] = i * 0x9e3779b1u ^ (i << 7);
+    std::uint32_t expected = 0;
+    for (std::uint32_t pass = 0; pass < passes; ++pass)
+        for (std::uint8_t byte : data)
+            expected = entries[(byte ^ expected) & 0xff] ^ (expected >> 8);
+    const auto program = [&](Machine& m) {
+        map_far_page(m);
+        ASSERT_TRUE(m.memory.write<std::uint64_t>(
+            far_tables + 0x1000 + 8 * ((far_second >> 12) & 511), 0x105000 | 7));
+        m.load(page_a, data);
+        m.map(page_a + 0x1000, second_physical, present_writable_user);
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            const std::uint64_t at = table + 4 * i;
+            const std::uint64_t physical =
+                at < page_a + 0x1000 ? at : at - page_a - 0x1000 + second_physical;
+            ASSERT_TRUE(m.memory.write<std::uint32_t>(physical, entries[i]));
+        }
+        run_user(m, [&](Xbyak::CodeGenerator& c) {
+            Xbyak::Label pass, loop, next;
+            c.mov(rcx, table);
+            c.xor_(eax, eax);
+            c.mov(r9d, passes);
+            c.L(pass);
+            c.mov(rsi, page_a);
+            c.lea(rdx, c.ptr[rsi + bytes]);
+            c.L(loop);
+            c.cmp(rsi, rdx);
+            c.je(next);
+            c.mov(dil, c.byte[rsi]);
+            c.inc(rsi);
+            c.xor_(edi, eax);
+            c.shr(eax, 8);
+            c.movzx(edi, dil);
+            c.xor_(eax, c.dword[rcx + rdi * 4]);
+            c.mov(rbx, far_second); // (written in the loop: no check of its own before it)
+            c.add(c.dword[rbx], 1); // the page of the table's second page's position
+            c.jmp(loop);
+            c.L(next);
+            c.dec(r9d);
+            c.jnz(pass);
+        });
+    };
+    auto m = run_on_both(program);
+    EXPECT_EQ(m->reg(x86::rax), expected);
+    EXPECT_EQ(m->memory.read<std::uint32_t>(0x105000).value(), passes * bytes);
+    EXPECT_GE(m->stats().loop_regions, 1u);
+    EXPECT_GE(m->stats().hoisted_groups, 1u);
+}
+
 TEST(PageAliasesTranslated, TwoPagesOfOnePositionKeepTheirBytes) {
     // page_a and page_d have one position in the window: one way at a time may map it, and
     // when it takes the other page, the entry of the page it held must go (were page_d put in
