@@ -99,8 +99,7 @@ TEST(LoopRegion, AHoistedCheckOfARangeCrossingAPageGivesTheLoopToItsBlocks) {
 
 TEST(LoopRegion, APageFaultInsideARegionIsPrecise) {
     // Two blocks summing qwords 8 bytes apart, with a stack read checked before the loop; the
-    // walk reaches the unmapped page 0x160000 long after the loop became a region (after a
-    // batch's 32768 chained transitions).
+    // walk reaches the unmapped page 0x160000 long after the loop became a region.
     std::uint64_t faulting_rip = 0;
     auto machine = run_on_both([&faulting_rip](Machine& m) {
         kernel_groups(m);
@@ -109,7 +108,7 @@ TEST(LoopRegion, APageFaultInsideARegionIsPrecise) {
         EXPECT_TRUE(m.memory.write<std::uint64_t>(0x1eff08, 3));
         m.assemble(SoftTestMachine::code_address, [&faulting_rip](Xbyak::CodeGenerator& c) {
             Xbyak::Label loop, rare, back;
-            c.mov(edi, 0x0f0000);
+            c.mov(edi, 0x120000);
             c.xor_(ebx, ebx);
             c.L(loop);
             c.cmp(rbx, 12345); // flags live across the access: the fault frame must show them
@@ -129,7 +128,7 @@ TEST(LoopRegion, APageFaultInsideARegionIsPrecise) {
     });
     EXPECT_EQ(machine->state.cr2, 0x160000u);
     EXPECT_EQ(machine->reg(x86::rdi), 0x160000u);
-    EXPECT_EQ(machine->reg(x86::rbx), 3u * ((0x160000 - 0x0f0000) / 8));
+    EXPECT_EQ(machine->reg(x86::rbx), 3u * ((0x160000 - 0x120000) / 8));
     const std::uint64_t frame = machine->reg(x86::rsp);
     EXPECT_EQ(machine->memory.read<std::uint64_t>(frame + 8).value(), faulting_rip);
     const std::uint64_t flags = machine->memory.read<std::uint64_t>(frame + 24).value();
@@ -154,16 +153,15 @@ TEST(LoopRegion, KickStopsARegionLoopQuickly) {
 }
 
 TEST(LoopRegion, ALoopRewritingItsOwnCodeRunsTheNewCode) {
-    // After 50000 passes (the region forms once a batch's 32768 chained transitions run out)
-    // the loop stores a new immediate into its own body (a store to the region's page, made
-    // through the interpreter: the page holds code).
+    // After 30000 passes the loop stores a new immediate into its own body (a store to the
+    // region's page, made through the interpreter: the page holds code).
     auto machine = run_on_both([](Machine& m) {
         kernel_groups(m);
         m.state.gpr[x86::rsp] = 0x1eff00;
         EXPECT_TRUE(m.memory.write<std::uint64_t>(0x1eff08, 2));
         m.assemble(SoftTestMachine::code_address, [](Xbyak::CodeGenerator& c) {
             Xbyak::Label loop, done;
-            c.mov(ecx, 150000);
+            c.mov(ecx, 50000);
             c.L(loop);
             c.add(rbx, qword[rsp + 8]);
             const auto immediate =
@@ -172,7 +170,7 @@ TEST(LoopRegion, ALoopRewritingItsOwnCodeRunsTheNewCode) {
             c.add(rsi, rax);
             c.dec(ecx);
             c.jz(done);
-            c.cmp(ecx, 100000);
+            c.cmp(ecx, 20000);
             c.jne(loop);
             c.mov(edx, immediate);
             c.mov(dword[rdx], 5); // the mov's imm32
@@ -182,8 +180,8 @@ TEST(LoopRegion, ALoopRewritingItsOwnCodeRunsTheNewCode) {
         });
         run_halted(m);
     });
-    EXPECT_EQ(machine->reg(x86::rsi), 50000u * 1 + 100000u * 5);
-    EXPECT_EQ(machine->reg(x86::rbx), 2u * 150000);
+    EXPECT_EQ(machine->reg(x86::rsi), 30000u * 1 + 20000u * 5);
+    EXPECT_EQ(machine->reg(x86::rbx), 2u * 50000);
     EXPECT_GE(machine->stats().loop_regions, 1u);
 }
 
@@ -208,7 +206,7 @@ void borrowing_loop(Machine& m, bool crossing_loads) {
     m.state.gpr[x86::rsi] = 0x4444;
     m.assemble(SoftTestMachine::code_address, [crossing_loads](Xbyak::CodeGenerator& c) {
         Xbyak::Label loop, skip, rare;
-        c.mov(ecx, 100000);
+        c.mov(ecx, 30000);
         c.mov(r13d, 1);
         c.xor_(r14d, r14d);
         c.xor_(r15d, r15d);

@@ -24,10 +24,8 @@ class Translator final : public BlockExecutor {
         /// Interpreted dispatches of a block before it is translated.
         std::uint32_t hot_threshold{2};
         /// Chained block transitions translated code may make before returning to the run loop
-        /// (which then polls the timers; a kick zeroes the budget at once): 32768 transitions of
-        /// the compute benchmark's loops take about 0.1 ms (at 8192, its 33000 returns a second
-        /// cost 2% of its time).
-        std::uint32_t chained_budget{32768};
+        /// (which then polls the timers): 8192 transitions of a tight loop take about 0.1 ms.
+        std::uint32_t chained_budget{8192};
         /// User code reaches RAM through page aliases (PageAliases) where guest RAM is a file.
         bool page_aliases{true};
         /// Hot loops of one page are translated as one loop region (loop_region.hpp).
