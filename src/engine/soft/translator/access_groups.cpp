@@ -136,6 +136,9 @@ std::optional<std::uint64_t> index_bound(std::span<const GuestInstruction> instr
 
 struct Candidate {
     bool open{false};
+    int index{-1}; ///< a pair's index register (its base: the caller's key)
+    unsigned scale{0};
+    int base{-1}; ///< a pair's base register
     std::size_t leader{0};
     std::size_t last{0};
     std::int64_t delta{0}; ///< the register's value now minus its value at the leader
@@ -188,12 +191,21 @@ bool member_access(const GuestInstruction& guest, MemberAccess& out) {
     }
     if (memory == nullptr || memory->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT ||
         memory->mem.type != ZYDIS_MEMOP_TYPE_MEM || instruction.address_width != 64 ||
-        memory->mem.index != ZYDIS_REGISTER_NONE || memory->mem.segment == ZYDIS_REGISTER_FS ||
-        memory->mem.segment == ZYDIS_REGISTER_GS)
+        memory->mem.segment == ZYDIS_REGISTER_FS || memory->mem.segment == ZYDIS_REGISTER_GS)
         return false;
     const int base = gpr64_number(memory->mem.base);
     const unsigned size = memory->size / 8;
     if (base < 0 || size == 0 || size > 32) return false;
+    out.index = -1;
+    out.scale = 0;
+    if (memory->mem.index != ZYDIS_REGISTER_NONE) {
+        const int index = gpr64_number(memory->mem.index);
+        if (index < 0 || index == base || !guest_in_host_register(static_cast<unsigned>(base)) ||
+            !guest_in_host_register(static_cast<unsigned>(index)))
+            return false;
+        out.index = index;
+        out.scale = memory->mem.scale == 0 ? 1 : memory->mem.scale;
+    }
     out.base = base;
     out.displacement = memory->mem.disp.has_displacement ? memory->mem.disp.value : 0;
     out.size = size;
@@ -206,6 +218,7 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     plan.groups.clear();
     plan.roles.assign(instructions.size(), AccessRole{});
     std::array<Candidate, 16> open;
+    std::array<Candidate, 4> pairs; // base and index register pairs
     std::vector<AccessGroup> found;
     std::vector<AccessRole> candidate_roles(instructions.size());
     const auto is_link = [&](std::size_t k) {
@@ -233,31 +246,41 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     // The nearest instruction before `leader` where none are live, reached over instructions
     // that leave `base` alone and stay in the block, can take the check instead (the members'
     // offsets from the base are the same there); `leader` itself when none is.
-    const auto check_point = [&](std::size_t leader, int base) {
+    const auto unchanged = [&](const GuestInstruction& guest, int number) {
+        const std::optional<std::int64_t> change = register_change(guest, number);
+        return change && *change == 0;
+    };
+    const auto check_point = [&](std::size_t leader, int base, int index) {
         if (instructions[leader].flags_live_in == 0) return leader;
         for (std::size_t k = leader; k-- > 0;) {
             const GuestInstruction& guest = instructions[k];
-            const std::optional<std::int64_t> change = register_change(guest, base);
-            if (barrier(guest) || is_link(k) || !change || *change != 0) break;
+            if (barrier(guest) || is_link(k) || !unchanged(guest, base) ||
+                (index >= 0 && !unchanged(guest, index)))
+                break;
             if (guest.flags_live_in == 0) return k;
         }
         return leader;
     };
 
     const auto close = [&](Candidate& c, int base) {
+        if (!c.open) return;
         // (one member is enough before a loop: its check then runs once instead of each pass;
         // and one whose check moves to where the flags are dead: it saves their save)
-        const std::size_t needed = invariant[static_cast<std::size_t>(base)] ? 1 : 2;
-        const std::size_t leader = c.open ? check_point(c.leader, base) : c.leader;
-        if (c.open && (c.members.size() >= needed || leader != c.leader)) {
+        const bool hoist = invariant[static_cast<std::size_t>(base)] &&
+                           (c.index < 0 || invariant[static_cast<std::size_t>(c.index)]);
+        const std::size_t needed = hoist ? 1 : 2;
+        const std::size_t leader = check_point(c.leader, base, c.index);
+        if (c.members.size() >= needed || leader != c.leader) {
             AccessGroup group;
             group.base = base;
+            group.index = c.index;
+            group.scale = c.scale;
             group.leader = leader;
             group.last = c.last;
             group.low = static_cast<std::int32_t>(c.low);
             group.span = static_cast<std::uint32_t>(c.high - c.low);
             group.write = c.write;
-            if (invariant[static_cast<std::size_t>(base)]) {
+            if (hoist) {
                 group.hoisted = true;
                 group.leader = 0;
                 group.last = instructions.size() - 1;
@@ -271,50 +294,8 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
         c.members.clear();
     };
 
-    for (std::size_t k = 0; k < instructions.size(); ++k) {
-        const GuestInstruction& guest = instructions[k];
-        MemberAccess access;
-        if (member_access(guest, access)) {
-            Candidate& c = open[static_cast<std::size_t>(access.base)];
-            const std::int64_t offset = (c.open ? c.delta : 0) + access.displacement;
-            const std::int64_t end = offset + access.size;
-            if (c.open && (std::max(c.high, end) - std::min(c.low, offset) > AccessGroup::max_span))
-                close(c, access.base);
-            std::int64_t start = offset;
-            if (!c.open) {
-                c.open = true;
-                c.leader = k;
-                c.delta = 0;
-                start = access.displacement;
-                c.low = start;
-                c.high = start + access.size;
-                c.write = false;
-            }
-            c.low = std::min(c.low, start);
-            c.high = std::max(c.high, start + static_cast<std::int64_t>(access.size));
-            c.write = c.write || access.write;
-            c.last = k;
-            c.members.push_back(k);
-            candidate_roles[k] = {
-                -1,          access.base, access.displacement, static_cast<std::int32_t>(start),
-                access.size, access.write};
-        }
-        const bool stop = barrier(guest) && !is_link(k);
-        for (int base = 0; base < 16; ++base) {
-            Candidate& c = open[static_cast<std::size_t>(base)];
-            if (!c.open) continue;
-            const std::optional<std::int64_t> change =
-                stop ? std::nullopt : register_change(guest, base);
-            if (!change || *change > 4096 || *change < -4096)
-                close(c, base);
-            else
-                c.delta += *change;
-        }
-    }
-    for (int base = 0; base < 16; ++base)
-        close(open[static_cast<std::size_t>(base)], base);
-
-    // Table lookups of a loop (AccessGroup::indexed).
+    // Table lookups of a loop (AccessGroup::indexed), first: checked once before the loop,
+    // they are worth more than a check each pass in a pair's group.
     for (std::size_t k = 0; k < instructions.size() && !links.empty(); ++k) {
         const GuestInstruction& guest = instructions[k];
         if (candidate_roles[k].group >= 0 || !guest.decoded || barrier(guest)) continue;
@@ -362,6 +343,73 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
                               scale};
         found.push_back(group);
     }
+
+    for (std::size_t k = 0; k < instructions.size(); ++k) {
+        const GuestInstruction& guest = instructions[k];
+        MemberAccess access;
+        if (candidate_roles[k].group < 0 && member_access(guest, access)) {
+            Candidate* pick = &open[static_cast<std::size_t>(access.base)];
+            if (access.index >= 0) { // a pair: its own candidate, or a free one (else the oldest)
+                pick = nullptr;
+                for (Candidate& c : pairs)
+                    if (c.open && c.base == access.base && c.index == access.index &&
+                        c.scale == access.scale)
+                        pick = &c;
+                for (Candidate& c : pairs)
+                    if (pick == nullptr && !c.open) pick = &c;
+                if (pick == nullptr) {
+                    pick = &*std::min_element(
+                        pairs.begin(), pairs.end(),
+                        [](const Candidate& a, const Candidate& b) { return a.leader < b.leader; });
+                    close(*pick, pick->base);
+                }
+                pick->base = access.base;
+                pick->index = access.index;
+                pick->scale = access.scale;
+            }
+            Candidate& c = *pick;
+            const std::int64_t offset = (c.open ? c.delta : 0) + access.displacement;
+            const std::int64_t end = offset + access.size;
+            if (c.open && (std::max(c.high, end) - std::min(c.low, offset) > AccessGroup::max_span))
+                close(c, access.base);
+            std::int64_t start = offset;
+            if (!c.open) {
+                c.open = true;
+                c.leader = k;
+                c.delta = 0;
+                start = access.displacement;
+                c.low = start;
+                c.high = start + access.size;
+                c.write = false;
+            }
+            c.low = std::min(c.low, start);
+            c.high = std::max(c.high, start + static_cast<std::int64_t>(access.size));
+            c.write = c.write || access.write;
+            c.last = k;
+            c.members.push_back(k);
+            candidate_roles[k] = {
+                -1,          access.base,  access.displacement, static_cast<std::int32_t>(start),
+                access.size, access.write, access.index,        access.scale};
+        }
+        const bool stop = barrier(guest) && !is_link(k);
+        for (int base = 0; base < 16; ++base) {
+            Candidate& c = open[static_cast<std::size_t>(base)];
+            if (!c.open) continue;
+            const std::optional<std::int64_t> change =
+                stop ? std::nullopt : register_change(guest, base);
+            if (!change || *change > 4096 || *change < -4096)
+                close(c, base);
+            else
+                c.delta += *change;
+        }
+        for (Candidate& c : pairs) // (a pair's registers must not move at all)
+            if (c.open && (stop || !unchanged(guest, c.base) || !unchanged(guest, c.index)))
+                close(c, c.base);
+    }
+    for (int base = 0; base < 16; ++base)
+        close(open[static_cast<std::size_t>(base)], base);
+    for (Candidate& c : pairs)
+        close(c, c.base);
 
     // Keep groups while a slot is free: groups whose ranges overlap are checked one after the
     // other and live at once, each in its own slot (at most `slots` at a time).

@@ -19,6 +19,10 @@ struct AccessGroup {
     static constexpr unsigned slots = 4;      ///< JitContext::group_host entries
     static constexpr unsigned max_span = 128; ///< bytes one check may cover
     int base{-1};                             ///< guest GPR number
+    /// Members addressing [base + index * scale + displacement] with one index register
+    /// (guest GPR, -1: none): the group's range is from base + index * scale.
+    int index{-1};
+    unsigned scale{0};
     std::size_t leader{0}; ///< instruction index of the first member (the check precedes it)
     std::size_t last{0};   ///< instruction index of the last member
     /// Where the group's fallback (its instructions again with a lookup each) joins the main
@@ -59,20 +63,23 @@ struct AccessGroupPlan {
 /// A memory access the emitter may take from a group: a push or pop of a 64-bit GPR or
 /// immediate, pushfq (rsp-relative, 8 bytes), a near ret's return address (which ends the run:
 /// a function's epilogue of pops and its ret share one check), or an instruction with exactly
-/// one memory operand
-/// that has a base register, no index, 64-bit addressing and no fs/gs segment.
+/// one memory operand that has a base register, 64-bit addressing and no fs/gs segment, and no
+/// index or one that lives in a host register as its base does (a[i] read, then written).
 struct MemberAccess {
     int base{-1};
     std::int64_t displacement{0};
     unsigned size{0};
     bool write{false};
+    int index{-1}; ///< an index register (both it and the base in host registers), or -1
+    unsigned scale{0};
 };
 
 /// The access instruction `guest` makes that a group could serve, if any.
 bool member_access(const GuestInstruction& guest, MemberAccess& out);
 
-/// Plans the block's groups: for every base register, maximal runs of member accesses while the
-/// register's value stays known relative to the run's first access (rsp moves by push, pop,
+/// Plans the block's groups: for every base register (and base and index pair), maximal runs
+/// of member accesses while the register's value stays known relative to the run's first
+/// access (a pair's: while neither register changes) (rsp moves by push, pop,
 /// add/sub of an immediate and lea; any other write ends the run), whose byte range fits in
 /// max_span; a run needs two members. Runs are kept while fewer than `slots` kept before them
 /// are live at their leader. Fills `plan` (reused from block to block).

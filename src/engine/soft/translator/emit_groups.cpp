@@ -49,7 +49,10 @@ void Emitter::check_group(std::size_t index, Xbyak::Label& fallback) {
     // r14 = the linear address of the group's lowest byte; the lookup asks for the whole span,
     // so a range crossing into another page misses and the helper refuses it.
     const auto base = static_cast<unsigned>(group.base);
-    if (guest_in_host_register(base)) {
+    if (group.index >= 0) { // (a pair: both registers live in host registers)
+        lea(r14, ptr[host64(group.base) + host64(group.index) * static_cast<int>(group.scale) +
+                     group.low]);
+    } else if (guest_in_host_register(base)) {
         lea(r14, ptr[host64(group.base) + group.low]);
     } else {
         mov(r14, home(base));
@@ -135,13 +138,14 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     if (role.group < 0) return false;
     const auto index = static_cast<std::size_t>(role.group);
     const AccessGroup& group = m_groups->groups[index];
+    // (A table lookup's member is served only through its registers, gs:[base32 + index32 *
+    // scale + displacement]: its check covered its range, not one address.)
     if (!m_group_state[index].active || role.base != base || role.displacement != displacement ||
         size > role.size || (write && !group.write) || role.index != index_register ||
-        (index_register >= 0 && (role.scale != scale || !register_base || !register_based(group))))
+        (index_register >= 0 && role.scale != scale) ||
+        (group.indexed && (!register_base || !register_based(group))))
         return false;
-    m_member_index =
-        index_register >= 0 ? host_register_of(static_cast<unsigned>(index_register)) : -1;
-    m_member_scale = scale;
+    m_member_index = -1;
     m_aliased_access = m_page_aliases;
     ++m_out.grouped_accesses;
     if (register_based(group)) {
@@ -152,9 +156,19 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
         const int host = host_register_of(static_cast<unsigned>(base));
         m_group_offset = static_cast<std::int32_t>(displacement);
         m_member_base = host;
+        if (index_register >= 0) {
+            m_member_index = host_register_of(static_cast<unsigned>(index_register));
+            m_member_scale = scale;
+        }
         if (!register_base) { // the caller needs the address in r14
-            lea(r14, ptr[Xbyak::Reg64(host) + m_group_offset]);
+            if (m_member_index >= 0)
+                lea(r14,
+                    ptr[Xbyak::Reg64(host) +
+                        Xbyak::Reg64(m_member_index) * static_cast<int>(scale) + m_group_offset]);
+            else
+                lea(r14, ptr[Xbyak::Reg64(host) + m_group_offset]);
             m_member_base = host_address_scratch;
+            m_member_index = -1;
             m_group_offset = 0;
         }
         m_member_from_slot = false;

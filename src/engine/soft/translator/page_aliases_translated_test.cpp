@@ -233,6 +233,33 @@ TEST(PageAliasesTranslated, ATableLookupsTwoPagesKeepTheirAliasesWhileAPageOfOne
     EXPECT_GE(m->stats().hoisted_groups, 1u);
 }
 
+TEST(PageAliasesTranslated, AnArrayElementReadAndWrittenThroughOnePairsCheckKeepsItsBytes) {
+    // a[i] += i through [rsi + rcx * 4] in user code: both accesses address
+    // gs:[esi + ecx * 4] after one check of the pair (base and index in host registers).
+    const auto program = [](Machine& m) {
+        run_user(m, [](Xbyak::CodeGenerator& c) {
+            Xbyak::Label round, loop;
+            c.mov(rsi, page_a);
+            c.mov(r9d, 20);
+            c.L(round);
+            c.xor_(ecx, ecx);
+            c.L(loop);
+            c.mov(eax, c.dword[rsi + rcx * 4]);
+            c.add(eax, ecx);
+            c.mov(c.dword[rsi + rcx * 4], eax);
+            c.inc(ecx);
+            c.cmp(ecx, 1024);
+            c.jne(loop);
+            c.dec(r9d);
+            c.jnz(round);
+        });
+    };
+    auto m = run_on_both(program);
+    for (std::uint32_t i : {0u, 1u, 777u, 1023u})
+        EXPECT_EQ(m->memory.read<std::uint32_t>(page_a + 4 * i).value(), 20 * i);
+    EXPECT_GT(m->stats().grouped_accesses, 0u);
+}
+
 TEST(PageAliasesTranslated, TwoPagesOfOnePositionKeepTheirBytes) {
     // page_a and page_d have one position in the window: one way at a time may map it, and
     // when it takes the other page, the entry of the page it held must go (were page_d put in
