@@ -258,15 +258,16 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         mov(r13, qword[looked_up()]);
         adjust_stack(static_cast<int>(8 + extra));
         // The top return frame (if any) stands for this return address: back to its call's
-        // return point with the host's ret. Else (or when a kick zeroed the budget) the jump
-        // table takes it; frames left behind go with the next exit.
+        // return point with the host's ret. Else the jump table takes it; frames left behind go
+        // with the next exit. (No budget check: a matched ret goes back to just after a call
+        // made since translated code was entered, so a loop through it also passes that call,
+        // and a cycle of calls and rets that only go forward cannot return to its start; each
+        // cycle has a backward jump or an unmatched indirect branch, which look at the budget.)
         Xbyak::Label& unmatched = new_label();
         cmp(rsp, qword[r15 + m_layout.entry_rsp]);
         jae(unmatched);
         cmp(r13, qword[rsp + 8]);
         jne(unmatched);
-        cmp(dword[r15 + m_layout.budget], 0);
-        je(unmatched);
         ret(8); // the guest's flags stay in the slot: the return point takes them if it reads any
         L(unmatched);
         mov(r14, r13);
