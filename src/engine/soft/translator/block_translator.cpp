@@ -26,10 +26,15 @@ void Emitter::body_and_cold_paths() {
     for (std::size_t k = 0; k < m_instructions.size() && !ended; ++k) {
         m_live = m_instructions[k].flags_live_in;
         m_linear = m_instructions[k].linear;
+        if (checks_at(k)) flush_stack(); // (a check reads rsp, and its fallback wants it exact)
         begin_groups(k);
+        m_defer_stack = defers_stack(k);
+        if (!m_defer_stack) flush_stack();
         ended = instruction(k, m_instructions[k]);
+        m_defer_stack = false;
         end_groups(k, ended);
     }
+    flush_stack();
     m_live = arithmetic_mask;
     if (!ended) exit_to(m_instructions.back().next); // (never in a region: it loops back)
     for (std::size_t i = 0; i < m_cold.size(); ++i)  // a group's fallback queues more

@@ -256,7 +256,8 @@ bool Emitter::control_flow(std::size_t k, GuestInstruction& guest) {
         save_flags(m_live); // the frame's compares below clobber them
         m_host_flags_valid = false;
         mov(r13, qword[looked_up()]);
-        adjust_stack(static_cast<int>(8 + extra));
+        adjust_stack(static_cast<int>(8 + extra) + m_stack_pending); // (the epilogue's pops' too)
+        m_stack_pending = 0;
         // The top return frame (if any) stands for this return address: back to its call's
         // return point with the host's ret. Else the jump table takes it; frames left behind go
         // with the next exit. (No budget check: a matched ret goes back to just after a call

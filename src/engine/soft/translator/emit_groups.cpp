@@ -85,6 +85,7 @@ void Emitter::end_groups(std::size_t k, bool block_ended) {
         // A block that ended inside a group (never planned: ranges hold no branch) takes the
         // group's fallback up to its end.
         if (!state.checked || state.joined || (group.fallback_last != k && !block_ended)) continue;
+        flush_stack(); // (the fallback's pushes and pops moved rsp as they went)
         state.active = false;
         state.joined = true;
         state.join = getCurr();
@@ -154,7 +155,8 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
         // account: gs:[base32 + displacement] is its linear address (a member has no segment
         // override, user code's segments start at 0), with no slot to read.
         const int host = host_register_of(static_cast<unsigned>(base));
-        m_group_offset = static_cast<std::int32_t>(displacement);
+        m_group_offset = static_cast<std::int32_t>(displacement) +
+                         (base == static_cast<int>(guest_rsp) ? m_stack_pending : 0);
         m_member_base = host;
         if (index_register >= 0) {
             m_member_index = host_register_of(static_cast<unsigned>(index_register));
@@ -186,6 +188,84 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     m_member_base = host_address_scratch;
     m_member_from_slot = true;
     return true;
+}
+
+namespace {
+
+/// Instructions that always run as themselves on general registers (never through the
+/// interpreter) and never fault.
+bool stack_neutral(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_ADD:
+    case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_AND:
+    case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_XOR:
+    case ZYDIS_MNEMONIC_CMP:
+    case ZYDIS_MNEMONIC_TEST:
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+    case ZYDIS_MNEMONIC_NEG:
+    case ZYDIS_MNEMONIC_NOT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+bool Emitter::checks_at(std::size_t k) const {
+    if (m_groups == nullptr || !m_groups_enabled) return false;
+    for (const AccessGroup& group : m_groups->groups)
+        if (group.leader == k && !group.hoisted) return true;
+    return false;
+}
+
+bool Emitter::defers_stack(std::size_t k) const {
+    if (m_groups == nullptr || !m_groups_enabled || !m_page_aliases) return false;
+    const GuestInstruction& guest = m_instructions[k];
+    if (m_stack_pending != 0 && guest.decoded && stack_neutral(guest.instruction.mnemonic)) {
+        // Between a run's pushes (a prologue's moves of the arguments): a move or arithmetic
+        // on general registers other than rsp and immediates only, which runs as itself and
+        // cannot fault, keeps the move pending.
+        bool neutral = true;
+        for (unsigned i = 0; i < guest.instruction.operand_count && neutral; ++i) {
+            const ZydisDecodedOperand& operand = guest.operands[i];
+            if (operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) continue;
+            neutral = operand.type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                      (operand.reg.value == ZYDIS_REGISTER_RFLAGS ||
+                       operand.reg.value == ZYDIS_REGISTER_EFLAGS ||
+                       (gpr_number(operand.reg.value) >= 0 &&
+                        gpr_number(operand.reg.value) != static_cast<int>(guest_rsp)));
+        }
+        if (neutral) return true;
+    }
+    const AccessRole& role = m_groups->roles[k];
+    if (role.group < 0 || role.base != static_cast<int>(guest_rsp)) return false;
+    const auto index = static_cast<std::size_t>(role.group);
+    const AccessGroup& group = m_groups->groups[index];
+    if (!register_based(group) || !m_group_state[index].active || group.index >= 0) return false;
+    // A push of a register other than rsp or of an immediate, or a pop into one.
+    const ZydisDecodedOperand& operand = guest.operands[0];
+    if (!guest.decoded || guest.instruction.operand_width != 64) return false;
+    const bool other_register = operand.type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                                gpr_number(operand.reg.value) >= 0 &&
+                                gpr_number(operand.reg.value) != static_cast<int>(guest_rsp);
+    switch (guest.instruction.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSH:
+        return other_register || operand.type == ZYDIS_OPERAND_TYPE_IMMEDIATE;
+    case ZYDIS_MNEMONIC_POP:
+        return other_register;
+    case ZYDIS_MNEMONIC_RET: // (it applies the pending move with its own)
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool Emitter::grouped_operand(std::size_t k, const GuestInstruction& guest,

@@ -70,7 +70,7 @@ bool Emitter::push_instruction(std::size_t k, GuestInstruction& guest) {
         mov(r13, home(static_cast<unsigned>(number))); // push rsp stores the old value
         mov(qword[looked_up()], r13);
     }
-    adjust_stack(-8);
+    move_stack(-8);
     const std::uint8_t* after = getCurr();
     if (grouped && m_member_from_slot) m_r14_group_end = after; // (r14 still holds its slot)
     fallback_path(k, guest, fallback, after);
@@ -195,7 +195,7 @@ bool Emitter::pop_instruction(std::size_t k, GuestInstruction& guest) {
         mov(r13, qword[looked_up()]);
         mov(home(static_cast<unsigned>(number)), r13);
     }
-    adjust_stack(8);
+    move_stack(8);
     const std::uint8_t* after = getCurr();
     if (grouped && m_member_from_slot) m_r14_group_end = after; // (r14 still holds its slot)
     fallback_path(k, guest, fallback, after);

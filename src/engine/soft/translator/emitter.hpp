@@ -284,6 +284,25 @@ class Emitter : public Xbyak::CodeGenerator {
 
     /// rsp += delta, without touching flags.
     void adjust_stack(int delta) { lea(stack_pointer(), ptr[stack_pointer() + delta]); }
+    /// A grouped push or pop (in a run of them through one register-based group) leaves its
+    /// move of rsp pending (m_stack_pending) rather than adjust_stack: the next member's address
+    /// adds it, and flush_stack applies the run's sum once, before any other instruction, a
+    /// group's check or join, and the block's end. So host r10 = guest rsp - m_stack_pending.
+    void move_stack(int delta) {
+        if (m_defer_stack)
+            m_stack_pending += delta;
+        else
+            adjust_stack(delta);
+    }
+    void flush_stack() {
+        if (m_stack_pending != 0) adjust_stack(m_stack_pending);
+        m_stack_pending = 0;
+    }
+    /// Whether instruction k may leave rsp's move pending (see move_stack), after the checks
+    /// before it.
+    bool defers_stack(std::size_t k) const;
+    /// Whether a group's check precedes instruction k.
+    bool checks_at(std::size_t k) const;
 
     /// mov r32/r64, Sreg: the selector, zero-extended (Intel SDM Vol. 2, MOV). Kernels read
     /// cs and ss this way before every iret to self (sync_core).
@@ -375,6 +394,8 @@ class Emitter : public Xbyak::CodeGenerator {
     int m_member_base{host_address_scratch};
     /// A table lookup's index: its host register (-1: none) and scale (see grouped_access).
     int m_member_index{-1};
+    std::int32_t m_stack_pending{0}; ///< see move_stack
+    bool m_defer_stack{false};       ///< the instruction being emitted may (defers_stack)
     unsigned m_member_scale{0};
     /// The last grouped access took r14 from its group's slot (so r14 holds that slot's value).
     bool m_member_from_slot{false};

@@ -260,6 +260,54 @@ TEST(PageAliasesTranslated, AnArrayElementReadAndWrittenThroughOnePairsCheckKeep
     EXPECT_GT(m->stats().grouped_accesses, 0u);
 }
 
+TEST(PageAliasesTranslated, APrologueAndEpilogueMovingRspOnceMatchTheInterpreter) {
+    // A callee saving registers with moves between its pushes, and popping them back before
+    // its ret: rsp moves once for the pushes, once for the pops and the ret together (the moves
+    // are pending in between, Emitter::move_stack). rsp walks down across copy_pages + 0x2000
+    // (the page below not the physical one below), so some rounds' groups straddle it and take
+    // their fallbacks.
+    const auto program = [](Machine& m) {
+        run_user(m, [&m](Xbyak::CodeGenerator& c) {
+            m.map(copy_pages + 0x1000, 0x104000, present_writable_user); // (after run_user's)
+            Xbyak::Label loop, callee, done;
+            c.mov(rsp, copy_pages + 0x2180);
+            c.xor_(ebx, ebx);
+            c.xor_(r8d, r8d);
+            c.mov(ecx, 60);
+            c.L(loop);
+            c.mov(rdi, rcx);
+            c.call(callee);
+            c.add(r8, rax);
+            c.lea(rsp, c.ptr[rsp - 8]); // 8 lower each round
+            c.dec(ecx);
+            c.jnz(loop);
+            c.jmp(done);
+            c.L(callee);
+            c.push(r12);
+            c.mov(r12d, edi);
+            c.push(rbp);
+            c.lea(rbp, c.ptr[rdi + 3]); // (lea: rsp's move applied before it)
+            c.push(rbx);
+            c.mov(rbx, rdi);
+            c.add(rbx, r12);
+            c.push(0x55);
+            c.mov(rax, c.qword[rsp + 8]); // rbx pushed: the pending moves in its address
+            c.add(rax, rbx);
+            c.add(rax, rbp);
+            c.pop(rdx);
+            c.pop(rbx);
+            c.mov(rsi, rdx);
+            c.pop(rbp);
+            c.pop(r12);
+            c.ret();
+            c.L(done);
+        });
+    };
+    auto m = run_on_both(program);
+    EXPECT_EQ(m->reg(8), 3u * (60 * 61 / 2) + 3u * 60); // rax = 0 + 2 rcx + (rcx + 3)
+    EXPECT_GT(m->stats().grouped_accesses, 0u);
+}
+
 TEST(PageAliasesTranslated, TwoPagesOfOnePositionKeepTheirBytes) {
     // page_a and page_d have one position in the window: one way at a time may map it, and
     // when it takes the other page, the entry of the page it held must go (were page_d put in
