@@ -2,6 +2,7 @@
 // the same base register, its members' host addresses from the checked page, and the fallback
 // that runs the group's instructions with a lookup each when the check fails.
 #include "engine/soft/translator/emitter.hpp"
+#include "engine/soft/translator/instruction_classes.hpp"
 
 namespace vessel::soft::emit {
 
@@ -190,35 +191,6 @@ bool Emitter::grouped_access(std::size_t k, int base, std::int64_t displacement,
     return true;
 }
 
-namespace {
-
-/// Instructions that always run as themselves on general registers (never through the
-/// interpreter) and never fault.
-bool stack_neutral(ZydisMnemonic mnemonic) {
-    switch (mnemonic) {
-    case ZYDIS_MNEMONIC_MOV:
-    case ZYDIS_MNEMONIC_MOVZX:
-    case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-    case ZYDIS_MNEMONIC_ADD:
-    case ZYDIS_MNEMONIC_SUB:
-    case ZYDIS_MNEMONIC_AND:
-    case ZYDIS_MNEMONIC_OR:
-    case ZYDIS_MNEMONIC_XOR:
-    case ZYDIS_MNEMONIC_CMP:
-    case ZYDIS_MNEMONIC_TEST:
-    case ZYDIS_MNEMONIC_INC:
-    case ZYDIS_MNEMONIC_DEC:
-    case ZYDIS_MNEMONIC_NEG:
-    case ZYDIS_MNEMONIC_NOT:
-        return true;
-    default:
-        return false;
-    }
-}
-
-} // namespace
-
 bool Emitter::checks_at(std::size_t k) const {
     if (m_groups == nullptr || !m_groups_enabled) return false;
     for (const AccessGroup& group : m_groups->groups)
@@ -229,7 +201,8 @@ bool Emitter::checks_at(std::size_t k) const {
 bool Emitter::defers_stack(std::size_t k) const {
     if (m_groups == nullptr || !m_groups_enabled || !m_page_aliases) return false;
     const GuestInstruction& guest = m_instructions[k];
-    if (m_stack_pending != 0 && guest.decoded && stack_neutral(guest.instruction.mnemonic)) {
+    if (m_stack_pending != 0 && guest.decoded &&
+        plain_register_mnemonic(guest.instruction.mnemonic)) {
         // Between a run's pushes (a prologue's moves of the arguments): a move or arithmetic
         // on general registers other than rsp and immediates only, which runs as itself and
         // cannot fault, keeps the move pending.

@@ -245,6 +245,29 @@ bool identity_mnemonic(ZydisMnemonic mnemonic) {
     }
 }
 
+bool plain_register_mnemonic(ZydisMnemonic mnemonic) {
+    switch (mnemonic) {
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_ADD:
+    case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_AND:
+    case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_XOR:
+    case ZYDIS_MNEMONIC_CMP:
+    case ZYDIS_MNEMONIC_TEST:
+    case ZYDIS_MNEMONIC_INC:
+    case ZYDIS_MNEMONIC_DEC:
+    case ZYDIS_MNEMONIC_NEG:
+    case ZYDIS_MNEMONIC_NOT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /// Later extensions the translator runs as is where the guest's CPU model has them (else the
 /// interpreter raises #UD) and so does the host. Integer and move instructions only: none
 /// reads or writes MXCSR.

@@ -16,6 +16,10 @@ ZydisRegister with_number(ZydisRegister reg, unsigned number);
 /// they run unchanged (identity translation).
 /// (Including the extensions below: check extension_of first.)
 bool identity_mnemonic(ZydisMnemonic mnemonic);
+/// The moves and arithmetic among identity_mnemonic's that never fault and, on general
+/// registers and immediates, always run as themselves (never through the interpreter): a run of
+/// pushes may keep rsp's move pending across them (Emitter::move_stack).
+bool plain_register_mnemonic(ZydisMnemonic mnemonic);
 /// The isa:: bit (cpu_model.hpp) of an identity instruction from a later extension (SSE3 to
 /// SSE4.2, POPCNT, MOVBE, BMI1, BMI2), 0 for the baseline.
 std::uint32_t extension_of(ZydisMnemonic mnemonic);
