@@ -107,7 +107,7 @@ std::optional<std::int64_t> register_change(const GuestInstruction& guest, int n
 }
 
 /// The largest value GPR `number` can hold at instruction k, when the last instruction before
-/// k (from `first`) that writes it bounds it: movzx from 8 or 16 bits, and with an immediate
+/// k that writes it bounds it: movzx from 8 or 16 bits, and with an immediate
 /// that is not negative (a 32-bit write clears the upper half).
 std::optional<std::uint64_t> index_bound(std::span<const GuestInstruction> instructions,
                                          std::size_t k, int number) {
@@ -298,33 +298,17 @@ void plan_access_groups(std::span<const GuestInstruction> instructions, AccessGr
     // they are worth more than a check each pass in a pair's group.
     for (std::size_t k = 0; k < instructions.size() && !links.empty(); ++k) {
         const GuestInstruction& guest = instructions[k];
-        if (candidate_roles[k].group >= 0 || !guest.decoded || barrier(guest)) continue;
-        const ZydisDecodedOperand* memory = nullptr;
-        unsigned memory_operands = 0;
-        for (unsigned i = 0; i < guest.instruction.operand_count; ++i)
-            if (guest.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
-                guest.operands[i].mem.type != ZYDIS_MEMOP_TYPE_AGEN) {
-                memory = &guest.operands[i];
-                ++memory_operands;
-            }
-        if (memory_operands != 1 || memory->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT ||
-            memory->mem.type != ZYDIS_MEMOP_TYPE_MEM || guest.instruction.address_width != 64 ||
-            (memory->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0 ||
-            memory->mem.segment == ZYDIS_REGISTER_FS || memory->mem.segment == ZYDIS_REGISTER_GS)
+        MemberAccess access; // (a read through a base and an index, both in host registers)
+        if (candidate_roles[k].group >= 0 || !member_access(guest, access) || access.index < 0 ||
+            access.write || access.size > 8 || !invariant[static_cast<std::size_t>(access.base)])
             continue;
-        const int base = gpr64_number(memory->mem.base);
-        const int index = gpr64_number(memory->mem.index);
-        const unsigned size = memory->size / 8;
-        if (base < 0 || index < 0 || base == index || size == 0 || size > 8 ||
-            !invariant[static_cast<std::size_t>(base)] ||
-            !guest_in_host_register(static_cast<unsigned>(base)) ||
-            !guest_in_host_register(static_cast<unsigned>(index)))
-            continue;
+        const int base = access.base;
+        const int index = access.index;
+        const unsigned size = access.size;
         const std::optional<std::uint64_t> bound = index_bound(instructions, k, index);
-        const unsigned scale = memory->mem.scale == 0 ? 1 : memory->mem.scale;
+        const unsigned scale = access.scale;
         if (!bound || *bound * scale + size > 4096) continue;
-        const std::int64_t displacement =
-            memory->mem.disp.has_displacement ? memory->mem.disp.value : 0;
+        const std::int64_t displacement = access.displacement;
         AccessGroup group;
         group.base = base;
         group.leader = 0;

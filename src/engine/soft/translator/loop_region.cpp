@@ -7,15 +7,33 @@
 
 namespace vessel::soft {
 
-unsigned block_successors(const CodeBlock& block, std::uint64_t linear, std::uint64_t out[2]) {
-    if (block.ops.empty()) return 0;
-    std::uint64_t end = linear;
+namespace {
+
+/// Where a block's last instruction, a relative near branch, jump or call, goes (from its
+/// DecodedOps and its first instruction's address), and the address after the block; false
+/// for any other ending.
+bool relative_target(const CodeBlock& block, std::uint64_t linear, std::uint64_t& target,
+                     std::uint64_t& end) {
+    if (block.ops.empty()) return false;
+    end = linear;
     for (const DecodedOp& op : block.ops)
         end += op.length;
     const DecodedOp& last = block.ops.back();
-    const auto mnemonic = static_cast<ZydisMnemonic>(last.mnemonic);
-    if (last.operand_size != 8 || last.operands[0].kind != OperandKind::Immediate) return 0;
-    const std::uint64_t target = end + last.immediate;
+    if (last.operand_size != 8 || last.operands[0].kind != OperandKind::Immediate) return false;
+    target = end + last.immediate;
+    return true;
+}
+
+ZydisMnemonic last_mnemonic(const CodeBlock& block) {
+    return static_cast<ZydisMnemonic>(block.ops.back().mnemonic);
+}
+
+} // namespace
+
+unsigned block_successors(const CodeBlock& block, std::uint64_t linear, std::uint64_t out[2]) {
+    std::uint64_t target = 0, end = 0;
+    if (!relative_target(block, linear, target, end)) return 0;
+    const ZydisMnemonic mnemonic = last_mnemonic(block);
     if (branch_condition(mnemonic) >= 0) {
         out[0] = target;
         out[1] = end;
@@ -29,15 +47,10 @@ unsigned block_successors(const CodeBlock& block, std::uint64_t linear, std::uin
 }
 
 bool block_call_target(const CodeBlock& block, std::uint64_t linear, std::uint64_t& out) {
-    if (block.ops.empty()) return false;
-    std::uint64_t end = linear;
-    for (const DecodedOp& op : block.ops)
-        end += op.length;
-    const DecodedOp& last = block.ops.back();
-    if (static_cast<ZydisMnemonic>(last.mnemonic) != ZYDIS_MNEMONIC_CALL ||
-        last.operand_size != 8 || last.operands[0].kind != OperandKind::Immediate)
+    std::uint64_t target = 0, end = 0;
+    if (!relative_target(block, linear, target, end) || last_mnemonic(block) != ZYDIS_MNEMONIC_CALL)
         return false;
-    out = end + last.immediate;
+    out = target;
     return true;
 }
 
